@@ -1,0 +1,60 @@
+/* gpu-scan.h - what sysfs says about the passed-through GPU and its outputs.
+ *
+ * pd_gpu_scan() reads PCI display-class devices, their bound driver, DRM
+ * nodes and connectors through the sysroot prefix. It does not open the GPU
+ * (that is the VA-API probe's job, in a child process).
+ */
+#pragma once
+
+#include <glib.h>
+#include "health.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  PD_GPU_GEN_UNKNOWN = 0,
+  PD_GPU_GEN_KABY_LAKE,    /* HD Graphics 630, 8086:5912 (Esprimo Q957) */
+  PD_GPU_GEN_ALDER_LAKE_N, /* UHD, 8086:46d0/46d1/46d2 (N100 mini PCs) */
+  PD_GPU_GEN_OTHER_INTEL,
+} PdGpuGeneration;
+
+typedef struct
+{
+  char *name;           /* "HDMI-A-1", "DP-1", ... */
+  char *status;         /* "connected", "disconnected", "unknown" */
+  gboolean enabled;
+  char *preferred_mode; /* first line of `modes`, or NULL */
+} PdConnector;
+
+typedef struct
+{
+  char *pci_slot;       /* "0000:00:02.0" */
+  guint16 vendor;
+  guint16 device;
+  char *name;           /* "Intel HD Graphics 630 (Kaby Lake GT2)" or "Intel GPU 8086:xxxx" */
+  PdGpuGeneration generation;
+  char *driver;         /* "i915", "xe", "vfio-pci", ... or NULL when none is bound */
+  char *card_node;      /* "/dev/dri/card0" (real path, without the sysroot prefix) or NULL */
+  char *render_node;    /* "/dev/dri/renderD128" or NULL */
+  gboolean render_accessible; /* the current user may open the render node read/write */
+  GPtrArray *connectors;      /* PdConnector */
+} PdGpuDevice;
+
+typedef struct
+{
+  GPtrArray *devices; /* PdGpuDevice: PCI display-class devices, Intel first */
+} PdGpuScan;
+
+PdGpuScan *pd_gpu_scan (void);
+void pd_gpu_scan_free (PdGpuScan *scan);
+/* The Intel display device to work with, or NULL. */
+const PdGpuDevice *pd_gpu_scan_primary (const PdGpuScan *scan);
+
+/* The `gpu` and `display` components of the health model. */
+PdComponent *pd_gpu_component (const PdGpuScan *scan);
+PdComponent *pd_display_component (const PdGpuScan *scan);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdGpuScan, pd_gpu_scan_free)
+
+G_END_DECLS

@@ -1,0 +1,62 @@
+/* passdesk.c - the `passdesk` command: dispatches to a subcommand. */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef int (*PdCliFunc) (int argc, char **argv);
+
+static const struct
+{
+  const char *name;
+  PdCliFunc func;
+  const char *help;
+} commands[] = {
+  { "status", pd_cli_status, "Check GPU, display and video acceleration; print state and advice" },
+  { "scan-log", pd_cli_scan_log, "Find known GPU, USB, audio and VFIO problems in a kernel log" },
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: passdesk COMMAND [OPTION…]\n\n"
+                "Keeps a Proxmox VM with a passed-through iGPU usable as a desktop.\n\n"
+                "Commands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-14s %s\n", commands[i].name, commands[i].help);
+  fprintf (out, "\nRun 'passdesk COMMAND --help' for a command's options.\n"
+                "Exit status: 0 all well, 1 a problem was found, 2 usage error.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+
+  if (argc < 2)
+    {
+      print_usage (stderr);
+      return PD_EXIT_USAGE;
+    }
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
+      || strcmp (argv[1], "help") == 0)
+    {
+      print_usage (stdout);
+      return PD_EXIT_OK;
+    }
+  if (strcmp (argv[1], "--version") == 0)
+    {
+      printf ("passdesk %s\n", PACKAGE_VERSION);
+      return PD_EXIT_OK;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      return commands[i].func (argc - 1, argv + 1);
+
+  fprintf (stderr, "passdesk: unknown command “%s”\n\n", argv[1]);
+  print_usage (stderr);
+  return PD_EXIT_USAGE;
+}

@@ -1,0 +1,60 @@
+#!/bin/bash
+# Runs every test: a normal build and an AddressSanitizer +
+# UndefinedBehaviorSanitizer build, each with `meson test`, then the
+# benchmarks once, and prints `tests: N passed, N failed` counted from
+# meson's test logs. Exits non-zero on any failure.
+#
+#   tests/run-all.sh            from the project root
+#   BUILD_PREFIX=dir tests/...  put the build directories elsewhere
+set -u
+cd "$(dirname "$0")/.."
+prefix=${BUILD_PREFIX:-build-tests}
+jobs=$(nproc)
+status=0
+
+setup() { # dir, extra meson args...
+    local dir=$1; shift
+    if [ -d "$dir" ]; then
+        meson setup --reconfigure "$dir" -Dwerror=true "$@" >"$dir.setup.log" 2>&1
+    else
+        meson setup "$dir" -Dwerror=true "$@" >"$dir.setup.log" 2>&1
+    fi || { cat "$dir.setup.log"; return 1; }
+    meson compile -C "$dir" || return 1
+}
+
+run() { # dir, meson test args...
+    local dir=$1; shift
+    meson test -C "$dir" --print-errorlogs --num-processes "$jobs" "$@" || status=1
+}
+
+echo "== normal build"
+setup "$prefix/normal" || exit 1
+run "$prefix/normal"
+echo "== sanitizer build (address, undefined)"
+setup "$prefix/asan" -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || exit 1
+run "$prefix/asan" --timeout-multiplier 3
+echo "== benchmarks"
+# Their figures are read, not judged; a benchmark that crashes still fails.
+meson test -C "$prefix/normal" --benchmark --verbose --num-processes 1 || status=1
+
+python3 - "$prefix/normal" "$prefix/asan" <<'PY'
+import json, sys, os
+passed = failed = skipped = 0
+for d in sys.argv[1:]:
+  for name in ("testlog.json", "benchmarklog.json"):
+    log = os.path.join(d, "meson-logs", name)
+    if not os.path.exists(log):
+        continue
+    for line in open(log):
+        r = json.loads(line).get("result")
+        if r in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif r == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+print(f"tests: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+sys.exit(1 if failed else 0)
+PY
+[ $? -eq 0 ] || status=1
+exit $status
