@@ -14,6 +14,7 @@ status=0
 
 setup() { # dir, extra meson args...
     local dir=$1; shift
+    mkdir -p "$(dirname "$dir")"
     if [ -d "$dir" ]; then
         meson setup --reconfigure "$dir" -Dwerror=true "$@" >"$dir.setup.log" 2>&1
     else
