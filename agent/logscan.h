@@ -1,0 +1,77 @@
+/* logscan.h - finds known GPU, USB, audio and VFIO problems in kernel log text.
+ *
+ * One table of kinds (logscan-rules.c) and one scanner, shared by
+ * `passdesk scan-log` (pasted logs in any common format) and the agent's live
+ * /dev/kmsg monitor (already split records).
+ *
+ * The scanner reports incidents, not lines: a burst of the same kind about the
+ * same device within PD_LOG_BURST_WINDOW_US is one finding. Lines without a
+ * timestamp are grouped by distance instead: a repeat within
+ * PD_LOG_BURST_WINDOW_LINES lines of the previous hit of that kind and device
+ * (after which the incident window slides on) belongs to the same incident.
+ *
+ * The scanner is not thread-safe; use one per stream.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "health.h"
+
+G_BEGIN_DECLS
+
+/* One minute: repeats of a kind on a device this close belong together. */
+#define PD_LOG_BURST_WINDOW_US (60 * G_USEC_PER_SEC)
+/* For lines without timestamps: repeats this many lines apart or closer. */
+#define PD_LOG_BURST_WINDOW_LINES 200
+/* Excerpts are cut to this many bytes (at a UTF-8 character boundary). */
+#define PD_LOG_EXCERPT_MAX 200
+/* Longer lines are scanned only up to this many bytes. */
+#define PD_LOG_LINE_MAX 4096
+/* usb.reset-loop / usb.reconnect-storm: this many resets / reconnects. */
+#define PD_LOG_REPEAT_THRESHOLD 3
+
+typedef struct
+{
+  const char *kind;        /* stable id, e.g. "usb.controller-died" */
+  PdComponentId component; /* gpu, display, audio, usb; vfio.* -> gpu */
+  PdState state;           /* the state the live monitor gives that component */
+  const char *summary;     /* a sentence for people */
+} PdLogKind;
+
+/* NULL when @kind is not a known id. */
+const PdLogKind *pd_log_kind_lookup (const char *kind);
+/* All kinds, in table order; @n_kinds receives the count. */
+const PdLogKind *pd_log_kinds (guint *n_kinds);
+
+typedef struct
+{
+  const PdLogKind *kind;
+  guint line;          /* 1-based number of the first matching line */
+  char *excerpt;       /* the message text, at most PD_LOG_EXCERPT_MAX bytes, valid UTF-8 */
+  char *device;        /* "1-4", "0000:00:1f.3", "card0", ... or NULL when unknown */
+  gint64 timestamp_us; /* from the line when it has one, else -1 */
+} PdLogFinding;
+
+void pd_log_finding_free (PdLogFinding *f);
+
+typedef struct _PdLogScanner PdLogScanner;
+
+PdLogScanner *pd_log_scanner_new (void);
+void pd_log_scanner_free (PdLogScanner *s);
+
+/* A pasted line in any supported format (plain dmesg, dmesg -T/-H, journalctl,
+ * syslog, <N> prefixes, no timestamp, a cut first line; a trailing CR or LF is
+ * ignored). Returns the findings that open a NEW incident (PdLogFinding,
+ * owned by the array), or NULL when none. */
+GPtrArray *pd_log_scanner_feed_line (PdLogScanner *s, const char *line, gsize len, guint lineno);
+
+/* An already split record (e.g. /dev/kmsg "PRI,SEQ,TS_US,FLAGS;message"):
+ * @msg is the message text only, @timestamp_us the record's time or -1. */
+GPtrArray *pd_log_scanner_feed_message (PdLogScanner *s, const char *msg, gsize len,
+                                        gint64 timestamp_us, guint lineno);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdLogFinding, pd_log_finding_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdLogScanner, pd_log_scanner_free)
+
+G_END_DECLS
