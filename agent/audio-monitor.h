@@ -1,0 +1,44 @@
+/* audio-monitor.h - HDMI audio at the hardware level, from /proc/asound.
+ *
+ * PdAudioMonitor reads (through the sysroot prefix) the ALSA cards, the
+ * HD-Audio card ("HDA Intel PCH" / "HDA-Intel"), its HDMI codec
+ * (cardN/codec#M) and the ELD state of each HDMI pin (cardN/eld#M.P:
+ * monitor_present, eld_valid, monitor_name). The `audio` component is
+ * failed when the card or the HDMI codec is gone, degraded when no HDMI pin
+ * has a monitor present while a DRM connector is connected, ok otherwise.
+ *
+ * /proc/asound gives no change notification: the agent calls
+ * pd_audio_monitor_refresh() on DRM hotplug and on audio kernel-log findings.
+ */
+#pragma once
+
+#include <glib-object.h>
+#include "health.h"
+
+G_BEGIN_DECLS
+
+#define PD_TYPE_AUDIO_MONITOR (pd_audio_monitor_get_type ())
+G_DECLARE_FINAL_TYPE (PdAudioMonitor, pd_audio_monitor, PD, AUDIO_MONITOR, GObject)
+
+PdAudioMonitor *pd_audio_monitor_new (void);
+
+/* Reads the current state once. Never fails on missing hardware (that is a
+ * component state); FALSE only for programming errors, with @error. */
+gboolean pd_audio_monitor_start (PdAudioMonitor *self, GError **error);
+
+/* The `audio` component (PD_COMPONENT_AUDIO). Transfer full. */
+PdComponent *pd_audio_monitor_get_component (PdAudioMonitor *self);
+
+/* Re-reads /proc/asound and the DRM connectors; emits "component-changed"
+ * when the component changed and "event" for what changed (card/codec gone
+ * or back, monitor present or not). */
+void pd_audio_monitor_refresh (PdAudioMonitor *self);
+
+/* Pure part, for tests and the CLI: the component from the current sysroot. */
+PdComponent *pd_audio_component_read (void);
+
+/* Signals:
+ *  "component-changed" ()
+ *  "event" (const char *kind, const char *text) */
+
+G_END_DECLS
