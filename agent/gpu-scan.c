@@ -1,11 +1,547 @@
-/* gpu-scan.c - PLACEHOLDER until the sysfs scan lands: reports nothing found. */
+/* gpu-scan.c - the passed-through GPU and its outputs, from sysfs.
+ *
+ * Everything is read through the sysroot prefix with small bounds. Sysfs
+ * values come from the kernel, but a fixture, a broken driver or a device
+ * removed mid-scan can leave anything there, so each value is validated; a
+ * bad one becomes "unknown" plus a note in the details, never a crash.
+ */
 #include "gpu-scan.h"
+
+#include <gio/gio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sysroot.h"
+
+#define PCI_DEVICES "/sys/bus/pci/devices"
+#define DRM_CLASS "/sys/class/drm"
+
+/* Bounds for what we read: ids are "0x8086", states are one word, and a
+ * sysfs attribute can never exceed one page, so `modes` above that is not
+ * sysfs. */
+#define ID_MAX 16
+#define WORD_MAX 64
+#define MODES_MAX 4096
+#define LINK_NAME_MAX 64
+#define CONNECTOR_NAME_MAX 32
+/* Directory listings are bounded too: a real guest has a few dozen PCI
+ * functions and DRM entries. */
+#define MAX_DIR_ENTRIES 4096
+
+#define INTEL_VENDOR 0x8086
+
+static const struct
+{
+  guint16 device;
+  const char *name;
+  PdGpuGeneration generation;
+} intel_gpus[] = {
+  /* The guide's machines. */
+  { 0x5912, "Intel HD Graphics 630 (Kaby Lake GT2)", PD_GPU_GEN_KABY_LAKE },
+  { 0x46d0, "Intel UHD Graphics (Alder Lake-N)", PD_GPU_GEN_ALDER_LAKE_N },
+  { 0x46d1, "Intel UHD Graphics (Alder Lake-N)", PD_GPU_GEN_ALDER_LAKE_N },
+  { 0x46d2, "Intel UHD Graphics (Alder Lake-N)", PD_GPU_GEN_ALDER_LAKE_N },
+  /* Kaby Lake relatives of the Esprimo's GPU. */
+  { 0x5902, "Intel HD Graphics 610 (Kaby Lake GT1)", PD_GPU_GEN_KABY_LAKE },
+  { 0x5916, "Intel HD Graphics 620 (Kaby Lake GT2)", PD_GPU_GEN_KABY_LAKE },
+  { 0x591b, "Intel HD Graphics 630 (Kaby Lake GT2)", PD_GPU_GEN_KABY_LAKE },
+  { 0x5917, "Intel UHD Graphics 620 (Kaby Lake-R GT2)", PD_GPU_GEN_KABY_LAKE },
+  /* Other iGPUs common in small Proxmox boxes. */
+  { 0x1912, "Intel HD Graphics 530 (Skylake GT2)", PD_GPU_GEN_OTHER_INTEL },
+  { 0x1916, "Intel HD Graphics 520 (Skylake GT2)", PD_GPU_GEN_OTHER_INTEL },
+  { 0x3e91, "Intel UHD Graphics 630 (Coffee Lake GT2)", PD_GPU_GEN_OTHER_INTEL },
+  { 0x3e92, "Intel UHD Graphics 630 (Coffee Lake GT2)", PD_GPU_GEN_OTHER_INTEL },
+  { 0x3e9b, "Intel UHD Graphics 630 (Coffee Lake GT2)", PD_GPU_GEN_OTHER_INTEL },
+  { 0x9bc5, "Intel UHD Graphics 630 (Comet Lake GT2)", PD_GPU_GEN_OTHER_INTEL },
+  { 0x3184, "Intel UHD Graphics 605 (Gemini Lake)", PD_GPU_GEN_OTHER_INTEL },
+  { 0x3185, "Intel UHD Graphics 600 (Gemini Lake)", PD_GPU_GEN_OTHER_INTEL },
+  { 0x5a84, "Intel HD Graphics 505 (Apollo Lake)", PD_GPU_GEN_OTHER_INTEL },
+  { 0x5a85, "Intel HD Graphics 500 (Apollo Lake)", PD_GPU_GEN_OTHER_INTEL },
+  { 0x9a49, "Intel Iris Xe Graphics (Tiger Lake GT2)", PD_GPU_GEN_OTHER_INTEL },
+  { 0x4680, "Intel UHD Graphics 770 (Alder Lake-S)", PD_GPU_GEN_OTHER_INTEL },
+  { 0x4692, "Intel UHD Graphics 730 (Alder Lake-S)", PD_GPU_GEN_OTHER_INTEL },
+  { 0x46a6, "Intel Iris Xe Graphics (Alder Lake-P)", PD_GPU_GEN_OTHER_INTEL },
+  { 0xa780, "Intel UHD Graphics 770 (Raptor Lake-S)", PD_GPU_GEN_OTHER_INTEL },
+};
+
+/* What a VM shows when no GPU is passed through. */
+static const struct
+{
+  guint16 vendor;
+  guint16 device;
+  const char *name;
+} emulated_gpus[] = {
+  { 0x1234, 0x1111, "QEMU standard VGA" },
+  { 0x1b36, 0x0100, "QEMU QXL display" },
+  { 0x1af4, 0x1050, "virtio GPU" },
+  { 0x15ad, 0x0405, "VMware SVGA II" },
+  { 0x1013, 0x00b8, "Cirrus VGA" },
+};
+
+char *
+pd_gpu_name_for_ids (guint16 vendor, guint16 device, PdGpuGeneration *generation)
+{
+  PdGpuGeneration gen = PD_GPU_GEN_UNKNOWN;
+  char *name = NULL;
+
+  if (vendor == INTEL_VENDOR)
+    {
+      gen = PD_GPU_GEN_OTHER_INTEL;
+      for (guint i = 0; i < G_N_ELEMENTS (intel_gpus); i++)
+        if (intel_gpus[i].device == device)
+          {
+            gen = intel_gpus[i].generation;
+            name = g_strdup (intel_gpus[i].name);
+            break;
+          }
+      if (name == NULL)
+        name = g_strdup_printf ("Intel GPU %04x:%04x", vendor, device);
+    }
+  else
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (emulated_gpus); i++)
+        if (emulated_gpus[i].vendor == vendor && emulated_gpus[i].device == device)
+          name = g_strdup (emulated_gpus[i].name);
+      if (name == NULL)
+        name = g_strdup_printf ("display device %04x:%04x", vendor, device);
+    }
+  if (generation)
+    *generation = gen;
+  return name;
+}
+
+const char *
+pd_gpu_generation_to_string (PdGpuGeneration generation)
+{
+  switch (generation)
+    {
+    case PD_GPU_GEN_KABY_LAKE:
+      return "kaby-lake";
+    case PD_GPU_GEN_ALDER_LAKE_N:
+      return "alder-lake-n";
+    case PD_GPU_GEN_OTHER_INTEL:
+      return "other-intel";
+    case PD_GPU_GEN_UNKNOWN:
+    default:
+      return "unknown";
+    }
+}
+
+/* --- small validated readers --- */
+
+static void add_note (GPtrArray *notes, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+add_note (GPtrArray *notes, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_ptr_array_add (notes, g_strdup_vprintf (fmt, ap));
+  va_end (ap);
+}
+
+/* Reads an attribute; on failure notes why (a missing optional one is not
+ * worth a note) and returns NULL. */
+static char *
+read_attr_noted (const char *abs_path, gsize max_len, gboolean optional, GPtrArray *notes)
+{
+  g_autoptr (GError) error = NULL;
+  char *value = pd_sysroot_read_attr (abs_path, max_len, &error);
+  if (value == NULL && !(optional && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)))
+    add_note (notes, "%s", error->message);
+  return value;
+}
+
+/* "0x030000" style hex values, at most @max. */
+static gboolean
+parse_hex (const char *s, guint32 max, guint32 *out)
+{
+  if (s == NULL || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+    return FALSE;
+  const char *p = s + 2;
+  gsize len = strlen (p);
+  if (len == 0 || len > 8)
+    return FALSE;
+  guint64 v = 0;
+  for (; *p; p++)
+    {
+      if (!g_ascii_isxdigit (*p))
+        return FALSE;
+      v = v * 16 + (guint64) g_ascii_xdigit_value (*p);
+    }
+  if (v > max)
+    return FALSE;
+  *out = (guint32) v;
+  return TRUE;
+}
+
+/* "<prefix><digits>" with a small number, e.g. card0, renderD128. */
+static gboolean
+parse_numbered (const char *name, const char *prefix, guint *out)
+{
+  gsize plen = strlen (prefix);
+  if (strncmp (name, prefix, plen) != 0)
+    return FALSE;
+  const char *p = name + plen;
+  gsize len = strlen (p);
+  if (len == 0 || len > 4)
+    return FALSE;
+  for (const char *q = p; *q; q++)
+    if (!g_ascii_isdigit (*q))
+      return FALSE;
+  *out = (guint) strtoul (p, NULL, 10);
+  return TRUE;
+}
+
+/* "0000:00:02.0" */
+static gboolean
+is_pci_slot (const char *s)
+{
+  static const char pattern[] = "xxxx:xx:xx.x";
+  if (strlen (s) != sizeof pattern - 1)
+    return FALSE;
+  for (gsize i = 0; pattern[i]; i++)
+    {
+      if (pattern[i] == 'x' ? !g_ascii_isxdigit (s[i]) : s[i] != pattern[i])
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Names we print: drivers ("i915", "snd_hda_intel", "vfio-pci") and
+ * connectors ("HDMI-A-1"). */
+static gboolean
+is_plain_name (const char *s, gsize max_len)
+{
+  gsize len = strlen (s);
+  if (len == 0 || len > max_len)
+    return FALSE;
+  for (const char *p = s; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
+      return FALSE;
+  return TRUE;
+}
+
+/* A DRM mode name: "1920x1080", "1920x1080i". */
+static gboolean
+is_mode_name (const char *s)
+{
+  const char *p = s;
+  gsize digits = 0;
+  for (; g_ascii_isdigit (*p); p++)
+    digits++;
+  if (digits == 0 || digits > 5 || *p++ != 'x')
+    return FALSE;
+  digits = 0;
+  for (; g_ascii_isdigit (*p); p++)
+    digits++;
+  if (digits == 0 || digits > 5)
+    return FALSE;
+  if (*p == 'i')
+    p++;
+  return *p == '\0';
+}
+
+static gint
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* Lists a directory under the sysroot, sorted, bounded. NULL when it does
+ * not exist; other failures are noted. */
+static GPtrArray *
+list_dir (const char *abs_path, GPtrArray *notes)
+{
+  g_autofree char *path = pd_sysroot_path (abs_path);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDir) dir = g_dir_open (path, 0, &error);
+  if (dir == NULL)
+    {
+      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+          && !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOTDIR))
+        add_note (notes, "%s: %s", abs_path, error->message);
+      return NULL;
+    }
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      if (names->len >= MAX_DIR_ENTRIES)
+        {
+          add_note (notes, "%s: more than %d entries, the rest were not read", abs_path,
+                    MAX_DIR_ENTRIES);
+          break;
+        }
+      g_ptr_array_add (names, g_strdup (name));
+    }
+  g_ptr_array_sort (names, compare_strings);
+  return names;
+}
+
+/* --- devices and connectors --- */
+
+static void
+connector_free (gpointer data)
+{
+  PdConnector *c = data;
+  g_free (c->name);
+  g_free (c->status);
+  g_free (c->preferred_mode);
+  g_free (c);
+}
+
+static void
+device_free (gpointer data)
+{
+  PdGpuDevice *d = data;
+  g_free (d->pci_slot);
+  g_free (d->name);
+  g_free (d->driver);
+  g_free (d->card_node);
+  g_free (d->render_node);
+  g_ptr_array_unref (d->connectors);
+  g_free (d->card_name);
+  g_ptr_array_unref (d->notes);
+  g_free (d);
+}
+
+static PdConnector *
+read_connector (const char *entry, const char *name, GPtrArray *notes)
+{
+  PdConnector *c = g_new0 (PdConnector, 1);
+  c->name = g_strdup (name);
+
+  g_autofree char *status_path = g_strdup_printf (DRM_CLASS "/%s/status", entry);
+  g_autofree char *status = read_attr_noted (status_path, WORD_MAX, FALSE, notes);
+  if (status && (strcmp (status, "connected") == 0 || strcmp (status, "disconnected") == 0
+                 || strcmp (status, "unknown") == 0))
+    c->status = g_steal_pointer (&status);
+  else
+    {
+      if (status)
+        add_note (notes, "%s: unexpected value", status_path);
+      c->status = g_strdup ("unknown");
+    }
+
+  g_autofree char *enabled_path = g_strdup_printf (DRM_CLASS "/%s/enabled", entry);
+  g_autofree char *enabled = read_attr_noted (enabled_path, WORD_MAX, FALSE, notes);
+  if (enabled && strcmp (enabled, "enabled") == 0)
+    c->enabled = TRUE;
+  else if (enabled && strcmp (enabled, "disabled") != 0)
+    add_note (notes, "%s: unexpected value", enabled_path);
+
+  /* The preferred mode is the first line of `modes`; empty when nothing is
+   * connected. */
+  g_autofree char *modes_path = g_strdup_printf (DRM_CLASS "/%s/modes", entry);
+  g_autofree char *modes = read_attr_noted (modes_path, MODES_MAX, TRUE, notes);
+  if (modes && modes[0] != '\0')
+    {
+      char *nl = strchr (modes, '\n');
+      if (nl)
+        *nl = '\0';
+      g_strstrip (modes);
+      if (is_mode_name (modes))
+        c->preferred_mode = g_strdup (modes);
+      else
+        add_note (notes, "%s: unexpected first line", modes_path);
+    }
+  return c;
+}
+
+static gint
+connector_compare (gconstpointer a, gconstpointer b)
+{
+  const PdConnector *ca = *(PdConnector *const *) a;
+  const PdConnector *cb = *(PdConnector *const *) b;
+  return strcmp (ca->name, cb->name);
+}
+
+/* Connectors are /sys/class/drm/cardN-<NAME>. */
+static void
+read_connectors (PdGpuDevice *d)
+{
+  g_autoptr (GPtrArray) entries = list_dir (DRM_CLASS, d->notes);
+  if (entries == NULL)
+    return;
+  g_autofree char *prefix = g_strdup_printf ("%s-", d->card_name);
+  gsize plen = strlen (prefix);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const char *entry = entries->pdata[i];
+      if (strncmp (entry, prefix, plen) != 0)
+        continue;
+      const char *name = entry + plen;
+      if (!is_plain_name (name, CONNECTOR_NAME_MAX))
+        {
+          add_note (d->notes, DRM_CLASS "/%s: not a connector name", entry);
+          continue;
+        }
+      g_ptr_array_add (d->connectors, read_connector (entry, name, d->notes));
+    }
+  g_ptr_array_sort (d->connectors, connector_compare);
+}
+
+static void
+read_driver (PdGpuDevice *d)
+{
+  g_autofree char *link = pd_sysroot_pathf (PCI_DEVICES "/%s/driver", d->pci_slot);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *target = g_file_read_link (link, &error);
+  if (target == NULL)
+    {
+      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        add_note (d->notes, PCI_DEVICES "/%s/driver: %s", d->pci_slot, error->message);
+      return;
+    }
+  g_autofree char *base = g_path_get_basename (target);
+  if (is_plain_name (base, LINK_NAME_MAX))
+    d->driver = g_steal_pointer (&base);
+  else
+    add_note (d->notes, PCI_DEVICES "/%s/driver: points to an unexpected name", d->pci_slot);
+}
+
+/* The DRM card and render node the driver registered: drm/cardN and
+ * drm/renderDN below the PCI device. */
+static void
+read_drm_nodes (PdGpuDevice *d)
+{
+  g_autofree char *drm_dir = g_strdup_printf (PCI_DEVICES "/%s/drm", d->pci_slot);
+  g_autoptr (GPtrArray) entries = list_dir (drm_dir, d->notes);
+  if (entries == NULL)
+    return;
+  guint card = G_MAXUINT, render = G_MAXUINT;
+  for (guint i = 0; i < entries->len; i++)
+    {
+      guint n;
+      if (parse_numbered (entries->pdata[i], "card", &n))
+        card = MIN (card, n);
+      else if (parse_numbered (entries->pdata[i], "renderD", &n))
+        render = MIN (render, n);
+    }
+  if (card != G_MAXUINT)
+    {
+      d->card_name = g_strdup_printf ("card%u", card);
+      d->card_node = g_strdup_printf ("/dev/dri/card%u", card);
+    }
+  if (render != G_MAXUINT)
+    {
+      d->render_in_sysfs = TRUE;
+      d->render_node = g_strdup_printf ("/dev/dri/renderD%u", render);
+      g_autofree char *path = pd_sysroot_path (d->render_node);
+      struct stat st;
+      d->render_exists = stat (path, &st) == 0;
+      d->render_accessible = d->render_exists && access (path, R_OK | W_OK) == 0;
+    }
+}
+
+/* One PCI function; NULL when it is not a display device. */
+static PdGpuDevice *
+read_device (const char *slot, GPtrArray *scan_notes)
+{
+  g_autofree char *class_path = g_strdup_printf (PCI_DEVICES "/%s/class", slot);
+  g_autofree char *class_str = read_attr_noted (class_path, ID_MAX, FALSE, scan_notes);
+  guint32 pci_class;
+  if (class_str == NULL)
+    return NULL;
+  if (!parse_hex (class_str, 0xffffff, &pci_class))
+    {
+      add_note (scan_notes, "%s: not a PCI class", class_path);
+      return NULL;
+    }
+  if ((pci_class >> 16) != 0x03)
+    return NULL;
+
+  PdGpuDevice *d = g_new0 (PdGpuDevice, 1);
+  d->pci_slot = g_strdup (slot);
+  d->pci_class = pci_class;
+  d->connectors = g_ptr_array_new_with_free_func (connector_free);
+  d->notes = g_ptr_array_new_with_free_func (g_free);
+
+  guint32 vendor = 0, device = 0;
+  gboolean ok = TRUE;
+  const char *attrs[] = { "vendor", "device" };
+  guint32 *vals[] = { &vendor, &device };
+  for (guint i = 0; i < G_N_ELEMENTS (attrs); i++)
+    {
+      g_autofree char *path = g_strdup_printf (PCI_DEVICES "/%s/%s", slot, attrs[i]);
+      g_autofree char *s = read_attr_noted (path, ID_MAX, FALSE, d->notes);
+      if (s == NULL)
+        ok = FALSE;
+      else if (!parse_hex (s, 0xffff, vals[i]))
+        {
+          add_note (d->notes, "%s: not a hexadecimal id", path);
+          ok = FALSE;
+        }
+    }
+  d->ids_known = ok;
+  d->vendor = (guint16) vendor;
+  d->device = (guint16) device;
+  if (ok)
+    d->name = pd_gpu_name_for_ids (d->vendor, d->device, &d->generation);
+  else
+    d->name = g_strdup ("unidentified display device");
+
+  read_driver (d);
+  read_drm_nodes (d);
+  if (d->card_name)
+    read_connectors (d);
+  return d;
+}
+
+static gboolean
+is_intel (const PdGpuDevice *d)
+{
+  return d->ids_known && d->vendor == INTEL_VENDOR;
+}
+
+static gboolean
+has_gpu_driver (const PdGpuDevice *d)
+{
+  return g_strcmp0 (d->driver, "i915") == 0 || g_strcmp0 (d->driver, "xe") == 0;
+}
+
+/* Intel first, then the one i915/xe drives, then PCI order. */
+static gint
+device_compare (gconstpointer a, gconstpointer b)
+{
+  const PdGpuDevice *da = *(PdGpuDevice *const *) a;
+  const PdGpuDevice *db = *(PdGpuDevice *const *) b;
+  if (is_intel (da) != is_intel (db))
+    return is_intel (da) ? -1 : 1;
+  if (has_gpu_driver (da) != has_gpu_driver (db))
+    return has_gpu_driver (da) ? -1 : 1;
+  return strcmp (da->pci_slot, db->pci_slot);
+}
 
 PdGpuScan *
 pd_gpu_scan (void)
 {
   PdGpuScan *scan = g_new0 (PdGpuScan, 1);
-  scan->devices = g_ptr_array_new ();
+  scan->devices = g_ptr_array_new_with_free_func (device_free);
+  scan->notes = g_ptr_array_new_with_free_func (g_free);
+
+  g_autoptr (GPtrArray) slots = list_dir (PCI_DEVICES, scan->notes);
+  if (slots == NULL)
+    {
+      add_note (scan->notes, PCI_DEVICES " does not exist");
+      return scan;
+    }
+  for (guint i = 0; i < slots->len; i++)
+    {
+      const char *slot = slots->pdata[i];
+      if (!is_pci_slot (slot))
+        {
+          add_note (scan->notes, PCI_DEVICES ": unexpected entry");
+          continue;
+        }
+      PdGpuDevice *d = read_device (slot, scan->notes);
+      if (d)
+        g_ptr_array_add (scan->devices, d);
+    }
+  g_ptr_array_sort (scan->devices, device_compare);
   return scan;
 }
 
@@ -15,24 +551,348 @@ pd_gpu_scan_free (PdGpuScan *scan)
   if (scan == NULL)
     return;
   g_ptr_array_unref (scan->devices);
+  g_ptr_array_unref (scan->notes);
   g_free (scan);
 }
 
 const PdGpuDevice *
 pd_gpu_scan_primary (const PdGpuScan *scan)
 {
-  return NULL;
+  if (scan == NULL || scan->devices->len == 0)
+    return NULL;
+  const PdGpuDevice *d = scan->devices->pdata[0];
+  return is_intel (d) ? d : NULL;
+}
+
+/* --- the health components --- */
+
+/* Proxmox host settings from the guide; 100 is the guide's VM ID. */
+#define HOST_RESTART_CMD "qm shutdown 100 && qm start 100"
+
+static void
+add_problems_detail (PdComponent *c, const GPtrArray *a, const GPtrArray *b)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  const GPtrArray *lists[] = { a, b };
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    for (guint i = 0; lists[l] && i < lists[l]->len; i++)
+      {
+        if (s->len)
+          g_string_append (s, "; ");
+        g_string_append (s, lists[l]->pdata[i]);
+      }
+  if (s->len)
+    pd_component_set_detail (c, "problems", s->str);
+}
+
+static void
+add_device_details (PdComponent *c, const PdGpuDevice *d)
+{
+  pd_component_set_detail (c, "pci-slot", d->pci_slot);
+  if (d->ids_known)
+    pd_component_set_detail_printf (c, "ids", "%04x:%04x", d->vendor, d->device);
+  else
+    pd_component_set_detail (c, "ids", "unknown");
+  pd_component_set_detail (c, "name", d->name);
+  pd_component_set_detail (c, "generation", pd_gpu_generation_to_string (d->generation));
+  pd_component_set_detail (c, "driver", d->driver ? d->driver : "none");
+  pd_component_set_detail (c, "card", d->card_node ? d->card_node : "none");
+  pd_component_set_detail (c, "render-node", d->render_node ? d->render_node : "none");
+  if (d->render_node)
+    pd_component_set_detail (c, "render-access",
+                             !d->render_exists        ? "missing"
+                             : d->render_accessible ? "read-write"
+                                                    : "denied");
+}
+
+/* The display devices that are not the one we check: in a VM without
+ * passthrough, QEMU's emulated VGA. */
+static void
+add_other_devices_detail (PdComponent *c, const PdGpuScan *scan, const PdGpuDevice *primary)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  for (guint i = 0; i < scan->devices->len; i++)
+    {
+      const PdGpuDevice *d = scan->devices->pdata[i];
+      if (d == primary)
+        continue;
+      if (s->len)
+        g_string_append (s, "; ");
+      g_string_append_printf (s, "%s %s", d->pci_slot, d->name);
+      if (d->ids_known)
+        g_string_append_printf (s, " (%04x:%04x)", d->vendor, d->device);
+      g_string_append_printf (s, ", driver %s", d->driver ? d->driver : "none");
+    }
+  if (s->len)
+    pd_component_set_detail (c, "other-display-devices", s->str);
+}
+
+static void
+advise_no_gpu (PdComponent *c)
+{
+  pd_component_add_advice (
+      c,
+      "On the Proxmox host, pass the iGPU to this VM (use your VM's ID for 100). "
+      "Fujitsu Esprimo Q957 (machine type pc, vga: none), as in the guide:",
+      "qm set 100 --hostpci0 0000:00:02.0");
+  pd_component_add_advice (
+      c,
+      "N100 mini PC (machine type q35): the VM config needs "
+      "`hostpci0: 0000:00:02,pcie=1,x-vga=1`:",
+      "qm set 100 --hostpci0 0000:00:02,pcie=1,x-vga=1");
+  pd_component_add_advice (
+      c,
+      "Then stop the VM completely and start it again from the host: a reboot inside the "
+      "guest does not attach new PCI devices and skips the hookscripts.",
+      HOST_RESTART_CMD);
+  pd_component_add_advice (
+      c,
+      "On the host, the iGPU must be bound to vfio-pci (guide step 2): `lspci -nnk` "
+      "should show \"Kernel driver in use: vfio-pci\" or no driver for 00:02.0.",
+      "lspci -nnk -s 00:02.0");
+}
+
+static void
+advise_no_driver (PdComponent *c, const PdGpuDevice *d)
+{
+  g_autofree char *load = g_strdup_printf ("sudo modprobe i915\nlspci -nnk -s %s", d->pci_slot);
+  pd_component_add_advice (
+      c,
+      "Load the i915 kernel module in this guest and check that lspci then shows "
+      "\"Kernel driver in use: i915\":",
+      load);
+  pd_component_add_advice (
+      c,
+      "If i915 is blacklisted in the guest (a `blacklist i915` line in /etc/modprobe.d, often "
+      "copied from the host's vfio.conf, or modprobe.blacklist=i915 on the guest's kernel "
+      "command line), remove that, rebuild the initramfs and restart the VM:",
+      "grep -rn i915 /etc/modprobe.d /proc/cmdline\nsudo update-initramfs -u");
+  pd_component_add_advice (
+      c, "The kernel log tells why i915 did not take the device (firmware, unsupported kernel):",
+      "sudo dmesg | grep -i -e i915 -e drm");
+}
+
+static void
+advise_vfio_in_guest (PdComponent *c)
+{
+  pd_component_add_advice (
+      c,
+      "vfio-pci belongs on the Proxmox host, not in the guest: a modprobe.d file in this "
+      "guest (usually /etc/modprobe.d/vfio.conf copied from the host, with `options vfio-pci "
+      "ids=...` and `blacklist i915`) hands the GPU to vfio-pci. Move it away, remove vfio "
+      "lines from the guest's /etc/modules, rebuild the initramfs and restart the VM:",
+      "grep -rln -e vfio -e i915 /etc/modprobe.d /etc/modules\n"
+      "sudo mv /etc/modprobe.d/vfio.conf /root/vfio.conf.disabled\n"
+      "sudo update-initramfs -u");
 }
 
 PdComponent *
 pd_gpu_component (const PdGpuScan *scan)
 {
-  return pd_component_new (PD_COMPONENT_GPU, PD_STATE_UNKNOWN, "GPU scan not implemented yet");
+  const PdGpuDevice *d = pd_gpu_scan_primary (scan);
+  g_autoptr (PdComponent) c = pd_component_new (PD_COMPONENT_GPU, PD_STATE_OK, "");
+
+  if (d == NULL)
+    {
+      const PdGpuDevice *unidentified = NULL;
+      for (guint i = 0; i < scan->devices->len && unidentified == NULL; i++)
+        if (!((PdGpuDevice *) scan->devices->pdata[i])->ids_known)
+          unidentified = scan->devices->pdata[i];
+      add_other_devices_detail (c, scan, NULL);
+      add_problems_detail (c, scan->notes, unidentified ? unidentified->notes : NULL);
+      if (unidentified)
+        {
+          pd_component_set_state (c, PD_STATE_UNKNOWN, "");
+          pd_component_set_summary_printf (
+              c, "the display device at %s could not be identified (its vendor or device id "
+                 "is unreadable)",
+              unidentified->pci_slot);
+          g_autofree char *cmd = g_strdup_printf ("lspci -nnk -s %s", unidentified->pci_slot);
+          pd_component_add_advice (c, "Check what lspci says about it:", cmd);
+          return g_steal_pointer (&c);
+        }
+      pd_component_set_state (c, PD_STATE_FAILED,
+                              "no GPU was passed through: this VM has no Intel display device");
+      advise_no_gpu (c);
+      return g_steal_pointer (&c);
+    }
+
+  add_device_details (c, d);
+  add_other_devices_detail (c, scan, d);
+  add_problems_detail (c, d->notes, scan->notes);
+
+  if (d->driver == NULL)
+    {
+      pd_component_set_state (c, PD_STATE_FAILED, "");
+      pd_component_set_summary_printf (c, "%s at %s has no kernel driver bound", d->name,
+                                       d->pci_slot);
+      advise_no_driver (c, d);
+    }
+  else if (strcmp (d->driver, "vfio-pci") == 0)
+    {
+      pd_component_set_state (c, PD_STATE_FAILED, "");
+      pd_component_set_summary_printf (c, "%s is bound to vfio-pci inside the guest, not to i915",
+                                       d->name);
+      advise_vfio_in_guest (c);
+    }
+  else if (!has_gpu_driver (d))
+    {
+      pd_component_set_state (c, PD_STATE_FAILED, "");
+      pd_component_set_summary_printf (c, "%s is bound to %s, not to i915", d->name, d->driver);
+      advise_no_driver (c, d);
+    }
+  else if (d->card_node == NULL)
+    {
+      pd_component_set_state (c, PD_STATE_FAILED, "");
+      pd_component_set_summary_printf (c, "%s is bound to %s but it created no DRM device", d->name,
+                                       d->driver);
+      pd_component_add_advice (c, "The kernel log tells why the driver gave up on the device:",
+                               "sudo dmesg | grep -i -e i915 -e xe -e drm");
+    }
+  else if (!d->render_in_sysfs)
+    {
+      pd_component_set_state (c, PD_STATE_FAILED, "");
+      pd_component_set_summary_printf (c, "%s has no render node: %s registered none", d->name,
+                                       d->driver);
+      pd_component_add_advice (c, "The kernel log tells why the driver registered no render node:",
+                               "sudo dmesg | grep -i -e i915 -e xe -e drm");
+    }
+  else if (!d->render_exists)
+    {
+      pd_component_set_state (c, PD_STATE_FAILED, "");
+      pd_component_set_summary_printf (c, "the render node %s is missing", d->render_node);
+      pd_component_add_advice (
+          c,
+          "The kernel has the render node but its device file was not created (udev); "
+          "have udev create the DRM device files again:",
+          "sudo udevadm trigger --subsystem-match=drm --action=add\nls -l /dev/dri");
+    }
+  else if (!d->render_accessible)
+    {
+      pd_component_set_state (c, PD_STATE_DEGRADED, "");
+      pd_component_set_summary_printf (c,
+                                       "%s works, but you may not open %s (video acceleration "
+                                       "and GPU rendering need it)",
+                                       d->name, d->render_node);
+      pd_component_add_advice (c,
+                               "Add yourself to the render group, then log out and back in:",
+                               "sudo usermod -aG render $USER");
+      pd_component_add_advice (c,
+                               "Or run it from the active local desktop session: logind gives "
+                               "that session's user access to the GPU.",
+                               NULL);
+    }
+  else
+    pd_component_set_summary_printf (c, "%s on %s, render node %s", d->name, d->driver,
+                                     d->render_node);
+  return g_steal_pointer (&c);
+}
+
+static char *
+describe_connector (const PdConnector *con)
+{
+  if (strcmp (con->status, "disconnected") == 0)
+    return g_strdup ("disconnected");
+  GString *s = g_string_new (con->status);
+  g_string_append (s, con->enabled ? ", enabled" : ", disabled");
+  if (con->preferred_mode)
+    g_string_append_printf (s, ", %s", con->preferred_mode);
+  return g_string_free (s, FALSE);
 }
 
 PdComponent *
 pd_display_component (const PdGpuScan *scan)
 {
-  return pd_component_new (PD_COMPONENT_DISPLAY, PD_STATE_UNKNOWN,
-                           "display scan not implemented yet");
+  const PdGpuDevice *d = pd_gpu_scan_primary (scan);
+  g_autoptr (PdComponent) c = pd_component_new (PD_COMPONENT_DISPLAY, PD_STATE_OK, "");
+
+  /* When the GPU itself failed, its outputs cannot be seen: say so without
+   * counting the same cause twice. */
+  if (d == NULL)
+    {
+      pd_component_set_state (c, PD_STATE_UNKNOWN, "not checked: no passed-through GPU");
+      return g_steal_pointer (&c);
+    }
+  pd_component_set_detail (c, "card", d->card_node ? d->card_node : "none");
+  if (d->card_node == NULL)
+    {
+      pd_component_set_state (c, PD_STATE_UNKNOWN,
+                              "not checked: the GPU has no working driver (see GPU)");
+      return g_steal_pointer (&c);
+    }
+
+  g_autoptr (GString) connected = g_string_new (NULL);
+  g_autoptr (GString) off = g_string_new (NULL);
+  g_autoptr (GString) unknown = g_string_new (NULL);
+  g_autoptr (GString) all = g_string_new (NULL);
+  for (guint i = 0; i < d->connectors->len; i++)
+    {
+      const PdConnector *con = d->connectors->pdata[i];
+      g_autofree char *desc = describe_connector (con);
+      pd_component_set_detail (c, con->name, desc);
+
+      GString *bucket = NULL;
+      if (strcmp (con->status, "connected") == 0)
+        bucket = con->enabled ? connected : off;
+      else if (strcmp (con->status, "unknown") == 0)
+        bucket = unknown;
+      if (bucket)
+        {
+          if (bucket->len)
+            g_string_append (bucket, bucket == connected ? "; " : ", ");
+          if (bucket == connected)
+            g_string_append_printf (bucket, "%s %s", con->name, desc);
+          else
+            g_string_append (bucket, con->name);
+        }
+      if (all->len)
+        g_string_append (all, ", ");
+      g_string_append (all, con->name);
+    }
+  add_problems_detail (c, d->notes, NULL);
+
+  if (d->connectors->len == 0)
+    {
+      pd_component_set_state (c, PD_STATE_FAILED, "the GPU reports no display outputs");
+      pd_component_add_advice (
+          c,
+          "i915 found no outputs. On the host, pass the iGPU as the guide does (Esprimo: "
+          "machine type pc, `vga: none`, `hostpci0: 0000:00:02.0`; N100: `hostpci0: "
+          "0000:00:02,pcie=1,x-vga=1` with the GOP ROM from step 3), then stop and start the VM:",
+          HOST_RESTART_CMD);
+    }
+  else if (connected->len)
+    pd_component_set_summary_printf (c, "%s", connected->str);
+  else if (off->len)
+    {
+      pd_component_set_state (c, PD_STATE_DEGRADED, "");
+      pd_component_set_summary_printf (c, "a monitor is connected on %s but the output is off",
+                                       off->str);
+      pd_component_add_advice (c,
+                               "Turn the output on in the desktop's display settings, or log in "
+                               "on the desktop: without a running session nothing lights it up.",
+                               NULL);
+    }
+  else if (unknown->len)
+    {
+      pd_component_set_state (c, PD_STATE_UNKNOWN, "");
+      pd_component_set_summary_printf (c, "cannot tell whether a monitor is connected (%s)",
+                                       unknown->str);
+    }
+  else
+    {
+      pd_component_set_state (c, PD_STATE_DEGRADED, "");
+      pd_component_set_summary_printf (c, "no monitor is connected (%s: disconnected)", all->str);
+      pd_component_add_advice (
+          c,
+          "Check the cable and the monitor's input source. The monitor belongs on the host's "
+          "HDMI or DisplayPort port: while this VM runs, that port is the passed-through iGPU's.",
+          NULL);
+      pd_component_add_advice (
+          c,
+          "If the monitor is connected and on, the iGPU may not have been reset since an "
+          "in-guest reboot: stop and start the VM from the Proxmox host.",
+          HOST_RESTART_CMD);
+    }
+  return g_steal_pointer (&c);
 }

@@ -39,17 +39,31 @@ typedef struct
   char *render_node;    /* "/dev/dri/renderD128" or NULL */
   gboolean render_accessible; /* the current user may open the render node read/write */
   GPtrArray *connectors;      /* PdConnector */
+  /* Added after the first API: */
+  guint32 pci_class;          /* 0x030000 VGA, 0x038000 display, ... */
+  gboolean ids_known;         /* vendor and device could be read */
+  char *card_name;            /* "card0" or NULL */
+  gboolean render_in_sysfs;   /* the driver registered a render node (drm/renderDN) */
+  gboolean render_exists;     /* the render node's device file exists */
+  GPtrArray *notes;           /* char *: values that were unreadable or malformed */
 } PdGpuDevice;
 
 typedef struct
 {
   GPtrArray *devices; /* PdGpuDevice: PCI display-class devices, Intel first */
+  GPtrArray *notes;   /* char *: problems not tied to one display device */
 } PdGpuScan;
 
 PdGpuScan *pd_gpu_scan (void);
 void pd_gpu_scan_free (PdGpuScan *scan);
 /* The Intel display device to work with, or NULL. */
 const PdGpuDevice *pd_gpu_scan_primary (const PdGpuScan *scan);
+
+/* "Intel HD Graphics 630 (Kaby Lake GT2)", ..., "Intel GPU 8086:xxxx" for
+ * Intel ids not in the table; QEMU's emulated displays by name; otherwise
+ * "display device vvvv:dddd". @generation may be NULL. */
+char *pd_gpu_name_for_ids (guint16 vendor, guint16 device, PdGpuGeneration *generation);
+const char *pd_gpu_generation_to_string (PdGpuGeneration generation);
 
 /* The `gpu` and `display` components of the health model. */
 PdComponent *pd_gpu_component (const PdGpuScan *scan);
