@@ -1,0 +1,186 @@
+/* logscan-rules.c - the kernel-log rule table shared by scan-log and the live monitor.
+ *
+ * The needles are verbatim pieces of the kernel's format strings:
+ * drivers/usb/host/xhci*.c, drivers/usb/core/hub.c, drivers/gpu/drm/i915 and
+ * drivers/gpu/drm/xe, sound/pci/hda, drivers/base/regmap (regcache sync),
+ * drivers/pci/rom.c and the driver core's "probe of ... failed".
+ */
+#include "logscan-rules.h"
+
+#include <string.h>
+
+enum
+{
+  K_USB_CONTROLLER_DIED,
+  K_USB_ENUMERATION_FAILED,
+  K_USB_CABLE_BAD,
+  K_USB_OVER_CURRENT,
+  K_USB_PORT_DISABLED_EMI,
+  K_USB_RESET_LOOP,
+  K_USB_RECONNECT_STORM,
+  K_USB_HUB_ERROR,
+  K_GPU_HANG,
+  K_GPU_RESET_FAILED,
+  K_GPU_WEDGED,
+  K_GPU_FIRMWARE_MISSING,
+  K_DISPLAY_FIFO_UNDERRUN,
+  K_AUDIO_CODEC_TIMEOUT,
+  K_AUDIO_CODEC_PROBE_FAILED,
+  K_AUDIO_SPURIOUS_RESPONSE,
+  K_AUDIO_NO_I915_BINDING,
+  K_VFIO_ROM_INVALID,
+  K_VFIO_PROBE_FAILED,
+  K_N_KINDS
+};
+
+static const PdLogKind kinds[K_N_KINDS] = {
+  [K_USB_CONTROLLER_DIED] = { "usb.controller-died", PD_COMPONENT_USB, PD_STATE_FAILED,
+                              "The USB host controller stopped answering and the kernel gave it "
+                              "up; every device on it is gone until the VM restarts." },
+  [K_USB_ENUMERATION_FAILED] = { "usb.enumeration-failed", PD_COMPONENT_USB, PD_STATE_DEGRADED,
+                                 "A USB device could not be enumerated (descriptor read or "
+                                 "address errors): often a bad cable, hub or a USB 3 port." },
+  [K_USB_CABLE_BAD] = { "usb.cable-bad", PD_COMPONENT_USB, PD_STATE_DEGRADED,
+                        "The kernel could not enable a USB port and suspects the cable." },
+  [K_USB_OVER_CURRENT] = { "usb.over-current", PD_COMPONENT_USB, PD_STATE_DEGRADED,
+                           "A USB port reported over-current: a device draws more power than "
+                           "the port gives." },
+  [K_USB_PORT_DISABLED_EMI] = { "usb.port-disabled-emi", PD_COMPONENT_USB, PD_STATE_DEGRADED,
+                                "A USB port was disabled by its hub for electrical interference "
+                                "(EMI) and re-enabled." },
+  [K_USB_RESET_LOOP] = { "usb.reset-loop", PD_COMPONENT_USB, PD_STATE_DEGRADED,
+                         "The same USB device was reset again and again." },
+  [K_USB_RECONNECT_STORM] = { "usb.reconnect-storm", PD_COMPONENT_USB, PD_STATE_DEGRADED,
+                              "A USB device kept disconnecting and coming back; a monitor's hub "
+                              "on a USB 3 port often does this: try a USB 2.0 port." },
+  [K_USB_HUB_ERROR] = { "usb.hub-error", PD_COMPONENT_USB, PD_STATE_DEGRADED,
+                        "A USB hub failed to report its port status." },
+  [K_GPU_HANG] = { "gpu.hang", PD_COMPONENT_GPU, PD_STATE_DEGRADED,
+                   "The GPU hung and the driver reset an engine or context." },
+  [K_GPU_RESET_FAILED] = { "gpu.reset-failed", PD_COMPONENT_GPU, PD_STATE_FAILED,
+                           "The GPU driver had to reset the whole chip or a reset did not "
+                           "complete." },
+  [K_GPU_WEDGED] = { "gpu.wedged", PD_COMPONENT_GPU, PD_STATE_FAILED,
+                     "The GPU driver declared the GPU wedged: it takes no more work until the "
+                     "VM is cold-restarted." },
+  [K_GPU_FIRMWARE_MISSING] = { "gpu.firmware-missing", PD_COMPONENT_GPU, PD_STATE_DEGRADED,
+                               "GPU firmware (GuC/HuC/DMC) could not be loaded; install "
+                               "firmware-misc-nonfree." },
+  [K_DISPLAY_FIFO_UNDERRUN] = { "display.fifo-underrun", PD_COMPONENT_DISPLAY, PD_STATE_DEGRADED,
+                                "The display engine ran out of pixels (FIFO underrun): flicker "
+                                "or a black screen." },
+  [K_AUDIO_CODEC_TIMEOUT] = { "audio.codec-timeout", PD_COMPONENT_AUDIO, PD_STATE_DEGRADED,
+                              "The HD-Audio codec stopped answering the controller." },
+  [K_AUDIO_CODEC_PROBE_FAILED] = { "audio.codec-probe-failed", PD_COMPONENT_AUDIO,
+                                   PD_STATE_FAILED,
+                                   "No HD-Audio codec came up: HDMI/DP audio is missing." },
+  [K_AUDIO_SPURIOUS_RESPONSE] = { "audio.spurious-response", PD_COMPONENT_AUDIO,
+                                  PD_STATE_DEGRADED,
+                                  "The HD-Audio controller got answers nobody asked for." },
+  [K_AUDIO_NO_I915_BINDING] = { "audio.no-i915-binding", PD_COMPONENT_AUDIO, PD_STATE_FAILED,
+                                "HD-Audio could not bind to the i915 display driver, so HDMI/DP "
+                                "audio cannot work." },
+  [K_VFIO_ROM_INVALID] = { "vfio.rom-invalid", PD_COMPONENT_GPU, PD_STATE_DEGRADED,
+                           "The passed-through device's option ROM is invalid (check romfile= in "
+                           "the VM's hostpci line)." },
+  [K_VFIO_PROBE_FAILED] = { "vfio.probe-failed", PD_COMPONENT_GPU, PD_STATE_FAILED,
+                            "vfio-pci failed to take a device." },
+};
+
+static const PdLogPattern patterns[] = {
+  /* xhci-ring.c / xhci.c / hcd.c */
+  { K_USB_CONTROLLER_DIED, "host controller not responding", NULL },
+  { K_USB_CONTROLLER_DIED, "assume dead", NULL },
+  { K_USB_CONTROLLER_DIED, "HC died", NULL },
+  /* hub.c: hub_port_init () and hub_port_connect () */
+  { K_USB_ENUMERATION_FAILED, "device descriptor read/", NULL },
+  { K_USB_ENUMERATION_FAILED, "device not accepting address", NULL },
+  { K_USB_ENUMERATION_FAILED, "unable to enumerate USB device", NULL },
+  { K_USB_CABLE_BAD, "Maybe the USB cable is bad", NULL },
+  { K_USB_OVER_CURRENT, "over-current change", NULL },
+  { K_USB_OVER_CURRENT, "over-current condition", NULL },
+  { K_USB_PORT_DISABLED_EMI, "disabled by hub (EMI?)", NULL },
+  { K_USB_RESET_LOOP, "USB device number", ": reset .*USB device number [0-9]+",
+    PD_LOG_ACTION_USB_RESET },
+  { K_USB_RECONNECT_STORM, "USB device number", ": new .*USB device number [0-9]+",
+    PD_LOG_ACTION_USB_NEW },
+  { K_USB_RECONNECT_STORM, "USB disconnect, device number", NULL, PD_LOG_ACTION_USB_DISCONNECT },
+  { K_USB_HUB_ERROR, "hub_ext_port_status failed", NULL },
+  { K_USB_HUB_ERROR, "hub_port_status failed", NULL },
+  /* i915: i915_gpu_error.c, intel_reset.c, intel_execlists_submission.c; xe: xe_guc_submit.c */
+  { K_GPU_HANG, "GPU HANG", NULL },
+  { K_GPU_HANG, "Resetting ", "Resetting [a-z]+[0-9]+ for " },
+  { K_GPU_HANG, "context reset due to GPU hang", NULL },
+  { K_GPU_HANG, "GPU recovery timed out", NULL },
+  { K_GPU_HANG, "Engine reset: engine_class=", NULL },
+  { K_GPU_HANG, "Timedout job: seqno=", NULL },
+  { K_GPU_RESET_FAILED, "reset request timed out", NULL },
+  { K_GPU_RESET_FAILED, "reset failed", "([Ee]ngine|GT[0-9]+:) reset failed" },
+  { K_GPU_RESET_FAILED, "Resetting chip for", NULL },
+  { K_GPU_RESET_FAILED, "Failed to reset chip", NULL },
+  { K_GPU_WEDGED, "wedged", "declar[a-z]* .*wedged" },
+  { K_GPU_WEDGED, "Failed to initialize GPU", NULL },
+  /* intel_uc_fw.c, intel_dmc.c, firmware_loader */
+  { K_GPU_FIRMWARE_MISSING, "Direct firmware load for i915/", NULL },
+  { K_GPU_FIRMWARE_MISSING, "Direct firmware load for xe/", NULL },
+  { K_GPU_FIRMWARE_MISSING, "fetch failed", "(GuC|HuC|GSC|DMC) firmware .*fetch failed" },
+  { K_GPU_FIRMWARE_MISSING, "Failed to load ", "Failed to load (GuC|HuC|GSC|DMC) firmware" },
+  { K_GPU_FIRMWARE_MISSING, "uC initialization failed", NULL },
+  /* intel_fifo_underrun.c */
+  { K_DISPLAY_FIFO_UNDERRUN, "FIFO underrun", NULL },
+  /* hda_controller.c, hda_intel.c, regcache.c (for hdaudioCxDy codecs only) */
+  { K_AUDIO_CODEC_TIMEOUT, "azx_get_response timeout", NULL },
+  { K_AUDIO_CODEC_TIMEOUT, "No response from codec", NULL },
+  { K_AUDIO_CODEC_TIMEOUT, "CORB reset timeout", NULL },
+  { K_AUDIO_CODEC_TIMEOUT, "Unable to sync register", "hdaudio[^ ]*: Unable to sync register" },
+  { K_AUDIO_CODEC_PROBE_FAILED, "probe error", "Codec #[0-9]+ probe error" },
+  { K_AUDIO_CODEC_PROBE_FAILED, "no codecs initialized", NULL },
+  { K_AUDIO_CODEC_PROBE_FAILED, "no codecs found", NULL },
+  { K_AUDIO_SPURIOUS_RESPONSE, "spurious response", NULL },
+  { K_AUDIO_NO_I915_BINDING, "couldn't bind with audio component", NULL },
+  /* drivers/pci/rom.c, drivers/base/dd.c */
+  { K_VFIO_ROM_INVALID, "Invalid PCI ROM header signature", NULL },
+  { K_VFIO_PROBE_FAILED, "vfio-pci: probe of ", "vfio-pci: probe of [^ ]+ failed",
+    PD_LOG_ACTION_REPORT, PD_LOG_DEVICE_PROBE_OF },
+};
+
+const PdLogKind *
+pd_log_kinds (guint *n_kinds)
+{
+  if (n_kinds)
+    *n_kinds = G_N_ELEMENTS (kinds);
+  return kinds;
+}
+
+const PdLogKind *
+pd_log_kind_lookup (const char *kind)
+{
+  if (kind == NULL)
+    return NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    if (strcmp (kinds[i].kind, kind) == 0)
+      return &kinds[i];
+  return NULL;
+}
+
+const PdLogPattern *
+pd_log_patterns (guint *n_patterns)
+{
+  *n_patterns = G_N_ELEMENTS (patterns);
+  return patterns;
+}
+
+char *
+pd_log_pattern_to_ere (const PdLogPattern *p)
+{
+  if (p->regex)
+    return g_strdup (p->regex);
+  GString *s = g_string_new (NULL);
+  for (const char *c = p->needle; *c; c++)
+    {
+      if (strchr ("\\.[]()*+?{}|^$", *c))
+        g_string_append_c (s, '\\');
+      g_string_append_c (s, *c);
+    }
+  return g_string_free (s, FALSE);
+}

@@ -1,0 +1,46 @@
+/* logscan-rules.h - the one table of kernel-log rules (internal to logscan).
+ *
+ * Each kind (PdLogKind, logscan.h) has one or more patterns. A pattern is a
+ * literal needle that must occur in the line (the scanner finds all needles
+ * in one pass) and, where the needle alone is too loose, a regex the line
+ * must also match. Regexes are written so that both GRegex and `grep -E`
+ * accept them (no \d, no lookaround), which lets `scan-log --list-patterns`
+ * hand the same rules to grep.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "logscan.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  PD_LOG_ACTION_REPORT = 0,   /* the line is an incident of its kind */
+  PD_LOG_ACTION_USB_RESET,    /* "reset ... USB device number N": counts toward usb.reset-loop */
+  PD_LOG_ACTION_USB_NEW,      /* "new ... USB device number N": re-enumeration, usb.reconnect-storm */
+  PD_LOG_ACTION_USB_DISCONNECT, /* "USB disconnect, device number N" */
+} PdLogAction;
+
+typedef enum
+{
+  PD_LOG_DEVICE_PREFIX = 0, /* from the dev_printk prefix "driver device: " */
+  PD_LOG_DEVICE_PROBE_OF,   /* from "probe of DEVICE failed" (driver core) */
+} PdLogDeviceFrom;
+
+typedef struct
+{
+  guint kind_index;   /* into pd_log_kinds () */
+  const char *needle; /* literal the line must contain */
+  const char *regex;  /* NULL, or an ERE/PCRE-compatible regex the line must match too */
+  PdLogAction action;
+  PdLogDeviceFrom device_from;
+} PdLogPattern;
+
+const PdLogPattern *pd_log_patterns (guint *n_patterns);
+
+/* The pattern as one `grep -E` alternative: the regex, or the escaped needle. */
+char *pd_log_pattern_to_ere (const PdLogPattern *p);
+
+G_END_DECLS
