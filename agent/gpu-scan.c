@@ -305,6 +305,7 @@ device_free (gpointer data)
   g_ptr_array_unref (d->connectors);
   g_free (d->card_name);
   g_ptr_array_unref (d->notes);
+  g_ptr_array_unref (d->display_notes);
   g_free (d);
 }
 
@@ -363,7 +364,7 @@ connector_compare (gconstpointer a, gconstpointer b)
 static void
 read_connectors (PdGpuDevice *d)
 {
-  g_autoptr (GPtrArray) entries = list_dir (DRM_CLASS, d->notes);
+  g_autoptr (GPtrArray) entries = list_dir (DRM_CLASS, d->display_notes);
   if (entries == NULL)
     return;
   g_autofree char *prefix = g_strdup_printf ("%s-", d->card_name);
@@ -376,10 +377,10 @@ read_connectors (PdGpuDevice *d)
       const char *name = entry + plen;
       if (!is_plain_name (name, CONNECTOR_NAME_MAX))
         {
-          add_note (d->notes, DRM_CLASS "/%s: not a connector name", entry);
+          add_note (d->display_notes, DRM_CLASS "/%s: not a connector name", entry);
           continue;
         }
-      g_ptr_array_add (d->connectors, read_connector (entry, name, d->notes));
+      g_ptr_array_add (d->connectors, read_connector (entry, name, d->display_notes));
     }
   g_ptr_array_sort (d->connectors, connector_compare);
 }
@@ -459,6 +460,7 @@ read_device (const char *slot, GPtrArray *scan_notes)
   d->pci_class = pci_class;
   d->connectors = g_ptr_array_new_with_free_func (connector_free);
   d->notes = g_ptr_array_new_with_free_func (g_free);
+  d->display_notes = g_ptr_array_new_with_free_func (g_free);
 
   guint32 vendor = 0, device = 0;
   gboolean ok = TRUE;
@@ -570,17 +572,25 @@ pd_gpu_scan_primary (const PdGpuScan *scan)
 #define HOST_RESTART_CMD "qm shutdown 100 && qm start 100"
 
 static void
-add_problems_detail (PdComponent *c, const GPtrArray *a, const GPtrArray *b)
+append_notes (GString *s, const GPtrArray *notes)
+{
+  for (guint i = 0; i < notes->len; i++)
+    {
+      if (s->len)
+        g_string_append (s, "; ");
+      g_string_append (s, notes->pdata[i]);
+    }
+}
+
+/* The "problems" detail of the gpu component: what could not be read about
+ * any PCI device. */
+static void
+add_gpu_problems_detail (PdComponent *c, const PdGpuScan *scan)
 {
   g_autoptr (GString) s = g_string_new (NULL);
-  const GPtrArray *lists[] = { a, b };
-  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
-    for (guint i = 0; lists[l] && i < lists[l]->len; i++)
-      {
-        if (s->len)
-          g_string_append (s, "; ");
-        g_string_append (s, lists[l]->pdata[i]);
-      }
+  for (guint i = 0; i < scan->devices->len; i++)
+    append_notes (s, ((PdGpuDevice *) scan->devices->pdata[i])->notes);
+  append_notes (s, scan->notes);
   if (s->len)
     pd_component_set_detail (c, "problems", s->str);
 }
@@ -699,7 +709,7 @@ pd_gpu_component (const PdGpuScan *scan)
         if (!((PdGpuDevice *) scan->devices->pdata[i])->ids_known)
           unidentified = scan->devices->pdata[i];
       add_other_devices_detail (c, scan, NULL);
-      add_problems_detail (c, scan->notes, unidentified ? unidentified->notes : NULL);
+      add_gpu_problems_detail (c, scan);
       if (unidentified)
         {
           pd_component_set_state (c, PD_STATE_UNKNOWN, "");
@@ -719,7 +729,7 @@ pd_gpu_component (const PdGpuScan *scan)
 
   add_device_details (c, d);
   add_other_devices_detail (c, scan, d);
-  add_problems_detail (c, d->notes, scan->notes);
+  add_gpu_problems_detail (c, scan);
 
   if (d->driver == NULL)
     {
@@ -849,7 +859,12 @@ pd_display_component (const PdGpuScan *scan)
         g_string_append (all, ", ");
       g_string_append (all, con->name);
     }
-  add_problems_detail (c, d->notes, NULL);
+  if (d->display_notes->len)
+    {
+      g_autoptr (GString) s = g_string_new (NULL);
+      append_notes (s, d->display_notes);
+      pd_component_set_detail (c, "problems", s->str);
+    }
 
   if (d->connectors->len == 0)
     {

@@ -46,6 +46,7 @@ typedef struct
   gboolean render_in_sysfs;   /* the driver registered a render node (drm/renderDN) */
   gboolean render_exists;     /* the render node's device file exists */
   GPtrArray *notes;           /* char *: values that were unreadable or malformed */
+  GPtrArray *display_notes;   /* char *: the same for the connectors */
 } PdGpuDevice;
 
 typedef struct
