@@ -1,30 +1,77 @@
-/* cli-status.c - `passdesk status [--json]`. */
+/* cli-status.c - `passdesk status [--json] [--local]`: the running agent's
+ * report when one answers on the bus, in-process checks otherwise. */
 #include "config.h"
 
 #include <stdio.h>
 #include <unistd.h>
 
+#include "agent-client.h"
 #include "checks.h"
 #include "cli.h"
 #include "report-table.h"
+
+/* The agent's report, or NULL (with a note on stderr when the agent exists
+ * but its answer was unusable). */
+static PdReport *
+report_from_agent (gboolean session)
+{
+  PdAgentClientStatus status;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PdDbusAgent1) proxy = pd_agent_client_connect (session, TRUE, &status, &error);
+  if (proxy == NULL)
+    {
+      /* No bus or no agent: the in-process checks answer, quietly. */
+      g_debug ("no agent: %s", error ? error->message : "nobody owns the name");
+      return NULL;
+    }
+  g_autofree char *json = NULL;
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (proxy), 10000);
+  if (!pd_dbus_agent1_call_get_report_sync (proxy, &json, NULL, &error))
+    {
+      g_dbus_error_strip_remote_error (error);
+      fprintf (stderr, "passdesk status: the agent did not answer (%s); checking in-process.\n",
+               error->message);
+      return NULL;
+    }
+  PdReport *report = pd_report_from_json_string (json, &error);
+  if (report == NULL)
+    {
+      fprintf (stderr, "passdesk status: the agent's report is unreadable (%s); checking "
+                       "in-process.\n",
+               error->message);
+      return NULL;
+    }
+  g_free (report->source);
+  report->source = g_strdup ("agent");
+  return report;
+}
 
 int
 pd_cli_status (int argc, char **argv)
 {
   gboolean json = FALSE;
   gboolean no_vaprobe = FALSE;
+  gboolean local = FALSE;
+  gboolean session = FALSE;
   int timeout_s = 0;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the report as JSON", NULL },
+    { "local", 0, 0, G_OPTION_ARG_NONE, &local,
+      "Check in-process even when the agent runs", NULL },
+    { "session", 0, 0, G_OPTION_ARG_NONE, &session,
+      "Ask the agent on the session bus (also PASSDESK_BUS=session)", NULL },
     { "no-vaprobe", 0, 0, G_OPTION_ARG_NONE, &no_vaprobe,
-      "Do not run the VA-API probe (leaves video acceleration unknown)", NULL },
+      "Do not run the VA-API probe in-process (leaves video acceleration unknown)", NULL },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s,
-      "Seconds the VA-API probe may take before it is killed (default 5)", "S" },
+      "Seconds the in-process VA-API probe may take before it is killed (default 5)", "S" },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- check the passed-through GPU");
   g_option_context_set_summary (ctx, "Checks the passed-through GPU, its display outputs and "
-                                     "hardware video acceleration,\nand prints state and advice.");
+                                     "hardware video acceleration,\nand prints state and advice. "
+                                     "Asks the running passdesk-agent when one answers\non the "
+                                     "bus, and checks in-process otherwise; the footer says "
+                                     "which.");
   g_option_context_set_description (ctx, "Exit status: 0 all ok, 1 something is degraded or "
                                          "failed, 2 usage error.");
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -45,11 +92,15 @@ pd_cli_status (int argc, char **argv)
       return PD_EXIT_USAGE;
     }
 
-  PdChecksOptions opts = {
-    .skip_vaprobe = no_vaprobe,
-    .vaprobe_timeout_ms = (guint) timeout_s * 1000,
-  };
-  g_autoptr (PdReport) report = pd_checks_run (&opts);
+  g_autoptr (PdReport) report = local ? NULL : report_from_agent (session);
+  if (report == NULL)
+    {
+      PdChecksOptions opts = {
+        .skip_vaprobe = no_vaprobe,
+        .vaprobe_timeout_ms = (guint) timeout_s * 1000,
+      };
+      report = pd_checks_run (&opts);
+    }
 
   if (json)
     {

@@ -17,6 +17,8 @@ static const struct
 } commands[] = {
   { "status", pd_cli_status, "Check GPU, display and video acceleration; print state and advice" },
   { "scan-log", pd_cli_scan_log, "Find known GPU, USB, audio and VFIO problems in a kernel log" },
+  { "watch", pd_cli_watch, "Follow the agent's state changes and events as they happen" },
+  { "events", pd_cli_events, "Print the agent's event history" },
 };
 
 static void
