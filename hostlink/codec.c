@@ -725,20 +725,26 @@ pd_hl_line_buf_push (PdHlLineBuf *buf, const char *data, gsize len, gsize *consu
   if (len == 0)
     return PD_HL_LINE_NEED_MORE;
 
-  const char *lf = memchr (data, '\n', len);
-  gsize upto = lf ? (gsize) (lf - data) : len; /* bytes before the LF */
-
+  gsize skipped = 0;
   if (buf->discarding)
     {
-      if (!lf)
+      const char *end = memchr (data, '\n', len);
+      if (!end)
         {
           *consumed = len;
           return PD_HL_LINE_NEED_MORE;
         }
       buf->discarding = FALSE;
-      *consumed = upto + 1;
-      return PD_HL_LINE_NEED_MORE;
+      skipped = (gsize) (end - data) + 1;
+      data += skipped;
+      len -= skipped;
+      *consumed = skipped;
+      if (len == 0)
+        return PD_HL_LINE_NEED_MORE;
     }
+
+  const char *lf = memchr (data, '\n', len);
+  gsize upto = lf ? (gsize) (lf - data) : len; /* bytes before the LF */
 
   /* A line is at most PD_HL_MAX_LINE - 1 bytes plus its LF. */
   if (buf->len + upto > PD_HL_MAX_LINE - 1)
@@ -747,10 +753,10 @@ pd_hl_line_buf_push (PdHlLineBuf *buf, const char *data, gsize len, gsize *consu
        * all; the rest of the line (if any) is dropped later. */
       buf->len = 0;
       if (lf)
-        *consumed = upto + 1;
+        *consumed = skipped + upto + 1;
       else
         {
-          *consumed = len;
+          *consumed = skipped + len;
           buf->discarding = TRUE;
         }
       return PD_HL_LINE_TOO_LONG;
@@ -760,10 +766,10 @@ pd_hl_line_buf_push (PdHlLineBuf *buf, const char *data, gsize len, gsize *consu
   buf->len += upto;
   if (!lf)
     {
-      *consumed = len;
+      *consumed = skipped + len;
       return PD_HL_LINE_NEED_MORE;
     }
-  *consumed = upto + 1;
+  *consumed = skipped + upto + 1;
   buf->ready = TRUE;
   *line = buf->data;
   *line_len = buf->len;

@@ -17,7 +17,7 @@ G_BEGIN_DECLS
 
 #define PD_HL_PROTOCOL_VERSION 1
 #define PD_HL_MAX_LINE 1024 /* octets, LF included */
-#define PD_HL_MAX_ARGS 16
+#define PD_HL_MAX_ARGS 24
 #define PD_HL_MAX_KEY 32
 #define PD_HL_MAX_REASON 200 /* decoded octets of RESTART's reason */
 

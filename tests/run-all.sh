@@ -34,11 +34,34 @@ run "$prefix/normal"
 echo "== sanitizer build (address, undefined)"
 setup "$prefix/asan" -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || exit 1
 run "$prefix/asan" --timeout-multiplier 3
+echo "== fuzzing build (clang, libFuzzer; each target in suite 'fuzz' runs for a bounded time)"
+# Only the fuzz targets are built and run here (the rest ran above): each
+# libFuzzer target for fuzz_max_time seconds (tests/fuzz/meson.build).
+fuzz_build() {
+    local dir=$1
+    if [ -d "$dir" ]; then
+        CC=clang meson setup --reconfigure "$dir" -Dwerror=true -Dfuzzing=true -Db_lundef=false \
+            -Db_sanitize=address,undefined -Dtray=false >"$dir.setup.log" 2>&1
+    else
+        CC=clang meson setup "$dir" -Dwerror=true -Dfuzzing=true -Db_lundef=false \
+            -Db_sanitize=address,undefined -Dtray=false >"$dir.setup.log" 2>&1
+    fi || { cat "$dir.setup.log"; return 1; }
+    local targets
+    targets=$(meson introspect --tests "$dir" | /usr/bin/python3 -c '
+import json, os, sys
+for t in json.load(sys.stdin):
+    if any(s.split(":")[-1] == "fuzz" for s in t["suite"]):
+        print(os.path.relpath(t["cmd"][0], sys.argv[1]))' "$dir") || return 1
+    [ -n "$targets" ] || { echo "no fuzz targets"; return 1; }
+    ninja -C "$dir" $targets || return 1
+    meson test -C "$dir" --no-rebuild --print-errorlogs --suite fuzz || status=1
+}
+fuzz_build "$prefix/fuzz" || status=1
 echo "== benchmarks"
 # Their figures are read, not judged; a benchmark that crashes still fails.
 meson test -C "$prefix/normal" --benchmark --verbose --num-processes 1 || status=1
 
-python3 - "$prefix/normal" "$prefix/asan" <<'PY'
+python3 - "$prefix/normal" "$prefix/asan" "$prefix/fuzz" <<'PY'
 import json, sys, os
 passed = failed = skipped = 0
 for d in sys.argv[1:]:
