@@ -139,6 +139,7 @@ static const struct
   [PD_HL_VERB_PING] = { "PING", no_args, BY_HOST | BY_GUEST, FALSE },
   [PD_HL_VERB_PONG] = { "PONG", no_args, BY_HOST | BY_GUEST, FALSE },
   [PD_HL_VERB_ERROR] = { "ERROR", error_args, BY_HOST | BY_GUEST, TRUE },
+  [PD_HL_VERB_RESYNC] = { "RESYNC", no_args, BY_GUEST, FALSE },
 };
 
 const char *

@@ -36,6 +36,7 @@ typedef enum
   PD_HL_VERB_PING,
   PD_HL_VERB_PONG,
   PD_HL_VERB_ERROR,
+  PD_HL_VERB_RESYNC,
   PD_HL_N_VERBS,
 } PdHlVerb;
 
