@@ -1,0 +1,323 @@
+'''A headless desktop session for passdesk-tray tests and benchmarks.
+
+Starts real parts in a temporary directory: Xvfb, a private session bus, a
+private "system-like" bus (DBUS_SYSTEM_BUS_ADDRESS), a PulseAudio daemon
+with null sinks, python-dbusmock's notification daemon (with actions), a
+StatusNotifierWatcher (sni_watcher.py) and the test agent (test_agent.py).
+Everything is torn down by close(); every wait is bounded and polls cheap
+D-Bus state, so a loaded machine only makes tests slower, not flaky.
+'''
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import dbus
+import dbusmock
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRCDIR = os.path.dirname(os.path.dirname(HERE))
+MOCK_IFACE = 'org.freedesktop.DBus.Mock'
+AGENT = 'org.passdesk.Agent1'
+NOTIFY = 'org.freedesktop.Notifications'
+
+HDMI_SINK = 'hdmi-stereo'
+
+
+def wait_for(pred, timeout=10.0, what='condition', interval=0.02):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f'timed out after {timeout:.0f} s waiting for {what}')
+        time.sleep(interval)
+
+
+class TrayEnv:
+    def __init__(self, watcher=True, notify_caps='actions body icon-static', pulse=True):
+        self.tmp = tempfile.mkdtemp(prefix='pd-tray-test-')
+        self.procs = []
+        self.tray = None
+        self.env = dict(os.environ)
+        for k in ('DISPLAY', 'WAYLAND_DISPLAY', 'DBUS_SESSION_BUS_ADDRESS',
+                  'DBUS_SYSTEM_BUS_ADDRESS', 'PULSE_SERVER'):
+            self.env.pop(k, None)
+        runtime = os.path.join(self.tmp, 'runtime')
+        os.makedirs(runtime, mode=0o700)
+        self.env.update({
+            'HOME': self.tmp,
+            'XDG_RUNTIME_DIR': runtime,
+            'XDG_CONFIG_HOME': os.path.join(self.tmp, 'config'),
+            'XDG_CACHE_HOME': os.path.join(self.tmp, 'cache'),
+            'XDG_DATA_HOME': os.path.join(self.tmp, 'data'),
+            'PULSE_RUNTIME_PATH': os.path.join(runtime, 'pulse'),
+            'PULSE_STATE_PATH': os.path.join(self.tmp, 'pulse-state'),
+            'NO_AT_BRIDGE': '1',
+            'GSETTINGS_BACKEND': 'memory',
+            'GDK_BACKEND': 'x11',
+            'PASSDESK_TRAY_ICON_DIR': os.path.join(SRCDIR, 'data', 'icons'),
+        })
+        try:
+            self._start_x()
+            self.session_addr = self._start_bus('session')
+            self.system_addr = self._start_bus('system')
+            self.env['DBUS_SESSION_BUS_ADDRESS'] = self.session_addr
+            self.env['DBUS_SYSTEM_BUS_ADDRESS'] = self.system_addr
+            # dbusmock and dbus-python read these from our own environment.
+            os.environ['DBUS_SESSION_BUS_ADDRESS'] = self.session_addr
+            os.environ['DBUS_SYSTEM_BUS_ADDRESS'] = self.system_addr
+            self.session = dbus.bus.BusConnection(self.session_addr)
+            self.system = dbus.bus.BusConnection(self.system_addr)
+            if pulse:
+                self._start_pulse()
+            self.notify_proc, self.notify = self._spawn_template(
+                'notification_daemon', {'capabilities': notify_caps})
+            self.agent_proc, self.agent = self._spawn_template(
+                os.path.join(HERE, 'test_agent.py'))
+            self.watcher_proc = self.watcher = None
+            if watcher:
+                self.start_watcher()
+        except BaseException:
+            self.close()
+            raise
+
+    # ---- parts ----
+    def _start_x(self):
+        r, w = os.pipe()
+        p = subprocess.Popen(['Xvfb', '-displayfd', str(w), '-screen', '0', '1280x1024x24',
+                              '-nolisten', 'tcp', '-noreset'], pass_fds=(w,), env=self.env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(w)
+        self.procs.append(p)
+        with os.fdopen(r) as f:
+            num = f.readline().strip()
+        if not num:
+            raise RuntimeError('Xvfb did not start')
+        self.env['DISPLAY'] = ':' + num
+
+    def _start_bus(self, name):
+        conf = os.path.join(self.tmp, f'{name}-bus.conf')
+        with open(conf, 'w') as f:
+            f.write(f'''<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir={self.tmp}</listen>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+''')
+        p = subprocess.Popen(['dbus-daemon', '--config-file', conf, '--nofork',
+                              '--print-address=1'], stdout=subprocess.PIPE, env=self.env,
+                             text=True)
+        self.procs.append(p)
+        addr = p.stdout.readline().strip()
+        if not addr:
+            raise RuntimeError(f'dbus-daemon ({name}) did not start')
+        return addr
+
+    def _start_pulse(self):
+        self.pulse_socket = os.path.join(self.tmp, 'pulse-native')
+        script = os.path.join(self.tmp, 'pulse.pa')
+        with open(script, 'w') as f:
+            f.write(f'''load-module module-native-protocol-unix socket={self.pulse_socket} auth-anonymous=1
+load-module module-null-sink sink_name={HDMI_SINK} sink_properties=device.description=HDMI
+load-module module-always-sink
+''')
+        self.env['PULSE_SERVER'] = 'unix:' + self.pulse_socket
+        # -n: no default script; running as root (as in CI) only warns.
+        self.pulse = subprocess.Popen(
+            ['pulseaudio', '-n', '--daemonize=no', '--exit-idle-time=-1', '--disallow-exit',
+             '--use-pid-file=no', '--system=no', '-F', script, '--log-target=stderr',
+             '--log-level=error'],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(self.pulse)
+        wait_for(lambda: self.pactl_ok(), 15, 'PulseAudio to start')
+
+    def _spawn_template(self, template, params=None):
+        p, obj = dbusmock.DBusTestCase.spawn_server_template(template, params or {},
+                                                             stdout=subprocess.DEVNULL)
+        self.procs.append(p)
+        return p, obj
+
+    def start_watcher(self):
+        self.watcher_proc, self.watcher = self._spawn_template(
+            os.path.join(HERE, 'sni_watcher.py'))
+
+    def stop_watcher(self):
+        self.watcher_proc.terminate()
+        self.watcher_proc.wait(10)
+        self.procs.remove(self.watcher_proc)
+        self.watcher_proc = self.watcher = None
+
+    # ---- pulse ----
+    def pactl(self, *args):
+        return subprocess.run(['pactl'] + list(args), env=self.env, check=True,
+                              capture_output=True, text=True, timeout=20).stdout
+
+    def pactl_ok(self):
+        try:
+            self.pactl('info')
+            return True
+        except subprocess.CalledProcessError:
+            return False
+
+    def default_sink(self):
+        for line in self.pactl('info').splitlines():
+            if line.startswith('Default Sink:'):
+                return line.split(':', 1)[1].strip()
+        return None
+
+    def sinks(self):
+        return [l.split('\t')[1] for l in self.pactl('list', 'short', 'sinks').splitlines()]
+
+    def module_of_sink(self, name):
+        for l in self.pactl('list', 'short', 'modules').splitlines():
+            f = l.split('\t')
+            if f[1] == 'module-null-sink' and f'sink_name={name}' in f[2]:
+                return f[0]
+        return None
+
+    # ---- agent ----
+    def set_component(self, cid, state, summary, details=(), advice=()):
+        self.agent.SetComponent(cid, state, summary, dbus.Array(details, signature='(ss)'),
+                                dbus.Array(advice, signature='(ss)'), dbus_interface=MOCK_IFACE)
+
+    def set_all_ok(self):
+        self.set_component('gpu', 'ok', 'Intel HD Graphics 630 (8086:5912) is bound to i915.',
+                           [('Device', '0000:00:02.0'), ('Driver', 'i915')])
+        self.set_component('display', 'ok', 'HDMI-A-1 is connected.',
+                           [('Connector', 'HDMI-A-1')])
+        self.set_component('vaapi', 'ok', 'VA-API works with iHD (H.264, HEVC, VP9 decode).')
+        self.set_component('audio', 'ok', 'The HDMI codec (Intel Kabylake HDMI) is present.',
+                           [('Codec', 'Intel Kabylake HDMI'), ('Monitor', 'DELL U2415')])
+        self.set_component('usb', 'ok', 'No USB faults.')
+        self.set_component('hostlink', 'ok', 'passdesk-hostd is connected (VM 101).')
+
+    # ---- notifications ----
+    def notify_calls(self):
+        '''Notify calls in order: dicts with id, replaces, summary, body, actions.'''
+        out, next_id = [], 1
+        for _, method, args in self.notify.GetCalls(dbus_interface=MOCK_IFACE):
+            if method != 'Notify':
+                continue
+            replaces = int(args[1])
+            nid = replaces if replaces else next_id
+            if not replaces:
+                next_id += 1
+            out.append({'id': nid, 'replaces': replaces, 'summary': str(args[3]),
+                        'body': str(args[4]), 'actions': [str(a) for a in args[5]]})
+        return out
+
+    def closed_ids(self):
+        return [int(args[0]) for _, m, args in self.notify.GetCalls(dbus_interface=MOCK_IFACE)
+                if m == 'CloseNotification']
+
+    def invoke_action(self, nid, key):
+        self.notify.EmitSignal(NOTIFY, 'ActionInvoked', 'us', [dbus.UInt32(nid), key],
+                               dbus_interface=MOCK_IFACE)
+
+    # ---- the tray ----
+    def start_tray(self, *args, extra_env=None):
+        exe = os.path.join(os.environ['PASSDESK_BUILDDIR'], 'tray', 'passdesk-tray')
+        env = dict(self.env)
+        env.update(extra_env or {})
+        self.tray_log = open(os.path.join(self.tmp, 'tray.log'), 'w')
+        self.tray = subprocess.Popen([exe] + list(args), env=env, stdout=self.tray_log,
+                                     stderr=subprocess.STDOUT)
+        self.procs.append(self.tray)
+        return self.tray
+
+    def tray_log_text(self):
+        with open(os.path.join(self.tmp, 'tray.log')) as f:
+            return f.read()
+
+    def item_name(self):
+        return f'org.kde.StatusNotifierItem-{self.tray.pid}-1'
+
+    def item_prop(self, name):
+        obj = self.session.get_object(self.item_name(), '/StatusNotifierItem')
+        return obj.Get('org.kde.StatusNotifierItem', name,
+                       dbus_interface='org.freedesktop.DBus.Properties')
+
+    def menu_layout(self):
+        obj = self.session.get_object(self.item_name(), '/MenuBar')
+        rev, (rid, rprops, children) = obj.GetLayout(0, -1, dbus.Array([], signature='s'),
+                                                     dbus_interface='com.canonical.dbusmenu')
+        items = []
+        for child in children:
+            cid, props, _ = child
+            items.append((int(cid), {str(k): v for k, v in props.items()}))
+        return int(rev), items
+
+    def menu_item(self, label_prefix):
+        for cid, props in self.menu_layout()[1]:
+            if str(props.get('label', '')).replace('_', '').startswith(label_prefix):
+                return cid, props
+        return None, None
+
+    def menu_click(self, cid):
+        obj = self.session.get_object(self.item_name(), '/MenuBar')
+        obj.Event(dbus.Int32(cid), 'clicked', dbus.String('', variant_level=1), dbus.UInt32(0),
+                  dbus_interface='com.canonical.dbusmenu')
+
+    def app_action(self, name):
+        obj = self.session.get_object('org.passdesk.Tray', '/org/passdesk/Tray')
+        obj.Activate(name, dbus.Array([], signature='v'), dbus.Dictionary({}, signature='sv'),
+                     dbus_interface='org.gtk.Actions')
+
+    def registered_items(self):
+        if self.watcher is None:
+            return []
+        return [str(args[0]) for _, m, args in self.watcher.GetCalls(dbus_interface=MOCK_IFACE)
+                if m == 'RegisterStatusNotifierItem']
+
+    def close(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in reversed(self.procs):
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if getattr(self, 'tray_log', None):
+            self.tray_log.close()
+        if os.environ.get('PASSDESK_KEEP_TMP'):
+            print(f'# kept {self.tmp}', file=sys.stderr)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Tap:
+    '''Minimal TAP producer for meson's `protocol: tap`.'''
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def run(self, name, fn):
+        self.n += 1
+        try:
+            fn()
+            print(f'ok {self.n} {name}', flush=True)
+        except Exception as e:  # noqa: BLE001 - report every failure as TAP
+            self.failed += 1
+            print(f'not ok {self.n} {name}', flush=True)
+            for line in f'{type(e).__name__}: {e}'.splitlines():
+                print(f'# {line}', flush=True)
+
+    def done(self):
+        print(f'1..{self.n}', flush=True)
+        return 1 if self.failed else 0

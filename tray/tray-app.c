@@ -1,0 +1,474 @@
+/* tray-app.c - passdesk-tray: wiring of agent, audio and views. */
+#include "tray-app.h"
+
+#include "tray-agent-client.h"
+#include "tray-audio.h"
+#include "tray-menu-model.h"
+#include "tray-notify.h"
+#include "tray-restart-dialog.h"
+#include "tray-sni.h"
+#include "tray-state.h"
+#include "tray-statusicon.h"
+#include "tray-window.h"
+
+#include "config.h"
+
+#include <string.h>
+
+/* How long an XEmbed tray gets to take the fallback icon before we tell the
+ * user there is no tray at all (one-shot, at startup only). */
+#define EMBED_GRACE_S 3
+
+struct _PdTrayApp
+{
+  GtkApplication parent_instance;
+  GBusType agent_bus;
+  gboolean show_status_on_start;
+  gboolean activated_once;
+
+  PdTrayAgent *agent;
+  PdTrayAudio *audio;
+  PdTrayMenuModel *menu;
+  PdTraySni *sni;
+  PdTrayStatusIcon *status_icon;
+  PdTrayNotify *notify;
+  PdTrayWindow *window;
+  PdTrayRestartDialog *dialog;
+  PdTrayState *state;
+  GCancellable *cancellable;
+  guint embed_check_id;
+  gboolean told_no_tray;
+};
+
+G_DEFINE_TYPE (PdTrayApp, pd_tray_app, GTK_TYPE_APPLICATION)
+
+static void
+set_action_enabled (PdTrayApp *self, const char *name, gboolean enabled)
+{
+  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), name);
+  if (action != NULL)
+    g_simple_action_set_enabled (G_SIMPLE_ACTION (action), enabled);
+}
+
+static const char *
+preferred_monitor (const PdComponent *audio)
+{
+  if (audio == NULL)
+    return NULL;
+  for (guint i = 0; i < audio->details->len; i++)
+    {
+      const PdDetail *d = g_ptr_array_index (audio->details, i);
+      g_autofree char *k = g_ascii_strdown (d->key, -1);
+      if (strstr (k, "monitor") != NULL)
+        return d->value;
+    }
+  return NULL;
+}
+
+static void
+recompute (PdTrayApp *self)
+{
+  g_autoptr (PdTrayState) state = pd_tray_state_new ();
+  const PdReport *agent_report = pd_tray_agent_get_report (self->agent);
+  PdTrayAudioView view;
+
+  state->agent_connected = pd_tray_agent_is_connected (self->agent);
+  for (PdComponentId id = 0; id < PD_N_COMPONENTS; id++)
+    if (agent_report->components[id] != NULL)
+      pd_report_take (state->report, pd_component_copy (agent_report->components[id]));
+  state->report->time = agent_report->time;
+  if (pd_tray_audio_merge (self->audio, agent_report->components[PD_COMPONENT_AUDIO], &view))
+    {
+      pd_report_take (state->report, view.component);
+      state->audio_fallback = view.fallback;
+      state->can_switch_audio = view.can_switch;
+    }
+  g_free (state->cold_restart_state);
+  state->cold_restart_state = g_strdup (pd_tray_agent_get_cold_restart_state (self->agent));
+  state->overall = state->agent_connected ? pd_report_overall (state->report) : PD_STATE_UNKNOWN;
+
+  const PdComponent *link = pd_report_get (state->report, PD_COMPONENT_HOSTLINK);
+  if (!state->agent_connected)
+    state->cold_restart_blocked = g_strdup ("the passdesk agent is not running");
+  else if (pd_tray_cold_restart_active (state->cold_restart_state))
+    state->cold_restart_blocked = g_strdup ("a restart is under way");
+  else if (link != NULL && link->state != PD_STATE_OK)
+    state->cold_restart_blocked = g_strdup ("host link down");
+
+  pd_tray_state_free (self->state);
+  self->state = g_steal_pointer (&state);
+
+  set_action_enabled (self, "run-checks", self->state->agent_connected);
+  set_action_enabled (self, "cold-restart", self->state->cold_restart_blocked == NULL);
+  pd_tray_menu_model_update (self->menu, self->state);
+  pd_tray_sni_update (self->sni, self->state);
+  if (self->status_icon != NULL)
+    pd_tray_status_icon_update (self->status_icon, self->state);
+  if (self->window != NULL)
+    pd_tray_window_update (self->window, self->state);
+  if (self->dialog != NULL)
+    pd_tray_restart_dialog_update (self->dialog, self->state);
+  pd_tray_notify_update (self->notify, self->state);
+}
+
+/* ---- tray presence ---- */
+
+static void
+tell_no_tray (PdTrayApp *self)
+{
+  if (self->told_no_tray)
+    return;
+  self->told_no_tray = TRUE;
+  pd_tray_notify_set_have_icon (self->notify, FALSE);
+  pd_tray_notify_message (
+      self->notify, "passdesk cannot show its tray icon",
+      "This desktop has no system tray. On GNOME, install and enable the “AppIndicator and "
+      "KStatusNotifierItem Support” extension (package gnome-shell-extension-appindicator), then "
+      "log out and back in. Until then passdesk reports problems as notifications; open "
+      "“passdesk” from the applications menu to see the status window.");
+}
+
+static gboolean
+embed_check_cb (gpointer data)
+{
+  PdTrayApp *self = data;
+
+  self->embed_check_id = 0;
+  if (self->status_icon != NULL && !pd_tray_status_icon_is_embedded (self->status_icon)
+      && !pd_tray_sni_get_registered (self->sni))
+    tell_no_tray (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+decide_presence (PdTrayApp *self)
+{
+  if (!pd_tray_sni_get_watcher_known (self->sni))
+    return;
+  if (pd_tray_sni_get_watcher_present (self->sni))
+    {
+      g_clear_pointer (&self->status_icon, pd_tray_status_icon_free);
+      g_clear_handle_id (&self->embed_check_id, g_source_remove);
+      pd_tray_notify_set_have_icon (self->notify, TRUE);
+      return;
+    }
+  if (self->status_icon == NULL)
+    {
+      self->status_icon = pd_tray_status_icon_new (self->menu, G_ACTION_GROUP (self));
+      if (self->status_icon == NULL)
+        {
+          tell_no_tray (self);
+          return;
+        }
+      pd_tray_status_icon_update (self->status_icon, self->state);
+      if (!self->told_no_tray && self->embed_check_id == 0)
+        self->embed_check_id = g_timeout_add_seconds (EMBED_GRACE_S, embed_check_cb, self);
+    }
+}
+
+static void
+on_sni_notify (GObject *sni, GParamSpec *pspec, PdTrayApp *self)
+{
+  decide_presence (self);
+}
+
+/* ---- actions ---- */
+
+static void
+show_status (PdTrayApp *self)
+{
+  if (self->window == NULL)
+    {
+      self->window = pd_tray_window_new (GTK_APPLICATION (self));
+      g_object_add_weak_pointer (G_OBJECT (self->window), (gpointer *) &self->window);
+      pd_tray_window_update (self->window, self->state);
+      pd_tray_window_set_events (self->window, pd_tray_agent_get_events (self->agent));
+    }
+  gtk_window_present (GTK_WINDOW (self->window));
+}
+
+static void
+status_activated (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  show_status (PD_TRAY_APP (data));
+}
+
+static void
+run_checks_cb (GObject *source, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean ok = pd_tray_agent_run_checks_finish (PD_TRAY_AGENT (source), res, &error);
+  PdTrayApp *self;
+
+  if (!ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = PD_TRAY_APP (data);
+  if (self->window != NULL)
+    pd_tray_window_set_message (self->window, ok ? "Checks finished." : error->message);
+  else if (!ok)
+    pd_tray_notify_message (self->notify, "passdesk could not run the checks", error->message);
+}
+
+static void
+run_checks_activated (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  PdTrayApp *self = data;
+
+  if (self->window != NULL)
+    pd_tray_window_set_message (self->window, "Running checks…");
+  pd_tray_agent_run_checks (self->agent, self->cancellable, run_checks_cb, self);
+}
+
+static void
+cold_restart_activated (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  PdTrayApp *self = data;
+
+  if (self->dialog == NULL)
+    {
+      self->dialog = pd_tray_restart_dialog_new (self->window ? GTK_WINDOW (self->window) : NULL,
+                                                 self->agent);
+      g_object_add_weak_pointer (G_OBJECT (self->dialog), (gpointer *) &self->dialog);
+      gtk_window_set_application (GTK_WINDOW (self->dialog), GTK_APPLICATION (self));
+      pd_tray_restart_dialog_update (self->dialog, self->state);
+    }
+  gtk_window_present (GTK_WINDOW (self->dialog));
+}
+
+static void
+confirm_cold_restart_activated (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  PdTrayApp *self = data;
+
+  if (self->dialog == NULL || !pd_tray_restart_dialog_confirm (self->dialog))
+    g_message ("confirm-cold-restart: no confirmation dialog is waiting");
+}
+
+static void
+switch_audio_cb (GObject *source, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  PdTrayApp *self;
+
+  if (pd_tray_audio_switch_to_hdmi_finish (PD_TRAY_AUDIO (source), res, &error))
+    return; /* the sound server's events update every view */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = PD_TRAY_APP (data);
+  pd_tray_notify_message (self->notify, "Audio could not be switched to HDMI", error->message);
+  if (self->window != NULL)
+    pd_tray_window_set_message (self->window, error->message);
+}
+
+static void
+switch_audio_activated (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  PdTrayApp *self = data;
+  const PdComponent *audio = pd_tray_agent_get_report (self->agent)->components[PD_COMPONENT_AUDIO];
+
+  pd_tray_audio_switch_to_hdmi (self->audio, preferred_monitor (audio), self->cancellable,
+                                switch_audio_cb, self);
+}
+
+static void
+quit_activated (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  g_application_quit (G_APPLICATION (data));
+}
+
+static const GActionEntry app_actions[] = {
+  { "status", status_activated, NULL, NULL, NULL, { 0 } },
+  { "run-checks", run_checks_activated, NULL, NULL, NULL, { 0 } },
+  { "cold-restart", cold_restart_activated, NULL, NULL, NULL, { 0 } },
+  { "confirm-cold-restart", confirm_cold_restart_activated, NULL, NULL, NULL, { 0 } },
+  { "switch-audio", switch_audio_activated, NULL, NULL, NULL, { 0 } },
+  { "quit", quit_activated, NULL, NULL, NULL, { 0 } },
+};
+
+static void
+on_notify_action (PdTrayNotify *notify, const char *action, const char *component, PdTrayApp *self)
+{
+  if (g_strcmp0 (action, "cold-restart") == 0)
+    g_action_group_activate_action (G_ACTION_GROUP (self), "cold-restart", NULL);
+  else if (g_strcmp0 (action, "switch-hdmi") == 0)
+    g_action_group_activate_action (G_ACTION_GROUP (self), "switch-audio", NULL);
+  else
+    show_status (self);
+}
+
+static void
+on_agent_event (PdTrayAgent *agent, gint64 time, const char *kind, const char *component,
+                const char *text, PdTrayApp *self)
+{
+  GPtrArray *events = pd_tray_agent_get_events (agent);
+  if (self->window != NULL && events->len > 0)
+    pd_tray_window_add_event (self->window, g_ptr_array_index (events, events->len - 1));
+}
+
+static void
+on_agent_changed (PdTrayAgent *agent, PdTrayApp *self)
+{
+  recompute (self);
+  if (self->window != NULL)
+    pd_tray_window_set_events (self->window, pd_tray_agent_get_events (agent));
+}
+
+static void
+on_audio_changed (PdTrayAudio *audio, PdTrayApp *self)
+{
+  recompute (self);
+}
+
+/* ---- GApplication ---- */
+
+static void
+pd_tray_app_startup (GApplication *app)
+{
+  PdTrayApp *self = PD_TRAY_APP (app);
+  const char *icon_dir = g_getenv ("PASSDESK_TRAY_ICON_DIR");
+
+  G_APPLICATION_CLASS (pd_tray_app_parent_class)->startup (app);
+
+  /* Runs without windows: the tray icon is the main surface. */
+  g_application_hold (app);
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions),
+                                   self);
+  if (icon_dir != NULL && *icon_dir)
+    gtk_icon_theme_prepend_search_path (gtk_icon_theme_get_default (), icon_dir);
+  gtk_window_set_default_icon_name ("passdesk-ok");
+
+  self->cancellable = g_cancellable_new ();
+  self->state = pd_tray_state_new ();
+  self->menu = pd_tray_menu_model_new ();
+  self->notify = pd_tray_notify_new (g_application_get_dbus_connection (app));
+  self->sni = pd_tray_sni_new (g_application_get_dbus_connection (app), self->menu,
+                               G_ACTION_GROUP (self));
+  self->agent = pd_tray_agent_new (self->agent_bus);
+  self->audio = pd_tray_audio_new ();
+
+  g_signal_connect (self->agent, "changed", G_CALLBACK (on_agent_changed), self);
+  g_signal_connect (self->agent, "event", G_CALLBACK (on_agent_event), self);
+  g_signal_connect (self->audio, "changed", G_CALLBACK (on_audio_changed), self);
+  g_signal_connect (self->notify, "action", G_CALLBACK (on_notify_action), self);
+  g_signal_connect (self->sni, "notify::registered", G_CALLBACK (on_sni_notify), self);
+  g_signal_connect (self->sni, "notify::watcher-present", G_CALLBACK (on_sni_notify), self);
+  recompute (self);
+}
+
+static void
+pd_tray_app_activate (GApplication *app)
+{
+  PdTrayApp *self = PD_TRAY_APP (app);
+
+  /* The first activation is the launch itself (autostart): the tray icon is
+   * enough. Any later launch means the user wants the window. */
+  if (!self->activated_once && !self->show_status_on_start)
+    {
+      self->activated_once = TRUE;
+      return;
+    }
+  self->activated_once = TRUE;
+  show_status (self);
+}
+
+static void
+pd_tray_app_shutdown (GApplication *app)
+{
+  PdTrayApp *self = PD_TRAY_APP (app);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->embed_check_id, g_source_remove);
+  if (self->dialog != NULL)
+    gtk_widget_destroy (GTK_WIDGET (self->dialog));
+  if (self->window != NULL)
+    gtk_widget_destroy (GTK_WIDGET (self->window));
+  g_clear_pointer (&self->status_icon, pd_tray_status_icon_free);
+  if (self->sni != NULL)
+    g_signal_handlers_disconnect_by_data (self->sni, self);
+  if (self->agent != NULL)
+    g_signal_handlers_disconnect_by_data (self->agent, self);
+  if (self->audio != NULL)
+    g_signal_handlers_disconnect_by_data (self->audio, self);
+  if (self->notify != NULL)
+    g_signal_handlers_disconnect_by_data (self->notify, self);
+  g_clear_object (&self->sni);
+  g_clear_object (&self->notify);
+  g_clear_object (&self->agent);
+  g_clear_object (&self->audio);
+  g_clear_object (&self->menu);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->state, pd_tray_state_free);
+  G_APPLICATION_CLASS (pd_tray_app_parent_class)->shutdown (app);
+}
+
+static int
+pd_tray_app_handle_local_options (GApplication *app, GVariantDict *options)
+{
+  PdTrayApp *self = PD_TRAY_APP (app);
+
+  if (g_variant_dict_contains (options, "version"))
+    {
+      g_print ("passdesk-tray %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  if (g_variant_dict_contains (options, "session")
+      || g_strcmp0 (g_getenv ("PASSDESK_BUS"), "session") == 0)
+    self->agent_bus = G_BUS_TYPE_SESSION;
+  if (g_variant_dict_contains (options, "status"))
+    self->show_status_on_start = TRUE;
+  return -1;
+}
+
+static void
+pd_tray_app_class_init (PdTrayAppClass *klass)
+{
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  app_class->startup = pd_tray_app_startup;
+  app_class->activate = pd_tray_app_activate;
+  app_class->shutdown = pd_tray_app_shutdown;
+  app_class->handle_local_options = pd_tray_app_handle_local_options;
+}
+
+static const GOptionEntry options[] = {
+  { "session", 0, 0, G_OPTION_ARG_NONE, NULL,
+    "Find the agent on the session bus (passdesk-agent --session); also PASSDESK_BUS=session",
+    NULL },
+  { "status", 0, 0, G_OPTION_ARG_NONE, NULL, "Open the status window", NULL },
+  { "version", 0, 0, G_OPTION_ARG_NONE, NULL, "Print the version and exit", NULL },
+  { NULL, 0, 0, 0, NULL, NULL, NULL },
+};
+
+static void
+pd_tray_app_init (PdTrayApp *self)
+{
+  self->agent_bus = G_BUS_TYPE_SYSTEM;
+  g_application_add_main_option_entries (G_APPLICATION (self), options);
+  g_application_set_option_context_summary (
+      G_APPLICATION (self),
+      "The passdesk tray icon: the health of this desktop VM (GPU, display, video acceleration, "
+      "HDMI audio, USB, host link), notifications when something breaks, and a confirmed "
+      "“Cold restart VM”.");
+  g_application_set_option_context_description (
+      G_APPLICATION (self),
+      "Only one instance runs per session; launching it again opens the status window.\n"
+      "Needs passdesk-agent on the system bus (org.passdesk.Agent1).\n"
+      "See passdesk-tray(1).");
+}
+
+PdTrayApp *
+pd_tray_app_new (void)
+{
+  return g_object_new (PD_TYPE_TRAY_APP, "application-id", "org.passdesk.Tray", "flags",
+                       G_APPLICATION_DEFAULT_FLAGS, NULL);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (PdTrayApp) app = pd_tray_app_new ();
+  g_set_prgname ("passdesk-tray");
+  g_set_application_name ("passdesk");
+  return g_application_run (G_APPLICATION (app), argc, argv);
+}

@@ -1,0 +1,437 @@
+/* tray-notify.c - incident notifications over org.freedesktop.Notifications. */
+#include "tray-notify.h"
+
+#define NOTIFY_NAME "org.freedesktop.Notifications"
+#define NOTIFY_PATH "/org/freedesktop/Notifications"
+#define FLAP_WINDOW_US (60 * G_USEC_PER_SEC)
+
+typedef struct
+{
+  PdComponentId component;
+  guint32 id;          /* the server's id; 0 while none is shown */
+  gboolean active;     /* the incident is open */
+  gboolean suppressed; /* open, but a flap within a minute: not announced */
+  char *key;           /* what was (or will be) shown, for change detection */
+  gboolean pending;    /* a Notify call is in flight */
+  gboolean dirty;      /* content changed while in flight */
+  gboolean close_after;
+  gint64 last_time; /* monotonic time of the last announcement */
+  PdState last_state;
+  char *summary;
+  char *body;
+  GPtrArray *actions; /* key, label, key, label ... */
+  PdState state;
+} Incident;
+
+struct _PdTrayNotify
+{
+  GObject parent_instance;
+  GDBusConnection *connection;
+  GCancellable *cancellable;
+  guint watch_id;
+  guint action_sub;
+  guint closed_sub;
+  gboolean caps_known;
+  gboolean have_actions;
+  gboolean have_icon;
+  Incident incidents[PD_N_COMPONENTS];
+  guint32 message_id;
+};
+
+G_DEFINE_TYPE (PdTrayNotify, pd_tray_notify, G_TYPE_OBJECT)
+
+static guint action_signal;
+
+static void send_incident (PdTrayNotify *self, Incident *inc);
+
+typedef struct
+{
+  PdTrayNotify *self;
+  Incident *inc; /* NULL for a message */
+} NotifyCall;
+
+static void
+close_notification (PdTrayNotify *self, guint32 id)
+{
+  g_dbus_connection_call (self->connection, NOTIFY_NAME, NOTIFY_PATH, NOTIFY_NAME,
+                          "CloseNotification", g_variant_new ("(u)", id), NULL,
+                          G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL, NULL, NULL);
+}
+
+static void
+notify_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autofree NotifyCall *call = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) ret = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res,
+                                                            &error);
+  guint32 id = 0;
+
+  if (ret == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (ret == NULL)
+    g_message ("Cannot show a notification: %s", error->message);
+  else
+    g_variant_get (ret, "(u)", &id);
+
+  if (call->inc == NULL)
+    {
+      call->self->message_id = id;
+      return;
+    }
+  Incident *inc = call->inc;
+  inc->pending = FALSE;
+  inc->id = id;
+  if (inc->close_after)
+    {
+      inc->close_after = FALSE;
+      if (inc->id != 0)
+        close_notification (call->self, inc->id);
+      inc->id = 0;
+    }
+  else if (inc->dirty)
+    send_incident (call->self, inc);
+}
+
+static void
+call_notify (PdTrayNotify *self, Incident *inc, guint32 replaces, const char *icon,
+             const char *summary, const char *body, GPtrArray *actions, guchar urgency)
+{
+  GVariantBuilder acts, hints;
+  NotifyCall *call = g_new0 (NotifyCall, 1);
+
+  call->self = self;
+  call->inc = inc;
+  g_variant_builder_init (&acts, G_VARIANT_TYPE ("as"));
+  if (self->have_actions && actions != NULL)
+    for (guint i = 0; i < actions->len; i++)
+      g_variant_builder_add (&acts, "s", (const char *) g_ptr_array_index (actions, i));
+  g_variant_builder_init (&hints, G_VARIANT_TYPE ("a{sv}"));
+  g_variant_builder_add (&hints, "{sv}", "desktop-entry", g_variant_new_string ("org.passdesk.Tray"));
+  g_variant_builder_add (&hints, "{sv}", "urgency", g_variant_new_byte (urgency));
+  if (urgency == 2)
+    g_variant_builder_add (&hints, "{sv}", "resident", g_variant_new_boolean (TRUE));
+  g_dbus_connection_call (self->connection, NOTIFY_NAME, NOTIFY_PATH, NOTIFY_NAME, "Notify",
+                          g_variant_new ("(susssasa{sv}i)", "passdesk", replaces, icon, summary,
+                                         body, &acts, &hints, -1),
+                          G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, 10000,
+                          self->cancellable, notify_cb, call);
+}
+
+static const char *
+where_to_click (PdTrayNotify *self, const char *menu_item)
+{
+  if (self->have_actions)
+    return NULL;
+  if (!self->have_icon)
+    return "Open “passdesk” from the applications menu to see the details.";
+  if (g_strcmp0 (menu_item, "switch-hdmi") == 0)
+    return "Click the passdesk icon and choose “Switch audio to HDMI”.";
+  if (g_strcmp0 (menu_item, "cold-restart") == 0)
+    return "Click the passdesk icon and choose “Cold restart VM…”.";
+  return "Click the passdesk icon and choose “Status…” for the details.";
+}
+
+static void
+send_incident (PdTrayNotify *self, Incident *inc)
+{
+  if (!self->caps_known)
+    {
+      inc->dirty = TRUE; /* sent when the capabilities arrive */
+      return;
+    }
+  if (inc->pending)
+    {
+      inc->dirty = TRUE;
+      return;
+    }
+  inc->dirty = FALSE;
+  inc->pending = TRUE;
+  inc->last_time = g_get_monotonic_time ();
+  inc->last_state = inc->state;
+  call_notify (self, inc, inc->id, pd_tray_state_icon_for (inc->state), inc->summary, inc->body,
+               inc->actions, inc->state == PD_STATE_FAILED ? 2 : 1);
+}
+
+static gboolean
+incident_wanted (const PdTrayState *state, PdComponentId id, const PdComponent *c)
+{
+  if (c == NULL || (c->state != PD_STATE_FAILED && c->state != PD_STATE_DEGRADED))
+    return FALSE;
+  /* The host link is down whenever no host helper runs; that only matters
+   * to the user while a cold restart depends on it. */
+  if (id == PD_COMPONENT_HOSTLINK)
+    return pd_tray_cold_restart_active (state->cold_restart_state);
+  return TRUE;
+}
+
+void
+pd_tray_notify_update (PdTrayNotify *self, const PdTrayState *state)
+{
+  for (PdComponentId id = 0; id < PD_N_COMPONENTS; id++)
+    {
+      Incident *inc = &self->incidents[id];
+      const PdComponent *c = pd_report_get (state->report, id);
+
+      if (!incident_wanted (state, id, c))
+        {
+          if (!inc->active)
+            continue;
+          /* Recovered: withdraw. */
+          inc->active = FALSE;
+          inc->suppressed = FALSE;
+          g_clear_pointer (&inc->key, g_free);
+          if (inc->pending)
+            inc->close_after = TRUE;
+          else if (inc->id != 0)
+            {
+              close_notification (self, inc->id);
+              inc->id = 0;
+            }
+          inc->dirty = FALSE;
+          continue;
+        }
+
+      g_autoptr (GPtrArray) actions = g_ptr_array_new ();
+      g_ptr_array_add (actions, "default");
+      g_ptr_array_add (actions, "Details");
+      g_ptr_array_add (actions, "details");
+      g_ptr_array_add (actions, "Details");
+      const char *extra = NULL;
+      if ((id == PD_COMPONENT_GPU || id == PD_COMPONENT_VAAPI) && c->state == PD_STATE_FAILED
+          && state->cold_restart_blocked == NULL)
+        {
+          g_ptr_array_add (actions, "cold-restart");
+          g_ptr_array_add (actions, "Cold restart VM");
+          extra = "cold-restart";
+        }
+      if (id == PD_COMPONENT_AUDIO && state->audio_fallback)
+        {
+          g_ptr_array_add (actions, "switch-hdmi");
+          g_ptr_array_add (actions, "Switch to HDMI");
+          extra = "switch-hdmi";
+        }
+
+      const char *hint = where_to_click (self, extra);
+      g_autofree char *summary = g_strdup_printf (
+          "%s %s", pd_component_title (id), c->state == PD_STATE_FAILED ? "failed" : "degraded");
+      g_autofree char *body = g_strdup_printf ("%s%s%s", c->summary ? c->summary : "",
+                                               hint ? "\n" : "", hint ? hint : "");
+      g_autofree char *key = g_strdup_printf ("%d|%s|%s|%u", c->state, summary, body,
+                                              actions->len);
+
+      if (inc->active && g_strcmp0 (inc->key, key) == 0)
+        continue;
+
+      gboolean fresh = !inc->active;
+      inc->active = TRUE;
+      g_free (inc->key);
+      inc->key = g_steal_pointer (&key);
+      g_free (inc->summary);
+      inc->summary = g_steal_pointer (&summary);
+      g_free (inc->body);
+      inc->body = g_steal_pointer (&body);
+      g_clear_pointer (&inc->actions, g_ptr_array_unref);
+      inc->actions = g_ptr_array_ref (actions);
+      inc->state = c->state;
+
+      if (fresh && inc->last_time != 0 && inc->last_state == c->state
+          && g_get_monotonic_time () - inc->last_time < FLAP_WINDOW_US)
+        {
+          /* The same state came back within a minute: a flapping link or
+           * sink. The icon shows it; the user is not told again. */
+          inc->suppressed = TRUE;
+          continue;
+        }
+      if (inc->suppressed && !fresh)
+        {
+          /* Changed while suppressed: a real change, announce it. */
+          inc->suppressed = FALSE;
+        }
+      send_incident (self, inc);
+    }
+}
+
+void
+pd_tray_notify_set_have_icon (PdTrayNotify *self, gboolean have_icon)
+{
+  self->have_icon = have_icon;
+}
+
+void
+pd_tray_notify_message (PdTrayNotify *self, const char *summary, const char *body)
+{
+  g_autoptr (GPtrArray) actions = g_ptr_array_new ();
+  g_ptr_array_add (actions, "default");
+  g_ptr_array_add (actions, "Details");
+  g_ptr_array_add (actions, "details");
+  g_ptr_array_add (actions, "Details");
+  call_notify (self, NULL, self->message_id, "passdesk-unknown", summary, body, actions, 1);
+}
+
+static void
+on_signal (GDBusConnection *connection, const char *sender, const char *path,
+           const char *interface, const char *signal, GVariant *params, gpointer user_data)
+{
+  PdTrayNotify *self = user_data;
+  guint32 id;
+
+  if (g_strcmp0 (signal, "ActionInvoked") == 0
+      && g_variant_is_of_type (params, G_VARIANT_TYPE ("(us)")))
+    {
+      const char *key;
+      g_variant_get (params, "(u&s)", &id, &key);
+      if (id == 0)
+        return;
+      const char *action = g_strcmp0 (key, "default") == 0 ? "details" : key;
+      if (id == self->message_id)
+        {
+          g_signal_emit (self, action_signal, 0, action, "");
+          return;
+        }
+      for (PdComponentId c = 0; c < PD_N_COMPONENTS; c++)
+        if (self->incidents[c].id == id)
+          {
+            g_signal_emit (self, action_signal, 0, action, pd_component_id_to_string (c));
+            return;
+          }
+    }
+  else if (g_strcmp0 (signal, "NotificationClosed") == 0
+           && g_variant_is_of_type (params, G_VARIANT_TYPE ("(uu)")))
+    {
+      g_variant_get (params, "(uu)", &id, NULL);
+      if (id == 0)
+        return;
+      if (id == self->message_id)
+        self->message_id = 0;
+      /* The incident stays open: dismissing it is not a recovery. */
+      for (PdComponentId c = 0; c < PD_N_COMPONENTS; c++)
+        if (self->incidents[c].id == id && !self->incidents[c].pending)
+          self->incidents[c].id = 0;
+    }
+}
+
+static void
+caps_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) ret = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res,
+                                                            &error);
+  PdTrayNotify *self;
+
+  if (ret == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = PD_TRAY_NOTIFY (user_data);
+  self->have_actions = FALSE;
+  if (ret != NULL)
+    {
+      g_autofree const char **caps = NULL;
+      g_variant_get (ret, "(^a&s)", &caps);
+      self->have_actions = g_strv_contains (caps, "actions");
+    }
+  else
+    g_debug ("GetCapabilities failed: %s", error->message);
+  self->caps_known = TRUE;
+  for (PdComponentId c = 0; c < PD_N_COMPONENTS; c++)
+    if (self->incidents[c].active && self->incidents[c].dirty && !self->incidents[c].suppressed)
+      send_incident (self, &self->incidents[c]);
+}
+
+static void
+query_caps (PdTrayNotify *self)
+{
+  g_dbus_connection_call (self->connection, NOTIFY_NAME, NOTIFY_PATH, NOTIFY_NAME,
+                          "GetCapabilities", NULL, G_VARIANT_TYPE ("(as)"),
+                          G_DBUS_CALL_FLAGS_NONE, 5000, self->cancellable, caps_cb, self);
+}
+
+static void
+server_appeared_cb (GDBusConnection *connection, const char *name, const char *owner,
+                    gpointer user_data)
+{
+  /* A new server (restart, or another daemon) may differ in capabilities,
+   * and it has forgotten our ids. */
+  PdTrayNotify *self = user_data;
+  for (PdComponentId c = 0; c < PD_N_COMPONENTS; c++)
+    if (!self->incidents[c].pending)
+      self->incidents[c].id = 0;
+  self->message_id = 0;
+  query_caps (self);
+}
+
+static void
+pd_tray_notify_dispose (GObject *object)
+{
+  PdTrayNotify *self = PD_TRAY_NOTIFY (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->watch_id, g_bus_unwatch_name);
+  if (self->connection != NULL)
+    {
+      g_dbus_connection_signal_unsubscribe (self->connection, self->action_sub);
+      g_dbus_connection_signal_unsubscribe (self->connection, self->closed_sub);
+      self->action_sub = self->closed_sub = 0;
+    }
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->connection);
+  G_OBJECT_CLASS (pd_tray_notify_parent_class)->dispose (object);
+}
+
+static void
+pd_tray_notify_finalize (GObject *object)
+{
+  PdTrayNotify *self = PD_TRAY_NOTIFY (object);
+
+  for (PdComponentId c = 0; c < PD_N_COMPONENTS; c++)
+    {
+      Incident *inc = &self->incidents[c];
+      g_free (inc->key);
+      g_free (inc->summary);
+      g_free (inc->body);
+      g_clear_pointer (&inc->actions, g_ptr_array_unref);
+    }
+  G_OBJECT_CLASS (pd_tray_notify_parent_class)->finalize (object);
+}
+
+static void
+pd_tray_notify_class_init (PdTrayNotifyClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = pd_tray_notify_dispose;
+  object_class->finalize = pd_tray_notify_finalize;
+  action_signal = g_signal_new ("action", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+}
+
+static void
+pd_tray_notify_init (PdTrayNotify *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->have_icon = TRUE;
+  for (PdComponentId c = 0; c < PD_N_COMPONENTS; c++)
+    self->incidents[c].component = c;
+}
+
+PdTrayNotify *
+pd_tray_notify_new (GDBusConnection *session)
+{
+  PdTrayNotify *self = g_object_new (PD_TYPE_TRAY_NOTIFY, NULL);
+
+  self->connection = g_object_ref (session);
+  /* Sender left open: GDBus cannot match a well-known sender name before it
+   * knows the owner; path and interface are specific enough. */
+  self->action_sub = g_dbus_connection_signal_subscribe (
+      session, NULL, NOTIFY_NAME, "ActionInvoked", NOTIFY_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+      on_signal, self, NULL);
+  self->closed_sub = g_dbus_connection_signal_subscribe (
+      session, NULL, NOTIFY_NAME, "NotificationClosed", NOTIFY_PATH, NULL,
+      G_DBUS_SIGNAL_FLAGS_NONE, on_signal, self, NULL);
+  /* Notification servers are often D-Bus activated: ask right away (which
+   * may start one), and again whenever a new one takes the name. */
+  query_caps (self);
+  self->watch_id = g_bus_watch_name_on_connection (session, NOTIFY_NAME,
+                                                   G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                                   server_appeared_cb, NULL, self, NULL);
+  return self;
+}

@@ -1,0 +1,236 @@
+/* tray-restart-dialog.c - the cold-restart confirmation and progress. */
+#include "tray-restart-dialog.h"
+
+enum
+{
+  MODE_ASK,
+  MODE_RUNNING,
+  MODE_DONE,
+};
+
+struct _PdTrayRestartDialog
+{
+  GtkDialog parent_instance;
+  PdTrayAgent *agent;
+  GCancellable *cancellable;
+  GtkWidget *hostlink;
+  GtkWidget *spinner;
+  GtkWidget *progress;
+  GtkWidget *confirm;
+  GtkWidget *cancel;
+  int mode;
+  gboolean allowed;
+  gulong progress_id;
+};
+
+G_DEFINE_TYPE (PdTrayRestartDialog, pd_tray_restart_dialog, GTK_TYPE_DIALOG)
+
+static void
+show_progress (PdTrayRestartDialog *self, const char *text, gboolean spinning)
+{
+  gtk_label_set_text (GTK_LABEL (self->progress), text);
+  gtk_widget_show (self->progress);
+  gtk_widget_set_visible (self->spinner, spinning);
+  if (spinning)
+    gtk_spinner_start (GTK_SPINNER (self->spinner));
+  else
+    gtk_spinner_stop (GTK_SPINNER (self->spinner));
+}
+
+static void
+finish_with (PdTrayRestartDialog *self, const char *text)
+{
+  self->mode = MODE_DONE;
+  show_progress (self, text, FALSE);
+  gtk_widget_hide (self->confirm);
+  gtk_button_set_label (GTK_BUTTON (self->cancel), "_Close");
+  gtk_widget_set_sensitive (self->cancel, TRUE);
+}
+
+static void
+on_progress (PdTrayAgent *agent, const char *phase, const char *text, PdTrayRestartDialog *self)
+{
+  if (self->mode != MODE_RUNNING)
+    return;
+  if (g_strcmp0 (phase, "refused") == 0 || g_strcmp0 (phase, "failed") == 0
+      || g_strcmp0 (phase, "cancelled") == 0)
+    {
+      g_autofree char *msg = g_strdup_printf ("The cold restart did not happen: %s", text);
+      finish_with (self, msg);
+      return;
+    }
+  show_progress (self, text, TRUE);
+}
+
+static void
+cold_restart_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  PdTrayRestartDialog *self;
+
+  if (!pd_tray_agent_cold_restart_finish (PD_TRAY_AGENT (source), res, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      self = PD_TRAY_RESTART_DIALOG (user_data);
+      /* The message is the agent's or the host's own sentence. */
+      g_autofree char *msg = g_strdup_printf ("The cold restart did not start: %s",
+                                              error->message);
+      finish_with (self, msg);
+      return;
+    }
+  self = PD_TRAY_RESTART_DIALOG (user_data);
+  show_progress (self,
+                 "The host accepted. The VM is shutting down cleanly; it will start again after "
+                 "the cool-off.",
+                 TRUE);
+}
+
+static void
+start (PdTrayRestartDialog *self)
+{
+  self->mode = MODE_RUNNING;
+  gtk_widget_set_sensitive (self->confirm, FALSE);
+  gtk_widget_set_sensitive (self->cancel, FALSE);
+  show_progress (self, "Asking the host…", TRUE);
+  pd_tray_agent_cold_restart (self->agent, "requested from the passdesk tray",
+                              self->cancellable, cold_restart_cb, self);
+}
+
+static void
+pd_tray_restart_dialog_response (GtkDialog *dialog, int response)
+{
+  PdTrayRestartDialog *self = PD_TRAY_RESTART_DIALOG (dialog);
+
+  if (response == GTK_RESPONSE_ACCEPT && self->mode == MODE_ASK && self->allowed)
+    {
+      start (self);
+      return;
+    }
+  if (self->mode == MODE_RUNNING && response != GTK_RESPONSE_DELETE_EVENT)
+    return;
+  gtk_widget_destroy (GTK_WIDGET (dialog));
+}
+
+gboolean
+pd_tray_restart_dialog_confirm (PdTrayRestartDialog *self)
+{
+  if (self->mode != MODE_ASK || !self->allowed)
+    return FALSE;
+  gtk_dialog_response (GTK_DIALOG (self), GTK_RESPONSE_ACCEPT);
+  return TRUE;
+}
+
+void
+pd_tray_restart_dialog_update (PdTrayRestartDialog *self, const PdTrayState *state)
+{
+  const PdComponent *link = pd_report_get (state->report, PD_COMPONENT_HOSTLINK);
+  g_autofree char *text = NULL;
+
+  if (link != NULL)
+    text = g_strdup_printf ("Host link: %s — %s", pd_tray_state_label (link->state),
+                            link->summary ? link->summary : "");
+  else
+    text = g_strdup (state->agent_connected ? "Host link: not reported by the agent."
+                                            : "Host link: unknown — the passdesk agent is not "
+                                              "running.");
+  gtk_label_set_text (GTK_LABEL (self->hostlink), text);
+  if (self->mode == MODE_ASK)
+    {
+      self->allowed = state->cold_restart_blocked == NULL;
+      gtk_widget_set_sensitive (self->confirm, self->allowed);
+      if (!self->allowed)
+        {
+          g_autofree char *why = g_strdup_printf ("A cold restart is not possible now: %s.",
+                                                  state->cold_restart_blocked);
+          show_progress (self, why, FALSE);
+        }
+      else
+        gtk_widget_hide (self->progress);
+    }
+}
+
+static void
+pd_tray_restart_dialog_dispose (GObject *object)
+{
+  PdTrayRestartDialog *self = PD_TRAY_RESTART_DIALOG (object);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_signal_handler (&self->progress_id, self->agent);
+  g_clear_object (&self->agent);
+  g_clear_object (&self->cancellable);
+  G_OBJECT_CLASS (pd_tray_restart_dialog_parent_class)->dispose (object);
+}
+
+static void
+pd_tray_restart_dialog_class_init (PdTrayRestartDialogClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = pd_tray_restart_dialog_dispose;
+  GTK_DIALOG_CLASS (klass)->response = pd_tray_restart_dialog_response;
+}
+
+static void
+pd_tray_restart_dialog_init (PdTrayRestartDialog *self)
+{
+  GtkWidget *area = gtk_dialog_get_content_area (GTK_DIALOG (self));
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  GtkWidget *title = gtk_label_new (NULL);
+  GtkWidget *body = gtk_label_new (
+      "All applications will close. The VM powers off cleanly, stays off for the cool-off "
+      "(about 10 seconds) so that the host can reset the graphics and audio devices, and then "
+      "starts again.\n\nSave your work before you continue.");
+  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
+
+  self->cancellable = g_cancellable_new ();
+  gtk_window_set_title (GTK_WINDOW (self), "Cold restart VM");
+  gtk_window_set_icon_name (GTK_WINDOW (self), "passdesk-restarting");
+  gtk_window_set_resizable (GTK_WINDOW (self), FALSE);
+  g_object_set (box, "margin", 18, NULL);
+  gtk_label_set_markup (GTK_LABEL (title), "<b><big>Cold restart this VM?</big></b>");
+  gtk_label_set_xalign (GTK_LABEL (title), 0.0);
+  gtk_label_set_xalign (GTK_LABEL (body), 0.0);
+  gtk_label_set_line_wrap (GTK_LABEL (body), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (body), 60);
+  self->hostlink = gtk_label_new ("");
+  gtk_label_set_xalign (GTK_LABEL (self->hostlink), 0.0);
+  gtk_label_set_line_wrap (GTK_LABEL (self->hostlink), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (self->hostlink), 60);
+  self->spinner = gtk_spinner_new ();
+  self->progress = gtk_label_new ("");
+  gtk_label_set_xalign (GTK_LABEL (self->progress), 0.0);
+  gtk_label_set_line_wrap (GTK_LABEL (self->progress), TRUE);
+  gtk_label_set_selectable (GTK_LABEL (self->progress), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (self->progress), 60);
+  gtk_box_pack_start (GTK_BOX (row), self->spinner, FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (row), self->progress, TRUE, TRUE, 0);
+  gtk_box_pack_start (GTK_BOX (box), title, FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (box), body, FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (box), self->hostlink, FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (box), row, FALSE, FALSE, 0);
+  gtk_container_add (GTK_CONTAINER (area), box);
+  gtk_widget_show_all (box);
+  gtk_widget_hide (self->spinner);
+  gtk_widget_hide (self->progress);
+
+  self->cancel = gtk_dialog_add_button (GTK_DIALOG (self), "_Cancel", GTK_RESPONSE_CANCEL);
+  self->confirm = gtk_dialog_add_button (GTK_DIALOG (self), "Cold _restart VM",
+                                         GTK_RESPONSE_ACCEPT);
+  gtk_style_context_add_class (gtk_widget_get_style_context (self->confirm),
+                               "destructive-action");
+  /* Cancel is the safe default for Enter. */
+  gtk_dialog_set_default_response (GTK_DIALOG (self), GTK_RESPONSE_CANCEL);
+}
+
+PdTrayRestartDialog *
+pd_tray_restart_dialog_new (GtkWindow *parent, PdTrayAgent *agent)
+{
+  PdTrayRestartDialog *self = g_object_new (PD_TYPE_TRAY_RESTART_DIALOG, "use-header-bar", FALSE,
+                                            NULL);
+  self->agent = g_object_ref (agent);
+  if (parent != NULL)
+    gtk_window_set_transient_for (GTK_WINDOW (self), parent);
+  self->progress_id = g_signal_connect (agent, "cold-restart-progress", G_CALLBACK (on_progress),
+                                        self);
+  return self;
+}

@@ -1,0 +1,123 @@
+/* tray-state.c - the tray's snapshot and its wording. */
+#include "tray-state.h"
+
+PdTrayState *
+pd_tray_state_new (void)
+{
+  PdTrayState *state = g_new0 (PdTrayState, 1);
+  state->report = pd_report_new ("agent");
+  state->overall = PD_STATE_UNKNOWN;
+  state->cold_restart_state = g_strdup ("idle");
+  return state;
+}
+
+void
+pd_tray_state_free (PdTrayState *state)
+{
+  if (state == NULL)
+    return;
+  pd_report_free (state->report);
+  g_free (state->cold_restart_state);
+  g_free (state->cold_restart_blocked);
+  g_free (state);
+}
+
+gboolean
+pd_tray_cold_restart_active (const char *phase)
+{
+  static const char *const active[] = { "requested", "accepted", "shutting-down", "stopped",
+                                        "starting" };
+  for (guint i = 0; i < G_N_ELEMENTS (active); i++)
+    if (g_strcmp0 (phase, active[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+const char *
+pd_tray_state_icon_for (PdState state)
+{
+  switch (state)
+    {
+    case PD_STATE_OK:
+      return "passdesk-ok";
+    case PD_STATE_DEGRADED:
+      return "passdesk-degraded";
+    case PD_STATE_FAILED:
+      return "passdesk-failed";
+    case PD_STATE_UNKNOWN:
+    default:
+      return "passdesk-unknown";
+    }
+}
+
+const char *
+pd_tray_state_icon_name (const PdTrayState *state)
+{
+  if (pd_tray_cold_restart_active (state->cold_restart_state))
+    return "passdesk-restarting";
+  return pd_tray_state_icon_for (state->overall);
+}
+
+const char *
+pd_tray_state_label (PdState state)
+{
+  switch (state)
+    {
+    case PD_STATE_OK:
+      return "OK";
+    case PD_STATE_DEGRADED:
+      return "Degraded";
+    case PD_STATE_FAILED:
+      return "Failed";
+    case PD_STATE_UNKNOWN:
+    default:
+      return "Unknown";
+    }
+}
+
+char *
+pd_tray_state_headline (const PdTrayState *state)
+{
+  if (!state->agent_connected)
+    return g_strdup ("passdesk: the agent is not running");
+  if (pd_tray_cold_restart_active (state->cold_restart_state))
+    return g_strdup ("passdesk: cold restart in progress");
+  switch (state->overall)
+    {
+    case PD_STATE_OK:
+      return g_strdup ("passdesk: everything works");
+    case PD_STATE_DEGRADED:
+      return g_strdup ("passdesk: something works only partly");
+    case PD_STATE_FAILED:
+      return g_strdup ("passdesk: something has failed");
+    case PD_STATE_UNKNOWN:
+    default:
+      return g_strdup ("passdesk: state unknown");
+    }
+}
+
+char *
+pd_tray_state_tooltip_body (const PdTrayState *state)
+{
+  GString *s = g_string_new (NULL);
+
+  if (!state->agent_connected)
+    {
+      g_string_append (s, "The passdesk agent is not running. Start it with "
+                          "“sudo systemctl start passdesk-agent”.");
+      return g_string_free (s, FALSE);
+    }
+  for (guint i = 0; i < PD_N_COMPONENTS; i++)
+    {
+      const PdComponent *c = pd_report_get (state->report, i);
+      if (c == NULL || c->state == PD_STATE_OK)
+        continue;
+      if (s->len > 0)
+        g_string_append_c (s, '\n');
+      g_string_append_printf (s, "%s: %s", pd_component_title (i),
+                              c->summary ? c->summary : pd_tray_state_label (c->state));
+    }
+  if (s->len == 0)
+    g_string_append (s, "GPU, display, video acceleration, audio and USB are fine.");
+  return g_string_free (s, FALSE);
+}

@@ -1,0 +1,42 @@
+/* tray-state.h - what the tray knows at one moment, and how it is worded.
+ *
+ * PdTrayState is the one snapshot every view (SNI, status icon, menu, window,
+ * notifications) renders: the agent's report with the session's audio view
+ * merged in, plus the few facts the views need to decide what to offer.
+ */
+#pragma once
+
+#include "health.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  gboolean agent_connected;
+  PdReport *report;            /* merged; never NULL (empty while no agent) */
+  PdState overall;             /* PD_STATE_UNKNOWN while the agent is away */
+  gboolean audio_fallback;     /* output fell back to Dummy Output or non-HDMI */
+  gboolean can_switch_audio;   /* an HDMI/DP output exists to switch to */
+  char *cold_restart_state;    /* as the agent reports it ("idle", ...) */
+  char *cold_restart_blocked;  /* why a cold restart cannot start, or NULL */
+} PdTrayState;
+
+PdTrayState *pd_tray_state_new (void);
+void pd_tray_state_free (PdTrayState *state);
+
+/* A cold-restart cycle is under way (requested .. starting). */
+gboolean pd_tray_cold_restart_active (const char *phase);
+
+/* Icon names: passdesk-ok, -degraded, -failed, -unknown, -restarting. */
+const char *pd_tray_state_icon_name (const PdTrayState *state);
+const char *pd_tray_state_icon_for (PdState state);
+/* "OK", "Degraded", "Failed", "Unknown". */
+const char *pd_tray_state_label (PdState state);
+/* One short line for titles and tooltips. */
+char *pd_tray_state_headline (const PdTrayState *state);
+/* Tooltip body: one line per component that is not ok. */
+char *pd_tray_state_tooltip_body (const PdTrayState *state);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdTrayState, pd_tray_state_free)
+
+G_END_DECLS
