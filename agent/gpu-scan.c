@@ -30,6 +30,12 @@
  * functions and DRM entries. */
 #define MAX_DIR_ENTRIES 4096
 
+/* The guest's modprobe.d and kernel command line, read only when no GPU
+ * driver is bound. */
+#define MODPROBE_MAX_FILES 64
+#define MODPROBE_FILE_MAX 65536
+#define CMDLINE_MAX 4096
+
 #define INTEL_VENDOR 0x8086
 
 static const struct
@@ -224,6 +230,19 @@ is_plain_name (const char *s, gsize max_len)
   return TRUE;
 }
 
+/* A kernel command-line word we may print: printable ASCII, bounded. */
+static gboolean
+is_plain_cmdline_word (const char *s)
+{
+  gsize len = strlen (s);
+  if (len == 0 || len > 256)
+    return FALSE;
+  for (const char *p = s; *p; p++)
+    if (!g_ascii_isgraph (*p))
+      return FALSE;
+  return TRUE;
+}
+
 /* A DRM mode name: "1920x1080", "1920x1080i". */
 static gboolean
 is_mode_name (const char *s)
@@ -306,6 +325,7 @@ device_free (gpointer data)
   g_free (d->card_name);
   g_ptr_array_unref (d->notes);
   g_ptr_array_unref (d->display_notes);
+  g_ptr_array_unref (d->driver_blocks);
   g_free (d);
 }
 
@@ -438,6 +458,120 @@ read_drm_nodes (PdGpuDevice *d)
     }
 }
 
+static gboolean
+has_gpu_driver (const PdGpuDevice *d)
+{
+  return g_strcmp0 (d->driver, "i915") == 0 || g_strcmp0 (d->driver, "xe") == 0;
+}
+
+static gboolean
+is_gpu_module (const char *name)
+{
+  return strcmp (name, "i915") == 0 || strcmp (name, "xe") == 0;
+}
+
+/* "ids=8086:5912,8086:a2f0" (vfio-pci option or kernel parameter value)
+ * names this device. */
+static gboolean
+ids_name_device (const char *ids, const PdGpuDevice *d)
+{
+  g_autofree char *want = g_strdup_printf ("%04x:%04x", d->vendor, d->device);
+  g_auto (GStrv) list = g_strsplit (ids, ",", 64);
+  for (guint i = 0; list[i]; i++)
+    if (g_ascii_strncasecmp (list[i], want, strlen (want)) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* One modprobe.d line (comment stripped): does it keep i915/xe off this GPU? */
+static gboolean
+modprobe_line_blocks (char **words, const PdGpuDevice *d)
+{
+  guint n = g_strv_length (words);
+  if (n >= 2 && strcmp (words[0], "blacklist") == 0)
+    return is_gpu_module (words[1]);
+  /* "install i915 /bin/false" disables loading it at all. */
+  if (n >= 3 && strcmp (words[0], "install") == 0 && is_gpu_module (words[1]))
+    return strstr (words[2], "/bin/false") || strstr (words[2], "/bin/true");
+  if (n >= 3 && strcmp (words[0], "options") == 0
+      && (strcmp (words[1], "vfio-pci") == 0 || strcmp (words[1], "vfio_pci") == 0))
+    for (guint i = 2; i < n; i++)
+      if (g_str_has_prefix (words[i], "ids=") && ids_name_device (words[i] + 4, d))
+        return TRUE;
+  return FALSE;
+}
+
+/* Kernel parameters that keep i915/xe off the GPU. */
+static gboolean
+cmdline_word_blocks (const char *w, const PdGpuDevice *d)
+{
+  if (strcmp (w, "nomodeset") == 0 || strcmp (w, "i915.modeset=0") == 0)
+    return TRUE;
+  const char *value = NULL;
+  if (g_str_has_prefix (w, "modprobe.blacklist="))
+    value = w + strlen ("modprobe.blacklist=");
+  else if (g_str_has_prefix (w, "module_blacklist="))
+    value = w + strlen ("module_blacklist=");
+  if (value)
+    {
+      g_auto (GStrv) mods = g_strsplit (value, ",", 64);
+      for (guint i = 0; mods[i]; i++)
+        if (is_gpu_module (mods[i]))
+          return TRUE;
+      return FALSE;
+    }
+  if (g_str_has_prefix (w, "vfio-pci.ids=") || g_str_has_prefix (w, "vfio_pci.ids="))
+    return ids_name_device (w + strlen ("vfio-pci.ids="), d);
+  return FALSE;
+}
+
+/* The guest's own settings that keep i915 away: the .conf files in
+ * /etc/modprobe.d (often the host's vfio.conf copied into the guest) and the
+ * kernel command line. Bounded: a few dozen small files. */
+static void
+find_driver_blocks (PdGpuDevice *d)
+{
+  g_autoptr (GPtrArray) files = list_dir ("/etc/modprobe.d", d->notes);
+  for (guint f = 0; files && f < files->len && f < MODPROBE_MAX_FILES; f++)
+    {
+      const char *name = files->pdata[f];
+      if (!g_str_has_suffix (name, ".conf") || !is_plain_name (name, LINK_NAME_MAX))
+        continue;
+      g_autofree char *path = g_strdup_printf ("/etc/modprobe.d/%s", name);
+      g_autofree char *text = read_attr_noted (path, MODPROBE_FILE_MAX, TRUE, d->notes);
+      if (text == NULL)
+        continue;
+      g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+      for (guint i = 0; lines[i]; i++)
+        {
+          char *hash = strchr (lines[i], '#');
+          if (hash)
+            *hash = '\0';
+          g_auto (GStrv) words = g_strsplit_set (g_strstrip (lines[i]), " \t", -1);
+          /* g_strsplit_set leaves empty words between repeated blanks. */
+          g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+          for (guint k = 0; words[k]; k++)
+            if (*words[k])
+              g_strv_builder_add (b, words[k]);
+          g_auto (GStrv) packed = g_strv_builder_end (b);
+          if (modprobe_line_blocks (packed, d))
+            {
+              g_autofree char *joined = g_strjoinv (" ", packed);
+              add_note (d->driver_blocks, "%s:%u: %s", path, i + 1, joined);
+            }
+        }
+    }
+
+  g_autofree char *cmdline = read_attr_noted ("/proc/cmdline", CMDLINE_MAX, TRUE, d->notes);
+  if (cmdline)
+    {
+      g_auto (GStrv) words = g_strsplit_set (cmdline, " \t\n", -1);
+      for (guint i = 0; words[i]; i++)
+        if (*words[i] && is_plain_cmdline_word (words[i]) && cmdline_word_blocks (words[i], d))
+          add_note (d->driver_blocks, "/proc/cmdline: %s", words[i]);
+    }
+}
+
 /* One PCI function; NULL when it is not a display device. */
 static PdGpuDevice *
 read_device (const char *slot, GPtrArray *scan_notes)
@@ -461,6 +595,7 @@ read_device (const char *slot, GPtrArray *scan_notes)
   d->connectors = g_ptr_array_new_with_free_func (connector_free);
   d->notes = g_ptr_array_new_with_free_func (g_free);
   d->display_notes = g_ptr_array_new_with_free_func (g_free);
+  d->driver_blocks = g_ptr_array_new_with_free_func (g_free);
 
   guint32 vendor = 0, device = 0;
   gboolean ok = TRUE;
@@ -487,6 +622,8 @@ read_device (const char *slot, GPtrArray *scan_notes)
     d->name = g_strdup ("unidentified display device");
 
   read_driver (d);
+  if (!has_gpu_driver (d) && d->ids_known && d->vendor == INTEL_VENDOR)
+    find_driver_blocks (d);
   read_drm_nodes (d);
   if (d->card_name)
     read_connectors (d);
@@ -497,12 +634,6 @@ static gboolean
 is_intel (const PdGpuDevice *d)
 {
   return d->ids_known && d->vendor == INTEL_VENDOR;
-}
-
-static gboolean
-has_gpu_driver (const PdGpuDevice *d)
-{
-  return g_strcmp0 (d->driver, "i915") == 0 || g_strcmp0 (d->driver, "xe") == 0;
 }
 
 /* Intel first, then the one i915/xe drives, then PCI order. */
@@ -662,29 +793,106 @@ advise_no_gpu (PdComponent *c)
       "lspci -nnk -s 00:02.0");
 }
 
+/* Specific advice from what find_driver_blocks() found; FALSE when it found
+ * nothing. modprobe.d lines are commented out with sed, keeping the old file
+ * as *.passdesk-bak (modprobe reads only *.conf). */
+static gboolean
+advise_driver_blocks (PdComponent *c, const PdGpuDevice *d)
+{
+  if (d->driver_blocks->len == 0)
+    return FALSE;
+  g_autoptr (GString) found = g_string_new (NULL);
+  g_autoptr (GString) cmdline = g_string_new (NULL);
+  g_autoptr (GString) fix = g_string_new (NULL);
+  /* path -> "-e 'Ns/^/# /' ..." in first-seen order */
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) edits = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < d->driver_blocks->len; i++)
+    {
+      const char *block = d->driver_blocks->pdata[i];
+      if (found->len)
+        g_string_append (found, "; ");
+      g_string_append (found, block);
+      if (g_str_has_prefix (block, "/proc/cmdline: "))
+        {
+          if (cmdline->len)
+            g_string_append (cmdline, " ");
+          g_string_append (cmdline, block + strlen ("/proc/cmdline: "));
+          continue;
+        }
+      /* "/etc/modprobe.d/NAME.conf:LINE: text"; NAME is a plain name. */
+      const char *colon = strchr (block, ':');
+      if (colon == NULL)
+        continue;
+      g_autofree char *path = g_strndup (block, (gsize) (colon - block));
+      guint line = (guint) strtoul (colon + 1, NULL, 10);
+      guint k;
+      for (k = 0; k < paths->len; k++)
+        if (strcmp (paths->pdata[k], path) == 0)
+          break;
+      if (k == paths->len)
+        {
+          g_ptr_array_add (paths, g_steal_pointer (&path));
+          g_ptr_array_add (edits, g_strdup (""));
+        }
+      char *old = edits->pdata[k];
+      edits->pdata[k] = g_strdup_printf ("%s-e '%us/^/# /' ", old, line);
+      g_free (old);
+    }
+  pd_component_set_detail (c, "driver-blocked-by", found->str);
+
+  for (guint k = 0; k < paths->len; k++)
+    g_string_append_printf (fix, "sudo sed -i.passdesk-bak %s%s\n", (char *) edits->pdata[k],
+                            (char *) paths->pdata[k]);
+  if (fix->len)
+    {
+      g_string_append (fix, "sudo update-initramfs -u");
+      g_autofree char *text = g_strdup_printf (
+          "This guest's modprobe.d keeps i915 off the GPU (%s); vfio-pci and these blacklists "
+          "belong on the Proxmox host only. Comment those lines out (the old file is kept as "
+          ".passdesk-bak), rebuild the initramfs, then stop and start the VM:",
+          found->str);
+      pd_component_add_advice (c, text, fix->str);
+    }
+  if (cmdline->len)
+    {
+      g_autofree char *text = g_strdup_printf (
+          "The guest's kernel command line has `%s`, which keeps i915 off the GPU: remove it "
+          "from GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, update GRUB and restart the VM:",
+          cmdline->str);
+      pd_component_add_advice (c, text, "sudoedit /etc/default/grub\nsudo update-grub");
+    }
+  return TRUE;
+}
+
 static void
 advise_no_driver (PdComponent *c, const PdGpuDevice *d)
 {
+  gboolean specific = advise_driver_blocks (c, d);
   g_autofree char *load = g_strdup_printf ("sudo modprobe i915\nlspci -nnk -s %s", d->pci_slot);
   pd_component_add_advice (
       c,
       "Load the i915 kernel module in this guest and check that lspci then shows "
       "\"Kernel driver in use: i915\":",
       load);
-  pd_component_add_advice (
-      c,
-      "If i915 is blacklisted in the guest (a `blacklist i915` line in /etc/modprobe.d, often "
-      "copied from the host's vfio.conf, or modprobe.blacklist=i915 on the guest's kernel "
-      "command line), remove that, rebuild the initramfs and restart the VM:",
-      "grep -rn i915 /etc/modprobe.d /proc/cmdline\nsudo update-initramfs -u");
+  if (!specific)
+    pd_component_add_advice (
+        c,
+        "If i915 is blacklisted in the guest (a `blacklist i915` line in /etc/modprobe.d, often "
+        "copied from the host's vfio.conf, or modprobe.blacklist=i915 on the guest's kernel "
+        "command line), remove that, rebuild the initramfs and restart the VM:",
+        "grep -rn i915 /etc/modprobe.d /proc/cmdline\nsudo update-initramfs -u");
   pd_component_add_advice (
       c, "The kernel log tells why i915 did not take the device (firmware, unsupported kernel):",
       "sudo dmesg | grep -i -e i915 -e drm");
 }
 
 static void
-advise_vfio_in_guest (PdComponent *c)
+advise_vfio_in_guest (PdComponent *c, const PdGpuDevice *d)
 {
+  if (advise_driver_blocks (c, d))
+    return;
   pd_component_add_advice (
       c,
       "vfio-pci belongs on the Proxmox host, not in the guest: a modprobe.d file in this "
@@ -743,7 +951,7 @@ pd_gpu_component (const PdGpuScan *scan)
       pd_component_set_state (c, PD_STATE_FAILED, "");
       pd_component_set_summary_printf (c, "%s is bound to vfio-pci inside the guest, not to i915",
                                        d->name);
-      advise_vfio_in_guest (c);
+      advise_vfio_in_guest (c, d);
     }
   else if (!has_gpu_driver (d))
     {

@@ -47,6 +47,9 @@ typedef struct
   gboolean render_exists;     /* the render node's device file exists */
   GPtrArray *notes;           /* char *: values that were unreadable or malformed */
   GPtrArray *display_notes;   /* char *: the same for the connectors */
+  /* When no GPU driver is bound: what in the guest keeps it away, each
+   * "/etc/modprobe.d/vfio.conf:2: blacklist i915" or "/proc/cmdline: nomodeset". */
+  GPtrArray *driver_blocks;   /* char * */
 } PdGpuDevice;
 
 typedef struct

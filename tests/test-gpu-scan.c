@@ -495,7 +495,8 @@ static void
 test_other_driver (void)
 {
   g_autofree char *root = copy_fixture ("no-driver");
-  g_autofree char *link = g_build_filename (root, "sys/devices/pci0000:00/0000:00:02.0/driver", NULL);
+  g_autofree char *link
+      = g_build_filename (root, "sys/devices/pci0000:00/0000:00:02.0/driver", NULL);
   g_assert_cmpint (symlink ("../../../bus/pci/drivers/pci-stub", link), ==, 0);
   use_sysroot (root);
   g_autoptr (PdGpuScan) scan = pd_gpu_scan ();
@@ -540,6 +541,133 @@ test_no_connectors (void)
   remove_tree (root);
 }
 
+/* The guide's host vfio.conf, copied into the guest by mistake. */
+static const char guide_vfio_conf[] = "# don't load driver for iGPU and sound card\n"
+                                      "blacklist i915\n"
+                                      "blacklist snd_hda_intel\n"
+                                      "blacklist snd_sof_pci_intel_cnl\n"
+                                      "# load vfio-pci driver instead\n"
+                                      "options vfio-pci ids=8086:5912,8086:a2f0 disable_vga=1\n";
+
+static void
+add_guest_blocks (const char *root)
+{
+  g_autofree char *dir = g_build_filename (root, "etc/modprobe.d", NULL);
+  g_autofree char *proc = g_build_filename (root, "proc", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (proc, 0755), ==, 0);
+  tree_write (root, "etc/modprobe.d/vfio.conf", guide_vfio_conf);
+  tree_write (root, "etc/modprobe.d/pcspkr.conf", "blacklist pcspkr\n");
+  /* modprobe reads only *.conf */
+  tree_write (root, "etc/modprobe.d/old.conf.disabled", "blacklist i915\n");
+  tree_write (root, "proc/cmdline",
+              "BOOT_IMAGE=/boot/vmlinuz-6.1.0-27-amd64 root=UUID=0b1c ro quiet nomodeset\n");
+}
+
+/* The advice whose command contains @needle; fails the test without one. */
+static const PdAdvice *
+find_advice (const PdComponent *c, const char *needle)
+{
+  for (guint i = 0; i < c->advice->len; i++)
+    {
+      const PdAdvice *a = c->advice->pdata[i];
+      if (a->command && strstr (a->command, needle))
+        return a;
+    }
+  g_error ("no advice command contains “%s”", needle);
+}
+
+static void
+test_driver_blocked_in_guest (void)
+{
+  g_autofree char *root = copy_fixture ("no-driver");
+  add_guest_blocks (root);
+  use_sysroot (root);
+  g_autoptr (PdGpuScan) scan = pd_gpu_scan ();
+  const PdGpuDevice *d = pd_gpu_scan_primary (scan);
+  g_assert_nonnull (d);
+  g_assert_cmpuint (d->driver_blocks->len, ==, 3);
+  g_assert_cmpstr (d->driver_blocks->pdata[0], ==, "/etc/modprobe.d/vfio.conf:2: blacklist i915");
+  g_assert_cmpstr (d->driver_blocks->pdata[1], ==,
+                   "/etc/modprobe.d/vfio.conf:6: options vfio-pci ids=8086:5912,8086:a2f0 "
+                   "disable_vga=1");
+  g_assert_cmpstr (d->driver_blocks->pdata[2], ==, "/proc/cmdline: nomodeset");
+
+  g_autoptr (PdComponent) gpu = pd_gpu_component (scan);
+  g_assert_cmpint (gpu->state, ==, PD_STATE_FAILED);
+  assert_contains (pd_component_get_detail (gpu, "driver-blocked-by"), "vfio.conf:2");
+  const PdAdvice *fix = find_advice (gpu, "sed -i.passdesk-bak");
+  g_assert_cmpstr (fix->command, ==,
+                   "sudo sed -i.passdesk-bak -e '2s/^/# /' -e '6s/^/# /' "
+                   "/etc/modprobe.d/vfio.conf\n"
+                   "sudo update-initramfs -u");
+  g_assert_false (has_advice (gpu, "pcspkr"));
+  g_assert_false (has_advice (gpu, "old.conf"));
+  g_assert_true (has_advice (gpu, "`nomodeset`"));
+  g_assert_true (has_advice (gpu, "sudo update-grub"));
+  g_assert_true (has_advice (gpu, "sudo modprobe i915"));
+
+  /* The command does what it says: run its sed line on the copy. */
+  g_autofree char *conf = g_build_filename (root, "etc/modprobe.d/vfio.conf", NULL);
+  g_autofree char *sed_line = g_strndup (fix->command, strcspn (fix->command, "\n"));
+  g_autofree char *quoted = g_shell_quote (conf);
+  g_autofree char *cmd = g_strconcat (sed_line + strlen ("sudo "), NULL);
+  char *at = strstr (cmd, "/etc/modprobe.d/vfio.conf");
+  g_assert_nonnull (at);
+  *at = '\0';
+  g_autofree char *run = g_strconcat (cmd, quoted, NULL);
+  int status;
+  g_autoptr (GError) error = NULL;
+  const char *argv[] = { "/bin/sh", "-c", run, NULL };
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, 0, NULL, NULL, NULL, NULL, &status,
+                               &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autofree char *after = NULL;
+  g_assert_true (g_file_get_contents (conf, &after, NULL, NULL));
+  assert_contains (after, "\n# blacklist i915\nblacklist snd_hda_intel\n");
+  assert_contains (after, "\n# options vfio-pci ids=");
+  g_autofree char *backup = g_strconcat (conf, ".passdesk-bak", NULL);
+  g_autofree char *kept = NULL;
+  g_assert_true (g_file_get_contents (backup, &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, guide_vfio_conf);
+
+  /* After the fix, nothing in modprobe.d blocks it any more. */
+  g_autoptr (PdGpuScan) again = pd_gpu_scan ();
+  d = pd_gpu_scan_primary (again);
+  g_assert_cmpuint (d->driver_blocks->len, ==, 1);
+  g_assert_cmpstr (d->driver_blocks->pdata[0], ==, "/proc/cmdline: nomodeset");
+  remove_tree (root);
+}
+
+static void
+test_vfio_conf_in_guest (void)
+{
+  g_autofree char *root = copy_fixture ("vfio-bound");
+  add_guest_blocks (root);
+  tree_write (root, "proc/cmdline", "BOOT_IMAGE=/vmlinuz ro quiet\n");
+  use_sysroot (root);
+  g_autoptr (PdGpuScan) scan = pd_gpu_scan ();
+  g_autoptr (PdComponent) gpu = pd_gpu_component (scan);
+  g_assert_cmpint (gpu->state, ==, PD_STATE_FAILED);
+  assert_contains (gpu->summary, "vfio-pci");
+  find_advice (gpu, "-e '2s/^/# /' -e '6s/^/# /' /etc/modprobe.d/vfio.conf");
+  g_assert_true (has_advice (gpu, "belong on the Proxmox host"));
+  g_assert_false (has_advice (gpu, "update-grub"));
+  remove_tree (root);
+  g_free (root);
+
+  /* With i915 bound, the guest's settings are not read at all. */
+  root = copy_fixture ("esprimo");
+  add_guest_blocks (root);
+  use_sysroot (root);
+  g_autoptr (PdGpuScan) fine = pd_gpu_scan ();
+  g_assert_cmpuint (pd_gpu_scan_primary (fine)->driver_blocks->len, ==, 0);
+  g_autoptr (PdComponent) ok = pd_gpu_component (fine);
+  g_assert_cmpint (ok->state, ==, PD_STATE_OK);
+  remove_tree (root);
+}
+
 static void
 test_empty_root (void)
 {
@@ -576,6 +704,8 @@ main (int argc, char **argv)
   g_test_add_func ("/gpu-scan/other-driver", test_other_driver);
   g_test_add_func ("/gpu-scan/connected-but-off", test_connected_but_off);
   g_test_add_func ("/gpu-scan/no-connectors", test_no_connectors);
+  g_test_add_func ("/gpu-scan/driver-blocked-in-guest", test_driver_blocked_in_guest);
+  g_test_add_func ("/gpu-scan/vfio-conf-in-guest", test_vfio_conf_in_guest);
   g_test_add_func ("/gpu-scan/empty-root", test_empty_root);
   return g_test_run ();
 }
