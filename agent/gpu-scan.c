@@ -477,8 +477,11 @@ ids_name_device (const char *ids, const PdGpuDevice *d)
 {
   g_autofree char *want = g_strdup_printf ("%04x:%04x", d->vendor, d->device);
   g_auto (GStrv) list = g_strsplit (ids, ",", 64);
+  gsize len = strlen (want);
+  /* Each entry is vendor:device[:subvendor:subdevice[:class[:mask]]]. */
   for (guint i = 0; list[i]; i++)
-    if (g_ascii_strncasecmp (list[i], want, strlen (want)) == 0)
+    if (g_ascii_strncasecmp (list[i], want, len) == 0
+        && (list[i][len] == '\0' || list[i][len] == ':'))
       return TRUE;
   return FALSE;
 }
@@ -556,8 +559,13 @@ find_driver_blocks (PdGpuDevice *d)
           g_auto (GStrv) packed = g_strv_builder_end (b);
           if (modprobe_line_blocks (packed, d))
             {
-              g_autofree char *joined = g_strjoinv (" ", packed);
-              add_note (d->driver_blocks, "%s:%u: %s", path, i + 1, joined);
+              /* The line is printed in advice: only printable words. */
+              gboolean printable = TRUE;
+              for (guint k = 0; packed[k]; k++)
+                printable = printable && is_plain_cmdline_word (packed[k]);
+              g_autofree char *joined = printable ? g_strjoinv (" ", packed) : NULL;
+              add_note (d->driver_blocks, "%s:%u: %s", path, i + 1,
+                        joined ? joined : "(unprintable line)");
             }
         }
     }

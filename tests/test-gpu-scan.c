@@ -558,6 +558,8 @@ add_guest_blocks (const char *root)
   g_assert_cmpint (g_mkdir_with_parents (proc, 0755), ==, 0);
   tree_write (root, "etc/modprobe.d/vfio.conf", guide_vfio_conf);
   tree_write (root, "etc/modprobe.d/pcspkr.conf", "blacklist pcspkr\n");
+  /* Another device's id that merely starts like ours. */
+  tree_write (root, "etc/modprobe.d/other-gpu.conf", "options vfio-pci ids=8086:59120\n");
   /* modprobe reads only *.conf */
   tree_write (root, "etc/modprobe.d/old.conf.disabled", "blacklist i915\n");
   tree_write (root, "proc/cmdline",
