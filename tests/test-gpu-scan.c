@@ -670,6 +670,60 @@ test_vfio_conf_in_guest (void)
   remove_tree (root);
 }
 
+/* Random bytes (NULs, control characters, values longer than any bound)
+ * in the attributes the scan reads: it must never crash, and every state,
+ * summary and detail stays printable UTF-8. */
+static void
+test_random_garbage (void)
+{
+  static const char *const attrs[] = {
+    "sys/devices/pci0000:00/0000:00:02.0/class",
+    "sys/devices/pci0000:00/0000:00:02.0/vendor",
+    "sys/devices/pci0000:00/0000:00:02.0/device",
+    "sys/devices/pci0000:00/0000:00:02.0/drm/card0/card0-HDMI-A-1/status",
+    "sys/devices/pci0000:00/0000:00:02.0/drm/card0/card0-HDMI-A-1/enabled",
+    "sys/devices/pci0000:00/0000:00:02.0/drm/card0/card0-HDMI-A-1/modes",
+    "sys/devices/pci0000:00/0000:00:02.0/drm/card0/card0-DP-1/status",
+    "sys/devices/pci0000:00/0000:00:1f.3/class",
+  };
+  g_autofree char *root = copy_fixture ("esprimo");
+  use_sysroot (root);
+  for (guint round = 0; round < 120; round++)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (attrs); i++)
+        {
+          if (g_test_rand_int_range (0, 3) != 0)
+            continue;
+          gsize len = (gsize) g_test_rand_int_range (0, g_test_rand_bit () ? 24 : 6000);
+          g_autofree guint8 *bytes = g_malloc (len + 1);
+          for (gsize k = 0; k < len; k++)
+            bytes[k] = (guint8) g_test_rand_int_range (0, 256);
+          g_autofree char *path = g_build_filename (root, attrs[i], NULL);
+          g_autoptr (GError) error = NULL;
+          g_file_set_contents (path, (const char *) bytes, (gssize) len, &error);
+          g_assert_no_error (error);
+        }
+      g_autoptr (PdGpuScan) scan = pd_gpu_scan ();
+      g_autoptr (PdComponent) gpu = pd_gpu_component (scan);
+      g_autoptr (PdComponent) display = pd_display_component (scan);
+      const PdComponent *both[] = { gpu, display };
+      for (guint c = 0; c < G_N_ELEMENTS (both); c++)
+        {
+          g_assert_true (g_utf8_validate (both[c]->summary, -1, NULL));
+          for (guint k = 0; k < both[c]->details->len; k++)
+            {
+              const PdDetail *det = both[c]->details->pdata[k];
+              g_assert_true (g_utf8_validate (det->value, -1, NULL));
+              for (const char *p = det->value; *p; p++)
+                g_assert_true (g_ascii_isprint (*p));
+            }
+          g_autoptr (JsonNode) json = pd_component_to_json (both[c]);
+          g_assert_nonnull (json);
+        }
+    }
+  remove_tree (root);
+}
+
 static void
 test_empty_root (void)
 {
@@ -708,6 +762,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gpu-scan/no-connectors", test_no_connectors);
   g_test_add_func ("/gpu-scan/driver-blocked-in-guest", test_driver_blocked_in_guest);
   g_test_add_func ("/gpu-scan/vfio-conf-in-guest", test_vfio_conf_in_guest);
+  g_test_add_func ("/gpu-scan/random-garbage", test_random_garbage);
   g_test_add_func ("/gpu-scan/empty-root", test_empty_root);
   return g_test_run ();
 }
