@@ -15,7 +15,8 @@
  *
  * Windows (storm 60 s, cascade 1 s) are evaluated at event time from
  * g_get_monotonic_time(). The only timer is a one-shot that exists while a
- * storm or a kernel finding is active, to return the component to ok.
+ * storm, a cascade or a kernel finding is active, to return the component to
+ * ok when its time is up.
  */
 #include "config.h"
 
@@ -30,6 +31,9 @@
 #define STORM_WINDOW_US (60 * G_USEC_PER_SEC)
 #define STORM_RETURNS 3
 #define CASCADE_WINDOW_US (1 * G_USEC_PER_SEC)
+/* How long a cascade keeps the component degraded when the hub stays away
+ * (it may have been unplugged on purpose; the event stays in the history). */
+#define CASCADE_HOLD_US (5 * 60 * G_USEC_PER_SEC)
 #define KERNEL_FINDING_WINDOW_US (60 * G_USEC_PER_SEC)
 /* Bounds for outside input: a flood of events must not grow memory. */
 #define MAX_DEVICES 512
@@ -61,16 +65,23 @@ struct _PdUsbMonitor
 
   /* Active faults */
   GHashTable *storms;   /* port path -> Storm */
-  GHashTable *cascades; /* hub port path -> Cascade, until the hub returns */
+  GHashTable *cascades; /* hub port path -> Cascade, until the hub returns or
+                         * CASCADE_HOLD_US passed */
   char *controller_died; /* device named by the kernel log, or "" */
   gint64 kernel_until;   /* other usb.* kernel findings: degraded until then */
   char *kernel_summary;
-  guint expiry_id; /* one-shot, only while a storm or kernel finding is active */
+  guint expiry_id; /* one-shot, only while a storm, cascade or kernel finding is active */
   gint64 device_events_window_start;
   guint device_events_in_window;
   guint device_events_suppressed;
 
   PdComponent *component;
+
+  /* The windows, defaults above; pd_usb_monitor_set_windows() for tests. */
+  gint64 storm_window_us;
+  gint64 cascade_window_us;
+  gint64 cascade_hold_us;
+  gint64 kernel_window_us;
 };
 
 typedef struct
@@ -98,6 +109,7 @@ typedef struct
 {
   char *name;
   guint n_children;
+  gint64 until;
 } Cascade;
 
 enum
@@ -466,7 +478,7 @@ emit_device_event (PdUsbMonitor *self, const char *port_path, const char *kind, 
 
 static void schedule_expiry (PdUsbMonitor *self);
 
-/* Drops storms and kernel findings whose windows ended; TRUE if any did. */
+/* Drops storms, cascades and kernel findings whose time is up; TRUE if any. */
 static gboolean
 expire_windows (PdUsbMonitor *self, gint64 now)
 {
@@ -476,6 +488,13 @@ expire_windows (PdUsbMonitor *self, gint64 now)
   g_hash_table_iter_init (&it, self->storms);
   while (g_hash_table_iter_next (&it, NULL, &value))
     if (((Storm *) value)->until <= now)
+      {
+        g_hash_table_iter_remove (&it);
+        changed = TRUE;
+      }
+  g_hash_table_iter_init (&it, self->cascades);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    if (((Cascade *) value)->until <= now)
       {
         g_hash_table_iter_remove (&it);
         changed = TRUE;
@@ -510,6 +529,9 @@ schedule_expiry (PdUsbMonitor *self)
   g_hash_table_iter_init (&it, self->storms);
   while (g_hash_table_iter_next (&it, NULL, &value))
     next = MIN (next, ((Storm *) value)->until);
+  g_hash_table_iter_init (&it, self->cascades);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    next = MIN (next, ((Cascade *) value)->until);
   if (self->kernel_summary != NULL)
     next = MIN (next, self->kernel_until);
   if (next == G_MAXINT64)
@@ -534,7 +556,7 @@ port_history (PdUsbMonitor *self, const char *port_path, gint64 now)
       gpointer value;
       g_hash_table_iter_init (&it, self->ports);
       while (g_hash_table_iter_next (&it, NULL, &value))
-        if (now - ((PortHistory *) value)->last_left > STORM_WINDOW_US)
+        if (now - ((PortHistory *) value)->last_left > self->storm_window_us)
           g_hash_table_iter_remove (&it);
       if (g_hash_table_size (self->ports) >= MAX_PORT_HISTORY)
         g_hash_table_remove_all (self->ports);
@@ -550,7 +572,7 @@ prune_removals (PdUsbMonitor *self, gint64 now)
 {
   Removal *r;
   while ((r = g_queue_peek_head (&self->recent_removals)) != NULL
-         && (now - r->time > CASCADE_WINDOW_US
+         && (now - r->time > self->cascade_window_us
              || g_queue_get_length (&self->recent_removals) > MAX_RECENT_REMOVALS))
     removal_free (g_queue_pop_head (&self->recent_removals));
 }
@@ -586,19 +608,20 @@ device_arrived (PdUsbMonitor *self, PdUsbDevice *d)
     }
 
   /* A returning hub ends its cascade. */
-  g_hash_table_remove (self->cascades, d->port_path);
+  if (g_hash_table_remove (self->cascades, d->port_path))
+    schedule_expiry (self);
 
   if (!self->enumerating)
     {
       PortHistory *h = port_history (self, d->port_path, now);
-      if (now - h->last_left <= STORM_WINDOW_US)
+      if (now - h->last_left <= self->storm_window_us)
         {
           h->returns[h->next] = now;
           h->next = (h->next + 1) % STORM_RETURNS;
           h->n_returns = MIN (h->n_returns + 1, STORM_RETURNS);
           guint in_window = 0;
           for (guint i = 0; i < h->n_returns; i++)
-            if (now - h->returns[i] <= STORM_WINDOW_US)
+            if (now - h->returns[i] <= self->storm_window_us)
               in_window++;
           if (in_window >= STORM_RETURNS)
             {
@@ -610,11 +633,11 @@ device_arrived (PdUsbMonitor *self, PdUsbDevice *d)
                   g_hash_table_insert (self->storms, g_strdup (d->port_path), st);
                   g_autofree char *text = g_strdup_printf (
                       "%s disconnected and reconnected %u times within %d s", label,
-                      STORM_RETURNS, (int) (STORM_WINDOW_US / G_USEC_PER_SEC));
+                      STORM_RETURNS, (int) (self->storm_window_us / G_USEC_PER_SEC));
                   emit_event (self, "usb.reconnect-storm", text);
                 }
               /* The storm lasts while returns keep coming within the window. */
-              st->until = now + STORM_WINDOW_US;
+              st->until = now + self->storm_window_us;
               schedule_expiry (self);
             }
         }
@@ -675,11 +698,13 @@ device_left (PdUsbMonitor *self, const char *port_path)
           Cascade *cas = g_new0 (Cascade, 1);
           cas->name = g_strdup (label);
           cas->n_children = n_children;
+          cas->until = now + self->cascade_hold_us;
           g_hash_table_replace (self->cascades, g_strdup (d->port_path), cas);
           g_autofree char *text = g_strdup_printf (
               "USB hub %s and the %u device%s behind it disconnected within %d s", label,
-              n_children, n_children == 1 ? "" : "s", (int) (CASCADE_WINDOW_US / G_USEC_PER_SEC));
+              n_children, n_children == 1 ? "" : "s", (int) MAX (1, self->cascade_window_us / G_USEC_PER_SEC));
           emit_event (self, "usb.cascade", text);
+          schedule_expiry (self);
         }
     }
 
@@ -840,12 +865,24 @@ pd_usb_monitor_note_kernel_finding (PdUsbMonitor *self, const char *kind, const 
           = device != NULL && g_utf8_validate (device, -1, NULL)
                 ? g_strdup_printf ("The kernel reported USB trouble (%s) on %s", kind, device)
                 : g_strdup_printf ("The kernel reported USB trouble (%s)", kind);
-      self->kernel_until = now + KERNEL_FINDING_WINDOW_US;
+      self->kernel_until = now + self->kernel_window_us;
       schedule_expiry (self);
     }
   else
     return;
   update_component (self);
+}
+
+void
+pd_usb_monitor_set_windows (PdUsbMonitor *self, gint64 storm_window_us, gint64 cascade_window_us,
+                            gint64 hold_us)
+{
+  g_return_if_fail (PD_IS_USB_MONITOR (self));
+  g_return_if_fail (storm_window_us > 0 && cascade_window_us > 0 && hold_us > 0);
+  self->storm_window_us = storm_window_us;
+  self->cascade_window_us = cascade_window_us;
+  self->cascade_hold_us = hold_us;
+  self->kernel_window_us = hold_us;
 }
 
 /* --- GObject ----------------------------------------------------------------- */
@@ -912,6 +949,10 @@ pd_usb_monitor_init (PdUsbMonitor *self)
   self->cascades
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) cascade_free);
   g_queue_init (&self->recent_removals);
+  self->storm_window_us = STORM_WINDOW_US;
+  self->cascade_window_us = CASCADE_WINDOW_US;
+  self->cascade_hold_us = CASCADE_HOLD_US;
+  self->kernel_window_us = KERNEL_FINDING_WINDOW_US;
 }
 
 PdUsbMonitor *

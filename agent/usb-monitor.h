@@ -59,6 +59,12 @@ GPtrArray *pd_usb_monitor_get_devices (PdUsbMonitor *self);
  * the component failed until the controller's root hub is seen again. */
 void pd_usb_monitor_note_kernel_finding (PdUsbMonitor *self, const char *kind, const char *device);
 
+/* Tuning, for tests: the storm window (default 60 s), the cascade window
+ * (1 s) and how long a cascade or a non-fatal kernel finding keeps the
+ * component degraded (5 min / 60 s by default; both set to @hold_us). */
+void pd_usb_monitor_set_windows (PdUsbMonitor *self, gint64 storm_window_us,
+                                 gint64 cascade_window_us, gint64 hold_us);
+
 /* Signals:
  *  "component-changed" ()                      the component really changed
  *  "event" (const char *kind, const char *text) a history entry */

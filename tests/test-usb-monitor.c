@@ -289,6 +289,37 @@ test_reconnect_storm (Fixture *f, gconstpointer data)
   g_free (rcv);
 }
 
+/* When the windows end without new trouble, the component returns to ok by
+ * itself (the one-shot timer), with a component-changed. Short windows here;
+ * the defaults are 60 s (storm) and 5 min (cascade hold). */
+static void
+test_windows_end (Fixture *f, gconstpointer data)
+{
+  pd_usb_monitor_set_windows (f->mon, 2 * G_USEC_PER_SEC, G_USEC_PER_SEC, G_USEC_PER_SEC);
+  char *hub = plug (f, &HUB, "/sys/devices/usb1");
+  char *rcv = plug (f, &RECEIVER, hub);
+  for (guint i = 0; i < 3; i++)
+    {
+      unplug (f, &RECEIVER, rcv);
+      rcv = plug (f, &RECEIVER, hub);
+    }
+  g_assert_cmpuint (count_events (f, "usb.reconnect-storm"), ==, 1);
+  g_assert_cmpint (usb_state (f), ==, PD_STATE_DEGRADED);
+  guint changed_before = f->n_changed;
+  WAIT_FOR (f, usb_state (f) == PD_STATE_OK);
+  g_assert_cmpuint (f->n_changed, ==, changed_before + 1);
+
+  /* A cascade whose hub stays away ends after the hold time. */
+  umockdev_testbed_uevent (f->tb, rcv, "remove");
+  umockdev_testbed_uevent (f->tb, hub, "remove");
+  umockdev_testbed_remove_device (f->tb, hub);
+  WAIT_FOR (f, count_events (f, "usb.cascade") == 1);
+  g_assert_cmpint (usb_state (f), ==, PD_STATE_DEGRADED);
+  WAIT_FOR (f, usb_state (f) == PD_STATE_OK);
+  g_free (rcv);
+  g_free (hub);
+}
+
 /* A hub and everything below it leave within 1 s: a cascade. */
 static void
 test_cascade (Fixture *f, gconstpointer data)
@@ -469,6 +500,7 @@ main (int argc, char **argv)
   ADD ("/usb-monitor/enumerate", test_enumerate);
   ADD ("/usb-monitor/tree", test_tree);
   ADD ("/usb-monitor/reconnect-storm", test_reconnect_storm);
+  ADD ("/usb-monitor/windows-end", test_windows_end);
   ADD ("/usb-monitor/cascade", test_cascade);
   ADD ("/usb-monitor/no-cascade", test_no_cascade);
   ADD ("/usb-monitor/superspeed-hub", test_superspeed_hub);
