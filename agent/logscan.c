@@ -501,9 +501,14 @@ skip_host_tag (const char *p, const char *end, gboolean kernel_only)
                 return r < end && *r == ' ' ? r + 1 : r;
             }
         }
-      if (!kernel_only && tok > 0 && q > t && t[q - t - 1] == ':')
+      /* other programs' tags look like "systemd[1]:"; "usb 1-4:" (dmesg
+       * --time-format iso, no host) is a device prefix, not a tag */
+      if (!kernel_only && tok > 0 && q - t > 2 && t[q - t - 1] == ':' && t[q - t - 2] == ']'
+          && memchr (t, '[', q - t))
         return q < end ? q + 1 : q;
     }
+  while (p < end && *p == ' ')
+    p++;
   return p;
 }
 
@@ -601,6 +606,21 @@ parse_line (PdLogScanner *s, const char *line, gsize len, gboolean human_line, P
           p = close + 1;
           if (p < end && *p == ' ')
             p++;
+        }
+    }
+  /* CONFIG_PRINTK_CALLER: "[    T123] " or "[     C1] " */
+  if (p < end && *p == '[')
+    {
+      const char *c = p + 1;
+      while (c < end && c - p < 8 && *c == ' ')
+        c++;
+      if (c < end && (*c == 'T' || *c == 'C'))
+        {
+          const char *d = c + 1;
+          while (d < end && d - c < 8 && is_digit (*d))
+            d++;
+          if (d > c + 1 && d + 1 < end && d[0] == ']' && d[1] == ' ')
+            p = d + 2;
         }
     }
   else if (out->stamp.clock == CLOCK_NONE && p == line)

@@ -10,7 +10,14 @@
  * PD_LOG_BURST_WINDOW_LINES lines of the previous hit of that kind and device
  * (after which the incident window slides on) belongs to the same incident.
  *
- * The scanner is not thread-safe; use one per stream.
+ * Repeat kinds: usb.reset-loop fires when one device is reset
+ * PD_LOG_REPEAT_THRESHOLD times, each within the window of the previous one;
+ * usb.reconnect-storm when one port path disconnects and re-enumerates that
+ * often (a hub's children that storm along with it are not reported again).
+ * Their finding names the first line of the series.
+ *
+ * The scanner is not thread-safe; use one per stream. Memory is bounded: at
+ * most a few thousand (kind, device) entries are remembered.
  */
 #pragma once
 
@@ -50,7 +57,9 @@ typedef struct
   guint line;          /* 1-based number of the first matching line */
   char *excerpt;       /* the message text, at most PD_LOG_EXCERPT_MAX bytes, valid UTF-8 */
   char *device;        /* "1-4", "0000:00:1f.3", "card0", ... or NULL when unknown */
-  gint64 timestamp_us; /* from the line when it has one, else -1 */
+  gint64 timestamp_us; /* from the line when it has one, else -1; on the line's own clock:
+                        * since boot (dmesg, /dev/kmsg), since the Unix epoch (ISO dates),
+                        * or since midnight of the first day seen (dmesg -T/-H, syslog) */
 } PdLogFinding;
 
 void pd_log_finding_free (PdLogFinding *f);

@@ -229,6 +229,21 @@ test_timestamps (void)
       "<3>Nov 24 01:03:17.123456 desk kernel: [ 9.1] i915 0000:01:00.0: [drm] GPU HANG: x\r\n");
   g_assert_cmpstr (((PdLogFinding *) d->pdata[0])->excerpt, ==,
                    "i915 0000:01:00.0: [drm] GPU HANG: x");
+  /* dmesg --time-format iso has no host or tag; printk caller ids are skipped */
+  g_autoptr (GPtrArray) e = scan_string (
+      "2026-11-24T01:03:17,123456+01:00 usb 1-4: device descriptor read/64, error -71\n"
+      "[   12.000000] [    T812] usb 1-5: device descriptor read/64, error -71\n"
+      "Nov 24 01:03:17 desk systemd[1]: vfio-pci: probe of 0000:00:02.0 failed with error -22\n");
+  Expect ee[] = { { "usb.enumeration-failed", 1, "1-4" },
+                  { "usb.enumeration-failed", 2, "1-5" },
+                  { "vfio.probe-failed", 3, "0000:00:02.0" } };
+  assert_findings (e, ee, G_N_ELEMENTS (ee), "iso dmesg and caller ids");
+  g_assert_cmpstr (((PdLogFinding *) e->pdata[0])->excerpt, ==,
+                   "usb 1-4: device descriptor read/64, error -71");
+  g_assert_cmpstr (((PdLogFinding *) e->pdata[1])->excerpt, ==,
+                   "usb 1-5: device descriptor read/64, error -71");
+  g_assert_cmpstr (((PdLogFinding *) e->pdata[2])->excerpt, ==,
+                   "vfio-pci: probe of 0000:00:02.0 failed with error -22");
 }
 
 /* ---- burst grouping ---- */
