@@ -9,6 +9,10 @@
  *
  * /proc/asound gives no change notification: the agent calls
  * pd_audio_monitor_refresh() on DRM hotplug and on audio kernel-log findings.
+ *
+ * Event kinds (one per state change of the component): audio.device-gone
+ * (card or HDMI codec gone: failed), audio.device-back, audio.no-monitor
+ * (degraded), audio.monitor-present (back to ok).
  */
 #pragma once
 

@@ -239,31 +239,38 @@ read_device_attr (const char *port_path, const char *attr, gsize max_len)
   return pd_sysroot_read_attr (path, max_len, NULL);
 }
 
+/* "1-4.2" (the sysfs name), or "usbN" for a root hub; NULL on error. libusb
+ * keeps the port numbers of a device that left, so this works for both. */
+static char *
+port_path_from_libusb (libusb_device *dev)
+{
+  guint8 ports[8]; /* USB allows 7 tiers */
+  int n_ports = libusb_get_port_numbers (dev, ports, G_N_ELEMENTS (ports));
+  guint bus = libusb_get_bus_number (dev);
+
+  if (n_ports < 0)
+    return NULL;
+  if (n_ports == 0)
+    return g_strdup_printf ("usb%u", bus);
+  GString *s = g_string_new (NULL);
+  g_string_append_printf (s, "%u-", bus);
+  for (int i = 0; i < n_ports; i++)
+    g_string_append_printf (s, i == 0 ? "%u" : ".%u", ports[i]);
+  return g_string_free (s, FALSE);
+}
+
 static PdUsbDevice *
 device_from_libusb (libusb_device *dev)
 {
   struct libusb_device_descriptor desc;
-  guint8 ports[8];
-  int n_ports;
+  g_autofree char *port_path = port_path_from_libusb (dev);
 
-  if (libusb_get_device_descriptor (dev, &desc) != 0)
-    return NULL;
-  n_ports = libusb_get_port_numbers (dev, ports, G_N_ELEMENTS (ports));
-  if (n_ports < 0)
+  if (port_path == NULL || libusb_get_device_descriptor (dev, &desc) != 0)
     return NULL;
 
   PdUsbDevice *d = g_new0 (PdUsbDevice, 1);
   d->bus = libusb_get_bus_number (dev);
-  if (n_ports == 0)
-    d->port_path = g_strdup_printf ("usb%u", d->bus);
-  else
-    {
-      GString *s = g_string_new (NULL);
-      g_string_append_printf (s, "%u-", d->bus);
-      for (int i = 0; i < n_ports; i++)
-        g_string_append_printf (s, i == 0 ? "%u" : ".%u", ports[i]);
-      d->port_path = g_string_free (s, FALSE);
-    }
+  d->port_path = g_steal_pointer (&port_path);
   d->vendor = desc.idVendor;
   d->product = desc.idProduct;
   d->device_class = desc.bDeviceClass;
@@ -728,16 +735,20 @@ static int LIBUSB_CALL
 on_hotplug (libusb_context *ctx, libusb_device *dev, libusb_hotplug_event event, void *user_data)
 {
   PdUsbMonitor *self = user_data;
-  PdUsbDevice *d = device_from_libusb (dev);
 
-  if (d == NULL)
-    return 0;
   if (event == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED)
-    device_arrived (self, d);
+    {
+      PdUsbDevice *d = device_from_libusb (dev);
+      if (d != NULL)
+        device_arrived (self, d);
+    }
   else
     {
-      device_left (self, d->port_path);
-      pd_usb_device_free (d);
+      /* Its sysfs directory is gone (or already someone else's): use what
+       * the tree recorded at arrival. */
+      g_autofree char *port_path = port_path_from_libusb (dev);
+      if (port_path != NULL)
+        device_left (self, port_path);
     }
   return 0; /* stay registered */
 }

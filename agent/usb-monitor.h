@@ -12,7 +12,12 @@
  *    a USB 2.0 port ("usb.superspeed-hub");
  *  - controller death, reported by the kernel-log monitor through
  *    pd_usb_monitor_note_kernel_finding() (component failed).
- * Events name the device by product name and port path.
+ * Events name the device by product name and port path. Event kinds:
+ *   usb.device-added, usb.device-removed  history only; rate limited (30 a
+ *                                         minute) and none for a storming port
+ *   usb.reconnect-storm, usb.cascade, usb.superspeed-hub  (component degraded)
+ *   usb.controller-back                    a root hub returned after a
+ *                                         controller death
  */
 #pragma once
 
