@@ -72,8 +72,8 @@ pd_cli_status (int argc, char **argv)
                                      "Asks the running passdesk-agent when one answers\non the "
                                      "bus, and checks in-process otherwise; the footer says "
                                      "which.");
-  g_option_context_set_description (ctx, "Exit status: 0 all ok, 1 something is degraded or "
-                                         "failed, 2 usage error.");
+  g_option_context_set_description (ctx, "Exit status: 0 nothing is degraded or failed, "
+                                         "1 something is degraded or failed, 2 usage error.");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
@@ -112,5 +112,7 @@ pd_cli_status (int argc, char **argv)
       g_autofree char *s = pd_report_format_table (report, isatty (STDOUT_FILENO));
       fputs (s, stdout);
     }
-  return pd_report_overall (report) == PD_STATE_OK ? PD_EXIT_OK : PD_EXIT_PROBLEM;
+  /* Unknown (e.g. a skipped probe) is not a problem: only degraded or
+   * failed components make the exit status 1. */
+  return pd_report_overall (report) >= PD_STATE_DEGRADED ? PD_EXIT_PROBLEM : PD_EXIT_OK;
 }
