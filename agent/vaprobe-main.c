@@ -1,0 +1,812 @@
+/* vaprobe-main.c - passdesk-vaprobe: probes VA-API on one render node and
+ * proves the GPU works by having it scale a known frame.
+ *
+ *   passdesk-vaprobe [--device /dev/dri/renderD128] [--user NAME] [--json]
+ *
+ * Runs as a child of the agent or the CLI, which kill it at a deadline: a
+ * hung GPU can block libva forever. Prints one JSON report (see
+ * vaprobe-report.h; --json: compact on one line, else indented) and exits
+ * with PD_VAPROBE_EXIT_* (0 ok, 1 problem, 2 usage, 3 no device, 4 could
+ * not drop privileges). Started as root it first becomes --user (default
+ * "nobody") with the supplementary groups render and video, before it
+ * touches the GPU. The device is opened through $PASSDESK_SYSROOT.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <grp.h>
+#include <json-glib/json-glib.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <va/va.h>
+#include <va/va_drm.h>
+#include <va/va_str.h>
+#include <va/va_vpp.h>
+
+#include "sysroot.h"
+#include "vaprobe-report.h"
+
+/* How long the GPU may take for the test frame; the parent's deadline
+ * (5 s by default) is the real guard, this only lets us say so ourselves. */
+#define SYNC_BUDGET_US (3 * G_USEC_PER_SEC)
+#define MAX_MESSAGES 16
+
+typedef struct
+{
+  const char *status;
+  char *error;
+  char *device;
+  char *user;
+  char *va_api_version;
+  char *vendor;
+  char *driver;
+  char *driver_path;
+  GPtrArray *decode;
+  GPtrArray *encode;
+  gboolean video_processing;
+  gboolean has_jpeg_decode;
+  JsonNode *profiles;
+  const char *ft_name;
+  gboolean ft_ran, ft_passed;
+  double ft_ms;
+  char *ft_message;
+  GPtrArray *messages; /* libva's own error and info lines */
+  char *trying;        /* last driver libva tried to open */
+} Probe;
+
+static void
+probe_add_message (Probe *p, const char *prefix, const char *message)
+{
+  g_autofree char *m = g_strstrip (g_strdup (message));
+  if (g_str_has_prefix (m, "Trying to open "))
+    {
+      g_free (p->trying);
+      p->trying = g_strdup (m + strlen ("Trying to open "));
+    }
+  if (p->messages->len < MAX_MESSAGES && strlen (m) < 512)
+    g_ptr_array_add (p->messages, g_strconcat (prefix, m, NULL));
+}
+
+static void
+on_va_error (void *ctx, const char *message)
+{
+  probe_add_message (ctx, "error: ", message);
+}
+
+static void
+on_va_info (void *ctx, const char *message)
+{
+  probe_add_message (ctx, "info: ", message);
+}
+
+static void
+add_unique (GPtrArray *list, const char *name)
+{
+  if (!g_ptr_array_find_with_equal_func (list, name, g_str_equal, NULL))
+    g_ptr_array_add (list, (gpointer) name);
+}
+
+/* The codec a profile belongs to, in the names the report uses. */
+static const char *
+profile_codec (VAProfile profile)
+{
+  switch (profile)
+    {
+    case VAProfileH264ConstrainedBaseline:
+    case VAProfileH264Main:
+    case VAProfileH264High:
+    case VAProfileH264MultiviewHigh:
+    case VAProfileH264StereoHigh:
+      return "H.264";
+    case VAProfileHEVCMain:
+      return "HEVC";
+    case VAProfileHEVCMain10:
+      return "HEVC 10-bit";
+    case VAProfileVP8Version0_3:
+      return "VP8";
+    case VAProfileVP9Profile0:
+      return "VP9";
+    case VAProfileVP9Profile2:
+      return "VP9 10-bit";
+    case VAProfileAV1Profile0:
+      return "AV1";
+    case VAProfileMPEG2Simple:
+    case VAProfileMPEG2Main:
+      return "MPEG-2";
+    case VAProfileVC1Simple:
+    case VAProfileVC1Main:
+    case VAProfileVC1Advanced:
+      return "VC-1";
+    case VAProfileJPEGBaseline:
+      return "JPEG";
+    default:
+      return NULL;
+    }
+}
+
+static void
+probe_query_profiles (Probe *p, VADisplay dpy)
+{
+  int max_profiles = vaMaxNumProfiles (dpy);
+  int max_entrypoints = vaMaxNumEntrypoints (dpy);
+  if (max_profiles <= 0 || max_entrypoints <= 0 || max_profiles > 1024 || max_entrypoints > 1024)
+    return;
+  g_autofree VAProfile *profiles = g_new0 (VAProfile, max_profiles);
+  g_autofree VAEntrypoint *eps = g_new0 (VAEntrypoint, max_entrypoints);
+  int n_profiles = 0;
+  if (vaQueryConfigProfiles (dpy, profiles, &n_profiles) != VA_STATUS_SUCCESS)
+    return;
+
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  for (int i = 0; i < n_profiles && i < max_profiles; i++)
+    {
+      int n_eps = 0;
+      if (vaQueryConfigEntrypoints (dpy, profiles[i], eps, &n_eps) != VA_STATUS_SUCCESS)
+        continue;
+      json_builder_set_member_name (b, vaProfileStr (profiles[i]));
+      json_builder_begin_array (b);
+      const char *codec = profile_codec (profiles[i]);
+      for (int j = 0; j < n_eps && j < max_entrypoints; j++)
+        {
+          json_builder_add_string_value (b, vaEntrypointStr (eps[j]));
+          switch (eps[j])
+            {
+            case VAEntrypointVLD:
+              if (codec)
+                add_unique (p->decode, codec);
+              if (profiles[i] == VAProfileJPEGBaseline)
+                p->has_jpeg_decode = TRUE;
+              break;
+            case VAEntrypointEncSlice:
+            case VAEntrypointEncSliceLP:
+            case VAEntrypointEncPicture:
+              if (codec)
+                add_unique (p->encode, codec);
+              break;
+            case VAEntrypointVideoProc:
+              if (profiles[i] == VAProfileNone)
+                p->video_processing = TRUE;
+              break;
+            default:
+              break;
+            }
+        }
+      json_builder_end_array (b);
+    }
+  json_builder_end_object (b);
+  p->profiles = json_builder_get_root (b);
+}
+
+/* --- functional test: VideoProc scale of a known NV12 pattern ------------- */
+
+#define SRC_W 64
+#define SRC_H 64
+#define DST_W 32
+#define DST_H 32
+
+/* Four flat quadrants (TL, TR, BL, BR): flat areas survive any scaling
+ * filter, so their inner parts must come back with the same values. */
+static const guint8 quad_y[4] = { 50, 100, 150, 200 };
+static const guint8 quad_u[4] = { 90, 160, 110, 200 };
+static const guint8 quad_v[4] = { 160, 90, 110, 60 };
+#define TOLERANCE 4
+
+static int
+quadrant (int x, int y, int w, int h)
+{
+  return (x >= w / 2 ? 1 : 0) + (y >= h / 2 ? 2 : 0);
+}
+
+/* Writes the pattern (or a flat fill when @flat) into a mapped NV12 image. */
+static void
+fill_nv12 (guint8 *base, const VAImage *img, int w, int h, gboolean flat)
+{
+  for (int y = 0; y < h; y++)
+    {
+      guint8 *row = base + img->offsets[0] + (gsize) y * img->pitches[0];
+      for (int x = 0; x < w; x++)
+        row[x] = flat ? 16 : quad_y[quadrant (x, y, w, h)];
+    }
+  for (int y = 0; y < h / 2; y++)
+    {
+      guint8 *row = base + img->offsets[1] + (gsize) y * img->pitches[1];
+      for (int x = 0; x < w / 2; x++)
+        {
+          int q = quadrant (x, y, w / 2, h / 2);
+          row[2 * x] = flat ? 128 : quad_u[q];
+          row[2 * x + 1] = flat ? 128 : quad_v[q];
+        }
+    }
+}
+
+/* Near a quadrant border the filter mixes neighbours: skip those samples. */
+static gboolean
+near_border (int v, int size)
+{
+  int mid = size / 2;
+  return v >= mid - 3 && v <= mid + 2;
+}
+
+static gboolean
+check_nv12 (const guint8 *base, const VAImage *img, int w, int h, char **why)
+{
+  guint checked = 0, bad = 0;
+  g_autofree char *first = NULL;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        if (near_border (x, w) || near_border (y, h))
+          continue;
+        int want = quad_y[quadrant (x, y, w, h)];
+        int got = base[img->offsets[0] + (gsize) y * img->pitches[0] + x];
+        checked++;
+        if (ABS (got - want) > TOLERANCE)
+          {
+            if (bad++ == 0)
+              first = g_strdup_printf ("luma at (%d,%d) is %d, expected %d", x, y, got, want);
+          }
+      }
+  for (int y = 0; y < h / 2; y++)
+    for (int x = 0; x < w / 2; x++)
+      {
+        if (near_border (x, w / 2) || near_border (y, h / 2))
+          continue;
+        int q = quadrant (x, y, w / 2, h / 2);
+        const guint8 *uv = base + img->offsets[1] + (gsize) y * img->pitches[1] + 2 * x;
+        checked += 2;
+        if (ABS (uv[0] - quad_u[q]) > TOLERANCE || ABS (uv[1] - quad_v[q]) > TOLERANCE)
+          {
+            if (bad++ == 0)
+              first = g_strdup_printf ("chroma at (%d,%d) is %d/%d, expected %d/%d", x, y, uv[0],
+                                       uv[1], quad_u[q], quad_v[q]);
+          }
+      }
+  if (bad == 0 && checked > 0)
+    return TRUE;
+  *why = g_strdup_printf ("the GPU returned wrong pixels: %u of %u checked samples differ; %s",
+                          bad, checked, first ? first : "nothing was checked");
+  return FALSE;
+}
+
+static gboolean
+va_ok (VAStatus st, const char *what, char **why)
+{
+  if (st == VA_STATUS_SUCCESS)
+    return TRUE;
+  *why = g_strdup_printf ("%s failed: %s", what, vaErrorStr (st));
+  return FALSE;
+}
+
+/* Puts a pattern into @surface: through a derived image when the driver
+ * allows it, else through vaPutImage. */
+static gboolean
+upload_nv12 (VADisplay dpy, VASurfaceID surface, int w, int h, gboolean flat, char **why)
+{
+  VAImage img;
+  gboolean derived = vaDeriveImage (dpy, surface, &img) == VA_STATUS_SUCCESS;
+  if (derived && img.format.fourcc != VA_FOURCC_NV12)
+    {
+      vaDestroyImage (dpy, img.image_id);
+      derived = FALSE;
+    }
+  if (!derived)
+    {
+      VAImageFormat fmt = { .fourcc = VA_FOURCC_NV12, .byte_order = VA_LSB_FIRST,
+                            .bits_per_pixel = 12 };
+      if (!va_ok (vaCreateImage (dpy, &fmt, w, h, &img), "vaCreateImage", why))
+        return FALSE;
+    }
+  void *map = NULL;
+  gboolean ok = va_ok (vaMapBuffer (dpy, img.buf, &map), "vaMapBuffer", why);
+  if (ok)
+    {
+      fill_nv12 (map, &img, w, h, flat);
+      ok = va_ok (vaUnmapBuffer (dpy, img.buf), "vaUnmapBuffer", why);
+    }
+  if (ok && !derived)
+    ok = va_ok (vaPutImage (dpy, surface, img.image_id, 0, 0, (unsigned) w, (unsigned) h, 0, 0,
+                            (unsigned) w, (unsigned) h),
+                "vaPutImage", why);
+  vaDestroyImage (dpy, img.image_id);
+  return ok;
+}
+
+static gboolean
+download_check_nv12 (VADisplay dpy, VASurfaceID surface, int w, int h, char **why)
+{
+  VAImage img;
+  gboolean derived = vaDeriveImage (dpy, surface, &img) == VA_STATUS_SUCCESS;
+  if (derived && img.format.fourcc != VA_FOURCC_NV12)
+    {
+      vaDestroyImage (dpy, img.image_id);
+      derived = FALSE;
+    }
+  if (!derived)
+    {
+      VAImageFormat fmt = { .fourcc = VA_FOURCC_NV12, .byte_order = VA_LSB_FIRST,
+                            .bits_per_pixel = 12 };
+      if (!va_ok (vaCreateImage (dpy, &fmt, w, h, &img), "vaCreateImage", why))
+        return FALSE;
+      if (!va_ok (vaGetImage (dpy, surface, 0, 0, (unsigned) w, (unsigned) h, img.image_id),
+                  "vaGetImage", why))
+        {
+          vaDestroyImage (dpy, img.image_id);
+          return FALSE;
+        }
+    }
+  void *map = NULL;
+  gboolean ok = va_ok (vaMapBuffer (dpy, img.buf, &map), "vaMapBuffer", why);
+  if (ok)
+    {
+      ok = check_nv12 (map, &img, w, h, why);
+      vaUnmapBuffer (dpy, img.buf);
+    }
+  vaDestroyImage (dpy, img.image_id);
+  return ok;
+}
+
+/* vaSyncSurface2 with a timeout where the driver has it, else vaSyncSurface
+ * (then the parent's deadline is the only guard). */
+static gboolean
+sync_surface (VADisplay dpy, VASurfaceID surface, char **why)
+{
+  gint64 give_up = g_get_monotonic_time () + SYNC_BUDGET_US;
+  for (;;)
+    {
+      VAStatus st = vaSyncSurface2 (dpy, surface, 250 * 1000 * 1000ull);
+      if (st == VA_STATUS_ERROR_UNIMPLEMENTED)
+        return va_ok (vaSyncSurface (dpy, surface), "vaSyncSurface", why);
+      if (st != VA_STATUS_ERROR_TIMEDOUT)
+        return va_ok (st, "vaSyncSurface2", why);
+      if (g_get_monotonic_time () > give_up)
+        {
+          *why = g_strdup_printf ("the GPU did not finish a tiny scaling job within %d s: a GPU "
+                                  "hang is likely",
+                                  (int) (SYNC_BUDGET_US / G_USEC_PER_SEC));
+          return FALSE;
+        }
+    }
+}
+
+static gboolean
+test_vpp_scale (VADisplay dpy, char **why)
+{
+  VAConfigID config = VA_INVALID_ID;
+  VAContextID context = VA_INVALID_ID;
+  VASurfaceID surfaces[2] = { VA_INVALID_SURFACE, VA_INVALID_SURFACE };
+  VABufferID buf = VA_INVALID_ID;
+  gboolean ok = FALSE;
+
+  VASurfaceAttrib attr = { .type = VASurfaceAttribPixelFormat,
+                           .flags = VA_SURFACE_ATTRIB_SETTABLE,
+                           .value = { .type = VAGenericValueTypeInteger,
+                                      .value = { .i = VA_FOURCC_NV12 } } };
+
+  if (!va_ok (vaCreateConfig (dpy, VAProfileNone, VAEntrypointVideoProc, NULL, 0, &config),
+              "vaCreateConfig (VideoProc)", why))
+    goto out;
+  if (!va_ok (vaCreateSurfaces (dpy, VA_RT_FORMAT_YUV420, SRC_W, SRC_H, &surfaces[0], 1, &attr, 1),
+              "vaCreateSurfaces (source)", why)
+      || !va_ok (vaCreateSurfaces (dpy, VA_RT_FORMAT_YUV420, DST_W, DST_H, &surfaces[1], 1, &attr,
+                                   1),
+                 "vaCreateSurfaces (target)", why))
+    goto out;
+  if (!upload_nv12 (dpy, surfaces[0], SRC_W, SRC_H, FALSE, why)
+      || !upload_nv12 (dpy, surfaces[1], DST_W, DST_H, TRUE, why))
+    goto out;
+  if (!va_ok (vaCreateContext (dpy, config, DST_W, DST_H, VA_PROGRESSIVE, &surfaces[1], 1,
+                               &context),
+              "vaCreateContext (VideoProc)", why))
+    goto out;
+
+  VARectangle in_rect = { 0, 0, SRC_W, SRC_H };
+  VARectangle out_rect = { 0, 0, DST_W, DST_H };
+  VAProcPipelineParameterBuffer pp = { 0 };
+  pp.surface = surfaces[0];
+  pp.surface_region = &in_rect;
+  pp.output_region = &out_rect;
+  pp.output_background_color = 0xff000000;
+  pp.filter_flags = VA_FILTER_SCALING_DEFAULT;
+  pp.surface_color_standard = VAProcColorStandardBT601;
+  pp.output_color_standard = VAProcColorStandardBT601;
+  if (!va_ok (vaCreateBuffer (dpy, context, VAProcPipelineParameterBufferType, sizeof pp, 1, &pp,
+                              &buf),
+              "vaCreateBuffer (pipeline)", why))
+    goto out;
+  if (!va_ok (vaBeginPicture (dpy, context, surfaces[1]), "vaBeginPicture", why)
+      || !va_ok (vaRenderPicture (dpy, context, &buf, 1), "vaRenderPicture", why)
+      || !va_ok (vaEndPicture (dpy, context), "vaEndPicture", why))
+    goto out;
+  if (!sync_surface (dpy, surfaces[1], why))
+    goto out;
+  ok = download_check_nv12 (dpy, surfaces[1], DST_W, DST_H, why);
+
+out:
+  if (buf != VA_INVALID_ID)
+    vaDestroyBuffer (dpy, buf);
+  if (context != VA_INVALID_ID)
+    vaDestroyContext (dpy, context);
+  for (int i = 0; i < 2; i++)
+    if (surfaces[i] != VA_INVALID_SURFACE)
+      vaDestroySurfaces (dpy, &surfaces[i], 1);
+  if (config != VA_INVALID_ID)
+    vaDestroyConfig (dpy, config);
+  return ok;
+}
+
+static void
+probe_functional_test (Probe *p, VADisplay dpy)
+{
+  if (!p->video_processing)
+    {
+      p->ft_name = NULL;
+      p->ft_message = g_strdup ("the driver offers no video processing (VAEntrypointVideoProc), "
+                                "so the GPU could not be given a test frame to scale");
+      return;
+    }
+  p->ft_name = "vpp-scale-nv12";
+  p->ft_ran = TRUE;
+  gint64 t0 = g_get_monotonic_time ();
+  g_autofree char *why = NULL;
+  p->ft_passed = test_vpp_scale (dpy, &why);
+  p->ft_ms = (double) (g_get_monotonic_time () - t0) / 1000.0;
+  if (p->ft_passed)
+    p->ft_message = g_strdup_printf ("the GPU scaled a %dx%d NV12 test frame to %dx%d and every "
+                                     "checked pixel came back right",
+                                     SRC_W, SRC_H, DST_W, DST_H);
+  else
+    {
+      p->ft_message = g_steal_pointer (&why);
+      p->status = "functional-failed";
+      p->error = g_strdup (p->ft_message);
+    }
+}
+
+/* --- privileges ------------------------------------------------------------ */
+
+static gboolean
+drop_privileges (Probe *p, const char *user)
+{
+  if (geteuid () != 0)
+    {
+      struct passwd *me = getpwuid (geteuid ());
+      p->user = g_strdup (me ? me->pw_name : "?");
+      return TRUE;
+    }
+  errno = 0;
+  struct passwd *pw = getpwnam (user);
+  if (pw == NULL)
+    {
+      p->error = g_strdup_printf ("the user “%s” to run the GPU test as does not exist; pass an "
+                                  "existing unprivileged user with --user",
+                                  user);
+      return FALSE;
+    }
+  if (pw->pw_uid == 0)
+    {
+      p->error = g_strdup_printf ("“%s” is root; the GPU test must run as an unprivileged user",
+                                  user);
+      return FALSE;
+    }
+  uid_t uid = pw->pw_uid;
+  gid_t gid = pw->pw_gid;
+  p->user = g_strdup (pw->pw_name);
+
+  /* Keep only what opening a render node needs. */
+  gid_t groups[2];
+  int n = 0;
+  const char *wanted[] = { "render", "video" };
+  for (guint i = 0; i < G_N_ELEMENTS (wanted); i++)
+    {
+      struct group *gr = getgrnam (wanted[i]);
+      if (gr != NULL)
+        groups[n++] = gr->gr_gid;
+    }
+  if (setgroups ((size_t) n, groups) != 0 || setgid (gid) != 0 || setuid (uid) != 0)
+    {
+      p->error = g_strdup_printf ("could not switch to the user “%s”: %s", user,
+                                  g_strerror (errno));
+      return FALSE;
+    }
+  if (getuid () != uid || geteuid () != uid || getgid () != gid || getegid () != gid
+      || setuid (0) == 0)
+    {
+      p->error = g_strdup_printf ("switching to the user “%s” did not take effect", user);
+      return FALSE;
+    }
+#ifdef __SANITIZE_ADDRESS__
+  /* Sanitizer builds only: LeakSanitizer needs a dumpable process. */
+  prctl (PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
+  return TRUE;
+}
+
+/* --- report ------------------------------------------------------------------ */
+
+static void
+add_string_or_null (JsonBuilder *b, const char *name, const char *value)
+{
+  json_builder_set_member_name (b, name);
+  if (value)
+    json_builder_add_string_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+add_list (JsonBuilder *b, const char *name, GPtrArray *list)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint i = 0; i < list->len; i++)
+    json_builder_add_string_value (b, list->pdata[i]);
+  json_builder_end_array (b);
+}
+
+static char *
+probe_to_json (Probe *p, double duration_ms, gboolean pretty)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  add_string_or_null (b, "probe", "passdesk-vaprobe");
+  json_builder_set_member_name (b, "format");
+  json_builder_add_int_value (b, PD_VAPROBE_REPORT_FORMAT);
+  add_string_or_null (b, "status", p->status);
+  add_string_or_null (b, "error", p->error);
+  add_string_or_null (b, "device", p->device);
+  add_string_or_null (b, "user", p->user);
+  add_string_or_null (b, "va_api_version", p->va_api_version);
+  add_string_or_null (b, "vendor", p->vendor);
+  add_string_or_null (b, "driver", p->driver);
+  add_string_or_null (b, "driver_path", p->driver_path);
+  add_list (b, "decode", p->decode);
+  add_list (b, "encode", p->encode);
+  json_builder_set_member_name (b, "video_processing");
+  json_builder_add_boolean_value (b, p->video_processing);
+  json_builder_set_member_name (b, "profiles");
+  if (p->profiles)
+    json_builder_add_value (b, json_node_copy (p->profiles));
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "functional_test");
+  json_builder_begin_object (b);
+  add_string_or_null (b, "name", p->ft_name);
+  json_builder_set_member_name (b, "ran");
+  json_builder_add_boolean_value (b, p->ft_ran);
+  json_builder_set_member_name (b, "passed");
+  json_builder_add_boolean_value (b, p->ft_passed);
+  json_builder_set_member_name (b, "duration_ms");
+  json_builder_add_double_value (b, p->ft_ms);
+  add_string_or_null (b, "message", p->ft_message);
+  json_builder_end_object (b);
+  add_list (b, "libva_messages", p->messages);
+  json_builder_set_member_name (b, "duration_ms");
+  json_builder_add_double_value (b, duration_ms);
+  json_builder_end_object (b);
+
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, pretty);
+  return json_generator_to_data (gen, NULL);
+}
+
+static gboolean
+write_all (int fd, const char *data, gsize len)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, data, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      data += n;
+      len -= (gsize) n;
+    }
+  return TRUE;
+}
+
+static int
+exit_code_for (const char *status)
+{
+  if (g_str_equal (status, "ok"))
+    return PD_VAPROBE_EXIT_OK;
+  if (g_str_equal (status, "no-device"))
+    return PD_VAPROBE_EXIT_NO_DEVICE;
+  if (g_str_equal (status, "privileges-failed"))
+    return PD_VAPROBE_EXIT_PRIVILEGES;
+  return PD_VAPROBE_EXIT_PROBLEM;
+}
+
+/* The driver's name from the file libva opened: ".../iHD_drv_video.so" -> "iHD". */
+static char *
+driver_name_from_path (const char *path)
+{
+  g_autofree char *base = g_path_get_basename (path);
+  if (!g_str_has_suffix (base, "_drv_video.so"))
+    return NULL;
+  base[strlen (base) - strlen ("_drv_video.so")] = '\0';
+  return g_steal_pointer (&base);
+}
+
+static void
+probe_run_va (Probe *p, int fd)
+{
+  VADisplay dpy = vaGetDisplayDRM (fd);
+  if (dpy == NULL)
+    {
+      p->status = "init-failed";
+      p->error = g_strdup_printf ("libva could not use %s as a DRM device (vaGetDisplayDRM "
+                                  "failed)",
+                                  p->device);
+      return;
+    }
+  vaSetErrorCallback (dpy, on_va_error, p);
+  vaSetInfoCallback (dpy, on_va_info, p);
+  int major = 0, minor = 0;
+  VAStatus st = vaInitialize (dpy, &major, &minor);
+  if (p->trying != NULL)
+    {
+      p->driver_path = g_strdup (p->trying);
+      p->driver = driver_name_from_path (p->trying);
+    }
+  if (st != VA_STATUS_SUCCESS)
+    {
+      p->status = "init-failed";
+      const char *last = p->messages->len ? p->messages->pdata[p->messages->len - 1] : NULL;
+      p->error = g_strdup_printf ("vaInitialize failed: %s%s%s%s", vaErrorStr (st),
+                                  p->driver ? " (driver " : "", p->driver ? p->driver : "",
+                                  p->driver ? ")" : "");
+      if (last != NULL)
+        {
+          char *e = g_strdup_printf ("%s; libva said “%s”", p->error, last);
+          g_free (p->error);
+          p->error = e;
+        }
+      vaTerminate (dpy);
+      return;
+    }
+  p->va_api_version = g_strdup_printf ("%d.%d", major, minor);
+  const char *vendor = vaQueryVendorString (dpy);
+  if (vendor != NULL)
+    p->vendor = g_utf8_make_valid (vendor, MIN ((gssize) strlen (vendor), 512));
+  p->status = "ok";
+  probe_query_profiles (p, dpy);
+  probe_functional_test (p, dpy);
+  vaTerminate (dpy);
+}
+
+static gboolean
+valid_device_path (const char *path)
+{
+  return g_str_has_prefix (path, "/dev/dri/") && strstr (path, "/..") == NULL
+         && strlen (path) < 256;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *device = NULL;
+  g_autofree char *user = NULL;
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "device", 'd', 0, G_OPTION_ARG_FILENAME, &device,
+      "Render node to probe (default /dev/dri/renderD128)", "PATH" },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &user,
+      "When started as root, run the GPU test as this user (default nobody)", "NAME" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the report compact on one line", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- probe VA-API on a render node");
+  g_option_context_set_summary (ctx, "Initialises VA-API on the render node, lists what it can "
+                                     "decode and encode,\nand has the GPU scale a test frame "
+                                     "whose pixels are then checked.\nPrints a JSON report.");
+  g_option_context_set_description (ctx, "Exit status: 0 VA-API works (the test frame came back "
+                                         "right, or no test was possible),\n1 VA-API or the GPU "
+                                         "failed, 2 usage error, 3 the render node does not "
+                                         "exist,\n4 root privileges could not be dropped.\n");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      fprintf (stderr, "passdesk-vaprobe: %s\n", error->message);
+      return PD_VAPROBE_EXIT_USAGE;
+    }
+  if (argc > 1)
+    {
+      fprintf (stderr, "passdesk-vaprobe: unexpected argument “%s”\n", argv[1]);
+      return PD_VAPROBE_EXIT_USAGE;
+    }
+  if (device == NULL)
+    device = g_strdup ("/dev/dri/renderD128");
+  if (!valid_device_path (device))
+    {
+      fprintf (stderr, "passdesk-vaprobe: --device must be a node under /dev/dri/, not “%s”\n",
+               device);
+      return PD_VAPROBE_EXIT_USAGE;
+    }
+
+  gint64 t0 = g_get_monotonic_time ();
+  /* Our report owns stdout; a driver that prints to stdout goes to stderr. */
+  int report_fd = dup (STDOUT_FILENO);
+  if (report_fd < 0 || dup2 (STDERR_FILENO, STDOUT_FILENO) < 0)
+    {
+      fprintf (stderr, "passdesk-vaprobe: cannot set up output: %s\n", g_strerror (errno));
+      return PD_VAPROBE_EXIT_PROBLEM;
+    }
+
+  Probe p = { 0 };
+  p.status = "ok";
+  p.device = g_strdup (device);
+  p.decode = g_ptr_array_new ();
+  p.encode = g_ptr_array_new ();
+  p.messages = g_ptr_array_new_with_free_func (g_free);
+
+  if (!drop_privileges (&p, user ? user : "nobody"))
+    p.status = "privileges-failed";
+  else
+    {
+      /* Set after the uid change, which clears it: die with our parent. */
+      prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+      g_autofree char *path = pd_sysroot_path (device);
+      int fd = open (path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+      struct stat st;
+      if (fd < 0 && (errno == ENOENT || errno == ENODEV || errno == ENXIO || errno == ENOTDIR))
+        {
+          p.status = "no-device";
+          p.error = g_strdup_printf ("the render node %s does not exist: no GPU with a DRM "
+                                     "driver is present",
+                                     device);
+        }
+      else if (fd < 0)
+        {
+          int saved = errno;
+          p.status = "open-failed";
+          p.error = g_strdup_printf ("cannot open %s as user %s: %s", device, p.user,
+                                     g_strerror (saved));
+        }
+      else if (fstat (fd, &st) != 0 || !S_ISCHR (st.st_mode))
+        {
+          p.status = "no-device";
+          p.error = g_strdup_printf ("%s is not a device node: no GPU with a DRM driver is "
+                                     "present",
+                                     device);
+          close (fd);
+        }
+      else
+        {
+          probe_run_va (&p, fd);
+          close (fd);
+        }
+    }
+
+  double ms = (double) (g_get_monotonic_time () - t0) / 1000.0;
+  g_autofree char *out = probe_to_json (&p, ms, !json);
+  gboolean written = write_all (report_fd, out, strlen (out)) && write_all (report_fd, "\n", 1);
+  close (report_fd);
+  int code = exit_code_for (p.status);
+
+  g_free (p.error);
+  g_free (p.device);
+  g_free (p.user);
+  g_free (p.va_api_version);
+  g_free (p.vendor);
+  g_free (p.driver);
+  g_free (p.driver_path);
+  g_ptr_array_unref (p.decode);
+  g_ptr_array_unref (p.encode);
+  g_ptr_array_unref (p.messages);
+  g_clear_pointer (&p.profiles, json_node_unref);
+  g_free (p.ft_message);
+  g_free (p.trying);
+  return written ? code : PD_VAPROBE_EXIT_PROBLEM;
+}

@@ -1,0 +1,385 @@
+/* test-vaapi-advice.c - the `vaapi` component on fixture trees: state from
+ * the probe's report, advice from dpkg status, apt sources (deb822 and
+ * one-line, with and without non-free), firmware files and /etc/environment. */
+#include <string.h>
+
+#include "sysroot.h"
+#include "vaapi-check.h"
+
+static const PdGpuDevice kaby_lake = {
+  .pci_slot = (char *) "0000:00:02.0", .vendor = 0x8086, .device = 0x5912,
+  .name = (char *) "Intel HD Graphics 630 (Kaby Lake GT2)", .generation = PD_GPU_GEN_KABY_LAKE,
+  .driver = (char *) "i915", .card_node = (char *) "/dev/dri/card0",
+  .render_node = (char *) "/dev/dri/renderD128", .ids_known = TRUE,
+};
+
+static const PdGpuDevice n100 = {
+  .pci_slot = (char *) "0000:00:02.0", .vendor = 0x8086, .device = 0x46d1,
+  .name = (char *) "Intel UHD Graphics (Alder Lake-N)", .generation = PD_GPU_GEN_ALDER_LAKE_N,
+  .driver = (char *) "i915", .card_node = (char *) "/dev/dri/card1",
+  .render_node = (char *) "/dev/dri/renderD128", .ids_known = TRUE,
+};
+
+/* What the real probe prints for each situation (fields it always has). */
+#define REPORT_HEAD "{\"probe\":\"passdesk-vaprobe\",\"format\":1,\"device\":\"/dev/dri/renderD128\",\"user\":\"nobody\","
+
+static const char full_ihd[]
+    = REPORT_HEAD "\"status\":\"ok\",\"error\":null,\"va_api_version\":\"1.22\","
+                  "\"vendor\":\"Intel iHD driver for Intel(R) Gen Graphics - 25.2.3 ()\","
+                  "\"driver\":\"iHD\",\"decode\":[\"H.264\",\"HEVC\",\"HEVC 10-bit\",\"VP8\","
+                  "\"VP9\",\"MPEG-2\",\"VC-1\",\"JPEG\"],\"encode\":[\"H.264\",\"HEVC\","
+                  "\"JPEG\"],\"video_processing\":true,\"functional_test\":{\"name\":"
+                  "\"vpp-scale-nv12\",\"ran\":true,\"passed\":true,\"duration_ms\":3.2,"
+                  "\"message\":\"ok\"},\"duration_ms\":48.0}";
+
+/* The free intel-media build on Kaby Lake: decode only, no VPP. */
+static const char free_ihd_kbl[]
+    = REPORT_HEAD "\"status\":\"ok\",\"va_api_version\":\"1.22\",\"driver\":\"iHD\","
+                  "\"vendor\":\"Intel iHD driver for Intel(R) Gen Graphics - 25.2.3 ()\","
+                  "\"decode\":[\"H.264\",\"HEVC\",\"VP8\",\"VP9\",\"MPEG-2\",\"VC-1\",\"JPEG\"],"
+                  "\"encode\":[],\"video_processing\":false,\"functional_test\":{\"name\":null,"
+                  "\"ran\":false,\"passed\":false,\"duration_ms\":0,\"message\":\"no video "
+                  "processing\"},\"duration_ms\":30.0}";
+
+/* i965 tried on Alder Lake-N: no such device for it. */
+static const char i965_on_n100[]
+    = REPORT_HEAD "\"status\":\"init-failed\",\"error\":\"vaInitialize failed: unknown libva "
+                  "error (driver i965); libva said “error: va_openDriver() returns -1”\","
+                  "\"driver\":\"i965\",\"driver_path\":\"/usr/lib/x86_64-linux-gnu/dri/"
+                  "i965_drv_video.so\",\"decode\":[],\"encode\":[]}";
+
+static const char wrong_pixels[]
+    = REPORT_HEAD "\"status\":\"functional-failed\",\"error\":\"the GPU returned wrong pixels\","
+                  "\"driver\":\"iHD\",\"decode\":[\"H.264\"],\"encode\":[\"H.264\"],"
+                  "\"video_processing\":true,\"functional_test\":{\"name\":\"vpp-scale-nv12\","
+                  "\"ran\":true,\"passed\":false,\"duration_ms\":4.0,\"message\":\"the GPU "
+                  "returned wrong pixels: 384 of 400 checked samples differ; luma at (0,0) is "
+                  "16, expected 50\"}}";
+
+static const char open_denied[]
+    = REPORT_HEAD "\"status\":\"open-failed\",\"error\":\"cannot open /dev/dri/renderD128 as "
+                  "user nobody: Permission denied\"}";
+
+static void
+use_fixture (const char *machine)
+{
+  const char *dir = g_getenv ("PASSDESK_TEST_FIXTURES");
+  g_assert_nonnull (dir);
+  g_autofree char *root = g_build_filename (dir, machine, NULL);
+  g_assert_true (g_file_test (root, G_FILE_TEST_IS_DIR));
+  g_setenv ("PASSDESK_SYSROOT", root, TRUE);
+  pd_sysroot_reset ();
+}
+
+static PdVaprobeResult *
+result_from (const char *json)
+{
+  PdVaprobeResult *r = g_new0 (PdVaprobeResult, 1);
+  g_autoptr (GError) error = NULL;
+  r->kind = PD_VAPROBE_RESULT_REPORT;
+  r->timeout_ms = 5000;
+  r->elapsed_ms = 60;
+  r->report = pd_vaprobe_report_parse (json, strlen (json), &error);
+  g_assert_no_error (error);
+  return r;
+}
+
+static PdComponent *
+check (const char *machine, const PdGpuDevice *dev, const char *json)
+{
+  use_fixture (machine);
+  g_autoptr (PdVaprobeResult) r = json ? result_from (json) : NULL;
+  return pd_vaapi_component (dev, r);
+}
+
+static const PdAdvice *
+find_advice_cmd (const PdComponent *c, const char *command)
+{
+  for (guint i = 0; i < c->advice->len; i++)
+    {
+      const PdAdvice *a = c->advice->pdata[i];
+      if (g_strcmp0 (a->command, command) == 0)
+        return a;
+    }
+  return NULL;
+}
+
+static const PdAdvice *
+find_advice_text (const PdComponent *c, const char *needle)
+{
+  for (guint i = 0; i < c->advice->len; i++)
+    {
+      const PdAdvice *a = c->advice->pdata[i];
+      if (strstr (a->text, needle) != NULL)
+        return a;
+    }
+  return NULL;
+}
+
+static const PdAdvice *
+must_cmd (const PdComponent *c, const char *command)
+{
+  const PdAdvice *a = find_advice_cmd (c, command);
+  if (a == NULL)
+    g_error ("no advice with the command “%s”", command);
+  return a;
+}
+
+static const PdAdvice *
+must_text (const PdComponent *c, const char *needle)
+{
+  const PdAdvice *a = find_advice_text (c, needle);
+  if (a == NULL)
+    g_error ("no advice saying “%s”", needle);
+  return a;
+}
+
+static void
+dump (const PdComponent *c)
+{
+  g_test_message ("state %s: %s", pd_state_to_string (c->state), c->summary);
+  for (guint i = 0; i < c->advice->len; i++)
+    {
+      const PdAdvice *a = c->advice->pdata[i];
+      g_test_message ("  -> %s\n     %s", a->text, a->command ? a->command : "");
+    }
+}
+
+static void
+assert_contains (const char *haystack, const char *needle)
+{
+  if (haystack == NULL || strstr (haystack, needle) == NULL)
+    g_error ("“%s” does not contain “%s”", haystack ? haystack : "(null)", needle);
+}
+
+/* Everything in place: ok, and nothing to advise. */
+static void
+test_kaby_lake_complete (void)
+{
+  g_autoptr (PdComponent) c = check ("esprimo-deb822-nonfree", &kaby_lake, full_ihd);
+  dump (c);
+  g_assert_cmpint (c->state, ==, PD_STATE_OK);
+  assert_contains (c->summary, "iHD driver works: the GPU scaled a test frame correctly in 3 ms");
+  assert_contains (c->summary, "encodes H.264, HEVC, JPEG");
+  g_assert_cmpuint (c->advice->len, ==, 0);
+  g_assert_cmpstr (pd_component_get_detail (c, "video processing"), ==, "yes");
+  g_assert_cmpstr (pd_component_get_detail (c, "apt sources"), ==,
+                   "deb822, trixie: main contrib non-free non-free-firmware");
+  assert_contains (pd_component_get_detail (c, "packages installed"),
+                   "intel-media-va-driver-non-free 25.2.3+ds1-1");
+}
+
+/* Kaby Lake, free build, deb822 sources without non-free, firmware missing,
+ * no vainfo (the `esprimo` tree). */
+static void
+test_kaby_lake_free_build_deb822 (void)
+{
+  g_autoptr (PdComponent) c = check ("esprimo", &kaby_lake, free_ihd_kbl);
+  dump (c);
+  g_assert_cmpint (c->state, ==, PD_STATE_DEGRADED);
+  assert_contains (c->summary, "VA-API starts (iHD driver) but cannot encode video and has no "
+                               "video processing");
+
+  /* Sources first, with exactly the missing components. */
+  const PdAdvice *src = must_cmd (
+      c, "sudo sed -i -e 's|^Components: main non-free-firmware$|Components: main "
+         "non-free-firmware contrib non-free|' /etc/apt/sources.list.d/debian.sources && sudo "
+         "apt update");
+  g_assert_nonnull (src);
+  assert_contains (src->text, "have no installation candidate until apt has the non-free");
+  assert_contains (src->text, "/etc/apt/sources.list.d/debian.sources");
+  g_assert_true (src == c->advice->pdata[0]);
+
+  const PdAdvice *nf = must_cmd (c, "sudo apt install intel-media-va-driver-non-free");
+  g_assert_nonnull (nf);
+  assert_contains (nf->text, "The free build intel-media-va-driver is installed, but on Kaby "
+                             "Lake (HD Graphics 630) it lacks H.264 and HEVC encoding and video "
+                             "processing");
+
+  const PdAdvice *fw = must_cmd (c, "sudo apt install firmware-misc-nonfree");
+  g_assert_nonnull (fw);
+  assert_contains (fw->text, "GuC (kbl_guc_*.bin), HuC (kbl_huc_*.bin), DMC (kbl_dmc_*.bin)");
+
+  g_assert_nonnull (find_advice_cmd (c, "sudo apt install vainfo"));
+}
+
+/* The same driver situation on a one-line sources.list with only main. */
+static void
+test_kaby_lake_free_build_oneline (void)
+{
+  g_autoptr (PdComponent) c = check ("esprimo-oneline-main", &kaby_lake, free_ihd_kbl);
+  dump (c);
+  g_assert_cmpint (c->state, ==, PD_STATE_DEGRADED);
+  const PdAdvice *src = must_text (c, "in /etc/apt/sources.list change");
+  g_assert_nonnull (src);
+  assert_contains (src->text, "“deb http://deb.debian.org/debian/ bookworm main” to “deb "
+                              "http://deb.debian.org/debian/ bookworm main contrib non-free "
+                              "non-free-firmware”");
+  g_assert_true (g_str_has_prefix (src->command, "sudo sed -i -e 's|^deb http://deb\\.debian\\."
+                                                 "org/debian/ bookworm main$|"));
+  g_assert_true (g_str_has_suffix (src->command, " /etc/apt/sources.list && sudo apt update"));
+  g_assert_null (find_advice_text (c, "debian.sources"));
+  g_assert_nonnull (find_advice_cmd (c, "sudo apt install intel-media-va-driver-non-free"));
+  /* Firmware files are there, the package that updates them is not. */
+  const PdAdvice *fw = must_cmd (c, "sudo apt install firmware-misc-nonfree");
+  g_assert_nonnull (fw);
+  assert_contains (fw->text, "firmware-misc-nonfree, which carries the i915 GuC/HuC firmware, "
+                             "is not installed");
+  /* vainfo is installed there. */
+  g_assert_null (find_advice_cmd (c, "sudo apt install vainfo"));
+}
+
+/* One-line sources that already have non-free: no sources advice, just the package. */
+static void
+test_kaby_lake_oneline_nonfree_present (void)
+{
+  g_autoptr (PdComponent) c = check ("esprimo-oneline-nonfree", &kaby_lake, free_ihd_kbl);
+  dump (c);
+  g_assert_null (find_advice_text (c, "Enable the Debian components"));
+  g_assert_null (find_advice_text (c, "no installation candidate"));
+  g_assert_nonnull (find_advice_cmd (c, "sudo apt install intel-media-va-driver-non-free"));
+  g_assert_null (find_advice_cmd (c, "sudo apt install firmware-misc-nonfree"));
+  g_assert_cmpstr (pd_component_get_detail (c, "apt sources"), ==,
+                   "one-line, bookworm: main contrib non-free non-free-firmware");
+}
+
+/* N100 with only i965 installed: VA-API fails, install iHD. */
+static void
+test_n100_i965_only (void)
+{
+  g_autoptr (PdComponent) c = check ("n100", &n100, i965_on_n100);
+  dump (c);
+  g_assert_cmpint (c->state, ==, PD_STATE_FAILED);
+  assert_contains (c->summary, "VA-API could not start: vaInitialize failed");
+  const PdAdvice *a = must_cmd (c, "sudo apt install intel-media-va-driver");
+  g_assert_nonnull (a);
+  assert_contains (a->text, "Alder Lake-N (N100) video acceleration needs the iHD driver");
+  /* One piece of advice for one fix. */
+  g_assert_null (find_advice_text (c, "The i965 driver was chosen"));
+  /* Nothing about Kaby Lake's non-free build, firmware or sources here. */
+  g_assert_null (find_advice_text (c, "non-free"));
+  g_assert_null (find_advice_cmd (c, "sudo apt install firmware-misc-nonfree"));
+}
+
+/* N100 with iHD installed but i965 forced in /etc/environment. */
+static void
+test_n100_i965_forced (void)
+{
+  g_autoptr (PdComponent) c = check ("n100-i965-forced", &n100, i965_on_n100);
+  dump (c);
+  g_assert_cmpint (c->state, ==, PD_STATE_FAILED);
+  g_assert_null (find_advice_cmd (c, "sudo apt install intel-media-va-driver"));
+  const PdAdvice *a = must_text (c, "/etc/environment forces a VA-API driver");
+  g_assert_nonnull (a);
+  assert_contains (a->command, "LIBVA_DRIVER_NAME=iHD");
+  assert_contains (a->command, "/etc/environment");
+  g_assert_cmpstr (pd_component_get_detail (c, "LIBVA_DRIVER_NAME"), ==, "i965");
+}
+
+/* N100 on a machine where i965 was picked without being forced. */
+/* i965 picked although the Intel media driver is installed (nothing forced
+ * in /etc/environment): make iHD the driver. The esprimo-deb822-nonfree
+ * tree has intel-media-va-driver-non-free installed. */
+static void
+test_n100_i965_in_use_with_ihd_installed (void)
+{
+  g_autoptr (PdComponent) c = check ("esprimo-deb822-nonfree", &n100, i965_on_n100);
+  dump (c);
+  g_assert_cmpint (c->state, ==, PD_STATE_FAILED);
+  const PdAdvice *a = must_text (c, "The i965 driver was chosen although iHD is installed");
+  g_assert_cmpstr (a->command, ==, "echo LIBVA_DRIVER_NAME=iHD | sudo tee -a /etc/environment");
+  g_assert_null (find_advice_cmd (c, "sudo apt install intel-media-va-driver"));
+}
+
+static void
+test_firmware_missing_n100 (void)
+{
+  /* The esprimo tree's firmware directory has no ADL-N files either. */
+  g_autoptr (PdComponent) c = check ("esprimo", &n100, full_ihd);
+  dump (c);
+  const PdAdvice *fw = must_cmd (c, "sudo apt install firmware-misc-nonfree");
+  g_assert_nonnull (fw);
+  assert_contains (fw->text, "GuC (adlp_guc_*.bin), HuC (tgl_huc_*.bin), DMC (adlp_dmc_*.bin)");
+  /* The firmware needs only non-free-firmware, which that tree has. */
+  g_assert_null (find_advice_text (c, "Enable the Debian components"));
+}
+
+static void
+test_functional_failed (void)
+{
+  g_autoptr (PdComponent) c = check ("esprimo-deb822-nonfree", &kaby_lake, wrong_pixels);
+  dump (c);
+  g_assert_cmpint (c->state, ==, PD_STATE_FAILED);
+  assert_contains (c->summary, "VA-API started (iHD driver) but its test failed: the GPU "
+                               "returned wrong pixels: 384 of 400");
+  g_assert_cmpstr (pd_component_get_detail (c, "functional test"), ==,
+                   "vpp-scale-nv12: FAILED in 4.0 ms");
+  g_assert_nonnull (find_advice_cmd (c, "sudo dmesg | passdesk scan-log"));
+}
+
+static void
+test_open_denied (void)
+{
+  g_autoptr (PdComponent) c = check ("esprimo-deb822-nonfree", &kaby_lake, open_denied);
+  g_assert_cmpint (c->state, ==, PD_STATE_FAILED);
+  assert_contains (c->summary, "Permission denied");
+  g_assert_nonnull (find_advice_text (c, "render group"));
+}
+
+static void
+test_no_render_node (void)
+{
+  PdGpuDevice vfio = kaby_lake;
+  vfio.driver = (char *) "vfio-pci";
+  vfio.render_node = NULL;
+  g_autoptr (PdComponent) c = check ("esprimo-deb822-nonfree", &vfio, NULL);
+  g_assert_cmpint (c->state, ==, PD_STATE_UNKNOWN);
+  g_assert_cmpstr (c->summary, ==, "not checked: Intel HD Graphics 630 (Kaby Lake GT2) has no "
+                                   "render node (kernel driver: vfio-pci)");
+  g_autoptr (PdComponent) none = check ("no-gpu", NULL, NULL);
+  g_assert_cmpint (none->state, ==, PD_STATE_UNKNOWN);
+  assert_contains (none->summary, "no Intel GPU was found");
+  g_assert_cmpuint (none->advice->len, ==, 0);
+}
+
+/* Timeouts, crashes and garbage from the runner each have their own sentence. */
+static void
+test_runner_outcomes (void)
+{
+  use_fixture ("esprimo-deb822-nonfree");
+  PdVaprobeResult r = { .kind = PD_VAPROBE_RESULT_TIMEOUT, .timeout_ms = 5000,
+                        .elapsed_ms = 5001,
+                        .message = (char *) "the GPU did not answer within 5 s: a GPU hang is "
+                                            "likely" };
+  g_autoptr (PdComponent) t = pd_vaapi_component (&kaby_lake, &r);
+  g_assert_cmpint (t->state, ==, PD_STATE_FAILED);
+  g_assert_cmpstr (t->summary, ==, "the GPU did not answer within 5 s: a GPU hang is likely");
+  g_assert_nonnull (find_advice_text (t, "cold-restart the VM"));
+
+  r.kind = PD_VAPROBE_RESULT_NOT_FOUND;
+  r.message = (char *) "the VA-API probe passdesk-vaprobe is not installed";
+  g_autoptr (PdComponent) nf = pd_vaapi_component (&kaby_lake, &r);
+  g_assert_cmpint (nf->state, ==, PD_STATE_UNKNOWN);
+  g_assert_nonnull (find_advice_text (nf, "reinstall passdesk"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/vaapi-advice/kaby-lake-complete", test_kaby_lake_complete);
+  g_test_add_func ("/vaapi-advice/kaby-lake-free-build-deb822", test_kaby_lake_free_build_deb822);
+  g_test_add_func ("/vaapi-advice/kaby-lake-free-build-one-line",
+                   test_kaby_lake_free_build_oneline);
+  g_test_add_func ("/vaapi-advice/kaby-lake-one-line-non-free-present",
+                   test_kaby_lake_oneline_nonfree_present);
+  g_test_add_func ("/vaapi-advice/n100-i965-only", test_n100_i965_only);
+  g_test_add_func ("/vaapi-advice/n100-i965-forced", test_n100_i965_forced);
+  g_test_add_func ("/vaapi-advice/n100-i965-in-use", test_n100_i965_in_use_with_ihd_installed);
+  g_test_add_func ("/vaapi-advice/firmware-missing-n100", test_firmware_missing_n100);
+  g_test_add_func ("/vaapi-advice/functional-failed", test_functional_failed);
+  g_test_add_func ("/vaapi-advice/open-denied", test_open_denied);
+  g_test_add_func ("/vaapi-advice/no-render-node", test_no_render_node);
+  g_test_add_func ("/vaapi-advice/runner-outcomes", test_runner_outcomes);
+  return g_test_run ();
+}
