@@ -167,6 +167,7 @@ pd_cli_scan_log (int argc, char **argv)
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "[FILE…]" },
     { NULL },
   };
+  g_set_prgname ("passdesk scan-log"); /* for the "Usage:" line */
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- find known problems in a kernel log");
   g_option_context_set_summary (
       ctx,
@@ -223,6 +224,9 @@ pd_cli_scan_log (int argc, char **argv)
     {
       const char *name = inputs[i];
       gboolean is_stdin = strcmp (name, "-") == 0;
+      if (is_stdin && isatty (STDIN_FILENO))
+        fprintf (stderr, "passdesk scan-log: reading a kernel log from the terminal; paste it, "
+                         "then press Ctrl-D (or give a FILE).\n");
       int fd = is_stdin ? STDIN_FILENO : g_open (name, O_RDONLY | O_CLOEXEC, 0);
       if (fd < 0)
         {
