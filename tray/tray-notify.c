@@ -16,7 +16,7 @@ typedef struct
   gboolean dirty;      /* content changed while in flight */
   gboolean close_after;
   gint64 last_time; /* monotonic time of the last announcement */
-  PdState last_state;
+  char *last_key;   /* what it announced */
   char *summary;
   char *body;
   GPtrArray *actions; /* key, label, key, label ... */
@@ -148,7 +148,8 @@ send_incident (PdTrayNotify *self, Incident *inc)
   inc->dirty = FALSE;
   inc->pending = TRUE;
   inc->last_time = g_get_monotonic_time ();
-  inc->last_state = inc->state;
+  g_free (inc->last_key);
+  inc->last_key = g_strdup (inc->key);
   call_notify (self, inc, inc->id, pd_tray_state_icon_for (inc->state), inc->summary, inc->body,
                inc->actions, inc->state == PD_STATE_FAILED ? 2 : 1);
 }
@@ -235,11 +236,12 @@ pd_tray_notify_update (PdTrayNotify *self, const PdTrayState *state)
       inc->actions = g_ptr_array_ref (actions);
       inc->state = c->state;
 
-      if (fresh && inc->last_time != 0 && inc->last_state == c->state
+      if (fresh && inc->last_time != 0 && g_strcmp0 (inc->last_key, inc->key) == 0
           && g_get_monotonic_time () - inc->last_time < FLAP_WINDOW_US)
         {
-          /* The same state came back within a minute: a flapping link or
-           * sink. The icon shows it; the user is not told again. */
+          /* The same incident came back within a minute of its last
+           * announcement: a flapping link or sink. The icon shows it; the
+           * user is not told again. */
           inc->suppressed = TRUE;
           continue;
         }
@@ -386,6 +388,7 @@ pd_tray_notify_finalize (GObject *object)
     {
       Incident *inc = &self->incidents[c];
       g_free (inc->key);
+      g_free (inc->last_key);
       g_free (inc->summary);
       g_free (inc->body);
       g_clear_pointer (&inc->actions, g_ptr_array_unref);

@@ -3,7 +3,7 @@
  * One notification per incident: a component turning failed or degraded
  * (video acceleration, GPU, display, audio, USB; the host link only while a
  * cold-restart cycle runs). It is replaced in place when the incident
- * changes and withdrawn when the component recovers; the same state coming
+ * changes and withdrawn when the component recovers; the same incident coming
  * back within a minute of its last notification is not announced again.
  *
  * Actions (when the server has the "actions" capability): "details" on every

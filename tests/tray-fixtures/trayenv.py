@@ -151,8 +151,14 @@ load-module module-always-sink
         return p, obj
 
     def start_watcher(self):
-        self.watcher_proc, self.watcher = self._spawn_template(
-            os.path.join(HERE, 'sni_watcher.py'))
+        p = subprocess.Popen([sys.executable, os.path.join(HERE, 'sni_watcher.py')],
+                             env=self.env, stdout=subprocess.PIPE, text=True)
+        self.procs.append(p)
+        if p.stdout.readline().strip() != 'ready':
+            raise RuntimeError('the StatusNotifierWatcher did not start')
+        self.watcher_proc = p
+        self.watcher = self.session.get_object('org.kde.StatusNotifierWatcher',
+                                               '/StatusNotifierWatcher')
 
     def stop_watcher(self):
         self.watcher_proc.terminate()
@@ -279,8 +285,8 @@ load-module module-always-sink
     def registered_items(self):
         if self.watcher is None:
             return []
-        return [str(args[0]) for _, m, args in self.watcher.GetCalls(dbus_interface=MOCK_IFACE)
-                if m == 'RegisterStatusNotifierItem']
+        return [str(n) for n in
+                self.watcher.GetRegistrations(dbus_interface='org.passdesk.Test.Watcher')]
 
     def close(self):
         for p in reversed(self.procs):

@@ -1,0 +1,241 @@
+#!/usr/bin/python3
+'''passdesk-tray end to end, headless, with real parts (see tray-fixtures/trayenv.py):
+Xvfb, private session and system-like buses, a StatusNotifierWatcher,
+python-dbusmock's notification daemon, PulseAudio with null sinks and the
+test agent. Prints TAP.
+
+Audio scenarios, and why there are two: null sinks have no card, so there is
+no HDMI profile for "Switch to HDMI" to re-enable after the HDMI sink is
+gone. So (a) removing the HDMI-named null sink (module-always-sink puts
+auto_null in its place) must give one notification with the "Switch to
+HDMI" action within 1 s, and it is withdrawn when the sink comes back; and
+(b) with the HDMI sink present but a non-HDMI sink as default and a stream
+playing there, invoking the notification's action must make the HDMI sink
+the default and move the stream.
+'''
+
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'tray-fixtures'))
+from trayenv import HDMI_SINK, MOCK_IFACE, Tap, TrayEnv, wait_for  # noqa: E402
+
+import dbus  # noqa: E402
+
+
+def audio_notes(env):
+    return [n for n in env.notify_calls() if n['summary'].startswith('Audio')]
+
+
+def main():
+    tap = Tap()
+    env = TrayEnv()
+    try:
+        env.set_all_ok()
+        env.agent.AddEvent('hostlink.connected', 'hostlink', 'passdesk-hostd connected.',
+                           dbus_interface=MOCK_IFACE)
+        env.start_tray()
+
+        def registers():
+            wait_for(lambda: env.item_name() in env.registered_items(), 20,
+                     'RegisterStatusNotifierItem')
+            wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-ok', 10, 'ok icon')
+            assert str(env.item_prop('Status')) == 'Active'
+            assert str(env.item_prop('Id')) == 'passdesk'
+            assert str(env.item_prop('Menu')) == '/MenuBar'
+            tip = env.item_prop('ToolTip')
+            assert str(tip[0]) == 'passdesk-ok', tip
+            assert str(tip[2]) == 'passdesk: everything works', tip
+            labels = [str(p.get('label', '')) for _, p in env.menu_layout()[1]]
+            for want in ('GPU: OK', 'Display: OK', 'Video acceleration: OK', 'Audio: OK',
+                         'USB: OK', 'Host link: OK', '_Status…', '_Run checks now',
+                         '_Cold restart VM…', '_Quit'):
+                assert want in labels, (want, labels)
+            cid, props = env.menu_item('Switch audio to HDMI')
+            assert not bool(props['visible']), props
+            assert env.notify_calls() == [], env.notify_calls()
+        tap.run('item registers with the ok icon, Active status, tooltip and menu', registers)
+
+        def component_fails():
+            rev0 = env.menu_layout()[0]
+            fail = ('vaapi', 'failed',
+                    'The VA-API probe failed: vaInitialize returned -1 (i965 on N100).',
+                    [('Driver', 'i965')],
+                    [('Install the iHD driver.',
+                      'sudo apt install intel-media-va-driver-non-free')])
+            env.set_component(*fail)
+            wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-failed', 10,
+                     'failed icon')
+            assert str(env.item_prop('Status')) == 'NeedsAttention'
+            assert 'Video acceleration: The VA-API probe failed' in str(env.item_prop('ToolTip')[3])
+            rev, items = env.menu_layout()
+            assert rev > rev0, (rev, rev0)
+            props = dict(items)[3]
+            assert str(props['label']) == 'Video acceleration: Failed', props
+            assert str(props['icon-name']) == 'passdesk-failed', props
+            notes = wait_for(lambda: [n for n in env.notify_calls()
+                                      if n['summary'] == 'Video acceleration failed'], 5,
+                             'VA-API notification')
+            assert len(notes) == 1, notes
+            assert 'cold-restart' in notes[0]['actions'] and 'details' in notes[0]['actions']
+            # Recovery withdraws it; the same failure again within a minute is
+            # a flap: the icon shows it, no second notification.
+            # (A different failure would be a new incident and be announced.)
+            env.set_component('vaapi', 'ok', 'VA-API works with iHD.')
+            wait_for(lambda: notes[0]['id'] in env.closed_ids(), 5, 'CloseNotification')
+            wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-ok', 10, 'ok icon')
+            env.set_component(*fail)
+            wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-failed', 10,
+                     'failed icon')
+            time.sleep(0.5)
+            again = [n for n in env.notify_calls() if n['summary'] == 'Video acceleration failed']
+            assert len(again) == 1, again
+            env.set_component('vaapi', 'ok', 'VA-API works with iHD.')
+            wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-ok', 10, 'ok icon')
+        tap.run('icon, status, tooltip, menu and notification follow a failure and recovery',
+                component_fails)
+
+        def hdmi_sink_removed():
+            before = len(audio_notes(env))
+            module = env.module_of_sink(HDMI_SINK)
+            assert module is not None
+            t0 = time.monotonic()
+            env.pactl('unload-module', module)
+            notes = wait_for(lambda: audio_notes(env)[before:], 5, 'audio notification',
+                             interval=0.005)
+            elapsed = time.monotonic() - t0
+            assert env.default_sink() == 'auto_null', env.default_sink()
+            assert elapsed < 1.0, f'notification after {elapsed:.3f} s'
+            assert 'switch-hdmi' in notes[0]['actions'], notes[0]
+            assert 'Dummy Output' in notes[0]['body'], notes[0]
+            time.sleep(0.5)
+            notes = audio_notes(env)[before:]
+            ids = {n['id'] for n in notes}
+            assert len(ids) == 1, notes  # one incident, at most replaced in place
+            wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-failed', 10, 'icon')
+            # The HDMI sink comes back (auto_null goes): the notification is withdrawn.
+            env.pactl('load-module', 'module-null-sink', f'sink_name={HDMI_SINK}',
+                      'sink_properties=device.description=HDMI')
+            wait_for(lambda: notes[0]['id'] in env.closed_ids(), 5, 'CloseNotification')
+            wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-ok', 10, 'ok icon')
+        tap.run('removing the HDMI sink gives one "Switch to HDMI" notification within 1 s',
+                hdmi_sink_removed)
+
+        def switch_action():
+            # PulseAudio may already pick the new sink as default when it
+            # loads: count notifications from before.
+            before = len(audio_notes(env))
+            env.pactl('load-module', 'module-null-sink', 'sink_name=analog-stereo',
+                      'sink_properties=device.description=Analog')
+            stream = subprocess.Popen(['pacat', '--playback', '-d', 'analog-stereo',
+                                       '/dev/zero'], env=env.env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                env.pactl('set-default-sink', 'analog-stereo')
+                notes = wait_for(lambda: audio_notes(env)[before:], 5, 'audio notification')
+                assert 'switch-hdmi' in notes[0]['actions'], notes[0]
+                cid, props = env.menu_item('Switch audio to HDMI')
+                wait_for(lambda: bool(env.menu_item('Switch audio to HDMI')[1]['visible']), 5,
+                         'Switch item visible')
+                wait_for(lambda: env.pactl('list', 'short', 'sink-inputs').strip(), 10,
+                         'the stream to play')
+                env.invoke_action(notes[-1]['id'], 'switch-hdmi')
+                wait_for(lambda: env.default_sink() == HDMI_SINK, 5, 'HDMI default sink')
+                hdmi_index = [l.split('\t')[0] for l in
+                              env.pactl('list', 'short', 'sinks').splitlines()
+                              if l.split('\t')[1] == HDMI_SINK][0]
+                wait_for(lambda: all(l.split('\t')[1] == hdmi_index for l in
+                                     env.pactl('list', 'short', 'sink-inputs').splitlines()),
+                         5, 'stream moved to HDMI')
+                wait_for(lambda: notes[-1]['id'] in env.closed_ids(), 5, 'CloseNotification')
+                wait_for(lambda: not bool(env.menu_item('Switch audio to HDMI')[1]['visible']),
+                         5, 'Switch item hidden')
+            finally:
+                stream.terminate()
+                stream.wait(10)
+        tap.run('"Switch to HDMI" action makes the HDMI sink default and moves the stream',
+                switch_action)
+
+        def cold_restart():
+            cid, props = env.menu_item('Cold restart VM…')
+            assert cid is not None and bool(props['enabled']), props
+            env.menu_click(cid)
+            env.app_action('confirm-cold-restart')
+            reqs = wait_for(lambda: env.agent.GetColdRestartRequests(dbus_interface=MOCK_IFACE),
+                            10, 'ColdRestart on the agent')
+            assert len(reqs) == 1, reqs
+            assert 'passdesk tray' in str(reqs[0]['reason']), reqs
+            # While a cycle runs, and when the host link is down, the item is
+            # insensitive and says why.
+            wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-restarting', 5,
+                     'restarting icon')
+            env.agent.EmitColdRestartProgress('idle', '', dbus_interface=MOCK_IFACE)
+            env.set_component('hostlink', 'failed', 'passdesk-hostd is not connected.')
+            wait_for(lambda: env.menu_item('Cold restart VM')[1] is not None and
+                     'host link down' in str(env.menu_item('Cold restart VM')[1]['label']), 5,
+                     'host-link-down label')
+            assert not bool(env.menu_item('Cold restart VM')[1]['enabled'])
+            env.set_component('hostlink', 'ok', 'passdesk-hostd is connected (VM 101).')
+            wait_for(lambda: bool(env.menu_item('Cold restart VM…')[1]['enabled']), 5,
+                     'enabled again')
+        tap.run('menu "Cold restart VM…" + confirmation reaches ColdRestart', cold_restart)
+
+        def watcher_restart():
+            env.stop_watcher()
+            env.start_watcher()
+            wait_for(lambda: env.item_name() in env.registered_items(), 10,
+                     'registration with the new watcher')
+        tap.run('a restarted watcher gets the item registered again', watcher_restart)
+
+        def second_launch():
+            exe = os.path.join(os.environ['PASSDESK_BUILDDIR'], 'tray', 'passdesk-tray')
+            r = subprocess.run([exe], env=env.env, timeout=30, capture_output=True)
+            assert r.returncode == 0, r
+            wait_for(lambda: 'passdesk status' in subprocess.run(
+                ['xwininfo', '-root', '-tree'], env=env.env, capture_output=True,
+                text=True).stdout, 10, 'status window')
+            assert env.tray.poll() is None
+        tap.run('a second launch opens the status window in the first', second_launch)
+
+        def quits():
+            env.menu_click(env.menu_item('Quit')[0])
+            assert env.tray.wait(15) == 0
+        tap.run('menu "Quit" ends the tray cleanly', quits)
+    finally:
+        if tap.failed:
+            print('# tray log:\n# ' + env.tray_log_text().replace('\n', '\n# '))
+        env.close()
+
+    # No watcher, X11 without an XEmbed tray, a server without actions.
+    env = TrayEnv(watcher=False, notify_caps='body')
+    try:
+        env.set_all_ok()
+        env.start_tray()
+
+        def no_tray():
+            notes = wait_for(lambda: [n for n in env.notify_calls()
+                                      if 'cannot show its tray icon' in n['summary']], 20,
+                             'no-tray notification')
+            assert 'AppIndicator and KStatusNotifierItem Support' in notes[0]['body']
+            assert notes[0]['actions'] == [], notes
+            env.set_component('usb', 'failed', 'The USB controller died (xhci_hcd: HC died).')
+            usb = wait_for(lambda: [n for n in env.notify_calls()
+                                    if n['summary'] == 'USB failed'], 5, 'USB notification')
+            assert usb[0]['actions'] == [], usb
+            assert 'applications menu' in usb[0]['body'], usb
+            time.sleep(0.5)
+            assert len([n for n in env.notify_calls()
+                        if 'cannot show' in n['summary']]) == 1
+        tap.run('without any tray: one notification says how to enable it; text says '
+                'where to click', no_tray)
+    finally:
+        if tap.failed:
+            print('# tray log:\n# ' + env.tray_log_text().replace('\n', '\n# '))
+        env.close()
+    return tap.done()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
