@@ -1,0 +1,450 @@
+/* hostd-conn.c - the per-connection protocol core of passdesk-hostd. */
+#include "hostd-conn.h"
+
+#include "codec.h"
+
+#include <string.h>
+
+/* Bad lines a guest may send in a burst, and how fast that allowance refills. */
+#define ERROR_BURST 16
+#define ERROR_REFILL_US (10 * G_USEC_PER_SEC)
+
+struct _PdHostdConn
+{
+  PdHostdConnOps ops;
+  gpointer user_data;
+  PdHlLineBuf *lines;
+  guint32 next_id;       /* for HELLO */
+  guint32 hello_id;      /* the latest HELLO's id */
+  gboolean ready;
+  char *agent;
+  guint32 cycle_request; /* the RESTART id this connection started, 0: none */
+  guint error_tokens;
+  gint64 error_refill_at;
+};
+
+PdHostdConn *
+pd_hostd_conn_new (const PdHostdConnOps *ops, gpointer user_data)
+{
+  PdHostdConn *c = g_new0 (PdHostdConn, 1);
+  c->ops = *ops;
+  c->user_data = user_data;
+  c->lines = pd_hl_line_buf_new ();
+  c->next_id = 1;
+  c->error_tokens = ERROR_BURST;
+  return c;
+}
+
+void
+pd_hostd_conn_free (PdHostdConn *c)
+{
+  if (c == NULL)
+    return;
+  pd_hl_line_buf_free (c->lines);
+  g_free (c->agent);
+  g_free (c);
+}
+
+gboolean
+pd_hostd_conn_is_ready (PdHostdConn *c)
+{
+  return c->ready;
+}
+
+const char *
+pd_hostd_conn_get_agent (PdHostdConn *c)
+{
+  return c->agent;
+}
+
+/* Encodes @msg onto @out. A message that does not fit the line limit is cut
+ * down by dropping its longest text value step by step; messages built here
+ * are otherwise valid, so a failure is a bug and is only logged. */
+static void
+send_msg (PdHostdConn *c, PdHlMessage *msg, GString *out)
+{
+  for (int attempt = 0; attempt < 6; attempt++)
+    {
+      gsize len;
+      g_autoptr (GError) error = NULL;
+      g_autofree char *line = pd_hl_encode (msg, &len, &error);
+      if (line)
+        {
+          g_string_append_len (out, line, (gssize) len);
+          return;
+        }
+      /* Shorten the longest value (texts are the only long ones). */
+      PdHlArg *longest = NULL;
+      for (guint i = 0; i < msg->args->len; i++)
+        {
+          PdHlArg *a = msg->args->pdata[i];
+          if (longest == NULL || strlen (a->value) > strlen (longest->value))
+            longest = a;
+        }
+      if (longest == NULL || strlen (longest->value) < 8)
+        {
+          g_warning ("hostd-conn: cannot encode %s: %s", pd_hl_verb_to_string (msg->verb),
+                     error->message);
+          return;
+        }
+      /* Cut at a UTF-8 boundary, keeping a third. */
+      gsize keep = strlen (longest->value) / 3;
+      const char *end = g_utf8_find_prev_char (longest->value, longest->value + keep + 1);
+      gsize cut = end ? (gsize) (end - longest->value) : 0;
+      g_autofree char *shorter = g_strndup (longest->value, cut);
+      g_free (longest->value);
+      longest->value = g_strconcat (shorter, "...", NULL);
+    }
+}
+
+static void
+send_error (PdHostdConn *c, guint32 id, const char *code, const char *text, GString *out)
+{
+  g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_ERROR, id);
+  pd_hl_message_set (m, "code", code);
+  if (text)
+    pd_hl_message_set (m, "text", text);
+  send_msg (c, m, out);
+}
+
+static void
+send_refuse (PdHostdConn *c, guint32 id, const char *code, const char *text, guint retry_in,
+             GString *out)
+{
+  g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_REFUSE, id);
+  pd_hl_message_set (m, "code", code);
+  pd_hl_message_set (m, "text", text);
+  if (retry_in)
+    pd_hl_message_set_uint (m, "retry-in", retry_in);
+  send_msg (c, m, out);
+}
+
+/* The fields HELLO and STATUS-REPLY share. */
+static void
+set_policy_fields (PdHlMessage *m, const PdHostdView *v)
+{
+  pd_hl_message_set (m, "enabled", v->policy.enabled ? "1" : "0");
+  pd_hl_message_set_uint (m, "cool-off-min", v->policy.cool_off_min);
+  pd_hl_message_set_uint (m, "cool-off-max", v->policy.cool_off_max);
+  pd_hl_message_set_uint (m, "cool-off-default", v->policy.cool_off);
+  pd_hl_message_set_uint (m, "rate-max", 1);
+  pd_hl_message_set_uint (m, "rate-window", v->policy.min_interval);
+  pd_hl_message_set_uint (m, "day-max", v->policy.max_per_day);
+  pd_hl_message_set_uint (m, "rate-left", v->rate_left);
+  pd_hl_message_set_uint (m, "next-allowed-in", v->next_allowed_in);
+  if (v->last)
+    {
+      const PdCycleResult *r = v->last;
+      gint64 ended = r->started / G_USEC_PER_SEC + r->duration_ms / 1000;
+      pd_hl_message_set (m, "last", r->ok ? "ok" : "failed");
+      pd_hl_message_set_uint (m, "last-time", (guint32) CLAMP (ended, 0, G_MAXUINT32));
+      pd_hl_message_set_uint (m, "last-duration",
+                              (guint32) CLAMP ((r->duration_ms + 500) / 1000, 0, G_MAXUINT32));
+      if (r->message && *r->message)
+        pd_hl_message_set (m, "last-text", r->message);
+    }
+}
+
+static void
+get_view (PdHostdConn *c, PdHostdView *v)
+{
+  memset (v, 0, sizeof *v);
+  c->ops.view (c->user_data, v);
+  if (v->host_name == NULL)
+    v->host_name = "host";
+  if (v->cycle == NULL)
+    v->cycle = "idle";
+  if (v->vm_state == NULL)
+    v->vm_state = "unknown";
+}
+
+static void
+send_hello (PdHostdConn *c, GString *out)
+{
+  PdHostdView v;
+  get_view (c, &v);
+  c->hello_id = c->next_id++;
+  if (c->next_id == 0)
+    c->next_id = 1;
+  g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_HELLO, c->hello_id);
+  pd_hl_message_set_uint (m, "proto", PD_HL_PROTOCOL_VERSION);
+  pd_hl_message_set_uint (m, "proto-min", PD_HL_PROTOCOL_VERSION);
+  pd_hl_message_set (m, "host", v.host_name);
+  pd_hl_message_set_uint (m, "vmid", v.vmid);
+  set_policy_fields (m, &v);
+  send_msg (c, m, out);
+}
+
+void
+pd_hostd_conn_start (PdHostdConn *c, GString *out)
+{
+  pd_hl_line_buf_reset (c->lines, TRUE);
+  c->ready = FALSE;
+  g_string_append_c (out, '\n');
+  send_hello (c, out);
+}
+
+void
+pd_hostd_conn_rehello (PdHostdConn *c, GString *out)
+{
+  /* On a ready connection a repeated HELLO only brings new facts (a
+   * cycle's result): requests racing with it are still served. */
+  send_hello (c, out);
+}
+
+void
+pd_hostd_conn_progress (PdHostdConn *c, guint32 request_id, const char *phase, const char *text,
+                        GString *out)
+{
+  if (request_id == 0)
+    return;
+  g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_PROGRESS, request_id);
+  pd_hl_message_set (m, "phase", phase);
+  pd_hl_message_set (m, "text", text);
+  send_msg (c, m, out);
+}
+
+/* ---- requests ---- */
+
+static void
+handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
+{
+  PdHostdView v;
+  get_view (c, &v);
+  guint32 asked = 0;
+  gboolean has_cool_off = pd_hl_message_get (msg, "cool-off") != NULL;
+  if (has_cool_off && !pd_hl_message_get_uint (msg, "cool-off", &asked))
+    {
+      send_refuse (c, msg->id, PD_HL_REFUSE_BAD_REQUEST,
+                   "The cool-off value is not a number; this is a bug in the guest agent.", 0,
+                   out);
+      return;
+    }
+  if (!v.policy.enabled)
+    {
+      g_autofree char *t = g_strdup_printf (
+          "Cold restart is disabled for VM %u on this host. Ask the host's administrator to set "
+          "enabled=true in /etc/passdesk/hostd.conf.",
+          v.vmid);
+      send_refuse (c, msg->id, PD_HL_REFUSE_DISABLED, t, 0, out);
+      return;
+    }
+  if (g_strcmp0 (v.cycle, "idle") != 0)
+    {
+      send_refuse (c, msg->id, PD_HL_REFUSE_BUSY,
+                   "A cold restart of this VM is already running. Wait for it to finish.", 0,
+                   out);
+      return;
+    }
+  guint cool_off = asked ? asked : v.policy.cool_off;
+  if (asked && (asked < v.policy.cool_off_min || asked > v.policy.cool_off_max))
+    {
+      g_autofree char *t = g_strdup_printf (
+          "The host allows a cool-off from %u to %u s; %u s was asked. Ask for a value in that "
+          "range or none for the default (%u s).",
+          v.policy.cool_off_min, v.policy.cool_off_max, asked, v.policy.cool_off);
+      send_refuse (c, msg->id, PD_HL_REFUSE_OUT_OF_RANGE, t, 0, out);
+      return;
+    }
+  if (v.next_allowed_in > 0)
+    {
+      g_autofree char *t = g_strdup_printf (
+          "This VM may be cold-restarted at most once per %u s and %u times a day; the next one "
+          "is allowed in %u s. Try again then.",
+          v.policy.min_interval, v.policy.max_per_day, v.next_allowed_in);
+      send_refuse (c, msg->id, PD_HL_REFUSE_RATE_LIMITED, t, v.next_allowed_in, out);
+      return;
+    }
+  g_autofree char *why = NULL;
+  const char *reason = pd_hl_message_get (msg, "reason");
+  if (!c->ops.restart (c->user_data, msg->id, cool_off, reason ? reason : "", &why))
+    {
+      send_refuse (c, msg->id, PD_HL_REFUSE_HOST_ERROR,
+                   why ? why : "The host could not start the cycle; see its journal.", 0, out);
+      return;
+    }
+  c->cycle_request = msg->id;
+  g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_ACCEPT, msg->id);
+  pd_hl_message_set_uint (m, "cool-off", cool_off);
+  pd_hl_message_set_uint (m, "shutdown-timeout", v.policy.shutdown_timeout);
+  pd_hl_message_set_printf (m, "text",
+                            "The host will shut this VM down, keep it off for %u s and start it "
+                            "again.",
+                            cool_off);
+  send_msg (c, m, out);
+}
+
+static void
+handle_cancel (PdHostdConn *c, const PdHlMessage *msg, GString *out)
+{
+  guint32 req = 0;
+  if (!pd_hl_message_get_uint (msg, "request", &req))
+    {
+      send_refuse (c, msg->id, PD_HL_REFUSE_BAD_REQUEST,
+                   "CANCEL needs request=ID; this is a bug in the guest agent.", 0, out);
+      return;
+    }
+  PdHostdView v;
+  get_view (c, &v);
+  /* The shutdown starts as soon as a request is accepted. */
+  if (req != 0 && req == c->cycle_request && g_strcmp0 (v.cycle, "idle") != 0)
+    send_refuse (c, msg->id, PD_HL_REFUSE_TOO_LATE,
+                 "The shutdown has already started; the VM will be started again when it has "
+                 "stopped.",
+                 0, out);
+  else
+    send_refuse (c, msg->id, PD_HL_REFUSE_UNKNOWN_REQUEST,
+                 "No running cold restart has that request id; nothing was cancelled.", 0, out);
+}
+
+static void
+handle_status (PdHostdConn *c, const PdHlMessage *msg, GString *out)
+{
+  PdHostdView v;
+  get_view (c, &v);
+  g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_STATUS_REPLY, msg->id);
+  pd_hl_message_set (m, "vm-state", v.vm_state);
+  pd_hl_message_set (m, "cycle", v.cycle);
+  set_policy_fields (m, &v);
+  send_msg (c, m, out);
+}
+
+/* Spends one bad-line token; FALSE when none is left (close). */
+static gboolean
+spend_error (PdHostdConn *c, gint64 now)
+{
+  if (c->error_refill_at == 0)
+    c->error_refill_at = now + ERROR_REFILL_US;
+  while (now >= c->error_refill_at && c->error_tokens < ERROR_BURST)
+    {
+      c->error_tokens++;
+      c->error_refill_at += ERROR_REFILL_US;
+    }
+  if (c->error_tokens == ERROR_BURST)
+    c->error_refill_at = now + ERROR_REFILL_US;
+  if (c->error_tokens == 0)
+    return FALSE;
+  c->error_tokens--;
+  return TRUE;
+}
+
+/* Handles one complete line; FALSE to close the connection. */
+static gboolean
+handle_line (PdHostdConn *c, const char *line, gsize len, gint64 now, GString *out)
+{
+  guint32 bad_id = 0;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PdHlMessage) msg = pd_hl_decode (line, len, &bad_id, &error);
+  if (msg == NULL)
+    {
+      if (g_error_matches (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_EMPTY))
+        return TRUE;
+      if (!spend_error (c, now))
+        return FALSE;
+      const char *code = pd_hl_codec_error_wire_code (error->code);
+      send_error (c, bad_id, code ? code : PD_HL_ERR_BAD_SYNTAX, NULL, out);
+      return TRUE;
+    }
+
+  if (!pd_hl_verb_sent_by_guest (msg->verb))
+    {
+      if (!spend_error (c, now))
+        return FALSE;
+      send_error (c, msg->id, PD_HL_ERR_UNEXPECTED, NULL, out);
+      return TRUE;
+    }
+
+  if (msg->verb == PD_HL_VERB_READY)
+    {
+      if (msg->id == c->hello_id)
+        {
+          c->ready = TRUE;
+          g_free (c->agent);
+          c->agent = g_strdup (pd_hl_message_get (msg, "agent"));
+          return TRUE;
+        }
+      /* A guest that (re)started without our latest HELLO: give it one. */
+      if (!spend_error (c, now))
+        return FALSE;
+      c->ready = FALSE;
+      send_hello (c, out);
+      return TRUE;
+    }
+
+  /* Replies and errors are never answered. */
+  if (msg->verb == PD_HL_VERB_PONG || msg->verb == PD_HL_VERB_ERROR
+      || msg->verb == PD_HL_VERB_OK)
+    return TRUE;
+
+  if (!c->ready)
+    {
+      if (!spend_error (c, now))
+        return FALSE;
+      send_error (c, msg->id, PD_HL_ERR_NOT_READY, NULL, out);
+      return TRUE;
+    }
+
+  switch (msg->verb)
+    {
+    case PD_HL_VERB_RESTART:
+      handle_restart (c, msg, out);
+      break;
+    case PD_HL_VERB_CANCEL:
+      handle_cancel (c, msg, out);
+      break;
+    case PD_HL_VERB_STATUS:
+      handle_status (c, msg, out);
+      break;
+    case PD_HL_VERB_PING:
+      {
+        g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_PONG, msg->id);
+        send_msg (c, m, out);
+      }
+      break;
+    default:
+      if (!spend_error (c, now))
+        return FALSE;
+      send_error (c, msg->id, PD_HL_ERR_UNEXPECTED, NULL, out);
+      break;
+    }
+  return TRUE;
+}
+
+gboolean
+pd_hostd_conn_feed (PdHostdConn *c, const char *data, gsize len, gint64 now_us, GString *out,
+                    guint *lines)
+{
+  guint n = 0;
+  while (len > 0)
+    {
+      gsize used = 0;
+      const char *line = NULL;
+      gsize line_len = 0;
+      PdHlLineStatus st = pd_hl_line_buf_push (c->lines, data, len, &used, &line, &line_len);
+      data += used;
+      len -= used;
+      if (st == PD_HL_LINE_NEED_MORE || (used == 0 && st != PD_HL_LINE_READY))
+        break;
+      n++;
+      if (st == PD_HL_LINE_TOO_LONG)
+        {
+          if (!spend_error (c, now_us))
+            {
+              if (lines)
+                *lines = n;
+              return FALSE;
+            }
+          send_error (c, 0, PD_HL_ERR_LINE_TOO_LONG, NULL, out);
+          continue;
+        }
+      if (!handle_line (c, line, line_len, now_us, out))
+        {
+          if (lines)
+            *lines = n;
+          return FALSE;
+        }
+    }
+  if (lines)
+    *lines = n;
+  return TRUE;
+}

@@ -1,0 +1,80 @@
+/* hostd-conn.h - the host's end of one hostlink connection, as a pure core.
+ *
+ * Bytes from the guest go in (pd_hostd_conn_feed), lines for the guest come
+ * out (appended to a GString), and the few things only the daemon can do
+ * come out as calls through PdHostdConnOps: "start a cycle". No I/O, no main
+ * loop, no clock of its own (the caller passes the time), so it can be
+ * fuzzed whole (tests/fuzz/fuzz-hostd-conn.c).
+ *
+ * It speaks PROTOCOL.md with the codec: sends LF + HELLO on start, answers
+ * nothing but READY before the handshake (ERROR not-ready), then serves
+ * RESTART (policy, rate limit and busy checks decide; ACCEPT or REFUSE),
+ * CANCEL, STATUS and PING. Lines over the limit, bad grammar, unknown verbs
+ * and verbs from the wrong side get an ERROR; more than a burst of bad lines
+ * (16, refilled one per 10 s) closes the connection.
+ *
+ * Extension beyond PROTOCOL.md: a READY whose id is not the latest HELLO's
+ * (a guest agent that restarted while hostd stayed connected) is answered
+ * with a fresh HELLO.
+ */
+#pragma once
+
+#include "hostd-config.h"
+#include "hostd-cycle.h"
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* What the host knows about the VM right now, for HELLO, STATUS-REPLY and
+ * for deciding a RESTART. */
+typedef struct
+{
+  const char *host_name;
+  guint vmid;
+  PdVmPolicy policy;
+  guint rate_left;        /* cycles allowed in the current window */
+  guint next_allowed_in;  /* seconds; 0: now */
+  const char *cycle;      /* "idle" or the PROGRESS phase of a running cycle */
+  const char *vm_state;   /* "running", "stopped", ... or "unknown" */
+  const PdCycleResult *last; /* may be NULL */
+} PdHostdView;
+
+typedef struct
+{
+  /* Fills @view (strings must live until the next call into the core). */
+  void (*view) (gpointer user_data, PdHostdView *view);
+  /* A RESTART passed every check: start the cycle now. Returns FALSE (with
+   * a sentence in *@why, owned by the caller) when it could not start. */
+  gboolean (*restart) (gpointer user_data, guint32 request_id, guint cool_off, const char *reason,
+                       char **why);
+} PdHostdConnOps;
+
+typedef struct _PdHostdConn PdHostdConn;
+
+PdHostdConn *pd_hostd_conn_new (const PdHostdConnOps *ops, gpointer user_data);
+void pd_hostd_conn_free (PdHostdConn *conn);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdHostdConn, pd_hostd_conn_free)
+
+/* The connection was made: resets the line assembler (dropping the first
+ * partial line) and writes LF + HELLO to @out. */
+void pd_hostd_conn_start (PdHostdConn *conn, GString *out);
+/* Sends a new HELLO: a re-handshake before READY came, or new facts (a
+ * cycle's result) on a ready connection, which stays ready. */
+void pd_hostd_conn_rehello (PdHostdConn *conn, GString *out);
+
+/* Feeds bytes from the guest at time @now_us (monotonic). Replies go to
+ * @out; *@lines counts the lines seen (for the caller's flood budget).
+ * Returns FALSE when the connection must be closed (too many bad lines). */
+gboolean pd_hostd_conn_feed (PdHostdConn *conn, const char *data, gsize len, gint64 now_us,
+                             GString *out, guint *lines);
+
+/* Reports a step of the cycle started for @request_id (PROGRESS). */
+void pd_hostd_conn_progress (PdHostdConn *conn, guint32 request_id, const char *phase,
+                             const char *text, GString *out);
+
+gboolean pd_hostd_conn_is_ready (PdHostdConn *conn);
+/* The guest's agent version from READY (or NULL). */
+const char *pd_hostd_conn_get_agent (PdHostdConn *conn);
+
+G_END_DECLS

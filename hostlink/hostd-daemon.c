@@ -1,0 +1,356 @@
+/* hostd-daemon.c - passdesk-hostd's main-loop side. */
+#define G_LOG_DOMAIN "passdesk-hostd"
+
+#include "config.h"
+#include "hostd-daemon.h"
+
+#include "codec.h"
+#include "hostd-conn.h"
+#include "hostd-cycle.h"
+#include "hostd-discovery.h"
+#include "hostd-link.h"
+#include "hostd-state.h"
+
+#include <string.h>
+#include <unistd.h>
+
+typedef struct
+{
+  PdHostd *hostd;
+  guint vmid;
+  char vmid_str[16];
+  PdHostdLink *link;
+  PdCycle *cycle;
+  guint32 request_id;  /* the RESTART that started the cycle */
+  guint generation;    /* the link connection that accepted it */
+  guint start_id;      /* idle that starts an accepted cycle */
+} HostdVm;
+
+struct _PdHostd
+{
+  PdHostdConfig *config;
+  PdHostdState *state;
+  PdDiscovery *discovery;
+  GHashTable *vms; /* vmid → HostdVm* */
+  char *host_name;
+};
+
+static void
+save_state (PdHostd *h)
+{
+  g_autoptr (GError) error = NULL;
+  if (!pd_hostd_state_save (h->state, &error))
+    g_warning ("%s", error->message);
+}
+
+/* Cycles still running when hostd stops: their phase is in the state file
+ * for the next hostd; a qm call may still hold a pointer to them, so they are
+ * parked here, not freed. */
+static GPtrArray *parked_cycles;
+
+static void
+vm_free (HostdVm *vm)
+{
+  pd_hostd_link_free (vm->link);
+  g_clear_handle_id (&vm->start_id, g_source_remove);
+  if (vm->cycle)
+    {
+      if (parked_cycles == NULL)
+        parked_cycles = g_ptr_array_new ();
+      g_ptr_array_add (parked_cycles, vm->cycle);
+    }
+  g_free (vm);
+}
+
+static HostdVm *
+get_vm (PdHostd *h, guint vmid)
+{
+  HostdVm *vm = g_hash_table_lookup (h->vms, GUINT_TO_POINTER (vmid));
+  if (vm == NULL)
+    {
+      vm = g_new0 (HostdVm, 1);
+      vm->hostd = h;
+      vm->vmid = vmid;
+      g_snprintf (vm->vmid_str, sizeof vm->vmid_str, "%u", vmid);
+      g_hash_table_insert (h->vms, GUINT_TO_POINTER (vmid), vm);
+    }
+  return vm;
+}
+
+static const char *
+cycle_wire_phase (PdCycle *cycle)
+{
+  if (cycle == NULL)
+    return "idle";
+  switch (pd_cycle_get_phase (cycle))
+    {
+    case PD_CYCLE_SHUTTING_DOWN:
+    case PD_CYCLE_FORCE_STOPPING:
+      return PD_HL_PHASE_SHUTTING_DOWN;
+    case PD_CYCLE_COOLING_OFF:
+      return PD_HL_PHASE_COOLING_OFF;
+    case PD_CYCLE_STARTING:
+    case PD_CYCLE_CONFIRMING:
+    default:
+      return PD_HL_PHASE_STARTING;
+    }
+}
+
+/* ---- cycle callbacks ---- */
+
+static void
+progress (HostdVm *vm, const char *phase, const char *text)
+{
+  if (vm->link && vm->request_id)
+    pd_hostd_link_progress (vm->link, vm->generation, vm->request_id, phase, text);
+}
+
+static void
+on_cycle_phase (PdCycle *cycle, gpointer data)
+{
+  HostdVm *vm = data;
+  PdVmState *st = pd_hostd_state_vm (vm->hostd->state, vm->vmid);
+  st->cycle_running = TRUE;
+  st->phase = pd_cycle_get_phase (cycle);
+  st->cycle_started = pd_cycle_get_started (cycle);
+  st->phase_since = pd_cycle_get_phase_since (cycle);
+  st->cool_off = pd_cycle_get_cool_off (cycle);
+  save_state (vm->hostd);
+  if (st->phase == PD_CYCLE_COOLING_OFF)
+    {
+      g_autofree char *t
+          = g_strdup_printf ("Keeping the VM off for %u s.", pd_cycle_get_cool_off (cycle));
+      progress (vm, PD_HL_PHASE_COOLING_OFF, t);
+    }
+}
+
+static void
+on_cycle_event (PdCycle *cycle, PdCycleEvent ev, const char *message, gpointer data)
+{
+  HostdVm *vm = data;
+  const char *phase = NULL;
+  switch (ev)
+    {
+    case PD_CYCLE_EVENT_SHUTTING_DOWN:
+    case PD_CYCLE_EVENT_FORCE_STOPPING:
+      phase = PD_HL_PHASE_SHUTTING_DOWN;
+      break;
+    case PD_CYCLE_EVENT_STOPPED:
+      phase = PD_HL_PHASE_STOPPED;
+      break;
+    case PD_CYCLE_EVENT_STARTING:
+      phase = PD_HL_PHASE_STARTING;
+      break;
+    case PD_CYCLE_EVENT_RUNNING:
+      phase = PD_HL_PHASE_DONE;
+      break;
+    case PD_CYCLE_EVENT_FAILED:
+    default:
+      phase = PD_HL_PHASE_FAILED;
+      break;
+    }
+  g_autofree char *text = g_strdup_printf ("%c%s.", g_ascii_toupper (message[0]), message + 1);
+  if (g_str_has_suffix (message, "."))
+    text[strlen (text) - 1] = '\0';
+  progress (vm, phase, text);
+}
+
+static void
+on_cycle_done (PdCycle *cycle, const PdCycleResult *result, gpointer data)
+{
+  HostdVm *vm = data;
+  PdVmState *st = pd_hostd_state_vm (vm->hostd->state, vm->vmid);
+  pd_vm_state_set_result (st, result);
+  st->cycle_running = FALSE;
+  save_state (vm->hostd);
+  g_log_structured (G_LOG_DOMAIN, result->ok ? G_LOG_LEVEL_MESSAGE : G_LOG_LEVEL_WARNING,
+                    "PASSDESK_VMID", vm->vmid_str, "PASSDESK_RESULT", result->ok ? "ok" : "failed",
+                    "MESSAGE", "VM %u: cold restart %s after %" G_GINT64_FORMAT " ms: %s",
+                    vm->vmid, result->ok ? "succeeded" : "failed", result->duration_ms,
+                    result->message);
+  pd_cycle_free (vm->cycle);
+  vm->cycle = NULL;
+  vm->request_id = 0;
+  /* The guest may have connected before the result was known: tell it now. */
+  if (vm->link)
+    pd_hostd_link_rehello (vm->link);
+}
+
+static const PdCycleCallbacks cycle_callbacks = {
+  .phase = on_cycle_phase,
+  .event = on_cycle_event,
+  .done = on_cycle_done,
+};
+
+/* ---- protocol core callbacks ---- */
+
+static void
+conn_view (gpointer data, PdHostdView *view)
+{
+  HostdVm *vm = data;
+  PdHostd *h = vm->hostd;
+  PdVmState *st = pd_hostd_state_vm (h->state, vm->vmid);
+  view->host_name = h->host_name;
+  view->vmid = vm->vmid;
+  view->policy = *pd_hostd_config_policy (h->config, vm->vmid);
+  pd_vm_state_rate_budget (st, &view->policy, g_get_real_time (), &view->rate_left,
+                           &view->next_allowed_in);
+  view->cycle = cycle_wire_phase (vm->cycle);
+  /* A guest that talks runs; during a cycle the cycle knows better. */
+  view->vm_state = vm->cycle ? "unknown" : "running";
+  view->last = st->last;
+}
+
+static gboolean
+start_cycle (gpointer data)
+{
+  HostdVm *vm = data;
+  vm->start_id = 0;
+  pd_cycle_start (vm->cycle);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *reason, char **why)
+{
+  HostdVm *vm = data;
+  PdHostd *h = vm->hostd;
+  if (vm->cycle)
+    {
+      *why = g_strdup ("A cold restart of this VM is already running. Wait for it to finish.");
+      return FALSE;
+    }
+  PdVmState *st = pd_hostd_state_vm (h->state, vm->vmid);
+  gint64 now = g_get_real_time ();
+  const PdVmPolicy *policy = pd_hostd_config_policy (h->config, vm->vmid);
+
+  /* Persist before acting: a cycle that cannot be written down is refused
+   * rather than risked being lost. */
+  pd_vm_state_note_cycle (st, now);
+  st->cycle_running = TRUE;
+  st->phase = PD_CYCLE_SHUTTING_DOWN;
+  st->cycle_started = now;
+  st->phase_since = now;
+  st->cool_off = cool_off;
+  g_autoptr (GError) error = NULL;
+  if (!pd_hostd_state_save (h->state, &error))
+    {
+      st->cycle_running = FALSE;
+      g_array_set_size (st->history, st->history->len - 1);
+      g_warning ("VM %u: refusing a cold restart: %s", vm->vmid, error->message);
+      *why = g_strdup_printf ("The host cannot record the cycle (%s); nothing was done.",
+                              error->message);
+      return FALSE;
+    }
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PASSDESK_VMID", vm->vmid_str,
+                    "PASSDESK_REASON", reason, "MESSAGE",
+                    "VM %u: the guest asks for a cold restart (request %u, cool-off %u s)",
+                    vm->vmid, request_id, cool_off);
+  vm->request_id = request_id;
+  vm->generation = vm->link ? pd_hostd_link_get_generation (vm->link) : 0;
+  vm->cycle = pd_cycle_new (vm->vmid, h->config, policy, cool_off, &cycle_callbacks, vm);
+  /* From the main loop, so the guest gets ACCEPT before the first PROGRESS. */
+  vm->start_id = g_idle_add (start_cycle, vm);
+  return TRUE;
+}
+
+static const PdHostdConnOps conn_ops = {
+  .view = conn_view,
+  .restart = conn_restart,
+};
+
+/* ---- links and discovery ---- */
+
+static void
+on_link_state (PdHostdLink *link, gboolean connected, gpointer data)
+{
+  HostdVm *vm = data;
+  PdVmState *st = pd_hostd_state_vm (vm->hostd->state, vm->vmid);
+  st->connected = connected;
+  st->link_since = g_get_real_time ();
+  if (connected)
+    {
+      g_free (st->guest_name);
+      st->guest_name = g_strdup (pd_hostd_link_get_agent (link));
+    }
+  save_state (vm->hostd);
+}
+
+static void
+on_socket (guint vmid, const char *path, gboolean present, gpointer data)
+{
+  PdHostd *h = data;
+  HostdVm *vm = get_vm (h, vmid);
+  if (vm->link == NULL)
+    {
+      if (!present)
+        return;
+      vm->link = pd_hostd_link_new (vmid, path, &conn_ops, on_link_state, vm);
+    }
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "PASSDESK_VMID", vm->vmid_str, "MESSAGE",
+                    "VM %u: channel socket %s %s", vmid, path, present ? "present" : "removed");
+  pd_hostd_link_set_present (vm->link, present);
+}
+
+PdHostd *
+pd_hostd_new (PdHostdConfig *config)
+{
+  PdHostd *h = g_new0 (PdHostd, 1);
+  h->config = config;
+  h->vms = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify) vm_free);
+  h->host_name = g_strdup (g_get_host_name ());
+  return h;
+}
+
+gboolean
+pd_hostd_start (PdHostd *h, GError **error)
+{
+  h->state = pd_hostd_state_load (h->config->state_dir, error);
+  if (h->state == NULL)
+    return FALSE;
+  h->state->daemon_pid = getpid ();
+  /* Links from an earlier run are gone. */
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, h->state->vms);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    ((PdVmState *) value)->connected = FALSE;
+  if (!pd_hostd_state_save (h->state, error))
+    return FALSE;
+
+  /* Cycles a previous hostd left unfinished continue, or end as failed. */
+  g_autoptr (GArray) ids = pd_hostd_state_vmids (h->state);
+  for (guint i = 0; i < ids->len; i++)
+    {
+      guint vmid = g_array_index (ids, guint, i);
+      PdVmState *st = pd_hostd_state_vm (h->state, vmid);
+      if (!st->cycle_running)
+        continue;
+      HostdVm *vm = get_vm (h, vmid);
+      guint cool_off = st->cool_off;
+      vm->cycle = pd_cycle_new (vmid, h->config, pd_hostd_config_policy (h->config, vmid),
+                                cool_off, &cycle_callbacks, vm);
+      pd_cycle_resume (vm->cycle, st->phase, st->cycle_started, st->phase_since);
+    }
+
+  h->discovery = pd_discovery_new (h->config->socket_dir, on_socket, h, error);
+  if (h->discovery == NULL)
+    return FALSE;
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE",
+                    "passdesk-hostd %s watching %s (qm: %s, state: %s)", PACKAGE_VERSION,
+                    h->config->socket_dir, h->config->qm, h->config->state_dir);
+  return TRUE;
+}
+
+void
+pd_hostd_free (PdHostd *h)
+{
+  if (h == NULL)
+    return;
+  pd_discovery_free (h->discovery);
+  g_hash_table_unref (h->vms);
+  pd_hostd_state_free (h->state);
+  pd_hostd_config_free (h->config);
+  g_free (h->host_name);
+  g_free (h);
+}

@@ -1,0 +1,454 @@
+/* hostd-link.c - one VM's channel connection. */
+#define G_LOG_DOMAIN "passdesk-hostd"
+
+#include "hostd-link.h"
+
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+
+#define READ_CHUNK 4096
+#define OUT_MAX (256 * 1024)
+/* Token buckets: what one guest may make hostd chew per second. */
+#define BYTES_BURST (1024 * 1024)
+#define BYTES_PER_S (16 * 1024 * 1024)
+#define LINES_BURST 500
+#define LINES_PER_S 5000
+#define RETRIES 6
+#define ABUSE_RETRY_S 60
+#define HELLO_FIRST_S 5
+#define HELLO_MAX_S 300
+
+struct _PdHostdLink
+{
+  guint vmid;
+  char vmid_str[16];
+  char *path;
+  PdHostdConnOps ops;
+  PdHostdLinkStateFunc state_func;
+  gpointer user_data;
+
+  gboolean present;
+  GCancellable *connecting;
+  GSocketConnection *conn;
+  GSocket *socket;
+  GSource *in_source;
+  GSource *out_source;
+  PdHostdConn *core;
+  GString *out;
+  guint generation;
+  guint retry_id;
+  guint retries;
+  guint pause_id;
+  guint hello_id;
+  guint hello_delay_s;
+  gboolean ready_reported;  /* state_func was told about this connection */
+
+  double byte_tokens;
+  double line_tokens;
+  gint64 tokens_at;
+};
+
+static void link_log (PdHostdLink *l, GLogLevelFlags level, const char *fmt, ...)
+    G_GNUC_PRINTF (3, 4);
+
+static void
+link_log (PdHostdLink *l, GLogLevelFlags level, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_log_structured (G_LOG_DOMAIN, level, "PASSDESK_VMID", l->vmid_str, "MESSAGE", "VM %u: %s",
+                    l->vmid, msg);
+}
+
+static void start_connect (PdHostdLink *l);
+static void close_link (PdHostdLink *l, const char *why, guint retry_after_ms);
+static void watch_in (PdHostdLink *l);
+
+static gboolean
+on_retry (gpointer data)
+{
+  PdHostdLink *l = data;
+  l->retry_id = 0;
+  if (l->present && l->conn == NULL && l->connecting == NULL)
+    start_connect (l);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_retry (PdHostdLink *l, guint ms)
+{
+  g_clear_handle_id (&l->retry_id, g_source_remove);
+  l->retry_id = g_timeout_add (ms, on_retry, l);
+}
+
+/* Writes what is queued; FALSE when the link was closed. */
+static gboolean flush (PdHostdLink *l);
+
+static gboolean
+on_writable (GSocket *socket, GIOCondition cond, gpointer data)
+{
+  PdHostdLink *l = data;
+  g_source_destroy (l->out_source);
+  g_source_unref (l->out_source);
+  l->out_source = NULL;
+  flush (l);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+flush (PdHostdLink *l)
+{
+  while (l->out->len > 0)
+    {
+      g_autoptr (GError) error = NULL;
+      gssize n = g_socket_send (l->socket, l->out->str, l->out->len, NULL, &error);
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        break;
+      if (n < 0)
+        {
+          close_link (l, error->message, 1000);
+          return FALSE;
+        }
+      g_string_erase (l->out, 0, n);
+    }
+  if (l->out->len > OUT_MAX)
+    {
+      close_link (l, "the guest does not read what hostd sends", ABUSE_RETRY_S * 1000);
+      return FALSE;
+    }
+  if (l->out->len > 0 && l->out_source == NULL)
+    {
+      l->out_source = g_socket_create_source (l->socket, G_IO_OUT, NULL);
+      g_source_set_callback (l->out_source, (GSourceFunc) (GCallback) on_writable, l, NULL);
+      g_source_attach (l->out_source, NULL);
+    }
+  return TRUE;
+}
+
+static void
+refill (PdHostdLink *l, gint64 now)
+{
+  double dt = (now - l->tokens_at) / (double) G_USEC_PER_SEC;
+  l->tokens_at = now;
+  l->byte_tokens = MIN (BYTES_BURST, l->byte_tokens + dt * BYTES_PER_S);
+  l->line_tokens = MIN (LINES_BURST, l->line_tokens + dt * LINES_PER_S);
+}
+
+static gboolean
+on_unpause (gpointer data)
+{
+  PdHostdLink *l = data;
+  l->pause_id = 0;
+  watch_in (l);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_hello_timer (gpointer data)
+{
+  PdHostdLink *l = data;
+  l->hello_id = 0;
+  if (l->core == NULL || pd_hostd_conn_is_ready (l->core))
+    return G_SOURCE_REMOVE;
+  pd_hostd_conn_rehello (l->core, l->out);
+  l->hello_delay_s = MIN (HELLO_MAX_S, l->hello_delay_s * 2);
+  l->hello_id = g_timeout_add_seconds (l->hello_delay_s, on_hello_timer, l);
+  flush (l);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+update_hello_timer (PdHostdLink *l)
+{
+  if (l->core && pd_hostd_conn_is_ready (l->core))
+    {
+      g_clear_handle_id (&l->hello_id, g_source_remove);
+      l->hello_delay_s = HELLO_FIRST_S;
+    }
+  else if (l->core && l->hello_id == 0)
+    l->hello_id = g_timeout_add_seconds (l->hello_delay_s, on_hello_timer, l);
+}
+
+static gboolean
+on_readable (GSocket *socket, GIOCondition cond, gpointer data)
+{
+  PdHostdLink *l = data;
+  gint64 now = g_get_monotonic_time ();
+  refill (l, now);
+  if (l->byte_tokens < READ_CHUNK || l->line_tokens < 1)
+    {
+      /* Out of budget: stop reading this guest until the bucket refills. */
+      double need_s = MAX ((READ_CHUNK - l->byte_tokens) / BYTES_PER_S,
+                           (LINES_BURST / 5.0 - l->line_tokens) / LINES_PER_S);
+      guint ms = (guint) CLAMP (need_s * 1000 + 1, 1, 1000);
+      l->in_source = NULL;
+      l->pause_id = g_timeout_add (ms, on_unpause, l);
+      return G_SOURCE_REMOVE;
+    }
+
+  char buf[READ_CHUNK];
+  g_autoptr (GError) error = NULL;
+  gssize n = g_socket_receive (socket, buf, sizeof buf, NULL, &error);
+  if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    return G_SOURCE_CONTINUE;
+  if (n <= 0)
+    {
+      l->in_source = NULL;
+      close_link (l, n == 0 ? "QEMU closed the connection" : error->message, 200);
+      return G_SOURCE_REMOVE;
+    }
+  guint lines = 0;
+  gboolean keep = pd_hostd_conn_feed (l->core, buf, (gsize) n, now, l->out, &lines);
+  l->byte_tokens -= n;
+  l->line_tokens -= lines;
+  if (!keep)
+    {
+      l->in_source = NULL;
+      flush (l);
+      if (l->conn)
+        close_link (l, "too many bad lines from the guest", ABUSE_RETRY_S * 1000);
+      return G_SOURCE_REMOVE;
+    }
+  update_hello_timer (l);
+  if (!l->ready_reported && pd_hostd_conn_is_ready (l->core))
+    {
+      l->ready_reported = TRUE;
+      link_log (l, G_LOG_LEVEL_MESSAGE, "handshake complete (guest agent %s)",
+                pd_hostd_conn_get_agent (l->core) ? pd_hostd_conn_get_agent (l->core) : "unknown");
+      if (l->state_func)
+        l->state_func (l, TRUE, l->user_data);
+    }
+  if (!flush (l))
+    {
+      /* close_link() destroyed our source already. */
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+watch_in (PdHostdLink *l)
+{
+  if (l->socket == NULL || l->in_source)
+    return;
+  l->in_source = g_socket_create_source (l->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+  g_source_set_callback (l->in_source, (GSourceFunc) (GCallback) on_readable, l, NULL);
+  g_source_attach (l->in_source, NULL);
+  g_source_unref (l->in_source); /* the context holds it; destroyed on close */
+}
+
+typedef struct
+{
+  PdHostdLink *link;
+  GCancellable *cancel;
+} Connecting;
+
+static void
+on_connected (GObject *src, GAsyncResult *res, gpointer data)
+{
+  Connecting *c = data;
+  g_autoptr (GError) error = NULL;
+  GSocketConnection *conn = g_socket_client_connect_finish (G_SOCKET_CLIENT (src), res, &error);
+  gboolean cancelled = g_cancellable_is_cancelled (c->cancel);
+  PdHostdLink *l = c->link;
+  g_object_unref (c->cancel);
+  g_free (c);
+  if (cancelled)
+    {
+      /* The link is gone or its socket vanished: l may be freed. */
+      g_clear_object (&conn);
+      return;
+    }
+  g_clear_object (&l->connecting);
+  if (conn == NULL)
+    {
+      /* Right after the file appears QEMU may not listen yet. */
+      if (l->present && l->retries < RETRIES)
+        {
+          guint ms = 100u << l->retries;
+          l->retries++;
+          schedule_retry (l, ms);
+        }
+      else
+        link_log (l, G_LOG_LEVEL_MESSAGE,
+                  "cannot connect to %s (%s); waiting for the VM to start again", l->path,
+                  error->message);
+      return;
+    }
+  l->conn = conn;
+  l->socket = g_socket_connection_get_socket (conn);
+  g_socket_set_blocking (l->socket, FALSE);
+  l->generation++;
+  l->retries = 0;
+  l->core = pd_hostd_conn_new (&l->ops, l->user_data);
+  l->tokens_at = g_get_monotonic_time ();
+  l->byte_tokens = BYTES_BURST;
+  l->line_tokens = LINES_BURST;
+  l->hello_delay_s = HELLO_FIRST_S;
+  link_log (l, G_LOG_LEVEL_MESSAGE, "connected to %s", l->path);
+  pd_hostd_conn_start (l->core, l->out);
+  update_hello_timer (l);
+  watch_in (l);
+  flush (l);
+}
+
+static void
+start_connect (PdHostdLink *l)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (l->path);
+  l->connecting = g_cancellable_new ();
+  Connecting *c = g_new0 (Connecting, 1);
+  c->link = l;
+  c->cancel = g_object_ref (l->connecting);
+  g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (addr), l->connecting, on_connected,
+                                 c);
+}
+
+static void
+close_link (PdHostdLink *l, const char *why, guint retry_after_ms)
+{
+  gboolean was_ready = l->ready_reported;
+  l->ready_reported = FALSE;
+  if (l->in_source)
+    {
+      g_source_destroy (l->in_source);
+      l->in_source = NULL;
+    }
+  if (l->out_source)
+    {
+      g_source_destroy (l->out_source);
+      g_source_unref (l->out_source);
+      l->out_source = NULL;
+    }
+  g_clear_handle_id (&l->pause_id, g_source_remove);
+  g_clear_handle_id (&l->hello_id, g_source_remove);
+  if (l->conn)
+    {
+      link_log (l, G_LOG_LEVEL_MESSAGE, "disconnected: %s", why);
+      g_io_stream_close (G_IO_STREAM (l->conn), NULL, NULL);
+      g_clear_object (&l->conn);
+    }
+  l->socket = NULL;
+  g_clear_pointer (&l->core, pd_hostd_conn_free);
+  g_string_truncate (l->out, 0);
+  if (l->present && retry_after_ms)
+    schedule_retry (l, retry_after_ms);
+  if (was_ready && l->state_func)
+    l->state_func (l, FALSE, l->user_data);
+}
+
+void
+pd_hostd_link_set_present (PdHostdLink *l, gboolean present)
+{
+  l->present = present;
+  if (!present)
+    {
+      if (l->connecting)
+        {
+          g_cancellable_cancel (l->connecting);
+          g_clear_object (&l->connecting);
+        }
+      g_clear_handle_id (&l->retry_id, g_source_remove);
+      close_link (l, "the socket was removed (VM stopped)", 0);
+      return;
+    }
+  /* A new socket: whatever we held belongs to the old QEMU. */
+  if (l->conn)
+    close_link (l, "the socket was created again (VM restarted)", 0);
+  if (l->connecting)
+    {
+      g_cancellable_cancel (l->connecting);
+      g_clear_object (&l->connecting);
+    }
+  g_clear_handle_id (&l->retry_id, g_source_remove);
+  l->retries = 0;
+  start_connect (l);
+}
+
+PdHostdLink *
+pd_hostd_link_new (guint vmid, const char *path, const PdHostdConnOps *ops,
+                   PdHostdLinkStateFunc state_func, gpointer user_data)
+{
+  PdHostdLink *l = g_new0 (PdHostdLink, 1);
+  l->vmid = vmid;
+  g_snprintf (l->vmid_str, sizeof l->vmid_str, "%u", vmid);
+  l->path = g_strdup (path);
+  l->ops = *ops;
+  l->state_func = state_func;
+  l->user_data = user_data;
+  l->out = g_string_new (NULL);
+  l->hello_delay_s = HELLO_FIRST_S;
+  return l;
+}
+
+void
+pd_hostd_link_free (PdHostdLink *l)
+{
+  if (l == NULL)
+    return;
+  l->state_func = NULL;
+  l->present = FALSE;
+  if (l->connecting)
+    {
+      g_cancellable_cancel (l->connecting);
+      g_clear_object (&l->connecting);
+    }
+  g_clear_handle_id (&l->retry_id, g_source_remove);
+  close_link (l, "hostd is stopping", 0);
+  g_string_free (l->out, TRUE);
+  g_free (l->path);
+  g_free (l);
+}
+
+void
+pd_hostd_link_progress (PdHostdLink *l, guint generation, guint32 request_id, const char *phase,
+                        const char *text)
+{
+  if (l->core == NULL || generation != l->generation || !pd_hostd_conn_is_ready (l->core))
+    return;
+  pd_hostd_conn_progress (l->core, request_id, phase, text, l->out);
+  flush (l);
+}
+
+void
+pd_hostd_link_rehello (PdHostdLink *l)
+{
+  if (l->core == NULL)
+    return;
+  pd_hostd_conn_rehello (l->core, l->out);
+  update_hello_timer (l);
+  flush (l);
+}
+
+guint
+pd_hostd_link_get_generation (PdHostdLink *l)
+{
+  return l->generation;
+}
+
+gboolean
+pd_hostd_link_is_connected (PdHostdLink *l)
+{
+  return l->conn != NULL;
+}
+
+gboolean
+pd_hostd_link_is_ready (PdHostdLink *l)
+{
+  return l->core && pd_hostd_conn_is_ready (l->core);
+}
+
+guint
+pd_hostd_link_get_vmid (PdHostdLink *l)
+{
+  return l->vmid;
+}
+
+const char *
+pd_hostd_link_get_agent (PdHostdLink *l)
+{
+  return l->core ? pd_hostd_conn_get_agent (l->core) : NULL;
+}

@@ -1,0 +1,51 @@
+/* hostd-link.h - the I/O of one VM's channel: connect, read, write, reconnect.
+ *
+ * hostd is the client of QEMU's chardev socket. A link connects when its
+ * socket appears (discovery), without blocking; when the connection is lost
+ * while the socket is still there it tries again a few times with a growing
+ * delay (QEMU may not listen yet right after the socket file appears), then
+ * waits for the next discovery event: no endless retry loop.
+ *
+ * Reads are bounded per main-loop iteration (4 KiB) and paced by a token
+ * bucket per link (bytes and lines), so a flooding guest only slows itself.
+ * Output waiting for a slow guest is capped; past the cap, or after too many
+ * bad lines (see hostd-conn.h), the link is closed and retried after a minute.
+ * While the handshake is not complete HELLO is repeated after 5 s, doubling
+ * up to 5 min; once READY came, no timer runs.
+ */
+#pragma once
+
+#include "hostd-conn.h"
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _PdHostdLink PdHostdLink;
+
+typedef void (*PdHostdLinkStateFunc) (PdHostdLink *link, gboolean connected, gpointer user_data);
+
+PdHostdLink *pd_hostd_link_new (guint vmid, const char *path, const PdHostdConnOps *ops,
+                                PdHostdLinkStateFunc state_func, gpointer user_data);
+void pd_hostd_link_free (PdHostdLink *link);
+
+/* Discovery: the socket file appeared (connect now) or went (disconnect, and
+ * wait for it to appear again). */
+void pd_hostd_link_set_present (PdHostdLink *link, gboolean present);
+
+/* Sends PROGRESS for @request_id if the connection that accepted it
+ * (@generation, see below) is still the current one. */
+void pd_hostd_link_progress (PdHostdLink *link, guint generation, guint32 request_id,
+                             const char *phase, const char *text);
+/* Counts connections: changes with every new connection. */
+guint pd_hostd_link_get_generation (PdHostdLink *link);
+
+/* Sends a fresh HELLO (new facts, e.g. a cycle's result) if connected. */
+void pd_hostd_link_rehello (PdHostdLink *link);
+
+gboolean pd_hostd_link_is_connected (PdHostdLink *link);
+gboolean pd_hostd_link_is_ready (PdHostdLink *link);
+guint pd_hostd_link_get_vmid (PdHostdLink *link);
+const char *pd_hostd_link_get_agent (PdHostdLink *link);
+
+G_END_DECLS

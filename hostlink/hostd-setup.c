@@ -1,0 +1,141 @@
+/* hostd-setup.c - plan the args change that adds the hostlink channel. */
+#include "hostd-setup.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+char *
+pd_setup_channel_args (guint vmid, const char *socket_dir)
+{
+  return g_strdup_printf (
+      "-chardev socket,id=passdesk,path=%s/%u.passdesk,server=on,wait=off "
+      "-device virtio-serial-pci,id=passdesk-serial "
+      "-device virtserialport,bus=passdesk-serial.0,chardev=passdesk,name=org.passdesk.hostlink.0,"
+      "id=passdesk-port",
+      socket_dir, vmid);
+}
+
+/* Whether a -chardev/-device option value names one of our ids. */
+static gboolean
+names_our_id (const char *value)
+{
+  g_auto (GStrv) parts = g_strsplit (value, ",", -1);
+  for (guint i = 0; parts[i]; i++)
+    if (g_str_equal (parts[i], "id=passdesk") || g_str_equal (parts[i], "id=passdesk-serial")
+        || g_str_equal (parts[i], "id=passdesk-port"))
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+pd_setup_plan (const char *output, guint vmid, const char *socket_dir, PdSetupPlan *plan,
+               char **old_args, char **new_args, GError **error)
+{
+  *old_args = NULL;
+  *new_args = NULL;
+  g_auto (GStrv) lines = g_strsplit (output ? output : "", "\n", -1);
+  g_autofree char *args = NULL;
+  guint keys = 0;
+  for (guint i = 0; lines[i]; i++)
+    {
+      const char *l = lines[i];
+      if (*l == '\0')
+        continue;
+      /* Snapshots and pending sections follow the current config. */
+      if (*l == '[')
+        break;
+      /* Proxmox keys: lower-case letters, digits, '-' and '_' then ": ". */
+      gsize k = 0;
+      while (g_ascii_islower (l[k]) || g_ascii_isdigit (l[k]) || l[k] == '-' || l[k] == '_')
+        k++;
+      if (k == 0 || l[k] != ':' || (l[k + 1] != ' ' && l[k + 1] != '\0'))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "Line %u of `qm config %u` is not \"key: value\" (%.60s). Nothing was "
+                       "changed; add the arguments by hand (see passdesk-hostd(8)).",
+                       i + 1, vmid, l);
+          return FALSE;
+        }
+      keys++;
+      if (k == 4 && strncmp (l, "args", 4) == 0)
+        {
+          if (args)
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "`qm config %u` shows two args lines. Nothing was changed; fix the "
+                           "VM config by hand.",
+                           vmid);
+              return FALSE;
+            }
+          args = g_strdup (l[k + 1] ? l + k + 2 : "");
+        }
+    }
+  if (keys == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "`qm config %u` printed no configuration. Check that VM %u exists "
+                   "(`qm list`).",
+                   vmid, vmid);
+      return FALSE;
+    }
+
+  g_autofree char *ours = pd_setup_channel_args (vmid, socket_dir);
+  if (args == NULL || *g_strstrip (args) == '\0')
+    {
+      *plan = PD_SETUP_CHANGE;
+      *new_args = g_steal_pointer (&ours);
+      return TRUE;
+    }
+
+  int argc = 0;
+  g_auto (GStrv) argv = NULL;
+  g_autoptr (GError) local = NULL;
+  if (!g_shell_parse_argv (args, &argc, &argv, &local))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "The args of VM %u cannot be split into arguments (%s). Nothing was changed; "
+                   "fix args by hand.",
+                   vmid, local->message);
+      return FALSE;
+    }
+  g_auto (GStrv) want = g_strsplit (ours, " ", -1);
+  guint found = 0;
+  for (int i = 0; i < argc; i++)
+    {
+      gboolean opt = g_str_equal (argv[i], "-chardev") || g_str_equal (argv[i], "-device");
+      if (!opt || i + 1 >= argc || !names_our_id (argv[i + 1]))
+        continue;
+      gboolean exact = FALSE;
+      for (guint w = 0; want[w] && want[w + 1]; w += 2)
+        if (g_str_equal (argv[i], want[w]) && g_str_equal (argv[i + 1], want[w + 1]))
+          exact = TRUE;
+      if (!exact)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                       "The args of VM %u already hold \"%s %s\", which uses a passdesk id "
+                       "with other settings. Nothing was changed; remove it from args by hand "
+                       "and run setup again.",
+                       vmid, argv[i], argv[i + 1]);
+          return FALSE;
+        }
+      found++;
+      i++;
+    }
+  *old_args = g_strdup (args);
+  if (found == 3)
+    {
+      *plan = PD_SETUP_ALREADY_DONE;
+      return TRUE;
+    }
+  if (found != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                   "The args of VM %u hold only part of the passdesk channel. Nothing was "
+                   "changed; remove the passdesk parts from args by hand and run setup again.",
+                   vmid);
+      return FALSE;
+    }
+  *plan = PD_SETUP_CHANGE;
+  *new_args = g_strconcat (args, " ", ours, NULL);
+  return TRUE;
+}

@@ -1,0 +1,30 @@
+/* hostd-setup.h - `passdesk-hostd setup VMID`: add the channel to a VM's args.
+ *
+ * Pure part: from the text `qm config VMID` printed, find the `args:` line
+ * and compute the new args string with the passdesk chardev, virtio-serial
+ * controller and port appended, keeping the existing text verbatim. Already
+ * present (all three, exactly) → nothing to do. A config it cannot parse, an
+ * args value that does not split like a shell line, or passdesk ids that are
+ * there with other values → an error; nothing is changed.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* The three pieces, for @vmid and @socket_dir (default /run/qemu-server). */
+char *pd_setup_channel_args (guint vmid, const char *socket_dir);
+
+typedef enum
+{
+  PD_SETUP_CHANGE,       /* *new_args is what `qm set --args` must get */
+  PD_SETUP_ALREADY_DONE, /* nothing to change */
+} PdSetupPlan;
+
+/* Plans the change. *@old_args gets the current value (NULL when the VM has
+ * no args line). Returns FALSE with an error naming the problem. */
+gboolean pd_setup_plan (const char *qm_config_output, guint vmid, const char *socket_dir,
+                        PdSetupPlan *plan, char **old_args, char **new_args, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,68 @@
+/* hostd-state.h - what passdesk-hostd must not forget across restarts.
+ *
+ * One GKeyFile, STATE_DIR/hostd-state, a [vm VMID] group per VM: the cycle
+ * in flight (phase, start, phase start, cool-off), the last result, the
+ * start times of the cycles in the last 24 hours (rate limits), and the link
+ * state for `passdesk-hostd status`. Written whole and atomically
+ * (g_file_set_contents: temp file, fsync, rename) after every change. A file
+ * that cannot be parsed is kept aside as hostd-state.corrupt, never lost.
+ */
+#pragma once
+
+#include "hostd-config.h"
+#include "hostd-cycle.h"
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  guint vmid;
+  GArray *history;        /* gint64 wall µs of accepted cycles, oldest first, ≤ 24 h old */
+  PdCycleResult *last;    /* NULL when no cycle has finished */
+  gboolean cycle_running;
+  PdCyclePhase phase;
+  gint64 cycle_started;   /* wall µs */
+  gint64 phase_since;     /* wall µs */
+  guint cool_off;
+  gboolean connected;
+  gint64 link_since;      /* wall µs of the last connect or disconnect */
+  char *guest_name;       /* what the guest said in its handshake, for status only */
+} PdVmState;
+
+typedef struct
+{
+  char *path;
+  gint64 daemon_pid;      /* the hostd that wrote the file */
+  GHashTable *vms;        /* GUINT_TO_POINTER(vmid) → PdVmState* */
+} PdHostdState;
+
+/* Loads STATE_DIR/hostd-state. A missing file gives an empty state; an
+ * unparsable one is renamed to hostd-state.corrupt (with a warning) and an
+ * empty state is returned. Fails only when the directory cannot be made. */
+PdHostdState *pd_hostd_state_load (const char *state_dir, GError **error);
+/* Read-only load for `status`: no repair, no directory creation. */
+PdHostdState *pd_hostd_state_peek (const char *state_dir, GError **error);
+gboolean pd_hostd_state_save (PdHostdState *state, GError **error);
+void pd_hostd_state_free (PdHostdState *state);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdHostdState, pd_hostd_state_free)
+
+/* The VM's record, created empty when absent. */
+PdVmState *pd_hostd_state_vm (PdHostdState *state, guint vmid);
+/* Sorted VMIDs with a record. */
+GArray *pd_hostd_state_vmids (PdHostdState *state);
+
+void pd_vm_state_set_result (PdVmState *vm, const PdCycleResult *result);
+
+/* Rate limits: TRUE when a cycle may start at @now (wall µs); else FALSE and
+ * *@retry_after_s says in how many seconds one may (at least 1). Drops
+ * history older than 24 h. */
+gboolean pd_vm_state_rate_allows (PdVmState *vm, const PdVmPolicy *policy, gint64 now,
+                                  guint *retry_after_s);
+/* Cycles left in the current 24 h window, and seconds until the next allowed one (0: now). */
+void pd_vm_state_rate_budget (PdVmState *vm, const PdVmPolicy *policy, gint64 now, guint *left,
+                              guint *next_in_s);
+void pd_vm_state_note_cycle (PdVmState *vm, gint64 now);
+
+G_END_DECLS

@@ -1,0 +1,369 @@
+/* passdesk-hostd.c - the host daemon's command line: run, setup, status, check-config. */
+#define G_LOG_DOMAIN "passdesk-hostd"
+
+#include "config.h"
+
+#include "hostd-config.h"
+#include "hostd-daemon.h"
+#include "hostd-discovery.h"
+#include "hostd-qm.h"
+#include "hostd-setup.h"
+#include "hostd-state.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+
+#define EXIT_PROBLEM 1
+#define EXIT_USAGE 2
+
+static const char summary[]
+    = "Commands:\n"
+      "  run (default)      serve the VMs' hostlink channels (what the systemd unit runs)\n"
+      "  setup VMID         add the hostlink channel to the VM's args (qm set); --dry-run\n"
+      "                     prints the change only. The VM needs a full stop and start\n"
+      "                     (not a reboot) to get the channel.\n"
+      "  status             the VMs hostd sees: link, policy, running and last cycle\n"
+      "  check-config       validate the configuration and print the effective values\n"
+      "\n"
+      "Exit status: 0 ok, 1 a problem (printed), 2 a usage error.\n"
+      "See passdesk-hostd(8) for the configuration file.";
+
+/* ---- run ---- */
+
+static gboolean
+on_signal (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_CONTINUE;
+}
+
+static int
+cmd_run (PdHostdConfig *config)
+{
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr (PdHostd) hostd = pd_hostd_new (config);
+  g_autoptr (GError) error = NULL;
+  if (!pd_hostd_start (hostd, &error))
+    {
+      g_printerr ("passdesk-hostd: %s\n", error->message);
+      return EXIT_PROBLEM;
+    }
+  guint s1 = g_unix_signal_add (SIGTERM, on_signal, loop);
+  guint s2 = g_unix_signal_add (SIGINT, on_signal, loop);
+  g_main_loop_run (loop);
+  g_source_remove (s1);
+  g_source_remove (s2);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE", "passdesk-hostd stopping");
+  return 0;
+}
+
+/* ---- qm, synchronously (for the CLI) ---- */
+
+typedef struct
+{
+  GMainLoop *loop;
+  PdQmResult *result;
+} SyncRun;
+
+static void
+on_sync_done (PdQmResult *r, gpointer data)
+{
+  SyncRun *s = data;
+  s->result = r;
+  g_main_loop_quit (s->loop);
+}
+
+static PdQmResult *
+qm_sync (PdHostdConfig *config, const char *const *args)
+{
+  SyncRun s = { g_main_loop_new (NULL, FALSE), NULL };
+  pd_qm_run (config->qm, args, config->qm_timeout * 1000, on_sync_done, &s);
+  g_main_loop_run (s.loop);
+  g_main_loop_unref (s.loop);
+  return s.result;
+}
+
+static char *
+qm_failure (PdQmResult *r)
+{
+  g_autofree char *summary_text = pd_qm_output_summary (r->output, 200);
+  if (r->outcome == PD_QM_TIMED_OUT)
+    return g_strdup ("it did not finish in time and was killed");
+  if (r->outcome == PD_QM_SPAWN_FAILED)
+    return g_strdup_printf ("it could not be run: %s", summary_text);
+  return g_strdup_printf ("it failed with exit status %d: %s", r->exit_status, summary_text);
+}
+
+/* ---- setup ---- */
+
+static int
+cmd_setup (PdHostdConfig *config, const char *vmid_text, gboolean dry_run)
+{
+  guint vmid;
+  if (!pd_vmid_parse (vmid_text, &vmid))
+    {
+      g_printerr ("passdesk-hostd setup: \"%s\" is not a VMID (a number from %u to %u).\n",
+                  vmid_text, PD_VMID_MIN, PD_VMID_MAX);
+      return EXIT_USAGE;
+    }
+  char id[16];
+  g_snprintf (id, sizeof id, "%u", vmid);
+  const char *get_args[] = { "config", id, NULL };
+  g_autoptr (PdQmResult) r = qm_sync (config, get_args);
+  if (r->outcome != PD_QM_EXITED || r->exit_status != 0)
+    {
+      g_autofree char *why = qm_failure (r);
+      g_printerr ("passdesk-hostd setup: `%s config %u` did not work: %s. Check that VM %u "
+                  "exists (`qm list`).\n",
+                  config->qm, vmid, why, vmid);
+      return EXIT_PROBLEM;
+    }
+  PdSetupPlan plan;
+  g_autofree char *old_args = NULL, *new_args = NULL;
+  g_autoptr (GError) error = NULL;
+  if (!pd_setup_plan (r->output, vmid, config->socket_dir, &plan, &old_args, &new_args, &error))
+    {
+      g_printerr ("passdesk-hostd setup: %s\n", error->message);
+      return EXIT_PROBLEM;
+    }
+  if (plan == PD_SETUP_ALREADY_DONE)
+    {
+      g_print ("VM %u already has the passdesk channel in its args; nothing to change.\n", vmid);
+      return 0;
+    }
+  g_print ("VM %u args\n  before: %s\n  after:  %s\n", vmid, old_args ? old_args : "(none)",
+           new_args);
+  if (dry_run)
+    {
+      g_print ("Dry run: would run `%s set %u --args '%s'`; nothing was changed.\n", config->qm,
+               vmid, new_args);
+      return 0;
+    }
+  const char *set_args[] = { "set", id, "--args", new_args, NULL };
+  g_autoptr (PdQmResult) s = qm_sync (config, set_args);
+  if (s->outcome != PD_QM_EXITED || s->exit_status != 0)
+    {
+      g_autofree char *why = qm_failure (s);
+      g_printerr ("passdesk-hostd setup: `%s set %u --args ...` did not work: %s. Nothing was "
+                  "changed.\n",
+                  config->qm, vmid, why);
+      return EXIT_PROBLEM;
+    }
+  g_print ("Done. The VM needs a full stop and start to get the channel (`qm shutdown %u && qm "
+           "start %u`); a reboot from inside the guest is not enough.\n",
+           vmid, vmid);
+  return 0;
+}
+
+/* ---- status ---- */
+
+static char *
+format_time (gint64 wall_us)
+{
+  if (wall_us <= 0)
+    return g_strdup ("?");
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_local (wall_us / G_USEC_PER_SEC);
+  return dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
+}
+
+static gint
+cmp_uint (gconstpointer a, gconstpointer b)
+{
+  guint x = *(const guint *) a, y = *(const guint *) b;
+  return x < y ? -1 : x > y;
+}
+
+static int
+cmd_status (PdHostdConfig *config)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PdHostdState) state = pd_hostd_state_peek (config->state_dir, &error);
+  if (state == NULL)
+    {
+      g_printerr ("passdesk-hostd status: %s\n", error->message);
+      return EXIT_PROBLEM;
+    }
+  gboolean running = state->daemon_pid > 0
+                     && (kill ((pid_t) state->daemon_pid, 0) == 0 || errno == EPERM);
+  if (running)
+    g_print ("passdesk-hostd: running (pid %" G_GINT64_FORMAT ")\n", state->daemon_pid);
+  else
+    g_print ("passdesk-hostd: not running (start it with `systemctl start passdesk-hostd`)\n");
+  g_print ("socket directory: %s\nqm: %s\n", config->socket_dir, config->qm);
+
+  /* Every VM anyone knows of: a socket, a state record, a config group. */
+  g_autoptr (GArray) ids = pd_discovery_list (config->socket_dir);
+  g_autoptr (GArray) known = pd_hostd_state_vmids (state);
+  g_array_append_vals (ids, known->data, known->len);
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init (&it, config->vms);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      guint id = GPOINTER_TO_UINT (key);
+      g_array_append_val (ids, id);
+    }
+  g_array_sort (ids, cmp_uint);
+  guint shown = 0;
+  gint64 now = g_get_real_time ();
+  for (guint i = 0; i < ids->len; i++)
+    {
+      guint vmid = g_array_index (ids, guint, i);
+      if (i > 0 && vmid == g_array_index (ids, guint, i - 1))
+        continue;
+      shown++;
+      g_autofree char *sock = g_strdup_printf ("%s/%u.passdesk", config->socket_dir, vmid);
+      gboolean has_socket = g_file_test (sock, G_FILE_TEST_EXISTS);
+      PdVmState *st = pd_hostd_state_vm (state, vmid);
+      const PdVmPolicy *p = pd_hostd_config_policy (config, vmid);
+      g_autofree char *since = format_time (st->link_since);
+      const char *link;
+      if (!has_socket)
+        link = "no channel socket (VM stopped, or not set up: passdesk-hostd setup VMID)";
+      else if (running && st->connected)
+        link = "connected";
+      else if (running)
+        link = "socket present, no handshake (is passdesk-agent running in the guest?)";
+      else
+        link = "socket present, hostd not running";
+      g_print ("\nVM %u\n  link:   %s", vmid, link);
+      if (running && st->connected)
+        g_print (" since %s (guest agent %s)", since, st->guest_name ? st->guest_name : "?");
+      guint left, next;
+      pd_vm_state_rate_budget (st, p, now, &left, &next);
+      g_print ("\n  policy: %s, cool-off %u s (guest may ask %u-%u), shutdown-timeout %u s, "
+               "on-timeout %s, at most 1 per %u s and %u a day\n",
+               p->enabled ? "enabled" : "disabled", p->cool_off, p->cool_off_min,
+               p->cool_off_max, p->shutdown_timeout, pd_on_timeout_to_string (p->on_timeout),
+               p->min_interval, p->max_per_day);
+      if (next)
+        g_print ("  budget: %u left today, next allowed in %u s\n", left, next);
+      else
+        g_print ("  budget: %u left today, next allowed now\n", left);
+      if (st->cycle_running)
+        {
+          g_autofree char *t = format_time (st->cycle_started);
+          g_print ("  cycle:  running since %s, phase %s\n", t,
+                   pd_cycle_phase_to_string (st->phase));
+        }
+      else
+        g_print ("  cycle:  idle\n");
+      if (st->last)
+        {
+          g_autofree char *t = format_time (st->last->started);
+          g_print ("  last:   %s, started %s, took %" G_GINT64_FORMAT " s: %s\n",
+                   st->last->ok ? "ok" : "failed", t, (st->last->duration_ms + 500) / 1000,
+                   st->last->message);
+        }
+      else
+        g_print ("  last:   no cycle yet\n");
+    }
+  if (shown == 0)
+    g_print ("\nNo VMs: no channel sockets in %s and none in the state or config. Run "
+             "`passdesk-hostd setup VMID` for your desktop VM.\n",
+             config->socket_dir);
+  return 0;
+}
+
+/* ---- check-config ---- */
+
+static void
+print_policy (const char *group, const PdVmPolicy *p)
+{
+  g_print ("[%s]\nenabled=%s\ncool-off=%u\ncool-off-min=%u\ncool-off-max=%u\n"
+           "shutdown-timeout=%u\non-timeout=%s\nmin-interval=%u\nmax-per-day=%u\n",
+           group, p->enabled ? "true" : "false", p->cool_off, p->cool_off_min, p->cool_off_max,
+           p->shutdown_timeout, pd_on_timeout_to_string (p->on_timeout), p->min_interval,
+           p->max_per_day);
+}
+
+static int
+cmd_check_config (PdHostdConfig *c)
+{
+  g_print ("# %s: valid\n", c->path ? c->path : "built-in defaults");
+  print_policy ("global", &c->defaults);
+  g_print ("socket-dir=%s\nqm=%s\nstate-dir=%s\npoll-interval-ms=%u\nqm-timeout=%u\n"
+           "start-lock-timeout=%u\nconfirm-timeout=%u\n",
+           c->socket_dir, c->qm, c->state_dir, c->poll_interval_ms, c->qm_timeout,
+           c->start_lock_timeout, c->confirm_timeout);
+  g_autoptr (GList) keys = g_hash_table_get_keys (c->vms);
+  for (GList *l = keys; l; l = l->next)
+    {
+      guint vmid = GPOINTER_TO_UINT (l->data);
+      g_autofree char *g = g_strdup_printf ("vm %u", vmid);
+      g_print ("\n");
+      print_policy (g, pd_hostd_config_policy (c, vmid));
+    }
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *config_path = NULL;
+  gboolean dry_run = FALSE, version = FALSE;
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+      "Configuration file (default " PD_HOSTD_DEFAULT_CONFIG ")", "FILE" },
+    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "setup: print the change, change nothing",
+      NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("[run | setup VMID | status | check-config]");
+  g_option_context_set_summary (ctx, "The Proxmox host side of passdesk: serves the guests' "
+                                     "hostlink channels and runs clean cold restarts (qm "
+                                     "shutdown, cool-off, qm start).");
+  g_option_context_set_description (ctx, summary);
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      g_printerr ("passdesk-hostd: %s (see --help)\n", error->message);
+      return EXIT_USAGE;
+    }
+  if (version)
+    {
+      g_print ("passdesk-hostd %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  const char *cmd = argc > 1 ? argv[1] : "run";
+  int want_args = g_str_equal (cmd, "setup") ? 3 : 2;
+  if (argc > 1 && argc != want_args)
+    {
+      g_printerr ("passdesk-hostd: wrong number of arguments for \"%s\" (see --help)\n", cmd);
+      return EXIT_USAGE;
+    }
+  if (!g_str_equal (cmd, "run") && !g_str_equal (cmd, "setup") && !g_str_equal (cmd, "status")
+      && !g_str_equal (cmd, "check-config"))
+    {
+      g_printerr ("passdesk-hostd: unknown command \"%s\" (see --help)\n", cmd);
+      return EXIT_USAGE;
+    }
+  if (dry_run && !g_str_equal (cmd, "setup"))
+    {
+      g_printerr ("passdesk-hostd: --dry-run goes with setup only (see --help)\n");
+      return EXIT_USAGE;
+    }
+
+  PdHostdConfig *config = pd_hostd_config_load (
+      config_path ? config_path : PD_HOSTD_DEFAULT_CONFIG, config_path != NULL, &error);
+  if (config == NULL)
+    {
+      g_printerr ("passdesk-hostd: %s\n", error->message);
+      return EXIT_PROBLEM;
+    }
+  if (g_str_equal (cmd, "run"))
+    return cmd_run (config); /* takes config */
+
+  g_autoptr (PdHostdConfig) owned = config;
+  if (g_str_equal (cmd, "setup"))
+    return cmd_setup (config, argv[2], dry_run);
+  if (g_str_equal (cmd, "status"))
+    return cmd_status (config);
+  return cmd_check_config (config);
+}
