@@ -6,8 +6,9 @@
  * timestamp, device) and checked against the few regexes that apply.
  *
  * Timestamps are compared only within one clock: seconds since boot (dmesg,
- * /dev/kmsg), time of day (dmesg -T, dmesg -H, syslog/journalctl short; a
- * backwards jump of more than 12 hours is taken as the next day) or an
+ * /dev/kmsg), time of day (dmesg -T, syslog/journalctl short; a backwards
+ * jump of more than 12 hours is taken as the next day), dmesg -H's minute
+ * stamps plus deltas (its own clock, never compared with the others), or an
  * absolute date (ISO 8601). Lines without a usable timestamp are grouped by
  * line distance (PD_LOG_BURST_WINDOW_LINES).
  */
@@ -174,6 +175,7 @@ typedef enum
   CLOCK_NONE = 0,
   CLOCK_MONO, /* seconds since boot */
   CLOCK_TOD,  /* time of day, days counted by rollover */
+  CLOCK_HUMAN, /* dmesg -H: minute stamps plus deltas, its own estimate */
   CLOCK_ABS,  /* a full date */
 } Clock;
 
@@ -188,6 +190,14 @@ typedef struct
 {
   Stamp last; /* the incident's latest hit */
 } Incident;
+
+/* A time-of-day clock with day rollover. */
+typedef struct
+{
+  gboolean valid;
+  gint64 day_us;
+  gint64 last_us;
+} TodState;
 
 typedef struct
 {
@@ -208,10 +218,8 @@ struct _PdLogScanner
   /* dmesg -H: "[Nov24 01:03]" sets the minute, "[  +0.000123]" adds to it */
   gboolean human_valid;
   gint64 human_us;
-  /* time-of-day rollover */
-  gboolean tod_valid;
-  gint64 tod_day_us;
-  gint64 tod_last_us;
+  TodState human_tod;
+  TodState tod; /* dmesg -T, syslog */
 };
 
 static void
@@ -313,17 +321,17 @@ parse_clock (const char *p, const char *end, gint64 *tod_us, gboolean *has_secon
 }
 
 static gint64
-tod_to_us (PdLogScanner *s, gint64 tod_us)
+tod_to_us (TodState *st, gint64 tod_us)
 {
   const gint64 half_day = (gint64) 12 * 3600 * G_USEC_PER_SEC;
-  gint64 t = s->tod_day_us + tod_us;
-  if (s->tod_valid && t < s->tod_last_us - half_day)
+  gint64 t = st->day_us + tod_us;
+  if (st->valid && t < st->last_us - half_day)
     {
-      s->tod_day_us += 2 * half_day;
+      st->day_us += 2 * half_day;
       t += 2 * half_day;
     }
-  s->tod_valid = TRUE;
-  s->tod_last_us = t;
+  st->valid = TRUE;
+  st->last_us = t;
   return t;
 }
 
@@ -449,7 +457,7 @@ track_human (PdLogScanner *s, const char *p, const char *end)
       else
         {
           s->human_valid = TRUE;
-          s->human_us = tod_to_us (s, d);
+          s->human_us = tod_to_us (&s->human_tod, d);
         }
       return TRUE;
     }
@@ -466,7 +474,7 @@ track_human (PdLogScanner *s, const char *p, const char *end)
   gboolean has_s;
   if (*t != ' ' || parse_clock (t + 1, close, &tod, &has_s) != (gsize) (close - t - 1) || has_s)
     return FALSE;
-  gint64 now = tod_to_us (s, tod);
+  gint64 now = tod_to_us (&s->human_tod, tod);
   /* The stamp only gives the minute: never let the clock run backwards. */
   s->human_us = s->human_valid ? MAX (now, s->human_us) : now;
   s->human_valid = TRUE;
@@ -537,7 +545,7 @@ parse_line (PdLogScanner *s, const char *line, gsize len, gboolean human_line, P
           if (human_line)
             {
               if (s->human_valid)
-                out->stamp = (Stamp){ CLOCK_TOD, s->human_us, 0 };
+                out->stamp = (Stamp){ CLOCK_HUMAN, s->human_us, 0 };
             }
           else if (parse_mono (p + 1, close, &us))
             out->stamp = (Stamp){ CLOCK_MONO, us, 0 };
@@ -548,7 +556,7 @@ parse_line (PdLogScanner *s, const char *line, gsize len, gboolean human_line, P
                 if (is_digit (*c) && (c == p + 1 || c[-1] == ' ')
                     && parse_clock (c, close, &tod, &has_s) && has_s)
                   {
-                    out->stamp = (Stamp){ CLOCK_TOD, tod_to_us (s, tod), 0 };
+                    out->stamp = (Stamp){ CLOCK_TOD, tod_to_us (&s->tod, tod), 0 };
                     break;
                   }
             }
@@ -584,7 +592,7 @@ parse_line (PdLogScanner *s, const char *line, gsize len, gboolean human_line, P
               gsize n = parse_clock (c, end, &tod, &has_s);
               if (n && has_s && c + n < end && c[n] == ' ')
                 {
-                  out->stamp = (Stamp){ CLOCK_TOD, tod_to_us (s, tod), 0 };
+                  out->stamp = (Stamp){ CLOCK_TOD, tod_to_us (&s->tod, tod), 0 };
                   p = skip_host_tag (c + n, end, FALSE);
                   break;
                 }
@@ -915,6 +923,9 @@ pd_log_scanner_feed_line (PdLogScanner *s, const char *line, gsize len, guint li
   len = MIN (len, PD_LOG_LINE_MAX);
   while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
     len--;
+  /* pasted logs are often indented (a forum's code block) */
+  while (len > 0 && (line[0] == ' ' || line[0] == '\t'))
+    line++, len--;
   if (len == 0)
     return NULL;
 

@@ -233,10 +233,14 @@ test_timestamps (void)
   g_autoptr (GPtrArray) e = scan_string (
       "2026-11-24T01:03:17,123456+01:00 usb 1-4: device descriptor read/64, error -71\n"
       "[   12.000000] [    T812] usb 1-5: device descriptor read/64, error -71\n"
-      "Nov 24 01:03:17 desk systemd[1]: vfio-pci: probe of 0000:00:02.0 failed with error -22\n");
+      "Nov 24 01:03:17 desk systemd[1]: vfio-pci: probe of 0000:00:02.0 failed with error -22\n"
+      "    \t[   13.000000] usb 1-5: device descriptor read/64, error -71\n" /* indented paste */
+      "    [  100.000000] usb 1-5: device descriptor read/64, error -71\n");
   Expect ee[] = { { "usb.enumeration-failed", 1, "1-4" },
                   { "usb.enumeration-failed", 2, "1-5" },
-                  { "vfio.probe-failed", 3, "0000:00:02.0" } };
+                  { "vfio.probe-failed", 3, "0000:00:02.0" },
+                  /* line 4 joins line 2 (1 s later): its time was read */
+                  { "usb.enumeration-failed", 5, "1-5" } };
   assert_findings (e, ee, G_N_ELEMENTS (ee), "iso dmesg and caller ids");
   g_assert_cmpstr (((PdLogFinding *) e->pdata[0])->excerpt, ==,
                    "usb 1-4: device descriptor read/64, error -71");
