@@ -392,6 +392,9 @@ pd_audio_component_read (void)
                                      with_monitor->monitor_name ? with_monitor->monitor_name
                                                                 : "the connected monitor",
                                      hda->hdmi_codec);
+  else if (hda->pins->len == 0)
+    /* No eld# files (a kernel without them): nothing to compare with. */
+    pd_component_set_summary_printf (c, "%s ready (no ELD information)", hda->hdmi_codec);
   else if (connected != NULL)
     {
       pd_component_set_state (c, PD_STATE_DEGRADED, NULL);

@@ -215,6 +215,21 @@ test_eld_flip (Flip *f, gconstpointer data)
   g_assert_cmpint (mon_state (f), ==, PD_STATE_OK);
 }
 
+/* Without eld# files there is nothing to compare with: not degraded. */
+static void
+test_no_eld_files (Flip *f, gconstpointer data)
+{
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *eld = g_strdup_printf ("%s/proc/asound/card0/eld#2.%u", f->root, i);
+      g_assert_cmpint (g_unlink (eld), ==, 0);
+    }
+  pd_audio_monitor_refresh (f->mon);
+  g_autoptr (PdComponent) c = pd_audio_monitor_get_component (f->mon);
+  g_assert_cmpint (c->state, ==, PD_STATE_OK);
+  g_assert_nonnull (strstr (c->summary, "no ELD"));
+}
+
 /* The codec disappears (e.g. after a codec timeout) and comes back. */
 static void
 test_codec_gone (Flip *f, gconstpointer data)
@@ -279,6 +294,8 @@ main (int argc, char **argv)
   g_test_add_func ("/audio-monitor/no-hdmi-codec", test_no_hdmi_codec);
   g_test_add_func ("/audio-monitor/no-card", test_no_card);
   g_test_add ("/audio-monitor/eld-flip", Flip, NULL, flip_setup, test_eld_flip, flip_teardown);
+  g_test_add ("/audio-monitor/no-eld-files", Flip, NULL, flip_setup, test_no_eld_files,
+              flip_teardown);
   g_test_add ("/audio-monitor/codec-gone", Flip, NULL, flip_setup, test_codec_gone, flip_teardown);
   g_test_add ("/audio-monitor/malformed", Flip, NULL, flip_setup, test_malformed, flip_teardown);
   return g_test_run ();

@@ -185,6 +185,24 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_ptr_array_unref (f->events);
 }
 
+/* The main loop's next timeout: -1 when no timer source exists at all
+ * (libusb's fds are watched without a timeout). */
+static gint
+loop_timeout (void)
+{
+  GMainContext *ctx = g_main_context_default ();
+  GPollFD fds[64];
+  gint priority = 0, timeout = 0;
+
+  g_assert_true (g_main_context_acquire (ctx));
+  g_main_context_prepare (ctx, &priority);
+  gint n = g_main_context_query (ctx, G_MAXINT, &timeout, fds, G_N_ELEMENTS (fds));
+  g_assert_cmpint (n, <=, (gint) G_N_ELEMENTS (fds));
+  g_main_context_check (ctx, priority, fds, n);
+  g_main_context_release (ctx);
+  return timeout;
+}
+
 static PdState
 usb_state (Fixture *f)
 {
@@ -217,6 +235,8 @@ test_enumerate (Fixture *f, gconstpointer data)
   g_assert_cmpint (usb_state (f), ==, PD_STATE_OK);
   g_assert_false (component_has_advice (f, SS_ADVICE));
   g_assert_cmpuint (f->events->len, ==, 0);
+  /* Idle: no timer of ours (or anyone's) in the loop. */
+  g_assert_cmpint (loop_timeout (), ==, -1);
 }
 
 /* The live tree: port paths, ids, names from sysfs, speed, hub flag. */
@@ -305,9 +325,12 @@ test_windows_end (Fixture *f, gconstpointer data)
     }
   g_assert_cmpuint (count_events (f, "usb.reconnect-storm"), ==, 1);
   g_assert_cmpint (usb_state (f), ==, PD_STATE_DEGRADED);
+  /* The one-shot that ends the storm exists now, and only now. */
+  g_assert_cmpint (loop_timeout (), >, 0);
   guint changed_before = f->n_changed;
   WAIT_FOR (f, usb_state (f) == PD_STATE_OK);
   g_assert_cmpuint (f->n_changed, ==, changed_before + 1);
+  g_assert_cmpint (loop_timeout (), ==, -1);
 
   /* A cascade whose hub stays away ends after the hold time. */
   umockdev_testbed_uevent (f->tb, rcv, "remove");
@@ -316,6 +339,7 @@ test_windows_end (Fixture *f, gconstpointer data)
   WAIT_FOR (f, count_events (f, "usb.cascade") == 1);
   g_assert_cmpint (usb_state (f), ==, PD_STATE_DEGRADED);
   WAIT_FOR (f, usb_state (f) == PD_STATE_OK);
+  g_assert_cmpint (loop_timeout (), ==, -1);
   g_free (rcv);
   g_free (hub);
 }
