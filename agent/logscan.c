@@ -503,8 +503,8 @@ skip_host_tag (const char *p, const char *end, gboolean kernel_only)
               /* RFC 5424: PROCID MSGID SD as "-" */
               const char *r = q;
               guint dashes = 0;
-              while (r + 1 < end && r[0] == ' ' && r[1] == '-' && dashes < 3)
-                r += 2, dashes++;
+              for (; r + 1 < end && r[0] == ' ' && r[1] == '-' && dashes < 3; dashes++)
+                r += 2;
               if (dashes > 0)
                 return r < end && *r == ' ' ? r + 1 : r;
             }
@@ -677,7 +677,7 @@ device_from_prefix (const char *msg, gsize len)
     return NULL;
   const char *driver_end = p;
   const char *d = ++p;
-  while (p < end && *p != ' ' && (guchar) * p > 0x20 && (guchar) * p < 0x7f)
+  while (p < end && *p != ' ' && (guchar) *p > 0x20 && (guchar) *p < 0x7f)
     p++;
   if (p - d < 2 || p[-1] != ':' || p - d - 1 > MAX_DEVICE_LEN)
     return NULL;
@@ -707,9 +707,9 @@ device_from_probe_of (const char *msg, gsize len)
     return NULL;
   p += 9;
   const char *d = p;
-  while (p < end && *p != ' ' && p - d <= MAX_DEVICE_LEN)
+  while (p < end && (guchar) *p > 0x20 && (guchar) *p < 0x7f && p - d <= MAX_DEVICE_LEN)
     p++;
-  if (p == d || p - d > MAX_DEVICE_LEN)
+  if (p == d || p - d > MAX_DEVICE_LEN || (p < end && *p != ' '))
     return NULL;
   return g_strndup (d, p - d);
 }

@@ -20,6 +20,10 @@ check (GPtrArray *found, guint lineno)
       g_assert_true (g_utf8_validate (f->excerpt, -1, NULL));
       for (const char *c = f->excerpt; *c; c++)
         g_assert_cmpint ((guchar) *c, >=, 0x20);
+      /* devices are printable ASCII, bounded */
+      for (const char *c = f->device; c && *c; c++)
+        g_assert_true ((guchar) *c > 0x20 && (guchar) *c < 0x7f);
+      g_assert_cmpuint (f->device ? strlen (f->device) : 0, <=, 64);
     }
 }
 
