@@ -11,7 +11,8 @@ struct _PdTrayWindow
   GtkWidget *components; /* GtkListBox */
   GtkWidget *history;    /* GtkListBox */
   GtkWidget *message;
-  GHashTable *expanded; /* component ids whose details are open */
+  GHashTable *expanded;  /* component ids whose details the user opened */
+  GHashTable *collapsed; /* ... and closed (problems start open) */
 };
 
 G_DEFINE_TYPE (PdTrayWindow, pd_tray_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -38,9 +39,15 @@ expander_toggled (GtkExpander *expander, GParamSpec *pspec, PdTrayWindow *self)
 {
   const char *id = g_object_get_data (G_OBJECT (expander), "component");
   if (gtk_expander_get_expanded (expander))
-    g_hash_table_add (self->expanded, g_strdup (id));
+    {
+      g_hash_table_add (self->expanded, g_strdup (id));
+      g_hash_table_remove (self->collapsed, id);
+    }
   else
-    g_hash_table_remove (self->expanded, id);
+    {
+      g_hash_table_remove (self->expanded, id);
+      g_hash_table_add (self->collapsed, g_strdup (id));
+    }
 }
 
 static GtkWidget *
@@ -95,6 +102,9 @@ component_row (PdTrayWindow *self, const PdComponent *c)
               GtkWidget *entry = gtk_entry_new ();
               GtkWidget *copy = gtk_button_new_with_label ("Copy");
               gtk_entry_set_text (GTK_ENTRY (entry), a->command);
+              /* Show the whole command where it is short enough. */
+              gtk_entry_set_width_chars (GTK_ENTRY (entry),
+                                         (int) MIN (g_utf8_strlen (a->command, -1) + 1, 56));
               gtk_editable_set_editable (GTK_EDITABLE (entry), FALSE);
               gtk_widget_set_hexpand (entry, TRUE);
               gtk_style_context_add_class (gtk_widget_get_style_context (entry), "monospace");
@@ -107,9 +117,11 @@ component_row (PdTrayWindow *self, const PdComponent *c)
       gtk_container_add (GTK_CONTAINER (expander), grid);
       g_object_set_data_full (G_OBJECT (expander), "component",
                               g_strdup (pd_component_id_to_string (c->id)), g_free);
-      gtk_expander_set_expanded (
-          GTK_EXPANDER (expander),
-          g_hash_table_contains (self->expanded, pd_component_id_to_string (c->id)));
+      const char *cid = pd_component_id_to_string (c->id);
+      gtk_expander_set_expanded (GTK_EXPANDER (expander),
+                                 g_hash_table_contains (self->expanded, cid)
+                                     || (c->state >= PD_STATE_DEGRADED
+                                         && !g_hash_table_contains (self->collapsed, cid)));
       g_signal_connect (expander, "notify::expanded", G_CALLBACK (expander_toggled), self);
       gtk_box_pack_start (GTK_BOX (vbox), expander, FALSE, FALSE, 0);
     }
@@ -215,6 +227,7 @@ static void
 pd_tray_window_finalize (GObject *object)
 {
   g_hash_table_unref (PD_TRAY_WINDOW (object)->expanded);
+  g_hash_table_unref (PD_TRAY_WINDOW (object)->collapsed);
   G_OBJECT_CLASS (pd_tray_window_parent_class)->finalize (object);
 }
 
@@ -254,9 +267,10 @@ pd_tray_window_init (PdTrayWindow *self)
   GtkWidget *restart = gtk_button_new_with_mnemonic ("_Cold restart VM…");
 
   self->expanded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->collapsed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   gtk_window_set_title (GTK_WINDOW (self), "passdesk status");
   gtk_window_set_icon_name (GTK_WINDOW (self), "passdesk-ok");
-  gtk_window_set_default_size (GTK_WINDOW (self), 600, 680);
+  gtk_window_set_default_size (GTK_WINDOW (self), 660, 760);
   g_object_set (box, "margin", 12, NULL);
 
   self->headline_icon = gtk_image_new_from_icon_name ("passdesk-unknown", GTK_ICON_SIZE_DIALOG);
@@ -288,7 +302,7 @@ pd_tray_window_init (PdTrayWindow *self)
 
   gtk_actionable_set_action_name (GTK_ACTIONABLE (run), "app.run-checks");
   gtk_actionable_set_action_name (GTK_ACTIONABLE (restart), "app.cold-restart");
-  gtk_style_context_add_class (gtk_widget_get_style_context (restart), "destructive-action");
+  /* Not styled as destructive: it only opens the confirmation dialog. */
   gtk_button_box_set_layout (GTK_BUTTON_BOX (buttons), GTK_BUTTONBOX_END);
   gtk_box_set_spacing (GTK_BOX (buttons), 6);
   gtk_container_add (GTK_CONTAINER (buttons), run);

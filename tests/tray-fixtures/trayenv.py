@@ -41,7 +41,8 @@ def wait_for(pred, timeout=10.0, what='condition', interval=0.02):
 
 
 class TrayEnv:
-    def __init__(self, watcher=True, notify_caps='actions body icon-static', pulse=True):
+    def __init__(self, watcher=True, notify_caps='actions body icon-static', pulse=True,
+                 screen='1280x1024x24'):
         self.tmp = tempfile.mkdtemp(prefix='pd-tray-test-')
         self.procs = []
         self.tray = None
@@ -65,7 +66,7 @@ class TrayEnv:
             'PASSDESK_TRAY_ICON_DIR': os.path.join(SRCDIR, 'data', 'icons'),
         })
         try:
-            self._start_x()
+            self._start_x(screen)
             self.session_addr = self._start_bus('session')
             self.system_addr = self._start_bus('system')
             self.env['DBUS_SESSION_BUS_ADDRESS'] = self.session_addr
@@ -89,9 +90,9 @@ class TrayEnv:
             raise
 
     # ---- parts ----
-    def _start_x(self):
+    def _start_x(self, screen):
         r, w = os.pipe()
-        p = subprocess.Popen(['Xvfb', '-displayfd', str(w), '-screen', '0', '1280x1024x24',
+        p = subprocess.Popen(['Xvfb', '-displayfd', str(w), '-screen', '0', screen,
                               '-nolisten', 'tcp', '-noreset'], pass_fds=(w,), env=self.env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(w)
