@@ -157,10 +157,12 @@ unplug (Fixture *f, const UsbSpec *s, char *path)
   WAIT_FOR (f, !has_device (f, s->name));
 }
 
+/* @data: NULL for two bare root hubs, or a tests/umockdev/ description. */
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
+  const char *recording = data;
 
   /* umockdev-wrapper preloads the library that redirects /sys, /dev and uevents. */
   g_assert_nonnull (strstr (g_getenv ("LD_PRELOAD") ? g_getenv ("LD_PRELOAD") : "", "umockdev-preload"));
@@ -168,8 +170,19 @@ fixture_setup (Fixture *f, gconstpointer data)
   pd_sysroot_reset ();
   f->tb = umockdev_testbed_new ();
   f->events = g_ptr_array_new_with_free_func (g_free);
-  g_free (add_usb (f, &ROOT1, NULL));
-  g_free (add_usb (f, &ROOT2, NULL));
+  if (recording != NULL)
+    {
+      g_autofree char *path = g_build_filename (g_getenv ("PASSDESK_TEST_FIXTURES"), "..",
+                                                "umockdev", recording, NULL);
+      g_assert_true (umockdev_testbed_add_from_file (f->tb, path, &error));
+      g_assert_no_error (error);
+      f->next_devnum[1] = f->next_devnum[2] = 10;
+    }
+  else
+    {
+      g_free (add_usb (f, &ROOT1, NULL));
+      g_free (add_usb (f, &ROOT2, NULL));
+    }
   f->mon = pd_usb_monitor_new ();
   g_signal_connect (f->mon, "event", G_CALLBACK (on_event), f);
   g_signal_connect (f->mon, "component-changed", G_CALLBACK (on_changed), f);
@@ -514,6 +527,52 @@ test_burst (Fixture *f, gconstpointer data)
     g_free (paths[i]);
 }
 
+/* The recorded Esprimo tree: enumerated at start with names and speeds, the
+ * USB 3 hub on the SuperSpeed bus flagged at once; pulling the monitor's hub
+ * is a cascade. */
+static void
+test_recorded_esprimo (Fixture *f, gconstpointer data)
+{
+  static const char *const xhci = "/sys/devices/pci0000:00/0000:00:1d.0";
+  g_autoptr (GPtrArray) devs = pd_usb_monitor_get_devices (f->mon);
+  g_autoptr (GString) tree = g_string_new (NULL);
+  for (guint i = 0; i < devs->len; i++)
+    {
+      const PdUsbDevice *d = devs->pdata[i];
+      g_string_append_printf (tree, "%s %04x:%04x %s %u%s;", d->port_path, d->vendor, d->product,
+                              d->product_name, d->speed_mbps, d->is_hub ? " hub" : "");
+    }
+  g_assert_cmpstr (tree->str, ==,
+                   "usb1 1d6b:0002 xHCI Host Controller 480 hub;"
+                   "1-4 05e3:0610 USB2.0 Hub 480 hub;"
+                   "1-4.1 046d:c52b USB Receiver 12;"
+                   "1-4.2 0c45:7403 Foot Switch 12;"
+                   "1-5 0951:1666 DataTraveler 3.0 480;"
+                   "usb2 1d6b:0003 xHCI Host Controller 5000 hub;"
+                   "2-1 05e3:0626 USB3.1 Hub 5000 hub;");
+
+  g_autoptr (PdComponent) c = pd_usb_monitor_get_component (f->mon);
+  g_assert_cmpint (c->state, ==, PD_STATE_DEGRADED);
+  g_assert_nonnull (strstr (c->summary, "USB3.1 Hub"));
+  g_assert_true (component_has_advice (f, SS_ADVICE));
+  g_assert_cmpuint (count_events (f, "usb.superspeed-hub"), ==, 1);
+  g_assert_cmpstr (pd_component_get_detail (c, "1-4.1"), ==,
+                   "046d:c52b USB Receiver, 12 Mbit/s");
+  /* Enumeration is not "added" history. */
+  g_assert_cmpuint (count_events (f, "usb.device-added"), ==, 0);
+
+  g_autofree char *hub = g_strdup_printf ("%s/usb1/1-4", xhci);
+  g_autofree char *rcv = g_strdup_printf ("%s/usb1/1-4/1-4.1", xhci);
+  g_autofree char *sw = g_strdup_printf ("%s/usb1/1-4/1-4.2", xhci);
+  umockdev_testbed_uevent (f->tb, rcv, "remove");
+  umockdev_testbed_uevent (f->tb, sw, "remove");
+  umockdev_testbed_uevent (f->tb, hub, "remove");
+  umockdev_testbed_remove_device (f->tb, hub);
+  WAIT_FOR (f, count_events (f, "usb.cascade") == 1);
+  g_assert_nonnull (strstr (find_event (f, "usb.cascade"), "\"USB2.0 Hub\" (05e3:0610) at port 1-4"));
+  g_assert_true (has_device (f, "1-5"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -531,5 +590,7 @@ main (int argc, char **argv)
   ADD ("/usb-monitor/controller-died", test_controller_died);
   ADD ("/usb-monitor/kernel-finding", test_kernel_finding);
   ADD ("/usb-monitor/burst", test_burst);
+  g_test_add ("/usb-monitor/recorded-esprimo", Fixture, "esprimo-usb.umockdev", fixture_setup,
+              test_recorded_esprimo, fixture_teardown);
   return g_test_run ();
 }
