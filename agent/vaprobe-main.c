@@ -26,15 +26,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <va/va.h>
+#include <va/va_dec_jpeg.h>
 #include <va/va_drm.h>
 #include <va/va_str.h>
 #include <va/va_vpp.h>
 
 #include "sysroot.h"
+#include "vaprobe-frames.h"
+#include "vaprobe-jpeg.h"
 #include "vaprobe-report.h"
 
 /* How long the GPU may take for the test frame; the parent's deadline
  * (5 s by default) is the real guard, this only lets us say so ourselves. */
+#define SRC_W 64
+#define SRC_H 64
+#define DST_W 32
+#define DST_H 32
+
 #define SYNC_BUDGET_US (3 * G_USEC_PER_SEC)
 #define MAX_MESSAGES 16
 
@@ -187,95 +195,6 @@ probe_query_profiles (Probe *p, VADisplay dpy)
 
 /* --- functional test: VideoProc scale of a known NV12 pattern ------------- */
 
-#define SRC_W 64
-#define SRC_H 64
-#define DST_W 32
-#define DST_H 32
-
-/* Four flat quadrants (TL, TR, BL, BR): flat areas survive any scaling
- * filter, so their inner parts must come back with the same values. */
-static const guint8 quad_y[4] = { 50, 100, 150, 200 };
-static const guint8 quad_u[4] = { 90, 160, 110, 200 };
-static const guint8 quad_v[4] = { 160, 90, 110, 60 };
-#define TOLERANCE 4
-
-static int
-quadrant (int x, int y, int w, int h)
-{
-  return (x >= w / 2 ? 1 : 0) + (y >= h / 2 ? 2 : 0);
-}
-
-/* Writes the pattern (or a flat fill when @flat) into a mapped NV12 image. */
-static void
-fill_nv12 (guint8 *base, const VAImage *img, int w, int h, gboolean flat)
-{
-  for (int y = 0; y < h; y++)
-    {
-      guint8 *row = base + img->offsets[0] + (gsize) y * img->pitches[0];
-      for (int x = 0; x < w; x++)
-        row[x] = flat ? 16 : quad_y[quadrant (x, y, w, h)];
-    }
-  for (int y = 0; y < h / 2; y++)
-    {
-      guint8 *row = base + img->offsets[1] + (gsize) y * img->pitches[1];
-      for (int x = 0; x < w / 2; x++)
-        {
-          int q = quadrant (x, y, w / 2, h / 2);
-          row[2 * x] = flat ? 128 : quad_u[q];
-          row[2 * x + 1] = flat ? 128 : quad_v[q];
-        }
-    }
-}
-
-/* Near a quadrant border the filter mixes neighbours: skip those samples. */
-static gboolean
-near_border (int v, int size)
-{
-  int mid = size / 2;
-  return v >= mid - 3 && v <= mid + 2;
-}
-
-static gboolean
-check_nv12 (const guint8 *base, const VAImage *img, int w, int h, char **why)
-{
-  guint checked = 0, bad = 0;
-  g_autofree char *first = NULL;
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++)
-      {
-        if (near_border (x, w) || near_border (y, h))
-          continue;
-        int want = quad_y[quadrant (x, y, w, h)];
-        int got = base[img->offsets[0] + (gsize) y * img->pitches[0] + x];
-        checked++;
-        if (ABS (got - want) > TOLERANCE)
-          {
-            if (bad++ == 0)
-              first = g_strdup_printf ("luma at (%d,%d) is %d, expected %d", x, y, got, want);
-          }
-      }
-  for (int y = 0; y < h / 2; y++)
-    for (int x = 0; x < w / 2; x++)
-      {
-        if (near_border (x, w / 2) || near_border (y, h / 2))
-          continue;
-        int q = quadrant (x, y, w / 2, h / 2);
-        const guint8 *uv = base + img->offsets[1] + (gsize) y * img->pitches[1] + 2 * x;
-        checked += 2;
-        if (ABS (uv[0] - quad_u[q]) > TOLERANCE || ABS (uv[1] - quad_v[q]) > TOLERANCE)
-          {
-            if (bad++ == 0)
-              first = g_strdup_printf ("chroma at (%d,%d) is %d/%d, expected %d/%d", x, y, uv[0],
-                                       uv[1], quad_u[q], quad_v[q]);
-          }
-      }
-  if (bad == 0 && checked > 0)
-    return TRUE;
-  *why = g_strdup_printf ("the GPU returned wrong pixels: %u of %u checked samples differ; %s",
-                          bad, checked, first ? first : "nothing was checked");
-  return FALSE;
-}
-
 static gboolean
 va_ok (VAStatus st, const char *what, char **why)
 {
@@ -308,7 +227,7 @@ upload_nv12 (VADisplay dpy, VASurfaceID surface, int w, int h, gboolean flat, ch
   gboolean ok = va_ok (vaMapBuffer (dpy, img.buf, &map), "vaMapBuffer", why);
   if (ok)
     {
-      fill_nv12 (map, &img, w, h, flat);
+      pd_vaprobe_fill_nv12 (map, &img, w, h, flat);
       ok = va_ok (vaUnmapBuffer (dpy, img.buf), "vaUnmapBuffer", why);
     }
   if (ok && !derived)
@@ -320,7 +239,8 @@ upload_nv12 (VADisplay dpy, VASurfaceID surface, int w, int h, gboolean flat, ch
 }
 
 static gboolean
-download_check_nv12 (VADisplay dpy, VASurfaceID surface, int w, int h, char **why)
+download_check_nv12 (VADisplay dpy, VASurfaceID surface, int w, int h, const guint8 *want_u,
+                     const guint8 *want_v, char **why)
 {
   VAImage img;
   gboolean derived = vaDeriveImage (dpy, surface, &img) == VA_STATUS_SUCCESS;
@@ -346,7 +266,7 @@ download_check_nv12 (VADisplay dpy, VASurfaceID surface, int w, int h, char **wh
   gboolean ok = va_ok (vaMapBuffer (dpy, img.buf, &map), "vaMapBuffer", why);
   if (ok)
     {
-      ok = check_nv12 (map, &img, w, h, why);
+      ok = pd_vaprobe_check_nv12 (map, &img, w, h, want_u, want_v, why);
       vaUnmapBuffer (dpy, img.buf);
     }
   vaDestroyImage (dpy, img.image_id);
@@ -427,7 +347,7 @@ test_vpp_scale (VADisplay dpy, char **why)
     goto out;
   if (!sync_surface (dpy, surfaces[1], why))
     goto out;
-  ok = download_check_nv12 (dpy, surfaces[1], DST_W, DST_H, why);
+  ok = download_check_nv12 (dpy, surfaces[1], DST_W, DST_H, pd_vaprobe_quad_u, pd_vaprobe_quad_v, why);
 
 out:
   if (buf != VA_INVALID_ID)
@@ -442,27 +362,108 @@ out:
   return ok;
 }
 
+/* --- functional test where there is no VideoProc: decode a tiny JPEG ------ */
+
+static gboolean
+test_jpeg_decode (VADisplay dpy, char **why)
+{
+  PdVaprobeJpeg jp;
+  if (!pd_vaprobe_parse_jpeg (pd_vaprobe_jpeg, sizeof pd_vaprobe_jpeg, &jp, why))
+    return FALSE;
+  const int w = jp.pic.picture_width, h = jp.pic.picture_height;
+  VAConfigID config = VA_INVALID_ID;
+  VAContextID context = VA_INVALID_ID;
+  VASurfaceID surface = VA_INVALID_SURFACE;
+  VABufferID bufs[5] = { VA_INVALID_ID, VA_INVALID_ID, VA_INVALID_ID, VA_INVALID_ID,
+                         VA_INVALID_ID };
+  gboolean ok = FALSE;
+
+  VAConfigAttrib rt = { .type = VAConfigAttribRTFormat, .value = VA_RT_FORMAT_YUV420 };
+  if (!va_ok (vaCreateConfig (dpy, VAProfileJPEGBaseline, VAEntrypointVLD, &rt, 1, &config),
+              "vaCreateConfig (JPEG decode)", why))
+    goto out;
+  if (!va_ok (vaCreateSurfaces (dpy, VA_RT_FORMAT_YUV420, (unsigned) w, (unsigned) h, &surface, 1,
+                                NULL, 0),
+              "vaCreateSurfaces (JPEG)", why))
+    goto out;
+  /* Something else than the picture first, to see that the GPU wrote it. */
+  if (!upload_nv12 (dpy, surface, w, h, TRUE, why))
+    g_clear_pointer (why, g_free); /* not every driver lets us write a decode target */
+  if (!va_ok (vaCreateContext (dpy, config, w, h, VA_PROGRESSIVE, &surface, 1, &context),
+              "vaCreateContext (JPEG decode)", why))
+    goto out;
+  if (!va_ok (vaCreateBuffer (dpy, context, VAPictureParameterBufferType, sizeof jp.pic, 1,
+                              &jp.pic, &bufs[0]),
+              "vaCreateBuffer (picture)", why)
+      || !va_ok (vaCreateBuffer (dpy, context, VAIQMatrixBufferType, sizeof jp.iq, 1, &jp.iq,
+                                 &bufs[1]),
+                 "vaCreateBuffer (quantiser)", why)
+      || !va_ok (vaCreateBuffer (dpy, context, VAHuffmanTableBufferType, sizeof jp.huff, 1,
+                                 &jp.huff, &bufs[2]),
+                 "vaCreateBuffer (Huffman)", why)
+      || !va_ok (vaCreateBuffer (dpy, context, VASliceParameterBufferType, sizeof jp.slice, 1,
+                                 &jp.slice, &bufs[3]),
+                 "vaCreateBuffer (slice)", why)
+      || !va_ok (vaCreateBuffer (dpy, context, VASliceDataBufferType, (unsigned) jp.scan_len, 1,
+                                 (void *) jp.scan, &bufs[4]),
+                 "vaCreateBuffer (slice data)", why))
+    goto out;
+  if (!va_ok (vaBeginPicture (dpy, context, surface), "vaBeginPicture", why)
+      || !va_ok (vaRenderPicture (dpy, context, bufs, 5), "vaRenderPicture", why)
+      || !va_ok (vaEndPicture (dpy, context), "vaEndPicture", why))
+    goto out;
+  if (!sync_surface (dpy, surface, why))
+    goto out;
+  ok = download_check_nv12 (dpy, surface, w, h, pd_vaprobe_flat_uv, pd_vaprobe_flat_uv, why);
+
+out:
+  for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
+    if (bufs[i] != VA_INVALID_ID)
+      vaDestroyBuffer (dpy, bufs[i]);
+  if (context != VA_INVALID_ID)
+    vaDestroyContext (dpy, context);
+  if (surface != VA_INVALID_SURFACE)
+    vaDestroySurfaces (dpy, &surface, 1);
+  if (config != VA_INVALID_ID)
+    vaDestroyConfig (dpy, config);
+  return ok;
+}
+
 static void
 probe_functional_test (Probe *p, VADisplay dpy)
 {
-  if (!p->video_processing)
+  g_autofree char *why = NULL;
+  gint64 t0 = g_get_monotonic_time ();
+  if (p->video_processing)
     {
-      p->ft_name = NULL;
-      p->ft_message = g_strdup ("the driver offers no video processing (VAEntrypointVideoProc), "
-                                "so the GPU could not be given a test frame to scale");
+      p->ft_name = "vpp-scale-nv12";
+      p->ft_ran = TRUE;
+      p->ft_passed = test_vpp_scale (dpy, &why);
+      if (p->ft_passed)
+        p->ft_message = g_strdup_printf ("the GPU scaled a %dx%d NV12 test frame to %dx%d and "
+                                         "every checked pixel came back right",
+                                         SRC_W, SRC_H, DST_W, DST_H);
+    }
+  else if (p->has_jpeg_decode)
+    {
+      p->ft_name = "jpeg-decode";
+      p->ft_ran = TRUE;
+      p->ft_passed = test_jpeg_decode (dpy, &why);
+      if (p->ft_passed)
+        p->ft_message = g_strdup_printf ("the driver has no video processing; the GPU decoded a "
+                                         "%dx%d test JPEG and every checked pixel came back "
+                                         "right",
+                                         PD_VAPROBE_JPEG_SIZE, PD_VAPROBE_JPEG_SIZE);
+    }
+  else
+    {
+      p->ft_message = g_strdup ("the driver offers neither video processing "
+                                "(VAEntrypointVideoProc) nor JPEG decoding, so the GPU could not "
+                                "be given a test job");
       return;
     }
-  p->ft_name = "vpp-scale-nv12";
-  p->ft_ran = TRUE;
-  gint64 t0 = g_get_monotonic_time ();
-  g_autofree char *why = NULL;
-  p->ft_passed = test_vpp_scale (dpy, &why);
   p->ft_ms = (double) (g_get_monotonic_time () - t0) / 1000.0;
-  if (p->ft_passed)
-    p->ft_message = g_strdup_printf ("the GPU scaled a %dx%d NV12 test frame to %dx%d and every "
-                                     "checked pixel came back right",
-                                     SRC_W, SRC_H, DST_W, DST_H);
-  else
+  if (!p->ft_passed)
     {
       p->ft_message = g_steal_pointer (&why);
       p->status = "functional-failed";
