@@ -235,12 +235,16 @@ test_timestamps (void)
       "[   12.000000] [    T812] usb 1-5: device descriptor read/64, error -71\n"
       "Nov 24 01:03:17 desk systemd[1]: vfio-pci: probe of 0000:00:02.0 failed with error -22\n"
       "    \t[   13.000000] usb 1-5: device descriptor read/64, error -71\n" /* indented paste */
-      "    [  100.000000] usb 1-5: device descriptor read/64, error -71\n");
+      "    [  100.000000] usb 1-5: device descriptor read/64, error -71\n"
+      /* journalctl -o short-full, then -o short-precise 30 s later: same incident */
+      "Tue 2026-11-24 01:03:17 UTC desk kernel: hub 2-0:1.0: hub_ext_port_status failed (err = -110)\n"
+      "Nov 24 01:03:47.250000 desk kernel: hub 2-0:1.0: hub_ext_port_status failed (err = -110)\n");
   Expect ee[] = { { "usb.enumeration-failed", 1, "1-4" },
                   { "usb.enumeration-failed", 2, "1-5" },
                   { "vfio.probe-failed", 3, "0000:00:02.0" },
                   /* line 4 joins line 2 (1 s later): its time was read */
-                  { "usb.enumeration-failed", 5, "1-5" } };
+                  { "usb.enumeration-failed", 5, "1-5" },
+                  { "usb.hub-error", 6, "2-0" } };
   assert_findings (e, ee, G_N_ELEMENTS (ee), "iso dmesg and caller ids");
   g_assert_cmpstr (((PdLogFinding *) e->pdata[0])->excerpt, ==,
                    "usb 1-4: device descriptor read/64, error -71");
@@ -248,6 +252,10 @@ test_timestamps (void)
                    "usb 1-5: device descriptor read/64, error -71");
   g_assert_cmpstr (((PdLogFinding *) e->pdata[2])->excerpt, ==,
                    "vfio-pci: probe of 0000:00:02.0 failed with error -22");
+  g_assert_cmpstr (((PdLogFinding *) e->pdata[4])->excerpt, ==,
+                   "hub 2-0:1.0: hub_ext_port_status failed (err = -110)");
+  g_assert_cmpint (((PdLogFinding *) e->pdata[4])->timestamp_us, ==,
+                   (gint64) (1 * 3600 + 3 * 60 + 17) * G_USEC_PER_SEC);
 }
 
 /* ---- burst grouping ---- */
