@@ -21,6 +21,7 @@
 #include "config.h"
 
 #include "usb-monitor.h"
+#include "logscan.h"
 #include "sysroot.h"
 
 #include <gio/gio.h>
@@ -871,11 +872,18 @@ pd_usb_monitor_note_kernel_finding (PdUsbMonitor *self, const char *kind, const 
   else if (g_str_has_prefix (kind, "usb."))
     {
       gint64 now = g_get_monotonic_time ();
+      const PdLogKind *k = pd_log_kind_lookup (kind);
+      /* The rule table's sentence, without its full stop, naming the device. */
+      g_autofree char *what = k != NULL
+                                  ? g_strdup (k->summary)
+                                  : g_strdup_printf ("The kernel reported USB trouble (%s)", kind);
+      gsize len = strlen (what);
+      if (len > 0 && what[len - 1] == '.')
+        what[len - 1] = '\0';
       g_free (self->kernel_summary);
-      self->kernel_summary
-          = device != NULL && g_utf8_validate (device, -1, NULL)
-                ? g_strdup_printf ("The kernel reported USB trouble (%s) on %s", kind, device)
-                : g_strdup_printf ("The kernel reported USB trouble (%s)", kind);
+      self->kernel_summary = device != NULL && g_utf8_validate (device, -1, NULL)
+                                 ? g_strdup_printf ("%s (device %s)", what, device)
+                                 : g_steal_pointer (&what);
       self->kernel_until = now + self->kernel_window_us;
       schedule_expiry (self);
     }
