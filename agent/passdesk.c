@@ -56,7 +56,12 @@ main (int argc, char **argv)
     }
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     if (strcmp (argv[1], commands[i].name) == 0)
-      return commands[i].func (argc - 1, argv + 1);
+      {
+        /* GOption's usage line says "<prgname> [OPTION…]". */
+        g_autofree char *prgname = g_strdup_printf ("passdesk %s", commands[i].name);
+        g_set_prgname (prgname);
+        return commands[i].func (argc - 1, argv + 1);
+      }
 
   fprintf (stderr, "passdesk: unknown command “%s”\n\n", argv[1]);
   print_usage (stderr);
