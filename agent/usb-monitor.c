@@ -88,6 +88,7 @@ struct _PdUsbMonitor
 typedef struct
 {
   gint64 last_left;
+  gint64 last_cascade_event; /* one cascade event per hub per storm window */
   gint64 returns[STORM_RETURNS]; /* ring of the last return times */
   guint n_returns;
   guint next;
@@ -571,6 +572,7 @@ port_history (PdUsbMonitor *self, const char *port_path, gint64 now)
     }
   h = g_new0 (PortHistory, 1);
   h->last_left = G_MININT64 / 2;
+  h->last_cascade_event = G_MININT64 / 2;
   g_hash_table_insert (self->ports, g_strdup (port_path), h);
   return h;
 }
@@ -583,6 +585,20 @@ prune_removals (PdUsbMonitor *self, gint64 now)
          && (now - r->time > self->cascade_window_us
              || g_queue_get_length (&self->recent_removals) > MAX_RECENT_REMOVALS))
     removal_free (g_queue_pop_head (&self->recent_removals));
+}
+
+/* Is a hub above @port_path in a storm? Its storm event already says what
+ * happens to everything behind it. */
+static gboolean
+ancestor_storming (PdUsbMonitor *self, const char *port_path)
+{
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init (&it, self->storms);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    if (port_is_below (port_path, key))
+      return TRUE;
+  return FALSE;
 }
 
 /* --- hotplug ------------------------------------------------------------- */
@@ -642,7 +658,8 @@ device_arrived (PdUsbMonitor *self, PdUsbDevice *d)
                   g_autofree char *text = g_strdup_printf (
                       "%s disconnected and reconnected %u times within %d s", label,
                       STORM_RETURNS, (int) (self->storm_window_us / G_USEC_PER_SEC));
-                  emit_event (self, "usb.reconnect-storm", text);
+                  if (!ancestor_storming (self, d->port_path))
+                    emit_event (self, "usb.reconnect-storm", text);
                 }
               /* The storm lasts while returns keep coming within the window. */
               st->until = now + self->storm_window_us;
@@ -710,8 +727,15 @@ device_left (PdUsbMonitor *self, const char *port_path)
           g_hash_table_replace (self->cascades, g_strdup (d->port_path), cas);
           g_autofree char *text = g_strdup_printf (
               "USB hub %s and the %u device%s behind it disconnected within %d s", label,
-              n_children, n_children == 1 ? "" : "s", (int) MAX (1, self->cascade_window_us / G_USEC_PER_SEC));
-          emit_event (self, "usb.cascade", text);
+              n_children, n_children == 1 ? "" : "s",
+              (int) MAX (1, self->cascade_window_us / G_USEC_PER_SEC));
+          /* A hub that keeps dropping off says so once per storm window. */
+          if (now - h->last_cascade_event > self->storm_window_us
+              && !ancestor_storming (self, d->port_path))
+            {
+              h->last_cascade_event = now;
+              emit_event (self, "usb.cascade", text);
+            }
           schedule_expiry (self);
         }
     }

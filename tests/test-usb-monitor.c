@@ -390,6 +390,41 @@ test_cascade (Fixture *f, gconstpointer data)
   g_free (hub);
 }
 
+/* The monitor's hub itself storms, taking its devices along each time: one
+ * storm event for the hub, one cascade event, none for each child. */
+static void
+test_hub_storm (Fixture *f, gconstpointer data)
+{
+  char *hub = plug (f, &HUB, "/sys/devices/usb1");
+  char *rcv = plug (f, &RECEIVER, hub);
+  char *kbd = plug (f, &KEYBOARD, hub);
+
+  for (guint i = 0; i < 4; i++)
+    {
+      umockdev_testbed_uevent (f->tb, rcv, "remove");
+      umockdev_testbed_uevent (f->tb, kbd, "remove");
+      umockdev_testbed_uevent (f->tb, hub, "remove");
+      /* Children first: removing a parent leaves their bus links behind. */
+      umockdev_testbed_remove_device (f->tb, rcv);
+      umockdev_testbed_remove_device (f->tb, kbd);
+      umockdev_testbed_remove_device (f->tb, hub);
+      WAIT_FOR (f, !has_device (f, "1-4"));
+      g_free (hub);
+      g_free (rcv);
+      g_free (kbd);
+      hub = plug (f, &HUB, "/sys/devices/usb1");
+      rcv = plug (f, &RECEIVER, hub);
+      kbd = plug (f, &KEYBOARD, hub);
+    }
+  g_assert_cmpuint (count_events (f, "usb.reconnect-storm"), ==, 1);
+  g_assert_nonnull (strstr (find_event (f, "usb.reconnect-storm"), "USB2.0 Hub"));
+  g_assert_cmpuint (count_events (f, "usb.cascade"), ==, 1);
+  g_assert_cmpint (usb_state (f), ==, PD_STATE_DEGRADED);
+  g_free (hub);
+  g_free (rcv);
+  g_free (kbd);
+}
+
 /* Not a cascade: a hub alone, or a hub whose child left more than 1 s before. */
 static void
 test_no_cascade (Fixture *f, gconstpointer data)
@@ -588,6 +623,7 @@ main (int argc, char **argv)
   ADD ("/usb-monitor/windows-end", test_windows_end);
   ADD ("/usb-monitor/cascade", test_cascade);
   ADD ("/usb-monitor/no-cascade", test_no_cascade);
+  ADD ("/usb-monitor/hub-storm", test_hub_storm);
   ADD ("/usb-monitor/superspeed-hub", test_superspeed_hub);
   ADD ("/usb-monitor/controller-died", test_controller_died);
   ADD ("/usb-monitor/kernel-finding", test_kernel_finding);
