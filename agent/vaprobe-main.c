@@ -759,21 +759,41 @@ main (int argc, char **argv)
       /* Set after the uid change, which clears it: die with our parent. */
       prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
       g_autofree char *path = pd_sysroot_path (device);
-      int fd = open (path, O_RDWR | O_CLOEXEC | O_NOCTTY);
       struct stat st;
-      if (fd < 0 && (errno == ENOENT || errno == ENODEV || errno == ENXIO || errno == ENOTDIR))
+      int fd = -1;
+      /* Look before opening: a path that is there but no device node (a
+       * fixture tree, a stale file) is "no device", not a permission problem. */
+      int st_rc = stat (path, &st);
+      int st_errno = errno;
+      if (st_rc != 0 && (st_errno == ENOENT || st_errno == ENOTDIR))
         {
           p.status = "no-device";
           p.error = g_strdup_printf ("the render node %s does not exist: no GPU with a DRM "
                                      "driver is present",
                                      device);
         }
-      else if (fd < 0)
+      else if (st_rc == 0 && !S_ISCHR (st.st_mode))
+        {
+          p.status = "no-device";
+          p.error = g_strdup_printf ("%s is not a device node: no GPU with a DRM driver is "
+                                     "present",
+                                     device);
+        }
+      else if ((fd = open (path, O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0)
         {
           int saved = errno;
-          p.status = "open-failed";
-          p.error = g_strdup_printf ("cannot open %s as user %s: %s", device, p.user,
-                                     g_strerror (saved));
+          if (saved == ENOENT || saved == ENODEV || saved == ENXIO)
+            {
+              p.status = "no-device";
+              p.error = g_strdup_printf ("the render node %s has no device behind it: %s",
+                                         device, g_strerror (saved));
+            }
+          else
+            {
+              p.status = "open-failed";
+              p.error = g_strdup_printf ("cannot open %s as user %s: %s", device, p.user,
+                                         g_strerror (saved));
+            }
         }
       else if (fstat (fd, &st) != 0 || !S_ISCHR (st.st_mode))
         {

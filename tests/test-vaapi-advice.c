@@ -1,6 +1,8 @@
 /* test-vaapi-advice.c - the `vaapi` component on fixture trees: state from
  * the probe's report, advice from dpkg status, apt sources (deb822 and
  * one-line, with and without non-free), firmware files and /etc/environment. */
+#include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "sysroot.h"
@@ -363,6 +365,145 @@ test_runner_outcomes (void)
   g_assert_nonnull (find_advice_text (nf, "reinstall passdesk"));
 }
 
+/* --- `passdesk status --json` end to end on the fixture trees ------------- */
+
+typedef struct
+{
+  int exit_status;
+  PdReport *report;
+  gint64 elapsed_ms;
+} StatusRun;
+
+/* Runs the built CLI on @machine. @probe_json: a report the fake probe
+ * prints (NULL: the real passdesk-vaprobe runs); @mode overrides the fake's
+ * mode ("hang"). */
+static StatusRun
+run_status (const char *machine, const char *probe_json, const char *mode,
+            const char *timeout_s)
+{
+  const char *builddir = g_getenv ("PASSDESK_BUILDDIR");
+  const char *fixtures = g_getenv ("PASSDESK_TEST_FIXTURES");
+  g_assert_nonnull (builddir);
+  g_autofree char *exe = g_build_filename (builddir, "agent", "passdesk", NULL);
+  g_autofree char *fake = g_build_filename (builddir, "tests", "fake-vaprobe", NULL);
+  g_autofree char *root = g_build_filename (fixtures, machine, NULL);
+  g_autofree char *tmp = g_dir_make_tmp ("vaapi-status-XXXXXX", NULL);
+  g_autofree char *json_path = g_build_filename (tmp, "report.json", NULL);
+
+  g_autoptr (GSubprocessLauncher) l
+      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_setenv (l, "PASSDESK_SYSROOT", root, TRUE);
+  /* No agent answers there: the CLI checks in-process. */
+  g_subprocess_launcher_setenv (l, "DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent", TRUE);
+  g_subprocess_launcher_setenv (l, "LC_ALL", "C.UTF-8", TRUE);
+  if (probe_json != NULL || mode != NULL)
+    {
+      g_subprocess_launcher_setenv (l, "PASSDESK_VAPROBE", fake, TRUE);
+      g_subprocess_launcher_setenv (l, "FAKE_VAPROBE_MODE", mode ? mode : "json", TRUE);
+      if (probe_json)
+        {
+          g_assert_true (g_file_set_contents (json_path, probe_json, -1, NULL));
+          g_subprocess_launcher_setenv (l, "FAKE_VAPROBE_JSON", json_path, TRUE);
+        }
+    }
+  else
+    g_subprocess_launcher_unsetenv (l, "PASSDESK_VAPROBE");
+
+  const char *argv[] = { exe, "status", "--json", timeout_s ? "--timeout" : NULL, timeout_s,
+                         NULL };
+  g_autoptr (GError) error = NULL;
+  gint64 t0 = g_get_monotonic_time ();
+  g_autoptr (GSubprocess) p = g_subprocess_launcher_spawnv (l, argv, &error);
+  g_assert_no_error (error);
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (p, NULL, NULL, &out, &err, &error));
+  g_assert_no_error (error);
+  StatusRun r = { 0 };
+  r.elapsed_ms = (g_get_monotonic_time () - t0) / 1000;
+  g_unlink (json_path);
+  g_rmdir (tmp);
+  g_assert_true (g_subprocess_get_if_exited (p));
+  r.exit_status = g_subprocess_get_exit_status (p);
+  r.report = pd_report_from_json_string (out, &error);
+  if (r.report == NULL)
+    g_error ("passdesk status printed no report (%s):\n%s\n%s", error->message, out, err);
+  return r;
+}
+
+static const PdComponent *
+vaapi_of (const StatusRun *r)
+{
+  const PdComponent *c = pd_report_get (r->report, PD_COMPONENT_VAAPI);
+  g_assert_nonnull (c);
+  dump (c);
+  return c;
+}
+
+static void
+test_status_oneline_main (void)
+{
+  StatusRun r = run_status ("esprimo-oneline-main", free_ihd_kbl, NULL, NULL);
+  const PdComponent *c = vaapi_of (&r);
+  g_assert_cmpint (c->state, ==, PD_STATE_DEGRADED);
+  g_assert_cmpint (r.exit_status, ==, 1);
+  const PdAdvice *src = must_text (c, "in /etc/apt/sources.list change");
+  g_assert_true (g_str_has_suffix (src->command, " /etc/apt/sources.list && sudo apt update"));
+  must_cmd (c, "sudo apt install intel-media-va-driver-non-free");
+  pd_report_free (r.report);
+}
+
+static void
+test_status_deb822_complete_all_ok (void)
+{
+  StatusRun r = run_status ("esprimo-deb822-nonfree", full_ihd, NULL, NULL);
+  const PdComponent *c = vaapi_of (&r);
+  g_assert_cmpint (c->state, ==, PD_STATE_OK);
+  g_assert_cmpuint (c->advice->len, ==, 0);
+  /* gpu and display come from the esprimo tree: all ok, exit 0. */
+  g_assert_cmpint (pd_report_overall (r.report), ==, PD_STATE_OK);
+  g_assert_cmpint (r.exit_status, ==, 0);
+  pd_report_free (r.report);
+}
+
+/* The real probe on a fixture: the render node is a plain file, so "not
+ * checked" with the reason, and still the advice from packages and sources. */
+static void
+test_status_real_probe_on_fixture (void)
+{
+  StatusRun r = run_status ("esprimo", NULL, NULL, NULL);
+  const PdComponent *c = vaapi_of (&r);
+  g_assert_cmpint (c->state, ==, PD_STATE_UNKNOWN);
+  assert_contains (c->summary, "not checked: /dev/dri/renderD128 is not a device node");
+  must_cmd (c, "sudo sed -i -e 's|^Components: main non-free-firmware$|Components: main "
+               "non-free-firmware contrib non-free|' /etc/apt/sources.list.d/debian.sources && "
+               "sudo apt update");
+  must_cmd (c, "sudo apt install firmware-misc-nonfree");
+  pd_report_free (r.report);
+}
+
+static void
+test_status_n100_i965 (void)
+{
+  StatusRun r = run_status ("n100", i965_on_n100, NULL, NULL);
+  const PdComponent *c = vaapi_of (&r);
+  g_assert_cmpint (c->state, ==, PD_STATE_FAILED);
+  must_cmd (c, "sudo apt install intel-media-va-driver");
+  g_assert_cmpint (r.exit_status, ==, 1);
+  pd_report_free (r.report);
+}
+
+static void
+test_status_hang (void)
+{
+  StatusRun r = run_status ("esprimo-deb822-nonfree", NULL, "hang", "1");
+  const PdComponent *c = vaapi_of (&r);
+  g_assert_cmpint (c->state, ==, PD_STATE_FAILED);
+  g_assert_cmpstr (c->summary, ==, "the GPU did not answer within 1 s: a GPU hang is likely");
+  g_assert_cmpint (r.elapsed_ms, <, 10000);
+  g_assert_cmpint (r.exit_status, ==, 1);
+  pd_report_free (r.report);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -381,5 +522,10 @@ main (int argc, char **argv)
   g_test_add_func ("/vaapi-advice/open-denied", test_open_denied);
   g_test_add_func ("/vaapi-advice/no-render-node", test_no_render_node);
   g_test_add_func ("/vaapi-advice/runner-outcomes", test_runner_outcomes);
+  g_test_add_func ("/vaapi-status/one-line-main", test_status_oneline_main);
+  g_test_add_func ("/vaapi-status/deb822-complete-all-ok", test_status_deb822_complete_all_ok);
+  g_test_add_func ("/vaapi-status/real-probe-on-fixture", test_status_real_probe_on_fixture);
+  g_test_add_func ("/vaapi-status/n100-i965", test_status_n100_i965);
+  g_test_add_func ("/vaapi-status/hang", test_status_hang);
   return g_test_run ();
 }
