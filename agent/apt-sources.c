@@ -56,7 +56,7 @@ split_words (const char *text)
         p++;
       if (p > start)
         {
-          g_autofree char *w = g_strndup (start, (gsize) (p - start));
+          g_autofree char *w = g_strndup (start, (gsize)(p - start));
           g_strv_builder_add (b, w);
         }
     }
@@ -66,7 +66,7 @@ split_words (const char *text)
 static gboolean
 words_contain (char **words, const char *w)
 {
-  return words != NULL && g_strv_contains ((const char *const *) words, w);
+  return words != NULL && g_strv_contains ((const char *const *)words, w);
 }
 
 void
@@ -214,7 +214,7 @@ pd_apt_sources_parse_deb822 (PdAptSources *s, const char *file, const char *text
           st.last = NULL;
           continue;
         }
-      g_autofree char *key = g_strstrip (g_strndup (line, (gsize) (colon - line)));
+      g_autofree char *key = g_strstrip (g_strndup (line, (gsize)(colon - line)));
       g_autofree char *value = g_strstrip (g_strdup (colon + 1));
       char **slot = NULL;
       if (g_ascii_strcasecmp (key, "Types") == 0)
@@ -293,7 +293,7 @@ load_file (PdAptSources *s, const char *abs_path, PdAptFormat format, gboolean m
 static int
 cmp_str (gconstpointer a, gconstpointer b)
 {
-  return strcmp (*(char *const *) a, *(char *const *) b);
+  return strcmp (*(char *const *)a, *(char *const *)b);
 }
 
 static char *
@@ -360,8 +360,8 @@ pd_apt_sources_load (void)
 }
 
 static const char *const debian_releases[] = {
-  "buster", "bullseye", "bookworm", "trixie", "forky", "duke", "sid",
-  "stable", "testing", "unstable", "oldstable", "oldoldstable", "experimental", NULL,
+  "buster", "bullseye", "bookworm", "trixie",    "forky",        "duke",         "sid",
+  "stable", "testing",  "unstable", "oldstable", "oldoldstable", "experimental", NULL,
 };
 
 /* "bookworm-updates" -> "bookworm"; "bullseye/updates" -> "bullseye". */
@@ -497,7 +497,7 @@ static gboolean
 safe_for_command (const char *line)
 {
   for (const char *c = line; *c; c++)
-    if (*c == '\'' || *c == '\n' || *c == '#' || (guchar) *c < 0x20)
+    if (*c == '\'' || *c == '\n' || *c == '#' || (guchar)*c < 0x20)
       return FALSE;
   return TRUE;
 }
@@ -509,7 +509,7 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
   g_return_val_if_fail (explanation != NULL && command != NULL, FALSE);
   *explanation = NULL;
   *command = NULL;
-  g_autofree char *wanted_str = g_strjoinv (" ", (char **) wanted);
+  g_autofree char *wanted_str = g_strjoinv (" ", (char **)wanted);
 
   gboolean any_debian = FALSE;
   for (guint i = 0; i < s->entries->len; i++)
@@ -543,7 +543,7 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
           {
             g_string_append_printf (add, " %s", wanted[w]);
             if (!g_ptr_array_find_with_equal_func (missing_all, wanted[w], g_str_equal, NULL))
-              g_ptr_array_add (missing_all, (gpointer) wanted[w]);
+              g_ptr_array_add (missing_all, (gpointer)wanted[w]);
           }
       if (add->len == 0)
         continue;
@@ -572,7 +572,7 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
     return FALSE;
 
   g_ptr_array_add (missing_all, NULL);
-  g_autofree char *missing_str = g_strjoinv (" ", (char **) missing_all->pdata);
+  g_autofree char *missing_str = g_strjoinv (" ", (char **)missing_all->pdata);
   g_autoptr (GString) text = g_string_new (NULL);
   g_string_append_printf (text, "Enable the Debian components %s in your apt sources", missing_str);
   if (edits->len == 0)
@@ -593,7 +593,8 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
   for (guint k = 0; k < edits->len; k++)
     {
       Edit *x = &g_array_index (edits, Edit, k);
-      gboolean first_in_file = k == 0 || strcmp (g_array_index (edits, Edit, k - 1).file, x->file) != 0;
+      gboolean first_in_file
+          = k == 0 || strcmp (g_array_index (edits, Edit, k - 1).file, x->file) != 0;
       if (first_in_file)
         {
           /* Edits of one file are adjacent: entries are in file order. */
@@ -606,8 +607,8 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
       g_string_append (cmd, "$|");
       append_sed_replacement (cmd, x->new_line);
       g_string_append (cmd, "|'");
-      gboolean last_in_file = k + 1 == edits->len
-                              || strcmp (g_array_index (edits, Edit, k + 1).file, x->file) != 0;
+      gboolean last_in_file
+          = k + 1 == edits->len || strcmp (g_array_index (edits, Edit, k + 1).file, x->file) != 0;
       if (last_in_file)
         {
           gboolean plain = TRUE;

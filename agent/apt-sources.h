@@ -24,13 +24,13 @@ typedef enum
 typedef struct
 {
   PdAptFormat format;
-  char *file;         /* absolute path as on the machine (no sysroot prefix) */
-  guint line;         /* 1-based: the entry's line (one-line) or its Components: line (deb822) */
-  char *line_text;    /* that line exactly as in the file; NULL if it spans lines */
-  gboolean has_deb;   /* Types include "deb" (not only deb-src) */
-  char *uri;          /* first URI */
-  char **suites;      /* "bookworm", "bookworm-updates", ... */
-  char **components;  /* "main", "contrib", ... */
+  char *file;        /* absolute path as on the machine (no sysroot prefix) */
+  guint line;        /* 1-based: the entry's line (one-line) or its Components: line (deb822) */
+  char *line_text;   /* that line exactly as in the file; NULL if it spans lines */
+  gboolean has_deb;  /* Types include "deb" (not only deb-src) */
+  char *uri;         /* first URI */
+  char **suites;     /* "bookworm", "bookworm-updates", ... */
+  char **components; /* "main", "contrib", ... */
 } PdAptEntry;
 
 typedef struct

@@ -63,8 +63,8 @@ stanza_commit (PdDpkgStatus *st, const Stanza *sz)
   g_autofree char *name = g_strstrip (g_strndup (sz->package, sz->package_len));
   if (name[0] == '\0' || strchr (name, ' ') != NULL)
     return;
-  char *version = sz->version ? g_strstrip (g_strndup (sz->version, sz->version_len))
-                              : g_strdup ("");
+  char *version
+      = sz->version ? g_strstrip (g_strndup (sz->version, sz->version_len)) : g_strdup ("");
   /* Multi-arch packages appear once per architecture; any counts. */
   g_hash_table_replace (st->installed, g_steal_pointer (&name), version);
 }
@@ -90,9 +90,9 @@ pd_dpkg_status_parse (const char *text, gsize len)
 
   while (p < end)
     {
-      const char *nl = memchr (p, '\n', (gsize) (end - p));
+      const char *nl = memchr (p, '\n', (gsize)(end - p));
       const char *line_end = nl ? nl : end;
-      gsize line_len = (gsize) (line_end - p);
+      gsize line_len = (gsize)(line_end - p);
       if (line_len > 0 && p[line_len - 1] == '\r')
         line_len--;
 
@@ -147,7 +147,7 @@ pd_dpkg_status_load (GError **error)
                    abs_path);
       return NULL;
     }
-  if ((guint64) stbuf.st_size > PD_DPKG_STATUS_MAX_BYTES)
+  if ((guint64)stbuf.st_size > PD_DPKG_STATUS_MAX_BYTES)
     {
       close (fd);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
@@ -157,7 +157,7 @@ pd_dpkg_status_load (GError **error)
     }
 
   /* Read up to the bound plus one byte even if the file grew since fstat. */
-  gsize cap = (gsize) stbuf.st_size + 1;
+  gsize cap = (gsize)stbuf.st_size + 1;
   if (cap > PD_DPKG_STATUS_MAX_BYTES + 1)
     cap = PD_DPKG_STATUS_MAX_BYTES + 1;
   g_autofree char *buf = g_malloc (cap);
@@ -168,7 +168,7 @@ pd_dpkg_status_load (GError **error)
         {
           if (cap > PD_DPKG_STATUS_MAX_BYTES)
             break;
-          cap = MIN (cap * 2, (gsize) PD_DPKG_STATUS_MAX_BYTES + 1);
+          cap = MIN (cap * 2, (gsize)PD_DPKG_STATUS_MAX_BYTES + 1);
           buf = g_realloc (buf, cap);
         }
       ssize_t n = read (fd, buf + total, cap - total);
@@ -184,7 +184,7 @@ pd_dpkg_status_load (GError **error)
         }
       if (n == 0)
         break;
-      total += (gsize) n;
+      total += (gsize)n;
     }
   close (fd);
   if (total > PD_DPKG_STATUS_MAX_BYTES)
@@ -200,8 +200,7 @@ pd_dpkg_status_load (GError **error)
 gboolean
 pd_dpkg_status_is_installed (const PdDpkgStatus *status, const char *package)
 {
-  return status != NULL && package != NULL
-         && g_hash_table_contains (status->installed, package);
+  return status != NULL && package != NULL && g_hash_table_contains (status->installed, package);
 }
 
 const char *

@@ -17,7 +17,7 @@ typedef struct
   const PdVaprobeReport *report; /* result's report, or NULL */
   PdDpkgStatus *dpkg;            /* NULL when unreadable */
   PdAptSources *apt;
-  char *forced_driver;           /* LIBVA_DRIVER_NAME from /etc/environment */
+  char *forced_driver; /* LIBVA_DRIVER_NAME from /etc/environment */
 } Facts;
 
 static void
@@ -74,11 +74,17 @@ typedef struct
 } FirmwareNeed;
 
 static const FirmwareNeed kbl_firmware[] = {
-  { "GuC", "kbl_guc" }, { "HuC", "kbl_huc" }, { "DMC", "kbl_dmc" }, { NULL, NULL },
+  { "GuC", "kbl_guc" },
+  { "HuC", "kbl_huc" },
+  { "DMC", "kbl_dmc" },
+  { NULL, NULL },
 };
 /* Alder Lake-N loads the ADL-P GuC and DMC and the Tiger Lake HuC. */
 static const FirmwareNeed adln_firmware[] = {
-  { "GuC", "adlp_guc" }, { "HuC", "tgl_huc" }, { "DMC", "adlp_dmc" }, { NULL, NULL },
+  { "GuC", "adlp_guc" },
+  { "HuC", "tgl_huc" },
+  { "DMC", "adlp_dmc" },
+  { NULL, NULL },
 };
 
 /* Names (prefixes) of the needed firmware files that are not in
@@ -107,8 +113,8 @@ missing_firmware (PdGpuGeneration gen)
       for (guint j = 0; j < names->len && !have; j++)
         have = g_str_has_prefix (names->pdata[j], need[i].prefix);
       if (!have)
-        g_string_append_printf (missing, "%s%s (%s_*.bin)", missing->len ? ", " : "",
-                                need[i].what, need[i].prefix);
+        g_string_append_printf (missing, "%s%s (%s_*.bin)", missing->len ? ", " : "", need[i].what,
+                                need[i].prefix);
     }
   return missing->len ? g_string_free (g_steal_pointer (&missing), FALSE) : NULL;
 }
@@ -187,7 +193,7 @@ set_report_details (PdComponent *c, const PdVaprobeResult *res)
 static gboolean
 list_has (char **list, const char *codec)
 {
-  return list != NULL && g_strv_contains ((const char *const *) list, codec);
+  return list != NULL && g_strv_contains ((const char *const *)list, codec);
 }
 
 /* State and summary from the probe's outcome. */
@@ -221,18 +227,20 @@ judge_probe (PdComponent *c, const Facts *f)
       return;
     case PD_VAPROBE_RESULT_TIMEOUT:
       pd_component_set_state (c, PD_STATE_FAILED, res->message);
-      pd_component_add_advice (c, "Look for a GPU hang in the kernel log; if the GPU stays "
-                                  "stuck, cold-restart the VM from the passdesk menu so the "
-                                  "host resets the iGPU.",
+      pd_component_add_advice (c,
+                               "Look for a GPU hang in the kernel log; if the GPU stays "
+                               "stuck, cold-restart the VM from the passdesk menu so the "
+                               "host resets the iGPU.",
                                "sudo dmesg | passdesk scan-log");
       return;
     case PD_VAPROBE_RESULT_CRASHED:
     case PD_VAPROBE_RESULT_FAILED:
     case PD_VAPROBE_RESULT_GARBAGE:
       pd_component_set_state (c, PD_STATE_FAILED, res->message);
-      pd_component_add_advice (c, "Check the kernel log for GPU errors, and that the VA driver "
-                                  "packages are complete; `vainfo` shows the driver's own "
-                                  "error.",
+      pd_component_add_advice (c,
+                               "Check the kernel log for GPU errors, and that the VA driver "
+                               "packages are complete; `vainfo` shows the driver's own "
+                               "error.",
                                "sudo dmesg | passdesk scan-log");
       return;
     case PD_VAPROBE_RESULT_REPORT:
@@ -258,9 +266,10 @@ judge_probe (PdComponent *c, const Facts *f)
     {
       pd_component_set_state (c, PD_STATE_FAILED, "");
       pd_component_set_summary_printf (c, "VA-API cannot be used: %s", r->error ? r->error : "");
-      pd_component_add_advice (c, "The render node must be readable and writable by the users "
-                                  "of video acceleration: add them to the render group (then "
-                                  "log in again).",
+      pd_component_add_advice (c,
+                               "The render node must be readable and writable by the users "
+                               "of video acceleration: add them to the render group (then "
+                               "log in again).",
                                "sudo adduser \"$USER\" render");
       return;
     }
@@ -274,12 +283,13 @@ judge_probe (PdComponent *c, const Facts *f)
   if (g_str_equal (r->status, "functional-failed"))
     {
       pd_component_set_state (c, PD_STATE_FAILED, "");
-      pd_component_set_summary_printf (c, "VA-API started (%s driver) but its test failed: %s",
-                                       drv, r->functional_message ? r->functional_message
-                                                                  : "no reason given");
-      pd_component_add_advice (c, "The GPU accepted work but did not produce the right result; "
-                                  "check the kernel log for GPU errors and cold-restart the VM "
-                                  "if they appear.",
+      pd_component_set_summary_printf (c, "VA-API started (%s driver) but its test failed: %s", drv,
+                                       r->functional_message ? r->functional_message
+                                                             : "no reason given");
+      pd_component_add_advice (c,
+                               "The GPU accepted work but did not produce the right result; "
+                               "check the kernel log for GPU errors and cold-restart the VM "
+                               "if they appear.",
                                "sudo dmesg | passdesk scan-log");
       return;
     }
@@ -300,26 +310,29 @@ judge_probe (PdComponent *c, const Facts *f)
   if (!r->functional_ran)
     {
       g_ptr_array_add (lacks, NULL);
-      g_autofree char *what = g_strjoinv (" and ", (char **) lacks->pdata);
+      g_autofree char *what = g_strjoinv (" and ", (char **)lacks->pdata);
       pd_component_set_state (c, PD_STATE_DEGRADED, "");
-      pd_component_set_summary_printf (c, "VA-API starts (%s driver) but %s, so the GPU could not "
-                                          "be given a test frame; decodes %s",
+      pd_component_set_summary_printf (c,
+                                       "VA-API starts (%s driver) but %s, so the GPU could not "
+                                       "be given a test frame; decodes %s",
                                        drv, what[0] ? what : "offers no functional test", dec);
       return;
     }
   if (lacks->len > 0)
     {
       g_ptr_array_add (lacks, NULL);
-      g_autofree char *what = g_strjoinv (" and ", (char **) lacks->pdata);
+      g_autofree char *what = g_strjoinv (" and ", (char **)lacks->pdata);
       pd_component_set_state (c, PD_STATE_DEGRADED, "");
-      pd_component_set_summary_printf (c, "%s driver works (test frame correct in %.0f ms) but %s; "
-                                          "decodes %s",
+      pd_component_set_summary_printf (c,
+                                       "%s driver works (test frame correct in %.0f ms) but %s; "
+                                       "decodes %s",
                                        drv, r->functional_ms, what, dec);
       return;
     }
   pd_component_set_state (c, PD_STATE_OK, "");
-  pd_component_set_summary_printf (c, "%s driver works: the GPU scaled a test frame correctly in "
-                                      "%.0f ms; decodes %s; encodes %s",
+  pd_component_set_summary_printf (c,
+                                   "%s driver works: the GPU scaled a test frame correctly in "
+                                   "%.0f ms; decodes %s; encodes %s",
                                    drv, r->functional_ms, dec, enc);
 }
 
@@ -327,14 +340,13 @@ judge_probe (PdComponent *c, const Facts *f)
 
 /* What the guide asks for: the non-free VA driver and i965 shaders live in
  * non-free (their helpers in contrib), the i915 firmware in non-free-firmware. */
-static const char *const wanted_components[] = { "main", "contrib", "non-free",
-                                                 "non-free-firmware", NULL };
+static const char *const wanted_components[]
+    = { "main", "contrib", "non-free", "non-free-firmware", NULL };
 static const char *const firmware_components[] = { "main", "non-free-firmware", NULL };
 
 /* Adds the apt-sources advice once, when something to install needs it. */
 static gboolean
-advise_sources (PdComponent *c, const Facts *f, const char *const *wanted,
-                const char *why_needed)
+advise_sources (PdComponent *c, const Facts *f, const char *const *wanted, const char *why_needed)
 {
   g_autofree char *explanation = NULL;
   g_autofree char *command = NULL;
@@ -365,28 +377,31 @@ advise_packages (PdComponent *c, const Facts *f)
   if (gen == PD_GPU_GEN_ALDER_LAKE_N)
     {
       if (!media && !media_nf)
-        pd_component_add_advice (c, "Alder Lake-N (N100) video acceleration needs the iHD driver "
-                                    "from intel-media-va-driver; the older i965 driver does not "
-                                    "support this GPU.",
+        pd_component_add_advice (c,
+                                 "Alder Lake-N (N100) video acceleration needs the iHD driver "
+                                 "from intel-media-va-driver; the older i965 driver does not "
+                                 "support this GPU.",
                                  "sudo apt install intel-media-va-driver");
       if (f->forced_driver && g_ascii_strcasecmp (f->forced_driver, "iHD") != 0)
-        pd_component_add_advice (c, "/etc/environment forces a VA-API driver "
-                                    "(LIBVA_DRIVER_NAME) that does not support Alder Lake-N; set "
-                                    "it to iHD and log in again.",
+        pd_component_add_advice (c,
+                                 "/etc/environment forces a VA-API driver "
+                                 "(LIBVA_DRIVER_NAME) that does not support Alder Lake-N; set "
+                                 "it to iHD and log in again.",
                                  "sudo sed -i 's/^\\(export \\)\\{0,1\\}LIBVA_DRIVER_NAME=.*/"
                                  "LIBVA_DRIVER_NAME=iHD/' /etc/environment");
       else if (driver && g_str_equal (driver, "i965") && (media || media_nf))
-        pd_component_add_advice (c, "The i965 driver was chosen although iHD is installed; "
-                                    "i965 does not support Alder Lake-N, so make iHD the "
-                                    "VA-API driver and log in again.",
+        pd_component_add_advice (c,
+                                 "The i965 driver was chosen although iHD is installed; "
+                                 "i965 does not support Alder Lake-N, so make iHD the "
+                                 "VA-API driver and log in again.",
                                  "echo LIBVA_DRIVER_NAME=iHD | sudo tee -a /etc/environment");
     }
 
   if (gen == PD_GPU_GEN_KABY_LAKE && !media_nf)
     {
       need_nonfree = TRUE;
-      const char *have = media  ? "The free build intel-media-va-driver is installed, but on "
-                                  "Kaby Lake (HD Graphics 630) it lacks"
+      const char *have = media ? "The free build intel-media-va-driver is installed, but on "
+                                 "Kaby Lake (HD Graphics 630) it lacks"
                          : installed (f, "i965-va-driver")
                              ? "Only the i965 driver is installed; the Intel media driver's "
                                "non-free build adds"
@@ -402,8 +417,8 @@ advise_packages (PdComponent *c, const Facts *f)
     }
 
   g_autofree char *fw_missing = missing_firmware (gen);
-  if (fw_missing != NULL || ((gen == PD_GPU_GEN_KABY_LAKE || gen == PD_GPU_GEN_ALDER_LAKE_N)
-                             && !fw_pkg))
+  if (fw_missing != NULL
+      || ((gen == PD_GPU_GEN_KABY_LAKE || gen == PD_GPU_GEN_ALDER_LAKE_N) && !fw_pkg))
     {
       need_firmware = TRUE;
       g_autofree char *text
@@ -434,8 +449,9 @@ advise_packages (PdComponent *c, const Facts *f)
     pd_component_add_advice (c, later->pdata[i], later->pdata[i + 1]);
 
   if (!installed (f, "vainfo"))
-    pd_component_add_advice (c, "vainfo is not installed; it shows what VA-API offers when you "
-                                "want to check by hand.",
+    pd_component_add_advice (c,
+                             "vainfo is not installed; it shows what VA-API offers when you "
+                             "want to check by hand.",
                              "sudo apt install vainfo");
 }
 
@@ -444,9 +460,13 @@ set_package_details (PdComponent *c, const Facts *f)
 {
   if (f->dpkg == NULL)
     return;
-  static const char *const pkgs[] = { "intel-media-va-driver", "intel-media-va-driver-non-free",
-                                      "i965-va-driver", "i965-va-driver-shaders",
-                                      "firmware-misc-nonfree", "vainfo", NULL };
+  static const char *const pkgs[] = { "intel-media-va-driver",
+                                      "intel-media-va-driver-non-free",
+                                      "i965-va-driver",
+                                      "i965-va-driver-shaders",
+                                      "firmware-misc-nonfree",
+                                      "vainfo",
+                                      NULL };
   g_autoptr (GString) have = g_string_new (NULL);
   g_autoptr (GString) lack = g_string_new (NULL);
   for (guint i = 0; pkgs[i]; i++)
@@ -549,7 +569,7 @@ on_probe_done (GObject *source, GAsyncResult *res, gpointer user_data)
     c = pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN, "the VA-API check was cancelled");
   else
     c = pd_vaapi_component (dev, result);
-  g_task_return_pointer (task, c, (GDestroyNotify) pd_component_free);
+  g_task_return_pointer (task, c, (GDestroyNotify)pd_component_free);
 }
 
 void
@@ -564,7 +584,7 @@ pd_vaapi_check_async (const PdGpuScan *scan, guint timeout_ms, GCancellable *can
   if (dev == NULL || dev->render_node == NULL)
     {
       g_task_return_pointer (task, pd_vaapi_component (dev, NULL),
-                             (GDestroyNotify) pd_component_free);
+                             (GDestroyNotify)pd_component_free);
       return;
     }
   PdGpuDevice *copy = device_copy (dev);

@@ -98,7 +98,7 @@ static void
 add_unique (GPtrArray *list, const char *name)
 {
   if (!g_ptr_array_find_with_equal_func (list, name, g_str_equal, NULL))
-    g_ptr_array_add (list, (gpointer) name);
+    g_ptr_array_add (list, (gpointer)name);
 }
 
 /* The codec a profile belongs to, in the names the report uses. */
@@ -218,8 +218,8 @@ upload_nv12 (VADisplay dpy, VASurfaceID surface, int w, int h, gboolean flat, ch
     }
   if (!derived)
     {
-      VAImageFormat fmt = { .fourcc = VA_FOURCC_NV12, .byte_order = VA_LSB_FIRST,
-                            .bits_per_pixel = 12 };
+      VAImageFormat fmt
+          = { .fourcc = VA_FOURCC_NV12, .byte_order = VA_LSB_FIRST, .bits_per_pixel = 12 };
       if (!va_ok (vaCreateImage (dpy, &fmt, w, h, &img), "vaCreateImage", why))
         return FALSE;
     }
@@ -231,8 +231,8 @@ upload_nv12 (VADisplay dpy, VASurfaceID surface, int w, int h, gboolean flat, ch
       ok = va_ok (vaUnmapBuffer (dpy, img.buf), "vaUnmapBuffer", why);
     }
   if (ok && !derived)
-    ok = va_ok (vaPutImage (dpy, surface, img.image_id, 0, 0, (unsigned) w, (unsigned) h, 0, 0,
-                            (unsigned) w, (unsigned) h),
+    ok = va_ok (vaPutImage (dpy, surface, img.image_id, 0, 0, (unsigned)w, (unsigned)h, 0, 0,
+                            (unsigned)w, (unsigned)h),
                 "vaPutImage", why);
   vaDestroyImage (dpy, img.image_id);
   return ok;
@@ -251,11 +251,11 @@ download_check_nv12 (VADisplay dpy, VASurfaceID surface, int w, int h, const gui
     }
   if (!derived)
     {
-      VAImageFormat fmt = { .fourcc = VA_FOURCC_NV12, .byte_order = VA_LSB_FIRST,
-                            .bits_per_pixel = 12 };
+      VAImageFormat fmt
+          = { .fourcc = VA_FOURCC_NV12, .byte_order = VA_LSB_FIRST, .bits_per_pixel = 12 };
       if (!va_ok (vaCreateImage (dpy, &fmt, w, h, &img), "vaCreateImage", why))
         return FALSE;
-      if (!va_ok (vaGetImage (dpy, surface, 0, 0, (unsigned) w, (unsigned) h, img.image_id),
+      if (!va_ok (vaGetImage (dpy, surface, 0, 0, (unsigned)w, (unsigned)h, img.image_id),
                   "vaGetImage", why))
         {
           vaDestroyImage (dpy, img.image_id);
@@ -290,7 +290,7 @@ sync_surface (VADisplay dpy, VASurfaceID surface, char **why)
         {
           *why = g_strdup_printf ("the GPU did not finish a tiny scaling job within %d s: a GPU "
                                   "hang is likely",
-                                  (int) (SYNC_BUDGET_US / G_USEC_PER_SEC));
+                                  (int)(SYNC_BUDGET_US / G_USEC_PER_SEC));
           return FALSE;
         }
     }
@@ -305,26 +305,26 @@ test_vpp_scale (VADisplay dpy, char **why)
   VABufferID buf = VA_INVALID_ID;
   gboolean ok = FALSE;
 
-  VASurfaceAttrib attr = { .type = VASurfaceAttribPixelFormat,
-                           .flags = VA_SURFACE_ATTRIB_SETTABLE,
-                           .value = { .type = VAGenericValueTypeInteger,
-                                      .value = { .i = VA_FOURCC_NV12 } } };
+  VASurfaceAttrib attr
+      = { .type = VASurfaceAttribPixelFormat,
+          .flags = VA_SURFACE_ATTRIB_SETTABLE,
+          .value = { .type = VAGenericValueTypeInteger, .value = { .i = VA_FOURCC_NV12 } } };
 
   if (!va_ok (vaCreateConfig (dpy, VAProfileNone, VAEntrypointVideoProc, NULL, 0, &config),
               "vaCreateConfig (VideoProc)", why))
     goto out;
   if (!va_ok (vaCreateSurfaces (dpy, VA_RT_FORMAT_YUV420, SRC_W, SRC_H, &surfaces[0], 1, &attr, 1),
               "vaCreateSurfaces (source)", why)
-      || !va_ok (vaCreateSurfaces (dpy, VA_RT_FORMAT_YUV420, DST_W, DST_H, &surfaces[1], 1, &attr,
-                                   1),
-                 "vaCreateSurfaces (target)", why))
+      || !va_ok (
+          vaCreateSurfaces (dpy, VA_RT_FORMAT_YUV420, DST_W, DST_H, &surfaces[1], 1, &attr, 1),
+          "vaCreateSurfaces (target)", why))
     goto out;
   if (!upload_nv12 (dpy, surfaces[0], SRC_W, SRC_H, FALSE, why)
       || !upload_nv12 (dpy, surfaces[1], DST_W, DST_H, TRUE, why))
     goto out;
-  if (!va_ok (vaCreateContext (dpy, config, DST_W, DST_H, VA_PROGRESSIVE, &surfaces[1], 1,
-                               &context),
-              "vaCreateContext (VideoProc)", why))
+  if (!va_ok (
+          vaCreateContext (dpy, config, DST_W, DST_H, VA_PROGRESSIVE, &surfaces[1], 1, &context),
+          "vaCreateContext (VideoProc)", why))
     goto out;
 
   VARectangle in_rect = { 0, 0, SRC_W, SRC_H };
@@ -337,9 +337,9 @@ test_vpp_scale (VADisplay dpy, char **why)
   pp.filter_flags = VA_FILTER_SCALING_DEFAULT;
   pp.surface_color_standard = VAProcColorStandardBT601;
   pp.output_color_standard = VAProcColorStandardBT601;
-  if (!va_ok (vaCreateBuffer (dpy, context, VAProcPipelineParameterBufferType, sizeof pp, 1, &pp,
-                              &buf),
-              "vaCreateBuffer (pipeline)", why))
+  if (!va_ok (
+          vaCreateBuffer (dpy, context, VAProcPipelineParameterBufferType, sizeof pp, 1, &pp, &buf),
+          "vaCreateBuffer (pipeline)", why))
     goto out;
   if (!va_ok (vaBeginPicture (dpy, context, surfaces[1]), "vaBeginPicture", why)
       || !va_ok (vaRenderPicture (dpy, context, &buf, 1), "vaRenderPicture", why)
@@ -347,7 +347,8 @@ test_vpp_scale (VADisplay dpy, char **why)
     goto out;
   if (!sync_surface (dpy, surfaces[1], why))
     goto out;
-  ok = download_check_nv12 (dpy, surfaces[1], DST_W, DST_H, pd_vaprobe_quad_u, pd_vaprobe_quad_v, why);
+  ok = download_check_nv12 (dpy, surfaces[1], DST_W, DST_H, pd_vaprobe_quad_u, pd_vaprobe_quad_v,
+                            why);
 
 out:
   if (buf != VA_INVALID_ID)
@@ -374,15 +375,15 @@ test_jpeg_decode (VADisplay dpy, char **why)
   VAConfigID config = VA_INVALID_ID;
   VAContextID context = VA_INVALID_ID;
   VASurfaceID surface = VA_INVALID_SURFACE;
-  VABufferID bufs[5] = { VA_INVALID_ID, VA_INVALID_ID, VA_INVALID_ID, VA_INVALID_ID,
-                         VA_INVALID_ID };
+  VABufferID bufs[5]
+      = { VA_INVALID_ID, VA_INVALID_ID, VA_INVALID_ID, VA_INVALID_ID, VA_INVALID_ID };
   gboolean ok = FALSE;
 
   VAConfigAttrib rt = { .type = VAConfigAttribRTFormat, .value = VA_RT_FORMAT_YUV420 };
   if (!va_ok (vaCreateConfig (dpy, VAProfileJPEGBaseline, VAEntrypointVLD, &rt, 1, &config),
               "vaCreateConfig (JPEG decode)", why))
     goto out;
-  if (!va_ok (vaCreateSurfaces (dpy, VA_RT_FORMAT_YUV420, (unsigned) w, (unsigned) h, &surface, 1,
+  if (!va_ok (vaCreateSurfaces (dpy, VA_RT_FORMAT_YUV420, (unsigned)w, (unsigned)h, &surface, 1,
                                 NULL, 0),
               "vaCreateSurfaces (JPEG)", why))
     goto out;
@@ -392,20 +393,20 @@ test_jpeg_decode (VADisplay dpy, char **why)
   if (!va_ok (vaCreateContext (dpy, config, w, h, VA_PROGRESSIVE, &surface, 1, &context),
               "vaCreateContext (JPEG decode)", why))
     goto out;
-  if (!va_ok (vaCreateBuffer (dpy, context, VAPictureParameterBufferType, sizeof jp.pic, 1,
-                              &jp.pic, &bufs[0]),
+  if (!va_ok (vaCreateBuffer (dpy, context, VAPictureParameterBufferType, sizeof jp.pic, 1, &jp.pic,
+                              &bufs[0]),
               "vaCreateBuffer (picture)", why)
-      || !va_ok (vaCreateBuffer (dpy, context, VAIQMatrixBufferType, sizeof jp.iq, 1, &jp.iq,
-                                 &bufs[1]),
-                 "vaCreateBuffer (quantiser)", why)
+      || !va_ok (
+          vaCreateBuffer (dpy, context, VAIQMatrixBufferType, sizeof jp.iq, 1, &jp.iq, &bufs[1]),
+          "vaCreateBuffer (quantiser)", why)
       || !va_ok (vaCreateBuffer (dpy, context, VAHuffmanTableBufferType, sizeof jp.huff, 1,
                                  &jp.huff, &bufs[2]),
                  "vaCreateBuffer (Huffman)", why)
       || !va_ok (vaCreateBuffer (dpy, context, VASliceParameterBufferType, sizeof jp.slice, 1,
                                  &jp.slice, &bufs[3]),
                  "vaCreateBuffer (slice)", why)
-      || !va_ok (vaCreateBuffer (dpy, context, VASliceDataBufferType, (unsigned) jp.scan_len, 1,
-                                 (void *) jp.scan, &bufs[4]),
+      || !va_ok (vaCreateBuffer (dpy, context, VASliceDataBufferType, (unsigned)jp.scan_len, 1,
+                                 (void *)jp.scan, &bufs[4]),
                  "vaCreateBuffer (slice data)", why))
     goto out;
   if (!va_ok (vaBeginPicture (dpy, context, surface), "vaBeginPicture", why)
@@ -462,7 +463,7 @@ probe_functional_test (Probe *p, VADisplay dpy)
                                 "be given a test job");
       return;
     }
-  p->ft_ms = (double) (g_get_monotonic_time () - t0) / 1000.0;
+  p->ft_ms = (double)(g_get_monotonic_time () - t0) / 1000.0;
   if (!p->ft_passed)
     {
       p->ft_message = g_steal_pointer (&why);
@@ -493,8 +494,8 @@ drop_privileges (Probe *p, const char *user)
     }
   if (pw->pw_uid == 0)
     {
-      p->error = g_strdup_printf ("“%s” is root; the GPU test must run as an unprivileged user",
-                                  user);
+      p->error
+          = g_strdup_printf ("“%s” is root; the GPU test must run as an unprivileged user", user);
       return FALSE;
     }
   uid_t uid = pw->pw_uid;
@@ -511,10 +512,10 @@ drop_privileges (Probe *p, const char *user)
       if (gr != NULL)
         groups[n++] = gr->gr_gid;
     }
-  if (setgroups ((size_t) n, groups) != 0 || setgid (gid) != 0 || setuid (uid) != 0)
+  if (setgroups ((size_t)n, groups) != 0 || setgid (gid) != 0 || setuid (uid) != 0)
     {
-      p->error = g_strdup_printf ("could not switch to the user “%s”: %s", user,
-                                  g_strerror (errno));
+      p->error
+          = g_strdup_printf ("could not switch to the user “%s”: %s", user, g_strerror (errno));
       return FALSE;
     }
   if (getuid () != uid || geteuid () != uid || getgid () != gid || getegid () != gid
@@ -611,7 +612,7 @@ write_all (int fd, const char *data, gsize len)
       if (n <= 0)
         return FALSE;
       data += n;
-      len -= (gsize) n;
+      len -= (gsize)n;
     }
   return TRUE;
 }
@@ -679,7 +680,7 @@ probe_run_va (Probe *p, int fd)
   p->va_api_version = g_strdup_printf ("%d.%d", major, minor);
   const char *vendor = vaQueryVendorString (dpy);
   if (vendor != NULL)
-    p->vendor = g_utf8_make_valid (vendor, MIN ((gssize) strlen (vendor), 512));
+    p->vendor = g_utf8_make_valid (vendor, MIN ((gssize)strlen (vendor), 512));
   p->status = "ok";
   probe_query_profiles (p, dpy);
   probe_functional_test (p, dpy);
@@ -785,8 +786,8 @@ main (int argc, char **argv)
           if (saved == ENOENT || saved == ENODEV || saved == ENXIO)
             {
               p.status = "no-device";
-              p.error = g_strdup_printf ("the render node %s has no device behind it: %s",
-                                         device, g_strerror (saved));
+              p.error = g_strdup_printf ("the render node %s has no device behind it: %s", device,
+                                         g_strerror (saved));
             }
           else
             {
@@ -810,7 +811,7 @@ main (int argc, char **argv)
         }
     }
 
-  double ms = (double) (g_get_monotonic_time () - t0) / 1000.0;
+  double ms = (double)(g_get_monotonic_time () - t0) / 1000.0;
   g_autofree char *out = probe_to_json (&p, ms, !json);
   gboolean written = write_all (report_fd, out, strlen (out)) && write_all (report_fd, "\n", 1);
   close (report_fd);

@@ -24,9 +24,9 @@ G_BEGIN_DECLS
 /* passdesk-vaprobe exit codes. */
 enum
 {
-  PD_VAPROBE_EXIT_OK = 0,         /* VA-API initialised; the functional test passed or could not run */
-  PD_VAPROBE_EXIT_PROBLEM = 1,    /* report printed: open, init or functional test failed */
-  PD_VAPROBE_EXIT_USAGE = 2,      /* bad options; no report */
+  PD_VAPROBE_EXIT_OK = 0,      /* VA-API initialised; the functional test passed or could not run */
+  PD_VAPROBE_EXIT_PROBLEM = 1, /* report printed: open, init or functional test failed */
+  PD_VAPROBE_EXIT_USAGE = 2,   /* bad options; no report */
   PD_VAPROBE_EXIT_NO_DEVICE = 3,  /* report printed: the render node does not exist */
   PD_VAPROBE_EXIT_PRIVILEGES = 4, /* report printed: root privileges could not be dropped */
 };

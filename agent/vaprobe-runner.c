@@ -142,7 +142,7 @@ utf8_tail (GByteArray *err)
 {
   if (err == NULL || err->len == 0)
     return NULL;
-  g_autofree char *raw = g_strndup ((const char *) err->data, err->len);
+  g_autofree char *raw = g_strndup ((const char *)err->data, err->len);
   char *valid = g_utf8_make_valid (raw, -1);
   g_strstrip (valid);
   if (valid[0] == '\0')
@@ -246,7 +246,7 @@ run_maybe_finish (GTask *task)
   else
     {
       g_autoptr (GError) error = NULL;
-      r->report = pd_vaprobe_report_parse ((const char *) run->out->data, run->out->len, &error);
+      r->report = pd_vaprobe_report_parse ((const char *)run->out->data, run->out->len, &error);
       if (r->report != NULL)
         r->kind = PD_VAPROBE_RESULT_REPORT;
       else if (r->exit_status != 0)
@@ -259,11 +259,11 @@ run_maybe_finish (GTask *task)
       else
         {
           r->kind = PD_VAPROBE_RESULT_GARBAGE;
-          r->message = g_strdup_printf ("the VA-API probe printed no usable report: %s",
-                                        error->message);
+          r->message
+              = g_strdup_printf ("the VA-API probe printed no usable report: %s", error->message);
         }
     }
-  g_task_return_pointer (task, g_steal_pointer (&r), (GDestroyNotify) pd_vaprobe_result_free);
+  g_task_return_pointer (task, g_steal_pointer (&r), (GDestroyNotify)pd_vaprobe_result_free);
 }
 
 static void read_next (GTask *task, gboolean is_stdout);
@@ -275,7 +275,8 @@ on_read (GObject *source, GAsyncResult *res, gpointer user_data)
   Run *run = g_task_get_task_data (task);
   gboolean is_stdout = G_INPUT_STREAM (source) == g_subprocess_get_stdout_pipe (run->proc);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, &error);
+  g_autoptr (GBytes) bytes
+      = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, &error);
 
   if (bytes == NULL || g_bytes_get_size (bytes) == 0)
     {
@@ -300,11 +301,11 @@ on_read (GObject *source, GAsyncResult *res, gpointer user_data)
           run_maybe_finish (task);
           return;
         }
-      g_byte_array_append (run->out, data, (guint) n);
+      g_byte_array_append (run->out, data, (guint)n);
     }
   else
     {
-      g_byte_array_append (run->err, data, (guint) n);
+      g_byte_array_append (run->err, data, (guint)n);
       if (run->err->len > PD_VAPROBE_STDERR_KEEP)
         g_byte_array_remove_range (run->err, 0, run->err->len - PD_VAPROBE_STDERR_KEEP);
     }
@@ -380,7 +381,7 @@ pd_vaprobe_run_async (const char *device, guint timeout_ms, GCancellable *cancel
       r->kind = PD_VAPROBE_RESULT_NOT_FOUND;
       r->timeout_ms = run->timeout_ms;
       r->message = g_strdup (error->message);
-      g_task_return_pointer (task, r, (GDestroyNotify) pd_vaprobe_result_free);
+      g_task_return_pointer (task, r, (GDestroyNotify)pd_vaprobe_result_free);
       return;
     }
 
@@ -389,7 +390,7 @@ pd_vaprobe_run_async (const char *device, guint timeout_ms, GCancellable *cancel
   if (device != NULL)
     {
       g_ptr_array_add (argv, (gpointer) "--device");
-      g_ptr_array_add (argv, (gpointer) device);
+      g_ptr_array_add (argv, (gpointer)device);
     }
   g_ptr_array_add (argv, (gpointer) "--json");
   g_ptr_array_add (argv, NULL);
@@ -397,20 +398,20 @@ pd_vaprobe_run_async (const char *device, guint timeout_ms, GCancellable *cancel
   g_autoptr (GSubprocessLauncher) launcher
       = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
-  run->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  run->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
   if (run->proc == NULL)
     {
       PdVaprobeResult *r = g_new0 (PdVaprobeResult, 1);
       r->kind = PD_VAPROBE_RESULT_NOT_FOUND;
       r->probe_path = g_strdup (run->probe_path);
       r->timeout_ms = run->timeout_ms;
-      r->message = g_strdup_printf ("the VA-API probe %s could not be started: %s",
-                                    run->probe_path, error->message);
-      g_task_return_pointer (task, r, (GDestroyNotify) pd_vaprobe_result_free);
+      r->message = g_strdup_printf ("the VA-API probe %s could not be started: %s", run->probe_path,
+                                    error->message);
+      g_task_return_pointer (task, r, (GDestroyNotify)pd_vaprobe_result_free);
       return;
     }
   const char *ident = g_subprocess_get_identifier (run->proc);
-  run->pid = ident ? (pid_t) g_ascii_strtoll (ident, NULL, 10) : 0;
+  run->pid = ident ? (pid_t)g_ascii_strtoll (ident, NULL, 10) : 0;
   /* Also from the parent, so the group exists before any kill (the classic
    * race); fails harmlessly once the child has exec'd. */
   if (run->pid > 0)

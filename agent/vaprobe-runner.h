@@ -39,13 +39,13 @@ typedef enum
 typedef struct
 {
   PdVaprobeResultKind kind;
-  char *probe_path;       /* what was run (or looked for) */
-  int exit_status;        /* when it exited */
-  int signal_number;      /* CRASHED: the signal */
+  char *probe_path;  /* what was run (or looked for) */
+  int exit_status;   /* when it exited */
+  int signal_number; /* CRASHED: the signal */
   guint timeout_ms;
-  gint64 elapsed_ms;      /* start to end as the parent saw it */
-  char *stderr_tail;      /* last PD_VAPROBE_STDERR_KEEP bytes of stderr, valid UTF-8 */
-  char *message;          /* a sentence naming what happened (not for REPORT) */
+  gint64 elapsed_ms;       /* start to end as the parent saw it */
+  char *stderr_tail;       /* last PD_VAPROBE_STDERR_KEEP bytes of stderr, valid UTF-8 */
+  char *message;           /* a sentence naming what happened (not for REPORT) */
   PdVaprobeReport *report; /* REPORT only */
 } PdVaprobeResult;
 

@@ -62,7 +62,7 @@ main (int argc, char **argv)
       if (pidfile != NULL)
         {
           char buf[64];
-          snprintf (buf, sizeof buf, "%d %d\n", (int) getpid (), (int) child);
+          snprintf (buf, sizeof buf, "%d %d\n", (int)getpid (), (int)child);
           /* Written then renamed, so the reader never sees half a line. */
           char tmp[4096];
           snprintf (tmp, sizeof tmp, "%s.tmp", pidfile);
@@ -91,7 +91,8 @@ main (int argc, char **argv)
     }
   if (strcmp (mode, "garbage") == 0)
     {
-      fputs ("libva info: VA-API version 1.17.0\n{\"probe\": \"passdesk-vaprobe\", \"status\": ", stdout);
+      fputs ("libva info: VA-API version 1.17.0\n{\"probe\": \"passdesk-vaprobe\", \"status\": ",
+             stdout);
       return 0;
     }
   if (strcmp (mode, "flood") == 0)

@@ -130,8 +130,8 @@ test_oneline_command_really_works (void)
   g_autofree char *tmp = g_dir_make_tmp ("apt-sed-XXXXXX", NULL);
   g_autofree char *etc_apt = g_build_filename (tmp, "etc", "apt", NULL);
   g_assert_cmpint (g_mkdir_with_parents (etc_apt, 0755), ==, 0);
-  g_autofree char *src = g_build_filename (g_getenv ("PASSDESK_SYSROOT"), "etc", "apt",
-                                           "sources.list", NULL);
+  g_autofree char *src
+      = g_build_filename (g_getenv ("PASSDESK_SYSROOT"), "etc", "apt", "sources.list", NULL);
   g_autofree char *dst = g_build_filename (etc_apt, "sources.list", NULL);
   g_autofree char *orig = NULL;
   g_assert_true (g_file_get_contents (src, &orig, NULL, NULL));
@@ -262,7 +262,7 @@ test_deb822_parse_details (void)
   g_assert_true (pd_apt_entry_has_component (e, "contrib"));
   g_assert_null (e->line_text); /* Components continued on the next line */
   g_assert_cmpuint (e->line, ==, 6);
-  g_assert_false (((PdAptEntry *) s->entries->pdata[1])->has_deb);
+  g_assert_false (((PdAptEntry *)s->entries->pdata[1])->has_deb);
   /* A Components line that continues cannot be edited with sed: text only. */
   g_autofree char *text = NULL, *cmd = NULL;
   g_assert_true (pd_apt_sources_plan_components (s, wanted, &text, &cmd));

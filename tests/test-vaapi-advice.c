@@ -9,21 +9,33 @@
 #include "vaapi-check.h"
 
 static const PdGpuDevice kaby_lake = {
-  .pci_slot = (char *) "0000:00:02.0", .vendor = 0x8086, .device = 0x5912,
-  .name = (char *) "Intel HD Graphics 630 (Kaby Lake GT2)", .generation = PD_GPU_GEN_KABY_LAKE,
-  .driver = (char *) "i915", .card_node = (char *) "/dev/dri/card0",
-  .render_node = (char *) "/dev/dri/renderD128", .ids_known = TRUE,
+  .pci_slot = (char *)"0000:00:02.0",
+  .vendor = 0x8086,
+  .device = 0x5912,
+  .name = (char *)"Intel HD Graphics 630 (Kaby Lake GT2)",
+  .generation = PD_GPU_GEN_KABY_LAKE,
+  .driver = (char *)"i915",
+  .card_node = (char *)"/dev/dri/card0",
+  .render_node = (char *)"/dev/dri/renderD128",
+  .ids_known = TRUE,
 };
 
 static const PdGpuDevice n100 = {
-  .pci_slot = (char *) "0000:00:02.0", .vendor = 0x8086, .device = 0x46d1,
-  .name = (char *) "Intel UHD Graphics (Alder Lake-N)", .generation = PD_GPU_GEN_ALDER_LAKE_N,
-  .driver = (char *) "i915", .card_node = (char *) "/dev/dri/card1",
-  .render_node = (char *) "/dev/dri/renderD128", .ids_known = TRUE,
+  .pci_slot = (char *)"0000:00:02.0",
+  .vendor = 0x8086,
+  .device = 0x46d1,
+  .name = (char *)"Intel UHD Graphics (Alder Lake-N)",
+  .generation = PD_GPU_GEN_ALDER_LAKE_N,
+  .driver = (char *)"i915",
+  .card_node = (char *)"/dev/dri/card1",
+  .render_node = (char *)"/dev/dri/renderD128",
+  .ids_known = TRUE,
 };
 
 /* What the real probe prints for each situation (fields it always has). */
-#define REPORT_HEAD "{\"probe\":\"passdesk-vaprobe\",\"format\":1,\"device\":\"/dev/dri/renderD128\",\"user\":\"nobody\","
+#define REPORT_HEAD                                                                                \
+  "{\"probe\":\"passdesk-vaprobe\",\"format\":1,\"device\":\"/dev/dri/"                            \
+  "renderD128\",\"user\":\"nobody\","
 
 static const char full_ihd[]
     = REPORT_HEAD "\"status\":\"ok\",\"error\":null,\"va_api_version\":\"1.22\","
@@ -332,12 +344,13 @@ static void
 test_no_render_node (void)
 {
   PdGpuDevice vfio = kaby_lake;
-  vfio.driver = (char *) "vfio-pci";
+  vfio.driver = (char *)"vfio-pci";
   vfio.render_node = NULL;
   g_autoptr (PdComponent) c = check ("esprimo-deb822-nonfree", &vfio, NULL);
   g_assert_cmpint (c->state, ==, PD_STATE_UNKNOWN);
-  g_assert_cmpstr (c->summary, ==, "not checked: Intel HD Graphics 630 (Kaby Lake GT2) has no "
-                                   "render node (kernel driver: vfio-pci)");
+  g_assert_cmpstr (c->summary, ==,
+                   "not checked: Intel HD Graphics 630 (Kaby Lake GT2) has no "
+                   "render node (kernel driver: vfio-pci)");
   g_autoptr (PdComponent) none = check ("no-gpu", NULL, NULL);
   g_assert_cmpint (none->state, ==, PD_STATE_UNKNOWN);
   assert_contains (none->summary, "no Intel GPU was found");
@@ -349,17 +362,18 @@ static void
 test_runner_outcomes (void)
 {
   use_fixture ("esprimo-deb822-nonfree");
-  PdVaprobeResult r = { .kind = PD_VAPROBE_RESULT_TIMEOUT, .timeout_ms = 5000,
+  PdVaprobeResult r = { .kind = PD_VAPROBE_RESULT_TIMEOUT,
+                        .timeout_ms = 5000,
                         .elapsed_ms = 5001,
-                        .message = (char *) "the GPU did not answer within 5 s: a GPU hang is "
-                                            "likely" };
+                        .message = (char *)"the GPU did not answer within 5 s: a GPU hang is "
+                                           "likely" };
   g_autoptr (PdComponent) t = pd_vaapi_component (&kaby_lake, &r);
   g_assert_cmpint (t->state, ==, PD_STATE_FAILED);
   g_assert_cmpstr (t->summary, ==, "the GPU did not answer within 5 s: a GPU hang is likely");
   g_assert_nonnull (find_advice_text (t, "cold-restart the VM"));
 
   r.kind = PD_VAPROBE_RESULT_NOT_FOUND;
-  r.message = (char *) "the VA-API probe passdesk-vaprobe is not installed";
+  r.message = (char *)"the VA-API probe passdesk-vaprobe is not installed";
   g_autoptr (PdComponent) nf = pd_vaapi_component (&kaby_lake, &r);
   g_assert_cmpint (nf->state, ==, PD_STATE_UNKNOWN);
   g_assert_nonnull (find_advice_text (nf, "reinstall passdesk"));
@@ -378,8 +392,7 @@ typedef struct
  * prints (NULL: the real passdesk-vaprobe runs); @mode overrides the fake's
  * mode ("hang"). */
 static StatusRun
-run_status (const char *machine, const char *probe_json, const char *mode,
-            const char *timeout_s)
+run_status (const char *machine, const char *probe_json, const char *mode, const char *timeout_s)
 {
   const char *builddir = g_getenv ("PASSDESK_BUILDDIR");
   const char *fixtures = g_getenv ("PASSDESK_TEST_FIXTURES");
@@ -409,8 +422,7 @@ run_status (const char *machine, const char *probe_json, const char *mode,
   else
     g_subprocess_launcher_unsetenv (l, "PASSDESK_VAPROBE");
 
-  const char *argv[] = { exe, "status", "--json", timeout_s ? "--timeout" : NULL, timeout_s,
-                         NULL };
+  const char *argv[] = { exe, "status", "--json", timeout_s ? "--timeout" : NULL, timeout_s, NULL };
   g_autoptr (GError) error = NULL;
   gint64 t0 = g_get_monotonic_time ();
   g_autoptr (GSubprocess) p = g_subprocess_launcher_spawnv (l, argv, &error);

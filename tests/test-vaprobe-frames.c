@@ -15,13 +15,13 @@ make_nv12 (int w, int h, VAImage *img)
 {
   memset (img, 0, sizeof *img);
   img->format.fourcc = VA_FOURCC_NV12;
-  img->width = (guint16) w;
-  img->height = (guint16) h;
+  img->width = (guint16)w;
+  img->height = (guint16)h;
   img->num_planes = 2;
-  img->pitches[0] = img->pitches[1] = (guint32) (w + 24);
+  img->pitches[0] = img->pitches[1] = (guint32)(w + 24);
   img->offsets[0] = 0;
-  img->offsets[1] = img->pitches[0] * (guint32) h + 64;
-  img->data_size = img->offsets[1] + img->pitches[1] * (guint32) h / 2;
+  img->offsets[1] = img->pitches[0] * (guint32)h + 64;
+  img->data_size = img->offsets[1] + img->pitches[1] * (guint32)h / 2;
   guint8 *buf = g_malloc (img->data_size);
   memset (buf, 0xee, img->data_size); /* padding that must never be read as pixels */
   return buf;
@@ -34,34 +34,34 @@ test_check_pattern (void)
   g_autofree guint8 *buf = make_nv12 (32, 32, &img);
   pd_vaprobe_fill_nv12 (buf, &img, 32, 32, FALSE);
   g_autofree char *why = NULL;
-  g_assert_true (pd_vaprobe_check_nv12 (buf, &img, 32, 32, pd_vaprobe_quad_u, pd_vaprobe_quad_v,
-                                        &why));
+  g_assert_true (
+      pd_vaprobe_check_nv12 (buf, &img, 32, 32, pd_vaprobe_quad_u, pd_vaprobe_quad_v, &why));
   g_assert_null (why);
 
   /* Within tolerance still passes. */
   buf[img.offsets[0] + 3 * img.pitches[0] + 3] += PD_VAPROBE_TOLERANCE;
-  g_assert_true (pd_vaprobe_check_nv12 (buf, &img, 32, 32, pd_vaprobe_quad_u, pd_vaprobe_quad_v,
-                                        &why));
+  g_assert_true (
+      pd_vaprobe_check_nv12 (buf, &img, 32, 32, pd_vaprobe_quad_u, pd_vaprobe_quad_v, &why));
 
   /* One wrong luma sample in the bottom right quadrant. */
   buf[img.offsets[0] + 28 * img.pitches[0] + 25] = 20;
-  g_assert_false (pd_vaprobe_check_nv12 (buf, &img, 32, 32, pd_vaprobe_quad_u,
-                                         pd_vaprobe_quad_v, &why));
+  g_assert_false (
+      pd_vaprobe_check_nv12 (buf, &img, 32, 32, pd_vaprobe_quad_u, pd_vaprobe_quad_v, &why));
   g_assert_nonnull (strstr (why, "1 of "));
   g_assert_nonnull (strstr (why, "luma at (25,28) is 20, expected 200"));
   g_clear_pointer (&why, g_free);
 
   /* Swapped chroma. */
   pd_vaprobe_fill_nv12 (buf, &img, 32, 32, FALSE);
-  g_assert_false (pd_vaprobe_check_nv12 (buf, &img, 32, 32, pd_vaprobe_quad_v,
-                                         pd_vaprobe_quad_u, &why));
+  g_assert_false (
+      pd_vaprobe_check_nv12 (buf, &img, 32, 32, pd_vaprobe_quad_v, pd_vaprobe_quad_u, &why));
   g_assert_nonnull (strstr (why, "chroma at (0,0) is 90/160, expected 160/90"));
   g_clear_pointer (&why, g_free);
 
   /* A target the GPU never wrote (still the flat pre-fill). */
   pd_vaprobe_fill_nv12 (buf, &img, 32, 32, TRUE);
-  g_assert_false (pd_vaprobe_check_nv12 (buf, &img, 32, 32, pd_vaprobe_quad_u,
-                                         pd_vaprobe_quad_v, &why));
+  g_assert_false (
+      pd_vaprobe_check_nv12 (buf, &img, 32, 32, pd_vaprobe_quad_u, pd_vaprobe_quad_v, &why));
   g_assert_nonnull (strstr (why, "luma at (0,0) is 16, expected 50"));
 }
 
@@ -91,7 +91,7 @@ get_bit (Bits *b)
       b->bits = byte;
       b->nbits = 8;
     }
-  return (int) ((b->bits >> --b->nbits) & 1);
+  return (int)((b->bits >> --b->nbits) & 1);
 }
 
 static int
@@ -175,8 +175,8 @@ test_jpeg_parse_and_decode (void)
   g_assert_cmpuint (jp.slice.restart_interval, ==, 0);
   g_assert_cmpuint (jp.slice.slice_data_flag, ==, VA_SLICE_DATA_FLAG_ALL);
   g_assert_cmpuint (jp.slice.slice_data_size, ==, jp.scan_len);
-  g_assert_true (jp.scan > pd_vaprobe_jpeg && jp.scan + jp.scan_len + 2 == pd_vaprobe_jpeg
-                                                                               + sizeof pd_vaprobe_jpeg);
+  g_assert_true (jp.scan > pd_vaprobe_jpeg
+                 && jp.scan + jp.scan_len + 2 == pd_vaprobe_jpeg + sizeof pd_vaprobe_jpeg);
 
   /* Decode the scan with the parsed tables: MCUs of 4 luma, 1 Cb, 1 Cr. */
   Bits b = { jp.scan, jp.scan_len, 0, 0, 0 };

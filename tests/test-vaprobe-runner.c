@@ -253,10 +253,10 @@ test_valid_report (Fixture *fx, gconstpointer data)
 static void
 test_report_with_exit_code (Fixture *fx, gconstpointer data)
 {
-  g_autofree char *json = write_tmp (
-      fx, "nodev.json",
-      "{\"probe\":\"passdesk-vaprobe\",\"format\":1,\"status\":\"no-device\","
-      "\"error\":\"the render node /dev/dri/renderD128 does not exist\"}");
+  g_autofree char *json
+      = write_tmp (fx, "nodev.json",
+                   "{\"probe\":\"passdesk-vaprobe\",\"format\":1,\"status\":\"no-device\","
+                   "\"error\":\"the render node /dev/dri/renderD128 does not exist\"}");
   g_setenv ("FAKE_VAPROBE_JSON", json, TRUE);
   g_setenv ("FAKE_VAPROBE_EXIT", "3", TRUE);
   g_autoptr (PdVaprobeResult) r = run_mode ("json", 10000, NULL);
@@ -340,10 +340,14 @@ static void
 test_component_from_hang (Fixture *fx, gconstpointer data)
 {
   g_setenv ("FAKE_VAPROBE_MODE", "hang", TRUE);
-  PdGpuDevice dev = { .pci_slot = (char *) "0000:00:02.0", .vendor = 0x8086, .device = 0x5912,
-                      .name = (char *) "Intel HD Graphics 630 (Kaby Lake GT2)",
-                      .generation = PD_GPU_GEN_KABY_LAKE, .driver = (char *) "i915",
-                      .render_node = (char *) "/dev/dri/renderD128", .ids_known = TRUE };
+  PdGpuDevice dev = { .pci_slot = (char *)"0000:00:02.0",
+                      .vendor = 0x8086,
+                      .device = 0x5912,
+                      .name = (char *)"Intel HD Graphics 630 (Kaby Lake GT2)",
+                      .generation = PD_GPU_GEN_KABY_LAKE,
+                      .driver = (char *)"i915",
+                      .render_node = (char *)"/dev/dri/renderD128",
+                      .ids_known = TRUE };
   g_autoptr (PdVaprobeResult) r = run_mode ("hang", 1000, NULL);
   g_autoptr (PdComponent) c = pd_vaapi_component (&dev, r);
   g_assert_cmpint (c->state, ==, PD_STATE_FAILED);
@@ -465,9 +469,8 @@ test_real_probe_usage (void)
   g_autofree char *probe = g_build_filename (builddir, "agent", "passdesk-vaprobe", NULL);
   const char *argv[] = { probe, "--device", "/etc/shadow", NULL };
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) p = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE
-                                                           | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                                                 &error);
+  g_autoptr (GSubprocess) p = g_subprocess_newv (
+      argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
   g_assert_no_error (error);
   g_assert_true (g_subprocess_wait (p, NULL, &error));
   g_assert_cmpint (g_subprocess_get_exit_status (p), ==, PD_VAPROBE_EXIT_USAGE);
@@ -488,10 +491,14 @@ test_real_check_sync (void)
   g_setenv ("PASSDESK_SYSROOT", root, TRUE);
   pd_sysroot_reset ();
 
-  PdGpuDevice dev = { .pci_slot = (char *) "0000:00:02.0", .vendor = 0x8086, .device = 0x46d1,
-                      .name = (char *) "Intel UHD Graphics (Alder Lake-N)",
-                      .generation = PD_GPU_GEN_ALDER_LAKE_N, .driver = (char *) "i915",
-                      .render_node = (char *) "/dev/dri/renderD128", .ids_known = TRUE };
+  PdGpuDevice dev = { .pci_slot = (char *)"0000:00:02.0",
+                      .vendor = 0x8086,
+                      .device = 0x46d1,
+                      .name = (char *)"Intel UHD Graphics (Alder Lake-N)",
+                      .generation = PD_GPU_GEN_ALDER_LAKE_N,
+                      .driver = (char *)"i915",
+                      .render_node = (char *)"/dev/dri/renderD128",
+                      .ids_known = TRUE };
   g_autoptr (GPtrArray) devices = g_ptr_array_new ();
   g_ptr_array_add (devices, &dev);
   PdGpuScan scan = { .devices = devices };
@@ -536,8 +543,7 @@ main (int argc, char **argv)
   /* The fake children crash on purpose: keep sanitizers out of their way. */
   g_setenv ("ASAN_OPTIONS", "handle_segv=0:handle_abort=0:detect_leaks=0", TRUE);
   g_setenv ("UBSAN_OPTIONS", "halt_on_error=1", TRUE);
-#define ADD(name, fn)                                                                             \
-  g_test_add (name, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
+#define ADD(name, fn) g_test_add (name, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
   ADD ("/vaprobe-runner/hang-killed-at-deadline", test_hang_killed_at_deadline);
   ADD ("/vaprobe-runner/hang-whole-group-killed", test_hang_whole_group_killed);
   ADD ("/vaprobe-runner/crash-segv", test_segv);
