@@ -1,0 +1,134 @@
+/* fuzz-hostd-conn.c - libFuzzer target for passdesk-hostd's per-connection
+ * state machine (hostlink/hostd-conn.c), the part that eats guest bytes.
+ *
+ * Input: byte 0 picks the host's view (enabled, a cycle running, rate budget
+ * spent, whether starting a cycle fails), byte 1 the chunk size; the rest is
+ * what the guest sends, fed in chunks with the clock moving on. A chunk that
+ * starts with 0xFF also injects a PROGRESS and a re-HELLO from the host side.
+ * Checked: every line the host writes decodes and is a host verb; the output
+ * stays bounded; a cycle is only started after the handshake, when policy,
+ * rate limits and "no cycle running" allow it, and with a cool-off in range. */
+#include <stdint.h>
+#include <string.h>
+
+#include "codec.h"
+#include "hostd-conn.h"
+
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+typedef struct
+{
+  PdHostdConn *conn;
+  guint8 mode;
+  gboolean cycle_running;
+  PdCycleResult last;
+} Fake;
+
+static void
+fake_view (gpointer data, PdHostdView *v)
+{
+  Fake *f = data;
+  v->host_name = "pve";
+  v->vmid = 100;
+  v->policy.enabled = !(f->mode & 1);
+  v->policy.cool_off = 10;
+  v->policy.cool_off_min = 5;
+  v->policy.cool_off_max = 120;
+  v->policy.shutdown_timeout = 180;
+  v->policy.min_interval = 300;
+  v->policy.max_per_day = 6;
+  v->rate_left = (f->mode & 4) ? 0 : 6;
+  v->next_allowed_in = (f->mode & 4) ? 250 : 0;
+  v->cycle = f->cycle_running ? "shutting-down" : "idle";
+  v->vm_state = "running";
+  v->last = (f->mode & 16) ? &f->last : NULL;
+}
+
+static gboolean
+fake_restart (gpointer data, guint32 id, guint cool_off, const char *reason, char **why)
+{
+  Fake *f = data;
+  g_assert_true (pd_hostd_conn_is_ready (f->conn));
+  g_assert_false (f->mode & 1);
+  g_assert_false (f->mode & 4);
+  g_assert_false (f->cycle_running);
+  g_assert_cmpuint (cool_off, >=, 5);
+  g_assert_cmpuint (cool_off, <=, 120);
+  g_assert_nonnull (reason);
+  if (f->mode & 8)
+    {
+      *why = g_strdup ("The state file cannot be written.");
+      return FALSE;
+    }
+  f->cycle_running = TRUE;
+  return TRUE;
+}
+
+static const PdHostdConnOps ops = { fake_view, fake_restart };
+
+static void
+check_output (GString *out, gsize *checked)
+{
+  while (*checked < out->len)
+    {
+      const char *start = out->str + *checked;
+      const char *nl = memchr (start, '\n', out->len - *checked);
+      g_assert_nonnull (nl);
+      gsize len = (gsize) (nl - start);
+      g_assert_cmpuint (len + 1, <=, PD_HL_MAX_LINE);
+      *checked += len + 1;
+      if (len == 0)
+        continue; /* the resync LF */
+      g_autoptr (GError) error = NULL;
+      g_autoptr (PdHlMessage) m = pd_hl_decode (start, len, NULL, &error);
+      if (m == NULL)
+        g_error ("host wrote a line that does not decode (%s): %.*s", error->message, (int) len,
+                 start);
+      g_assert_true (pd_hl_verb_sent_by_host (m->verb));
+    }
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  if (size < 2)
+    return 0;
+  Fake f = { .mode = data[0] };
+  f.last = (PdCycleResult){ .vmid = 100, .ok = FALSE, .step = (char *) "start",
+                            .message = (char *) "The VM could not be started: qm start failed "
+                                                "with exit status 255 (can't lock file).",
+                            .started = G_GINT64_CONSTANT (1795999999) * G_USEC_PER_SEC, .duration_ms = 61000 };
+  gsize chunk = 1 + data[1] % 64;
+  data += 2;
+  size -= 2;
+
+  g_autoptr (GString) out = g_string_new (NULL);
+  gsize checked = 0;
+  f.conn = pd_hostd_conn_new (&ops, &f);
+  pd_hostd_conn_start (f.conn, out);
+  gint64 now = 1000000;
+  gsize fed = 0;
+  while (fed < size)
+    {
+      gsize n = MIN (chunk, size - fed);
+      if (data[fed] == 0xFF)
+        {
+          pd_hostd_conn_progress (f.conn, 7, PD_HL_PHASE_STOPPED, "The VM has stopped.", out);
+          pd_hostd_conn_rehello (f.conn, out);
+          if (f.mode & 32)
+            f.cycle_running = FALSE;
+        }
+      guint lines = 0;
+      gboolean keep = pd_hostd_conn_feed (f.conn, (const char *) data + fed, n, now, out, &lines);
+      g_assert_cmpuint (lines, <=, n);
+      fed += n;
+      now += (data[fed - 1] & 0x0F) * 100000;
+      check_output (out, &checked);
+      /* Each guest byte makes at most one reply line (≤ 1024 bytes), plus the HELLOs. */
+      g_assert_cmpuint (out->len, <=, 2048 * (fed + 4));
+      if (!keep)
+        break;
+    }
+  pd_hostd_conn_free (f.conn);
+  return 0;
+}
