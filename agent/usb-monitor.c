@@ -58,6 +58,11 @@ struct _PdUsbMonitor
   libusb_hotplug_callback_handle hotplug;
   gboolean hotplug_registered;
   gboolean enumerating;
+  /* Events found while enumerating at start (a SuperSpeed hub already
+   * plugged in), emitted from an idle callback once start has returned and
+   * the caller had a chance to connect to "event". */
+  GPtrArray *start_events; /* kind, text, kind, text, ... */
+  guint start_events_id;
   GHashTable *fd_sources; /* fd -> source id */
 
   GHashTable *devices; /* port path -> PdUsbDevice */
@@ -450,7 +455,26 @@ static void
 emit_event (PdUsbMonitor *self, const char *kind, const char *text)
 {
   g_debug ("usb event %s: %s", kind, text);
+  if (self->enumerating)
+    {
+      g_ptr_array_add (self->start_events, g_strdup (kind));
+      g_ptr_array_add (self->start_events, g_strdup (text));
+      return;
+    }
   g_signal_emit (self, signals[SIGNAL_EVENT], 0, kind, text);
+}
+
+static gboolean
+emit_start_events (gpointer user_data)
+{
+  PdUsbMonitor *self = user_data;
+  g_autoptr (GPtrArray) events = g_steal_pointer (&self->start_events);
+
+  self->start_events_id = 0;
+  self->start_events = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i + 1 < events->len; i += 2)
+    emit_event (self, events->pdata[i], events->pdata[i + 1]);
+  return G_SOURCE_REMOVE;
 }
 
 /* usb.device-added / usb.device-removed, rate limited (see above). */
@@ -875,6 +899,8 @@ pd_usb_monitor_start (PdUsbMonitor *self, GError **error)
       return FALSE;
     }
   self->hotplug_registered = TRUE;
+  if (self->start_events->len > 0)
+    self->start_events_id = g_idle_add (emit_start_events, self);
   g_clear_pointer (&self->component, pd_component_free);
   self->component = build_component (self);
   return TRUE;
@@ -936,6 +962,7 @@ pd_usb_monitor_dispose (GObject *object)
   PdUsbMonitor *self = PD_USB_MONITOR (object);
 
   g_clear_handle_id (&self->expiry_id, g_source_remove);
+  g_clear_handle_id (&self->start_events_id, g_source_remove);
   if (self->ctx != NULL)
     {
       if (self->hotplug_registered)
@@ -961,6 +988,7 @@ pd_usb_monitor_finalize (GObject *object)
   g_queue_clear_full (&self->recent_removals, (GDestroyNotify) removal_free);
   g_free (self->controller_died);
   g_free (self->kernel_summary);
+  g_ptr_array_unref (self->start_events);
   g_clear_pointer (&self->component, pd_component_free);
   G_OBJECT_CLASS (pd_usb_monitor_parent_class)->finalize (object);
 }
@@ -992,6 +1020,7 @@ pd_usb_monitor_init (PdUsbMonitor *self)
   self->cascades
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) cascade_free);
   g_queue_init (&self->recent_removals);
+  self->start_events = g_ptr_array_new_with_free_func (g_free);
   self->storm_window_us = STORM_WINDOW_US;
   self->cascade_window_us = CASCADE_WINDOW_US;
   self->cascade_hold_us = CASCADE_HOLD_US;
