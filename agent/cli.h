@@ -21,5 +21,6 @@ int pd_cli_status (int argc, char **argv);
 int pd_cli_scan_log (int argc, char **argv);
 int pd_cli_watch (int argc, char **argv);
 int pd_cli_events (int argc, char **argv);
+int pd_cli_cold_restart (int argc, char **argv);
 
 G_END_DECLS

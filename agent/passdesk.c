@@ -19,6 +19,8 @@ static const struct
   { "scan-log", pd_cli_scan_log, "Find known GPU, USB, audio and VFIO problems in a kernel log" },
   { "watch", pd_cli_watch, "Follow the agent's state changes and events as they happen" },
   { "events", pd_cli_events, "Print the agent's event history" },
+  { "cold-restart", pd_cli_cold_restart,
+    "Restart this VM from the host (stop, cool-off, start) so its hooks reset the GPU" },
 };
 
 static void

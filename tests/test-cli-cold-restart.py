@@ -1,0 +1,203 @@
+#!/usr/bin/python3
+"""`passdesk cold-restart` as a black box, without an agent.
+
+Private system and session buses (python3-dbusmock's logind template on the
+system bus, nobody owning org.passdesk.Agent1 on the session bus with
+PASSDESK_BUS=session), so the CLI falls back to the host channel itself. The
+channel is the default port under PASSDESK_SYSROOT, a symlink to a pty slave;
+this test plays passdesk-hostd on the pty master.
+"""
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tty
+import unittest
+import urllib.parse
+
+import dbus
+import dbusmock
+
+BUILDDIR = os.environ.get('PASSDESK_BUILDDIR', os.path.join(os.path.dirname(__file__), '..', 'build'))
+PASSDESK = os.path.join(BUILDDIR, 'agent', 'passdesk')
+PORT = 'dev/virtio-ports/org.passdesk.hostlink.0'
+HELLO_ARGS = ('proto=1 proto-min=1 host=pve1 vmid=101 enabled=1 cool-off-min=5 cool-off-max=120 '
+              'cool-off-default=10 rate-max=1 rate-window=300 day-max=6 rate-left=1 '
+              'next-allowed-in=0')
+
+
+def enc(text):
+    return urllib.parse.quote(text, safe='-._~:/,+@')
+
+
+class FakeHost:
+    """passdesk-hostd's side of the channel: the pty master."""
+
+    def __init__(self, master):
+        self.master = master
+        self.buf = b''
+        self.lines = []
+
+    def send(self, data):
+        os.write(self.master, data.encode())
+
+    def pump(self, timeout):
+        r, _, _ = select.select([self.master], [], [], timeout)
+        if not r:
+            return
+        try:
+            data = os.read(self.master, 4096)
+        except OSError:  # EIO: nobody has the slave open right now
+            time.sleep(min(timeout, 0.05))
+            return
+        self.buf += data.replace(b'\r', b'')
+        while b'\n' in self.buf:
+            line, self.buf = self.buf.split(b'\n', 1)
+            if line:
+                self.lines.append(line.decode())
+
+    def expect(self, verb, proc, timeout=10):
+        """The first line starting with VERB (earlier ones are dropped)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            while self.lines:
+                line = self.lines.pop(0)
+                if line.split(' ')[0] == verb:
+                    return line
+            if proc.poll() is not None and not self.lines:
+                self.pump(0.1)
+                if not self.lines:
+                    raise AssertionError(f'passdesk exited ({proc.returncode}) before sending {verb}: '
+                                         f'{proc.stderr.read()}')
+            self.pump(0.1)
+        raise AssertionError(f'no {verb} within {timeout} s')
+
+
+class ColdRestartCliTest(dbusmock.DBusTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.start_system_bus()
+        cls.start_session_bus()
+        cls.logind, cls.logind_obj = cls.spawn_server_template(
+            'logind', {}, stdout=subprocess.DEVNULL)
+        cls.logind_mock = dbus.Interface(cls.logind_obj, dbusmock.MOCK_IFACE)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.logind.terminate()
+        cls.logind.wait()
+        super().tearDownClass()
+
+    def setUp(self):
+        self.logind_mock.ClearCalls()
+        self.sysroot = tempfile.mkdtemp(prefix='cold-restart-')
+        self.master, slave = os.openpty()
+        tty.setraw(slave)
+        self.slave_path = os.ttyname(slave)
+        os.close(slave)
+        os.makedirs(os.path.join(self.sysroot, os.path.dirname(PORT)))
+        os.symlink(self.slave_path, os.path.join(self.sysroot, PORT))
+        self.host = FakeHost(self.master)
+
+    def tearDown(self):
+        os.close(self.master)
+        shutil.rmtree(self.sysroot)
+
+    def spawn(self, *args, stdin=subprocess.DEVNULL):
+        env = dict(os.environ, PASSDESK_SYSROOT=self.sysroot, PASSDESK_BUS='session')
+        return subprocess.Popen([PASSDESK, 'cold-restart'] + list(args), env=env, stdin=stdin,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def finish(self, proc, timeout=20):
+        out, err = proc.communicate(timeout=timeout)
+        return proc.returncode, out, err
+
+    def power_off_calls(self):
+        return [c for c in self.logind_mock.GetCalls() if c[1] == 'PowerOff']
+
+    def handshake(self, proc):
+        # The CLI asks with RESYNC (it may have missed a HELLO); answer it.
+        self.host.expect('RESYNC', proc)
+        self.host.send('\nHELLO 1 ' + HELLO_ARGS + '\n')
+        ready = self.host.expect('READY', proc)
+        self.assertTrue(ready.startswith('READY 1 proto=1'), ready)
+
+    def test_accept_powers_off(self):
+        proc = self.spawn('--yes', '--cool-off', '15', '--reason', 'GPU black after reboot')
+        self.handshake(proc)
+        req = self.host.expect('RESTART', proc).split(' ')
+        self.assertIn('cool-off=15', req)
+        self.assertIn('reason=' + enc('GPU black after reboot'), req)
+        self.assertEqual(self.power_off_calls(), [])
+        self.host.send(f'ACCEPT {req[1]} cool-off=15 shutdown-timeout=180 text='
+                       + enc('The host will stop this VM, wait 15 s and start it again.') + '\n')
+        rc, out, err = self.finish(proc)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('No passdesk agent runs', out)
+        self.assertIn('The host accepted the cold restart: The host will stop this VM', out)
+        self.assertIn('powering off now', out)
+        calls = self.power_off_calls()
+        self.assertEqual(len(calls), 1, calls)
+        self.assertEqual([bool(a) for a in calls[0][2]], [False])
+
+    def test_refusal_does_nothing(self):
+        proc = self.spawn('--yes')
+        self.handshake(proc)
+        req = self.host.expect('RESTART', proc).split(' ')
+        self.assertFalse(any(a.startswith('cool-off=') for a in req), req)
+        self.host.send(f'REFUSE {req[1]} code=rate-limited retry-in=240 text='
+                       + enc('Only one cold restart per 5 minutes; the next is allowed in 4 min.')
+                       + '\n')
+        rc, out, err = self.finish(proc)
+        self.assertEqual(rc, 1, err)
+        self.assertIn('the host refused: Only one cold restart per 5 minutes', err)
+        self.assertIn('Nothing was done.', err)
+        self.assertEqual(self.power_off_calls(), [])
+
+    def test_timeout_does_nothing(self):
+        proc = self.spawn('--yes')
+        self.handshake(proc)
+        req = self.host.expect('RESTART', proc).split(' ')
+        start = time.monotonic()
+        # No answer: the guest withdraws the request and gives up.
+        cancel = self.host.expect('CANCEL', proc, timeout=20)
+        self.assertIn(f'request={req[1]}', cancel)
+        rc, out, err = self.finish(proc)
+        self.assertGreater(time.monotonic() - start, 8)
+        self.assertEqual(rc, 1, err)
+        self.assertIn('did not answer', err)
+        self.assertIn('nothing was done', err)
+        self.assertEqual(self.power_off_calls(), [])
+
+    def test_needs_confirmation_on_a_terminal(self):
+        proc = self.spawn()  # stdin: /dev/null
+        rc, out, err = self.finish(proc)
+        self.assertEqual(rc, 2)
+        self.assertIn('standard input is not a terminal', err)
+        self.assertIn('--yes', err)
+        self.host.pump(0.3)
+        self.assertEqual(self.host.lines, [])  # never touched the channel
+        self.assertEqual(self.power_off_calls(), [])
+
+    def test_no_channel(self):
+        os.unlink(os.path.join(self.sysroot, PORT))
+        start = time.monotonic()
+        rc, out, err = self.finish(self.spawn('--yes'))
+        self.assertEqual(rc, 1, err)
+        self.assertLess(time.monotonic() - start, 10)
+        self.assertIn('No host channel configured', err)
+        self.assertIn('passdesk-hostd setup VMID', err)
+        self.assertEqual(self.power_off_calls(), [])
+
+    def test_usage_errors(self):
+        for args in (['--cool-off', '-1'], ['--timeout', '0'], ['--reason', 'x' * 201],
+                     ['extra']):
+            rc, out, err = self.finish(self.spawn('--yes', *args))
+            self.assertEqual(rc, 2, (args, err))
+
+
+if __name__ == '__main__':
+    unittest.main(testRunner=unittest.TextTestRunner(stream=sys.stderr, verbosity=2))
