@@ -589,8 +589,13 @@ pd_vaapi_check_async (const PdGpuScan *scan, guint timeout_ms, GCancellable *can
     }
   PdGpuDevice *copy = device_copy (dev);
   g_task_set_task_data (task, copy, device_free);
-  pd_vaprobe_run_async (copy->render_node, timeout_ms, cancellable, on_probe_done,
-                        g_object_ref (task));
+  /* The desktop session gets its VA driver choice from /etc/environment; the
+   * probe must try what the session will use (our own environment wins). */
+  g_autofree char *forced = g_getenv ("LIBVA_DRIVER_NAME") ? NULL : read_forced_driver ();
+  g_autofree char *forced_env = forced ? g_strconcat ("LIBVA_DRIVER_NAME=", forced, NULL) : NULL;
+  const char *env[] = { forced_env, NULL };
+  pd_vaprobe_run_env_async (copy->render_node, env, timeout_ms, cancellable, on_probe_done,
+                            g_object_ref (task));
 }
 
 PdComponent *

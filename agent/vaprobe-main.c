@@ -36,13 +36,14 @@
 #include "vaprobe-jpeg.h"
 #include "vaprobe-report.h"
 
-/* How long the GPU may take for the test frame; the parent's deadline
- * (5 s by default) is the real guard, this only lets us say so ourselves. */
+/* VideoProc test: the pattern at SRC size, scaled down to DST. */
 #define SRC_W 64
 #define SRC_H 64
 #define DST_W 32
 #define DST_H 32
 
+/* How long the GPU may take for the test job; the parent's deadline
+ * (5 s by default) is the real guard, this only lets us say so ourselves. */
 #define SYNC_BUDGET_US (3 * G_USEC_PER_SEC)
 #define MAX_MESSAGES 16
 
@@ -72,7 +73,7 @@ typedef struct
 static void
 probe_add_message (Probe *p, const char *prefix, const char *message)
 {
-  g_autofree char *m = g_strstrip (g_strdup (message));
+  g_autofree char *m = g_strstrip (g_utf8_make_valid (message, -1));
   if (g_str_has_prefix (m, "Trying to open "))
     {
       g_free (p->trying);
@@ -537,10 +538,16 @@ static void
 add_string_or_null (JsonBuilder *b, const char *name, const char *value)
 {
   json_builder_set_member_name (b, name);
-  if (value)
+  if (value == NULL)
+    json_builder_add_null_value (b);
+  else if (g_utf8_validate (value, -1, NULL))
     json_builder_add_string_value (b, value);
   else
-    json_builder_add_null_value (b);
+    {
+      /* Driver strings and paths are bytes; the report must stay UTF-8. */
+      g_autofree char *valid = g_utf8_make_valid (value, -1);
+      json_builder_add_string_value (b, valid);
+    }
 }
 
 static void

@@ -361,6 +361,14 @@ void
 pd_vaprobe_run_async (const char *device, guint timeout_ms, GCancellable *cancellable,
                       GAsyncReadyCallback callback, gpointer user_data)
 {
+  pd_vaprobe_run_env_async (device, NULL, timeout_ms, cancellable, callback, user_data);
+}
+
+void
+pd_vaprobe_run_env_async (const char *device, const char *const *env, guint timeout_ms,
+                          GCancellable *cancellable, GAsyncReadyCallback callback,
+                          gpointer user_data)
+{
   g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, pd_vaprobe_run_async);
   /* We report cancellation ourselves, after the child is dead. */
@@ -398,6 +406,14 @@ pd_vaprobe_run_async (const char *device, guint timeout_ms, GCancellable *cancel
   g_autoptr (GSubprocessLauncher) launcher
       = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  for (guint i = 0; env != NULL && env[i] != NULL; i++)
+    {
+      const char *eq = strchr (env[i], '=');
+      if (eq == NULL || eq == env[i])
+        continue;
+      g_autofree char *name = g_strndup (env[i], (gsize)(eq - env[i]));
+      g_subprocess_launcher_setenv (launcher, name, eq + 1, TRUE);
+    }
   run->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
   if (run->proc == NULL)
     {

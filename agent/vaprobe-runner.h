@@ -60,6 +60,12 @@ char *pd_vaprobe_find (GError **error);
  * call while another run is in flight (each run owns its state). */
 void pd_vaprobe_run_async (const char *device, guint timeout_ms, GCancellable *cancellable,
                            GAsyncReadyCallback callback, gpointer user_data);
+/* The same with @env: extra "NAME=VALUE" entries (NULL-terminated, or NULL)
+ * set in the probe's environment, e.g. the LIBVA_DRIVER_NAME the desktop
+ * session gets from /etc/environment. */
+void pd_vaprobe_run_env_async (const char *device, const char *const *env, guint timeout_ms,
+                               GCancellable *cancellable, GAsyncReadyCallback callback,
+                               gpointer user_data);
 /* Always a result, except G_IO_ERROR_CANCELLED when @cancellable fired (the
  * child is killed then too). */
 PdVaprobeResult *pd_vaprobe_run_finish (GAsyncResult *result, GError **error);

@@ -8,7 +8,8 @@
  *   garbage  prints text that is not a report, exits 0
  *   flood    prints 256 KiB without end of report, then sleeps
  *   json     prints $FAKE_VAPROBE_JSON (a file), exits $FAKE_VAPROBE_EXIT (default 0)
- * Its argv is written to $FAKE_VAPROBE_ARGS when set, one per line.
+ * Its argv is written to $FAKE_VAPROBE_ARGS when set, one per line, then
+ * LIBVA_DRIVER_NAME=... when that is in its environment.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -48,6 +49,9 @@ main (int argc, char **argv)
         return 92;
       for (int i = 0; i < argc; i++)
         fprintf (f, "%s\n", argv[i]);
+      const char *drv = getenv ("LIBVA_DRIVER_NAME");
+      if (drv != NULL)
+        fprintf (f, "LIBVA_DRIVER_NAME=%s\n", drv);
       fclose (f);
     }
 

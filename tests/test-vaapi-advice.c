@@ -392,7 +392,8 @@ typedef struct
  * prints (NULL: the real passdesk-vaprobe runs); @mode overrides the fake's
  * mode ("hang"). */
 static StatusRun
-run_status (const char *machine, const char *probe_json, const char *mode, const char *timeout_s)
+run_status_args (const char *machine, const char *probe_json, const char *mode,
+                 const char *timeout_s, char **probe_args)
 {
   const char *builddir = g_getenv ("PASSDESK_BUILDDIR");
   const char *fixtures = g_getenv ("PASSDESK_TEST_FIXTURES");
@@ -402,6 +403,7 @@ run_status (const char *machine, const char *probe_json, const char *mode, const
   g_autofree char *root = g_build_filename (fixtures, machine, NULL);
   g_autofree char *tmp = g_dir_make_tmp ("vaapi-status-XXXXXX", NULL);
   g_autofree char *json_path = g_build_filename (tmp, "report.json", NULL);
+  g_autofree char *args_path = g_build_filename (tmp, "args", NULL);
 
   g_autoptr (GSubprocessLauncher) l
       = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
@@ -413,6 +415,8 @@ run_status (const char *machine, const char *probe_json, const char *mode, const
     {
       g_subprocess_launcher_setenv (l, "PASSDESK_VAPROBE", fake, TRUE);
       g_subprocess_launcher_setenv (l, "FAKE_VAPROBE_MODE", mode ? mode : "json", TRUE);
+      g_subprocess_launcher_setenv (l, "FAKE_VAPROBE_ARGS", args_path, TRUE);
+      g_subprocess_launcher_unsetenv (l, "LIBVA_DRIVER_NAME");
       if (probe_json)
         {
           g_assert_true (g_file_set_contents (json_path, probe_json, -1, NULL));
@@ -432,7 +436,10 @@ run_status (const char *machine, const char *probe_json, const char *mode, const
   g_assert_no_error (error);
   StatusRun r = { 0 };
   r.elapsed_ms = (g_get_monotonic_time () - t0) / 1000;
+  if (probe_args)
+    g_file_get_contents (args_path, probe_args, NULL, NULL);
   g_unlink (json_path);
+  g_unlink (args_path);
   g_rmdir (tmp);
   g_assert_true (g_subprocess_get_if_exited (p));
   r.exit_status = g_subprocess_get_exit_status (p);
@@ -440,6 +447,12 @@ run_status (const char *machine, const char *probe_json, const char *mode, const
   if (r.report == NULL)
     g_error ("passdesk status printed no report (%s):\n%s\n%s", error->message, out, err);
   return r;
+}
+
+static StatusRun
+run_status (const char *machine, const char *probe_json, const char *mode, const char *timeout_s)
+{
+  return run_status_args (machine, probe_json, mode, timeout_s, NULL);
 }
 
 static const PdComponent *
@@ -504,6 +517,25 @@ test_status_n100_i965 (void)
   pd_report_free (r.report);
 }
 
+/* The probe tries the driver the desktop session is told to use. */
+static void
+test_status_forced_driver_reaches_probe (void)
+{
+  g_autofree char *args = NULL;
+  StatusRun r = run_status_args ("n100-i965-forced", i965_on_n100, NULL, NULL, &args);
+  const PdComponent *c = vaapi_of (&r);
+  g_assert_cmpint (c->state, ==, PD_STATE_FAILED);
+  assert_contains (args, "\n--device\n/dev/dri/renderD128\n--json\nLIBVA_DRIVER_NAME=i965\n");
+  must_text (c, "/etc/environment forces a VA-API driver");
+  pd_report_free (r.report);
+
+  /* Nothing forced: nothing passed. */
+  g_autofree char *args2 = NULL;
+  StatusRun r2 = run_status_args ("n100", i965_on_n100, NULL, NULL, &args2);
+  g_assert_null (strstr (args2, "LIBVA_DRIVER_NAME"));
+  pd_report_free (r2.report);
+}
+
 static void
 test_status_hang (void)
 {
@@ -539,5 +571,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vaapi-status/real-probe-on-fixture", test_status_real_probe_on_fixture);
   g_test_add_func ("/vaapi-status/n100-i965", test_status_n100_i965);
   g_test_add_func ("/vaapi-status/hang", test_status_hang);
+  g_test_add_func ("/vaapi-status/forced-driver-reaches-probe",
+                   test_status_forced_driver_reaches_probe);
   return g_test_run ();
 }
