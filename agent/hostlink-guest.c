@@ -1058,7 +1058,7 @@ on_pending_cancelled_idle (gpointer user_data)
   PdHostlinkGuest *self = user_data;
   if (self->pending && g_cancellable_is_cancelled (g_task_get_cancellable (self->pending)))
     {
-      self->pending_cancel_handler = 0;
+      /* Outside the "cancelled" emission, so pending_finish may disconnect. */
       pending_finish (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                                  "Stopped waiting for the host's answer."));
     }

@@ -40,7 +40,9 @@ PdHostlinkGuest *pd_hostlink_guest_new (const char *port_path);
 
 /* Starts watching for the port and opening it. Never fails for a missing
  * port: it waits for it. Call from the thread that runs the default main
- * context. */
+ * context: it blocks SIGIO in that thread and reads it from a signalfd (the
+ * kernel's host-connect notification); nothing else in the process may use
+ * SIGIO. */
 gboolean pd_hostlink_guest_start (PdHostlinkGuest *self, GError **error);
 
 /* The `hostlink` component, transfer full. */

@@ -522,6 +522,35 @@ test_accept_progress_cancel (Fixture *f, gconstpointer data)
 }
 
 static void
+test_cancellable (Fixture *f, gconstpointer data)
+{
+  handshake (f, NULL);
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  GError *result = NULL;
+  pd_hostlink_guest_request_cold_restart_async (f->guest, NULL, 0, cancellable, request_done,
+                                                &result);
+  g_autoptr (PdHlMessage) req = host_expect (f->host, "RESTART ", 5000);
+  g_cancellable_cancel (cancellable);
+  g_assert_true (wait_until (result_in, &result, 5000));
+  g_assert_error (result, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&result);
+  /* The guest is free for the next request; the host's late answer to the
+   * abandoned one changes nothing. */
+  g_autofree char *accept = g_strdup_printf (
+      "ACCEPT %u cool-off=10 shutdown-timeout=180 text=late\n", req->id);
+  host_send (f->host, accept);
+  spin_for (200);
+  pd_hostlink_guest_request_cold_restart_async (f->guest, NULL, 0, NULL, request_done, &result);
+  g_autoptr (PdHlMessage) req2 = host_expect (f->host, "RESTART ", 5000);
+  g_assert_cmpuint (req2->id, !=, req->id);
+  g_autofree char *refuse = g_strdup_printf ("REFUSE %u code=busy text=Busy.\n", req2->id);
+  host_send (f->host, refuse);
+  g_assert_true (wait_until (result_in, &result, 5000));
+  g_assert_error (result, PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_REFUSED);
+  g_clear_error (&result);
+}
+
+static void
 test_timeout (Fixture *f, gconstpointer data)
 {
   handshake (f, NULL);
@@ -562,6 +591,7 @@ test_unavailable (Fixture *f, gconstpointer data)
   handshake (f, NULL);
   pd_hostlink_guest_request_cold_restart_async (f->guest, NULL, 0, NULL, request_done, &result);
   g_autoptr (PdHlMessage) req = host_expect (f->host, "RESTART ", 5000);
+  g_assert_cmpint (req->verb, ==, PD_HL_VERB_RESTART);
   host_disconnect (f->host);
   g_assert_true (wait_until (result_in, &result, 5000));
   g_assert_error (result, PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_UNAVAILABLE);
@@ -586,6 +616,7 @@ test_last_cycle (Fixture *f, gconstpointer data)
   guint n = f->events->len;
   host_send (f->host, "\nHELLO 2 " HELLO_ARGS " last=failed last-time=1795999999 last-text=x\n");
   g_autoptr (PdHlMessage) ready = host_expect (f->host, "READY 2 ", 5000);
+  g_assert_cmpuint (ready->id, ==, 2);
   g_assert_cmpuint (f->events->len, ==, n);
 }
 
@@ -726,6 +757,7 @@ test_garbage (Fixture *f, gconstpointer data)
   /* Still serving, still connected, nothing acted on. */
   host_send (f->host, "PING 9\n");
   g_autoptr (PdHlMessage) pong = host_expect (f->host, "PONG 9", 5000);
+  g_assert_cmpuint (pong->id, ==, 9);
   g_assert_null (strstr (f->host->in->str, "ERROR 8"));
   g_assert_true (is_ready (f));
   g_assert_cmpuint (f->progress->len, ==, 0);
@@ -755,6 +787,7 @@ test_silent_host_resync (Fixture *f, gconstpointer data)
   g_assert_cmpint (c->state, ==, PD_STATE_DEGRADED);
   host_send (f->host, "\nHELLO 4 " HELLO_ARGS "\n");
   g_autoptr (PdHlMessage) ready = host_expect (f->host, "READY 4 ", 5000);
+  g_assert_cmpuint (ready->id, ==, 4);
 }
 
 /* EBUSY: a tty in exclusive mode refuses a second open without
@@ -813,6 +846,8 @@ main (int argc, char **argv)
   g_test_add ("/hostlink/guest/refusal", Fixture, NULL, setup_pty, test_refusal, teardown);
   g_test_add ("/hostlink/guest/accept-progress-cancel", Fixture, NULL, setup_pty,
               test_accept_progress_cancel, teardown);
+  g_test_add ("/hostlink/guest/cancellable", Fixture, NULL, setup_pty, test_cancellable,
+              teardown);
   g_test_add ("/hostlink/guest/timeout", Fixture, NULL, setup_pty, test_timeout, teardown);
   g_test_add ("/hostlink/guest/unavailable", Fixture, NULL, setup_pty, test_unavailable,
               teardown);
