@@ -356,17 +356,29 @@ handle_line (PdHostdConn *c, const char *line, gsize len, gint64 now, GString *o
 
   if (msg->verb == PD_HL_VERB_READY)
     {
-      if (msg->id == c->hello_id)
+      /* A READY to any HELLO of this connection proves the guest read a
+       * whole line of ours after the resync; requiring the latest one would
+       * race with a RESYNC crossing our HELLO (the guest answers the older
+       * one and goes on). The latest HELLO's facts reach it anyway. */
+      if (msg->id >= 1 && msg->id <= c->hello_id)
         {
           c->ready = TRUE;
           g_free (c->agent);
           c->agent = g_strdup (pd_hl_message_get (msg, "agent"));
-          return TRUE;
         }
-      /* A guest that (re)started without our latest HELLO: give it one. */
+      /* Other ids: a reply to nothing, ignored (PROTOCOL.md section 2). */
+      return TRUE;
+    }
+
+  /* The guest asks for a HELLO (its agent restarted, or it missed ours):
+   * a bare LF and a new HELLO restart the handshake. Spends the bad-line
+   * allowance, so a RESYNC flood cannot become a HELLO flood. */
+  if (msg->verb == PD_HL_VERB_RESYNC)
+    {
       if (!spend_error (c, now))
         return FALSE;
       c->ready = FALSE;
+      g_string_append_c (out, '\n');
       send_hello (c, out);
       return TRUE;
     }

@@ -7,15 +7,16 @@
  * fuzzed whole (tests/fuzz/fuzz-hostd-conn.c).
  *
  * It speaks PROTOCOL.md with the codec: sends LF + HELLO on start, answers
- * nothing but READY before the handshake (ERROR not-ready), then serves
+ * RESYNC with LF + a new HELLO, answers nothing but READY and RESYNC before
+ * the handshake (ERROR not-ready), then serves
  * RESTART (policy, rate limit and busy checks decide; ACCEPT or REFUSE),
  * CANCEL, STATUS and PING. Lines over the limit, bad grammar, unknown verbs
  * and verbs from the wrong side get an ERROR; more than a burst of bad lines
  * (16, refilled one per 10 s) closes the connection.
  *
- * Extension beyond PROTOCOL.md: a READY whose id is not the latest HELLO's
- * (a guest agent that restarted while hostd stayed connected) is answered
- * with a fresh HELLO.
+ * The handshake completes on a READY to any HELLO sent on this connection
+ * (not only the latest): a RESYNC crossing our HELLO makes the guest answer
+ * the older one, and it is in sync either way.
  */
 #pragma once
 

@@ -15,10 +15,15 @@ is connected is dropped; what the host writes while the guest has not opened
 its port stays unread in the host socket until it does. Buffers are bounded
 (a flooding side is simply not read while its peer lags).
 
-  fake-qemu.py SOCKDIR GUESTDIR VMID...      (stops on SIGTERM)
+With --pty, the guest end is a pty instead (GUESTDIR/<vmid>.port links to
+its slave), as the real guest end (PdHostlinkGuest, `passdesk cold-restart
+--port`) opens a character device; the guest counts as always there.
+
+  fake-qemu.py [--pty] SOCKDIR GUESTDIR VMID...      (stops on SIGTERM)
 """
 import os
 import selectors
+import tty
 import signal
 import socket
 import sys
@@ -35,8 +40,49 @@ def vm_running(vmid):
         return False
 
 
+class PtyEnd:
+    """The master side of a pty, with the socket calls Vm uses."""
+
+    def __init__(self, link):
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        os.set_blocking(self.master, False)
+        self.link = link
+        try:
+            os.unlink(link)
+        except FileNotFoundError:
+            pass
+        os.symlink(os.ttyname(self.slave), link)
+
+    def fileno(self):
+        return self.master
+
+    def recv(self, n):
+        try:
+            return os.read(self.master, n)
+        except BlockingIOError:
+            raise
+        except OSError:  # EIO: nobody holds the slave (cannot happen: we do)
+            return b""
+
+    def send(self, data):
+        return os.write(self.master, data)
+
+    def close(self):
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            os.unlink(self.link)
+        except FileNotFoundError:
+            pass
+
+
 class Vm:
-    def __init__(self, sel, sockdir, guestdir, vmid):
+    def __init__(self, sel, sockdir, guestdir, vmid, pty=False):
+        self.pty = pty
         self.sel = sel
         self.vmid = vmid
         self.host_path = os.path.join(sockdir, f"{vmid}.passdesk")
@@ -58,7 +104,11 @@ class Vm:
         return s
 
     def start(self):
-        self.guest_listen = self._listen(self.guest_path)
+        if self.pty:
+            self.guest = PtyEnd(os.path.join(os.path.dirname(self.guest_path),
+                                             f"{self.vmid}.port"))
+        else:
+            self.guest_listen = self._listen(self.guest_path)
         self.host_listen = self._listen(self.host_path)
         self.update()
 
@@ -189,9 +239,13 @@ class Vm:
 
 
 def main():
-    sockdir, guestdir, vmids = sys.argv[1], sys.argv[2], sys.argv[3:]
+    args = sys.argv[1:]
+    pty = args[0] == "--pty"
+    if pty:
+        args = args[1:]
+    sockdir, guestdir, vmids = args[0], args[1], args[2:]
     sel = selectors.DefaultSelector()
-    vms = [Vm(sel, sockdir, guestdir, v) for v in vmids]
+    vms = [Vm(sel, sockdir, guestdir, v, pty) for v in vmids]
     running = [True]
 
     def on_term(*_):

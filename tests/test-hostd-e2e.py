@@ -150,7 +150,7 @@ class Guest:
 
 
 class Env:
-    def __init__(self, vmids=(100,), conf="", running=True):
+    def __init__(self, vmids=(100,), conf="", running=True, pty=False):
         self.tmp = tempfile.mkdtemp(prefix="hostd-e2e-")
         self.fake = self._mk("fake")
         self.run = self._mk("run")
@@ -177,8 +177,8 @@ class Env:
             )
         self.env = dict(os.environ, FAKE_QM_DIR=self.fake, FAKE_QM_MAX_WAIT="2")
         self.qemu = subprocess.Popen(
-            [sys.executable, os.path.join(SRC, "fake-qemu.py"), self.run, self.guestdir]
-            + self.vmids, env=self.env)
+            [sys.executable, os.path.join(SRC, "fake-qemu.py")] + (["--pty"] if pty else [])
+            + [self.run, self.guestdir] + self.vmids, env=self.env)
         self.hostd = None
         self.log = open(os.path.join(self.tmp, "hostd.log"), "ab")
         if running:
@@ -395,8 +395,8 @@ def case_timeout_leave(env):
     st = env.hostd_cli("status")
     check("last:   failed" in st.stdout, f"status shows the failure:\n{st.stdout}")
     # The result reaches the guest in its next HELLO (a restarted agent asks
-    # with an unsolicited READY).
-    g.send("READY 12345 proto=1\n")
+    # with RESYNC).
+    g.send("\nRESYNC 12345\n")
     hello = g.expect("HELLO")
     check(hello.get("last") == "failed", f"HELLO last: {hello}")
     g.close()
@@ -503,7 +503,10 @@ def case_grammar(env):
     g.send("\nRESTART 1\n")  # before READY: not acted on
     e = g.expect("ERROR", id=1)
     check(e["code"] == "not-ready", f"not-ready: {e}")
-    g.send(f"READY {hello['id']} proto=1\n")
+    g.send("\nRESYNC 9\n")  # asks for a new HELLO
+    hello2 = g.expect("HELLO")
+    check(int(hello2["id"]) > int(hello["id"]), f"a new HELLO: {hello2}")
+    g.send(f"READY {hello2['id']} proto=1\n")
     g.send("FROB 2\n")
     check(g.expect("ERROR", id=2)["code"] == "unknown-verb", "unknown verb")
     g.send("RESTART 3 cool-off=abc\n")
@@ -709,6 +712,53 @@ def case_reconnect(env):
     g.close()
 
 
+def case_real_guest(env):
+    """The guest end the agent and `passdesk cold-restart` use (PdHostlinkGuest),
+    on a pty behind the fake QEMU, against hostd: refused by policy on VM 101,
+    accepted on VM 100 (then a logind PowerOff, and the host cycle)."""
+    import dbus
+    import dbusmock
+
+    passdesk = os.path.join(BUILD, "agent", "passdesk")
+    dbusmock.DBusTestCase.start_system_bus()
+    dbusmock.DBusTestCase.start_session_bus()
+    logind, logind_obj = dbusmock.DBusTestCase.spawn_server_template(
+        "logind", {}, stdout=subprocess.DEVNULL)
+    mock = dbus.Interface(logind_obj, dbusmock.MOCK_IFACE)
+    try:
+        env.start_hostd()
+        run_env = dict(env.env, PASSDESK_BUS="session",
+                       DBUS_SYSTEM_BUS_ADDRESS=os.environ["DBUS_SYSTEM_BUS_ADDRESS"],
+                       DBUS_SESSION_BUS_ADDRESS=os.environ["DBUS_SESSION_BUS_ADDRESS"])
+
+        def cold_restart(vmid):
+            port = os.path.join(env.guestdir, f"{vmid}.port")
+            wait_for(lambda: os.path.exists(port), 10, "the pty port")
+            return subprocess.run([passdesk, "cold-restart", "--yes", "--cool-off", "1",
+                                   "--reason", "e2e test", "--port", port],
+                                  env=run_env, capture_output=True, text=True, timeout=60)
+
+        r = cold_restart(101)
+        check(r.returncode == 1 and "enabled=true" in r.stderr,
+              f"refused by policy, host's sentence shown: rc={r.returncode} {r.stderr}")
+        check(env.calls(101) == [], "nothing ran for VM 101")
+        check([c for c in mock.GetCalls() if c[1] == "PowerOff"] == [], "no poweroff on refusal")
+
+        r = cold_restart(100)
+        check(r.returncode == 0, f"accepted: rc={r.returncode} {r.stdout} {r.stderr}")
+        check(len([c for c in mock.GetCalls() if c[1] == "PowerOff"]) == 1, "one logind PowerOff")
+        wait_cycle_done(env, 100)
+        shape = squash(env.verbs(100))
+        check(re.fullmatch(r"shutdown status\+? start status\+?", shape), f"qm calls: {shape}")
+        st = env.hostd_cli("status").stdout
+        check("last:   ok" in st and "reason" not in st, f"status after the cycle:\n{st}")
+    finally:
+        logind.terminate()
+        logind.wait()
+        dbusmock.DBusTestCase.stop_dbus(dbusmock.DBusTestCase.system_bus_pid)
+        dbusmock.DBusTestCase.stop_dbus(dbusmock.DBusTestCase.session_bus_pid)
+
+
 CASES = {
     "cycle": (case_cycle, {}),
     "disabled": (case_disabled, {"conf": "[vm 100]\nenabled=false\n"}),
@@ -728,6 +778,8 @@ CASES = {
     "status": (case_status, {"vmids": (100, 101)}),
     "config-errors": (case_config_errors, {}),
     "reconnect": (case_reconnect, {}),
+    "real-guest": (case_real_guest, {"vmids": (100, 101), "pty": True,
+                                     "conf": "[vm 101]\nenabled=false\n"}),
 }
 
 
