@@ -89,7 +89,8 @@ def set_failed(env):
                       [('Install the iHD driver from non-free and remove i965.',
                         'sudo apt install intel-media-va-driver-non-free')])
     env.set_component('audio', 'degraded', 'HDMI audio codec answered late (codec timeout).',
-                      [('Codec', 'Intel Alderlake-N HDMI')],
+                      [('hdmi codec', 'Intel Alderlake-N HDMI (codec#2)'),
+                       ('eld#2.0', 'monitor DELL U2415')],
                       [('Choose “Switch audio to HDMI” if the output moved.', '')])
 
 

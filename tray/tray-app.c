@@ -50,7 +50,9 @@ set_action_enabled (PdTrayApp *self, const char *name, gboolean enabled)
     g_simple_action_set_enabled (G_SIMPLE_ACTION (action), enabled);
 }
 
-static const char *
+/* The agent lists each HDMI audio pin's ELD as "monitor NAME" (see
+ * agent/audio-monitor.c); the first named one is the monitor to prefer. */
+static char *
 preferred_monitor (const PdComponent *audio)
 {
   if (audio == NULL)
@@ -58,9 +60,11 @@ preferred_monitor (const PdComponent *audio)
   for (guint i = 0; i < audio->details->len; i++)
     {
       const PdDetail *d = g_ptr_array_index (audio->details, i);
-      g_autofree char *k = g_ascii_strdown (d->key, -1);
-      if (strstr (k, "monitor") != NULL)
-        return d->value;
+      if (!g_str_has_prefix (d->value, "monitor ") || g_str_has_prefix (d->value, "monitor ("))
+        continue;
+      const char *name = d->value + strlen ("monitor ");
+      const char *end = strstr (name, " (ELD");
+      return end ? g_strndup (name, end - name) : g_strdup (name);
     }
   return NULL;
 }
@@ -265,9 +269,9 @@ switch_audio_activated (GSimpleAction *action, GVariant *param, gpointer data)
 {
   PdTrayApp *self = data;
   const PdComponent *audio = pd_tray_agent_get_report (self->agent)->components[PD_COMPONENT_AUDIO];
+  g_autofree char *monitor = preferred_monitor (audio);
 
-  pd_tray_audio_switch_to_hdmi (self->audio, preferred_monitor (audio), self->cancellable,
-                                switch_audio_cb, self);
+  pd_tray_audio_switch_to_hdmi (self->audio, monitor, self->cancellable, switch_audio_cb, self);
 }
 
 static void

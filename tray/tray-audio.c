@@ -614,6 +614,21 @@ find_sink_by_name (PdTrayAudio *self, const char *name)
   return NULL;
 }
 
+/* The agent names the HDMI codec in its "hdmi codec" detail ("none" when
+ * the card has none); an agent without that detail is trusted by state. */
+static gboolean
+agent_sees_codec (const PdComponent *agent_audio)
+{
+  const char *codec;
+
+  if (agent_audio == NULL)
+    return FALSE;
+  codec = pd_component_get_detail (agent_audio, "hdmi codec");
+  if (codec != NULL)
+    return g_strcmp0 (codec, "none") != 0;
+  return agent_audio->state != PD_STATE_FAILED;
+}
+
 gboolean
 pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, PdTrayAudioView *view)
 {
@@ -628,7 +643,7 @@ pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, PdTrayAu
       return TRUE;
     }
 
-  gboolean codec_seen = agent_audio != NULL && agent_audio->state != PD_STATE_FAILED;
+  gboolean codec_seen = agent_sees_codec (agent_audio);
   const Sink *def = find_sink_by_name (self, self->default_sink);
   gboolean default_dummy = sink_is_dummy (def);
   gboolean default_hdmi = def != NULL && def->hdmi;

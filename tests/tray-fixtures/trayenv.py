@@ -206,8 +206,11 @@ load-module module-always-sink
         self.set_component('display', 'ok', 'HDMI-A-1 is connected.',
                            [('Connector', 'HDMI-A-1')])
         self.set_component('vaapi', 'ok', 'VA-API works with iHD (H.264, HEVC, VP9 decode).')
-        self.set_component('audio', 'ok', 'The HDMI codec (Intel Kabylake HDMI) is present.',
-                           [('Codec', 'Intel Kabylake HDMI'), ('Monitor', 'DELL U2415')])
+        # Details as agent/audio-monitor.c words them.
+        self.set_component('audio', 'ok', 'HDMI audio on DELL U2415: Intel Kabylake HDMI',
+                           [('card', 'card0 PCH (HDA-Intel)'),
+                            ('hdmi codec', 'Intel Kabylake HDMI (codec#2)'),
+                            ('eld#2.0', 'monitor DELL U2415')])
         self.set_component('usb', 'ok', 'No USB faults.')
         self.set_component('hostlink', 'ok', 'passdesk-hostd is connected (VM 101).')
 
