@@ -25,7 +25,8 @@ typedef struct
 {
   PdAptFormat format;
   char *file;        /* absolute path as on the machine (no sysroot prefix) */
-  guint line;        /* 1-based: the entry's line (one-line) or its Components: line (deb822) */
+  guint line;        /* 1-based: the entry's line (one-line) or its Components: line
+                        (deb822; 0 when the stanza has none) */
   char *line_text;   /* that line exactly as in the file; NULL if it spans lines */
   gboolean has_deb;  /* Types include "deb" (not only deb-src) */
   char *uri;         /* first URI */
