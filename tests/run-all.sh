@@ -49,9 +49,11 @@ fuzz_build() {
     local targets
     targets=$(meson introspect --tests "$dir" | /usr/bin/python3 -c '
 import json, os, sys
+build = os.path.realpath(sys.argv[1])
 for t in json.load(sys.stdin):
-    if any(s.split(":")[-1] == "fuzz" for s in t["suite"]):
-        print(os.path.relpath(t["cmd"][0], sys.argv[1]))' "$dir") || return 1
+    exe = os.path.realpath(t["cmd"][0])
+    if any(s.split(":")[-1] == "fuzz" for s in t["suite"]) and exe.startswith(build + os.sep):
+        print(os.path.relpath(exe, build))' "$dir") || return 1
     [ -n "$targets" ] || { echo "no fuzz targets"; return 1; }
     ninja -C "$dir" $targets || return 1
     meson test -C "$dir" --no-rebuild --print-errorlogs --suite fuzz || status=1
