@@ -31,6 +31,7 @@ struct _PdCycle
   gboolean busy;          /* a qm call is running */
   gboolean finished;
   char *start_failure;    /* why `qm start` failed, while its status is checked */
+  gboolean resumed;       /* continued from a previous hostd's state file */
 };
 
 static const char *phase_names[] = {
@@ -114,6 +115,10 @@ finish (PdCycle *c, gboolean ok, const char *step, const char *message)
   g_return_if_fail (!c->finished);
   c->finished = TRUE;
   g_clear_handle_id (&c->timer_id, g_source_remove);
+  g_autofree char *resumed_message = NULL;
+  if (!ok && c->resumed && g_strcmp0 (step, "hostd") != 0)
+    message = resumed_message = g_strconcat (
+        message, " (passdesk-hostd was restarted during the cycle and resumed it.)", NULL);
   PdCycleResult r = {
     .vmid = c->vmid,
     .ok = ok,
@@ -508,6 +513,7 @@ void
 pd_cycle_resume (PdCycle *c, PdCyclePhase phase, gint64 started, gint64 phase_since)
 {
   c->phase = phase < PD_CYCLE_N_PHASES ? phase : PD_CYCLE_CONFIRMING;
+  c->resumed = TRUE;
   c->started = started;
   c->phase_since = phase_since;
   /* The duration counts from the original start. */

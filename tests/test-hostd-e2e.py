@@ -458,6 +458,27 @@ def case_restart_mid(env):
         os.unlink(os.path.join(env.fake, "calls.log"))
 
 
+def case_restart_mid_fail(env):
+    """hostd killed mid-cycle and qm status failing from then on: the resumed
+    cycle ends as failed, saying so, not lost."""
+    env.write("100.shutdown-delay", "1.5")
+    env.start_hostd()
+    g = Guest(env, 100)
+    g.handshake()
+    g.send("RESTART 6\n")
+    g.expect("ACCEPT", id=6)
+    time.sleep(0.5)
+    env.stop_hostd(signal.SIGKILL)
+    g.close()
+    env.write("100.status.fail", "")
+    env.start_hostd()
+    wait_cycle_done(env, 100)
+    st = env.hostd_cli("status").stdout
+    check("last:   failed" in st and "restarted during the cycle and resumed it" in st,
+          f"status:\n{st}")
+    os.unlink(os.path.join(env.fake, "100.status.fail"))
+
+
 def case_two_vms(env):
     env.write("100.shutdown-delay", "1")
     env.write("101.shutdown-delay", "1")
@@ -768,6 +789,7 @@ CASES = {
     "start-lock": (case_lock, {}),
     "start-lock-timeout": (case_lock_timeout, {}),
     "restart-mid-cycle": (case_restart_mid, {}),
+    "restart-mid-cycle-fail": (case_restart_mid_fail, {}),
     "two-vms": (case_two_vms, {"vmids": (100, 101)}),
     "busy": (case_busy, {}),
     "grammar": (case_grammar, {}),
