@@ -1,0 +1,358 @@
+/* agent-dbus.c - the org.passdesk.Agent1 skeleton and its method handlers. */
+#include "config.h"
+
+#include "agent-dbus.h"
+
+#include "agent-errors.h"
+#include "agent-polkit.h"
+#include "pd-dbus.h"
+
+#define REASON_MAX_BYTES 200
+#define COOL_OFF_MAX_S 3600
+
+struct _PdAgentDbus
+{
+  PdAgentDaemon *daemon;
+  PdDbusAgent1 *skeleton;
+  GCancellable *cancellable;
+};
+
+/* What an async method handler needs after the handler returned. */
+typedef struct
+{
+  PdAgentDaemon *daemon;
+  PdDbusAgent1 *skeleton;
+  GDBusMethodInvocation *invocation;
+  char *reason;
+  guint cool_off;
+  gboolean cancel;
+} Call;
+
+static Call *
+call_new (PdAgentDbus *self, GDBusMethodInvocation *invocation)
+{
+  Call *c = g_new0 (Call, 1);
+  c->daemon = g_object_ref (self->daemon);
+  c->skeleton = g_object_ref (self->skeleton);
+  c->invocation = invocation;
+  return c;
+}
+
+static void
+call_free (Call *c)
+{
+  g_object_unref (c->daemon);
+  g_object_unref (c->skeleton);
+  g_free (c->reason);
+  g_free (c);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
+
+GVariant *
+pd_agent_dbus_components_variant (const PdReport *report)
+{
+  GVariantBuilder b;
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(sssa(ss)a(ss))"));
+  for (guint i = 0; i < PD_N_COMPONENTS; i++)
+    {
+      const PdComponent *c = pd_report_get (report, i);
+      if (c == NULL)
+        continue;
+      GVariantBuilder details, advice;
+      g_variant_builder_init (&details, G_VARIANT_TYPE ("a(ss)"));
+      for (guint d = 0; d < c->details->len; d++)
+        {
+          const PdDetail *detail = g_ptr_array_index (c->details, d);
+          g_variant_builder_add (&details, "(ss)", detail->key, detail->value ? detail->value : "");
+        }
+      g_variant_builder_init (&advice, G_VARIANT_TYPE ("a(ss)"));
+      for (guint a = 0; a < c->advice->len; a++)
+        {
+          const PdAdvice *adv = g_ptr_array_index (c->advice, a);
+          g_variant_builder_add (&advice, "(ss)", adv->text, adv->command ? adv->command : "");
+        }
+      g_variant_builder_add (&b, "(sssa(ss)a(ss))", pd_component_id_to_string (c->id),
+                             pd_state_to_string (c->state), c->summary ? c->summary : "",
+                             &details, &advice);
+    }
+  return g_variant_builder_end (&b);
+}
+
+static void
+publish_state (PdAgentDbus *self)
+{
+  g_autoptr (PdReport) report = pd_agent_daemon_get_report (self->daemon);
+  pd_dbus_agent1_set_overall_state (self->skeleton, pd_state_to_string (pd_report_overall (report)));
+  pd_dbus_agent1_set_components (self->skeleton, pd_agent_dbus_components_variant (report));
+}
+
+static void
+on_component_changed (PdAgentDaemon *daemon, guint id, gpointer user_data)
+{
+  PdAgentDbus *self = user_data;
+  const PdComponent *c = pd_agent_daemon_get_component (daemon, id);
+  publish_state (self);
+  /* The property is current (and PropertiesChanged sent) before the signal. */
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+  pd_dbus_agent1_emit_component_changed (self->skeleton, pd_component_id_to_string (id),
+                                         c ? pd_state_to_string (c->state) : "unknown",
+                                         c && c->summary ? c->summary : "");
+}
+
+static void
+on_event (PdAgentDaemon *daemon, const PdAgentEvent *e, gpointer user_data)
+{
+  PdAgentDbus *self = user_data;
+  pd_dbus_agent1_emit_event (self->skeleton, e->time, e->kind,
+                             pd_component_id_to_string (e->component), e->text);
+}
+
+static void
+on_cold_restart_progress (PdAgentDaemon *daemon, const char *phase, const char *text,
+                          gpointer user_data)
+{
+  PdAgentDbus *self = user_data;
+  pd_dbus_agent1_set_cold_restart_state (self->skeleton, phase);
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+  pd_dbus_agent1_emit_cold_restart_progress (self->skeleton, phase, text ? text : "");
+}
+
+/* ---- methods ---- */
+
+static gboolean
+handle_get_report (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  PdAgentDbus *self = user_data;
+  g_autoptr (PdReport) report = pd_agent_daemon_get_report (self->daemon);
+  g_autofree char *json = pd_report_to_json_string (report, TRUE);
+  pd_dbus_agent1_complete_get_report (skeleton, invocation, json);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+on_checks_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (Call) call = user_data;
+  g_autoptr (GError) error = NULL;
+  if (!pd_agent_daemon_run_checks_finish (PD_AGENT_DAEMON (source), result, &error))
+    g_dbus_method_invocation_return_gerror (call->invocation, error);
+  else
+    pd_dbus_agent1_complete_run_checks (call->skeleton, call->invocation);
+}
+
+static gboolean
+handle_run_checks (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  PdAgentDbus *self = user_data;
+  pd_agent_daemon_run_checks_async (self->daemon, NULL, on_checks_done, call_new (self, invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_events (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  PdAgentDbus *self = user_data;
+  const PdAgentHistory *h = pd_agent_daemon_get_history (self->daemon);
+  GVariantBuilder b;
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(xsss)"));
+  for (guint i = 0; i < pd_agent_history_length (h); i++)
+    {
+      const PdAgentEvent *e = pd_agent_history_nth (h, i);
+      g_variant_builder_add (&b, "(xsss)", e->time, e->kind,
+                             pd_component_id_to_string (e->component), e->text);
+    }
+  pd_dbus_agent1_complete_get_events (skeleton, invocation, g_variant_builder_end (&b));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+on_cold_restart_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (Call) call = user_data;
+  g_autoptr (GError) error = NULL;
+  if (!pd_agent_daemon_cold_restart_finish (PD_AGENT_DAEMON (source), result, &error))
+    g_dbus_method_invocation_return_gerror (call->invocation, error);
+  else
+    pd_dbus_agent1_complete_cold_restart (call->skeleton, call->invocation);
+}
+
+static void
+on_authorized (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (Call) call = user_data;
+  g_autoptr (GError) error = NULL;
+  if (!pd_agent_polkit_check_finish (result, &error))
+    {
+      g_dbus_method_invocation_return_gerror (call->invocation, error);
+      return;
+    }
+  if (call->cancel)
+    {
+      if (pd_agent_daemon_cancel_cold_restart (call->daemon, &error))
+        pd_dbus_agent1_complete_cancel_cold_restart (call->skeleton, call->invocation);
+      else
+        g_dbus_method_invocation_return_gerror (call->invocation, error);
+      return;
+    }
+  Call *c = g_steal_pointer (&call);
+  pd_agent_daemon_cold_restart_async (c->daemon, c->reason, c->cool_off, NULL,
+                                      on_cold_restart_done, c);
+}
+
+static gboolean
+parse_options (GVariant *options, char **reason, guint *cool_off, GError **error)
+{
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+  g_variant_iter_init (&iter, options);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      g_autoptr (GVariant) v = value;
+      if (g_str_equal (key, "reason"))
+        {
+          if (!g_variant_is_of_type (v, G_VARIANT_TYPE_STRING))
+            {
+              g_set_error (error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
+                           "Option “reason” must be a string (s), not %s.",
+                           g_variant_get_type_string (v));
+              return FALSE;
+            }
+          gsize len;
+          const char *s = g_variant_get_string (v, &len);
+          if (len > REASON_MAX_BYTES)
+            {
+              g_set_error (error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
+                           "Option “reason” is %" G_GSIZE_FORMAT " bytes long; at most %d are "
+                           "allowed.",
+                           len, REASON_MAX_BYTES);
+              return FALSE;
+            }
+          for (gsize i = 0; i < len; i++)
+            if ((guchar) s[i] < 0x20 || s[i] == 0x7f)
+              {
+                g_set_error_literal (error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
+                                     "Option “reason” must be one line of text without control "
+                                     "characters.");
+                return FALSE;
+              }
+          g_free (*reason);
+          *reason = g_strdup (s);
+        }
+      else if (g_str_equal (key, "cool-off"))
+        {
+          if (!g_variant_is_of_type (v, G_VARIANT_TYPE_UINT32))
+            {
+              g_set_error (error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
+                           "Option “cool-off” must be an unsigned 32-bit integer (u), not %s.",
+                           g_variant_get_type_string (v));
+              return FALSE;
+            }
+          guint32 u = g_variant_get_uint32 (v);
+          if (u == 0 || u > COOL_OFF_MAX_S)
+            {
+              g_set_error (error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
+                           "Option “cool-off” is %u seconds; it must be between 1 and %d "
+                           "(the host may allow less).",
+                           u, COOL_OFF_MAX_S);
+              return FALSE;
+            }
+          *cool_off = u;
+        }
+      else
+        {
+          g_set_error (error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
+                       "Unknown option “%s”; ColdRestart takes “reason” (s) and “cool-off” (u).",
+                       key);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+handle_cold_restart (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation,
+                     GVariant *options, gpointer user_data)
+{
+  PdAgentDbus *self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *reason = NULL;
+  guint cool_off = 0;
+  if (!parse_options (options, &reason, &cool_off, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  Call *call = call_new (self, invocation);
+  call->reason = g_steal_pointer (&reason);
+  call->cool_off = cool_off;
+  pd_agent_polkit_check_async (g_dbus_method_invocation_get_sender (invocation),
+                               PD_POLKIT_ACTION_COLD_RESTART, self->cancellable, on_authorized,
+                               call);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_cancel_cold_restart (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation,
+                            gpointer user_data)
+{
+  PdAgentDbus *self = user_data;
+  Call *call = call_new (self, invocation);
+  call->cancel = TRUE;
+  pd_agent_polkit_check_async (g_dbus_method_invocation_get_sender (invocation),
+                               PD_POLKIT_ACTION_COLD_RESTART, self->cancellable, on_authorized,
+                               call);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ---- object ---- */
+
+PdAgentDbus *
+pd_agent_dbus_new (PdAgentDaemon *daemon)
+{
+  PdAgentDbus *self = g_new0 (PdAgentDbus, 1);
+  self->daemon = g_object_ref (daemon);
+  self->skeleton = pd_dbus_agent1_skeleton_new ();
+  self->cancellable = g_cancellable_new ();
+
+  pd_dbus_agent1_set_version (self->skeleton, PACKAGE_VERSION);
+  pd_dbus_agent1_set_cold_restart_state (self->skeleton,
+                                         pd_agent_daemon_get_cold_restart_state (daemon));
+  publish_state (self);
+
+  g_signal_connect (self->skeleton, "handle-get-report", G_CALLBACK (handle_get_report), self);
+  g_signal_connect (self->skeleton, "handle-run-checks", G_CALLBACK (handle_run_checks), self);
+  g_signal_connect (self->skeleton, "handle-get-events", G_CALLBACK (handle_get_events), self);
+  g_signal_connect (self->skeleton, "handle-cold-restart", G_CALLBACK (handle_cold_restart), self);
+  g_signal_connect (self->skeleton, "handle-cancel-cold-restart",
+                    G_CALLBACK (handle_cancel_cold_restart), self);
+
+  g_signal_connect (daemon, "component-changed", G_CALLBACK (on_component_changed), self);
+  g_signal_connect (daemon, "event", G_CALLBACK (on_event), self);
+  g_signal_connect (daemon, "cold-restart-progress", G_CALLBACK (on_cold_restart_progress), self);
+  return self;
+}
+
+gboolean
+pd_agent_dbus_export (PdAgentDbus *self, GDBusConnection *connection, GError **error)
+{
+  return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
+                                           PD_AGENT_OBJECT_PATH, error);
+}
+
+void
+pd_agent_dbus_free (PdAgentDbus *self)
+{
+  if (self == NULL)
+    return;
+  g_cancellable_cancel (self->cancellable);
+  g_signal_handlers_disconnect_by_data (self->daemon, self);
+  g_signal_handlers_disconnect_by_data (self->skeleton, self);
+  if (g_dbus_interface_skeleton_get_connection (G_DBUS_INTERFACE_SKELETON (self->skeleton)))
+    g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+  g_object_unref (self->skeleton);
+  g_object_unref (self->daemon);
+  g_object_unref (self->cancellable);
+  g_free (self);
+}

@@ -1,0 +1,38 @@
+/* agent-kmsg.h - the live kernel log: /dev/kmsg records classified with the
+ * scan-log rule table (logscan.h).
+ *
+ * At start the records already in the buffer (the boot log) are read once and
+ * reported as history (boot_log TRUE); then new records are followed as they
+ * arrive (an fd source on POLLIN, never a timer). The same parser reads a
+ * FIFO (followed; reopened when its writer goes away) or a regular file (read
+ * once, as history) standing in for /dev/kmsg in tests. Records are
+ * "PRI,SEQ,TS_US[,FLAGS...];message" with continuation lines starting with a
+ * space; other lines are scanned as pasted log text. Overwritten records
+ * (EPIPE) are skipped.
+ */
+#pragma once
+
+#include <glib-object.h>
+#include "logscan.h"
+
+G_BEGIN_DECLS
+
+#define PD_TYPE_AGENT_KMSG (pd_agent_kmsg_get_type ())
+G_DECLARE_FINAL_TYPE (PdAgentKmsg, pd_agent_kmsg, PD, AGENT_KMSG, GObject)
+
+/* @path: the log to read; NULL for /dev/kmsg under the sysroot prefix. */
+PdAgentKmsg *pd_agent_kmsg_new (const char *path);
+
+/* Opens the log, classifies what is already there (emitting "finding" with
+ * boot_log TRUE) and starts following it. FALSE with @error when it cannot
+ * be opened. */
+gboolean pd_agent_kmsg_start (PdAgentKmsg *self, GError **error);
+
+/* Records read so far (for tests and logging). */
+guint64 pd_agent_kmsg_get_n_records (PdAgentKmsg *self);
+
+/* Signals:
+ *  "finding" (const PdLogFinding *finding, gboolean boot_log)
+ *      a finding that opens a new incident (the scanner groups repeats). */
+
+G_END_DECLS

@@ -1,0 +1,293 @@
+#!/usr/bin/python3
+"""passdesk-agent's D-Bus API on a private bus: properties, change signals,
+GetReport JSON, RunChecks, the history, ColdRestart option checks, polkit
+allow/deny (python3-dbusmock's polkitd on a private "system" bus), the CLI
+commands that talk to the agent, and clean shutdown."""
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import unittest
+
+from gi.repository import GLib
+
+spec = importlib.util.spec_from_file_location(
+    'harness', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'test-agent-harness.py'))
+h = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(h)
+
+ORDER = ['gpu', 'display', 'vaapi', 'audio', 'usb', 'hostlink']
+STATES = {'ok', 'degraded', 'failed', 'unknown'}
+SEVERITY = {'ok': 0, 'unknown': 1, 'degraded': 2, 'failed': 3}
+ERR = 'org.passdesk.Agent1.Error.'
+
+
+class DbusTest(h.AgentTestCase):
+    def setUp(self):
+        super().setUp()
+        self.polkitd = None
+        self.props_sub = self.bus.signal_subscribe(
+            h.BUS_NAME, 'org.freedesktop.DBus.Properties', 'PropertiesChanged', h.PATH, None,
+            h.Gio.DBusSignalFlags.NONE, self._on_signal)
+
+    def tearDown(self):
+        self.bus.signal_unsubscribe(self.props_sub)
+        if self.polkitd:
+            self.polkitd.terminate()
+            self.polkitd.wait()
+        super().tearDown()
+
+    def start_polkitd(self, allowed):
+        self.polkitd, obj = self.spawn_server_template('polkitd', {}, stdout=subprocess.DEVNULL)
+        obj.SetAllowed(allowed)
+        return obj
+
+    def connector_status(self, name, status):
+        path = os.path.join(self.root, 'sys/devices/pci0000:00/0000:00:02.0/drm/card0',
+                            'card0-' + name, 'status')
+        with open(path, 'w') as f:
+            f.write(status + '\n')
+
+    def assert_dbus_error(self, name, fn, *args):
+        with self.assertRaises(GLib.Error) as cm:
+            fn(*args)
+        remote = h.Gio.DBusError.get_remote_error(cm.exception)
+        self.assertEqual(remote, name, cm.exception.message)
+        return cm.exception.message
+
+    # ---- properties and report ----
+
+    def test_properties(self):
+        self.start_agent(['--no-vaprobe'])
+        version = subprocess.run([h.AGENT, '--version'], capture_output=True, text=True).stdout
+        self.assertEqual(version.strip(), 'passdesk-agent ' + self.get_property('Version'))
+        comps = self.get_property('Components')
+        ids = [c[0] for c in comps]
+        self.assertEqual(ids, [i for i in ORDER if i in ids])
+        self.assertEqual(ids[:4], ['gpu', 'display', 'vaapi', 'audio'])
+        for cid, state, summary, details, advice in comps:
+            self.assertIn(state, STATES)
+            self.assertTrue(summary)
+            for k, v in details:
+                self.assertIsInstance(k, str)
+            for text, command in advice:
+                self.assertTrue(text)
+        worst = max((c[1] for c in comps), key=SEVERITY.get)
+        self.assertEqual(self.get_property('OverallState'), worst)
+        self.assertEqual(self.get_property('ColdRestartState'), 'idle')
+        self.assertEqual(dict((c[0], c[1]) for c in comps)['vaapi'], 'unknown')
+
+    def test_get_report_json_is_status_json(self):
+        self.start_agent(['--no-vaprobe'])
+        report = json.loads(self.call('GetReport')[0])
+        self.assertEqual(report['source'], 'agent')
+        self.assertEqual(set(report), {'overall', 'time', 'source', 'components'})
+        comps = self.get_property('Components')
+        self.assertEqual([c['id'] for c in report['components']], [c[0] for c in comps])
+        self.assertEqual([c['state'] for c in report['components']], [c[1] for c in comps])
+        self.assertEqual([c['summary'] for c in report['components']], [c[2] for c in comps])
+        for jc, dc in zip(report['components'], comps):
+            self.assertEqual(jc['details'], dict(dc[3]))
+            self.assertEqual([(a['text'], a['command'] or '') for a in jc['advice']],
+                             list(dc[4]))
+        self.assertEqual(report['overall'], self.get_property('OverallState'))
+
+        # `passdesk status --json` prints the agent's report...
+        r = self.run_cli('status', '--json')
+        self.assertEqual(json.loads(r.stdout), report, r.stderr)
+        self.assertEqual(r.returncode, 1 if report['overall'] in ('degraded', 'failed') else 0)
+        r = self.run_cli('status')
+        self.assertIn('agent', r.stdout.splitlines()[-1])
+        # ...and --local checks in-process, with the same sysfs view.
+        r = self.run_cli('status', '--json', '--local', '--no-vaprobe')
+        local = json.loads(r.stdout)
+        self.assertEqual(local['source'], 'in-process')
+        self.assertEqual([c for c in local['components'] if c['id'] in ('gpu', 'display')],
+                         [c for c in report['components'] if c['id'] in ('gpu', 'display')])
+
+    def test_status_falls_back_quietly_without_system_bus(self):
+        r = self.run_cli('status', '--json', '--no-vaprobe',
+                         env={'PASSDESK_BUS': '', 'DBUS_SYSTEM_BUS_ADDRESS': 'unix:path=/nonexistent'})
+        self.assertEqual(json.loads(r.stdout)['source'], 'in-process')
+        self.assertEqual(r.stderr, '')
+        # And with a bus but no agent on it.
+        r = self.run_cli('status', '--json', '--no-vaprobe')
+        self.assertEqual(json.loads(r.stdout)['source'], 'in-process')
+        self.assertEqual(r.stderr, '')
+
+    # ---- change signals and RunChecks ----
+
+    def test_component_changed_once_per_real_change(self):
+        self.start_agent(['--no-vaprobe'])
+        start = len(self.signals)
+        self.call('RunChecks')
+        self.call('RunChecks')
+        self.assertEqual([s for s in self.signals[start:] if s[0] == 'ComponentChanged'], [])
+
+        self.connector_status('HDMI-A-1', 'disconnected')
+        start = len(self.signals)
+        self.call('RunChecks')
+        args = self.wait_signal('ComponentChanged', lambda a: a[0] == 'display', start)
+        self.assertEqual(args[1], 'degraded')
+        self.assertIn('no monitor is connected', args[2])
+        # Let any stray duplicate arrive, then count.
+        self.call('GetReport')
+        self.wait_until(lambda: True, 'nothing')
+        display = [s for s in self.signals[start:] if s[0] == 'ComponentChanged' and s[1][0] == 'display']
+        self.assertEqual(len(display), 1)
+        # The property already held the new value (PropertiesChanged came first).
+        names = [s[0] for s in self.signals[start:]]
+        self.assertLess(names.index('PropertiesChanged'), names.index('ComponentChanged'))
+        self.assertEqual(self.components()['display'][1], 'degraded')
+        self.assertEqual(self.get_property('OverallState'), 'degraded')
+        self.wait_signal('Event', lambda a: a[1] == 'display.state-changed', start)
+
+    def test_run_checks_returns_after_the_checks(self):
+        self.start_agent(['--no-vaprobe'])
+        self.connector_status('HDMI-A-1', 'disconnected')
+        self.call('RunChecks')
+        # No main-loop iteration needed: the property is current when RunChecks returns.
+        self.assertEqual(self.components()['display'][1], 'degraded')
+
+    def test_events_history_keeps_last_200(self):
+        self.start_agent(['--no-vaprobe'])
+        start = len(self.signals)
+        for i in range(225):
+            self.connector_status('HDMI-A-1', 'disconnected' if i % 2 == 0 else 'connected')
+            self.call('RunChecks')
+        sent = lambda: [a for n, a in self.signals[start:] if n == 'Event']
+        self.wait_until(lambda: len(sent()) >= 220, '220 Event signals')
+        events = self.events()
+        self.assertEqual(len(events), 200)
+        times = [e[0] for e in events]
+        self.assertEqual(times, sorted(times))
+        for t, kind, comp, text in events:
+            self.assertIn(comp, ORDER)
+            self.assertTrue(kind and text)
+        # The history is the last 200 of what was signalled, oldest first.
+        self.assertEqual([tuple(e) for e in events], [tuple(a) for a in sent()[-200:]])
+        r = self.run_cli('events', '--json')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        cli = json.loads(r.stdout)
+        self.assertEqual([(e['time_us'], e['kind'], e['component'], e['text']) for e in cli],
+                         [tuple(e) for e in events])
+        r = self.run_cli('events')
+        self.assertEqual(len(r.stdout.splitlines()), 200)
+
+    # ---- cold restart: options and polkit ----
+
+    def cold_restart(self, options):
+        return self.call('ColdRestart', GLib.Variant('(a{sv})', (options,)))
+
+    def test_cold_restart_invalid_options(self):
+        self.start_polkitd(['org.passdesk.cold-restart'])
+        self.start_agent(['--no-vaprobe'])
+        bad = [
+            {'bogus': GLib.Variant('s', 'x')},
+            {'reason': GLib.Variant('s', 'x' * 201)},
+            {'reason': GLib.Variant('s', 'two\nlines')},
+            {'reason': GLib.Variant('u', 3)},
+            {'cool-off': GLib.Variant('s', '10')},
+            {'cool-off': GLib.Variant('u', 0)},
+            {'cool-off': GLib.Variant('u', 100000)},
+        ]
+        for opts in bad:
+            msg = self.assert_dbus_error(ERR + 'InvalidArgs', self.cold_restart, opts)
+            self.assertTrue(msg, opts)
+        # Valid options get past the checks (to the host link, which is absent).
+        msg = self.assert_dbus_error(ERR + 'HostLinkUnavailable', self.cold_restart,
+                                     {'reason': GLib.Variant('s', 'é' * 100),
+                                      'cool-off': GLib.Variant('u', 15)})
+        self.assertIn('host', msg.lower())
+
+    def test_polkit_allows(self):
+        self.start_polkitd(['org.passdesk.cold-restart'])
+        self.start_agent(['--no-vaprobe'])
+        msg = self.assert_dbus_error(ERR + 'HostLinkUnavailable', self.cold_restart, {})
+        self.assertIn('host', msg.lower())
+        self.assert_dbus_error(ERR + 'HostLinkUnavailable', self.call, 'CancelColdRestart')
+        self.assertEqual(self.get_property('ColdRestartState'), 'idle')
+
+    def test_polkit_denies(self):
+        self.start_polkitd(['org.example.other'])
+        self.start_agent(['--no-vaprobe'])
+        msg = self.assert_dbus_error(ERR + 'NotAuthorized', self.cold_restart, {})
+        self.assertIn('not allow', msg)
+        self.assert_dbus_error(ERR + 'NotAuthorized', self.call, 'CancelColdRestart')
+
+    def test_no_polkitd_is_not_authorized(self):
+        self.start_agent(['--no-vaprobe'])
+        msg = self.assert_dbus_error(ERR + 'NotAuthorized', self.cold_restart, {})
+        self.assertIn('polkit', msg)
+
+    def test_hanging_polkit_does_not_block(self):
+        polkit = self.start_polkitd(['org.passdesk.cold-restart'])
+        polkit.SimulateHang(True)
+        self.start_agent(['--no-vaprobe'])
+        pending = self.call_async('ColdRestart', GLib.Variant('(a{sv})', ({},)), timeout=60)
+        self.wait_until(lambda: polkit.HaveHangingCalls(), 'polkit to hold the call')
+        # The agent answers others while polkit thinks.
+        self.assertIn('"source" : "agent"', self.call('GetReport', timeout=5)[0])
+        self.call('RunChecks', timeout=5)
+        polkit.ReleaseHangingCalls()
+        self.wait_until(lambda: pending, 'ColdRestart to finish')
+        self.assertIn('error', pending)
+
+    # ---- CLI watch, shutdown ----
+
+    def test_watch_prints_changes_until_interrupted(self):
+        self.start_agent(['--no-vaprobe'])
+        env = dict(os.environ, PASSDESK_BUS='session', PASSDESK_SYSROOT=self.root)
+        watch = subprocess.Popen([h.CLI, 'watch', '--json'], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        try:
+            first = json.loads(watch.stdout.readline())
+            self.assertEqual(first['type'], 'watching')
+            self.write_kmsg(h.AUDIO_TIMEOUT)
+            seen = []
+            while not any(l['type'] == 'event' and l['kind'] == 'audio.codec-timeout' for l in seen) \
+                    or not any(l['type'] == 'component' and l['id'] == 'audio' for l in seen):
+                line = watch.stdout.readline()
+                if not line:
+                    self.fail('watch ended early: ' + watch.stderr.read())
+                seen.append(json.loads(line))
+            comp = [l for l in seen if l['type'] == 'component' and l['id'] == 'audio'][0]
+            self.assertEqual(comp['state'], 'failed')
+        finally:
+            watch.send_signal(signal.SIGINT)
+            rc = watch.wait(timeout=h.TIMEOUT)
+        self.assertEqual(rc, 0)
+
+    def test_events_and_watch_without_agent(self):
+        r = self.run_cli('events')
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('systemctl start passdesk-agent', r.stderr)
+        self.assertEqual(self.run_cli('events', '--bogus').returncode, 2)
+        self.assertEqual(self.run_cli('watch', 'extra').returncode, 2)
+
+    def test_sigterm_and_sigint_stop_cleanly(self):
+        self.start_agent(['--no-vaprobe'])
+        self.assertEqual(self.stop_agent(signal.SIGTERM), 0, self.agent_stderr())
+        self.start_agent(['--no-vaprobe'])
+        self.assertEqual(self.stop_agent(signal.SIGINT), 0, self.agent_stderr())
+
+    def test_second_agent_cannot_own_the_name(self):
+        self.start_agent(['--no-vaprobe'])
+        r = subprocess.run([h.AGENT, '--session', '--no-vaprobe', '--no-hotplug', '--kmsg', self.kmsg],
+                           env=self.agent_env(), capture_output=True, text=True, timeout=h.TIMEOUT)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('cannot own the name', r.stderr)
+
+    def test_usage_errors(self):
+        for args in (['--bogus'], ['extra'], ['--vaprobe-timeout', '9999']):
+            r = subprocess.run([h.AGENT] + args, capture_output=True, text=True)
+            self.assertEqual(r.returncode, 2, args)
+        r = subprocess.run([h.AGENT, '--help'], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn('--kmsg', r.stdout)
+
+
+if __name__ == '__main__':
+    unittest.main(testRunner=unittest.TextTestRunner(stream=sys.stdout, verbosity=2))
