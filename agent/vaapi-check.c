@@ -313,8 +313,9 @@ judge_probe (PdComponent *c, const Facts *f)
       g_autofree char *what = g_strjoinv (" and ", (char **)lacks->pdata);
       pd_component_set_state (c, PD_STATE_DEGRADED, "");
       pd_component_set_summary_printf (c,
-                                       "VA-API starts (%s driver) but %s, so the GPU could not "
-                                       "be given a test frame; decodes %s",
+                                       "VA-API starts (%s driver) but %s; without video "
+                                       "processing or JPEG decoding the GPU could not be given "
+                                       "a test job; decodes %s",
                                        drv, what[0] ? what : "offers no functional test", dec);
       return;
     }
@@ -396,6 +397,12 @@ advise_packages (PdComponent *c, const Facts *f)
                                  "VA-API driver and log in again.",
                                  "echo LIBVA_DRIVER_NAME=iHD | sudo tee -a /etc/environment");
     }
+
+  if (gen == PD_GPU_GEN_OTHER_INTEL && !media && !media_nf && !installed (f, "i965-va-driver"))
+    pd_component_add_advice (c,
+                             "No Intel VA-API driver is installed; intel-media-va-driver "
+                             "(iHD) covers Broadwell and newer Intel GPUs.",
+                             "sudo apt install intel-media-va-driver");
 
   if (gen == PD_GPU_GEN_KABY_LAKE && !media_nf)
     {

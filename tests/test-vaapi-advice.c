@@ -46,14 +46,22 @@ static const char full_ihd[]
                   "\"vpp-scale-nv12\",\"ran\":true,\"passed\":true,\"duration_ms\":3.2,"
                   "\"message\":\"ok\"},\"duration_ms\":48.0}";
 
-/* The free intel-media build on Kaby Lake: decode only, no VPP. */
+/* The free intel-media build on Kaby Lake: decode only, no VPP; the probe
+ * falls back to decoding its test JPEG. */
 static const char free_ihd_kbl[]
     = REPORT_HEAD "\"status\":\"ok\",\"va_api_version\":\"1.22\",\"driver\":\"iHD\","
                   "\"vendor\":\"Intel iHD driver for Intel(R) Gen Graphics - 25.2.3 ()\","
                   "\"decode\":[\"H.264\",\"HEVC\",\"VP8\",\"VP9\",\"MPEG-2\",\"VC-1\",\"JPEG\"],"
-                  "\"encode\":[],\"video_processing\":false,\"functional_test\":{\"name\":null,"
-                  "\"ran\":false,\"passed\":false,\"duration_ms\":0,\"message\":\"no video "
-                  "processing\"},\"duration_ms\":30.0}";
+                  "\"encode\":[],\"video_processing\":false,\"functional_test\":{\"name\":"
+                  "\"jpeg-decode\",\"ran\":true,\"passed\":true,\"duration_ms\":1.8,"
+                  "\"message\":\"decoded\"},\"duration_ms\":30.0}";
+
+/* A driver with neither VideoProc nor JPEG decoding: no test job possible. */
+static const char no_test_possible[]
+    = REPORT_HEAD "\"status\":\"ok\",\"driver\":\"i965\",\"decode\":[\"H.264\",\"MPEG-2\"],"
+                  "\"encode\":[\"H.264\"],\"video_processing\":false,\"functional_test\":{"
+                  "\"name\":null,\"ran\":false,\"passed\":false,\"duration_ms\":0,"
+                  "\"message\":\"no test\"}}";
 
 /* i965 tried on Alder Lake-N: no such device for it. */
 static const char i965_on_n100[]
@@ -191,8 +199,9 @@ test_kaby_lake_free_build_deb822 (void)
   g_autoptr (PdComponent) c = check ("esprimo", &kaby_lake, free_ihd_kbl);
   dump (c);
   g_assert_cmpint (c->state, ==, PD_STATE_DEGRADED);
-  assert_contains (c->summary, "VA-API starts (iHD driver) but cannot encode video and has no "
-                               "video processing");
+  assert_contains (c->summary, "iHD driver works (test frame correct in 2 ms) but cannot encode "
+                               "video and has no video processing (scaling, colour conversion); "
+                               "decodes H.264, HEVC");
 
   /* Sources first, with exactly the missing components. */
   const PdAdvice *src = must_cmd (
@@ -316,6 +325,55 @@ test_firmware_missing_n100 (void)
   assert_contains (fw->text, "GuC (adlp_guc_*.bin), HuC (tgl_huc_*.bin), DMC (adlp_dmc_*.bin)");
   /* The firmware needs only non-free-firmware, which that tree has. */
   g_assert_null (find_advice_text (c, "Enable the Debian components"));
+}
+
+static void
+test_no_test_possible (void)
+{
+  g_autoptr (PdComponent) c = check ("esprimo-deb822-nonfree", &kaby_lake, no_test_possible);
+  dump (c);
+  g_assert_cmpint (c->state, ==, PD_STATE_DEGRADED);
+  assert_contains (c->summary, "VA-API starts (i965 driver) but has no video processing "
+                               "(scaling, colour conversion); without video processing or JPEG "
+                               "decoding the GPU could not be given a test job");
+  g_assert_cmpstr (pd_component_get_detail (c, "functional test"), ==, "not run");
+}
+
+/* Another Intel GPU on a machine without any VA driver package. */
+static void
+test_other_intel_no_driver (void)
+{
+  g_autofree char *root = g_dir_make_tmp ("vaapi-advice-XXXXXX", NULL);
+  g_autofree char *dpkg_dir = g_build_filename (root, "var", "lib", "dpkg", NULL);
+  g_autofree char *status = g_build_filename (dpkg_dir, "status", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dpkg_dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (status,
+                                      "Package: libva2\nStatus: install ok installed\n"
+                                      "Version: 2.17.0-1\n\n"
+                                      "Package: i965-va-driver\nStatus: deinstall ok "
+                                      "config-files\nVersion: 2.4.1+dfsg1-1\n",
+                                      -1, NULL));
+  g_setenv ("PASSDESK_SYSROOT", root, TRUE);
+  pd_sysroot_reset ();
+  PdGpuDevice other = kaby_lake;
+  other.device = 0x9a49;
+  other.name = (char *)"Intel GPU 8086:9a49";
+  other.generation = PD_GPU_GEN_OTHER_INTEL;
+  g_autoptr (PdVaprobeResult) r = result_from (i965_on_n100);
+  g_autoptr (PdComponent) c = pd_vaapi_component (&other, r);
+  dump (c);
+  const PdAdvice *a = must_cmd (c, "sudo apt install intel-media-va-driver");
+  assert_contains (a->text, "No Intel VA-API driver is installed");
+  /* No Kaby Lake or Alder Lake-N specific advice for it. */
+  g_assert_null (find_advice_text (c, "non-free"));
+  g_assert_null (find_advice_text (c, "Alder Lake-N"));
+  g_unlink (status);
+  g_rmdir (dpkg_dir);
+  g_autofree char *var_lib = g_path_get_dirname (dpkg_dir);
+  g_autofree char *var = g_path_get_dirname (var_lib);
+  g_rmdir (var_lib);
+  g_rmdir (var);
+  g_rmdir (root);
 }
 
 static void
@@ -563,6 +621,8 @@ main (int argc, char **argv)
   g_test_add_func ("/vaapi-advice/n100-i965-in-use", test_n100_i965_in_use_with_ihd_installed);
   g_test_add_func ("/vaapi-advice/firmware-missing-n100", test_firmware_missing_n100);
   g_test_add_func ("/vaapi-advice/functional-failed", test_functional_failed);
+  g_test_add_func ("/vaapi-advice/no-test-possible", test_no_test_possible);
+  g_test_add_func ("/vaapi-advice/other-intel-no-driver", test_other_intel_no_driver);
   g_test_add_func ("/vaapi-advice/open-denied", test_open_denied);
   g_test_add_func ("/vaapi-advice/no-render-node", test_no_render_node);
   g_test_add_func ("/vaapi-advice/runner-outcomes", test_runner_outcomes);
