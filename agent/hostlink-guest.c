@@ -92,6 +92,7 @@ struct _PdHostlinkGuest
   gboolean garbage_reported;
 
   PdHlMessage *hello; /* the latest HELLO of this connection */
+  gboolean last_cycle_reported; /* one "hostlink.last-cycle" event per result */
   guint32 last_cycle_time_reported;
 
   GTask *pending; /* RESTART waiting for ACCEPT/REFUSE */
@@ -602,8 +603,9 @@ handle_hello (PdHostlinkGuest *self, PdHlMessage *m /* transfer full */)
   guint32 last_time = 0;
   const char *last = pd_hl_message_get (self->hello, "last");
   pd_hl_message_get_uint (self->hello, "last-time", &last_time);
-  if (last && last_time != self->last_cycle_time_reported)
+  if (last && (!self->last_cycle_reported || last_time != self->last_cycle_time_reported))
     {
+      self->last_cycle_reported = TRUE;
       self->last_cycle_time_reported = last_time;
       const char *text = pd_hl_message_get (self->hello, "last-text");
       g_autofree char *sentence
@@ -899,10 +901,12 @@ update_component (PdHostlinkGuest *self)
         guint32 left = 0, next = 0;
         pd_hl_message_get_uint (h, "rate-left", &left);
         pd_hl_message_get_uint (h, "next-allowed-in", &next);
-        pd_component_set_detail_printf (
-            c, "rate-limit", "%s per %s s, %s per day; %s", pd_hl_message_get (h, "rate-max"),
-            pd_hl_message_get (h, "rate-window"), pd_hl_message_get (h, "day-max"),
-            left > 0 && next == 0 ? "one allowed now" : "none allowed now");
+        g_autofree char *now = left > 0 && next == 0 ? g_strdup_printf ("%u allowed now", left)
+                                                      : g_strdup ("none allowed now");
+        pd_component_set_detail_printf (c, "rate-limit", "%s per %s s, %s per day; %s",
+                                        pd_hl_message_get (h, "rate-max"),
+                                        pd_hl_message_get (h, "rate-window"),
+                                        pd_hl_message_get (h, "day-max"), now);
         if (next > 0)
           pd_component_set_detail_printf (c, "next-allowed-in", "%u s", next);
         const char *last = pd_hl_message_get (h, "last");

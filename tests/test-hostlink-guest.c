@@ -381,6 +381,9 @@ test_handshake (Fixture *f, gconstpointer data)
   g_assert_cmpstr (pd_component_get_detail (c, "host"), ==, "pve1");
   g_assert_cmpstr (pd_component_get_detail (c, "vmid"), ==, "101");
   g_assert_cmpstr (pd_component_get_detail (c, "cold-restart"), ==, "allowed");
+  g_assert_cmpstr (pd_component_get_detail (c, "rate-limit"), ==,
+                   "1 per 300 s, 6 per day; 1 allowed now");
+  g_assert_cmpstr (pd_component_get_detail (c, "cool-off"), ==, "10 s (allowed 5-120 s)");
   g_assert_true (has_event (f, "hostlink.connected: Connected to the host helper on pve1 (VM 101)"));
 
   /* After the handshake the guest answers PING. */
@@ -618,6 +621,23 @@ test_last_cycle (Fixture *f, gconstpointer data)
   g_autoptr (PdHlMessage) ready = host_expect (f->host, "READY 2 ", 5000);
   g_assert_cmpuint (ready->id, ==, 2);
   g_assert_cmpuint (f->events->len, ==, n);
+  /* A newer result is; a disabled host says so, with advice. */
+  host_send (f->host, "\nHELLO 3 proto=1 proto-min=1 host=pve1 vmid=101 enabled=0 "
+                      "cool-off-min=5 cool-off-max=120 cool-off-default=10 rate-max=1 "
+                      "rate-window=300 day-max=6 rate-left=0 next-allowed-in=240 last=ok "
+                      "last-time=1796000100 last-duration=52\n");
+  g_autoptr (PdHlMessage) ready3 = host_expect (f->host, "READY 3 ", 5000);
+  g_assert_cmpuint (ready3->id, ==, 3);
+  g_assert_cmpuint (f->events->len, ==, n + 1);
+  g_assert_cmpstr (g_ptr_array_index (f->events, n), ==,
+                   "hostlink.last-cycle: The last cold restart succeeded.");
+  g_autoptr (PdComponent) c3 = pd_hostlink_guest_get_component (f->guest);
+  g_assert_cmpint (c3->state, ==, PD_STATE_OK);
+  g_assert_cmpstr (c3->summary, ==, "Connected to pve1 (VM 101)");
+  g_assert_cmpstr (pd_component_get_detail (c3, "cold-restart"), ==, "disabled on the host");
+  g_assert_cmpstr (pd_component_get_detail (c3, "next-allowed-in"), ==, "240 s");
+  g_assert_true (g_str_has_prefix (pd_component_get_detail (c3, "last-cycle"), "ok in 52 s"));
+  g_assert_cmpuint (c3->advice->len, ==, 1);
 }
 
 static gboolean
