@@ -182,22 +182,67 @@ def main():
                      'enabled again')
         tap.run('menu "Cold restart VM…" + confirmation reaches ColdRestart', cold_restart)
 
+        def run_checks():
+            env.menu_click(env.menu_item('Run checks now')[0])
+            wait_for(lambda: env.agent.GetRunChecksCount(dbus_interface=MOCK_IFACE) == 1, 10,
+                     'RunChecks on the agent')
+        tap.run('menu "Run checks now" reaches RunChecks', run_checks)
+
+        def hostlink_lost_in_cycle():
+            def link_notes():
+                return [n for n in env.notify_calls() if n['summary'].startswith('Host link')]
+            # Down outside a cycle: the menu says so, no notification.
+            env.set_component('hostlink', 'failed', 'passdesk-hostd is not connected.')
+            wait_for(lambda: 'host link down' in str(env.menu_item('Cold restart VM')[1]['label']),
+                     5, 'host-link-down label')
+            time.sleep(0.3)
+            assert link_notes() == [], link_notes()
+            env.set_component('hostlink', 'ok', 'passdesk-hostd is connected (VM 101).')
+            env.agent.EmitColdRestartProgress('shutting-down', 'The VM is shutting down.',
+                                              dbus_interface=MOCK_IFACE)
+            env.set_component('hostlink', 'failed', 'The host link was lost.')
+            notes = wait_for(link_notes, 5, 'host-link notification during the cycle')
+            assert len(notes) == 1, notes
+            env.set_component('hostlink', 'ok', 'passdesk-hostd is connected (VM 101).')
+            wait_for(lambda: notes[0]['id'] in env.closed_ids(), 5, 'CloseNotification')
+            env.agent.EmitColdRestartProgress('idle', '', dbus_interface=MOCK_IFACE)
+        tap.run('host link lost during a cycle is notified, outside a cycle it is not',
+                hostlink_lost_in_cycle)
+
+        def details_action():
+            env.set_component('usb', 'failed', 'The USB controller died (xhci_hcd: HC died).')
+            note = wait_for(lambda: [n for n in env.notify_calls()
+                                     if n['summary'] == 'USB failed'], 5, 'USB notification')[0]
+            assert note['actions'][:4] == ['default', 'Details', 'details', 'Details'], note
+            assert 'cold-restart' not in note['actions'] and 'switch-hdmi' not in note['actions']
+            env.invoke_action(note['id'], 'details')
+            wait_for(lambda: 'passdesk status' in subprocess.run(
+                ['xwininfo', '-root', '-tree'], env=env.env, capture_output=True,
+                text=True).stdout, 10, 'status window')
+            env.set_component('usb', 'ok', 'No USB faults.')
+        tap.run('"Details" on a notification opens the status window', details_action)
+
+        def pulse_restart():
+            env.restart_pulse()
+            # The tray reconnects (backoff 1 s, 2 s, ...) and follows the new
+            # server: a sink removal there is noticed again.
+            wait_for(lambda: 'org.passdesk.Tray' in env.pactl('list', 'clients'), 20,
+                     'the tray to reconnect')
+            time.sleep(0.3)  # its first listing of sinks and server
+            before = len(audio_notes(env))
+            env.pactl('unload-module', env.module_of_sink(HDMI_SINK))
+            wait_for(lambda: audio_notes(env)[before:], 10, 'audio notification after restart')
+            env.pactl('load-module', 'module-null-sink', f'sink_name={HDMI_SINK}',
+                      'sink_properties=device.description=HDMI')
+            wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-ok', 10, 'ok icon')
+        tap.run('the tray reconnects when the sound server restarts', pulse_restart)
+
         def watcher_restart():
             env.stop_watcher()
             env.start_watcher()
             wait_for(lambda: env.item_name() in env.registered_items(), 10,
                      'registration with the new watcher')
         tap.run('a restarted watcher gets the item registered again', watcher_restart)
-
-        def second_launch():
-            exe = os.path.join(os.environ['PASSDESK_BUILDDIR'], 'tray', 'passdesk-tray')
-            r = subprocess.run([exe], env=env.env, timeout=30, capture_output=True)
-            assert r.returncode == 0, r
-            wait_for(lambda: 'passdesk status' in subprocess.run(
-                ['xwininfo', '-root', '-tree'], env=env.env, capture_output=True,
-                text=True).stdout, 10, 'status window')
-            assert env.tray.poll() is None
-        tap.run('a second launch opens the status window in the first', second_launch)
 
         def quits():
             env.menu_click(env.menu_item('Quit')[0])
@@ -230,6 +275,23 @@ def main():
                         if 'cannot show' in n['summary']]) == 1
         tap.run('without any tray: one notification says how to enable it; text says '
                 'where to click', no_tray)
+
+        def second_launch():
+            exe = os.path.join(os.environ['PASSDESK_BUILDDIR'], 'tray', 'passdesk-tray')
+            r = subprocess.run([exe], env=env.env, timeout=30, capture_output=True)
+            assert r.returncode == 0, r
+            wait_for(lambda: 'passdesk status' in subprocess.run(
+                ['xwininfo', '-root', '-tree'], env=env.env, capture_output=True,
+                text=True).stdout, 10, 'status window')
+            assert env.tray.poll() is None
+        tap.run('a second launch opens the status window in the first', second_launch)
+
+
+        def watcher_appears():
+            env.start_watcher()
+            wait_for(lambda: env.item_name() in env.registered_items(), 10,
+                     'registration with a watcher that appears later')
+        tap.run('a watcher that appears later gets the item', watcher_appears)
     finally:
         if tap.failed:
             print('# tray log:\n# ' + env.tray_log_text().replace('\n', '\n# '))

@@ -42,7 +42,8 @@ struct _PdTrayAudio
   pa_glib_mainloop *mainloop;
   pa_context *ctx;
   pa_context *dead_ctx; /* released when the reconnect timer fires */
-  gboolean connected;
+  gboolean connected; /* ready and the first listings are in */
+  int initial_pending; /* first listings (server, cards, sinks) still out */
   guint reconnect_id;
   guint backoff_s;
   guint changed_id;
@@ -387,16 +388,76 @@ pd_tray_audio_switch_to_hdmi_finish (PdTrayAudio *self, GAsyncResult *result, GE
 
 /* ---- following the server ---- */
 
+/* Until the server, card and sink listings are all in, the view would be
+ * half a picture (a default sink without its sink: "Dummy Output"), and a
+ * restart of the sound server would flash a false notification. */
+static void
+initial_listing_done (PdTrayAudio *self)
+{
+  if (self->initial_pending > 0 && --self->initial_pending == 0)
+    {
+      self->connected = TRUE;
+      queue_changed (self);
+    }
+}
+
+static void add_sink (PdTrayAudio *self, const pa_sink_info *i);
+static void add_card (PdTrayAudio *self, const pa_card_info *i);
+static void set_server (PdTrayAudio *self, const pa_server_info *i);
+
 static void
 sink_info_cb (pa_context *c, const pa_sink_info *i, int eol, void *userdata)
 {
-  PdTrayAudio *self = userdata;
-
   if (eol != 0)
-    {
-      queue_changed (self);
-      return;
-    }
+    queue_changed (userdata);
+  else
+    add_sink (userdata, i);
+}
+
+static void
+sink_list_initial_cb (pa_context *c, const pa_sink_info *i, int eol, void *userdata)
+{
+  if (eol != 0)
+    initial_listing_done (userdata);
+  else
+    add_sink (userdata, i);
+}
+
+static void
+card_info_cb (pa_context *c, const pa_card_info *i, int eol, void *userdata)
+{
+  if (eol != 0)
+    queue_changed (userdata);
+  else
+    add_card (userdata, i);
+}
+
+static void
+card_list_initial_cb (pa_context *c, const pa_card_info *i, int eol, void *userdata)
+{
+  if (eol != 0)
+    initial_listing_done (userdata);
+  else
+    add_card (userdata, i);
+}
+
+static void
+server_info_cb (pa_context *c, const pa_server_info *i, void *userdata)
+{
+  set_server (userdata, i);
+  queue_changed (userdata);
+}
+
+static void
+server_info_initial_cb (pa_context *c, const pa_server_info *i, void *userdata)
+{
+  set_server (userdata, i);
+  initial_listing_done (userdata);
+}
+
+static void
+add_sink (PdTrayAudio *self, const pa_sink_info *i)
+{
   Sink *s = g_new0 (Sink, 1);
   s->index = i->index;
   s->name = g_strdup (i->name);
@@ -417,15 +478,8 @@ sink_info_cb (pa_context *c, const pa_sink_info *i, int eol, void *userdata)
 }
 
 static void
-card_info_cb (pa_context *c, const pa_card_info *i, int eol, void *userdata)
+add_card (PdTrayAudio *self, const pa_card_info *i)
 {
-  PdTrayAudio *self = userdata;
-
-  if (eol != 0)
-    {
-      queue_changed (self);
-      return;
-    }
   Card *card = g_new0 (Card, 1);
   card->index = i->index;
   card->name = g_strdup (i->name);
@@ -450,15 +504,12 @@ card_info_cb (pa_context *c, const pa_card_info *i, int eol, void *userdata)
 }
 
 static void
-server_info_cb (pa_context *c, const pa_server_info *i, void *userdata)
+set_server (PdTrayAudio *self, const pa_server_info *i)
 {
-  PdTrayAudio *self = userdata;
-
   if (i == NULL)
     return;
   g_free (self->default_sink);
   self->default_sink = g_strdup (i->default_sink_name);
-  queue_changed (self);
 }
 
 static void
@@ -530,6 +581,7 @@ forget_server (PdTrayAudio *self)
   g_hash_table_remove_all (self->cards);
   g_clear_pointer (&self->default_sink, g_free);
   self->connected = FALSE;
+  self->initial_pending = 0;
   if (self->pending_switch != NULL)
     {
       GTask *task = g_steal_pointer (&self->pending_switch);
@@ -551,15 +603,15 @@ context_state_cb (pa_context *c, void *userdata)
   switch (pa_context_get_state (c))
     {
     case PA_CONTEXT_READY:
-      self->connected = TRUE;
+      self->initial_pending = 3;
       self->backoff_s = 0;
       pa_context_set_subscribe_callback (c, subscribe_cb, self);
       unref_op (pa_context_subscribe (
           c, PA_SUBSCRIPTION_MASK_SINK | PA_SUBSCRIPTION_MASK_CARD | PA_SUBSCRIPTION_MASK_SERVER,
           NULL, NULL));
-      unref_op (pa_context_get_server_info (c, server_info_cb, self));
-      unref_op (pa_context_get_card_info_list (c, card_info_cb, self));
-      unref_op (pa_context_get_sink_info_list (c, sink_info_cb, self));
+      unref_op (pa_context_get_server_info (c, server_info_initial_cb, self));
+      unref_op (pa_context_get_card_info_list (c, card_list_initial_cb, self));
+      unref_op (pa_context_get_sink_info_list (c, sink_list_initial_cb, self));
       break;
     case PA_CONTEXT_FAILED:
     case PA_CONTEXT_TERMINATED:

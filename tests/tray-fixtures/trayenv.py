@@ -145,6 +145,14 @@ load-module module-always-sink
         self.procs.append(self.pulse)
         wait_for(lambda: self.pactl_ok(), 15, 'PulseAudio to start')
 
+    def restart_pulse(self, down_s=0.5):
+        """Stops the sound server, waits @down_s, starts it again (same sinks)."""
+        self.pulse.terminate()
+        self.pulse.wait(10)
+        self.procs.remove(self.pulse)
+        time.sleep(down_s)
+        self._start_pulse()
+
     def _spawn_template(self, template, params=None):
         p, obj = dbusmock.DBusTestCase.spawn_server_template(template, params or {},
                                                              stdout=subprocess.DEVNULL)
