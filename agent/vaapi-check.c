@@ -209,6 +209,14 @@ judge_probe (PdComponent *c, const Facts *f)
                               "not checked: no Intel GPU was found (see the gpu component)");
       return;
     }
+  if (res == NULL && dev->render_node != NULL)
+    {
+      pd_component_set_summary_printf (c,
+                                       "not checked: the kernel registered %s for %s, but that "
+                                       "device file does not exist",
+                                       dev->render_node, dev->name ? dev->name : "the GPU");
+      return;
+    }
   if (res == NULL)
     {
       pd_component_set_summary_printf (c, "not checked: %s has no render node (kernel driver: %s)",
@@ -588,7 +596,8 @@ pd_vaapi_check_async (const PdGpuScan *scan, guint timeout_ms, GCancellable *can
   /* Cancellation gives an `unknown` component, not an error. */
   g_task_set_check_cancellable (task, FALSE);
   const PdGpuDevice *dev = scan ? pd_gpu_scan_primary (scan) : NULL;
-  if (dev == NULL || dev->render_node == NULL)
+  /* The scan saw the node in sysfs but not in /dev: nothing to probe. */
+  if (dev == NULL || dev->render_node == NULL || (dev->render_in_sysfs && !dev->render_exists))
     {
       g_task_return_pointer (task, pd_vaapi_component (dev, NULL),
                              (GDestroyNotify)pd_component_free);

@@ -409,6 +409,15 @@ test_no_render_node (void)
   g_assert_cmpstr (c->summary, ==,
                    "not checked: Intel HD Graphics 630 (Kaby Lake GT2) has no "
                    "render node (kernel driver: vfio-pci)");
+  PdGpuDevice no_file = kaby_lake;
+  no_file.render_in_sysfs = TRUE;
+  no_file.render_exists = FALSE;
+  g_autoptr (PdComponent) nf = check ("esprimo-deb822-nonfree", &no_file, NULL);
+  g_assert_cmpint (nf->state, ==, PD_STATE_UNKNOWN);
+  g_assert_cmpstr (nf->summary, ==,
+                   "not checked: the kernel registered /dev/dri/renderD128 for "
+                   "Intel HD Graphics 630 (Kaby Lake GT2), but that device file "
+                   "does not exist");
   g_autoptr (PdComponent) none = check ("no-gpu", NULL, NULL);
   g_assert_cmpint (none->state, ==, PD_STATE_UNKNOWN);
   assert_contains (none->summary, "no Intel GPU was found");

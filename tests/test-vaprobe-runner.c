@@ -522,6 +522,14 @@ test_real_check_sync (void)
   g_assert_cmpint (none->state, ==, PD_STATE_UNKNOWN);
   assert_contains (none->summary, "no Intel GPU was found");
 
+  /* In sysfs but not in /dev: no probe, and it says so. */
+  dev.render_in_sysfs = TRUE;
+  dev.render_exists = FALSE;
+  g_autoptr (PdComponent) nofile = pd_vaapi_check_sync (&scan, 10000);
+  g_assert_null (pd_component_get_detail (nofile, "probe"));
+  assert_contains (nofile->summary, "but that device file does not exist");
+  dev.render_exists = TRUE;
+
   /* A render node the scan did not find: no probe either. */
   dev.render_node = NULL;
   g_autoptr (PdComponent) nonode = pd_vaapi_check_sync (&scan, 10000);
