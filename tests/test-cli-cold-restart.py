@@ -192,6 +192,50 @@ class ColdRestartCliTest(dbusmock.DBusTestCase):
         self.assertIn('passdesk-hostd setup VMID', err)
         self.assertEqual(self.power_off_calls(), [])
 
+    def stop_mock_agent(self, proc):
+        proc.terminate()
+        proc.wait()
+        bus = self.get_dbus(system_bus=False)
+        end = time.monotonic() + 10
+        while bus.name_has_owner('org.passdesk.Agent1') and time.monotonic() < end:
+            time.sleep(0.05)
+
+    def start_mock_agent(self, code):
+        """A stand-in agent on the session bus whose ColdRestart runs @code."""
+        proc = self.spawn_server('org.passdesk.Agent1', '/org/passdesk/Agent1',
+                                 'org.passdesk.Agent1', system_bus=False,
+                                 stdout=subprocess.DEVNULL)
+        self.addCleanup(self.stop_mock_agent, proc)
+        obj = self.get_dbus(system_bus=False).get_object('org.passdesk.Agent1',
+                                                          '/org/passdesk/Agent1')
+        mock = dbus.Interface(obj, dbusmock.MOCK_IFACE)
+        mock.AddMethod('', 'ColdRestart', 'a{sv}', '', code)
+        return mock
+
+    def test_through_agent(self):
+        agent = self.start_mock_agent('')
+        rc, out, err = self.finish(self.spawn('--yes', '--cool-off', '20', '--reason', 'why'))
+        self.assertEqual(rc, 0, err)
+        self.assertIn('the agent is powering this VM off', out)
+        calls = [c for c in agent.GetCalls() if c[1] == 'ColdRestart']
+        self.assertEqual(len(calls), 1)
+        opts = calls[0][2][0]
+        self.assertEqual(str(opts['reason']), 'why')
+        self.assertEqual(int(opts['cool-off']), 20)
+        # The agent powers off, not the CLI; the channel stays untouched.
+        self.assertEqual(self.power_off_calls(), [])
+        self.host.pump(0.3)
+        self.assertEqual(self.host.lines, [])
+
+    def test_agent_refusal(self):
+        self.start_mock_agent(
+            "raise dbus.exceptions.DBusException('Cold restart is disabled for VM 101.', "
+            "name='org.passdesk.Agent1.Error.Refused')")
+        rc, out, err = self.finish(self.spawn('--yes'))
+        self.assertEqual(rc, 1, err)
+        self.assertIn('the host refused: Cold restart is disabled for VM 101.', err)
+        self.assertEqual(self.power_off_calls(), [])
+
     def test_usage_errors(self):
         for args in (['--cool-off', '-1'], ['--timeout', '0'], ['--reason', 'x' * 201],
                      ['extra']):
