@@ -110,12 +110,16 @@ on_cycle_phase (PdCycle *cycle, gpointer data)
 {
   HostdVm *vm = data;
   PdVmState *st = pd_hostd_state_vm (vm->hostd->state, vm->vmid);
+  /* The first phase was written when the request was accepted: no second
+   * fsync between the request and `qm shutdown`. */
+  gboolean same = st->cycle_running && st->phase == pd_cycle_get_phase (cycle);
   st->cycle_running = TRUE;
   st->phase = pd_cycle_get_phase (cycle);
   st->cycle_started = pd_cycle_get_started (cycle);
   st->phase_since = pd_cycle_get_phase_since (cycle);
   st->cool_off = pd_cycle_get_cool_off (cycle);
-  save_state (vm->hostd);
+  if (!same)
+    save_state (vm->hostd);
   if (st->phase == PD_CYCLE_COOLING_OFF)
     {
       g_autofree char *t

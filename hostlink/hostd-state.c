@@ -303,8 +303,11 @@ pd_hostd_state_save (PdHostdState *s, GError **error)
   gsize len;
   g_autofree char *data = g_key_file_to_data (kf, &len, NULL);
   g_autoptr (GError) local = NULL;
-  if (!g_file_set_contents_full (s->path, data, (gssize) len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+  /* Atomic (temp file + rename), no fsync: what must survive is a hostd
+   * crash or restart, which the page cache does; a power loss takes the VM
+   * down with it and makes a cycle in flight moot. An fsync here would sit
+   * between the guest's request and `qm shutdown`. */
+  if (!g_file_set_contents_full (s->path, data, (gssize) len, G_FILE_SET_CONTENTS_CONSISTENT,
                                  0644, &local))
     {
       g_set_error (error, G_FILE_ERROR, local->code,

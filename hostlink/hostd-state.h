@@ -4,7 +4,7 @@
  * in flight (phase, start, phase start, cool-off), the last result, the
  * start times of the cycles in the last 24 hours (rate limits), and the link
  * state for `passdesk-hostd status`. Written whole and atomically
- * (g_file_set_contents: temp file, fsync, rename) after every change. A file
+ * (g_file_set_contents_full: temp file, rename) after every change. A file
  * that cannot be parsed is kept aside as hostd-state.corrupt, never lost.
  */
 #pragma once
