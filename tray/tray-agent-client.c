@@ -31,6 +31,7 @@ enum
   SIGNAL_CHANGED,
   SIGNAL_EVENT,
   SIGNAL_COLD_RESTART_PROGRESS,
+  SIGNAL_EVENTS_RESET,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -152,7 +153,7 @@ get_events_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   g_variant_get (ret, "(a(xsss))", &iter);
   while (g_variant_iter_next (iter, "(x&s&s&s)", &t, &kind, &comp, &text))
     add_event (self, t, kind, comp, text);
-  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+  g_signal_emit (self, signals[SIGNAL_EVENTS_RESET], 0);
 }
 
 static void
@@ -261,6 +262,9 @@ pd_tray_agent_class_init (PdTrayAgentClass *klass)
   signals[SIGNAL_EVENT] = g_signal_new ("event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                         NULL, NULL, NULL, G_TYPE_NONE, 4, G_TYPE_INT64,
                                         G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_EVENTS_RESET] = g_signal_new ("events-reset", G_TYPE_FROM_CLASS (klass),
+                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                               G_TYPE_NONE, 0);
   signals[SIGNAL_COLD_RESTART_PROGRESS]
       = g_signal_new ("cold-restart-progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                       NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);

@@ -9,6 +9,7 @@
  *   "changed" ()                               report, state or presence changed
  *   "event" (gint64 time, kind, component, text) a new history entry
  *   "cold-restart-progress" (phase, text)
+ *   "events-reset" ()                            the history was (re)loaded
  */
 #pragma once
 

@@ -313,6 +313,11 @@ static void
 on_agent_changed (PdTrayAgent *agent, PdTrayApp *self)
 {
   recompute (self);
+}
+
+static void
+on_agent_events_reset (PdTrayAgent *agent, PdTrayApp *self)
+{
   if (self->window != NULL)
     pd_tray_window_set_events (self->window, pd_tray_agent_get_events (agent));
 }
@@ -352,6 +357,7 @@ pd_tray_app_startup (GApplication *app)
 
   g_signal_connect (self->agent, "changed", G_CALLBACK (on_agent_changed), self);
   g_signal_connect (self->agent, "event", G_CALLBACK (on_agent_event), self);
+  g_signal_connect (self->agent, "events-reset", G_CALLBACK (on_agent_events_reset), self);
   g_signal_connect (self->audio, "changed", G_CALLBACK (on_audio_changed), self);
   g_signal_connect (self->notify, "action", G_CALLBACK (on_notify_action), self);
   g_signal_connect (self->sni, "notify::registered", G_CALLBACK (on_sni_notify), self);

@@ -9,6 +9,9 @@ struct _PdTrayWindow
   GtkWidget *headline_icon;
   GtkWidget *headline;
   GtkWidget *components; /* GtkListBox */
+  GtkWidget *placeholder;
+  GtkWidget *rows[PD_N_COMPONENTS]; /* NULL: not shown */
+  PdComponent *shown[PD_N_COMPONENTS];
   GtkWidget *history;    /* GtkListBox */
   GtkWidget *message;
   GHashTable *expanded;  /* component ids whose details the user opened */
@@ -137,33 +140,37 @@ void
 pd_tray_window_update (PdTrayWindow *self, const PdTrayState *state)
 {
   g_autofree char *headline = pd_tray_state_headline (state);
-  GList *children = gtk_container_get_children (GTK_CONTAINER (self->components));
-  gboolean any = FALSE;
+  g_autofree char *body = pd_tray_state_tooltip_body (state);
+  int position = 0;
 
   gtk_label_set_text (GTK_LABEL (self->headline), headline);
   gtk_image_set_from_icon_name (GTK_IMAGE (self->headline_icon), pd_tray_state_icon_name (state),
                                 GTK_ICON_SIZE_DIALOG);
-  for (GList *l = children; l != NULL; l = l->next)
-    gtk_widget_destroy (l->data);
-  g_list_free (children);
+  gtk_label_set_text (GTK_LABEL (self->placeholder), body);
 
+  /* Rows are replaced only when their component changed, so keyboard focus
+   * and scrolling survive updates of other components. */
   for (PdComponentId id = 0; id < PD_N_COMPONENTS; id++)
     {
       const PdComponent *c = pd_report_get (state->report, id);
-      if (c == NULL)
-        continue;
-      gtk_container_add (GTK_CONTAINER (self->components), component_row (self, c));
-      any = TRUE;
-    }
-  if (!any)
-    {
-      g_autofree char *body = pd_tray_state_tooltip_body (state);
-      GtkWidget *row = gtk_list_box_row_new ();
-      GtkWidget *label = label_new (body, TRUE, TRUE);
-      g_object_set (label, "margin", 12, NULL);
-      gtk_container_add (GTK_CONTAINER (row), label);
-      gtk_widget_show_all (row);
-      gtk_container_add (GTK_CONTAINER (self->components), row);
+      gboolean same = (c == NULL && self->shown[id] == NULL)
+                      || (c != NULL && self->shown[id] != NULL
+                          && pd_component_equal (c, self->shown[id]));
+      if (!same)
+        {
+          if (self->rows[id] != NULL)
+            gtk_widget_destroy (self->rows[id]);
+          self->rows[id] = NULL;
+          g_clear_pointer (&self->shown[id], pd_component_free);
+          if (c != NULL)
+            {
+              self->shown[id] = pd_component_copy (c);
+              self->rows[id] = component_row (self, c);
+              gtk_list_box_insert (GTK_LIST_BOX (self->components), self->rows[id], position);
+            }
+        }
+      if (self->rows[id] != NULL)
+        position++;
     }
 }
 
@@ -226,6 +233,8 @@ pd_tray_window_set_message (PdTrayWindow *self, const char *message)
 static void
 pd_tray_window_finalize (GObject *object)
 {
+  for (guint i = 0; i < PD_N_COMPONENTS; i++)
+    g_clear_pointer (&PD_TRAY_WINDOW (object)->shown[i], pd_component_free);
   g_hash_table_unref (PD_TRAY_WINDOW (object)->expanded);
   g_hash_table_unref (PD_TRAY_WINDOW (object)->collapsed);
   G_OBJECT_CLASS (pd_tray_window_parent_class)->finalize (object);
@@ -238,18 +247,18 @@ pd_tray_window_class_init (PdTrayWindowClass *klass)
 }
 
 static GtkWidget *
-framed_list (GtkWidget **list, const char *placeholder)
+framed_list (GtkWidget **list, GtkWidget **placeholder, const char *text)
 {
   GtkWidget *frame = gtk_frame_new (NULL);
+  GtkWidget *ph = label_new (text, TRUE, FALSE);
+
   *list = gtk_list_box_new ();
   gtk_list_box_set_selection_mode (GTK_LIST_BOX (*list), GTK_SELECTION_NONE);
+  g_object_set (ph, "margin", 12, NULL);
+  gtk_widget_show (ph);
+  gtk_list_box_set_placeholder (GTK_LIST_BOX (*list), ph);
   if (placeholder != NULL)
-    {
-      GtkWidget *ph = label_new (placeholder, TRUE, FALSE);
-      g_object_set (ph, "margin", 12, NULL);
-      gtk_widget_show (ph);
-      gtk_list_box_set_placeholder (GTK_LIST_BOX (*list), ph);
-    }
+    *placeholder = ph;
   gtk_container_add (GTK_CONTAINER (frame), *list);
   return frame;
 }
@@ -288,11 +297,12 @@ pd_tray_window_init (PdTrayWindow *self)
   gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroll), GTK_POLICY_NEVER,
                                   GTK_POLICY_AUTOMATIC);
   gtk_box_pack_start (GTK_BOX (content),
-                      framed_list (&self->components, "Waiting for the passdesk agent…"), FALSE,
+                      framed_list (&self->components, &self->placeholder,
+                                                   "Waiting for the passdesk agent…"), FALSE,
                       FALSE, 0);
   gtk_label_set_markup (GTK_LABEL (history_title), "<b>Events</b>");
   gtk_box_pack_start (GTK_BOX (content), history_title, FALSE, FALSE, 0);
-  gtk_box_pack_start (GTK_BOX (content), framed_list (&self->history, "No events yet."), FALSE,
+  gtk_box_pack_start (GTK_BOX (content), framed_list (&self->history, NULL, "No events yet."), FALSE,
                       FALSE, 0);
   gtk_container_add (GTK_CONTAINER (scroll), content);
   gtk_box_pack_start (GTK_BOX (box), scroll, TRUE, TRUE, 0);
