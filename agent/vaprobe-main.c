@@ -4,8 +4,8 @@
  *   passdesk-vaprobe [--device /dev/dri/renderD128] [--user NAME] [--json]
  *
  * Runs as a child of the agent or the CLI, which kill it at a deadline: a
- * hung GPU can block libva forever. Prints one JSON report (see
- * vaprobe-report.h; --json: compact on one line, else indented) and exits
+ * hung GPU can block libva forever. With --json it prints one JSON report
+ * on one line (see vaprobe-report.h), else the same as text, and exits
  * with PD_VAPROBE_EXIT_* (0 ok, 1 problem, 2 usage, 3 no device, 4 could
  * not drop privileges). Started as root it first becomes --user (default
  * "nobody") with the supplementary groups render and video, before it
@@ -608,6 +608,44 @@ probe_to_json (Probe *p, double duration_ms, gboolean pretty)
   return json_generator_to_data (gen, NULL);
 }
 
+/* The same report for a person reading a terminal. */
+static char *
+probe_to_text (Probe *p, double duration_ms)
+{
+  GString *t = g_string_new (NULL);
+#define LINE(label, value)                                                                         \
+  if (value)                                                                                       \
+  g_string_append_printf (t, "%-17s %s\n", label, value)
+  LINE ("status:", p->status);
+  LINE ("error:", p->error);
+  g_string_append_printf (t, "%-17s %s (as %s)\n", "device:", p->device, p->user ? p->user : "?");
+  LINE ("driver:", p->driver);
+  LINE ("driver file:", p->driver_path);
+  LINE ("vendor:", p->vendor);
+  LINE ("VA-API version:", p->va_api_version);
+  if (p->va_api_version != NULL)
+    {
+      g_ptr_array_add (p->decode, NULL);
+      g_ptr_array_add (p->encode, NULL);
+      g_autofree char *dec = g_strjoinv (", ", (char **)p->decode->pdata);
+      g_autofree char *enc = g_strjoinv (", ", (char **)p->encode->pdata);
+      g_ptr_array_remove_index (p->decode, p->decode->len - 1);
+      g_ptr_array_remove_index (p->encode, p->encode->len - 1);
+      LINE ("decode:", dec[0] ? dec : "nothing");
+      LINE ("encode:", enc[0] ? enc : "nothing");
+      LINE ("video processing:", p->video_processing ? "yes" : "no");
+      if (p->ft_ran)
+        g_string_append_printf (t, "%-17s %s %s in %.1f ms: %s\n", "functional test:", p->ft_name,
+                                p->ft_passed ? "passed" : "FAILED", p->ft_ms,
+                                p->ft_message ? p->ft_message : "");
+      else
+        LINE ("functional test:", p->ft_message);
+    }
+  g_string_append_printf (t, "%-17s %.1f ms", "took:", duration_ms);
+#undef LINE
+  return g_string_free (t, FALSE);
+}
+
 static gboolean
 write_all (int fd, const char *data, gsize len)
 {
@@ -712,7 +750,7 @@ main (int argc, char **argv)
       "Render node to probe (default /dev/dri/renderD128)", "PATH" },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &user,
       "When started as root, run the GPU test as this user (default nobody)", "NAME" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the report compact on one line", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the report as one line of JSON", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- probe VA-API on a render node");
@@ -819,7 +857,7 @@ main (int argc, char **argv)
     }
 
   double ms = (double)(g_get_monotonic_time () - t0) / 1000.0;
-  g_autofree char *out = probe_to_json (&p, ms, !json);
+  g_autofree char *out = json ? probe_to_json (&p, ms, FALSE) : probe_to_text (&p, ms);
   gboolean written = write_all (report_fd, out, strlen (out)) && write_all (report_fd, "\n", 1);
   close (report_fd);
   int code = exit_code_for (p.status);

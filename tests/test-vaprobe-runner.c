@@ -462,6 +462,31 @@ test_real_probe_no_device (void)
     }
 }
 
+/* Without --json: the same report as text. */
+static void
+test_real_probe_text (void)
+{
+  const char *builddir = g_getenv ("PASSDESK_BUILDDIR");
+  g_autofree char *probe = g_build_filename (builddir, "agent", "passdesk-vaprobe", NULL);
+  g_autofree char *root = g_dir_make_tmp ("vaprobe-root-XXXXXX", NULL);
+  g_assert_cmpint (g_chmod (root, 0755), ==, 0);
+  const char *argv[] = { probe, "--device", "/dev/dri/renderD129", NULL };
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_setenv (l, "PASSDESK_SYSROOT", root, TRUE);
+  if (orig_asan_options)
+    g_subprocess_launcher_setenv (l, "ASAN_OPTIONS", orig_asan_options, TRUE);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) p = g_subprocess_launcher_spawnv (l, argv, &error);
+  g_assert_no_error (error);
+  g_autofree char *out = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (p, NULL, NULL, &out, NULL, &error));
+  g_rmdir (root);
+  g_assert_cmpint (g_subprocess_get_exit_status (p), ==, PD_VAPROBE_EXIT_NO_DEVICE);
+  assert_contains (out, "status:           no-device\n");
+  assert_contains (out, "error:            the render node /dev/dri/renderD129 does not exist");
+  assert_contains (out, "device:           /dev/dri/renderD129 (as ");
+}
+
 static void
 test_real_probe_usage (void)
 {
@@ -567,6 +592,7 @@ main (int argc, char **argv)
   ADD ("/vaprobe-runner/component-from-hang", test_component_from_hang);
   g_test_add_func ("/vaprobe-runner/report-parser", test_report_parser);
   g_test_add_func ("/vaprobe/real-probe-no-device", test_real_probe_no_device);
+  g_test_add_func ("/vaprobe/real-probe-text", test_real_probe_text);
   g_test_add_func ("/vaprobe/real-probe-usage", test_real_probe_usage);
   g_test_add_func ("/vaprobe/real-check-sync", test_real_check_sync);
   return g_test_run ();
