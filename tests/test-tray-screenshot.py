@@ -2,7 +2,9 @@
 '''Screenshot test of the passdesk-tray status window under Xvfb.
 
 Renders the window in the ok state, in a failed state (VA-API failed,
-audio degraded, details expanded) and the failed state at GDK_SCALE=2,
+audio degraded, details expanded) and the failed state at GDK_SCALE=2, and
+the cold-restart dialog asking and after the host refused (its red confirm
+button gone, only "Close" left),
 captures each with ImageMagick's `import`, and compares loosely with
 tray-fixtures/screenshot-expectations.json: how many pixels carry each
 state colour (the state icons) and the window size. Font differences do not
@@ -30,8 +32,8 @@ COLOURS = {'green': (0x2e, 0x9d, 0x4a), 'red': (0xc0, 0x1c, 0x28), 'amber': (0xe
 OUT = os.path.join(os.environ['PASSDESK_BUILDDIR'], 'tests', 'tray-screenshots')
 
 
-def window_id(env):
-    out = subprocess.run(['xwininfo', '-name', 'passdesk status'], env=env.env,
+def window_id(env, title='passdesk status'):
+    out = subprocess.run(['xwininfo', '-name', title], env=env.env,
                          capture_output=True, text=True).stdout
     for line in out.splitlines():
         if 'Window id:' in line:
@@ -39,8 +41,8 @@ def window_id(env):
     return None
 
 
-def capture(env, name):
-    wid = wait_for(lambda: window_id(env), 20, 'the status window')
+def capture(env, name, title='passdesk status'):
+    wid = wait_for(lambda: window_id(env, title), 20, f'the window "{title}"')
     path = os.path.join(OUT, name + '.png')
     prev = None
     # Capture until two shots agree: the window has finished drawing.
@@ -122,6 +124,22 @@ def main():
             shots['failed'] = capture(env, 'tray-status-failed')
             check(analyse(shots['failed']), expect['failed'])
         tap.run('status window, failed state', failed_state)
+
+        def dialog():
+            env.app_action('cold-restart')
+            shots['dialog'] = capture(env, 'tray-cold-restart', 'Cold restart VM')
+            check(analyse(shots['dialog']), expect['dialog'])
+            # The host refuses: the dialog shows its sentence and only "Close".
+            env.agent.SetColdRestartError(
+                'org.passdesk.Agent1.Error.Refused',
+                'VM 101 was cold-restarted 2 minutes ago; the host allows one every 10 minutes.',
+                dbus_interface=MOCK_IFACE)
+            env.app_action('confirm-cold-restart')
+            wait_for(lambda: env.agent.GetColdRestartRequests(dbus_interface=MOCK_IFACE), 10,
+                     'ColdRestart on the agent')
+            shots['dialog-refused'] = capture(env, 'tray-cold-restart-refused', 'Cold restart VM')
+            check(analyse(shots['dialog-refused']), expect['dialog-refused'])
+        tap.run('cold-restart dialog asks, then shows the host\'s refusal', dialog)
 
         env.app_action('quit')
         env.tray.wait(15)
