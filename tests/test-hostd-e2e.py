@@ -714,6 +714,19 @@ def case_config_errors(env):
     check(r.returncode == 0 and "setup VMID" in r.stdout, "--help answers")
     r = env.hostd_cli("check-config")
     check(r.returncode == 0 and "shutdown-timeout=2" in r.stdout, f"check-config: {r.stdout}")
+    # The shipped example is valid as it is, and with every key uncommented.
+    example = os.path.join(SRC, "..", "data", "hostd.conf.example")
+    r = subprocess.run([HOSTD, "--config", example, "check-config"], capture_output=True,
+                       text=True, timeout=10)
+    check(r.returncode == 0, f"example as shipped: {r.stderr}")
+    text = re.sub(r"^#(\[|[a-z-]+=)", r"\1", open(example).read(), flags=re.M)
+    p = os.path.join(env.tmp, "example-uncommented.conf")
+    with open(p, "w") as f:
+        f.write(text)
+    r = subprocess.run([HOSTD, "--config", p, "check-config"], capture_output=True, text=True,
+                       timeout=10)
+    check(r.returncode == 0 and "[vm 101]\nenabled=false" in r.stdout,
+          f"example uncommented: {r.stdout} {r.stderr}")
 
 
 def case_reconnect(env):

@@ -243,7 +243,8 @@ def main():
                   "(includes writing the state file before acting)")
         else:
             print("RESTART → qm shutdown: no sample (qm was never started?)")
-        print(f"garbage throughput (64 MiB line without LF, then PING): {garbage_mb_s:.1f} MiB/s")
+        print(f"garbage throughput (64 MiB line without LF, then PING): {garbage_mb_s:.1f} MiB/s "
+              "(hostd paces each VM at 16 MiB/s by design)")
         print("goals: RSS (100 VMs) <= qemu-ga's: "
               + ("n/a" if qga_rss is None else ("met" if rss100 <= qga_rss else "NOT met"))
               + " (anon only: "
