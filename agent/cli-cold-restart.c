@@ -155,9 +155,11 @@ cold_restart_direct (const char *port, const char *reason, guint cool_off, guint
   else
     {
       g_autofree char *path = port ? g_strdup (port) : pd_sysroot_path (PD_HOSTLINK_DEFAULT_PORT);
-      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+      g_autoptr (PdComponent) c = pd_hostlink_guest_get_component (run.guest);
+      if (!g_file_test (path, G_FILE_TEST_EXISTS) || pd_component_get_detail (c, "error"))
         {
-          /* No channel: waiting would not help a one-shot command. */
+          /* No channel, or it cannot be opened (busy, permissions): waiting
+           * would not help a one-shot command. */
           print_component_problem (run.guest);
           goto out;
         }

@@ -236,6 +236,36 @@ class ColdRestartCliTest(dbusmock.DBusTestCase):
         self.assertIn('the host refused: Cold restart is disabled for VM 101.', err)
         self.assertEqual(self.power_off_calls(), [])
 
+    def test_channel_not_openable(self):
+        os.chmod(self.slave_path, 0o600)
+        if os.geteuid() == 0:
+            # Root opens anything; a tty in exclusive mode refuses a second
+            # opener instead (EBUSY, like a virtio port already open) --
+            # unless the opener has CAP_SYS_ADMIN, so drop it with setpriv.
+            import fcntl, termios
+            holder = os.open(self.slave_path, os.O_RDWR | os.O_NOCTTY)
+            self.addCleanup(os.close, holder)
+            fcntl.ioctl(holder, termios.TIOCEXCL)
+            if not shutil.which('setpriv'):
+                self.skipTest('setpriv (util-linux) not found')
+            env = dict(os.environ, PASSDESK_SYSROOT=self.sysroot, PASSDESK_BUS='session')
+            proc = subprocess.Popen(['setpriv', '--inh-caps=-sys_admin', '--bounding-set=-sys_admin',
+                                     PASSDESK, 'cold-restart', '--yes'], env=env,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            expected = 'in use by another program'
+        else:
+            os.chmod(self.slave_path, 0o000)
+            proc = self.spawn('--yes')
+            expected = 'cannot be opened'
+        start = time.monotonic()
+        rc, out, err = self.finish(proc)
+        self.assertEqual(rc, 1, err)
+        self.assertLess(time.monotonic() - start, 10)
+        self.assertIn(expected, err)
+        self.assertIn('Nothing was done.', err)
+        self.assertEqual(self.power_off_calls(), [])
+
     def test_usage_errors(self):
         for args in (['--cool-off', '-1'], ['--timeout', '0'], ['--reason', 'x' * 201],
                      ['extra']):
