@@ -572,19 +572,49 @@ device_free (gpointer p)
   g_free (d);
 }
 
+/* One check: the device (or NULL) and, once the probe is back, its result. */
+typedef struct
+{
+  PdGpuDevice *dev;
+  PdVaprobeResult *result;
+} Job;
+
+static void
+job_free (gpointer p)
+{
+  Job *job = p;
+  if (job->dev)
+    device_free (job->dev);
+  pd_vaprobe_result_free (job->result);
+  g_free (job);
+}
+
+/* Reading the dpkg status file (megabytes) and the rest is file I/O: done in
+ * a worker thread so the caller's main loop never waits for the disk. */
+static void
+build_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  Job *job = data;
+  g_task_return_pointer (task, pd_vaapi_component (job->dev, job->result),
+                         (GDestroyNotify)pd_component_free);
+}
+
 static void
 on_probe_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
-  const PdGpuDevice *dev = g_task_get_task_data (task);
+  Job *job = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
-  g_autoptr (PdVaprobeResult) result = pd_vaprobe_run_finish (res, &error);
-  PdComponent *c;
-  if (result == NULL)
-    c = pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN, "the VA-API check was cancelled");
-  else
-    c = pd_vaapi_component (dev, result);
-  g_task_return_pointer (task, c, (GDestroyNotify)pd_component_free);
+  job->result = pd_vaprobe_run_finish (res, &error);
+  if (job->result == NULL)
+    {
+      g_task_return_pointer (
+          task,
+          pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN, "the VA-API check was cancelled"),
+          (GDestroyNotify)pd_component_free);
+      return;
+    }
+  g_task_run_in_thread (task, build_in_thread);
 }
 
 void
@@ -595,22 +625,25 @@ pd_vaapi_check_async (const PdGpuScan *scan, guint timeout_ms, GCancellable *can
   g_task_set_source_tag (task, pd_vaapi_check_async);
   /* Cancellation gives an `unknown` component, not an error. */
   g_task_set_check_cancellable (task, FALSE);
+  /* Settle the cached root prefix here, before any worker thread reads it. */
+  (void)pd_sysroot ();
   const PdGpuDevice *dev = scan ? pd_gpu_scan_primary (scan) : NULL;
-  /* The scan saw the node in sysfs but not in /dev: nothing to probe. */
+  Job *job = g_new0 (Job, 1);
+  job->dev = dev ? device_copy (dev) : NULL;
+  g_task_set_task_data (task, job, job_free);
+  /* No render node, or the scan saw it in sysfs but not in /dev: nothing
+   * to probe; the component says why. */
   if (dev == NULL || dev->render_node == NULL || (dev->render_in_sysfs && !dev->render_exists))
     {
-      g_task_return_pointer (task, pd_vaapi_component (dev, NULL),
-                             (GDestroyNotify)pd_component_free);
+      g_task_run_in_thread (task, build_in_thread);
       return;
     }
-  PdGpuDevice *copy = device_copy (dev);
-  g_task_set_task_data (task, copy, device_free);
   /* The desktop session gets its VA driver choice from /etc/environment; the
    * probe must try what the session will use (our own environment wins). */
   g_autofree char *forced = g_getenv ("LIBVA_DRIVER_NAME") ? NULL : read_forced_driver ();
   g_autofree char *forced_env = forced ? g_strconcat ("LIBVA_DRIVER_NAME=", forced, NULL) : NULL;
   const char *env[] = { forced_env, NULL };
-  pd_vaprobe_run_env_async (copy->render_node, env, timeout_ms, cancellable, on_probe_done,
+  pd_vaprobe_run_env_async (job->dev->render_node, env, timeout_ms, cancellable, on_probe_done,
                             g_object_ref (task));
 }
 
