@@ -296,6 +296,37 @@ def main():
         if tap.failed:
             print('# tray log:\n# ' + env.tray_log_text().replace('\n', '\n# '))
         env.close()
+    # The real passdesk-agent on the session bus (the contract of
+    # data/org.passdesk.Agent1.xml end to end) on the Esprimo fixture tree.
+    env = TrayEnv()
+    try:
+        env.agent_proc.terminate()
+        env.agent_proc.wait(10)
+        agent_env = dict(env.env)
+        agent_env['PASSDESK_SYSROOT'] = os.path.join(os.environ['PASSDESK_TEST_FIXTURES'],
+                                                     'esprimo')
+        agent = subprocess.Popen(
+            [os.path.join(os.environ['PASSDESK_BUILDDIR'], 'agent', 'passdesk-agent'),
+             '--session', '--no-vaprobe', '--no-hotplug', '--kmsg=/dev/null',
+             '--hostlink-port=' + os.path.join(env.tmp, 'no-hostlink-port')],
+            env=agent_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env.procs.append(agent)
+        env.start_tray('--session')
+
+        def real_agent():
+            wait_for(lambda: env.item_name() in env.registered_items(), 20, 'registration')
+            wait_for(lambda: env.menu_item('GPU: OK')[0] is not None, 20,
+                     'the agent\'s GPU component in the menu')
+            labels = [str(p.get('label', '')) for _, p in env.menu_layout()[1]]
+            assert 'Display: OK' in labels, labels
+            assert 'Audio: OK' in labels, labels  # agent sees the codec, session has HDMI
+            assert 'Video acceleration: Unknown' in labels, labels  # --no-vaprobe
+            assert str(env.item_prop('IconName')) == 'passdesk-unknown'
+        tap.run('with the real passdesk-agent --session: components reach the menu', real_agent)
+    finally:
+        if tap.failed:
+            print('# tray log:\n# ' + env.tray_log_text().replace('\n', '\n# '))
+        env.close()
     return tap.done()
 
 
