@@ -143,6 +143,24 @@ class ColdRestartCliTest(dbusmock.DBusTestCase):
         self.assertEqual(len(calls), 1, calls)
         self.assertEqual([bool(a) for a in calls[0][2]], [False])
 
+    def test_poweroff_refused_by_logind(self):
+        self.logind_mock.AddMethod(
+            'org.freedesktop.login1.Manager', 'PowerOff', 'b', '',
+            "raise dbus.exceptions.DBusException('Operation denied by an inhibitor', "
+            "name='org.freedesktop.DBus.Error.AccessDenied')")
+        self.addCleanup(self.logind_mock.AddMethod, 'org.freedesktop.login1.Manager',
+                        'PowerOff', 'b', '', '')
+        proc = self.spawn('--yes')
+        self.handshake(proc)
+        req = self.host.expect('RESTART', proc).split(' ')
+        self.host.send(f'ACCEPT {req[1]} cool-off=10 shutdown-timeout=180 text=ok\n')
+        rc, out, err = self.finish(proc)
+        self.assertEqual(rc, 1, err)
+        self.assertIn('The host accepted the cold restart', out)
+        self.assertIn('systemd-logind did not power the VM off: Operation denied by an inhibitor',
+                      err)
+        self.assertEqual(len(self.power_off_calls()), 1)
+
     def test_refusal_does_nothing(self):
         proc = self.spawn('--yes')
         self.handshake(proc)
