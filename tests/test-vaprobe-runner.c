@@ -362,6 +362,52 @@ test_component_from_hang (Fixture *fx, gconstpointer data)
   assert_contains (crash->summary, "crashed");
 }
 
+/* The agent's path: pd_vaapi_check_async on the running main context,
+ * cancelled while the probe hangs: an `unknown` component, child gone. */
+static void
+test_check_async_cancel (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *pidfile = g_build_filename (fx->tmpdir, "pids", NULL);
+  g_setenv ("FAKE_VAPROBE_PIDFILE", pidfile, TRUE);
+  g_setenv ("FAKE_VAPROBE_MODE", "hang", TRUE);
+  PdGpuDevice dev = { .pci_slot = (char *)"0000:00:02.0",
+                      .vendor = 0x8086,
+                      .device = 0x46d1,
+                      .name = (char *)"Intel UHD Graphics (Alder Lake-N)",
+                      .generation = PD_GPU_GEN_ALDER_LAKE_N,
+                      .driver = (char *)"i915",
+                      .render_node = (char *)"/dev/dri/renderD128",
+                      .ids_known = TRUE };
+  g_autoptr (GPtrArray) devices = g_ptr_array_new ();
+  g_ptr_array_add (devices, &dev);
+  PdGpuScan scan = { .devices = devices };
+  if (pd_gpu_scan_primary (&scan) == NULL)
+    {
+      g_test_skip ("the GPU scan module does not pick a primary device yet");
+      return;
+    }
+  g_autoptr (GCancellable) cancel = g_cancellable_new ();
+  GAsyncResult *res = NULL;
+  pd_vaapi_check_async (&scan, 20000, cancel, on_done, &res);
+  gint64 give_up = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  while (!g_file_test (pidfile, G_FILE_TEST_EXISTS) && g_get_monotonic_time () < give_up)
+    g_main_context_iteration (NULL, FALSE), g_usleep (5000);
+  g_assert_true (g_file_test (pidfile, G_FILE_TEST_EXISTS));
+  g_cancellable_cancel (cancel);
+  while (res == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_autoptr (PdComponent) c = pd_vaapi_check_finish (res);
+  g_object_unref (res);
+  g_assert_cmpint (c->state, ==, PD_STATE_UNKNOWN);
+  g_assert_cmpstr (c->summary, ==, "the VA-API check was cancelled");
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (pidfile, &text, NULL, NULL));
+  int pid = 0, grandchild = 0;
+  g_assert_cmpint (sscanf (text, "%d %d", &pid, &grandchild), ==, 2);
+  g_assert_true (wait_gone (pid));
+  g_assert_true (wait_gone (grandchild));
+}
+
 /* The parser refuses what is not a report. */
 static void
 test_report_parser (void)
@@ -590,6 +636,7 @@ main (int argc, char **argv)
   ADD ("/vaprobe-runner/cancel-kills", test_cancel_kills);
   ADD ("/vaprobe-runner/concurrent", test_concurrent);
   ADD ("/vaprobe-runner/component-from-hang", test_component_from_hang);
+  ADD ("/vaprobe-runner/check-async-cancel", test_check_async_cancel);
   g_test_add_func ("/vaprobe-runner/report-parser", test_report_parser);
   g_test_add_func ("/vaprobe/real-probe-no-device", test_real_probe_no_device);
   g_test_add_func ("/vaprobe/real-probe-text", test_real_probe_text);
