@@ -479,6 +479,61 @@ def case_restart_mid_fail(env):
     os.unlink(os.path.join(env.fake, "100.status.fail"))
 
 
+def fake_qm_processes(env):
+    """fake-qm processes of this test still running."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                envb = f.read()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().split(b"\0")
+        except OSError:
+            continue
+        if f"FAKE_QM_DIR={env.fake}".encode() in envb and any(b"fake-qm" in c for c in cmd):
+            out.append((pid, cmd))
+    return out
+
+
+def case_qm_misbehaving(env):
+    """qm shutdown hangs (killed at its deadline, with its children), qm status
+    prints garbage: hostd carries on and force-stops as configured."""
+    env.write("100.shutdown.hang", "1")
+    env.write("100.status.garbage", "2")
+    env.start_hostd()
+    g = Guest(env, 100)
+    g.handshake()
+    g.send("RESTART 1\n")
+    g.expect("ACCEPT", id=1)
+    wait_cycle_done(env, 100)
+    shape = squash(env.verbs(100))
+    check(re.fullmatch(r"shutdown status\+? stop status\+? start status\+?", shape),
+          f"qm calls: {shape}")
+    check(env.status(100) == "running", "VM running again")
+    check(fake_qm_processes(env) == [], f"hung qm killed: {fake_qm_processes(env)}")
+    check("did not finish in time and was killed" in env.hostd_log(), "the kill is logged")
+    check(env.hostd.poll() is None, "hostd still runs")
+
+
+def case_qm_fails(env):
+    """qm start fails (exit 255): the cycle ends failed with qm's message; no retry loop."""
+    env.write("100.start.fail", "")
+    env.start_hostd()
+    g = Guest(env, 100)
+    g.handshake()
+    g.send("RESTART 1\n")
+    g.expect("ACCEPT", id=1)
+    wait_cycle_done(env, 100)
+    verbs = env.verbs(100)
+    check(verbs.count("start") == 1, f"no retry of a plain failure: {squash(verbs)}")
+    st = env.hostd_cli("status").stdout
+    check("last:   failed" in st and "exit status 255" in st and "qm start 100" in st,
+          f"status:\n{st}")
+    check(env.status(100) == "stopped", "VM left stopped, as qm left it")
+
+
 def case_two_vms(env):
     env.write("100.shutdown-delay", "1")
     env.write("101.shutdown-delay", "1")
@@ -803,6 +858,8 @@ CASES = {
     "start-lock-timeout": (case_lock_timeout, {}),
     "restart-mid-cycle": (case_restart_mid, {}),
     "restart-mid-cycle-fail": (case_restart_mid_fail, {}),
+    "qm-misbehaving": (case_qm_misbehaving, {}),
+    "qm-fails": (case_qm_fails, {}),
     "two-vms": (case_two_vms, {"vmids": (100, 101)}),
     "busy": (case_busy, {}),
     "grammar": (case_grammar, {}),
