@@ -430,6 +430,16 @@ advise_packages (PdComponent *c, const Facts *f)
                                         have));
       g_ptr_array_add (later, g_strdup ("sudo apt install intel-media-va-driver-non-free"));
     }
+  if (gen == PD_GPU_GEN_KABY_LAKE && driver && g_str_equal (driver, "i965")
+      && !installed (f, "i965-va-driver-shaders"))
+    {
+      /* i965 is what runs now; its encoders need the prebuilt shaders. */
+      need_nonfree = TRUE;
+      g_ptr_array_add (later, g_strdup ("The i965 driver in use encodes only with its prebuilt "
+                                        "shaders from i965-va-driver-shaders (Debian's non-free "
+                                        "component)."));
+      g_ptr_array_add (later, g_strdup ("sudo apt install i965-va-driver-shaders"));
+    }
 
   g_autofree char *fw_missing = missing_firmware (gen);
   if (fw_missing != NULL

@@ -376,6 +376,20 @@ test_other_intel_no_driver (void)
   g_rmdir (root);
 }
 
+/* Kaby Lake running i965 without its shaders: both non-free packages. */
+static void
+test_kaby_lake_i965_without_shaders (void)
+{
+  g_autoptr (PdComponent) c = check ("esprimo-oneline-main", &kaby_lake, no_test_possible);
+  dump (c);
+  must_cmd (c, "sudo apt install i965-va-driver-shaders");
+  must_cmd (c, "sudo apt install intel-media-va-driver-non-free");
+  must_text (c, "have no installation candidate until apt has the non-free");
+  /* iHD in use: no shaders advice. */
+  g_autoptr (PdComponent) ihd = check ("esprimo-oneline-main", &kaby_lake, free_ihd_kbl);
+  g_assert_null (find_advice_cmd (ihd, "sudo apt install i965-va-driver-shaders"));
+}
+
 static void
 test_functional_failed (void)
 {
@@ -631,6 +645,8 @@ main (int argc, char **argv)
   g_test_add_func ("/vaapi-advice/firmware-missing-n100", test_firmware_missing_n100);
   g_test_add_func ("/vaapi-advice/functional-failed", test_functional_failed);
   g_test_add_func ("/vaapi-advice/no-test-possible", test_no_test_possible);
+  g_test_add_func ("/vaapi-advice/kaby-lake-i965-without-shaders",
+                   test_kaby_lake_i965_without_shaders);
   g_test_add_func ("/vaapi-advice/other-intel-no-driver", test_other_intel_no_driver);
   g_test_add_func ("/vaapi-advice/open-denied", test_open_denied);
   g_test_add_func ("/vaapi-advice/no-render-node", test_no_render_node);
