@@ -15,6 +15,7 @@ the default and move the stream.
 '''
 
 import os
+import select
 import subprocess
 import sys
 import time
@@ -296,6 +297,30 @@ def main():
         if tap.failed:
             print('# tray log:\n# ' + env.tray_log_text().replace('\n', '\n# '))
         env.close()
+    # No watcher, but an X11 XEmbed tray: the GtkStatusIcon fallback docks.
+    env = TrayEnv(watcher=False)
+    try:
+        tray_out = env.start_xembed_tray()
+        env.set_all_ok()
+        env.start_tray()
+
+        def xembed_fallback():
+            ready = select.select([tray_out], [], [], 20)[0]
+            assert ready, 'no icon docked in the XEmbed tray within 20 s'
+            line = tray_out.readline()
+            assert line.startswith('docked '), line
+            # The tray gives an XEmbed tray 3 s to take the icon before it
+            # tells the user there is none; it must not tell here.
+            time.sleep(4)
+            assert not [n for n in env.notify_calls() if 'cannot show' in n['summary']], \
+                env.notify_calls()
+        tap.run('without a watcher on X11 the fallback icon docks in an XEmbed tray',
+                xembed_fallback)
+    finally:
+        if tap.failed:
+            print('# tray log:\n# ' + env.tray_log_text().replace('\n', '\n# '))
+        env.close()
+
     # The real passdesk-agent on the session bus (the contract of
     # data/org.passdesk.Agent1.xml end to end) on the Esprimo fixture tree.
     env = TrayEnv()

@@ -169,6 +169,15 @@ load-module module-always-sink
         self.watcher = self.session.get_object('org.kde.StatusNotifierWatcher',
                                                '/StatusNotifierWatcher')
 
+    def start_xembed_tray(self):
+        """An XEmbed system tray (xembed_tray.py); returns its stdout pipe."""
+        p = subprocess.Popen([sys.executable, os.path.join(HERE, 'xembed_tray.py')],
+                             env=self.env, stdout=subprocess.PIPE, text=True)
+        self.procs.append(p)
+        if p.stdout.readline().strip() != 'ready':
+            raise RuntimeError('the XEmbed tray did not start')
+        return p.stdout
+
     def stop_watcher(self):
         self.watcher_proc.terminate()
         self.watcher_proc.wait(10)
