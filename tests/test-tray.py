@@ -32,6 +32,16 @@ def audio_notes(env):
 
 def main():
     tap = Tap()
+    exe = os.path.join(os.environ['PASSDESK_BUILDDIR'], 'tray', 'passdesk-tray')
+
+    def command_line():
+        r = subprocess.run([exe, '--help'], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0 and '--session' in r.stdout, r
+        r = subprocess.run([exe, '--version'], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0 and r.stdout.startswith('passdesk-tray '), r
+        r = subprocess.run([exe, '--no-such-option'], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 2 and '--help' in r.stderr, r
+    tap.run('--help, --version and a usage error (exit 2)', command_line)
     env = TrayEnv()
     try:
         env.set_all_ok()

@@ -474,9 +474,56 @@ pd_tray_app_new (void)
                        G_APPLICATION_DEFAULT_FLAGS, NULL);
 }
 
+/* GApplication reports an unknown option with exit status 1; our CLIs use 2
+ * for usage errors, so options are checked here first (help is left to
+ * GApplication, which prints it in full). */
+static gboolean
+usage_ok (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) args = g_new0 (char *, argc + 1);
+
+  for (int i = 0; i < argc; i++)
+    {
+      if (g_str_has_prefix (argv[i], "--help") || g_strcmp0 (argv[i], "-h") == 0
+          || g_strcmp0 (argv[i], "-?") == 0)
+        return TRUE;
+      args[i] = g_strdup (argv[i]);
+    }
+  /* The same entries, with somewhere to store the values (GApplication's
+   * entries have none: it collects them in a dictionary). */
+  gboolean flags[G_N_ELEMENTS (options)];
+  GOptionEntry entries[G_N_ELEMENTS (options)];
+  for (guint i = 0; i < G_N_ELEMENTS (options); i++)
+    {
+      entries[i] = options[i];
+      if (entries[i].long_name != NULL)
+        entries[i].arg_data = &flags[i];
+    }
+  g_option_context_set_help_enabled (ctx, FALSE);
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_group (ctx, gtk_get_option_group (FALSE));
+  if (!g_option_context_parse_strv (ctx, &args, &error))
+    {
+      g_printerr ("passdesk-tray: %s. Try “passdesk-tray --help”.\n", error->message);
+      return FALSE;
+    }
+  if (args[0] != NULL && args[1] != NULL)
+    {
+      g_printerr ("passdesk-tray: unexpected argument “%s”. Try “passdesk-tray --help”.\n",
+                  args[1]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 int
 main (int argc, char **argv)
 {
+  if (!usage_ok (argc, argv))
+    return 2;
+
   g_autoptr (PdTrayApp) app = pd_tray_app_new ();
   g_set_prgname ("passdesk-tray");
   g_set_application_name ("passdesk");
