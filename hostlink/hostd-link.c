@@ -16,7 +16,10 @@
 #define RETRIES 6
 #define ABUSE_RETRY_S 60
 #define HELLO_FIRST_S 5
-#define HELLO_MAX_S 300
+/* After HELLOs at 0, 5, 15 and 35 s hostd stops repeating itself: a guest
+ * agent that starts later asks with RESYNC, so an agentless VM costs no
+ * wakeups. */
+#define HELLO_LAST_S 20
 
 struct _PdHostdLink
 {
@@ -41,6 +44,7 @@ struct _PdHostdLink
   guint pause_id;
   guint hello_id;
   guint hello_delay_s;
+  gboolean hello_gave_up;
   gboolean ready_reported;  /* state_func was told about this connection */
 
   double byte_tokens;
@@ -153,8 +157,13 @@ on_hello_timer (gpointer data)
   if (l->core == NULL || pd_hostd_conn_is_ready (l->core))
     return G_SOURCE_REMOVE;
   pd_hostd_conn_rehello (l->core, l->out);
-  l->hello_delay_s = MIN (HELLO_MAX_S, l->hello_delay_s * 2);
-  l->hello_id = g_timeout_add_seconds (l->hello_delay_s, on_hello_timer, l);
+  if (l->hello_delay_s >= HELLO_LAST_S)
+    l->hello_gave_up = TRUE;
+  else
+    {
+      l->hello_delay_s *= 2;
+      l->hello_id = g_timeout_add_seconds (l->hello_delay_s, on_hello_timer, l);
+    }
   flush (l);
   return G_SOURCE_REMOVE;
 }
@@ -167,7 +176,7 @@ update_hello_timer (PdHostdLink *l)
       g_clear_handle_id (&l->hello_id, g_source_remove);
       l->hello_delay_s = HELLO_FIRST_S;
     }
-  else if (l->core && l->hello_id == 0)
+  else if (l->core && l->hello_id == 0 && !l->hello_gave_up)
     l->hello_id = g_timeout_add_seconds (l->hello_delay_s, on_hello_timer, l);
 }
 
@@ -287,6 +296,7 @@ on_connected (GObject *src, GAsyncResult *res, gpointer data)
   l->byte_tokens = BYTES_BURST;
   l->line_tokens = LINES_BURST;
   l->hello_delay_s = HELLO_FIRST_S;
+  l->hello_gave_up = FALSE;
   link_log (l, G_LOG_LEVEL_MESSAGE, "connected to %s", l->path);
   pd_hostd_conn_start (l->core, l->out);
   update_hello_timer (l);

@@ -10,8 +10,9 @@
  * bucket per link (bytes and lines), so a flooding guest only slows itself.
  * Output waiting for a slow guest is capped; past the cap, or after too many
  * bad lines (see hostd-conn.h), the link is closed and retried after a minute.
- * While the handshake is not complete HELLO is repeated after 5 s, doubling
- * up to 5 min; once READY came, no timer runs.
+ * While the handshake is not complete HELLO is repeated after 5, 10 and 20 s,
+ * then no more (a guest agent that starts later sends RESYNC); once READY
+ * came, no timer runs.
  */
 #pragma once
 

@@ -848,6 +848,24 @@ def case_real_guest(env):
         dbusmock.DBusTestCase.stop_dbus(dbusmock.DBusTestCase.session_bus_pid)
 
 
+def case_rehello(env):
+    """No READY: hostd repeats HELLO after 5 s; RESYNC gets one at once."""
+    env.start_hostd()
+    g = Guest(env, 100)
+    h1 = g.expect("HELLO")
+    t0 = time.monotonic()
+    h2 = g.expect("HELLO", timeout=15)
+    dt = time.monotonic() - t0
+    check(4.0 <= dt <= 12 and int(h2["id"]) > int(h1["id"]), f"second HELLO after {dt:.1f} s")
+    g.send("\nRESYNC 3\n")
+    t0 = time.monotonic()
+    h3 = g.expect("HELLO", timeout=5)
+    check(time.monotonic() - t0 < 2 and int(h3["id"]) > int(h2["id"]), "RESYNC answered at once")
+    g.send(f"READY {h3['id']} proto=1\nPING 4\n")
+    g.expect("PONG", id=4)
+    g.close()
+
+
 CASES = {
     "cycle": (case_cycle, {}),
     "disabled": (case_disabled, {"conf": "[vm 100]\nenabled=false\n"}),
@@ -870,6 +888,7 @@ CASES = {
     "status": (case_status, {"vmids": (100, 101)}),
     "config-errors": (case_config_errors, {}),
     "reconnect": (case_reconnect, {}),
+    "rehello": (case_rehello, {}),
     "real-guest": (case_real_guest, {"vmids": (100, 101), "pty": True,
                                      "conf": "[vm 101]\nenabled=false\n"}),
 }
