@@ -1,9 +1,10 @@
 /* hostlink-guest.c - the guest end of the hostlink channel.
  *
  * States of the link, and what wakes us in each:
- *   NO_PORT       the port path does not exist: a GFileMonitor on the nearest
- *                 existing ancestor directory (inotify; /dev in practice).
- *   OPEN_ERROR    open failed (not EBUSY): the same monitor (chmod, udev).
+ *   NO_PORT       the port path does not exist: inotify on the nearest
+ *                 existing ancestor directory (/dev/virtio-ports, or /dev
+ *                 until that exists), for entries created/moved/deleted only.
+ *   OPEN_ERROR    open failed (not EBUSY): a retry every 60 s.
  *   BUSY          open gave EBUSY (another program holds the port; a virtio
  *                 port opens once): a retry every 60 s.
  *   DISCONNECTED  port open, no host client on the QEMU socket. read() returns
@@ -37,6 +38,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -82,8 +84,11 @@ struct _PdHostlinkGuest
   gboolean resync_timer_done; /* the RESYNC after RESYNC_AFTER_S was sent */
   char *open_error;
 
-  GFileMonitor *monitor;
-  GFile *monitored;
+  int inotify_fd;
+  guint inotify_watch;
+  int inotify_wd;
+  char *watched_dir;   /* nearest existing ancestor of the port */
+  char *watched_child; /* its entry on the way to the port */
 
   PdHlLineBuf *linebuf;
   GString *out;
@@ -491,7 +496,12 @@ try_open (PdHostlinkGuest *self)
           set_state (self, LINK_BUSY);
         }
       else
-        set_state (self, LINK_OPEN_ERROR);
+        {
+          /* Permissions or a driver error: inotify on the directory does not
+           * see a device node's mode change, so retry once a minute. */
+          self->timer = g_timeout_add_seconds (BUSY_RETRY_S, on_busy_retry, self);
+          set_state (self, LINK_OPEN_ERROR);
+        }
       return;
     }
   self->fd = fd;
@@ -505,17 +515,19 @@ try_open (PdHostlinkGuest *self)
     enter_connected (self, TRUE);
 }
 
-/* --- directory monitor for the port appearing --- */
+/* --- watching for the port to appear or go --- */
+
+/* Raw inotify rather than GFileMonitor: when /dev/virtio-ports does not exist
+ * the nearest ancestor is /dev, and GFileMonitor's fixed mask includes
+ * IN_CLOSE_WRITE and IN_MODIFY, so every `> /dev/null` on the machine would
+ * wake the agent. Here only entries being created, moved or deleted wake us
+ * (plus attribute changes in the port's own directory). */
 
 static void watch_port_dir (PdHostlinkGuest *self);
 
 static void
-on_dir_changed (GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event,
-                gpointer user_data)
+port_dir_changed (PdHostlinkGuest *self)
 {
-  PdHostlinkGuest *self = user_data;
-  if (event == G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT)
-    return;
   /* A nearer ancestor may exist now (/dev/virtio-ports appeared). */
   watch_port_dir (self);
   if (self->fd < 0 && (self->state == LINK_NO_PORT || self->state == LINK_OPEN_ERROR))
@@ -529,36 +541,86 @@ on_dir_changed (GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEv
     }
 }
 
+static gboolean
+on_inotify (int fd, GIOCondition cond, gpointer user_data)
+{
+  PdHostlinkGuest *self = user_data;
+  char buf[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+  gboolean relevant = FALSE;
+  ssize_t n;
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    for (char *p = buf; p < buf + n;)
+      {
+        const struct inotify_event *ev = (const struct inotify_event *) p;
+        p += sizeof (struct inotify_event) + ev->len;
+        if (ev->mask & IN_Q_OVERFLOW)
+          relevant = TRUE;
+        else if (ev->wd != self->inotify_wd)
+          continue; /* a watch we already dropped */
+        else if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
+          {
+            /* The watched directory itself went away: climb up. */
+            self->inotify_wd = -1;
+            g_clear_pointer (&self->watched_dir, g_free);
+            relevant = TRUE;
+          }
+        else if (ev->len > 0 && g_strcmp0 (ev->name, self->watched_child) == 0)
+          relevant = TRUE;
+      }
+  if (relevant)
+    {
+      g_object_ref (self);
+      port_dir_changed (self);
+      g_object_unref (self);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 watch_port_dir (PdHostlinkGuest *self)
 {
-  g_autoptr (GFile) dir = g_file_new_for_path (self->port_path);
-  do
+  /* The nearest existing ancestor directory, and which of its entries leads
+   * to the port. */
+  g_autofree char *dir = g_path_get_dirname (self->port_path);
+  g_autofree char *child = g_path_get_basename (self->port_path);
+  while (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     {
-      g_autoptr (GFile) parent = g_file_get_parent (dir);
-      if (!parent)
+      g_autofree char *up = g_path_get_dirname (dir);
+      if (strcmp (up, dir) == 0)
         break;
-      g_set_object (&dir, parent);
+      g_free (child);
+      child = g_path_get_basename (dir);
+      g_free (dir);
+      dir = g_steal_pointer (&up);
     }
-  while (!g_file_query_exists (dir, NULL));
-
-  if (self->monitored && g_file_equal (self->monitored, dir))
+  g_free (self->watched_child);
+  self->watched_child = g_steal_pointer (&child);
+  if (self->watched_dir && strcmp (self->watched_dir, dir) == 0 && self->inotify_wd >= 0)
     return;
-  if (self->monitor)
+
+  if (self->inotify_fd < 0)
     {
-      g_signal_handlers_disconnect_by_data (self->monitor, self);
-      g_file_monitor_cancel (self->monitor);
-      g_clear_object (&self->monitor);
+      self->inotify_fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+      if (self->inotify_fd < 0)
+        {
+          g_warning ("hostlink: cannot watch for the port to appear: inotify: %s",
+                     g_strerror (errno));
+          return;
+        }
+      self->inotify_watch = g_unix_fd_add (self->inotify_fd, G_IO_IN, on_inotify, self);
     }
-  g_set_object (&self->monitored, dir);
-  g_autoptr (GError) error = NULL;
-  self->monitor = g_file_monitor_directory (dir, G_FILE_MONITOR_NONE, NULL, &error);
-  if (!self->monitor)
-    {
-      g_warning ("hostlink: cannot watch %s: %s", g_file_peek_path (dir), error->message);
-      return;
-    }
-  g_signal_connect (self->monitor, "changed", G_CALLBACK (on_dir_changed), self);
+  if (self->inotify_wd >= 0)
+    inotify_rm_watch (self->inotify_fd, self->inotify_wd);
+  g_autofree char *parent = g_path_get_dirname (self->port_path);
+  guint32 mask = IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF
+                 | IN_MOVE_SELF | IN_ONLYDIR;
+  if (strcmp (parent, dir) == 0)
+    mask |= IN_ATTRIB;
+  self->inotify_wd = inotify_add_watch (self->inotify_fd, dir, mask);
+  if (self->inotify_wd < 0)
+    g_warning ("hostlink: cannot watch %s: %s", dir, g_strerror (errno));
+  g_free (self->watched_dir);
+  self->watched_dir = g_steal_pointer (&dir);
 }
 
 /* --- incoming lines --- */
@@ -963,13 +1025,11 @@ pd_hostlink_guest_finalize (GObject *object)
     pending_finish (self, g_error_new_literal (PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_UNAVAILABLE,
                                                "The host link was shut down."));
   close_port (self);
-  if (self->monitor)
-    {
-      g_signal_handlers_disconnect_by_data (self->monitor, self);
-      g_file_monitor_cancel (self->monitor);
-      g_clear_object (&self->monitor);
-    }
-  g_clear_object (&self->monitored);
+  clear_source (&self->inotify_watch);
+  if (self->inotify_fd >= 0)
+    close (self->inotify_fd);
+  g_free (self->watched_dir);
+  g_free (self->watched_child);
   g_clear_pointer (&self->linebuf, pd_hl_line_buf_free);
   g_string_free (self->out, TRUE);
   g_clear_pointer (&self->hello, pd_hl_message_free);
@@ -1000,6 +1060,8 @@ static void
 pd_hostlink_guest_init (PdHostlinkGuest *self)
 {
   self->fd = -1;
+  self->inotify_fd = -1;
+  self->inotify_wd = -1;
   self->linebuf = pd_hl_line_buf_new ();
   self->out = g_string_new (NULL);
   self->next_id = (guint32) g_random_int_range (1, 1000);
@@ -1010,7 +1072,8 @@ PdHostlinkGuest *
 pd_hostlink_guest_new (const char *port_path)
 {
   PdHostlinkGuest *self = g_object_new (PD_TYPE_HOSTLINK_GUEST, NULL);
-  self->port_path = port_path ? g_strdup (port_path) : pd_sysroot_path (PD_HOSTLINK_DEFAULT_PORT);
+  self->port_path = port_path ? g_canonicalize_filename (port_path, NULL)
+                              : pd_sysroot_path (PD_HOSTLINK_DEFAULT_PORT);
   return self;
 }
 

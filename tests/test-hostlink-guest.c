@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -269,10 +270,15 @@ fixture_init (Fixture *f, const char *port)
   g_signal_connect (f->guest, "component-changed", G_CALLBACK (on_changed), f);
 }
 
+/* The port: a symlink to /dev/ptmx in a directory of our own, so the guest's
+ * watch on the port's directory sees nothing of what other tests do in /dev. */
 static void
 setup_pty (Fixture *f, gconstpointer data)
 {
-  fixture_init (f, "/dev/ptmx");
+  f->tmpdir = g_dir_make_tmp ("hostlink-guest-XXXXXX", NULL);
+  g_autofree char *port = g_build_filename (f->tmpdir, "org.passdesk.hostlink.0", NULL);
+  g_assert_cmpint (symlink ("/dev/ptmx", port), ==, 0);
+  fixture_init (f, port);
   g_autoptr (GError) error = NULL;
   g_assert_true (pd_hostlink_guest_start (f->guest, &error));
   g_assert_no_error (error);
@@ -740,6 +746,55 @@ test_no_spin_while_disconnected (Fixture *f, gconstpointer data)
   g_assert_cmpint (took, <, 2 * G_USEC_PER_SEC);
 }
 
+/* Idle with no port: activity in the watched directory that is not the port
+ * (files written, closed, touched) must not wake the agent. */
+static void
+test_no_wakeups_from_dir_noise (Fixture *f, gconstpointer data)
+{
+  f->tmpdir = g_dir_make_tmp ("hostlink-guest-XXXXXX", NULL);
+  g_autofree char *port = g_build_filename (f->tmpdir, "org.passdesk.hostlink.0", NULL);
+  g_autofree char *noise = g_build_filename (f->tmpdir, "null", NULL);
+  g_assert_true (g_file_set_contents (noise, "", 0, NULL));
+  fixture_init (f, port);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (pd_hostlink_guest_start (f->guest, &error));
+  g_autofree char *summary = NULL;
+  guest_state (f, &summary);
+  g_assert_cmpstr (summary, ==, "No host channel configured");
+
+  real_poll = g_main_context_get_poll_func (NULL);
+  g_main_context_set_poll_func (NULL, counting_poll);
+  poll_calls = 0;
+  /* Wakeups of any thread (GLib's worker thread included) end in a
+   * voluntary context switch. */
+  struct rusage ru0, ru1;
+  getrusage (RUSAGE_SELF, &ru0);
+  /* What a desktop does to /dev all day: write and close /dev/null, touch
+   * device nodes, spread out over time. Another process makes the noise, so
+   * only our own wakeups count. */
+  g_autofree char *script = g_strdup_printf (
+      "for i in $(seq 40); do echo x > '%s'; touch '%s'; sleep 0.02; done", noise, noise);
+  const char *argv[] = { "/bin/sh", "-c", script, NULL };
+  GPid pid;
+  g_assert_true (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                &pid, &error));
+  int status = 0;
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  spin_for (300);
+  getrusage (RUSAGE_SELF, &ru1);
+  g_main_context_set_poll_func (NULL, real_poll);
+  long switches = ru1.ru_nvcsw - ru0.ru_nvcsw;
+  g_test_message ("40 writes next to the missing port: %u main-loop wakeups, %ld voluntary "
+                  "context switches",
+                  poll_calls, switches);
+  g_assert_cmpuint (poll_calls, <=, 3);
+  g_assert_cmpint (switches, <=, 10);
+
+  /* The port itself appearing does wake it. */
+  g_assert_cmpint (symlink ("/dev/ptmx", port), ==, 0);
+  g_assert_true (wait_until (guest_has_port, NULL, 5000));
+}
+
 static void
 test_garbage (Fixture *f, gconstpointer data)
 {
@@ -875,6 +930,8 @@ main (int argc, char **argv)
   g_test_add ("/hostlink/guest/port-appears", Fixture, NULL, NULL, test_port_appears, teardown);
   g_test_add ("/hostlink/guest/no-spin-while-disconnected", Fixture, NULL, setup_pty,
               test_no_spin_while_disconnected, teardown);
+  g_test_add ("/hostlink/guest/no-wakeups-from-dir-noise", Fixture, NULL, NULL,
+              test_no_wakeups_from_dir_noise, teardown);
   g_test_add ("/hostlink/guest/garbage", Fixture, NULL, setup_pty, test_garbage, teardown);
   g_test_add ("/hostlink/guest/silent-host-resync", Fixture, NULL, setup_pty,
               test_silent_host_resync, teardown);
