@@ -15,9 +15,10 @@
 
 #include <string.h>
 
-/* How long an XEmbed tray gets to take the fallback icon before we tell the
- * user there is no tray at all (one-shot, at startup only). */
-#define EMBED_GRACE_S 3
+/* How long a StatusNotifierWatcher may take to appear (panels often start
+ * after autostart programs), or an XEmbed tray to take the fallback icon,
+ * before we tell the user there is no tray at all (one-shot timer). */
+#define TRAY_GRACE_S 3
 
 struct _PdTrayApp
 {
@@ -138,8 +139,8 @@ embed_check_cb (gpointer data)
   PdTrayApp *self = data;
 
   self->embed_check_id = 0;
-  if (self->status_icon != NULL && !pd_tray_status_icon_is_embedded (self->status_icon)
-      && !pd_tray_sni_get_registered (self->sni))
+  if (!pd_tray_sni_get_watcher_present (self->sni)
+      && (self->status_icon == NULL || !pd_tray_status_icon_is_embedded (self->status_icon)))
     tell_no_tray (self);
   return G_SOURCE_REMOVE;
 }
@@ -158,16 +159,13 @@ decide_presence (PdTrayApp *self)
     }
   if (self->status_icon == NULL)
     {
+      /* NULL when the display is not X11: then only a watcher can help. */
       self->status_icon = pd_tray_status_icon_new (self->menu, G_ACTION_GROUP (self));
-      if (self->status_icon == NULL)
-        {
-          tell_no_tray (self);
-          return;
-        }
-      pd_tray_status_icon_update (self->status_icon, self->state);
-      if (!self->told_no_tray && self->embed_check_id == 0)
-        self->embed_check_id = g_timeout_add_seconds (EMBED_GRACE_S, embed_check_cb, self);
+      if (self->status_icon != NULL)
+        pd_tray_status_icon_update (self->status_icon, self->state);
     }
+  if (!self->told_no_tray && self->embed_check_id == 0)
+    self->embed_check_id = g_timeout_add_seconds (TRAY_GRACE_S, embed_check_cb, self);
 }
 
 static void
