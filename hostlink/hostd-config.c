@@ -48,7 +48,7 @@ pd_vmid_parse (const char *text, guint *vmid)
   if (v < PD_VMID_MIN || v > PD_VMID_MAX)
     return FALSE;
   if (vmid)
-    *vmid = (guint) v;
+    *vmid = (guint)v;
   return TRUE;
 }
 
@@ -134,7 +134,7 @@ get_uint (GKeyFile *kf, const char *origin, const char *group, const char *key, 
       g_autofree char *want = g_strdup_printf ("expected a whole number from %u to %u", min, max);
       return bad_value (error, origin, group, key, raw, want);
     }
-  *out = (guint) v;
+  *out = (guint)v;
   return TRUE;
 }
 
@@ -209,8 +209,7 @@ load_policy (GKeyFile *kf, const char *origin, const char *group, PdVmPolicy *p,
 }
 
 static gboolean
-check_keys (GKeyFile *kf, const char *origin, const char *group, gboolean is_global,
-            GError **error)
+check_keys (GKeyFile *kf, const char *origin, const char *group, gboolean is_global, GError **error)
 {
   g_auto (GStrv) keys = g_key_file_get_keys (kf, group, NULL, NULL);
   for (guint i = 0; keys && keys[i]; i++)
@@ -264,8 +263,7 @@ pd_hostd_config_load_data (const char *data, gsize len, const char *origin, GErr
           || !get_abs_path (kf, origin, g, "state-dir", &c->state_dir, error)
           || !get_uint (kf, origin, g, "poll-interval-ms", 50, 60000, &c->poll_interval_ms, error)
           || !get_uint (kf, origin, g, "qm-timeout", 1, 3600, &c->qm_timeout, error)
-          || !get_uint (kf, origin, g, "start-lock-timeout", 0, 3600, &c->start_lock_timeout,
-                        error)
+          || !get_uint (kf, origin, g, "start-lock-timeout", 0, 3600, &c->start_lock_timeout, error)
           || !get_uint (kf, origin, g, "confirm-timeout", 1, 3600, &c->confirm_timeout, error)
           || !load_policy (kf, origin, g, &c->defaults, error))
         return NULL;

@@ -25,27 +25,27 @@ typedef enum
 typedef struct
 {
   gboolean enabled;
-  guint cool_off;         /* seconds, used when the guest asks for none */
-  guint cool_off_min;     /* the range a guest may ask for */
+  guint cool_off;     /* seconds, used when the guest asks for none */
+  guint cool_off_min; /* the range a guest may ask for */
   guint cool_off_max;
   guint shutdown_timeout; /* seconds given to `qm shutdown --timeout` */
   PdOnTimeout on_timeout;
-  guint min_interval;     /* seconds between two cycles of one VM */
-  guint max_per_day;      /* cycles of one VM in any 24 hours */
+  guint min_interval; /* seconds between two cycles of one VM */
+  guint max_per_day;  /* cycles of one VM in any 24 hours */
 } PdVmPolicy;
 
 typedef struct
 {
-  char *path;             /* the file it came from, or NULL for built-in defaults */
+  char *path; /* the file it came from, or NULL for built-in defaults */
   char *socket_dir;
   char *qm;
   char *state_dir;
-  guint poll_interval_ms; /* `qm status` poll while a cycle runs */
-  guint qm_timeout;       /* seconds per qm call (shutdown adds its own timeout) */
+  guint poll_interval_ms;   /* `qm status` poll while a cycle runs */
+  guint qm_timeout;         /* seconds per qm call (shutdown adds its own timeout) */
   guint start_lock_timeout; /* seconds `qm start` is retried while the config lock is held */
-  guint confirm_timeout;  /* seconds to wait for `running` / `stopped` after start / stop */
+  guint confirm_timeout;    /* seconds to wait for `running` / `stopped` after start / stop */
   PdVmPolicy defaults;
-  GHashTable *vms;        /* guint vmid (GUINT_TO_POINTER) → PdVmPolicy* */
+  GHashTable *vms; /* guint vmid (GUINT_TO_POINTER) → PdVmPolicy* */
 } PdHostdConfig;
 
 /* The built-in defaults (used when the file does not exist, see below). */

@@ -14,8 +14,8 @@ struct _PdHostdConn
   PdHostdConnOps ops;
   gpointer user_data;
   PdHlLineBuf *lines;
-  guint32 next_id;       /* for HELLO */
-  guint32 hello_id;      /* the latest HELLO's id */
+  guint32 next_id;  /* for HELLO */
+  guint32 hello_id; /* the latest HELLO's id */
   gboolean ready;
   char *agent;
   guint32 cycle_request; /* the RESTART id this connection started, 0: none */
@@ -70,7 +70,7 @@ send_msg (PdHostdConn *c, PdHlMessage *msg, GString *out)
       g_autofree char *line = pd_hl_encode (msg, &len, &error);
       if (line)
         {
-          g_string_append_len (out, line, (gssize) len);
+          g_string_append_len (out, line, (gssize)len);
           return;
         }
       /* Shorten the longest value (texts are the only long ones). */
@@ -90,7 +90,7 @@ send_msg (PdHostdConn *c, PdHlMessage *msg, GString *out)
       /* Cut at a UTF-8 boundary, keeping a third. */
       gsize keep = strlen (longest->value) / 3;
       const char *end = g_utf8_find_prev_char (longest->value, longest->value + keep + 1);
-      gsize cut = end ? (gsize) (end - longest->value) : 0;
+      gsize cut = end ? (gsize)(end - longest->value) : 0;
       g_autofree char *shorter = g_strndup (longest->value, cut);
       g_free (longest->value);
       longest->value = g_strconcat (shorter, "...", NULL);
@@ -137,9 +137,9 @@ set_policy_fields (PdHlMessage *m, const PdHostdView *v)
       const PdCycleResult *r = v->last;
       gint64 ended = r->started / G_USEC_PER_SEC + r->duration_ms / 1000;
       pd_hl_message_set (m, "last", r->ok ? "ok" : "failed");
-      pd_hl_message_set_uint (m, "last-time", (guint32) CLAMP (ended, 0, G_MAXUINT32));
+      pd_hl_message_set_uint (m, "last-time", (guint32)CLAMP (ended, 0, G_MAXUINT32));
       pd_hl_message_set_uint (m, "last-duration",
-                              (guint32) CLAMP ((r->duration_ms + 500) / 1000, 0, G_MAXUINT32));
+                              (guint32)CLAMP ((r->duration_ms + 500) / 1000, 0, G_MAXUINT32));
       if (r->message && *r->message)
         pd_hl_message_set (m, "last-text", r->message);
     }
@@ -216,8 +216,7 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
   if (has_cool_off && !pd_hl_message_get_uint (msg, "cool-off", &asked))
     {
       send_refuse (c, msg->id, PD_HL_REFUSE_BAD_REQUEST,
-                   "The cool-off value is not a number; this is a bug in the guest agent.", 0,
-                   out);
+                   "The cool-off value is not a number; this is a bug in the guest agent.", 0, out);
       return;
     }
   if (!v.policy.enabled)
@@ -232,8 +231,7 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
   if (g_strcmp0 (v.cycle, "idle") != 0)
     {
       send_refuse (c, msg->id, PD_HL_REFUSE_BUSY,
-                   "A cold restart of this VM is already running. Wait for it to finish.", 0,
-                   out);
+                   "A cold restart of this VM is already running. Wait for it to finish.", 0, out);
       return;
     }
   guint cool_off = asked ? asked : v.policy.cool_off;
@@ -384,8 +382,7 @@ handle_line (PdHostdConn *c, const char *line, gsize len, gint64 now, GString *o
     }
 
   /* Replies and errors are never answered. */
-  if (msg->verb == PD_HL_VERB_PONG || msg->verb == PD_HL_VERB_ERROR
-      || msg->verb == PD_HL_VERB_OK)
+  if (msg->verb == PD_HL_VERB_PONG || msg->verb == PD_HL_VERB_ERROR || msg->verb == PD_HL_VERB_OK)
     return TRUE;
 
   if (!c->ready)

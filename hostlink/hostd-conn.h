@@ -34,10 +34,10 @@ typedef struct
   const char *host_name;
   guint vmid;
   PdVmPolicy policy;
-  guint rate_left;        /* cycles allowed in the current window */
-  guint next_allowed_in;  /* seconds; 0: now */
-  const char *cycle;      /* "idle" or the PROGRESS phase of a running cycle */
-  const char *vm_state;   /* "running", "stopped", ... or "unknown" */
+  guint rate_left;           /* cycles allowed in the current window */
+  guint next_allowed_in;     /* seconds; 0: now */
+  const char *cycle;         /* "idle" or the PROGRESS phase of a running cycle */
+  const char *vm_state;      /* "running", "stopped", ... or "unknown" */
   const PdCycleResult *last; /* may be NULL */
 } PdHostdView;
 

@@ -28,12 +28,13 @@ struct _PdCycle
   gint64 deadline_mono;   /* of the current wait */
   gint64 start_first_try; /* monotonic µs of the first `qm start` */
   guint timer_id;
-  gboolean busy;          /* a qm call is running */
+  gboolean busy; /* a qm call is running */
   gboolean finished;
-  char *start_failure;    /* why `qm start` failed, while its status is checked */
-  gboolean resumed;       /* continued from a previous hostd's state file */
+  char *start_failure; /* why `qm start` failed, while its status is checked */
+  gboolean resumed;    /* continued from a previous hostd's state file */
 };
 
+/* clang-format off */
 static const char *phase_names[] = {
   [PD_CYCLE_SHUTTING_DOWN] = "shutting-down",
   [PD_CYCLE_FORCE_STOPPING] = "force-stopping",
@@ -41,6 +42,7 @@ static const char *phase_names[] = {
   [PD_CYCLE_STARTING] = "starting",
   [PD_CYCLE_CONFIRMING] = "confirming",
 };
+/* clang-format on */
 
 const char *
 pd_cycle_phase_to_string (PdCyclePhase phase)
@@ -80,7 +82,9 @@ pd_cycle_result_free (PdCycleResult *r)
   g_free (r);
 }
 
-static void G_GNUC_PRINTF (3, 4)
+static void cycle_log (PdCycle *c, GLogLevelFlags level, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+
+static void
 cycle_log (PdCycle *c, GLogLevelFlags level, const char *fmt, ...)
 {
   va_list ap;
@@ -122,8 +126,8 @@ finish (PdCycle *c, gboolean ok, const char *step, const char *message)
   PdCycleResult r = {
     .vmid = c->vmid,
     .ok = ok,
-    .step = (char *) step,
-    .message = (char *) message,
+    .step = (char *)step,
+    .message = (char *)message,
     .started = c->started,
     .duration_ms = (g_get_monotonic_time () - c->started_mono) / 1000,
   };
@@ -138,7 +142,7 @@ finish (PdCycle *c, gboolean ok, const char *step, const char *message)
 static void
 run_qm (PdCycle *c, guint timeout_s, PdQmCallback cb, const char *const *args)
 {
-  g_autofree char *argv_text = g_strjoinv (" ", (char **) args);
+  g_autofree char *argv_text = g_strjoinv (" ", (char **)args);
   cycle_log (c, G_LOG_LEVEL_INFO, "running %s %s", c->config->qm, argv_text);
   c->busy = TRUE;
   pd_qm_run (c->config->qm, args, timeout_s * 1000, cb, c);
@@ -282,11 +286,11 @@ static void
 enter_shutting_down (PdCycle *c)
 {
   set_phase (c, PD_CYCLE_SHUTTING_DOWN);
-  g_autofree char *m = g_strdup_printf ("shutting down (qm shutdown, up to %u s)",
-                                        c->policy.shutdown_timeout);
+  g_autofree char *m
+      = g_strdup_printf ("shutting down (qm shutdown, up to %u s)", c->policy.shutdown_timeout);
   emit (c, PD_CYCLE_EVENT_SHUTTING_DOWN, m);
-  c->deadline_mono
-      = g_get_monotonic_time () + (gint64) (c->policy.shutdown_timeout + SHUTDOWN_GRACE_S) * G_USEC_PER_SEC;
+  c->deadline_mono = g_get_monotonic_time ()
+                     + (gint64)(c->policy.shutdown_timeout + SHUTDOWN_GRACE_S) * G_USEC_PER_SEC;
   g_autofree char *t = g_strdup_printf ("%u", c->policy.shutdown_timeout);
   const char *args[] = { "shutdown", c->vmid_str, "--timeout", t, NULL };
   run_qm (c, c->policy.shutdown_timeout + SHUTDOWN_GRACE_S, on_shutdown_result, args);
@@ -305,7 +309,7 @@ on_stop_result (PdQmResult *r, gpointer data)
       g_autofree char *why = describe_failure ("qm stop", r);
       cycle_log (c, G_LOG_LEVEL_WARNING, "%s", why);
     }
-  wait_status (c, g_get_monotonic_time () + (gint64) c->config->confirm_timeout * G_USEC_PER_SEC);
+  wait_status (c, g_get_monotonic_time () + (gint64)c->config->confirm_timeout * G_USEC_PER_SEC);
 }
 
 static void
@@ -387,7 +391,7 @@ static void
 enter_confirming (PdCycle *c)
 {
   set_phase (c, PD_CYCLE_CONFIRMING);
-  wait_status (c, g_get_monotonic_time () + (gint64) c->config->confirm_timeout * G_USEC_PER_SEC);
+  wait_status (c, g_get_monotonic_time () + (gint64)c->config->confirm_timeout * G_USEC_PER_SEC);
 }
 
 static void
@@ -403,7 +407,7 @@ on_start_result (PdQmResult *r, gpointer data)
     }
   gint64 waited = g_get_monotonic_time () - c->start_first_try;
   if (r->outcome == PD_QM_EXITED && pd_qm_output_says_locked (r->output)
-      && waited < (gint64) c->config->start_lock_timeout * G_USEC_PER_SEC)
+      && waited < (gint64)c->config->start_lock_timeout * G_USEC_PER_SEC)
     {
       cycle_log (c, G_LOG_LEVEL_MESSAGE, "the VM config is locked; trying qm start again");
       after (c, MAX (c->config->poll_interval_ms, 500), on_start_retry);
@@ -473,8 +477,8 @@ on_resume_status (PdQmResult *r, gpointer data)
         }
       {
         gint64 total = c->phase == PD_CYCLE_SHUTTING_DOWN
-                           ? (gint64) (c->policy.shutdown_timeout + SHUTDOWN_GRACE_S)
-                           : (gint64) c->config->confirm_timeout;
+                           ? (gint64)(c->policy.shutdown_timeout + SHUTDOWN_GRACE_S)
+                           : (gint64)c->config->confirm_timeout;
         gint64 left = MAX (0, total * G_USEC_PER_SEC - in_phase_us);
         wait_status (c, g_get_monotonic_time () + left);
       }
@@ -482,8 +486,8 @@ on_resume_status (PdQmResult *r, gpointer data)
     case PD_CYCLE_COOLING_OFF:
       if (g_strcmp0 (status, "stopped") == 0)
         {
-          gint64 left_ms = MAX (0, (gint64) c->cool_off * 1000 - in_phase_us / 1000);
-          enter_cooling_off (c, (guint) left_ms);
+          gint64 left_ms = MAX (0, (gint64)c->cool_off * 1000 - in_phase_us / 1000);
+          enter_cooling_off (c, (guint)left_ms);
           return;
         }
       break;

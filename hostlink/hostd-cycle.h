@@ -50,9 +50,9 @@ typedef struct
 {
   guint vmid;
   gboolean ok;
-  char *step;        /* where it failed: shutdown, stop, start, confirm, hostd; NULL when ok */
-  char *message;     /* one sentence for people */
-  gint64 started;    /* wall clock, µs since the epoch */
+  char *step;     /* where it failed: shutdown, stop, start, confirm, hostd; NULL when ok */
+  char *message;  /* one sentence for people */
+  gint64 started; /* wall clock, µs since the epoch */
   gint64 duration_ms;
 } PdCycleResult;
 

@@ -21,9 +21,9 @@ typedef struct
   char vmid_str[16];
   PdHostdLink *link;
   PdCycle *cycle;
-  guint32 request_id;  /* the RESTART that started the cycle */
-  guint generation;    /* the link connection that accepted it */
-  guint start_id;      /* idle that starts an accepted cycle */
+  guint32 request_id; /* the RESTART that started the cycle */
+  guint generation;   /* the link connection that accepted it */
+  guint start_id;     /* idle that starts an accepted cycle */
 } HostdVm;
 
 struct _PdHostd
@@ -169,9 +169,8 @@ on_cycle_done (PdCycle *cycle, const PdCycleResult *result, gpointer data)
   save_state (vm->hostd);
   g_log_structured (G_LOG_DOMAIN, result->ok ? G_LOG_LEVEL_MESSAGE : G_LOG_LEVEL_WARNING,
                     "PASSDESK_VMID", vm->vmid_str, "PASSDESK_RESULT", result->ok ? "ok" : "failed",
-                    "MESSAGE", "VM %u: cold restart %s after %" G_GINT64_FORMAT " ms: %s",
-                    vm->vmid, result->ok ? "succeeded" : "failed", result->duration_ms,
-                    result->message);
+                    "MESSAGE", "VM %u: cold restart %s after %" G_GINT64_FORMAT " ms: %s", vm->vmid,
+                    result->ok ? "succeeded" : "failed", result->duration_ms, result->message);
   pd_cycle_free (vm->cycle);
   vm->cycle = NULL;
   vm->request_id = 0;
@@ -301,7 +300,7 @@ pd_hostd_new (PdHostdConfig *config)
 {
   PdHostd *h = g_new0 (PdHostd, 1);
   h->config = config;
-  h->vms = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify) vm_free);
+  h->vms = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)vm_free);
   h->host_name = g_strdup (g_get_host_name ());
   return h;
 }
@@ -318,7 +317,7 @@ pd_hostd_start (PdHostd *h, GError **error)
   gpointer value;
   g_hash_table_iter_init (&it, h->state->vms);
   while (g_hash_table_iter_next (&it, NULL, &value))
-    ((PdVmState *) value)->connected = FALSE;
+    ((PdVmState *)value)->connected = FALSE;
   if (!pd_hostd_state_save (h->state, error))
     return FALSE;
 
@@ -332,8 +331,8 @@ pd_hostd_start (PdHostd *h, GError **error)
         continue;
       HostdVm *vm = get_vm (h, vmid);
       guint cool_off = st->cool_off;
-      vm->cycle = pd_cycle_new (vmid, h->config, pd_hostd_config_policy (h->config, vmid),
-                                cool_off, &cycle_callbacks, vm);
+      vm->cycle = pd_cycle_new (vmid, h->config, pd_hostd_config_policy (h->config, vmid), cool_off,
+                                &cycle_callbacks, vm);
       pd_cycle_resume (vm->cycle, st->phase, st->cycle_started, st->phase_since);
     }
 

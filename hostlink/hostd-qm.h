@@ -23,8 +23,8 @@ typedef enum
 typedef struct
 {
   PdQmOutcome outcome;
-  int exit_status;   /* exit code, or 128+signal when killed by a signal */
-  char *output;      /* NUL-terminated; may hold any bytes (garbage) up to the cap */
+  int exit_status; /* exit code, or 128+signal when killed by a signal */
+  char *output;    /* NUL-terminated; may hold any bytes (garbage) up to the cap */
   gint64 elapsed_us;
 } PdQmResult;
 

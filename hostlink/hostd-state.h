@@ -19,23 +19,23 @@ G_BEGIN_DECLS
 typedef struct
 {
   guint vmid;
-  GArray *history;        /* gint64 wall µs of accepted cycles, oldest first, ≤ 24 h old */
-  PdCycleResult *last;    /* NULL when no cycle has finished */
+  GArray *history;     /* gint64 wall µs of accepted cycles, oldest first, ≤ 24 h old */
+  PdCycleResult *last; /* NULL when no cycle has finished */
   gboolean cycle_running;
   PdCyclePhase phase;
-  gint64 cycle_started;   /* wall µs */
-  gint64 phase_since;     /* wall µs */
+  gint64 cycle_started; /* wall µs */
+  gint64 phase_since;   /* wall µs */
   guint cool_off;
   gboolean connected;
-  gint64 link_since;      /* wall µs of the last connect or disconnect */
-  char *guest_name;       /* what the guest said in its handshake, for status only */
+  gint64 link_since; /* wall µs of the last connect or disconnect */
+  char *guest_name;  /* what the guest said in its handshake, for status only */
 } PdVmState;
 
 typedef struct
 {
   char *path;
-  gint64 daemon_pid;      /* the hostd that wrote the file */
-  GHashTable *vms;        /* GUINT_TO_POINTER(vmid) → PdVmState* */
+  gint64 daemon_pid; /* the hostd that wrote the file */
+  GHashTable *vms;   /* GUINT_TO_POINTER(vmid) → PdVmState* */
 } PdHostdState;
 
 /* Loads STATE_DIR/hostd-state. A missing file gives an empty state; an

@@ -173,7 +173,7 @@ format_time (gint64 wall_us)
 static gint
 cmp_uint (gconstpointer a, gconstpointer b)
 {
-  guint x = *(const guint *) a, y = *(const guint *) b;
+  guint x = *(const guint *)a, y = *(const guint *)b;
   return x < y ? -1 : x > y;
 }
 
@@ -187,8 +187,8 @@ cmd_status (PdHostdConfig *config)
       g_printerr ("passdesk-hostd status: %s\n", error->message);
       return EXIT_PROBLEM;
     }
-  gboolean running = state->daemon_pid > 0
-                     && (kill ((pid_t) state->daemon_pid, 0) == 0 || errno == EPERM);
+  gboolean running
+      = state->daemon_pid > 0 && (kill ((pid_t)state->daemon_pid, 0) == 0 || errno == EPERM);
   if (running)
     g_print ("passdesk-hostd: running (pid %" G_GINT64_FORMAT ")\n", state->daemon_pid);
   else
@@ -237,9 +237,9 @@ cmd_status (PdHostdConfig *config)
       pd_vm_state_rate_budget (st, p, now, &left, &next);
       g_print ("\n  policy: %s, cool-off %u s (guest may ask %u-%u), shutdown-timeout %u s, "
                "on-timeout %s, at most 1 per %u s and %u a day\n",
-               p->enabled ? "enabled" : "disabled", p->cool_off, p->cool_off_min,
-               p->cool_off_max, p->shutdown_timeout, pd_on_timeout_to_string (p->on_timeout),
-               p->min_interval, p->max_per_day);
+               p->enabled ? "enabled" : "disabled", p->cool_off, p->cool_off_min, p->cool_off_max,
+               p->shutdown_timeout, pd_on_timeout_to_string (p->on_timeout), p->min_interval,
+               p->max_per_day);
       if (next)
         g_print ("  budget: %u left today, next allowed in %u s\n", left, next);
       else
@@ -314,7 +314,8 @@ main (int argc, char **argv)
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("[run | setup VMID | status | check-config]");
+  g_autoptr (GOptionContext) ctx
+      = g_option_context_new ("[run | setup VMID | status | check-config]");
   g_option_context_set_summary (ctx, "The Proxmox host side of passdesk: serves the guests' "
                                      "hostlink channels and runs clean cold restarts (qm "
                                      "shutdown, cool-off, qm start).");
@@ -350,8 +351,8 @@ main (int argc, char **argv)
       return EXIT_USAGE;
     }
 
-  PdHostdConfig *config = pd_hostd_config_load (
-      config_path ? config_path : PD_HOSTD_DEFAULT_CONFIG, config_path != NULL, &error);
+  PdHostdConfig *config = pd_hostd_config_load (config_path ? config_path : PD_HOSTD_DEFAULT_CONFIG,
+                                                config_path != NULL, &error);
   if (config == NULL)
     {
       g_printerr ("passdesk-hostd: %s\n", error->message);

@@ -121,8 +121,8 @@ test_setup_plan (void)
   PdSetupPlan plan;
   g_autofree char *old_args = NULL, *new_args = NULL;
   g_autoptr (GError) error = NULL;
-  g_assert_true (pd_setup_plan (esprimo, 100, "/run/qemu-server", &plan, &old_args, &new_args,
-                                &error));
+  g_assert_true (
+      pd_setup_plan (esprimo, 100, "/run/qemu-server", &plan, &old_args, &new_args, &error));
   g_assert_cmpint (plan, ==, PD_SETUP_CHANGE);
   g_assert_null (old_args);
   g_assert_cmpstr (new_args, ==,
@@ -182,7 +182,7 @@ test_setup_refuses (void)
 
 /* ---- rate limits and the state file ---- */
 
-#define S(x) ((gint64) (x) * G_USEC_PER_SEC)
+#define S(x) ((gint64)(x)*G_USEC_PER_SEC)
 
 static void
 test_rate_limits (void)
@@ -217,9 +217,12 @@ test_rate_limits (void)
   vm->cycle_started = t0;
   vm->phase_since = t0 + S (5);
   vm->cool_off = 12;
-  PdCycleResult r = { .vmid = 100, .ok = FALSE, .step = (char *) "start",
-                      .message = (char *) "The VM could not be started; ünïcode, = and ;",
-                      .started = t0, .duration_ms = 61234 };
+  PdCycleResult r = { .vmid = 100,
+                      .ok = FALSE,
+                      .step = (char *)"start",
+                      .message = (char *)"The VM could not be started; ünïcode, = and ;",
+                      .started = t0,
+                      .duration_ms = 61234 };
   pd_vm_state_set_result (vm, &r);
   g_assert_true (pd_hostd_state_save (st, NULL));
   g_autoptr (PdHostdState) back = pd_hostd_state_load (dir, NULL);
@@ -388,8 +391,12 @@ feed (PdHostdConn *c, const char *text, gboolean *keep)
 static void
 test_conn_core (void)
 {
-  Host h = { .policy = { .enabled = TRUE, .cool_off = 10, .cool_off_min = 5,
-                         .cool_off_max = 120, .shutdown_timeout = 180, .min_interval = 300,
+  Host h = { .policy = { .enabled = TRUE,
+                         .cool_off = 10,
+                         .cool_off_min = 5,
+                         .cool_off_max = 120,
+                         .shutdown_timeout = 180,
+                         .min_interval = 300,
                          .max_per_day = 6 } };
   g_autoptr (PdHostdConn) c = pd_hostd_conn_new (&host_ops, &h);
   g_autoptr (GString) out = g_string_new (NULL);
