@@ -264,6 +264,19 @@ static const PdHostdConnOps conn_ops = {
 
 /* ---- links and discovery ---- */
 
+/* Guest text shown to an admin's terminal: printable ASCII only (the codec
+ * lets C1 controls and other UTF-8 through), and short. */
+static char *
+printable_ascii (const char *text, gsize max)
+{
+  if (text == NULL)
+    return NULL;
+  GString *s = g_string_new (NULL);
+  for (const char *p = text; *p && s->len < max; p++)
+    g_string_append_c (s, (*p >= 0x20 && *p < 0x7f) ? *p : '?');
+  return g_string_free (s, FALSE);
+}
+
 static void
 on_link_state (PdHostdLink *link, gboolean connected, gpointer data)
 {
@@ -274,7 +287,7 @@ on_link_state (PdHostdLink *link, gboolean connected, gpointer data)
   if (connected)
     {
       g_free (st->guest_name);
-      st->guest_name = g_strdup (pd_hostd_link_get_agent (link));
+      st->guest_name = printable_ascii (pd_hostd_link_get_agent (link), 64);
     }
   save_state (vm->hostd);
 }

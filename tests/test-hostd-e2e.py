@@ -732,9 +732,14 @@ def case_setup(env):
 def case_status(env):
     env.start_hostd()
     g = Guest(env, 100)
-    g.handshake()
+    hello = g.expect("HELLO")
+    # The agent's version is guest text: a C1 control (CSI) must not reach
+    # the admin's terminal.
+    g.send(f"\nREADY {hello['id']} proto=1 agent=0.1%C2%9B2J\nPING 5\n")
+    g.expect("PONG", id=5)
     wait_for(lambda: "link:   connected" in env.hostd_cli("status").stdout, 5, "status connected")
     out = env.hostd_cli("status").stdout
+    check("\x9b" not in out and "(guest agent 0.1??2J)" in out, f"guest text sanitized: {out}")
     check("passdesk-hostd: running" in out and "VM 100" in out and "VM 101" in out, out)
     check("on-timeout force-stop" in out and "cycle:  idle" in out, out)
     g.close()
