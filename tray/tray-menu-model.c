@@ -131,7 +131,7 @@ pd_tray_menu_model_update (PdTrayMenuModel *self, const PdTrayState *state)
             break;
           }
 
-      props |= set_str (&item->label, label);
+      props |= set_str (&item->label, label != NULL ? label : g_strdup (""));
       props |= set_str (&item->icon_name, icon);
       props |= set_bool (&item->enabled, enabled);
       vis = set_bool (&item->visible, visible);
