@@ -245,8 +245,9 @@ conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *rea
                               error->message);
       return FALSE;
     }
+  g_autofree char *reason_escaped = g_strescape (reason, NULL); /* guest text */
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PASSDESK_VMID", vm->vmid_str,
-                    "PASSDESK_REASON", reason, "MESSAGE",
+                    "PASSDESK_REASON", reason_escaped, "MESSAGE",
                     "VM %u: the guest asks for a cold restart (request %u, cool-off %u s)",
                     vm->vmid, request_id, cool_off);
   vm->request_id = request_id;

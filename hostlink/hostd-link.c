@@ -224,8 +224,10 @@ on_readable (GSocket *socket, GIOCondition cond, gpointer data)
   if (!l->ready_reported && pd_hostd_conn_is_ready (l->core))
     {
       l->ready_reported = TRUE;
-      link_log (l, G_LOG_LEVEL_MESSAGE, "handshake complete (guest agent %s)",
-                pd_hostd_conn_get_agent (l->core) ? pd_hostd_conn_get_agent (l->core) : "unknown");
+      /* Guest text: escaped (C1 controls and non-ASCII as octal) for the journal. */
+      const char *agent = pd_hostd_conn_get_agent (l->core);
+      g_autofree char *escaped = g_strescape (agent ? agent : "unknown", NULL);
+      link_log (l, G_LOG_LEVEL_MESSAGE, "handshake complete (guest agent %s)", escaped);
       if (l->state_func)
         l->state_func (l, TRUE, l->user_data);
     }
