@@ -8,6 +8,7 @@ struct _PdTrayWindow
   GtkApplicationWindow parent_instance;
   GtkWidget *headline_icon;
   GtkWidget *headline;
+  GtkWidget *notice; /* why the agent's components are missing */
   GtkWidget *components; /* GtkListBox */
   GtkWidget *placeholder;
   GtkWidget *rows[PD_N_COMPONENTS]; /* NULL: not shown */
@@ -147,6 +148,8 @@ pd_tray_window_update (PdTrayWindow *self, const PdTrayState *state)
   gtk_image_set_from_icon_name (GTK_IMAGE (self->headline_icon), pd_tray_state_icon_name (state),
                                 GTK_ICON_SIZE_DIALOG);
   gtk_label_set_text (GTK_LABEL (self->placeholder), body);
+  gtk_label_set_text (GTK_LABEL (self->notice), body);
+  gtk_widget_set_visible (self->notice, !state->agent_connected);
 
   /* Rows are replaced only when their component changed, so keyboard focus
    * and scrolling survive updates of other components. */
@@ -293,6 +296,8 @@ pd_tray_window_init (PdTrayWindow *self)
   gtk_box_pack_start (GTK_BOX (head), self->headline_icon, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (head), self->headline, TRUE, TRUE, 0);
   gtk_box_pack_start (GTK_BOX (box), head, FALSE, FALSE, 0);
+  self->notice = label_new ("", TRUE, FALSE);
+  gtk_box_pack_start (GTK_BOX (box), self->notice, FALSE, FALSE, 0);
 
   gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroll), GTK_POLICY_NEVER,
                                   GTK_POLICY_AUTOMATIC);
@@ -322,6 +327,7 @@ pd_tray_window_init (PdTrayWindow *self)
   gtk_container_add (GTK_CONTAINER (self), box);
   gtk_widget_show_all (box);
   gtk_widget_hide (self->message);
+  gtk_widget_hide (self->notice);
 }
 
 PdTrayWindow *
