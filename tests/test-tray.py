@@ -357,6 +357,11 @@ def main():
             assert 'Audio: OK' in labels, labels  # agent sees the codec, session has HDMI
             assert 'Video acceleration: Unknown' in labels, labels  # --no-vaprobe
             assert str(env.item_prop('IconName')) == 'passdesk-unknown'
+            # No host channel here: the agent says the link is unknown, and a
+            # cold restart cannot be asked for.
+            cid, props = env.menu_item('Cold restart VM')
+            assert str(props['label']) == 'Cold restart VM (no host link)', props
+            assert not bool(props['enabled']), props
         tap.run('with the real passdesk-agent --session: components reach the menu', real_agent)
     finally:
         if tap.failed:

@@ -97,6 +97,8 @@ recompute (PdTrayApp *self)
     state->cold_restart_blocked = g_strdup ("the passdesk agent is not running");
   else if (pd_tray_cold_restart_active (state->cold_restart_state))
     state->cold_restart_blocked = g_strdup ("a restart is under way");
+  else if (link != NULL && link->state == PD_STATE_UNKNOWN)
+    state->cold_restart_blocked = g_strdup ("no host link"); /* not set up, or not checked yet */
   else if (link != NULL && link->state != PD_STATE_OK)
     state->cold_restart_blocked = g_strdup ("host link down");
 
