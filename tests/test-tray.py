@@ -91,6 +91,13 @@ def main():
                              'VA-API notification')
             assert len(notes) == 1, notes
             assert 'cold-restart' in notes[0]['actions'] and 'details' in notes[0]['actions']
+            # The incident changes: the same notification is replaced in place.
+            env.set_component('vaapi', 'failed', 'The VA-API probe timed out (GPU hang?).')
+            changed = wait_for(lambda: [n for n in env.notify_calls()
+                                        if 'timed out' in n['body']], 5, 'replacement')
+            assert changed[0]['replaces'] == notes[0]['id'], (changed, notes)
+            env.set_component(*fail)
+            wait_for(lambda: env.notify_calls()[-1]['body'] == notes[0]['body'], 5, 'back')
             # Recovery withdraws it; the same failure again within a minute is
             # a flap: the icon shows it, no second notification.
             # (A different failure would be a new incident and be announced.)
@@ -101,8 +108,8 @@ def main():
             wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-failed', 10,
                      'failed icon')
             time.sleep(0.5)
-            again = [n for n in env.notify_calls() if n['summary'] == 'Video acceleration failed']
-            assert len(again) == 1, again
+            calls = [n for n in env.notify_calls() if n['summary'] == 'Video acceleration failed']
+            assert env.notify_calls()[-1] == calls[-1] and len(calls) == 3, calls
             env.set_component('vaapi', 'ok', 'VA-API works with iHD.')
             wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-ok', 10, 'ok icon')
         tap.run('icon, status, tooltip, menu and notification follow a failure and recovery',
@@ -140,6 +147,8 @@ def main():
             before = len(audio_notes(env))
             env.pactl('load-module', 'module-null-sink', 'sink_name=analog-stereo',
                       'sink_properties=device.description=Analog')
+            env.pactl('load-module', 'module-null-sink', 'sink_name=hdmi-stereo-extra1',
+                      "sink_properties='device.description=\"HDMI 2 (DELL U2415)\"'")
             stream = subprocess.Popen(['pacat', '--playback', '-d', 'analog-stereo',
                                        '/dev/zero'], env=env.env,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -153,10 +162,13 @@ def main():
                 wait_for(lambda: env.pactl('list', 'short', 'sink-inputs').strip(), 10,
                          'the stream to play')
                 env.invoke_action(notes[-1]['id'], 'switch-hdmi')
-                wait_for(lambda: env.default_sink() == HDMI_SINK, 5, 'HDMI default sink')
+                # Of the two HDMI sinks, the one on the monitor the agent
+                # reports (DELL U2415, from the ELD) wins over the first one.
+                wait_for(lambda: env.default_sink() == 'hdmi-stereo-extra1', 5,
+                         'the DELL U2415 HDMI sink as default')
                 hdmi_index = [l.split('\t')[0] for l in
                               env.pactl('list', 'short', 'sinks').splitlines()
-                              if l.split('\t')[1] == HDMI_SINK][0]
+                              if l.split('\t')[1] == 'hdmi-stereo-extra1'][0]
                 wait_for(lambda: all(l.split('\t')[1] == hdmi_index for l in
                                      env.pactl('list', 'short', 'sink-inputs').splitlines()),
                          5, 'stream moved to HDMI')
@@ -166,7 +178,7 @@ def main():
             finally:
                 stream.terminate()
                 stream.wait(10)
-        tap.run('"Switch to HDMI" action makes the HDMI sink default and moves the stream',
+        tap.run('"Switch to HDMI" makes the HDMI sink of the agent\'s monitor default and moves the stream',
                 switch_action)
 
         def cold_restart():
