@@ -71,6 +71,8 @@ def main():
 
         def component_fails():
             rev0 = env.menu_layout()[0]
+            mon = env.monitor("type='signal',path='/StatusNotifierItem'")
+            menu_mon = env.monitor("type='signal',path='/MenuBar'")
             fail = ('vaapi', 'failed',
                     'The VA-API probe failed: vaInitialize returned -1 (i965 on N100).',
                     [('Driver', 'i965')],
@@ -83,6 +85,14 @@ def main():
             assert 'Video acceleration: The VA-API probe failed' in str(env.item_prop('ToolTip')[3])
             rev, items = env.menu_layout()
             assert rev > rev0, (rev, rev0)
+            # Hosts learn of it through signals: NewIcon, NewStatus,
+            # NewToolTip, and the menu's ItemsPropertiesUpdated (in place).
+            for sig in ('member=NewIcon', 'member=NewStatus', 'member=NewToolTip'):
+                wait_for(lambda: sig in env.monitor_text(mon), 5, sig)
+            assert 'string "NeedsAttention"' in env.monitor_text(mon)
+            wait_for(lambda: 'member=ItemsPropertiesUpdated' in env.monitor_text(menu_mon), 5,
+                     'ItemsPropertiesUpdated')
+            assert 'Video acceleration: Failed' in env.monitor_text(menu_mon)
             props = dict(items)[3]
             assert str(props['label']) == 'Video acceleration: Failed', props
             assert str(props['icon-name']) == 'passdesk-failed', props

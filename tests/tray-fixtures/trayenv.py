@@ -254,6 +254,22 @@ load-module module-always-sink
         self.notify.EmitSignal(NOTIFY, 'ActionInvoked', 'us', [dbus.UInt32(nid), key],
                                dbus_interface=MOCK_IFACE)
 
+    # ---- signals ----
+    def monitor(self, match):
+        """dbus-monitor on the session bus for @match; read with monitor_text()."""
+        log = open(os.path.join(self.tmp, f'monitor-{len(self.procs)}.log'), 'w')
+        p = subprocess.Popen(['dbus-monitor', '--address', self.session_addr, match],
+                             stdout=log, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        p.log_path = log.name
+        time.sleep(0.3)  # it has registered its match rule
+        return p
+
+    @staticmethod
+    def monitor_text(p):
+        with open(p.log_path) as f:
+            return f.read()
+
     # ---- the tray ----
     def start_tray(self, *args, extra_env=None):
         exe = os.path.join(os.environ['PASSDESK_BUILDDIR'], 'tray', 'passdesk-tray')
