@@ -11,7 +11,11 @@
 #include "hostd-link.h"
 #include "hostd-state.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 typedef struct
@@ -33,6 +37,7 @@ struct _PdHostd
   PdDiscovery *discovery;
   GHashTable *vms; /* vmid → HostdVm* */
   char *host_name;
+  int lock_fd; /* STATE_DIR/hostd.lock, flock()ed while we run */
 };
 
 static void
@@ -316,12 +321,36 @@ pd_hostd_new (PdHostdConfig *config)
   h->config = config;
   h->vms = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)vm_free);
   h->host_name = g_strdup (g_get_host_name ());
+  h->lock_fd = -1;
   return h;
 }
 
 gboolean
 pd_hostd_start (PdHostd *h, GError **error)
 {
+  /* One hostd per state directory: two would fight over every VM's socket
+   * and overwrite each other's state. Taken before the state is read. */
+  g_mkdir_with_parents (h->config->state_dir, 0755);
+  g_autofree char *lock_path = g_build_filename (h->config->state_dir, "hostd.lock", NULL);
+  h->lock_fd = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (h->lock_fd < 0 || flock (h->lock_fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      int e = errno;
+      if (h->lock_fd >= 0 && e == EWOULDBLOCK)
+        {
+          g_autoptr (PdHostdState) other = pd_hostd_state_peek (h->config->state_dir, NULL);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                       "Another passdesk-hostd (pid %" G_GINT64_FORMAT
+                       ") already runs with the state directory %s. Stop it first "
+                       "(systemctl stop passdesk-hostd).",
+                       other ? other->daemon_pid : 0, h->config->state_dir);
+        }
+      else
+        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e),
+                     "Cannot lock %s: %s. Check state-dir in the configuration.", lock_path,
+                     g_strerror (e));
+      return FALSE;
+    }
   h->state = pd_hostd_state_load (h->config->state_dir, error);
   if (h->state == NULL)
     return FALSE;
@@ -369,5 +398,7 @@ pd_hostd_free (PdHostd *h)
   pd_hostd_state_free (h->state);
   pd_hostd_config_free (h->config);
   g_free (h->host_name);
+  if (h->lock_fd >= 0)
+    close (h->lock_fd);
   g_free (h);
 }

@@ -783,6 +783,11 @@ def case_status(env):
     check("\x9b" not in out and "(guest agent 0.1??2J)" in out, f"guest text sanitized: {out}")
     check("passdesk-hostd: running" in out and "VM 100" in out and "VM 101" in out, out)
     check("on-timeout force-stop" in out and "cycle:  idle" in out, out)
+    second = subprocess.run([HOSTD, "--config", env.conf], env=env.env, capture_output=True,
+                            text=True, timeout=10)
+    check(second.returncode == 1
+          and f"Another passdesk-hostd (pid {env.hostd.pid}) already runs" in second.stderr,
+          f"a second hostd refuses to start: {second.returncode} {second.stderr}")
     g.close()
     env.stop_hostd()
     out = env.hostd_cli("status").stdout
