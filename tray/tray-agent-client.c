@@ -111,10 +111,10 @@ reload_properties (PdTrayAgent *self)
         }
     }
   g_free (self->cold_restart_state);
-  self->cold_restart_state = g_strdup (
-      crs != NULL && g_variant_is_of_type (crs, G_VARIANT_TYPE_STRING)
-          ? g_variant_get_string (crs, NULL)
-          : "idle");
+  self->cold_restart_state
+      = g_strdup (crs != NULL && g_variant_is_of_type (crs, G_VARIANT_TYPE_STRING)
+                      ? g_variant_get_string (crs, NULL)
+                      : "idle");
   self->connected = owner != NULL;
 }
 
@@ -164,8 +164,7 @@ fetch_events (PdTrayAgent *self)
 }
 
 static void
-on_properties_changed (GDBusProxy *proxy, GVariant *changed, GStrv invalidated,
-                       PdTrayAgent *self)
+on_properties_changed (GDBusProxy *proxy, GVariant *changed, GStrv invalidated, PdTrayAgent *self)
 {
   reload_properties (self);
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
@@ -259,12 +258,12 @@ pd_tray_agent_class_init (PdTrayAgentClass *klass)
 
   signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 0);
-  signals[SIGNAL_EVENT] = g_signal_new ("event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                                        NULL, NULL, NULL, G_TYPE_NONE, 4, G_TYPE_INT64,
-                                        G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
-  signals[SIGNAL_EVENTS_RESET] = g_signal_new ("events-reset", G_TYPE_FROM_CLASS (klass),
-                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                               G_TYPE_NONE, 0);
+  signals[SIGNAL_EVENT]
+      = g_signal_new ("event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 4, G_TYPE_INT64, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_EVENTS_RESET]
+      = g_signal_new ("events-reset", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 0);
   signals[SIGNAL_COLD_RESTART_PROGRESS]
       = g_signal_new ("cold-restart-progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                       NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
@@ -334,9 +333,8 @@ call_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 }
 
 static void
-call_method (PdTrayAgent *self, const char *method, GVariant *params, int timeout_ms,
-             gpointer tag, GCancellable *cancellable, GAsyncReadyCallback callback,
-             gpointer user_data)
+call_method (PdTrayAgent *self, const char *method, GVariant *params, int timeout_ms, gpointer tag,
+             GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   GTask *task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tag);

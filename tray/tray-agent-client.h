@@ -41,8 +41,7 @@ GPtrArray *pd_tray_agent_get_events (PdTrayAgent *self);
 
 void pd_tray_agent_run_checks (PdTrayAgent *self, GCancellable *cancellable,
                                GAsyncReadyCallback callback, gpointer user_data);
-gboolean pd_tray_agent_run_checks_finish (PdTrayAgent *self, GAsyncResult *result,
-                                          GError **error);
+gboolean pd_tray_agent_run_checks_finish (PdTrayAgent *self, GAsyncResult *result, GError **error);
 
 /* Errors carry the agent's (or the host's) sentence as their message. */
 void pd_tray_agent_cold_restart (PdTrayAgent *self, const char *reason, GCancellable *cancellable,

@@ -42,8 +42,8 @@ struct _PdTrayAudio
   pa_glib_mainloop *mainloop;
   pa_context *ctx;
   pa_context *dead_ctx; /* released when the reconnect timer fires */
-  gboolean connected; /* ready and the first listings are in */
-  int initial_pending; /* first listings (server, cards, sinks) still out */
+  gboolean connected;   /* ready and the first listings are in */
+  int initial_pending;  /* first listings (server, cards, sinks) still out */
   guint reconnect_id;
   guint backoff_s;
   guint changed_id;
@@ -186,8 +186,8 @@ sink_input_list_cb (pa_context *c, const pa_sink_input_info *i, int eol, void *u
   if (i->sink == op->sink_index)
     return;
   op->pending++;
-  pa_operation *o = pa_context_move_sink_input_by_index (c, i->index, op->sink_index,
-                                                         move_success_cb, task);
+  pa_operation *o
+      = pa_context_move_sink_input_by_index (c, i->index, op->sink_index, move_success_cb, task);
   if (o != NULL)
     pa_operation_unref (o);
   else
@@ -244,7 +244,7 @@ pick_hdmi_sink (PdTrayAudio *self, const char *monitor, gint64 card)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       const Sink *s = value;
-      if (!s->hdmi || !s->available || (card >= 0 && s->card != (guint32) card))
+      if (!s->hdmi || !s->available || (card >= 0 && s->card != (guint32)card))
         continue;
       if (contains_ci (s->port_description, monitor) || contains_ci (s->description, monitor))
         return s;
@@ -569,8 +569,8 @@ schedule_reconnect (PdTrayAudio *self)
 {
   if (self->reconnect_id != 0)
     return;
-  self->backoff_s = self->backoff_s == 0 ? RECONNECT_MIN_S
-                                         : MIN (self->backoff_s * 2, RECONNECT_MAX_S);
+  self->backoff_s
+      = self->backoff_s == 0 ? RECONNECT_MIN_S : MIN (self->backoff_s * 2, RECONNECT_MAX_S);
   self->reconnect_id = g_timeout_add_seconds (self->backoff_s, reconnect_cb, self);
 }
 
@@ -661,7 +661,7 @@ find_sink_by_name (PdTrayAudio *self, const char *name)
 
   g_hash_table_iter_init (&iter, self->sinks);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (g_strcmp0 (((Sink *) value)->name, name) == 0)
+    if (g_strcmp0 (((Sink *)value)->name, name) == 0)
       return value;
   return NULL;
 }
@@ -707,8 +707,8 @@ pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, PdTrayAu
 
   g_hash_table_iter_init (&iter, self->sinks);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (((Sink *) value)->hdmi)
-      g_string_append_printf (outputs, "%s%s", outputs->len ? ", " : "", ((Sink *) value)->name);
+    if (((Sink *)value)->hdmi)
+      g_string_append_printf (outputs, "%s%s", outputs->len ? ", " : "", ((Sink *)value)->name);
   g_hash_table_iter_init (&iter, self->cards);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
@@ -722,10 +722,9 @@ pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, PdTrayAu
     }
   gboolean hdmi_output = hdmi_sink || hdmi_profile;
 
-  PdComponent *c = agent_audio != NULL
-                       ? pd_component_copy (agent_audio)
-                       : pd_component_new (PD_COMPONENT_AUDIO, PD_STATE_OK,
-                                           "The session plays through HDMI/DP.");
+  PdComponent *c = agent_audio != NULL ? pd_component_copy (agent_audio)
+                                       : pd_component_new (PD_COMPONENT_AUDIO, PD_STATE_OK,
+                                                           "The session plays through HDMI/DP.");
   if (codec_seen && !hdmi_output)
     {
       pd_component_raise (c, PD_STATE_FAILED,

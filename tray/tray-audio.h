@@ -24,9 +24,9 @@ gboolean pd_tray_audio_is_connected (PdTrayAudio *self);
 
 typedef struct
 {
-  PdComponent *component;  /* merged audio component (owned by the caller) */
-  gboolean fallback;       /* default is Dummy Output, or not HDMI while HDMI exists */
-  gboolean can_switch;     /* an HDMI/DP sink or available profile to switch to */
+  PdComponent *component; /* merged audio component (owned by the caller) */
+  gboolean fallback;      /* default is Dummy Output, or not HDMI while HDMI exists */
+  gboolean can_switch;    /* an HDMI/DP sink or available profile to switch to */
 } PdTrayAudioView;
 
 /* Merges the session's view with the agent's audio component (may be NULL):

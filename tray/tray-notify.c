@@ -63,8 +63,8 @@ notify_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   g_autofree NotifyCall *call = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) ret = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res,
-                                                            &error);
+  g_autoptr (GVariant) ret
+      = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
   guint32 id = 0;
 
   if (ret == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -105,17 +105,18 @@ call_notify (PdTrayNotify *self, Incident *inc, guint32 replaces, const char *ic
   g_variant_builder_init (&acts, G_VARIANT_TYPE ("as"));
   if (self->have_actions && actions != NULL)
     for (guint i = 0; i < actions->len; i++)
-      g_variant_builder_add (&acts, "s", (const char *) g_ptr_array_index (actions, i));
+      g_variant_builder_add (&acts, "s", (const char *)g_ptr_array_index (actions, i));
   g_variant_builder_init (&hints, G_VARIANT_TYPE ("a{sv}"));
-  g_variant_builder_add (&hints, "{sv}", "desktop-entry", g_variant_new_string ("org.passdesk.Tray"));
+  g_variant_builder_add (&hints, "{sv}", "desktop-entry",
+                         g_variant_new_string ("org.passdesk.Tray"));
   g_variant_builder_add (&hints, "{sv}", "urgency", g_variant_new_byte (urgency));
   if (urgency == 2)
     g_variant_builder_add (&hints, "{sv}", "resident", g_variant_new_boolean (TRUE));
   g_dbus_connection_call (self->connection, NOTIFY_NAME, NOTIFY_PATH, NOTIFY_NAME, "Notify",
                           g_variant_new ("(susssasa{sv}i)", "passdesk", replaces, icon, summary,
                                          body, &acts, &hints, -1),
-                          G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, 10000,
-                          self->cancellable, notify_cb, call);
+                          G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, 10000, self->cancellable,
+                          notify_cb, call);
 }
 
 static const char *
@@ -218,8 +219,7 @@ pd_tray_notify_update (PdTrayNotify *self, const PdTrayState *state)
           "%s %s", pd_component_title (id), c->state == PD_STATE_FAILED ? "failed" : "degraded");
       g_autofree char *body = g_strdup_printf ("%s%s%s", c->summary ? c->summary : "",
                                                hint ? "\n" : "", hint ? hint : "");
-      g_autofree char *key = g_strdup_printf ("%d|%s|%s|%u", c->state, summary, body,
-                                              actions->len);
+      g_autofree char *key = g_strdup_printf ("%d|%s|%s|%u", c->state, summary, body, actions->len);
 
       if (inc->active && g_strcmp0 (inc->key, key) == 0)
         continue;
@@ -272,8 +272,8 @@ pd_tray_notify_message (PdTrayNotify *self, const char *summary, const char *bod
 }
 
 static void
-on_signal (GDBusConnection *connection, const char *sender, const char *path,
-           const char *interface, const char *signal, GVariant *params, gpointer user_data)
+on_signal (GDBusConnection *connection, const char *sender, const char *path, const char *interface,
+           const char *signal, GVariant *params, gpointer user_data)
 {
   PdTrayNotify *self = user_data;
   guint32 id;
@@ -317,8 +317,8 @@ static void
 caps_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) ret = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res,
-                                                            &error);
+  g_autoptr (GVariant) ret
+      = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
   PdTrayNotify *self;
 
   if (ret == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -343,8 +343,8 @@ static void
 query_caps (PdTrayNotify *self)
 {
   g_dbus_connection_call (self->connection, NOTIFY_NAME, NOTIFY_PATH, NOTIFY_NAME,
-                          "GetCapabilities", NULL, G_VARIANT_TYPE ("(as)"),
-                          G_DBUS_CALL_FLAGS_NONE, 5000, self->cancellable, caps_cb, self);
+                          "GetCapabilities", NULL, G_VARIANT_TYPE ("(as)"), G_DBUS_CALL_FLAGS_NONE,
+                          5000, self->cancellable, caps_cb, self);
 }
 
 static void
@@ -428,13 +428,12 @@ pd_tray_notify_new (GDBusConnection *session)
       session, NULL, NOTIFY_NAME, "ActionInvoked", NOTIFY_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
       on_signal, self, NULL);
   self->closed_sub = g_dbus_connection_signal_subscribe (
-      session, NULL, NOTIFY_NAME, "NotificationClosed", NOTIFY_PATH, NULL,
-      G_DBUS_SIGNAL_FLAGS_NONE, on_signal, self, NULL);
+      session, NULL, NOTIFY_NAME, "NotificationClosed", NOTIFY_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+      on_signal, self, NULL);
   /* Notification servers are often D-Bus activated: ask right away (which
    * may start one), and again whenever a new one takes the name. */
   query_caps (self);
-  self->watch_id = g_bus_watch_name_on_connection (session, NOTIFY_NAME,
-                                                   G_BUS_NAME_WATCHER_FLAGS_NONE,
-                                                   server_appeared_cb, NULL, self, NULL);
+  self->watch_id = g_bus_watch_name_on_connection (
+      session, NOTIFY_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE, server_appeared_cb, NULL, self, NULL);
   return self;
 }

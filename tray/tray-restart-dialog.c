@@ -74,8 +74,7 @@ cold_restart_cb (GObject *source, GAsyncResult *res, gpointer user_data)
         return;
       self = PD_TRAY_RESTART_DIALOG (user_data);
       /* The message is the agent's or the host's own sentence. */
-      g_autofree char *msg = g_strdup_printf ("The cold restart did not start: %s",
-                                              error->message);
+      g_autofree char *msg = g_strdup_printf ("The cold restart did not start: %s", error->message);
       finish_with (self, msg);
       return;
     }
@@ -93,8 +92,8 @@ start (PdTrayRestartDialog *self)
   gtk_widget_set_sensitive (self->confirm, FALSE);
   gtk_widget_set_sensitive (self->cancel, FALSE);
   show_progress (self, "Asking the host…", TRUE);
-  pd_tray_agent_cold_restart (self->agent, "requested from the passdesk tray",
-                              self->cancellable, cold_restart_cb, self);
+  pd_tray_agent_cold_restart (self->agent, "requested from the passdesk tray", self->cancellable,
+                              cold_restart_cb, self);
 }
 
 static void
@@ -214,10 +213,9 @@ pd_tray_restart_dialog_init (PdTrayRestartDialog *self)
   gtk_widget_hide (self->progress);
 
   self->cancel = gtk_dialog_add_button (GTK_DIALOG (self), "_Cancel", GTK_RESPONSE_CANCEL);
-  self->confirm = gtk_dialog_add_button (GTK_DIALOG (self), "Cold _restart VM",
-                                         GTK_RESPONSE_ACCEPT);
-  gtk_style_context_add_class (gtk_widget_get_style_context (self->confirm),
-                               "destructive-action");
+  self->confirm
+      = gtk_dialog_add_button (GTK_DIALOG (self), "Cold _restart VM", GTK_RESPONSE_ACCEPT);
+  gtk_style_context_add_class (gtk_widget_get_style_context (self->confirm), "destructive-action");
   /* Cancel is the safe default for Enter. */
   gtk_dialog_set_default_response (GTK_DIALOG (self), GTK_RESPONSE_CANCEL);
 }
@@ -225,12 +223,12 @@ pd_tray_restart_dialog_init (PdTrayRestartDialog *self)
 PdTrayRestartDialog *
 pd_tray_restart_dialog_new (GtkWindow *parent, PdTrayAgent *agent)
 {
-  PdTrayRestartDialog *self = g_object_new (PD_TYPE_TRAY_RESTART_DIALOG, "use-header-bar", FALSE,
-                                            NULL);
+  PdTrayRestartDialog *self
+      = g_object_new (PD_TYPE_TRAY_RESTART_DIALOG, "use-header-bar", FALSE, NULL);
   self->agent = g_object_ref (agent);
   if (parent != NULL)
     gtk_window_set_transient_for (GTK_WINDOW (self), parent);
-  self->progress_id = g_signal_connect (agent, "cold-restart-progress", G_CALLBACK (on_progress),
-                                        self);
+  self->progress_id
+      = g_signal_connect (agent, "cold-restart-progress", G_CALLBACK (on_progress), self);
   return self;
 }

@@ -27,10 +27,14 @@ static const char introspection_xml[]
       "  <property name='ToolTip' type='(sa(iiay)ss)' access='read'/>"
       "  <property name='ItemIsMenu' type='b' access='read'/>"
       "  <property name='Menu' type='o' access='read'/>"
-      "  <method name='ContextMenu'><arg type='i' direction='in'/><arg type='i' direction='in'/></method>"
-      "  <method name='Activate'><arg type='i' direction='in'/><arg type='i' direction='in'/></method>"
-      "  <method name='SecondaryActivate'><arg type='i' direction='in'/><arg type='i' direction='in'/></method>"
-      "  <method name='Scroll'><arg type='i' direction='in'/><arg type='s' direction='in'/></method>"
+      "  <method name='ContextMenu'><arg type='i' direction='in'/><arg type='i' "
+      "direction='in'/></method>"
+      "  <method name='Activate'><arg type='i' direction='in'/><arg type='i' "
+      "direction='in'/></method>"
+      "  <method name='SecondaryActivate'><arg type='i' direction='in'/><arg type='i' "
+      "direction='in'/></method>"
+      "  <method name='Scroll'><arg type='i' direction='in'/><arg type='s' "
+      "direction='in'/></method>"
       "  <signal name='NewTitle'/>"
       "  <signal name='NewIcon'/>"
       "  <signal name='NewAttentionIcon'/>"
@@ -91,8 +95,7 @@ method_call (GDBusConnection *connection, const char *sender, const char *object
 
   /* A left click (Activate) or middle click opens the status window; the
    * host shows the menu itself for ContextMenu. */
-  if (g_strcmp0 (method_name, "Activate") == 0
-      || g_strcmp0 (method_name, "SecondaryActivate") == 0)
+  if (g_strcmp0 (method_name, "Activate") == 0 || g_strcmp0 (method_name, "SecondaryActivate") == 0)
     g_action_group_activate_action (self->actions, "status", NULL);
   g_dbus_method_invocation_return_value (invocation, NULL);
 }
@@ -138,8 +141,8 @@ static void
 register_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) ret = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res,
-                                                            &error);
+  g_autoptr (GVariant) ret
+      = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
   PdTraySni *self;
 
   if (ret == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -160,9 +163,9 @@ try_register (PdTraySni *self)
   if (!self->watcher_present || !self->name_acquired)
     return;
   g_dbus_connection_call (self->connection, WATCHER_NAME, WATCHER_PATH, WATCHER_NAME,
-                          "RegisterStatusNotifierItem", g_variant_new ("(s)", self->bus_name),
-                          NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, 10000, self->cancellable,
-                          register_cb, self);
+                          "RegisterStatusNotifierItem", g_variant_new ("(s)", self->bus_name), NULL,
+                          G_DBUS_CALL_FLAGS_NO_AUTO_START, 10000, self->cancellable, register_cb,
+                          self);
 }
 
 static void
@@ -209,8 +212,7 @@ replace_str (char **field, const char *value)
 static void
 emit (PdTraySni *self, const char *signal, GVariant *params)
 {
-  g_dbus_connection_emit_signal (self->connection, NULL, SNI_PATH, SNI_IFACE, signal, params,
-                                 NULL);
+  g_dbus_connection_emit_signal (self->connection, NULL, SNI_PATH, SNI_IFACE, signal, params, NULL);
 }
 
 void
@@ -346,7 +348,7 @@ pd_tray_sni_new (GDBusConnection *connection, PdTrayMenuModel *model, GActionGro
     info = g_dbus_node_info_new_for_xml (introspection_xml, NULL);
   self->connection = g_object_ref (connection);
   self->actions = g_object_ref (actions);
-  self->bus_name = g_strdup_printf ("org.kde.StatusNotifierItem-%d-1", (int) getpid ());
+  self->bus_name = g_strdup_printf ("org.kde.StatusNotifierItem-%d-1", (int)getpid ());
   self->registration_id = g_dbus_connection_register_object (
       connection, SNI_PATH, info->interfaces[0], &vtable, self, NULL, &error);
   if (self->registration_id == 0)
@@ -357,12 +359,10 @@ pd_tray_sni_new (GDBusConnection *connection, PdTrayMenuModel *model, GActionGro
   self->menu = pd_tray_dbusmenu_export (connection, MENU_PATH, model, actions, &error);
   if (self->menu == NULL)
     g_warning ("Cannot export the tray menu: %s", error->message);
-  self->own_id = g_bus_own_name_on_connection (connection, self->bus_name,
-                                               G_BUS_NAME_OWNER_FLAGS_NONE, name_acquired_cb,
-                                               NULL, self, NULL);
-  self->watch_id = g_bus_watch_name_on_connection (connection, WATCHER_NAME,
-                                                   G_BUS_NAME_WATCHER_FLAGS_NONE,
-                                                   watcher_appeared_cb, watcher_vanished_cb, self,
-                                                   NULL);
+  self->own_id = g_bus_own_name_on_connection (
+      connection, self->bus_name, G_BUS_NAME_OWNER_FLAGS_NONE, name_acquired_cb, NULL, self, NULL);
+  self->watch_id
+      = g_bus_watch_name_on_connection (connection, WATCHER_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                        watcher_appeared_cb, watcher_vanished_cb, self, NULL);
   return self;
 }

@@ -25,8 +25,8 @@ pd_tray_state_free (PdTrayState *state)
 gboolean
 pd_tray_cold_restart_active (const char *phase)
 {
-  static const char *const active[] = { "requested", "accepted", "shutting-down", "stopped",
-                                        "starting" };
+  static const char *const active[]
+      = { "requested", "accepted", "shutting-down", "stopped", "starting" };
   for (guint i = 0; i < G_N_ELEMENTS (active); i++)
     if (g_strcmp0 (phase, active[i]) == 0)
       return TRUE;

@@ -8,12 +8,12 @@ struct _PdTrayWindow
   GtkApplicationWindow parent_instance;
   GtkWidget *headline_icon;
   GtkWidget *headline;
-  GtkWidget *notice; /* why the agent's components are missing */
+  GtkWidget *notice;     /* why the agent's components are missing */
   GtkWidget *components; /* GtkListBox */
   GtkWidget *placeholder;
   GtkWidget *rows[PD_N_COMPONENTS]; /* NULL: not shown */
   PdComponent *shown[PD_N_COMPONENTS];
-  GtkWidget *history;    /* GtkListBox */
+  GtkWidget *history; /* GtkListBox */
   GtkWidget *message;
   GHashTable *expanded;  /* component ids whose details the user opened */
   GHashTable *collapsed; /* ... and closed (problems start open) */
@@ -60,8 +60,8 @@ component_row (PdTrayWindow *self, const PdComponent *c)
   GtkWidget *row = gtk_list_box_row_new ();
   GtkWidget *hbox = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   GtkWidget *vbox = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
-  GtkWidget *icon = gtk_image_new_from_icon_name (pd_tray_state_icon_for (c->state),
-                                                  GTK_ICON_SIZE_DND);
+  GtkWidget *icon
+      = gtk_image_new_from_icon_name (pd_tray_state_icon_for (c->state), GTK_ICON_SIZE_DND);
   g_autofree char *title = g_markup_printf_escaped ("<b>%s</b> — %s", pd_component_title (c->id),
                                                     pd_tray_state_label (c->state));
   GtkWidget *title_label = label_new (NULL, FALSE, FALSE);
@@ -75,8 +75,8 @@ component_row (PdTrayWindow *self, const PdComponent *c)
   gtk_box_pack_start (GTK_BOX (hbox), icon, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (hbox), vbox, TRUE, TRUE, 0);
   gtk_box_pack_start (GTK_BOX (vbox), title_label, FALSE, FALSE, 0);
-  gtk_box_pack_start (GTK_BOX (vbox), label_new (c->summary ? c->summary : "", TRUE, TRUE),
-                      FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (vbox), label_new (c->summary ? c->summary : "", TRUE, TRUE), FALSE,
+                      FALSE, 0);
 
   if (c->details->len > 0 || c->advice->len > 0)
     {
@@ -108,7 +108,7 @@ component_row (PdTrayWindow *self, const PdComponent *c)
               gtk_entry_set_text (GTK_ENTRY (entry), a->command);
               /* Show the whole command where it is short enough. */
               gtk_entry_set_width_chars (GTK_ENTRY (entry),
-                                         (int) MIN (g_utf8_strlen (a->command, -1) + 1, 56));
+                                         (int)MIN (g_utf8_strlen (a->command, -1) + 1, 56));
               gtk_editable_set_editable (GTK_EDITABLE (entry), FALSE);
               gtk_widget_set_hexpand (entry, TRUE);
               gtk_style_context_add_class (gtk_widget_get_style_context (entry), "monospace");
@@ -122,10 +122,10 @@ component_row (PdTrayWindow *self, const PdComponent *c)
       g_object_set_data_full (G_OBJECT (expander), "component",
                               g_strdup (pd_component_id_to_string (c->id)), g_free);
       const char *cid = pd_component_id_to_string (c->id);
-      gtk_expander_set_expanded (GTK_EXPANDER (expander),
-                                 g_hash_table_contains (self->expanded, cid)
-                                     || (c->state >= PD_STATE_DEGRADED
-                                         && !g_hash_table_contains (self->collapsed, cid)));
+      gtk_expander_set_expanded (
+          GTK_EXPANDER (expander),
+          g_hash_table_contains (self->expanded, cid)
+              || (c->state >= PD_STATE_DEGRADED && !g_hash_table_contains (self->collapsed, cid)));
       g_signal_connect (expander, "notify::expanded", G_CALLBACK (expander_toggled), self);
       gtk_box_pack_start (GTK_BOX (vbox), expander, FALSE, FALSE, 0);
     }
@@ -156,9 +156,9 @@ pd_tray_window_update (PdTrayWindow *self, const PdTrayState *state)
   for (PdComponentId id = 0; id < PD_N_COMPONENTS; id++)
     {
       const PdComponent *c = pd_report_get (state->report, id);
-      gboolean same = (c == NULL && self->shown[id] == NULL)
-                      || (c != NULL && self->shown[id] != NULL
-                          && pd_component_equal (c, self->shown[id]));
+      gboolean same
+          = (c == NULL && self->shown[id] == NULL)
+            || (c != NULL && self->shown[id] != NULL && pd_component_equal (c, self->shown[id]));
       if (!same)
         {
           if (self->rows[id] != NULL)
@@ -183,8 +183,8 @@ history_row (const PdTrayEvent *e)
   g_autoptr (GDateTime) dt = g_date_time_new_from_unix_local (e->time / G_USEC_PER_SEC);
   g_autofree char *when = dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
   PdComponentId cid;
-  const char *comp = pd_component_id_from_string (e->component, &cid) ? pd_component_title (cid)
-                                                                       : e->component;
+  const char *comp
+      = pd_component_id_from_string (e->component, &cid) ? pd_component_title (cid) : e->component;
   GtkWidget *row = gtk_list_box_row_new ();
   GtkWidget *hbox = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   GtkWidget *time_label = label_new (when, FALSE, FALSE);
@@ -209,8 +209,8 @@ pd_tray_window_add_event (PdTrayWindow *self, const PdTrayEvent *event)
 {
   /* Newest first. */
   gtk_list_box_insert (GTK_LIST_BOX (self->history), history_row (event), 0);
-  GtkListBoxRow *last = gtk_list_box_get_row_at_index (GTK_LIST_BOX (self->history),
-                                                       MAX_HISTORY_ROWS);
+  GtkListBoxRow *last
+      = gtk_list_box_get_row_at_index (GTK_LIST_BOX (self->history), MAX_HISTORY_ROWS);
   if (last != NULL)
     gtk_widget_destroy (GTK_WIDGET (last));
 }
@@ -301,14 +301,14 @@ pd_tray_window_init (PdTrayWindow *self)
 
   gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroll), GTK_POLICY_NEVER,
                                   GTK_POLICY_AUTOMATIC);
-  gtk_box_pack_start (GTK_BOX (content),
-                      framed_list (&self->components, &self->placeholder,
-                                                   "Waiting for the passdesk agent…"), FALSE,
-                      FALSE, 0);
+  gtk_box_pack_start (
+      GTK_BOX (content),
+      framed_list (&self->components, &self->placeholder, "Waiting for the passdesk agent…"), FALSE,
+      FALSE, 0);
   gtk_label_set_markup (GTK_LABEL (history_title), "<b>Events</b>");
   gtk_box_pack_start (GTK_BOX (content), history_title, FALSE, FALSE, 0);
-  gtk_box_pack_start (GTK_BOX (content), framed_list (&self->history, NULL, "No events yet."), FALSE,
-                      FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (content), framed_list (&self->history, NULL, "No events yet."),
+                      FALSE, FALSE, 0);
   gtk_container_add (GTK_CONTAINER (scroll), content);
   gtk_box_pack_start (GTK_BOX (box), scroll, TRUE, TRUE, 0);
 
