@@ -61,24 +61,25 @@ for t in json.load(sys.stdin):
 fuzz_build "$prefix/fuzz" || status=1
 echo "== benchmarks"
 # Their figures are read, not judged; a benchmark that crashes still fails.
-meson test -C "$prefix/normal" --benchmark --verbose --num-processes 1 || status=1
+# Own log name: a benchmark run would otherwise overwrite testlog.json.
+meson test -C "$prefix/normal" --benchmark --logbase benchlog --verbose --num-processes 1 || status=1
 
 python3 - "$prefix/normal" "$prefix/asan" "$prefix/fuzz" <<'PY'
 import json, sys, os
 passed = failed = skipped = 0
 for d in sys.argv[1:]:
-  for name in ("testlog.json", "benchmarklog.json"):
-    log = os.path.join(d, "meson-logs", name)
-    if not os.path.exists(log):
-        continue
-    for line in open(log):
-        r = json.loads(line).get("result")
-        if r in ("OK", "EXPECTEDFAIL"):
-            passed += 1
-        elif r == "SKIP":
-            skipped += 1
-        else:
-            failed += 1
+    for name in ("testlog.json", "benchlog.json"):
+        log = os.path.join(d, "meson-logs", name)
+        if not os.path.exists(log):
+            continue
+        for line in open(log):
+            r = json.loads(line).get("result")
+            if r in ("OK", "EXPECTEDFAIL"):
+                passed += 1
+            elif r == "SKIP":
+                skipped += 1
+            else:
+                failed += 1
 print(f"tests: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
 sys.exit(1 if failed else 0)
 PY
