@@ -19,6 +19,7 @@ BUILDDIR = os.environ.get('PASSDESK_BUILDDIR', os.path.join(os.path.dirname(__fi
 FIXTURES = os.environ.get('PASSDESK_TEST_FIXTURES', os.path.join(os.path.dirname(__file__), 'fixtures'))
 AGENT = os.path.join(BUILDDIR, 'agent', 'passdesk-agent')
 CLI = os.path.join(BUILDDIR, 'agent', 'passdesk')
+FAKE_VAPROBE = os.path.join(BUILDDIR, 'tests', 'fake-vaprobe')
 BUS_NAME = 'org.passdesk.Agent1'
 PATH = '/org/passdesk/Agent1'
 IFACE = 'org.passdesk.Agent1'
@@ -53,7 +54,14 @@ class AgentTestCase(dbusmock.DBusTestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix='passdesk-agent-test-')
         self.root = os.path.join(self.tmp.name, 'root')
-        shutil.copytree(os.path.join(FIXTURES, self.fixture), self.root, symlinks=True)
+        src = os.path.join(FIXTURES, self.fixture)
+        shutil.copytree(src, self.root, symlinks=True)
+        # Overlay trees link whole top-level directories to a base machine.
+        for name in os.listdir(self.root):
+            top = os.path.join(self.root, name)
+            if os.path.islink(top):
+                os.unlink(top)
+                shutil.copytree(os.path.realpath(os.path.join(src, name)), top, symlinks=True)
         self.kmsg = os.path.join(self.tmp.name, 'kmsg')
         os.mkfifo(self.kmsg)
         # O_RDWR never blocks on a FIFO and keeps a writer for the agent.
@@ -82,8 +90,9 @@ class AgentTestCase(dbusmock.DBusTestCase):
             env.update(extra)
         return env
 
-    def start_agent(self, args=None, env=None, wait=True):
-        argv = [AGENT, '--session', '--kmsg', self.kmsg, '--no-hotplug'] + (args or [])
+    def start_agent(self, args=None, env=None, wait=True, hotplug=False):
+        argv = [AGENT, '--session', '--kmsg', self.kmsg] + ([] if hotplug else ['--no-hotplug'])
+        argv += args or []
         self.stderr_file = open(self.stderr_path, 'ab')
         self.agent = subprocess.Popen(argv, env=self.agent_env(env), stdout=self.stderr_file,
                                       stderr=self.stderr_file)

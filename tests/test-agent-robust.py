@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""passdesk-agent keeps running, and keeps answering on the bus, through:
+the render node vanishing, a VA-API probe child that hangs (killed at its
+deadline; concurrent RunChecks coalesced into one more probe), malformed
+sysfs values; and a GPU hang is cleared by a later passing probe."""
+import importlib.util
+import json
+import os
+import stat
+import sys
+import time
+import unittest
+
+from gi.repository import GLib
+
+spec = importlib.util.spec_from_file_location(
+    'harness', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'test-agent-harness.py'))
+h = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(h)
+
+GPU_DIR = 'sys/devices/pci0000:00/0000:00:02.0'
+
+# What the real probe prints on a Kaby Lake with the non-free iHD driver.
+FULL_IHD = {
+    'probe': 'passdesk-vaprobe', 'format': 1, 'device': '/dev/dri/renderD128', 'user': 'nobody',
+    'status': 'ok', 'error': None, 'va_api_version': '1.22',
+    'vendor': 'Intel iHD driver for Intel(R) Gen Graphics - 25.2.3 ()', 'driver': 'iHD',
+    'decode': ['H.264', 'HEVC', 'HEVC 10-bit', 'VP8', 'VP9', 'MPEG-2', 'VC-1', 'JPEG'],
+    'encode': ['H.264', 'HEVC', 'JPEG'], 'video_processing': True,
+    'functional_test': {'name': 'vpp-scale-nv12', 'ran': True, 'passed': True,
+                        'duration_ms': 3.2, 'message': 'ok'},
+    'duration_ms': 48.0,
+}
+
+
+class RobustTest(h.AgentTestCase):
+    fixture = 'esprimo-deb822-nonfree'
+
+    def alive(self):
+        self.assertIsNone(self.agent.poll(), self.agent_stderr())
+        report = json.loads(self.call('GetReport', timeout=5)[0])
+        self.assertEqual(report['source'], 'agent')
+        return report
+
+    def comp(self, cid):
+        return self.components()[cid]
+
+    def counting_probe(self, seconds):
+        """A probe that notes each run, then hangs (one process, like a hung vaSyncSurface)."""
+        count = os.path.join(self.tmp.name, 'probe-runs')
+        path = os.path.join(self.tmp.name, 'hung-probe')
+        with open(path, 'w') as f:
+            f.write(f'#!/bin/sh\necho run >> {count}\nexec sleep {seconds}\n')
+        os.chmod(path, stat.S_IRWXU)
+        return path, count
+
+    def test_render_node_vanishes(self):
+        self.start_agent(['--no-vaprobe'])
+        self.assertEqual(self.comp('gpu')[1], 'ok')
+        start = len(self.signals)
+        os.unlink(os.path.join(self.root, 'dev/dri/renderD128'))
+        for d in ('sys/class/drm/renderD128', GPU_DIR + '/drm/renderD128'):
+            p = os.path.join(self.root, d)
+            if os.path.islink(p):
+                os.unlink(p)
+            elif os.path.isdir(p):
+                import shutil
+                shutil.rmtree(p)
+        self.call('RunChecks')
+        self.wait_signal('ComponentChanged', lambda a: a[0] == 'gpu', start)
+        self.assertNotEqual(self.comp('gpu')[1], 'ok', self.comp('gpu'))
+        self.alive()
+        # And the whole GPU gone (vfio took it, or the device vanished).
+        import shutil
+        shutil.rmtree(os.path.join(self.root, 'sys/devices/pci0000:00/0000:00:02.0'))
+        self.call('RunChecks')
+        self.alive()
+        self.assertIn(self.comp('gpu')[1], ('failed', 'degraded'))
+
+    def test_hung_probe_is_killed_and_checks_coalesce(self):
+        probe, count = self.counting_probe(60)
+        self.start_agent(['--vaprobe-timeout', '2'], env={'PASSDESK_VAPROBE': probe})
+        self.wait_until(lambda: os.path.exists(count), 'the first probe to start')
+        t0 = time.monotonic()
+        # The main loop is not blocked by the running probe.
+        self.alive()
+        self.assertLess(time.monotonic() - t0, 1.5)
+        calls = [self.call_async('RunChecks', timeout=60) for _ in range(3)]
+        self.alive()
+        self.wait_until(lambda: all(calls), 'RunChecks to finish', timeout=40)
+        for c in calls:
+            self.assertIn('result', c, c)
+        # The start-up probe, then one more for the three coalesced requests.
+        with open(count) as f:
+            self.assertEqual(len(f.read().split()), 2)
+        vaapi = self.comp('vaapi')
+        self.assertIn(vaapi[1], ('failed', 'degraded'), vaapi)
+        self.alive()
+        self.assertEqual(self.stop_agent(), 0, self.agent_stderr())
+
+    def test_gpu_hang_cleared_by_passing_probe(self):
+        report = os.path.join(self.tmp.name, 'report.json')
+        with open(report, 'w') as f:
+            json.dump(FULL_IHD, f)
+        env = {'PASSDESK_VAPROBE': h.FAKE_VAPROBE, 'FAKE_VAPROBE_MODE': 'json',
+               'FAKE_VAPROBE_JSON': report}
+        self.start_agent([], env=env)
+        self.wait_until(lambda: self.comp('vaapi')[1] != 'unknown', 'the first probe')
+        self.assertEqual(self.comp('vaapi')[1], 'ok', self.comp('vaapi'))
+        start = len(self.signals)
+        self.write_kmsg(h.GPU_HANG)
+        self.wait_signal('ComponentChanged', lambda a: a[0] == 'vaapi' and a[1] == 'degraded', start)
+        self.assertEqual(self.comp('gpu')[1], 'degraded')
+        start = len(self.signals)
+        self.call('RunChecks')
+        self.assertEqual(self.comp('gpu')[1], 'ok', self.comp('gpu'))
+        self.assertEqual(self.comp('vaapi')[1], 'ok', self.comp('vaapi'))
+        self.wait_signal('Event', lambda a: a[1] == 'vaapi.recovered', start)
+
+    def test_malformed_sysfs_values(self):
+        self.start_agent(['--no-vaprobe'])
+        card = os.path.join(self.root, GPU_DIR, 'drm/card0')
+        for rel, data in ((GPU_DIR + '/vendor', b'0xZZZZ\n'),
+                          (GPU_DIR + '/device', b'\xff\xfe' * 5000),
+                          (GPU_DIR + '/class', b'\x00\x01\x02'),
+                          ('sys/devices/pci0000:00/0000:00:02.0/drm/card0/card0-HDMI-A-1/status',
+                           b'connected\x00disconnected' * 300),
+                          ('sys/devices/pci0000:00/0000:00:02.0/drm/card0/card0-HDMI-A-1/modes',
+                           b'\xc3\x28' * 100000)):
+            path = os.path.join(self.root, rel)
+            if os.path.exists(path):
+                with open(path, 'wb') as f:
+                    f.write(data)
+        self.assertTrue(os.path.isdir(card))
+        self.call('RunChecks')
+        report = self.alive()
+        for c in report['components']:
+            self.assertIn(c['state'], ('ok', 'degraded', 'failed', 'unknown'))
+        # Strings on the bus are valid UTF-8 (GVariant would have refused them otherwise).
+        for c in self.get_property('Components'):
+            c[2].encode('utf-8')
+        self.assertEqual(self.stop_agent(), 0, self.agent_stderr())
+
+
+if __name__ == '__main__':
+    unittest.main(testRunner=unittest.TextTestRunner(stream=sys.stdout, verbosity=2))
