@@ -242,6 +242,29 @@ def main():
         tap.run('host link lost during a cycle is notified, outside a cycle it is not',
                 hostlink_lost_in_cycle)
 
+        def agent_restart():
+            env.set_component('display', 'failed', 'HDMI-A-1 is disconnected.')
+            note = wait_for(lambda: [n for n in env.notify_calls()
+                                     if n['summary'] == 'Display failed'], 5,
+                            'display notification')[0]
+            count = len(env.notify_calls())
+
+            def agent_away():
+                wait_for(lambda: 'agent is not running' in str(env.item_prop('ToolTip')[2]), 10,
+                         'the tray to see the agent gone')
+            env.restart_agent(agent_away)
+            # Not a recovery: the notification stays while the agent is away.
+            assert note['id'] not in env.closed_ids(), (note, env.closed_ids(), 'away')
+            env.set_component('display', 'failed', 'HDMI-A-1 is disconnected.')
+            env.set_all_ok(skip=('display',))
+            wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-failed', 10, 'icon')
+            time.sleep(0.3)
+            assert len(env.notify_calls()) == count, env.notify_calls()[count:]
+            assert note['id'] not in env.closed_ids(), (note, env.closed_ids(), 'back')
+            env.set_component('display', 'ok', 'HDMI-A-1 is connected.')
+            wait_for(lambda: note['id'] in env.closed_ids(), 5, 'CloseNotification')
+        tap.run('an agent restart neither withdraws nor repeats a notification', agent_restart)
+
         def details_action():
             env.set_component('usb', 'failed', 'The USB controller died (xhci_hcd: HC died).')
             note = wait_for(lambda: [n for n in env.notify_calls()

@@ -175,6 +175,13 @@ pd_tray_notify_update (PdTrayNotify *self, const PdTrayState *state)
       Incident *inc = &self->incidents[id];
       const PdComponent *c = pd_report_get (state->report, id);
 
+      /* The agent going away (a restart, an upgrade), or not having
+       * reported a component yet, says nothing about the hardware: the
+       * incident stays as it is until the component is reported again. Audio
+       * is also seen by the session itself. */
+      if ((!state->agent_connected && id != PD_COMPONENT_AUDIO) || c == NULL)
+        continue;
+
       if (!incident_wanted (state, id, c))
         {
           if (!inc->active)

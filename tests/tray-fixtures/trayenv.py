@@ -217,19 +217,31 @@ load-module module-always-sink
         self.agent.SetComponent(cid, state, summary, dbus.Array(details, signature='(ss)'),
                                 dbus.Array(advice, signature='(ss)'), dbus_interface=MOCK_IFACE)
 
-    def set_all_ok(self):
-        self.set_component('gpu', 'ok', 'Intel HD Graphics 630 (8086:5912) is bound to i915.',
-                           [('Device', '0000:00:02.0'), ('Driver', 'i915')])
-        self.set_component('display', 'ok', 'HDMI-A-1 is connected.',
-                           [('Connector', 'HDMI-A-1')])
-        self.set_component('vaapi', 'ok', 'VA-API works with iHD (H.264, HEVC, VP9 decode).')
-        # Details as agent/audio-monitor.c words them.
-        self.set_component('audio', 'ok', 'HDMI audio on DELL U2415: Intel Kabylake HDMI',
-                           [('card', 'card0 PCH (HDA-Intel)'),
-                            ('hdmi codec', 'Intel Kabylake HDMI (codec#2)'),
-                            ('eld#2.0', 'monitor DELL U2415')])
-        self.set_component('usb', 'ok', 'No USB faults.')
-        self.set_component('hostlink', 'ok', 'passdesk-hostd is connected (VM 101).')
+    def set_all_ok(self, skip=()):
+        ok = [
+            ('gpu', 'Intel HD Graphics 630 (8086:5912) is bound to i915.',
+             [('Device', '0000:00:02.0'), ('Driver', 'i915')]),
+            ('display', 'HDMI-A-1 is connected.', [('Connector', 'HDMI-A-1')]),
+            ('vaapi', 'VA-API works with iHD (H.264, HEVC, VP9 decode).', []),
+            # Details as agent/audio-monitor.c words them.
+            ('audio', 'HDMI audio on DELL U2415: Intel Kabylake HDMI',
+             [('card', 'card0 PCH (HDA-Intel)'), ('hdmi codec', 'Intel Kabylake HDMI (codec#2)'),
+              ('eld#2.0', 'monitor DELL U2415')]),
+            ('usb', 'No USB faults.', []),
+            ('hostlink', 'passdesk-hostd is connected (VM 101).', []),
+        ]
+        for cid, summary, details in ok:
+            if cid not in skip:
+                self.set_component(cid, 'ok', summary, details)
+
+    def restart_agent(self, between=None):
+        """Stops the test agent, runs @between(), starts a fresh one (empty)."""
+        self.agent_proc.terminate()
+        self.agent_proc.wait(10)
+        self.procs.remove(self.agent_proc)
+        if between:
+            between()
+        self.agent_proc, self.agent = self._spawn_template(os.path.join(HERE, 'test_agent.py'))
 
     # ---- notifications ----
     def notify_calls(self):
