@@ -11,9 +11,11 @@ typedef struct
   guint32 id;          /* the server's id; 0 while none is shown */
   gboolean active;     /* the incident is open */
   gboolean suppressed; /* open, but a flap within a minute: not announced */
-  char *key;           /* what was (or will be) shown, for change detection */
-  gboolean pending;    /* a Notify call is in flight */
-  gboolean dirty;      /* content changed while in flight */
+  guint flap_timer_id; /* announces a suppressed incident that outlasts the minute */
+  PdTrayNotify *owner;
+  char *key;        /* what was (or will be) shown, for change detection */
+  gboolean pending; /* a Notify call is in flight */
+  gboolean dirty;   /* content changed while in flight */
   gboolean close_after;
   gint64 last_time; /* monotonic time of the last announcement */
   char *last_key;   /* what it announced */
@@ -156,6 +158,20 @@ send_incident (PdTrayNotify *self, Incident *inc)
 }
 
 static gboolean
+flap_over_cb (gpointer data)
+{
+  Incident *inc = data;
+
+  inc->flap_timer_id = 0;
+  if (inc->active && inc->suppressed)
+    {
+      inc->suppressed = FALSE;
+      send_incident (inc->owner, inc);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
 incident_wanted (const PdTrayState *state, PdComponentId id, const PdComponent *c)
 {
   if (c == NULL || (c->state != PD_STATE_FAILED && c->state != PD_STATE_DEGRADED))
@@ -189,6 +205,7 @@ pd_tray_notify_update (PdTrayNotify *self, const PdTrayState *state)
           /* Recovered: withdraw. */
           inc->active = FALSE;
           inc->suppressed = FALSE;
+          g_clear_handle_id (&inc->flap_timer_id, g_source_remove);
           g_clear_pointer (&inc->key, g_free);
           if (inc->pending)
             inc->close_after = TRUE;
@@ -248,14 +265,19 @@ pd_tray_notify_update (PdTrayNotify *self, const PdTrayState *state)
         {
           /* The same incident came back within a minute of its last
            * announcement: a flapping link or sink. The icon shows it; the
-           * user is not told again. */
+           * user is told again only if it is still there when the minute is
+           * over (a one-shot timer that exists only in this case). */
+          gint64 left_us = FLAP_WINDOW_US - (g_get_monotonic_time () - inc->last_time);
           inc->suppressed = TRUE;
+          g_clear_handle_id (&inc->flap_timer_id, g_source_remove);
+          inc->flap_timer_id = g_timeout_add ((guint)(left_us / 1000) + 1, flap_over_cb, inc);
           continue;
         }
       if (inc->suppressed && !fresh)
         {
           /* Changed while suppressed: a real change, announce it. */
           inc->suppressed = FALSE;
+          g_clear_handle_id (&inc->flap_timer_id, g_source_remove);
         }
       send_incident (self, inc);
     }
@@ -375,6 +397,8 @@ pd_tray_notify_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->watch_id, g_bus_unwatch_name);
+  for (PdComponentId c = 0; c < PD_N_COMPONENTS; c++)
+    g_clear_handle_id (&self->incidents[c].flap_timer_id, g_source_remove);
   if (self->connection != NULL)
     {
       g_dbus_connection_signal_unsubscribe (self->connection, self->action_sub);
@@ -420,7 +444,10 @@ pd_tray_notify_init (PdTrayNotify *self)
   self->cancellable = g_cancellable_new ();
   self->have_icon = TRUE;
   for (PdComponentId c = 0; c < PD_N_COMPONENTS; c++)
-    self->incidents[c].component = c;
+    {
+      self->incidents[c].component = c;
+      self->incidents[c].owner = self;
+    }
 }
 
 PdTrayNotify *

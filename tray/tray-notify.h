@@ -4,7 +4,8 @@
  * (video acceleration, GPU, display, audio, USB; the host link only while a
  * cold-restart cycle runs). It is replaced in place when the incident
  * changes and withdrawn when the component recovers; the same incident coming
- * back within a minute of its last notification is not announced again.
+ * back within a minute of its last notification is not announced again
+ * unless it is still there when that minute is over.
  *
  * Actions (when the server has the "actions" capability): "details" on every
  * notification, "cold-restart" on GPU/acceleration failures, "switch-hdmi" on
