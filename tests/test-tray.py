@@ -69,6 +69,31 @@ def main():
             assert env.notify_calls() == [], env.notify_calls()
         tap.run('item registers with the ok icon, Active status, tooltip and menu', registers)
 
+        def dbusmenu_methods():
+            menu = env.session.get_object(env.item_name(), '/MenuBar')
+            iface = 'com.canonical.dbusmenu'
+            props = menu.GetAll(iface, dbus_interface='org.freedesktop.DBus.Properties')
+            assert int(props['Version']) >= 3 and str(props['Status']) == 'normal', props
+            cid, _ = env.menu_item('Quit')
+            group = menu.GetGroupProperties([cid, 9999], ['label'], dbus_interface=iface)
+            assert [(int(i), dict(p)) for i, p in group] == [(cid, {'label': '_Quit'})], group
+            assert str(menu.GetProperty(cid, 'label', dbus_interface=iface)) == '_Quit'
+            assert not bool(menu.AboutToShow(0, dbus_interface=iface))
+            updates, errors = menu.AboutToShowGroup([0, cid], dbus_interface=iface)
+            assert list(updates) == [] and list(errors) == []
+            errors = menu.EventGroup([(dbus.Int32(9999), 'clicked', dbus.String('', variant_level=1),
+                                       dbus.UInt32(0))], dbus_interface=iface)
+            assert [int(e) for e in errors] == [9999], errors
+            # Only the root's children are sent for depth 1; a bad parent is an error.
+            _, (rid, rprops, children) = menu.GetLayout(0, 1, [], dbus_interface=iface)
+            assert str(rprops['children-display']) == 'submenu' and len(children) == 13
+            try:
+                menu.GetLayout(4242, -1, [], dbus_interface=iface)
+                raise AssertionError('GetLayout accepted an unknown parent')
+            except dbus.exceptions.DBusException as e:
+                assert e.get_dbus_name() == 'org.freedesktop.DBus.Error.InvalidArgs', e
+        tap.run('dbusmenu methods answer as the protocol says', dbusmenu_methods)
+
         def component_fails():
             rev0 = env.menu_layout()[0]
             mon = env.monitor("type='signal',path='/StatusNotifierItem'")
