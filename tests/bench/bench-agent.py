@@ -1,0 +1,234 @@
+#!/usr/bin/python3
+"""bench-agent: passdesk-agent beside qemu-ga (Debian's qemu-guest-agent,
+`qemu-ga -m unix-listen`), both idle, measured in the same run.
+
+Runs under umockdev-wrapper: the agent's udev and libusb monitors watch a
+umockdev testbed (the Esprimo's iGPU with two connectors, two xHCI root
+hubs), its kernel log is a FIFO, it runs on a private session bus with
+--no-vaprobe (no GPU here). Figures:
+  - peak RSS (VmHWM) and steady RSS after the idle period;
+  - CPU time and wakeups (voluntary + involuntary context switches, all
+    threads, from /proc/PID/task/*/status) over BENCH_AGENT_IDLE_S (60) s idle;
+  - latency from a umockdev HOTPLUG uevent on card0 to the agent's D-Bus
+    ComponentChanged("display"), as seen by a client.
+Goals (printed, not asserted): steady RSS < 6 MiB, 0 wakeups idle,
+uevent → ComponentChanged < 20 ms.
+"""
+import importlib.util
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import dbusmock
+from gi.repository import Gio, GLib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location('umock', os.path.join(HERE, '..', 'test-agent-umockdev.py'))
+umock = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(umock)
+h = umock.h
+
+IDLE_S = float(os.environ.get('BENCH_AGENT_IDLE_S', '60'))
+SETTLE_S = float(os.environ.get('BENCH_AGENT_SETTLE_S', '17'))
+N_LATENCY = 30
+TICK = os.sysconf('SC_CLK_TCK')
+
+
+def proc_status(pid):
+    out = {}
+    with open(f'/proc/{pid}/status') as f:
+        for line in f:
+            k, _, v = line.partition(':')
+            out[k] = v.strip()
+    return out
+
+
+def kib(pid, key):
+    return int(proc_status(pid)[key].split()[0])
+
+
+def pss_kib(pid):
+    """Proportional set size: shared library pages divided among their users."""
+    with open(f'/proc/{pid}/smaps_rollup') as f:
+        for line in f:
+            if line.startswith('Pss:'):
+                return int(line.split()[1])
+    return -1
+
+
+def thread_switches(pid):
+    """{tid: voluntary + involuntary context switches} of every thread."""
+    out = {}
+    for tid in os.listdir(f'/proc/{pid}/task'):
+        try:
+            with open(f'/proc/{pid}/task/{tid}/status') as f:
+                out[tid] = sum(int(line.split()[1]) for line in f
+                               if line.startswith(('voluntary_ctxt_switches',
+                                                   'nonvoluntary_ctxt_switches')))
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def wakeups(before, after):
+    """Switches between two snapshots; a thread that exited in between woke
+    at least once to do so (its last count is gone): counted as 1."""
+    n = sum(after[t] - before.get(t, 0) for t in after)
+    return n + sum(1 for t in before if t not in after)
+
+
+def cpu_ms(pid):
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / TICK  # utime + stime
+
+
+def start_qemu_ga(tmp):
+    qga = shutil.which('qemu-ga') or ('/usr/sbin/qemu-ga' if os.path.exists('/usr/sbin/qemu-ga') else None)
+    if qga is None:
+        return None
+    sdir = os.path.join(tmp, 'qga')
+    os.mkdir(sdir)
+    sock = os.path.join(sdir, 'qga.sock')
+    env = dict(os.environ)
+    env.pop('LD_PRELOAD', None)  # the peer runs on the real system
+    p = subprocess.Popen([qga, '-m', 'unix-listen', '-p', sock, '-t', sdir],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    end = time.monotonic() + 10
+    while not os.path.exists(sock) and time.monotonic() < end:
+        time.sleep(0.05)
+    return p
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix='bench-agent-')
+    dbusmock.DBusTestCase.start_session_bus()
+    bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+    bed = umock.Testbed()
+    kmsg = os.path.join(tmp, 'kmsg')
+    os.mkfifo(kmsg)
+    kmsg_fd = os.open(kmsg, os.O_RDWR)
+
+    env = dict(os.environ)
+    env.pop('PASSDESK_SYSROOT', None)
+    env['UMOCKDEV_DIR'] = bed.tb.get_root_dir()
+    env['DBUS_SYSTEM_BUS_ADDRESS'] = 'unix:path=/nonexistent'
+    log = open(os.path.join(tmp, 'agent.log'), 'wb')
+    agent = subprocess.Popen([h.AGENT, '--session', '--no-vaprobe', '--kmsg', kmsg,
+                              '--hostlink-port', os.path.join(tmp, 'no-such-port')],
+                             env=env, stdout=log, stderr=log)
+    qga = start_qemu_ga(tmp)
+    # The same agent on the real system (no umockdev preload, its own bus):
+    # what it costs in a VM. Idle here has no udev or USB traffic either.
+    plain_env = dict(env)
+    plain_env.pop('LD_PRELOAD', None)
+    plain_env.pop('UMOCKDEV_DIR', None)
+    plain_bus = subprocess.Popen(['dbus-daemon', '--session', '--nofork', '--print-address=1'],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=plain_env)
+    plain_env['DBUS_SESSION_BUS_ADDRESS'] = plain_bus.stdout.readline().decode().strip()
+    plain_kmsg = os.path.join(tmp, 'kmsg-plain')
+    os.mkfifo(plain_kmsg)
+    plain_kmsg_fd = os.open(plain_kmsg, os.O_RDWR)
+    plain = subprocess.Popen([h.AGENT, '--session', '--no-vaprobe', '--kmsg', plain_kmsg,
+                              '--hostlink-port', os.path.join(tmp, 'no-such-port')],
+                             env=plain_env, stdout=log, stderr=log)
+    signals = []
+    bus.signal_subscribe(h.BUS_NAME, h.IFACE, 'ComponentChanged', h.PATH, None,
+                         Gio.DBusSignalFlags.NONE,
+                         lambda c, s, p, i, n, params: signals.append((time.monotonic(), params.unpack())))
+    ctx = GLib.MainContext.default()
+
+    def wait(cond, what, timeout=20):
+        end = time.monotonic() + timeout
+        while not cond():
+            if time.monotonic() > end:
+                raise RuntimeError(f'timed out waiting for {what}')
+            if not ctx.iteration(False):
+                time.sleep(0.001)
+
+    def owned():
+        return bus.call_sync('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+                             'NameHasOwner', GLib.Variant('(s)', (h.BUS_NAME,)), None,
+                             Gio.DBusCallFlags.NONE, -1, None).unpack()[0]
+    try:
+        t_start = time.monotonic()
+        wait(lambda: owned() or agent.poll() is not None, 'the agent')
+        if agent.poll() is not None:
+            raise RuntimeError('the agent exited: ' + open(log.name).read())
+        # Settle: start-up done, and GLib's idle worker threads (kept 15 s
+        # after their last job) gone; what follows is the steady idle state.
+        time.sleep(SETTLE_S)
+        a0, ac0 = thread_switches(agent.pid), cpu_ms(agent.pid)
+        p0, pc0 = thread_switches(plain.pid), cpu_ms(plain.pid)
+        q0, qc0 = (thread_switches(qga.pid), cpu_ms(qga.pid)) if qga else (None, None)
+        time.sleep(IDLE_S)
+        a_idle, a_cpu = wakeups(a0, thread_switches(agent.pid)), cpu_ms(agent.pid) - ac0
+        p_idle, p_cpu = wakeups(p0, thread_switches(plain.pid)), cpu_ms(plain.pid) - pc0
+        p_rss, p_anon, p_file = (kib(plain.pid, k) for k in ('VmRSS', 'RssAnon', 'RssFile'))
+        p_peak = kib(plain.pid, 'VmHWM')
+        p_pss = pss_kib(plain.pid)
+        q_pss = pss_kib(qga.pid) if qga else None
+        q_idle, q_cpu = ((wakeups(q0, thread_switches(qga.pid)), cpu_ms(qga.pid) - qc0)
+                         if qga else (None, None))
+        a_rss, a_anon = kib(agent.pid, 'VmRSS'), kib(agent.pid, 'RssAnon')
+        q_rss, q_anon = (kib(qga.pid, 'VmRSS'), kib(qga.pid, 'RssAnon')) if qga else (None, None)
+
+        lat = []
+        for i in range(N_LATENCY):
+            status = 'connected' if i % 2 == 0 else 'disconnected'
+            bed.tb.set_attribute(bed.hdmi, 'status', status + '\n')
+            bed.tb.set_property(bed.card, 'HOTPLUG', '1')
+            n = len(signals)
+            t0 = time.monotonic()
+            bed.tb.uevent(bed.card, 'change')
+            wait(lambda: any(a[0] == 'display' for _, a in signals[n:]), 'ComponentChanged')
+            t1 = [t for t, a in signals[n:] if a[0] == 'display'][0]
+            lat.append((t1 - t0) * 1000)
+        a_peak = kib(agent.pid, 'VmHWM')
+        q_peak = kib(qga.pid, 'VmHWM') if qga else None
+
+        print(f'passdesk-agent idle {IDLE_S:.0f} s (udev + libusb + kmsg FIFO + host-link port watch, '
+              f'--no-vaprobe), beside qemu-ga idle on a unix socket:')
+        print(f'  agent without umockdev (real udev/libusb, nothing happening): steady RSS '
+              f'{p_rss} KiB (anon {p_anon}, file {p_file}; PSS {p_pss}), peak {p_peak} KiB, '
+              f'CPU {p_cpu:.0f} ms, wakeups {p_idle}')
+        print(f'  steady RSS:   agent {a_rss:6d} KiB (anon {a_anon})'
+              + (f'   qemu-ga {q_rss:6d} KiB (anon {q_anon}; PSS {q_pss})' if qga else ''))
+        print(f'  peak RSS:     agent {a_peak:6d} KiB' + (f'   qemu-ga {q_peak:6d} KiB' if qga else ''))
+        print(f'  CPU idle:     agent {a_cpu:6.0f} ms' + (f'   qemu-ga {q_cpu:6.0f} ms' if qga else ''))
+        print(f'  wakeups idle: agent {a_idle:6d}' + (f'   qemu-ga {q_idle:6d}' if qga else '')
+              + '   (voluntary + involuntary context switches, all threads)')
+        print(f'  umockdev HOTPLUG uevent -> D-Bus ComponentChanged(display), {N_LATENCY} runs: '
+              f'median {statistics.median(lat):.2f} ms, max {max(lat):.2f} ms')
+        if qga is None:
+            print('  qemu-ga: not installed (apt-get install qemu-guest-agent); no peer figures')
+        print(f'goals: steady RSS < 6 MiB: {"met" if p_rss < 6144 else "NOT met"} '
+              f'({p_rss} KiB without umockdev); '
+              f'0 wakeups idle: {"met" if a_idle == 0 and p_idle == 0 else "NOT met"}; '
+              f'latency < 20 ms: {"met" if statistics.median(lat) < 20 else "NOT met"}')
+        print(f'(benchmark took {time.monotonic() - t_start:.1f} s)')
+        if agent.poll() is not None or plain.poll() is not None:
+            raise RuntimeError('an agent died during the benchmark')
+    finally:
+        for p in (agent, qga, plain):
+            if p and p.poll() is None:
+                p.terminate()
+                p.wait(timeout=10)
+        os.close(kmsg_fd)
+        os.close(plain_kmsg_fd)
+        plain_bus.terminate()
+        plain_bus.wait()
+        log.close()
+        dbusmock.DBusTestCase.stop_dbus(dbusmock.DBusTestCase.session_bus_pid)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if agent.returncode in (0, -15) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
