@@ -310,6 +310,8 @@ static void
 start_connect (PdHostdLink *l)
 {
   g_autoptr (GSocketClient) client = g_socket_client_new ();
+  /* A local socket: no proxy lookup (it could load GIO modules). */
+  g_socket_client_set_enable_proxy (client, FALSE);
   g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (l->path);
   l->connecting = g_cancellable_new ();
   Connecting *c = g_new0 (Connecting, 1);
