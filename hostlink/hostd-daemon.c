@@ -203,6 +203,9 @@ conn_view (gpointer data, PdHostdView *view)
   view->policy = *pd_hostd_config_policy (h->config, vm->vmid);
   pd_vm_state_rate_budget (st, &view->policy, g_get_real_time (), &view->rate_left,
                            &view->next_allowed_in);
+  /* PROTOCOL.md: rate-left counts what is allowed right now. */
+  if (view->next_allowed_in > 0)
+    view->rate_left = 0;
   view->cycle = cycle_wire_phase (vm->cycle);
   /* A guest that talks runs; during a cycle the cycle knows better. */
   view->vm_state = vm->cycle ? "unknown" : "running";

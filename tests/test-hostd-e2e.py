@@ -307,6 +307,9 @@ def case_cycle(env):
     hello = g.handshake()
     check(hello["vmid"] == "100" and hello["enabled"] == "1", f"HELLO facts: {hello}")
     check("last" not in hello, "no last result before any cycle")
+    check(hello["rate-left"] == "6" and hello["next-allowed-in"] == "0"
+          and hello["day-max"] == "6" and hello["cool-off-default"] == "1",
+          f"HELLO policy and budget: {hello}")
     g.send("RESTART 7 reason=test%20run cool-off=2\n")
     acc = g.expect("ACCEPT", id=7)
     check(acc["cool-off"] == "2" and acc["shutdown-timeout"] == "2", f"ACCEPT: {acc}")
@@ -356,7 +359,8 @@ def case_rate_limit(env):
     wait_cycle_done(env, 100)
     g = Guest(env, 100)
     hello = g.handshake()
-    check(0 < int(hello["next-allowed-in"]) <= 300, f"HELLO budget: {hello}")
+    check(0 < int(hello["next-allowed-in"]) <= 300 and hello["rate-left"] == "0",
+          f"HELLO budget: {hello}")
     g.send("RESTART 2\n")
     r = g.expect("REFUSE", id=2)
     check(r["code"] == "rate-limited", f"REFUSE code: {r}")
