@@ -922,6 +922,23 @@ def case_rehello(env):
     g.close()
 
 
+def case_fake_qemu(env):
+    """The fake QEMU behaves as QEMU: what the guest writes while no host
+    client is connected is dropped; what the host writes waits for the guest."""
+    g = Guest(env, 100)
+    g.send("PING 1\nPING 2\nPING 3\n")  # no host client yet: dropped
+    time.sleep(0.3)
+    env.start_hostd()
+    hello = g.expect("HELLO")
+    g.send(f"\nREADY {hello['id']} proto=1\nPING 4\n")
+    while True:
+        m = parse(g.line())
+        check(m["id"] not in (2, 3), f"a line written before hostd connected arrived: {m}")
+        if m["verb"] == "PONG" and m["id"] == 4:
+            break
+    g.close()
+
+
 class Skip(Exception):
     pass
 
@@ -986,6 +1003,7 @@ CASES = {
     "config-errors": (case_config_errors, {}),
     "reconnect": (case_reconnect, {}),
     "rehello": (case_rehello, {}),
+    "fake-qemu": (case_fake_qemu, {}),
     "real-qemu": (case_real_qemu, {"running": False}),
     "real-guest": (case_real_guest, {"vmids": (100, 101), "pty": True,
                                      "conf": "[vm 101]\nenabled=false\n"}),
