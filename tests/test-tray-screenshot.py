@@ -85,13 +85,16 @@ def check(counts, exp):
 
 
 def set_failed(env):
+    # The Esprimo of set_all_ok (Kaby Lake GT2) after a GPU hang: the case
+    # where the README's reader most needs the tray.
     env.set_component('vaapi', 'failed',
-                      'The VA-API probe failed: vaInitialize returned -1 (i965 on N100).',
-                      [('Driver', 'i965 (wrong for Alder Lake-N)'), ('Render node', '/dev/dri/renderD128')],
-                      [('Install the iHD driver from non-free and remove i965.',
-                        'sudo apt install intel-media-va-driver-non-free')])
+                      'The GPU did not answer within 5 s: a GPU hang is likely.',
+                      [('Driver', 'iHD'), ('Render node', '/dev/dri/renderD128')],
+                      [('Reset the GPU with a real stop and start of the VM on the host '
+                        '(“Cold restart VM…”); a reboot from inside the VM does not reset it.',
+                        'passdesk cold-restart')])
     env.set_component('audio', 'degraded', 'HDMI audio codec answered late (codec timeout).',
-                      [('hdmi codec', 'Intel Alderlake-N HDMI (codec#2)'),
+                      [('hdmi codec', 'Intel Kabylake HDMI (codec#2)'),
                        ('eld#2.0', 'monitor DELL U2415')],
                       [('Choose “Switch audio to HDMI” if the output moved.', '')])
 
