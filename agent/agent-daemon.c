@@ -275,6 +275,9 @@ start_cycle (PdAgentDaemon *self)
       return;
     }
   self->probe_gen = self->overlay_gen;
+  if (self->base[PD_COMPONENT_VAAPI] == NULL)
+    set_base (self, pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN,
+                                      "Checking video acceleration (the VA-API probe runs)"));
   update (self);
   pd_vaapi_check_async (self->scan,
                         self->vaprobe_timeout_ms ? self->vaprobe_timeout_ms

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import stat
+import subprocess
 import sys
 import time
 import unittest
@@ -43,14 +44,15 @@ class RobustTest(h.AgentTestCase):
         return report
 
     def comp(self, cid):
-        return self.components()[cid]
+        return self.components().get(cid, (cid, 'absent', '', [], []))
 
     def counting_probe(self, seconds):
         """A probe that notes each run, then hangs (one process, like a hung vaSyncSurface)."""
         count = os.path.join(self.tmp.name, 'probe-runs')
         path = os.path.join(self.tmp.name, 'hung-probe')
         with open(path, 'w') as f:
-            f.write(f'#!/bin/sh\necho run >> {count}\nexec sleep {seconds}\n')
+            f.write(f'#!/bin/sh\necho run >> {count}\n'
+                    + (f'exec sleep {seconds}\n' if seconds else 'exit 3\n'))
         os.chmod(path, stat.S_IRWXU)
         return path, count
 
@@ -116,6 +118,25 @@ class RobustTest(h.AgentTestCase):
         self.assertEqual(self.comp('gpu')[1], 'ok', self.comp('gpu'))
         self.assertEqual(self.comp('vaapi')[1], 'ok', self.comp('vaapi'))
         self.wait_signal('Event', lambda a: a[1] == 'vaapi.recovered', start)
+
+    def test_probe_reruns_after_resume(self):
+        logind, obj = self.spawn_server_template('logind', {}, stdout=subprocess.DEVNULL)
+        self.addCleanup(lambda: (logind.terminate(), logind.wait()))
+        probe, count = self.counting_probe(0)
+        self.start_agent(['--vaprobe-timeout', '5'], env={'PASSDESK_VAPROBE': probe})
+        runs = lambda: len(open(count).read().split()) if os.path.exists(count) else 0
+        self.wait_until(lambda: runs() == 1 and self.comp('vaapi')[1] != 'unknown',
+                        'the start-up probe')
+        start = len(self.signals)
+        mgr = 'org.freedesktop.login1.Manager'
+        obj.EmitSignal(mgr, 'PrepareForSleep', 'b', [True], dbus_interface='org.freedesktop.DBus.Mock')
+        obj.EmitSignal(mgr, 'PrepareForSleep', 'b', [False], dbus_interface='org.freedesktop.DBus.Mock')
+        self.wait_signal('Event', lambda a: a[1] == 'agent.resumed', start)
+        self.wait_until(lambda: runs() == 2, 'a probe after resume')
+        # Going to sleep alone runs nothing.
+        obj.EmitSignal(mgr, 'PrepareForSleep', 'b', [True], dbus_interface='org.freedesktop.DBus.Mock')
+        self.call('GetReport')
+        self.assertEqual(runs(), 2)
 
     def test_malformed_sysfs_values(self):
         self.start_agent(['--no-vaprobe'])

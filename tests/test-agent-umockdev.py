@@ -121,6 +121,24 @@ class UmockdevTest(h.AgentTestCase):
               f'max {max(latencies):.1f} ms', file=sys.stderr)
         self.assertLess(statistics.median(latencies), 100)
 
+    def test_gpu_driver_unbind_rescans(self):
+        self.start_agent(['--no-vaprobe'], hotplug=True)
+        before = self.components()['gpu']
+        self.assertEqual(dict(before[3])['driver'], 'i915')
+        # i915 lets go of the iGPU (vfio-pci took it, or a driver crash):
+        # the agent re-scans (and would re-run the VA probe: "gpu" change).
+        driver = os.path.join(self.bed.tb.get_root_dir(), self.bed.gpu.lstrip('/'), 'driver')
+        os.unlink(driver)
+        start = len(self.signals)
+        self.bed.tb.uevent(self.bed.gpu, 'unbind')
+        self.wait_signal('ComponentChanged', lambda a: a[0] == 'gpu', start)
+        self.assertNotEqual(dict(self.components()['gpu'][3]).get('driver'), 'i915')
+        self.bed.tb.set_attribute_link(self.bed.gpu, 'driver', '../../bus/pci/drivers/i915')
+        start = len(self.signals)
+        self.bed.tb.uevent(self.bed.gpu, 'bind')
+        self.wait_signal('ComponentChanged', lambda a: a[0] == 'gpu', start)
+        self.assertEqual(self.components()['gpu'], before)
+
     def test_usb_burst_of_1000_events(self):
         # The devices exist before the agent starts (enumerated then); the
         # burst is their uevents.
