@@ -468,6 +468,35 @@ def case_restart_mid(env):
         os.unlink(os.path.join(env.fake, "calls.log"))
 
 
+def state_text(env):
+    p = os.path.join(env.state, "hostd-state")
+    return open(p).read() if os.path.exists(p) else ""
+
+
+def case_restart_mid_cool_off(env):
+    """hostd killed during the cool-off: the next one keeps the VM off for the
+    rest of it (not less), then starts it."""
+    env.start_hostd()
+    g = Guest(env, 100)
+    g.handshake()
+    g.send("RESTART 6 cool-off=4\n")
+    g.expect("ACCEPT", id=6)
+    wait_for(lambda: "cycle-phase=cooling-off" in state_text(env), 15, "the cool-off")
+    time.sleep(1.0)
+    env.stop_hostd(signal.SIGKILL)
+    g.close()
+    env.start_hostd()
+    wait_cycle_done(env, 100)
+    calls = env.calls(100)
+    shape = squash([c["argv"][0] for c in calls])
+    check(re.fullmatch(r"shutdown status\+ start status\+?", shape), f"qm calls: {shape}")
+    stopped = [c for c in calls if c["argv"][0] == "status"][0]["t"]
+    start = next(c for c in calls if c["argv"][0] == "start")["t"]
+    check(start - stopped >= 3.9, f"cool-off kept across the restart: {start - stopped:.2f} s")
+    check(start - stopped < 8, f"the rest of the cool-off, not a new one: {start - stopped:.2f} s")
+    check(env.status(100) == "running", "VM running again")
+
+
 def case_restart_mid_fail(env):
     """hostd killed mid-cycle and qm status failing from then on: the resumed
     cycle ends as failed, saying so, not lost."""
@@ -990,6 +1019,7 @@ CASES = {
     "start-lock-timeout": (case_lock_timeout, {}),
     "restart-mid-cycle": (case_restart_mid, {}),
     "restart-mid-cycle-fail": (case_restart_mid_fail, {}),
+    "restart-mid-cool-off": (case_restart_mid_cool_off, {}),
     "qm-misbehaving": (case_qm_misbehaving, {}),
     "qm-fails": (case_qm_fails, {}),
     "two-vms": (case_two_vms, {"vmids": (100, 101)}),
