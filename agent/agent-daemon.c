@@ -610,8 +610,8 @@ on_cold_restart_requested (GObject *source, GAsyncResult *result, gpointer user_
       g_task_return_error (task, map_hostlink_error (error));
       return;
     }
-  pd_logind_power_off_async (g_task_get_cancellable (task), on_power_off_done,
-                             g_steal_pointer (&task));
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  pd_logind_power_off_async (cancellable, on_power_off_done, g_steal_pointer (&task));
 }
 
 void
