@@ -13,6 +13,7 @@
 struct _PdAgentDbus
 {
   PdAgentDaemon *daemon;
+  gboolean system_bus; /* polkit subjects: bus names there, processes elsewhere */
   PdDbusAgent1 *skeleton;
   GCancellable *cancellable;
 };
@@ -287,7 +288,8 @@ handle_cold_restart (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation,
   Call *call = call_new (self, invocation);
   call->reason = g_steal_pointer (&reason);
   call->cool_off = cool_off;
-  pd_agent_polkit_check_async (g_dbus_method_invocation_get_sender (invocation),
+  pd_agent_polkit_check_async (g_dbus_method_invocation_get_connection (invocation),
+                               self->system_bus, g_dbus_method_invocation_get_sender (invocation),
                                PD_POLKIT_ACTION_COLD_RESTART, self->cancellable, on_authorized,
                                call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -300,7 +302,8 @@ handle_cancel_cold_restart (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invoc
   PdAgentDbus *self = user_data;
   Call *call = call_new (self, invocation);
   call->cancel = TRUE;
-  pd_agent_polkit_check_async (g_dbus_method_invocation_get_sender (invocation),
+  pd_agent_polkit_check_async (g_dbus_method_invocation_get_connection (invocation),
+                               self->system_bus, g_dbus_method_invocation_get_sender (invocation),
                                PD_POLKIT_ACTION_COLD_RESTART, self->cancellable, on_authorized,
                                call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -309,9 +312,10 @@ handle_cancel_cold_restart (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invoc
 /* ---- object ---- */
 
 PdAgentDbus *
-pd_agent_dbus_new (PdAgentDaemon *daemon)
+pd_agent_dbus_new (PdAgentDaemon *daemon, gboolean system_bus)
 {
   PdAgentDbus *self = g_new0 (PdAgentDbus, 1);
+  self->system_bus = system_bus;
   self->daemon = g_object_ref (daemon);
   self->skeleton = pd_dbus_agent1_skeleton_new ();
   self->cancellable = g_cancellable_new ();

@@ -14,7 +14,8 @@ G_BEGIN_DECLS
 
 typedef struct _PdAgentDbus PdAgentDbus;
 
-PdAgentDbus *pd_agent_dbus_new (PdAgentDaemon *daemon);
+/* @system_bus: whether it will be exported on the system bus (polkit subjects). */
+PdAgentDbus *pd_agent_dbus_new (PdAgentDaemon *daemon, gboolean system_bus);
 gboolean pd_agent_dbus_export (PdAgentDbus *self, GDBusConnection *connection, GError **error);
 void pd_agent_dbus_free (PdAgentDbus *self);
 

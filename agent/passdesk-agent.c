@@ -136,7 +136,7 @@ main (int argc, char **argv)
   agent.loop = g_main_loop_new (NULL, FALSE);
   agent.daemon = pd_agent_daemon_new (&options);
   pd_agent_daemon_start (agent.daemon);
-  agent.dbus = pd_agent_dbus_new (agent.daemon);
+  agent.dbus = pd_agent_dbus_new (agent.daemon, !session);
 
   guint sigterm = g_unix_signal_add (SIGTERM, on_signal, &agent);
   guint sigint = g_unix_signal_add (SIGINT, on_signal, &agent);

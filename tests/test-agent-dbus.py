@@ -203,9 +203,19 @@ class DbusTest(h.AgentTestCase):
         self.assertIn('host', msg.lower())
 
     def test_polkit_allows(self):
-        self.start_polkitd(['org.passdesk.cold-restart'])
+        polkit = self.start_polkitd(['org.passdesk.cold-restart'])
         self.start_agent(['--no-vaprobe'])
         msg = self.assert_dbus_error(ERR + 'HostLinkUnavailable', self.cold_restart, {})
+        # On the session bus the subject is the calling process (polkit could
+        # not resolve a session-bus name), asked with user interaction allowed.
+        calls = polkit.GetMethodCalls('CheckAuthorization')
+        self.assertEqual(len(calls), 1)
+        subject, action, details, flags = calls[0][1][:4]
+        self.assertEqual(str(subject[0]), 'unix-process')
+        self.assertEqual(int(subject[1]['pid']), os.getpid())
+        self.assertEqual(int(subject[1]['uid']), os.getuid())
+        self.assertEqual(str(action), 'org.passdesk.cold-restart')
+        self.assertEqual(int(flags) & 1, 1)
         self.assertIn('host', msg.lower())
         self.assert_dbus_error(ERR + 'HostLinkUnavailable', self.call, 'CancelColdRestart')
         self.assertEqual(self.get_property('ColdRestartState'), 'idle')

@@ -77,6 +77,9 @@ class AgentTestCase(dbusmock.DBusTestCase):
         self.bus.signal_unsubscribe(self.sub)
         if self.agent and self.agent.poll() is None:
             self.stop_agent()
+        if self.agent:
+            # A critical is a bug even when the test's checks passed.
+            self.assertNotIn('CRITICAL', self.agent_stderr())
         os.close(self.kmsg_fd)
         self.tmp.cleanup()
 
