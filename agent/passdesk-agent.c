@@ -151,6 +151,10 @@ main (int argc, char **argv)
   g_source_remove (sigint);
   pd_agent_dbus_free (agent.dbus);
   g_object_run_dispose (G_OBJECT (agent.daemon));
+  /* Let the cancellations run (a VA probe child still running is killed
+   * from the loop), without waiting for anything. */
+  for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
+    ;
   g_object_unref (agent.daemon);
   g_main_loop_unref (agent.loop);
   return agent.status;

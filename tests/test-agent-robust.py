@@ -51,7 +51,7 @@ class RobustTest(h.AgentTestCase):
         count = os.path.join(self.tmp.name, 'probe-runs')
         path = os.path.join(self.tmp.name, 'hung-probe')
         with open(path, 'w') as f:
-            f.write(f'#!/bin/sh\necho run >> {count}\n'
+            f.write(f'#!/bin/sh\necho $$ >> {count}\n'
                     + (f'exec sleep {seconds}\n' if seconds else 'exit 3\n'))
         os.chmod(path, stat.S_IRWXU)
         return path, count
@@ -98,7 +98,14 @@ class RobustTest(h.AgentTestCase):
         vaapi = self.comp('vaapi')
         self.assertIn(vaapi[1], ('failed', 'degraded'), vaapi)
         self.alive()
+        # Stopped while a probe hangs: the agent kills it on the way out.
+        calls = [self.call_async('RunChecks', timeout=60)]
+        self.wait_until(lambda: len(open(count).read().split()) == 3, 'a third probe')
+        pid = int(open(count).read().split()[-1])
         self.assertEqual(self.stop_agent(), 0, self.agent_stderr())
+        self.wait_until(lambda: not os.path.exists(f'/proc/{pid}') or
+                        open(f'/proc/{pid}/stat').read().split(') ')[1][0] == 'Z',
+                        'the hung probe to be gone', timeout=5)
 
     def test_gpu_hang_cleared_by_passing_probe(self):
         report = os.path.join(self.tmp.name, 'report.json')
