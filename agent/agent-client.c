@@ -19,18 +19,17 @@ PdDbusAgent1 *
 pd_agent_client_connect (gboolean session, gboolean need_owner, PdAgentClientStatus *status,
                          GError **error)
 {
-  (void) PD_AGENT_ERROR; /* map the agent's D-Bus errors back to PD_AGENT_ERROR */
-  g_autoptr (GDBusConnection) bus
-      = g_bus_get_sync (use_session (session) ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, NULL,
-                        error);
+  (void)PD_AGENT_ERROR; /* map the agent's D-Bus errors back to PD_AGENT_ERROR */
+  g_autoptr (GDBusConnection) bus = g_bus_get_sync (
+      use_session (session) ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, NULL, error);
   if (bus == NULL)
     {
       *status = PD_AGENT_CLIENT_NO_BUS;
       return NULL;
     }
-  g_autoptr (PdDbusAgent1) proxy = pd_dbus_agent1_proxy_new_sync (
-      bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, "org.passdesk.Agent1", "/org/passdesk/Agent1",
-      NULL, error);
+  g_autoptr (PdDbusAgent1) proxy
+      = pd_dbus_agent1_proxy_new_sync (bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                       "org.passdesk.Agent1", "/org/passdesk/Agent1", NULL, error);
   if (proxy == NULL)
     {
       *status = PD_AGENT_CLIENT_NO_BUS;

@@ -123,8 +123,8 @@ static void
 add_event (PdAgentDaemon *self, gint64 time, const char *kind, PdComponentId component,
            const char *text, gboolean boot_log)
 {
-  PdAgentEvent *e = pd_agent_event_new (time > 0 ? time : g_get_real_time (), kind, component,
-                                        text);
+  PdAgentEvent *e
+      = pd_agent_event_new (time > 0 ? time : g_get_real_time (), kind, component, text);
   e->boot_log = boot_log;
   const PdAgentEvent *added = pd_agent_history_add (self->history, e);
   g_debug ("event %s [%s]: %s", kind, pd_component_id_to_string (component), text);
@@ -149,7 +149,8 @@ update (PdAgentDaemon *self)
       self->current[i] = g_steal_pointer (&merged);
       if (state_changed)
         {
-          g_autofree char *kind = g_strdup_printf ("%s.state-changed", pd_component_id_to_string (i));
+          g_autofree char *kind
+              = g_strdup_printf ("%s.state-changed", pd_component_id_to_string (i));
           g_autofree char *text
               = g_strdup_printf ("%s is now %s (was %s): %s", pd_component_title (i),
                                  pd_state_to_string (self->current[i]->state),
@@ -326,7 +327,7 @@ take_log_event_token (PdAgentDaemon *self)
   gint64 refill = (now - self->tokens_time) / LOG_EVENT_REFILL_US;
   if (refill > 0)
     {
-      self->tokens = (guint) MIN ((gint64) LOG_EVENT_BURST, self->tokens + refill);
+      self->tokens = (guint)MIN ((gint64)LOG_EVENT_BURST, self->tokens + refill);
       self->tokens_time += refill * LOG_EVENT_REFILL_US;
     }
   if (self->tokens == 0)
@@ -381,8 +382,9 @@ on_log_finding (PdAgentKmsg *kmsg, const PdLogFinding *f, gboolean boot_log, gpo
       return;
     }
 
-  g_autofree char *summary = f->device ? g_strdup_printf ("%s (device %s)", kind->summary, f->device)
-                                       : g_strdup (kind->summary);
+  g_autofree char *summary = f->device
+                                 ? g_strdup_printf ("%s (device %s)", kind->summary, f->device)
+                                 : g_strdup (kind->summary);
   /* HDMI audio that the kernel says misbehaves is not to be trusted: failed
    * until the card comes back or a re-check finds it well. */
   PdState state = kind->component == PD_COMPONENT_AUDIO ? PD_STATE_FAILED : kind->state;
@@ -420,16 +422,15 @@ on_log_finding (PdAgentKmsg *kmsg, const PdLogFinding *f, gboolean boot_log, gpo
 static PdComponentId
 monitor_component (PdAgentDaemon *self, gpointer monitor)
 {
-  return monitor == (gpointer) self->usb ? PD_COMPONENT_USB : PD_COMPONENT_AUDIO;
+  return monitor == (gpointer)self->usb ? PD_COMPONENT_USB : PD_COMPONENT_AUDIO;
 }
 
 static void
 on_monitor_component_changed (GObject *monitor, gpointer user_data)
 {
   PdAgentDaemon *self = user_data;
-  PdComponent *c = monitor == G_OBJECT (self->usb)
-                       ? pd_usb_monitor_get_component (self->usb)
-                       : pd_audio_monitor_get_component (self->audio);
+  PdComponent *c = monitor == G_OBJECT (self->usb) ? pd_usb_monitor_get_component (self->usb)
+                                                   : pd_audio_monitor_get_component (self->audio);
   if (c == NULL)
     return;
   set_base (self, c);
@@ -777,8 +778,8 @@ pd_agent_daemon_dispose (GObject *object)
   for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
     {
       for (guint i = 0; i < lists[l]->len; i++)
-        g_task_return_new_error (g_ptr_array_index (lists[l], i), G_IO_ERROR,
-                                 G_IO_ERROR_CANCELLED, "The agent is shutting down.");
+        g_task_return_new_error (g_ptr_array_index (lists[l], i), G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                 "The agent is shutting down.");
       g_ptr_array_set_size (lists[l], 0);
     }
   if (self->sleep_subscription)

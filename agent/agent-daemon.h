@@ -20,11 +20,11 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  gboolean no_vaprobe;      /* leave `vaapi` unknown */
-  guint vaprobe_timeout_ms; /* 0: PD_VAPROBE_DEFAULT_TIMEOUT_MS */
-  const char *kmsg_path;    /* NULL: /dev/kmsg under the sysroot prefix */
+  gboolean no_vaprobe;       /* leave `vaapi` unknown */
+  guint vaprobe_timeout_ms;  /* 0: PD_VAPROBE_DEFAULT_TIMEOUT_MS */
+  const char *kmsg_path;     /* NULL: /dev/kmsg under the sysroot prefix */
   const char *hostlink_port; /* NULL: the default virtio port */
-  gboolean no_hotplug;      /* tests: no udev and libusb monitors */
+  gboolean no_hotplug;       /* tests: no udev and libusb monitors */
 } PdAgentOptions;
 
 #define PD_TYPE_AGENT_DAEMON (pd_agent_daemon_get_type ())

@@ -74,8 +74,8 @@ pd_agent_dbus_components_variant (const PdReport *report)
           g_variant_builder_add (&advice, "(ss)", adv->text, adv->command ? adv->command : "");
         }
       g_variant_builder_add (&b, "(sssa(ss)a(ss))", pd_component_id_to_string (c->id),
-                             pd_state_to_string (c->state), c->summary ? c->summary : "",
-                             &details, &advice);
+                             pd_state_to_string (c->state), c->summary ? c->summary : "", &details,
+                             &advice);
     }
   return g_variant_builder_end (&b);
 }
@@ -84,7 +84,8 @@ static void
 publish_state (PdAgentDbus *self)
 {
   g_autoptr (PdReport) report = pd_agent_daemon_get_report (self->daemon);
-  pd_dbus_agent1_set_overall_state (self->skeleton, pd_state_to_string (pd_report_overall (report)));
+  pd_dbus_agent1_set_overall_state (self->skeleton,
+                                    pd_state_to_string (pd_report_overall (report)));
   pd_dbus_agent1_set_components (self->skeleton, pd_agent_dbus_components_variant (report));
 }
 
@@ -146,7 +147,8 @@ static gboolean
 handle_run_checks (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
 {
   PdAgentDbus *self = user_data;
-  pd_agent_daemon_run_checks_async (self->daemon, NULL, on_checks_done, call_new (self, invocation));
+  pd_agent_daemon_run_checks_async (self->daemon, NULL, on_checks_done,
+                                    call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -197,8 +199,8 @@ on_authorized (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   Call *c = g_steal_pointer (&call);
-  pd_agent_daemon_cold_restart_async (c->daemon, c->reason, c->cool_off, NULL,
-                                      on_cold_restart_done, c);
+  pd_agent_daemon_cold_restart_async (c->daemon, c->reason, c->cool_off, NULL, on_cold_restart_done,
+                                      c);
 }
 
 static gboolean
@@ -231,7 +233,7 @@ parse_options (GVariant *options, char **reason, guint *cool_off, GError **error
               return FALSE;
             }
           for (gsize i = 0; i < len; i++)
-            if ((guchar) s[i] < 0x20 || s[i] == 0x7f)
+            if ((guchar)s[i] < 0x20 || s[i] == 0x7f)
               {
                 g_set_error_literal (error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
                                      "Option “reason” must be one line of text without control "
@@ -273,8 +275,8 @@ parse_options (GVariant *options, char **reason, guint *cool_off, GError **error
 }
 
 static gboolean
-handle_cold_restart (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation,
-                     GVariant *options, gpointer user_data)
+handle_cold_restart (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation, GVariant *options,
+                     gpointer user_data)
 {
   PdAgentDbus *self = user_data;
   g_autoptr (GError) error = NULL;

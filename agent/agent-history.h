@@ -11,11 +11,11 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  gint64 time;            /* microseconds since the epoch */
-  char *kind;             /* stable id: "gpu.hang", "usb.reconnect-storm", ... */
+  gint64 time; /* microseconds since the epoch */
+  char *kind;  /* stable id: "gpu.hang", "usb.reconnect-storm", ... */
   PdComponentId component;
-  char *text;             /* a sentence for people */
-  gboolean boot_log;      /* found in the kernel log written before the agent started */
+  char *text;        /* a sentence for people */
+  gboolean boot_log; /* found in the kernel log written before the agent started */
 } PdAgentEvent;
 
 PdAgentEvent *pd_agent_event_new (gint64 time, const char *kind, PdComponentId component,

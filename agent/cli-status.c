@@ -36,8 +36,9 @@ report_from_agent (gboolean session)
   PdReport *report = pd_report_from_json_string (json, &error);
   if (report == NULL)
     {
-      fprintf (stderr, "passdesk status: the agent's report is unreadable (%s); checking "
-                       "in-process.\n",
+      fprintf (stderr,
+               "passdesk status: the agent's report is unreadable (%s); checking "
+               "in-process.\n",
                error->message);
       return NULL;
     }
@@ -56,8 +57,7 @@ pd_cli_status (int argc, char **argv)
   int timeout_s = 0;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the report as JSON", NULL },
-    { "local", 0, 0, G_OPTION_ARG_NONE, &local,
-      "Check in-process even when the agent runs", NULL },
+    { "local", 0, 0, G_OPTION_ARG_NONE, &local, "Check in-process even when the agent runs", NULL },
     { "session", 0, 0, G_OPTION_ARG_NONE, &session,
       "Ask the agent on the session bus (also PASSDESK_BUS=session)", NULL },
     { "no-vaprobe", 0, 0, G_OPTION_ARG_NONE, &no_vaprobe,
@@ -97,7 +97,7 @@ pd_cli_status (int argc, char **argv)
     {
       PdChecksOptions opts = {
         .skip_vaprobe = no_vaprobe,
-        .vaprobe_timeout_ms = (guint) timeout_s * 1000,
+        .vaprobe_timeout_ms = (guint)timeout_s * 1000,
       };
       report = pd_checks_run (&opts);
     }

@@ -164,9 +164,9 @@ pd_cli_watch (int argc, char **argv)
     {
       g_autofree char *line = g_strdup_printf (
           "Watching passdesk-agent on the %s bus (overall: %s). Press Ctrl+C to stop.",
-          pd_agent_client_bus_name (session), pd_dbus_agent1_get_overall_state (proxy)
-                                                  ? pd_dbus_agent1_get_overall_state (proxy)
-                                                  : "unknown");
+          pd_agent_client_bus_name (session),
+          pd_dbus_agent1_get_overall_state (proxy) ? pd_dbus_agent1_get_overall_state (proxy)
+                                                   : "unknown");
       print_note (&w, "watching", line);
     }
   else

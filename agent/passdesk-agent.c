@@ -122,11 +122,11 @@ main (int argc, char **argv)
     }
 
   /* Register the error names before any reply can carry one. */
-  (void) PD_AGENT_ERROR;
+  (void)PD_AGENT_ERROR;
 
   PdAgentOptions options = {
     .no_vaprobe = no_vaprobe,
-    .vaprobe_timeout_ms = (guint) vaprobe_timeout_s * 1000,
+    .vaprobe_timeout_ms = (guint)vaprobe_timeout_s * 1000,
     .kmsg_path = kmsg,
     .hostlink_port = hostlink_port,
     .no_hotplug = no_hotplug,
@@ -140,9 +140,9 @@ main (int argc, char **argv)
 
   guint sigterm = g_unix_signal_add (SIGTERM, on_signal, &agent);
   guint sigint = g_unix_signal_add (SIGINT, on_signal, &agent);
-  guint owner = g_bus_own_name (session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM,
-                                PD_AGENT_BUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE, on_bus_acquired,
-                                on_name_acquired, on_name_lost, &agent, NULL);
+  guint owner = g_bus_own_name (session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, PD_AGENT_BUS_NAME,
+                                G_BUS_NAME_OWNER_FLAGS_NONE, on_bus_acquired, on_name_acquired,
+                                on_name_lost, &agent, NULL);
 
   g_main_loop_run (agent.loop);
 

@@ -10,9 +10,8 @@ test_cap (void)
   for (guint i = 0; i < 450; i++)
     {
       g_autofree char *text = g_strdup_printf ("event %u", i);
-      const PdAgentEvent *e
-          = pd_agent_history_add (h, pd_agent_event_new (1000 + i, "test.kind", PD_COMPONENT_USB,
-                                                         text));
+      const PdAgentEvent *e = pd_agent_history_add (
+          h, pd_agent_event_new (1000 + i, "test.kind", PD_COMPONENT_USB, text));
       g_assert_cmpint (e->time, ==, 1000 + i);
       g_assert_cmpuint (pd_agent_history_length (h), ==, MIN (i + 1, PD_AGENT_HISTORY_MAX));
     }
