@@ -1,7 +1,6 @@
 /* apt-sources.c - reads apt sources in both formats and plans component edits. */
 #include "apt-sources.h"
 
-#include <errno.h>
 #include <gio/gio.h>
 #include <string.h>
 
@@ -243,44 +242,17 @@ pd_apt_sources_parse_deb822 (PdAptSources *s, const char *file, const char *text
   stanza822_clear (&st);
 }
 
-/* Reads a small text file through the sysroot with a bound. */
-static char *
-read_bounded (const char *abs_path, GError **error)
-{
-  g_autofree char *path = pd_sysroot_path (abs_path);
-  g_autoptr (GFile) f = g_file_new_for_path (path);
-  g_autoptr (GFileInputStream) in = g_file_read (f, NULL, error);
-  if (in == NULL)
-    return NULL;
-  g_autofree char *buf = g_malloc (PD_APT_SOURCES_MAX_FILE_BYTES + 2);
-  gsize got = 0;
-  if (!g_input_stream_read_all (G_INPUT_STREAM (in), buf, PD_APT_SOURCES_MAX_FILE_BYTES + 1, &got,
-                                NULL, error))
-    return NULL;
-  if (got > PD_APT_SOURCES_MAX_FILE_BYTES)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "larger than %u KiB",
-                   PD_APT_SOURCES_MAX_FILE_BYTES / 1024);
-      return NULL;
-    }
-  if (memchr (buf, '\0', got) != NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "holds a NUL byte");
-      return NULL;
-    }
-  buf[got] = '\0';
-  return g_steal_pointer (&buf);
-}
-
 static void
 load_file (PdAptSources *s, const char *abs_path, PdAptFormat format, gboolean missing_ok)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *text = read_bounded (abs_path, &error);
+  g_autofree char *text = pd_sysroot_read_file (abs_path, PD_APT_SOURCES_MAX_FILE_BYTES,
+                                                 PD_SYSROOT_READ_DEFAULT, NULL, &error);
   if (text == NULL)
     {
+      /* The message names the file already. */
       if (!(missing_ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)))
-        g_ptr_array_add (s->errors, g_strdup_printf ("%s: %s", abs_path, error->message));
+        g_ptr_array_add (s->errors, g_strdup (error->message));
       return;
     }
   g_ptr_array_add (s->files, g_strdup (abs_path));
@@ -299,8 +271,8 @@ cmp_str (gconstpointer a, gconstpointer b)
 static char *
 read_os_codename (void)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *text = read_bounded ("/etc/os-release", &error);
+  g_autofree char *text = pd_sysroot_read_file ("/etc/os-release", PD_APT_SOURCES_MAX_FILE_BYTES,
+                                                 PD_SYSROOT_READ_DEFAULT, NULL, NULL);
   if (text == NULL)
     return NULL;
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);

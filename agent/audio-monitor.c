@@ -14,9 +14,6 @@
 #include "gpu-scan.h"
 #include "sysroot.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #define CARDS_MAX_BYTES (16 * 1024)
 #define CODEC_HEADER_BYTES 2048
@@ -91,27 +88,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AudioCard, audio_card_free)
 static char *
 read_head (const char *abs_path, gsize max)
 {
-  g_autofree char *path = pd_sysroot_path (abs_path);
-  g_autofree char *buf = g_malloc (max + 1);
-  gsize len = 0;
-  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-
-  if (fd < 0)
-    return NULL;
-  while (len < max)
-    {
-      ssize_t n = read (fd, buf + len, max - len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      len += (gsize) n;
-    }
-  close (fd);
-  buf[len] = '\0';
-  if (memchr (buf, '\0', len) != NULL)
-    return NULL;
-  return g_steal_pointer (&buf);
+  return pd_sysroot_read_file (abs_path, max, PD_SYSROOT_READ_TRUNCATE, NULL, NULL);
 }
 
 /* A name for people: valid UTF-8, printable, at most NAME_MAX_CHARS. */

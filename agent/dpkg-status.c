@@ -1,12 +1,8 @@
 /* dpkg-status.c - installed packages from the dpkg status file. */
 #include "dpkg-status.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <gio/gio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "sysroot.h"
 
@@ -129,72 +125,12 @@ pd_dpkg_status_parse (const char *text, gsize len)
 PdDpkgStatus *
 pd_dpkg_status_load (GError **error)
 {
-  static const char abs_path[] = "/var/lib/dpkg/status";
-  g_autofree char *path = pd_sysroot_path (abs_path);
-  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0)
-    {
-      int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: %s", abs_path,
-                   g_strerror (saved));
-      return NULL;
-    }
-  struct stat stbuf;
-  if (fstat (fd, &stbuf) != 0 || !S_ISREG (stbuf.st_mode))
-    {
-      close (fd);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s is not a regular file",
-                   abs_path);
-      return NULL;
-    }
-  if ((guint64)stbuf.st_size > PD_DPKG_STATUS_MAX_BYTES)
-    {
-      close (fd);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "%s is larger than %u MiB; not reading it", abs_path,
-                   PD_DPKG_STATUS_MAX_BYTES / (1024 * 1024));
-      return NULL;
-    }
-
-  /* Read up to the bound plus one byte even if the file grew since fstat. */
-  gsize cap = (gsize)stbuf.st_size + 1;
-  if (cap > PD_DPKG_STATUS_MAX_BYTES + 1)
-    cap = PD_DPKG_STATUS_MAX_BYTES + 1;
-  g_autofree char *buf = g_malloc (cap);
-  gsize total = 0;
-  for (;;)
-    {
-      if (total == cap)
-        {
-          if (cap > PD_DPKG_STATUS_MAX_BYTES)
-            break;
-          cap = MIN (cap * 2, (gsize)PD_DPKG_STATUS_MAX_BYTES + 1);
-          buf = g_realloc (buf, cap);
-        }
-      ssize_t n = read (fd, buf + total, cap - total);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int saved = errno;
-          close (fd);
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: %s", abs_path,
-                       g_strerror (saved));
-          return NULL;
-        }
-      if (n == 0)
-        break;
-      total += (gsize)n;
-    }
-  close (fd);
-  if (total > PD_DPKG_STATUS_MAX_BYTES)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "%s is larger than %u MiB; not reading it", abs_path,
-                   PD_DPKG_STATUS_MAX_BYTES / (1024 * 1024));
-      return NULL;
-    }
-  return pd_dpkg_status_parse (buf, total);
+  gsize len = 0;
+  g_autofree char *buf = pd_sysroot_read_file ("/var/lib/dpkg/status", PD_DPKG_STATUS_MAX_BYTES,
+                                               PD_SYSROOT_READ_ALLOW_NUL, &len, error);
+  if (buf == NULL)
+    return NULL;
+  return pd_dpkg_status_parse (buf, len);
 }
 
 gboolean

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gio/gio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char *cached_root;
@@ -48,12 +49,13 @@ pd_sysroot_pathf (const char *fmt, ...)
 }
 
 char *
-pd_sysroot_read_attr (const char *abs_path, gsize max_len, GError **error)
+pd_sysroot_read_file (const char *abs_path, gsize max_len, PdSysrootReadFlags flags,
+                      gsize *len_out, GError **error)
 {
   g_autofree char *path = pd_sysroot_path (abs_path);
-  /* Read with a bound: sysfs attributes are small, but a fixture or a
-   * corrupted file must not make us read without limit. */
-  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer; the fstat below
+   * then turns it away. */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0)
     {
       int saved = errno;
@@ -61,11 +63,28 @@ pd_sysroot_read_attr (const char *abs_path, gsize max_len, GError **error)
                    g_strerror (saved));
       return NULL;
     }
-  g_autofree char *buf = g_malloc (max_len + 2);
-  gsize total = 0;
-  while (total < max_len + 1)
+  struct stat st;
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
     {
-      ssize_t n = read (fd, buf + total, max_len + 1 - total);
+      close (fd);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: not a regular file", abs_path);
+      return NULL;
+    }
+
+  /* sysfs and proc report st_size 4096 or 0 whatever they hold: start small
+   * and grow, reading one byte past the bound to tell "longer" apart. */
+  gsize want = max_len + 1;
+  gsize cap = MIN (want, MAX ((gsize) st.st_size + 1, (gsize) 4096));
+  g_autofree char *buf = g_malloc (cap + 1);
+  gsize total = 0;
+  while (total < want)
+    {
+      if (total == cap)
+        {
+          cap = MIN (cap * 2, want);
+          buf = g_realloc (buf, cap + 1);
+        }
+      ssize_t n = read (fd, buf + total, cap - total);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
@@ -81,19 +100,34 @@ pd_sysroot_read_attr (const char *abs_path, gsize max_len, GError **error)
       total += (gsize) n;
     }
   close (fd);
+
   if (total > max_len)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: value longer than %zu bytes",
-                   abs_path, max_len);
-      return NULL;
+      if (!(flags & PD_SYSROOT_READ_TRUNCATE))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "%s: value longer than %zu bytes", abs_path, max_len);
+          return NULL;
+        }
+      total = max_len;
     }
   buf[total] = '\0';
-  if (memchr (buf, '\0', total) != NULL)
+  if (!(flags & PD_SYSROOT_READ_ALLOW_NUL) && memchr (buf, '\0', total) != NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: value holds a NUL byte",
                    abs_path);
       return NULL;
     }
-  g_strchomp (buf);
+  if (len_out)
+    *len_out = total;
   return g_steal_pointer (&buf);
+}
+
+char *
+pd_sysroot_read_attr (const char *abs_path, gsize max_len, GError **error)
+{
+  char *value = pd_sysroot_read_file (abs_path, max_len, PD_SYSROOT_READ_DEFAULT, NULL, error);
+  if (value != NULL)
+    g_strchomp (value);
+  return value;
 }

@@ -1,6 +1,7 @@
 /* test-health.c - the health model: states, overall, details, advice, JSON. */
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "health.h"
 #include "report-table.h"
@@ -175,6 +176,32 @@ test_sysroot (void)
   g_autofree char *v4 = pd_sysroot_read_attr ("/sys/none", 64, &error);
   g_assert_null (v4);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+
+  g_clear_error (&error);
+
+  /* The general reader: truncation, NUL bytes as data, growth past the
+   * first chunk, and a FIFO that must be refused without blocking. */
+  gsize len = 0;
+  g_autofree char *head = pd_sysroot_read_file ("/sys/big", 10, PD_SYSROOT_READ_TRUNCATE, &len,
+                                                &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (len, ==, 10);
+  g_assert_cmpstr (head, ==, "xxxxxxxxxx");
+  g_autofree char *whole = pd_sysroot_read_file ("/sys/big", 1 << 20, 0, &len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (len, ==, 5000);
+  g_autofree char *bin = pd_sysroot_read_file ("/sys/nul", 64, PD_SYSROOT_READ_ALLOW_NUL, &len,
+                                               &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (len, ==, 3);
+  g_assert_cmpmem (bin, 4, "a\0b\0", 4);
+  g_autofree char *fifo = g_build_filename (sys, "fifo", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_autofree char *none = pd_sysroot_read_file ("/sys/fifo", 64, 0, NULL, &error);
+  g_assert_null (none);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_clear_error (&error);
+  g_remove (fifo);
 
   g_unsetenv ("PASSDESK_SYSROOT");
   pd_sysroot_reset ();
