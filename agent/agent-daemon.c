@@ -709,6 +709,10 @@ pd_agent_daemon_start (PdAgentDaemon *self)
       g_warning ("Kernel log: %s", error->message);
       g_clear_object (&self->kmsg);
     }
+  else
+    g_debug ("Kernel log: %" G_GUINT64_FORMAT " records from before the start classified, "
+             "%u findings kept as history",
+             pd_agent_kmsg_get_n_records (self->kmsg), self->boot_log_events);
 
   g_bus_get (G_BUS_TYPE_SYSTEM, self->cancellable, on_system_bus, g_object_ref (self));
   request_checks (self, NULL);
