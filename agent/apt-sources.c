@@ -549,13 +549,33 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
   g_string_append_printf (text, "Enable the Debian components %s in your apt sources", missing_str);
   if (edits->len == 0)
     g_string_append (text, " by adding them to each Debian entry's Components: line");
-  for (guint k = 0; k < edits->len; k++)
+  if (safe && edits->len > 1)
     {
-      Edit *x = &g_array_index (edits, Edit, k);
-      g_string_append_printf (text, "%s in %s change “%s” to “%s”", k == 0 ? ":" : ";", x->file,
-                              x->old_line, x->new_line);
+      /* The command holds every line change; repeating them here made an
+       * unreadable paragraph. Name the files and the count instead. */
+      g_autoptr (GPtrArray) files = g_ptr_array_new ();
+      for (guint k = 0; k < edits->len; k++)
+        {
+          const char *f = g_array_index (edits, Edit, k).file;
+          if (!g_ptr_array_find_with_equal_func (files, f, g_str_equal, NULL))
+            g_ptr_array_add (files, (gpointer) f);
+        }
+      g_ptr_array_add (files, NULL);
+      g_autofree char *file_list = g_strjoinv (" and ", (char **) files->pdata);
+      g_string_append_printf (text, ": the command below adds them to the %u Debian lines of %s "
+                                    "and runs “sudo apt update”.",
+                              edits->len, file_list);
     }
-  g_string_append (text, ", then run “sudo apt update”.");
+  else
+    {
+      for (guint k = 0; k < edits->len; k++)
+        {
+          Edit *x = &g_array_index (edits, Edit, k);
+          g_string_append_printf (text, "%s in %s change “%s” to “%s”", k == 0 ? ":" : ";",
+                                  x->file, x->old_line, x->new_line);
+        }
+      g_string_append (text, ", then run “sudo apt update”.");
+    }
   *explanation = g_string_free (g_steal_pointer (&text), FALSE);
 
   if (!safe || edits->len == 0)

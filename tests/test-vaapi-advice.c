@@ -233,11 +233,12 @@ test_kaby_lake_free_build_oneline (void)
   g_autoptr (PdComponent) c = check ("esprimo-oneline-main", &kaby_lake, free_ihd_kbl);
   dump (c);
   g_assert_cmpint (c->state, ==, PD_STATE_DEGRADED);
-  const PdAdvice *src = must_text (c, "in /etc/apt/sources.list change");
+  const PdAdvice *src = must_text (c, "Enable the Debian components contrib non-free "
+                                     "non-free-firmware");
   g_assert_nonnull (src);
-  assert_contains (src->text, "“deb http://deb.debian.org/debian/ bookworm main” to “deb "
-                              "http://deb.debian.org/debian/ bookworm main contrib non-free "
-                              "non-free-firmware”");
+  assert_contains (src->text, "adds them to the 3 Debian lines of /etc/apt/sources.list");
+  assert_contains (src->command, "|deb http://deb.debian.org/debian/ bookworm main contrib "
+                                 "non-free non-free-firmware|");
   g_assert_true (g_str_has_prefix (src->command, "sudo sed -i -e 's|^deb http://deb\\.debian\\."
                                                  "org/debian/ bookworm main$|"));
   g_assert_true (g_str_has_suffix (src->command, " /etc/apt/sources.list && sudo apt update"));
@@ -552,7 +553,7 @@ test_status_oneline_main (void)
   const PdComponent *c = vaapi_of (&r);
   g_assert_cmpint (c->state, ==, PD_STATE_DEGRADED);
   g_assert_cmpint (r.exit_status, ==, 1);
-  const PdAdvice *src = must_text (c, "in /etc/apt/sources.list change");
+  const PdAdvice *src = must_text (c, "adds them to the 3 Debian lines of /etc/apt/sources.list");
   g_assert_true (g_str_has_suffix (src->command, " /etc/apt/sources.list && sudo apt update"));
   must_cmd (c, "sudo apt install intel-media-va-driver-non-free");
   pd_report_free (r.report);
