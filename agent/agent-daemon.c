@@ -580,6 +580,10 @@ map_hostlink_error (GError *error)
     for (guint i = 0; i < G_N_ELEMENTS (map); i++)
       if (error->code == map[i].hostlink)
         code = map[i].agent;
+  /* The guest end checks reason and cool-off again: a bad value is the
+   * caller's mistake, not a missing link. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
+    code = PD_AGENT_ERROR_INVALID_ARGS;
   return g_error_new_literal (PD_AGENT_ERROR, code, error->message);
 }
 
