@@ -1,12 +1,23 @@
 #!/bin/bash
 # Runs every test: a normal build and an AddressSanitizer +
-# UndefinedBehaviorSanitizer build, each with `meson test`, then the
-# benchmarks once, and prints `tests: N passed, N failed` counted from
-# meson's test logs. Exits non-zero on any failure.
+# UndefinedBehaviorSanitizer build, each with `meson test`; a clang build
+# that runs each libFuzzer target for a bounded time; then the benchmarks
+# once. Prints `tests: N passed, N failed` counted from meson's test logs
+# and exits non-zero on any failure. Needs the packages of .ci/install-deps.
 #
-#   tests/run-all.sh            from the project root
+#   tests/run-all.sh            from anywhere in the checkout
 #   BUILD_PREFIX=dir tests/...  put the build directories elsewhere
+#                               (default: build-tests/)
 set -u
+case "${1:-}" in
+    -h|--help)
+        sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"
+        exit 0 ;;
+    "") ;;
+    *)
+        echo "run-all.sh: takes no arguments (try --help)" >&2
+        exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 prefix=${BUILD_PREFIX:-build-tests}
 jobs=$(nproc)
