@@ -19,7 +19,7 @@ PdDbusAgent1 *
 pd_agent_client_connect (gboolean session, gboolean need_owner, PdAgentClientStatus *status,
                          GError **error)
 {
-  (void)PD_AGENT_ERROR; /* map the agent's D-Bus errors back to PD_AGENT_ERROR */
+  (void) PD_AGENT_ERROR; /* map the agent's D-Bus errors back to PD_AGENT_ERROR */
   g_autoptr (GDBusConnection) bus = g_bus_get_sync (
       use_session (session) ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, NULL, error);
   if (bus == NULL)

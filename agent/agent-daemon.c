@@ -327,7 +327,7 @@ take_log_event_token (PdAgentDaemon *self)
   gint64 refill = (now - self->tokens_time) / LOG_EVENT_REFILL_US;
   if (refill > 0)
     {
-      self->tokens = (guint)MIN ((gint64)LOG_EVENT_BURST, self->tokens + refill);
+      self->tokens = (guint) MIN ((gint64) LOG_EVENT_BURST, self->tokens + refill);
       self->tokens_time += refill * LOG_EVENT_REFILL_US;
     }
   if (self->tokens == 0)
@@ -422,7 +422,7 @@ on_log_finding (PdAgentKmsg *kmsg, const PdLogFinding *f, gboolean boot_log, gpo
 static PdComponentId
 monitor_component (PdAgentDaemon *self, gpointer monitor)
 {
-  return monitor == (gpointer)self->usb ? PD_COMPONENT_USB : PD_COMPONENT_AUDIO;
+  return monitor == (gpointer) self->usb ? PD_COMPONENT_USB : PD_COMPONENT_AUDIO;
 }
 
 static void

@@ -233,7 +233,7 @@ parse_options (GVariant *options, char **reason, guint *cool_off, GError **error
               return FALSE;
             }
           for (gsize i = 0; i < len; i++)
-            if ((guchar)s[i] < 0x20 || s[i] == 0x7f)
+            if ((guchar) s[i] < 0x20 || s[i] == 0x7f)
               {
                 g_set_error_literal (error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
                                      "Option “reason” must be one line of text without control "

@@ -18,5 +18,5 @@ pd_agent_error_quark (void)
   static gsize quark = 0;
   g_dbus_error_register_error_domain ("pd-agent-error-quark", &quark, pd_agent_error_entries,
                                       G_N_ELEMENTS (pd_agent_error_entries));
-  return (GQuark)quark;
+  return (GQuark) quark;
 }

@@ -40,7 +40,7 @@ pd_agent_history_free (PdAgentHistory *h)
 {
   if (h == NULL)
     return;
-  g_queue_clear_full (&h->events, (GDestroyNotify)pd_agent_event_free);
+  g_queue_clear_full (&h->events, (GDestroyNotify) pd_agent_event_free);
   g_free (h);
 }
 
@@ -62,5 +62,5 @@ pd_agent_history_length (const PdAgentHistory *h)
 const PdAgentEvent *
 pd_agent_history_nth (const PdAgentHistory *h, guint i)
 {
-  return g_queue_peek_nth ((GQueue *)&h->events, i);
+  return g_queue_peek_nth ((GQueue *) &h->events, i);
 }

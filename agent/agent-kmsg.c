@@ -109,7 +109,7 @@ parse_record (const char *line, gsize len, const char **msg, gsize *msg_len, gin
   const char *semi = memchr (line, ';', MIN (len, 128));
   if (semi == NULL || semi == line)
     return FALSE;
-  g_autofree char *prefix = g_strndup (line, (gsize)(semi - line));
+  g_autofree char *prefix = g_strndup (line, (gsize) (semi - line));
   g_auto (GStrv) fields = g_strsplit (prefix, ",", 5);
   if (g_strv_length (fields) < 3)
     return FALSE;
@@ -119,8 +119,8 @@ parse_record (const char *line, gsize len, const char **msg, gsize *msg_len, gin
       || !g_ascii_string_to_unsigned (fields[2], 10, 0, G_MAXINT64, &ts, NULL))
     return FALSE;
   *msg = semi + 1;
-  *msg_len = len - (gsize)(semi + 1 - line);
-  *ts_us = (gint64)ts;
+  *msg_len = len - (gsize) (semi + 1 - line);
+  *ts_us = (gint64) ts;
   return TRUE;
 }
 
@@ -155,7 +155,7 @@ feed (PdAgentKmsg *self, const char *buf, gsize len, gboolean boot_log)
   while (len > 0)
     {
       const char *nl = memchr (buf, '\n', len);
-      gsize take = nl ? (gsize)(nl - buf) : len;
+      gsize take = nl ? (gsize) (nl - buf) : len;
       if (!self->skipping)
         {
           if (self->pending->len + take > LINE_MAX_BYTES)
@@ -164,7 +164,7 @@ feed (PdAgentKmsg *self, const char *buf, gsize len, gboolean boot_log)
               self->skipping = TRUE;
             }
           else
-            g_string_append_len (self->pending, buf, (gssize)take);
+            g_string_append_len (self->pending, buf, (gssize) take);
         }
       if (nl == NULL)
         return;
@@ -192,10 +192,10 @@ read_some (PdAgentKmsg *self, char *buf, gboolean boot_log, gsize *total)
   if (n > 0)
     {
       /* /dev/kmsg gives whole records; a FIFO or file gives any chunk. */
-      feed (self, buf, (gsize)n, boot_log);
+      feed (self, buf, (gsize) n, boot_log);
       if (self->kind == KIND_KMSG && self->pending->len > 0)
         feed (self, "\n", 1, boot_log);
-      *total += (gsize)n;
+      *total += (gsize) n;
       return READ_MORE;
     }
   if (n == 0)

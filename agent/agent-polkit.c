@@ -97,7 +97,7 @@ on_credentials (GObject *source, GAsyncResult *result, gpointer user_data)
                                error ? error->message : "no credentials");
       return;
     }
-  d->subject = polkit_unix_process_new_for_owner ((gint)pid, 0, (gint)uid);
+  d->subject = polkit_unix_process_new_for_owner ((gint) pid, 0, (gint) uid);
   GCancellable *cancellable = g_task_get_cancellable (task);
   polkit_authority_get_async (cancellable, on_authority, g_steal_pointer (&task));
 }
@@ -112,7 +112,7 @@ pd_agent_polkit_check_async (GDBusConnection *connection, gboolean system_bus, c
   CheckData *d = g_new0 (CheckData, 1);
   d->sender = g_strdup (sender);
   d->action_id = g_strdup (action_id);
-  g_task_set_task_data (task, d, (GDestroyNotify)check_data_free);
+  g_task_set_task_data (task, d, (GDestroyNotify) check_data_free);
   if (system_bus)
     {
       d->subject = polkit_system_bus_name_new (sender);

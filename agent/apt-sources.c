@@ -55,7 +55,7 @@ split_words (const char *text)
         p++;
       if (p > start)
         {
-          g_autofree char *w = g_strndup (start, (gsize)(p - start));
+          g_autofree char *w = g_strndup (start, (gsize) (p - start));
           g_strv_builder_add (b, w);
         }
     }
@@ -65,7 +65,7 @@ split_words (const char *text)
 static gboolean
 words_contain (char **words, const char *w)
 {
-  return words != NULL && g_strv_contains ((const char *const *)words, w);
+  return words != NULL && g_strv_contains ((const char *const *) words, w);
 }
 
 void
@@ -213,7 +213,7 @@ pd_apt_sources_parse_deb822 (PdAptSources *s, const char *file, const char *text
           st.last = NULL;
           continue;
         }
-      g_autofree char *key = g_strstrip (g_strndup (line, (gsize)(colon - line)));
+      g_autofree char *key = g_strstrip (g_strndup (line, (gsize) (colon - line)));
       g_autofree char *value = g_strstrip (g_strdup (colon + 1));
       char **slot = NULL;
       if (g_ascii_strcasecmp (key, "Types") == 0)
@@ -247,7 +247,7 @@ load_file (PdAptSources *s, const char *abs_path, PdAptFormat format, gboolean m
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *text = pd_sysroot_read_file (abs_path, PD_APT_SOURCES_MAX_FILE_BYTES,
-                                                 PD_SYSROOT_READ_DEFAULT, NULL, &error);
+                                                PD_SYSROOT_READ_DEFAULT, NULL, &error);
   if (text == NULL)
     {
       /* The message names the file already. */
@@ -265,14 +265,14 @@ load_file (PdAptSources *s, const char *abs_path, PdAptFormat format, gboolean m
 static int
 cmp_str (gconstpointer a, gconstpointer b)
 {
-  return strcmp (*(char *const *)a, *(char *const *)b);
+  return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
 static char *
 read_os_codename (void)
 {
   g_autofree char *text = pd_sysroot_read_file ("/etc/os-release", PD_APT_SOURCES_MAX_FILE_BYTES,
-                                                 PD_SYSROOT_READ_DEFAULT, NULL, NULL);
+                                                PD_SYSROOT_READ_DEFAULT, NULL, NULL);
   if (text == NULL)
     return NULL;
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
@@ -469,7 +469,7 @@ static gboolean
 safe_for_command (const char *line)
 {
   for (const char *c = line; *c; c++)
-    if (*c == '\'' || *c == '\n' || *c == '#' || (guchar)*c < 0x20)
+    if (*c == '\'' || *c == '\n' || *c == '#' || (guchar) *c < 0x20)
       return FALSE;
   return TRUE;
 }
@@ -481,7 +481,7 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
   g_return_val_if_fail (explanation != NULL && command != NULL, FALSE);
   *explanation = NULL;
   *command = NULL;
-  g_autofree char *wanted_str = g_strjoinv (" ", (char **)wanted);
+  g_autofree char *wanted_str = g_strjoinv (" ", (char **) wanted);
 
   gboolean any_debian = FALSE;
   for (guint i = 0; i < s->entries->len; i++)
@@ -515,7 +515,7 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
           {
             g_string_append_printf (add, " %s", wanted[w]);
             if (!g_ptr_array_find_with_equal_func (missing_all, wanted[w], g_str_equal, NULL))
-              g_ptr_array_add (missing_all, (gpointer)wanted[w]);
+              g_ptr_array_add (missing_all, (gpointer) wanted[w]);
           }
       if (add->len == 0)
         continue;
@@ -544,7 +544,7 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
     return FALSE;
 
   g_ptr_array_add (missing_all, NULL);
-  g_autofree char *missing_str = g_strjoinv (" ", (char **)missing_all->pdata);
+  g_autofree char *missing_str = g_strjoinv (" ", (char **) missing_all->pdata);
   g_autoptr (GString) text = g_string_new (NULL);
   g_string_append_printf (text, "Enable the Debian components %s in your apt sources", missing_str);
   if (edits->len == 0)
@@ -562,8 +562,9 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
         }
       g_ptr_array_add (files, NULL);
       g_autofree char *file_list = g_strjoinv (" and ", (char **) files->pdata);
-      g_string_append_printf (text, ": the command below adds them to the %u Debian lines of %s "
-                                    "and runs “sudo apt update”.",
+      g_string_append_printf (text,
+                              ": the command below adds them to the %u Debian lines of %s "
+                              "and runs “sudo apt update”.",
                               edits->len, file_list);
     }
   else
@@ -571,8 +572,8 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
       for (guint k = 0; k < edits->len; k++)
         {
           Edit *x = &g_array_index (edits, Edit, k);
-          g_string_append_printf (text, "%s in %s change “%s” to “%s”", k == 0 ? ":" : ";",
-                                  x->file, x->old_line, x->new_line);
+          g_string_append_printf (text, "%s in %s change “%s” to “%s”", k == 0 ? ":" : ";", x->file,
+                                  x->old_line, x->new_line);
         }
       g_string_append (text, ", then run “sudo apt update”.");
     }

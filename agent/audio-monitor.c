@@ -14,18 +14,17 @@
 #include "gpu-scan.h"
 #include "sysroot.h"
 
-
 #define CARDS_MAX_BYTES (16 * 1024)
 #define CODEC_HEADER_BYTES 2048
 #define ELD_MAX_BYTES 4096
 #define NAME_MAX_CHARS 128
-#define MAX_CARDS 32   /* SNDRV_CARDS */
+#define MAX_CARDS 32    /* SNDRV_CARDS */
 #define MAX_ENTRIES 256 /* entries of one card directory we look at */
 #define MAX_PINS 16
 
 typedef struct
 {
-  char *file;      /* "eld#2.0" */
+  char *file; /* "eld#2.0" */
   gboolean present;
   gboolean eld_valid;
   char *monitor_name; /* NULL when none */
@@ -34,9 +33,9 @@ typedef struct
 typedef struct
 {
   guint index;
-  char *id;     /* "PCH" */
-  char *driver; /* "HDA-Intel" */
-  char *name;   /* "HDA Intel PCH" */
+  char *id;              /* "PCH" */
+  char *driver;          /* "HDA-Intel" */
+  char *name;            /* "HDA Intel PCH" */
   char *hdmi_codec;      /* "Intel Kabylake HDMI" or NULL */
   guint hdmi_codec_addr; /* M of codec#M */
   GPtrArray *pins;       /* AudioPin, sorted */
@@ -375,8 +374,8 @@ pd_audio_component_read (void)
   else if (connected != NULL)
     {
       pd_component_set_state (c, PD_STATE_DEGRADED, NULL);
-      pd_component_set_summary_printf (
-          c, "%s is connected but no HDMI audio pin sees a monitor", connected);
+      pd_component_set_summary_printf (c, "%s is connected but no HDMI audio pin sees a monitor",
+                                       connected);
       pd_component_add_advice (c,
                                "The HDMI codec does not see the monitor (no ELD): switch the "
                                "monitor off and on or re-plug its cable; if that does not help, "
@@ -462,9 +461,9 @@ pd_audio_monitor_class_init (PdAudioMonitorClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->finalize = pd_audio_monitor_finalize;
-  signals[SIGNAL_COMPONENT_CHANGED] = g_signal_new ("component-changed", G_TYPE_FROM_CLASS (klass),
-                                                    G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                                    G_TYPE_NONE, 0);
+  signals[SIGNAL_COMPONENT_CHANGED]
+      = g_signal_new ("component-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                      NULL, NULL, G_TYPE_NONE, 0);
   signals[SIGNAL_EVENT]
       = g_signal_new ("event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                       G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);

@@ -18,12 +18,11 @@ pd_checks_run (const PdChecksOptions *options)
   pd_report_take (report, pd_display_component (scan));
 
   if (options->skip_vaprobe)
-    pd_report_take (report, pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN,
-                                              "VA-API probe skipped"));
+    pd_report_take (
+        report, pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN, "VA-API probe skipped"));
   else
-    pd_report_take (report,
-                    pd_vaapi_check_sync (scan, options->vaprobe_timeout_ms
-                                                   ? options->vaprobe_timeout_ms
-                                                   : PD_VAPROBE_DEFAULT_TIMEOUT_MS));
+    pd_report_take (report, pd_vaapi_check_sync (scan, options->vaprobe_timeout_ms
+                                                           ? options->vaprobe_timeout_ms
+                                                           : PD_VAPROBE_DEFAULT_TIMEOUT_MS));
   return report;
 }

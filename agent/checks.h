@@ -8,7 +8,7 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  gboolean skip_vaprobe; /* leave `vaapi` unknown instead of running the probe */
+  gboolean skip_vaprobe;    /* leave `vaapi` unknown instead of running the probe */
   guint vaprobe_timeout_ms; /* 0: PD_VAPROBE_DEFAULT_TIMEOUT_MS */
 } PdChecksOptions;
 

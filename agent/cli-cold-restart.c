@@ -226,8 +226,8 @@ confirm (guint cool_off)
 {
   if (!isatty (STDIN_FILENO))
     return FALSE;
-  g_autofree char *off = cool_off ? g_strdup_printf ("%u s", cool_off)
-                                  : g_strdup ("the host's default cool-off");
+  g_autofree char *off
+      = cool_off ? g_strdup_printf ("%u s", cool_off) : g_strdup ("the host's default cool-off");
   printf ("This shuts this VM down, keeps it off for %s and starts it again from the host\n"
           "(the Proxmox hook scripts run). Unsaved work in open programs is lost.\n"
           "Cold-restart the VM now? [y/N] ",
@@ -255,8 +255,8 @@ pd_cli_cold_restart (int argc, char **argv)
     { "reason", 0, 0, G_OPTION_ARG_STRING, &reason,
       "Why, for the host's journal (at most 200 bytes)", "TEXT" },
     { "port", 0, 0, G_OPTION_ARG_FILENAME, &port,
-      "Use this virtio port directly instead of the agent (default: the agent, else "
-      PD_HOSTLINK_DEFAULT_PORT ")",
+      "Use this virtio port directly instead of the agent (default: the agent, "
+      "else " PD_HOSTLINK_DEFAULT_PORT ")",
       "PATH" },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s,
       "Seconds to wait for the agent or for the host link (default 15); the host itself "
@@ -304,8 +304,9 @@ pd_cli_cold_restart (int argc, char **argv)
     {
       if (!isatty (STDIN_FILENO))
         {
-          fprintf (stderr, "%s: this restarts the VM and needs a confirmation, but standard "
-                           "input is not a terminal. Pass --yes to confirm from a script.\n",
+          fprintf (stderr,
+                   "%s: this restarts the VM and needs a confirmation, but standard "
+                   "input is not a terminal. Pass --yes to confirm from a script.\n",
                    PROG);
           return PD_EXIT_USAGE;
         }

@@ -1,4 +1,5 @@
-/* cli-scan-log.c - `passdesk scan-log [--json] [FILE...]`: known problems in a pasted kernel log. */
+/* cli-scan-log.c - `passdesk scan-log [--json] [FILE...]`: known problems in a pasted kernel log.
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -90,8 +91,8 @@ scan_fd (int fd, const char *file, Output *o, char *buf, GError **error)
           if (errno == EINTR)
             continue;
           int saved = errno;
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "cannot read %s: %s",
-                       file, g_strerror (saved));
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "cannot read %s: %s", file,
+                       g_strerror (saved));
           return FALSE;
         }
       if (r == 0)
@@ -133,9 +134,8 @@ list_kinds (void)
   guint n;
   const PdLogKind *kinds = pd_log_kinds (&n);
   for (guint i = 0; i < n; i++)
-    printf ("%-26s %-8s %-9s %s\n", kinds[i].kind,
-            pd_component_id_to_string (kinds[i].component), pd_state_to_string (kinds[i].state),
-            kinds[i].summary);
+    printf ("%-26s %-8s %-9s %s\n", kinds[i].kind, pd_component_id_to_string (kinds[i].component),
+            pd_state_to_string (kinds[i].state), kinds[i].summary);
 }
 
 static void
@@ -180,18 +180,17 @@ pd_cli_scan_log (int argc, char **argv)
       "msg”; “<N>” priority prefixes; lines without timestamps; a cut first line.\n"
       "Lines longer than 4096 bytes are scanned up to there; CRLF and invalid UTF-8 are fine.");
   g_option_context_set_description (
-      ctx,
-      "Output: one finding per line, KIND<TAB>LINE<TAB>EXCERPT, where LINE is the 1-based\n"
-      "number of the first matching line in its file. With more than one FILE each line\n"
-      "starts with FILE<TAB>. --json prints JSON lines with kind, line, excerpt, file\n"
-      "(“-” for standard input), device (or null), component, state and summary.\n\n"
-      "One finding per incident: repeats of a kind about the same device (\"1-4\",\n"
-      "\"0000:00:02.0\") are one incident while each follows the previous one within a\n"
-      "minute; lines without timestamps, while each is within 200 lines of the previous.\n"
-      "usb.reset-loop: the same device reset 3 or more times in a row like that;\n"
-      "usb.reconnect-storm: the same port disconnected and re-enumerated 3 or more times.\n"
-      "Run with --list-kinds for all kinds.\n\n"
-      "Exit status: 0 no problem found, 1 problems found, 2 usage error or unreadable input.");
+      ctx, "Output: one finding per line, KIND<TAB>LINE<TAB>EXCERPT, where LINE is the 1-based\n"
+           "number of the first matching line in its file. With more than one FILE each line\n"
+           "starts with FILE<TAB>. --json prints JSON lines with kind, line, excerpt, file\n"
+           "(“-” for standard input), device (or null), component, state and summary.\n\n"
+           "One finding per incident: repeats of a kind about the same device (\"1-4\",\n"
+           "\"0000:00:02.0\") are one incident while each follows the previous one within a\n"
+           "minute; lines without timestamps, while each is within 200 lines of the previous.\n"
+           "usb.reset-loop: the same device reset 3 or more times in a row like that;\n"
+           "usb.reconnect-storm: the same port disconnected and re-enumerated 3 or more times.\n"
+           "Run with --list-kinds for all kinds.\n\n"
+           "Exit status: 0 no problem found, 1 problems found, 2 usage error or unreadable input.");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
@@ -231,16 +230,20 @@ pd_cli_scan_log (int argc, char **argv)
       if (fd < 0)
         {
           int saved = errno;
-          fprintf (stderr, "passdesk scan-log: cannot open %s: %s. Check the path and that you "
-                           "may read it.\n", name, g_strerror (saved));
+          fprintf (stderr,
+                   "passdesk scan-log: cannot open %s: %s. Check the path and that you "
+                   "may read it.\n",
+                   name, g_strerror (saved));
           failed = TRUE;
           continue;
         }
       g_autoptr (GError) read_error = NULL;
       if (!scan_fd (fd, name, &o, buf, &read_error))
         {
-          fprintf (stderr, "passdesk scan-log: %s. Give a kernel log file or “-” for standard "
-                           "input.\n", read_error->message);
+          fprintf (stderr,
+                   "passdesk scan-log: %s. Give a kernel log file or “-” for standard "
+                   "input.\n",
+                   read_error->message);
           failed = TRUE;
         }
       if (!is_stdin)

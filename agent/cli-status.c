@@ -97,7 +97,7 @@ pd_cli_status (int argc, char **argv)
     {
       PdChecksOptions opts = {
         .skip_vaprobe = no_vaprobe,
-        .vaprobe_timeout_ms = (guint)timeout_s * 1000,
+        .vaprobe_timeout_ms = (guint) timeout_s * 1000,
       };
       report = pd_checks_run (&opts);
     }

@@ -86,9 +86,9 @@ pd_dpkg_status_parse (const char *text, gsize len)
 
   while (p < end)
     {
-      const char *nl = memchr (p, '\n', (gsize)(end - p));
+      const char *nl = memchr (p, '\n', (gsize) (end - p));
       const char *line_end = nl ? nl : end;
-      gsize line_len = (gsize)(line_end - p);
+      gsize line_len = (gsize) (line_end - p);
       if (line_len > 0 && p[line_len - 1] == '\r')
         line_len--;
 

@@ -79,10 +79,8 @@ static const struct
   guint16 device;
   const char *name;
 } emulated_gpus[] = {
-  { 0x1234, 0x1111, "QEMU standard VGA" },
-  { 0x1b36, 0x0100, "QEMU QXL display" },
-  { 0x1af4, 0x1050, "virtio GPU" },
-  { 0x15ad, 0x0405, "VMware SVGA II" },
+  { 0x1234, 0x1111, "QEMU standard VGA" }, { 0x1b36, 0x0100, "QEMU QXL display" },
+  { 0x1af4, 0x1050, "virtio GPU" },        { 0x15ad, 0x0405, "VMware SVGA II" },
   { 0x1013, 0x00b8, "Cirrus VGA" },
 };
 
@@ -337,8 +335,9 @@ read_connector (const char *entry, const char *name, GPtrArray *notes)
 
   g_autofree char *status_path = g_strdup_printf (DRM_CLASS "/%s/status", entry);
   g_autofree char *status = read_attr_noted (status_path, WORD_MAX, FALSE, notes);
-  if (status && (strcmp (status, "connected") == 0 || strcmp (status, "disconnected") == 0
-                 || strcmp (status, "unknown") == 0))
+  if (status
+      && (strcmp (status, "connected") == 0 || strcmp (status, "disconnected") == 0
+          || strcmp (status, "unknown") == 0))
     c->status = g_steal_pointer (&status);
   else
     {
@@ -749,7 +748,7 @@ add_device_details (PdComponent *c, const PdGpuDevice *d)
   pd_component_set_detail (c, "render-node", d->render_node ? d->render_node : "none");
   if (d->render_node)
     pd_component_set_detail (c, "render-access",
-                             !d->render_exists        ? "missing"
+                             !d->render_exists      ? "missing"
                              : d->render_accessible ? "read-write"
                                                     : "denied");
 }
@@ -784,11 +783,10 @@ advise_no_gpu (PdComponent *c)
       "On the Proxmox host, pass the iGPU to this VM (use your VM's ID for 100). "
       "Fujitsu Esprimo Q957 (machine type pc, vga: none), as in the guide:",
       "qm set 100 --hostpci0 0000:00:02.0");
-  pd_component_add_advice (
-      c,
-      "N100 mini PC (machine type q35): the VM config needs "
-      "`hostpci0: 0000:00:02,pcie=1,x-vga=1`:",
-      "qm set 100 --hostpci0 0000:00:02,pcie=1,x-vga=1");
+  pd_component_add_advice (c,
+                           "N100 mini PC (machine type q35): the VM config needs "
+                           "`hostpci0: 0000:00:02,pcie=1,x-vga=1`:",
+                           "qm set 100 --hostpci0 0000:00:02,pcie=1,x-vga=1");
   pd_component_add_advice (
       c,
       "Then stop the VM completely and start it again from the host: a reboot inside the "
@@ -930,8 +928,9 @@ pd_gpu_component (const PdGpuScan *scan)
         {
           pd_component_set_state (c, PD_STATE_UNKNOWN, "");
           pd_component_set_summary_printf (
-              c, "the display device at %s could not be identified (its vendor or device id "
-                 "is unreadable)",
+              c,
+              "the display device at %s could not be identified (its vendor or device id "
+              "is unreadable)",
               unidentified->pci_slot);
           g_autofree char *cmd = g_strdup_printf ("lspci -nnk -s %s", unidentified->pci_slot);
           pd_component_add_advice (c, "Check what lspci says about it:", cmd);
@@ -1000,8 +999,7 @@ pd_gpu_component (const PdGpuScan *scan)
                                        "%s works, but you may not open %s (video acceleration "
                                        "and GPU rendering need it)",
                                        d->name, d->render_node);
-      pd_component_add_advice (c,
-                               "Add yourself to the render group, then log out and back in:",
+      pd_component_add_advice (c, "Add yourself to the render group, then log out and back in:",
                                "sudo usermod -aG render $USER");
       pd_component_add_advice (c,
                                "Or run it from the active local desktop session: logind gives "

@@ -21,35 +21,35 @@ typedef enum
 
 typedef struct
 {
-  char *name;           /* "HDMI-A-1", "DP-1", ... */
-  char *status;         /* "connected", "disconnected", "unknown" */
+  char *name;   /* "HDMI-A-1", "DP-1", ... */
+  char *status; /* "connected", "disconnected", "unknown" */
   gboolean enabled;
   char *preferred_mode; /* first line of `modes`, or NULL */
 } PdConnector;
 
 typedef struct
 {
-  char *pci_slot;       /* "0000:00:02.0" */
+  char *pci_slot; /* "0000:00:02.0" */
   guint16 vendor;
   guint16 device;
-  char *name;           /* "Intel HD Graphics 630 (Kaby Lake GT2)" or "Intel GPU 8086:xxxx" */
+  char *name; /* "Intel HD Graphics 630 (Kaby Lake GT2)" or "Intel GPU 8086:xxxx" */
   PdGpuGeneration generation;
-  char *driver;         /* "i915", "xe", "vfio-pci", ... or NULL when none is bound */
-  char *card_node;      /* "/dev/dri/card0" (real path, without the sysroot prefix) or NULL */
-  char *render_node;    /* "/dev/dri/renderD128" or NULL */
+  char *driver;               /* "i915", "xe", "vfio-pci", ... or NULL when none is bound */
+  char *card_node;            /* "/dev/dri/card0" (real path, without the sysroot prefix) or NULL */
+  char *render_node;          /* "/dev/dri/renderD128" or NULL */
   gboolean render_accessible; /* the current user may open the render node read/write */
   GPtrArray *connectors;      /* PdConnector */
   /* Added after the first API: */
-  guint32 pci_class;          /* 0x030000 VGA, 0x038000 display, ... */
-  gboolean ids_known;         /* vendor and device could be read */
-  char *card_name;            /* "card0" or NULL */
-  gboolean render_in_sysfs;   /* the driver registered a render node (drm/renderDN) */
-  gboolean render_exists;     /* the render node's device file exists */
-  GPtrArray *notes;           /* char *: values that were unreadable or malformed */
-  GPtrArray *display_notes;   /* char *: the same for the connectors */
+  guint32 pci_class;        /* 0x030000 VGA, 0x038000 display, ... */
+  gboolean ids_known;       /* vendor and device could be read */
+  char *card_name;          /* "card0" or NULL */
+  gboolean render_in_sysfs; /* the driver registered a render node (drm/renderDN) */
+  gboolean render_exists;   /* the render node's device file exists */
+  GPtrArray *notes;         /* char *: values that were unreadable or malformed */
+  GPtrArray *display_notes; /* char *: the same for the connectors */
   /* When no GPU driver is bound: what in the guest keeps it away, each
    * "/etc/modprobe.d/vfio.conf:2: blacklist i915" or "/proc/cmdline: nomodeset". */
-  GPtrArray *driver_blocks;   /* char * */
+  GPtrArray *driver_blocks; /* char * */
 } PdGpuDevice;
 
 typedef struct

@@ -399,8 +399,8 @@ pd_component_from_json (JsonNode *node, GError **error)
     }
   if (!pd_state_from_string (member_string (o, "state"), &state))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "component “%s” has no valid state", pd_component_id_to_string (id));
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "component “%s” has no valid state",
+                   pd_component_id_to_string (id));
       return NULL;
     }
 

@@ -57,7 +57,10 @@
 #define MAX_READ_PER_WAKEUP (64 * 1024)
 #define MAX_ERRORS_SENT 5
 
+/* The quark name is not an expression: keep clang-format away. */
+// clang-format off
 G_DEFINE_QUARK (pd-hostlink-error-quark, pd_hostlink_error)
+// clang-format on
 
 typedef enum
 {
@@ -77,10 +80,10 @@ struct _PdHostlinkGuest
   char *port_path;
   LinkState state;
   int fd;
-  guint fd_watch;    /* G_IO_IN while connected */
-  guint out_watch;   /* G_IO_OUT while output is pending */
-  guint timer;       /* busy retry, safety net, or handshake timers */
-  gboolean silent;   /* WAIT_HELLO for over SILENT_AFTER_S */
+  guint fd_watch;             /* G_IO_IN while connected */
+  guint out_watch;            /* G_IO_OUT while output is pending */
+  guint timer;                /* busy retry, safety net, or handshake timers */
+  gboolean silent;            /* WAIT_HELLO for over SILENT_AFTER_S */
   gboolean resync_timer_done; /* the RESYNC after RESYNC_AFTER_S was sent */
   char *open_error;
 
@@ -96,7 +99,7 @@ struct _PdHostlinkGuest
   guint errors_sent;
   gboolean garbage_reported;
 
-  PdHlMessage *hello; /* the latest HELLO of this connection */
+  PdHlMessage *hello;           /* the latest HELLO of this connection */
   gboolean last_cycle_reported; /* one "hostlink.last-cycle" event per result */
   guint32 last_cycle_time_reported;
 
@@ -185,8 +188,7 @@ port_arm_sigio (int fd)
 {
   struct f_owner_ex owner = { .type = F_OWNER_TID, .pid = sigio_tid };
   int flags = fcntl (fd, F_GETFL);
-  if (fcntl (fd, F_SETOWN_EX, &owner) < 0 || flags < 0
-      || fcntl (fd, F_SETFL, flags | O_ASYNC) < 0)
+  if (fcntl (fd, F_SETOWN_EX, &owner) < 0 || flags < 0 || fcntl (fd, F_SETFL, flags | O_ASYNC) < 0)
     g_warning ("hostlink: no SIGIO on the port (%s); a connecting host is noticed "
                "within %d s only",
                g_strerror (errno), SAFETY_NET_S);
@@ -545,7 +547,7 @@ static gboolean
 on_inotify (int fd, GIOCondition cond, gpointer user_data)
 {
   PdHostlinkGuest *self = user_data;
-  char buf[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+  char buf[4096] __attribute__ ((aligned (__alignof__(struct inotify_event))));
   gboolean relevant = FALSE;
   ssize_t n;
   while ((n = read (fd, buf, sizeof buf)) > 0)
@@ -612,8 +614,8 @@ watch_port_dir (PdHostlinkGuest *self)
   if (self->inotify_wd >= 0)
     inotify_rm_watch (self->inotify_fd, self->inotify_wd);
   g_autofree char *parent = g_path_get_dirname (self->port_path);
-  guint32 mask = IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF
-                 | IN_MOVE_SELF | IN_ONLYDIR;
+  guint32 mask = IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF
+                 | IN_ONLYDIR;
   if (strcmp (parent, dir) == 0)
     mask |= IN_ATTRIB;
   self->inotify_wd = inotify_add_watch (self->inotify_fd, dir, mask);
@@ -655,10 +657,9 @@ handle_hello (PdHostlinkGuest *self, PdHlMessage *m /* transfer full */)
 
   if (!was_ready)
     {
-      g_autofree char *text
-          = g_strdup_printf ("Connected to the host helper on %s (VM %s).",
-                             pd_hl_message_get (self->hello, "host"),
-                             pd_hl_message_get (self->hello, "vmid"));
+      g_autofree char *text = g_strdup_printf ("Connected to the host helper on %s (VM %s).",
+                                               pd_hl_message_get (self->hello, "host"),
+                                               pd_hl_message_get (self->hello, "vmid"));
       emit_event (self, "hostlink.connected", text);
     }
 
@@ -671,9 +672,9 @@ handle_hello (PdHostlinkGuest *self, PdHlMessage *m /* transfer full */)
       self->last_cycle_time_reported = last_time;
       const char *text = pd_hl_message_get (self->hello, "last-text");
       g_autofree char *sentence
-          = g_strdup_printf ("%s %s", g_strcmp0 (last, "ok") == 0
-                                          ? "The last cold restart succeeded."
-                                          : "The last cold restart failed.",
+          = g_strdup_printf ("%s %s",
+                             g_strcmp0 (last, "ok") == 0 ? "The last cold restart succeeded."
+                                                         : "The last cold restart failed.",
                              text ? text : "");
       g_strchomp (sentence);
       emit_event (self, "hostlink.last-cycle", sentence);
@@ -697,8 +698,8 @@ handle_reply (PdHostlinkGuest *self, PdHlMessage *m)
             {
               self->active_id = 0;
               emit_progress (self, "refused", text);
-              pending_finish (self, g_error_new (PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_REFUSED,
-                                                 "%s", text));
+              pending_finish (
+                  self, g_error_new (PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_REFUSED, "%s", text));
             }
           return;
         }
@@ -956,19 +957,17 @@ update_component (PdHostlinkGuest *self)
         gboolean enabled = FALSE;
         pd_hl_message_get_bool (h, "enabled", &enabled);
         pd_component_set_detail (c, "cold-restart", enabled ? "allowed" : "disabled on the host");
-        pd_component_set_detail_printf (c, "cool-off", "%s s (allowed %s-%s s)",
-                                        pd_hl_message_get (h, "cool-off-default"),
-                                        pd_hl_message_get (h, "cool-off-min"),
-                                        pd_hl_message_get (h, "cool-off-max"));
+        pd_component_set_detail_printf (
+            c, "cool-off", "%s s (allowed %s-%s s)", pd_hl_message_get (h, "cool-off-default"),
+            pd_hl_message_get (h, "cool-off-min"), pd_hl_message_get (h, "cool-off-max"));
         guint32 left = 0, next = 0;
         pd_hl_message_get_uint (h, "rate-left", &left);
         pd_hl_message_get_uint (h, "next-allowed-in", &next);
         g_autofree char *now = left > 0 && next == 0 ? g_strdup_printf ("%u allowed now", left)
-                                                      : g_strdup ("none allowed now");
-        pd_component_set_detail_printf (c, "rate-limit", "%s per %s s, %s per day; %s",
-                                        pd_hl_message_get (h, "rate-max"),
-                                        pd_hl_message_get (h, "rate-window"),
-                                        pd_hl_message_get (h, "day-max"), now);
+                                                     : g_strdup ("none allowed now");
+        pd_component_set_detail_printf (
+            c, "rate-limit", "%s per %s s, %s per day; %s", pd_hl_message_get (h, "rate-max"),
+            pd_hl_message_get (h, "rate-window"), pd_hl_message_get (h, "day-max"), now);
         if (next > 0)
           pd_component_set_detail_printf (c, "next-allowed-in", "%u s", next);
         const char *last = pd_hl_message_get (h, "last");
@@ -995,8 +994,7 @@ update_component (PdHostlinkGuest *self)
             if (g_strcmp0 (last, "ok") != 0)
               {
                 g_autofree char *connected = g_strdup (c->summary);
-                pd_component_set_summary_printf (c, "%s; the last cold restart failed",
-                                                 connected);
+                pd_component_set_summary_printf (c, "%s; the last cold restart failed", connected);
               }
           }
         if (!enabled)
@@ -1045,12 +1043,12 @@ pd_hostlink_guest_class_init (PdHostlinkGuestClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   object_class->finalize = pd_hostlink_guest_finalize;
 
-  signals[SIGNAL_COMPONENT_CHANGED] = g_signal_new ("component-changed", G_TYPE_FROM_CLASS (klass),
-                                                    G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                                    G_TYPE_NONE, 0);
+  signals[SIGNAL_COMPONENT_CHANGED]
+      = g_signal_new ("component-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                      NULL, NULL, G_TYPE_NONE, 0);
   signals[SIGNAL_PROGRESS]
-      = g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                      NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+      = g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
   signals[SIGNAL_EVENT]
       = g_signal_new ("event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                       G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
@@ -1173,8 +1171,7 @@ pd_hostlink_guest_request_cold_restart_async (PdHostlinkGuest *self, const char 
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, pd_hostlink_guest_request_cold_restart_async);
 
-  if (reason
-      && (strlen (reason) > PD_HL_MAX_REASON || !g_utf8_validate (reason, -1, NULL)))
+  if (reason && (strlen (reason) > PD_HL_MAX_REASON || !g_utf8_validate (reason, -1, NULL)))
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                                "The reason must be UTF-8 text of at most %d bytes.",

@@ -57,8 +57,8 @@ void pd_hostlink_guest_request_cold_restart_async (PdHostlinkGuest *self, const 
                                                    guint cool_off_s, GCancellable *cancellable,
                                                    GAsyncReadyCallback callback,
                                                    gpointer user_data);
-gboolean pd_hostlink_guest_request_cold_restart_finish (PdHostlinkGuest *self,
-                                                        GAsyncResult *res, GError **error);
+gboolean pd_hostlink_guest_request_cold_restart_finish (PdHostlinkGuest *self, GAsyncResult *res,
+                                                        GError **error);
 
 /* Withdraws the latest request (pending or accepted, before the host's
  * shutdown started) by sending CANCEL. FALSE with UNAVAILABLE when there is

@@ -6,7 +6,8 @@ power_off_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) ret = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
+  g_autoptr (GVariant) ret
+      = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
   if (!ret)
     {
       g_dbus_error_strip_remote_error (error);
@@ -33,11 +34,10 @@ got_bus (GObject *source, GAsyncResult *res, gpointer user_data)
                                error->message);
       return;
     }
-  g_dbus_connection_call (bus, "org.freedesktop.login1", "/org/freedesktop/login1",
-                          "org.freedesktop.login1.Manager", "PowerOff",
-                          g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("()"),
-                          G_DBUS_CALL_FLAGS_NONE, 30000, g_task_get_cancellable (task),
-                          power_off_done, g_object_ref (task));
+  g_dbus_connection_call (
+      bus, "org.freedesktop.login1", "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
+      "PowerOff", g_variant_new ("(b)", FALSE), G_VARIANT_TYPE ("()"), G_DBUS_CALL_FLAGS_NONE,
+      30000, g_task_get_cancellable (task), power_off_done, g_object_ref (task));
 }
 
 void

@@ -71,11 +71,9 @@ static const PdLogKind kinds[K_N_KINDS] = {
                                 "or a black screen." },
   [K_AUDIO_CODEC_TIMEOUT] = { "audio.codec-timeout", PD_COMPONENT_AUDIO, PD_STATE_DEGRADED,
                               "The HD-Audio codec stopped answering the controller." },
-  [K_AUDIO_CODEC_PROBE_FAILED] = { "audio.codec-probe-failed", PD_COMPONENT_AUDIO,
-                                   PD_STATE_FAILED,
+  [K_AUDIO_CODEC_PROBE_FAILED] = { "audio.codec-probe-failed", PD_COMPONENT_AUDIO, PD_STATE_FAILED,
                                    "No HD-Audio codec came up: HDMI/DP audio is missing." },
-  [K_AUDIO_SPURIOUS_RESPONSE] = { "audio.spurious-response", PD_COMPONENT_AUDIO,
-                                  PD_STATE_DEGRADED,
+  [K_AUDIO_SPURIOUS_RESPONSE] = { "audio.spurious-response", PD_COMPONENT_AUDIO, PD_STATE_DEGRADED,
                                   "The HD-Audio controller got answers nobody asked for." },
   [K_AUDIO_NO_I915_BINDING] = { "audio.no-i915-binding", PD_COMPONENT_AUDIO, PD_STATE_FAILED,
                                 "HD-Audio could not bind to the i915 display driver, so HDMI/DP "
@@ -83,8 +81,8 @@ static const PdLogKind kinds[K_N_KINDS] = {
   [K_VFIO_ROM_INVALID] = { "vfio.rom-invalid", PD_COMPONENT_GPU, PD_STATE_DEGRADED,
                            "The passed-through device's option ROM is invalid (check romfile= in "
                            "the VM's hostpci line)." },
-  [K_VFIO_PROBE_FAILED] = { "vfio.probe-failed", PD_COMPONENT_GPU, PD_STATE_FAILED,
-                            "vfio-pci failed to take a device." },
+  [K_VFIO_PROBE_FAILED]
+  = { "vfio.probe-failed", PD_COMPONENT_GPU, PD_STATE_FAILED, "vfio-pci failed to take a device." },
 };
 
 static const PdLogPattern patterns[] = {

@@ -17,9 +17,9 @@ G_BEGIN_DECLS
 
 typedef enum
 {
-  PD_LOG_ACTION_REPORT = 0,   /* the line is an incident of its kind */
-  PD_LOG_ACTION_USB_RESET,    /* "reset ... USB device number N": counts toward usb.reset-loop */
-  PD_LOG_ACTION_USB_NEW,      /* "new ... USB device number N": re-enumeration, usb.reconnect-storm */
+  PD_LOG_ACTION_REPORT = 0, /* the line is an incident of its kind */
+  PD_LOG_ACTION_USB_RESET,  /* "reset ... USB device number N": counts toward usb.reset-loop */
+  PD_LOG_ACTION_USB_NEW,    /* "new ... USB device number N": re-enumeration, usb.reconnect-storm */
   PD_LOG_ACTION_USB_DISCONNECT, /* "USB disconnect, device number N" */
 } PdLogAction;
 

@@ -27,12 +27,12 @@
 
 typedef struct
 {
-  guint8 cls[256];   /* byte -> class; 0 for bytes in no needle */
-  guint stride;      /* classes per state row, even */
-  guint32 *delta;    /* [state * stride + class] = next_state * stride | has_output */
-  guint64 *out;      /* [state]: bit i set when pattern i ends here */
+  guint8 cls[256]; /* byte -> class; 0 for bytes in no needle */
+  guint stride;    /* classes per state row, even */
+  guint32 *delta;  /* [state * stride + class] = next_state * stride | has_output */
+  guint64 *out;    /* [state]: bit i set when pattern i ends here */
   guint n_states;
-  GRegex **regex;    /* [pattern] or NULL */
+  GRegex **regex; /* [pattern] or NULL */
   const PdLogPattern *patterns;
   guint n_patterns;
 } Matcher;
@@ -117,8 +117,7 @@ matcher_build (void)
       {
         g_autoptr (GError) error = NULL;
         /* RAW: logs are bytes, not necessarily UTF-8; the patterns are ASCII. */
-        m->regex[i] = g_regex_new (m->patterns[i].regex, G_REGEX_RAW | G_REGEX_OPTIMIZE, 0,
-                                   &error);
+        m->regex[i] = g_regex_new (m->patterns[i].regex, G_REGEX_RAW | G_REGEX_OPTIMIZE, 0, &error);
         if (m->regex[i] == NULL)
           g_error ("logscan: bad rule regex “%s”: %s", m->patterns[i].regex, error->message);
       }
@@ -173,10 +172,10 @@ pd_log_finding_free (PdLogFinding *f)
 typedef enum
 {
   CLOCK_NONE = 0,
-  CLOCK_MONO, /* seconds since boot */
-  CLOCK_TOD,  /* time of day, days counted by rollover */
+  CLOCK_MONO,  /* seconds since boot */
+  CLOCK_TOD,   /* time of day, days counted by rollover */
   CLOCK_HUMAN, /* dmesg -H: minute stamps plus deltas, its own estimate */
-  CLOCK_ABS,  /* a full date */
+  CLOCK_ABS,   /* a full date */
 } Clock;
 
 typedef struct
@@ -212,8 +211,8 @@ typedef struct
 struct _PdLogScanner
 {
   const Matcher *m;
-  GHashTable *incidents; /* "kind\x1fdevice" -> Incident */
-  GHashTable *resets;    /* device -> Series */
+  GHashTable *incidents;  /* "kind\x1fdevice" -> Incident */
+  GHashTable *resets;     /* device -> Series */
   GHashTable *reconnects; /* device -> Series */
   /* dmesg -H: "[Nov24 01:03]" sets the minute, "[  +0.000123]" adds to it */
   gboolean human_valid;
@@ -908,8 +907,8 @@ process (PdLogScanner *s, guint64 hits, const Parsed *pl, guint lineno)
       kinds_done |= kbit;
       const PdLogKind *kind = &kinds[pat->kind_index];
       if (incident_hit (s, kind, device, &pl->stamp))
-        add_finding (&found, finding_new (kind, lineno, make_excerpt (pl->msg, pl->msg_len),
-                                          device, pl->stamp.us));
+        add_finding (&found, finding_new (kind, lineno, make_excerpt (pl->msg, pl->msg_len), device,
+                                          pl->stamp.us));
     }
   return found;
 }

@@ -122,11 +122,11 @@ main (int argc, char **argv)
     }
 
   /* Register the error names before any reply can carry one. */
-  (void)PD_AGENT_ERROR;
+  (void) PD_AGENT_ERROR;
 
   PdAgentOptions options = {
     .no_vaprobe = no_vaprobe,
-    .vaprobe_timeout_ms = (guint)vaprobe_timeout_s * 1000,
+    .vaprobe_timeout_ms = (guint) vaprobe_timeout_s * 1000,
     .kmsg_path = kmsg,
     .hostlink_port = hostlink_port,
     .no_hotplug = no_hotplug,

@@ -49,8 +49,8 @@ pd_sysroot_pathf (const char *fmt, ...)
 }
 
 char *
-pd_sysroot_read_file (const char *abs_path, gsize max_len, PdSysrootReadFlags flags,
-                      gsize *len_out, GError **error)
+pd_sysroot_read_file (const char *abs_path, gsize max_len, PdSysrootReadFlags flags, gsize *len_out,
+                      GError **error)
 {
   g_autofree char *path = pd_sysroot_path (abs_path);
   /* O_NONBLOCK: opening a FIFO must not wait for a writer; the fstat below

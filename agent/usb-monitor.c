@@ -65,14 +65,14 @@ struct _PdUsbMonitor
   guint start_events_id;
   GHashTable *fd_sources; /* fd -> source id */
 
-  GHashTable *devices; /* port path -> PdUsbDevice */
-  GHashTable *ports;   /* port path -> PortHistory */
+  GHashTable *devices;    /* port path -> PdUsbDevice */
+  GHashTable *ports;      /* port path -> PortHistory */
   GQueue recent_removals; /* Removal, oldest first */
 
   /* Active faults */
-  GHashTable *storms;   /* port path -> Storm */
-  GHashTable *cascades; /* hub port path -> Cascade, until the hub returns or
-                         * CASCADE_HOLD_US passed */
+  GHashTable *storms;    /* port path -> Storm */
+  GHashTable *cascades;  /* hub port path -> Cascade, until the hub returns or
+                          * CASCADE_HOLD_US passed */
   char *controller_died; /* device named by the kernel log, or "" */
   gint64 kernel_until;   /* other usb.* kernel findings: degraded until then */
   char *kernel_summary;
@@ -93,7 +93,7 @@ struct _PdUsbMonitor
 typedef struct
 {
   gint64 last_left;
-  gint64 last_cascade_event; /* one cascade event per hub per storm window */
+  gint64 last_cascade_event;     /* one cascade event per hub per storm window */
   gint64 returns[STORM_RETURNS]; /* ring of the last return times */
   guint n_returns;
   guint next;
@@ -174,10 +174,9 @@ static char *
 device_label (const PdUsbDevice *d)
 {
   if (d->product_name != NULL)
-    return g_strdup_printf ("\"%s\" (%04x:%04x) at port %s", d->product_name, d->vendor,
-                            d->product, d->port_path);
-  return g_strdup_printf ("USB device %04x:%04x at port %s", d->vendor, d->product,
-                          d->port_path);
+    return g_strdup_printf ("\"%s\" (%04x:%04x) at port %s", d->product_name, d->vendor, d->product,
+                            d->port_path);
+  return g_strdup_printf ("USB device %04x:%04x at port %s", d->vendor, d->product, d->port_path);
 }
 
 static gboolean
@@ -680,8 +679,8 @@ device_arrived (PdUsbMonitor *self, PdUsbDevice *d)
                   st->name = g_strdup (label);
                   g_hash_table_insert (self->storms, g_strdup (d->port_path), st);
                   g_autofree char *text = g_strdup_printf (
-                      "%s disconnected and reconnected %u times within %d s", label,
-                      STORM_RETURNS, (int) (self->storm_window_us / G_USEC_PER_SEC));
+                      "%s disconnected and reconnected %u times within %d s", label, STORM_RETURNS,
+                      (int) (self->storm_window_us / G_USEC_PER_SEC));
                   if (!ancestor_storming (self, d->port_path))
                     emit_event (self, "usb.reconnect-storm", text);
                 }
@@ -693,18 +692,17 @@ device_arrived (PdUsbMonitor *self, PdUsbDevice *d)
 
       if (!is_root_hub (d))
         {
-          g_autofree char *text = g_strdup_printf ("%s connected (%s Mbit/s%s)", label,
-                                                   speed_text (d->speed_mbps),
-                                                   d->is_hub ? ", hub" : "");
+          g_autofree char *text
+              = g_strdup_printf ("%s connected (%s Mbit/s%s)", label, speed_text (d->speed_mbps),
+                                 d->is_hub ? ", hub" : "");
           emit_device_event (self, d->port_path, "usb.device-added", text);
         }
     }
 
   if (is_superspeed_hub (d) && !was_ss_hub)
     {
-      g_autofree char *text
-          = g_strdup_printf ("USB hub %s runs at %u Mbit/s (SuperSpeed). %s", label,
-                             d->speed_mbps, SUPERSPEED_HUB_ADVICE);
+      g_autofree char *text = g_strdup_printf ("USB hub %s runs at %u Mbit/s (SuperSpeed). %s",
+                                               label, d->speed_mbps, SUPERSPEED_HUB_ADVICE);
       emit_event (self, "usb.superspeed-hub", text);
     }
 
@@ -915,9 +913,8 @@ pd_usb_monitor_note_kernel_finding (PdUsbMonitor *self, const char *kind, const 
   if (g_str_equal (kind, "usb.controller-died"))
     {
       g_free (self->controller_died);
-      self->controller_died = g_strdup (device != NULL && g_utf8_validate (device, -1, NULL)
-                                            ? device
-                                            : "");
+      self->controller_died
+          = g_strdup (device != NULL && g_utf8_validate (device, -1, NULL) ? device : "");
     }
   else if (g_str_has_prefix (kind, "usb."))
     {
@@ -1001,9 +998,9 @@ pd_usb_monitor_class_init (PdUsbMonitorClass *klass)
   object_class->dispose = pd_usb_monitor_dispose;
   object_class->finalize = pd_usb_monitor_finalize;
 
-  signals[SIGNAL_COMPONENT_CHANGED] = g_signal_new ("component-changed", G_TYPE_FROM_CLASS (klass),
-                                                    G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                                    G_TYPE_NONE, 0);
+  signals[SIGNAL_COMPONENT_CHANGED]
+      = g_signal_new ("component-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                      NULL, NULL, G_TYPE_NONE, 0);
   signals[SIGNAL_EVENT]
       = g_signal_new ("event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                       G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
@@ -1016,7 +1013,8 @@ pd_usb_monitor_init (PdUsbMonitor *self)
   self->devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) pd_usb_device_free);
   self->ports = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  self->storms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) storm_free);
+  self->storms
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) storm_free);
   self->cascades
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) cascade_free);
   g_queue_init (&self->recent_removals);

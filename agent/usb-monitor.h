@@ -33,12 +33,12 @@ G_DECLARE_FINAL_TYPE (PdUsbMonitor, pd_usb_monitor, PD, USB_MONITOR, GObject)
 typedef struct
 {
   guint8 bus;
-  char *port_path;   /* "1-4.2"; "usb1" for a root hub */
+  char *port_path; /* "1-4.2"; "usb1" for a root hub */
   guint16 vendor;
   guint16 product;
   char *product_name; /* sysfs `product` or the string descriptor; may be NULL */
   guint8 device_class;
-  guint speed_mbps;   /* 1 (low speed: 1.5), 12, 480, 5000, 10000, 20000; 0 unknown */
+  guint speed_mbps; /* 1 (low speed: 1.5), 12, 480, 5000, 10000, 20000; 0 unknown */
   gboolean is_hub;
 } PdUsbDevice;
 

@@ -193,7 +193,7 @@ set_report_details (PdComponent *c, const PdVaprobeResult *res)
 static gboolean
 list_has (char **list, const char *codec)
 {
-  return list != NULL && g_strv_contains ((const char *const *)list, codec);
+  return list != NULL && g_strv_contains ((const char *const *) list, codec);
 }
 
 /* State and summary from the probe's outcome. */
@@ -318,7 +318,7 @@ judge_probe (PdComponent *c, const Facts *f)
   if (!r->functional_ran)
     {
       g_ptr_array_add (lacks, NULL);
-      g_autofree char *what = g_strjoinv (" and ", (char **)lacks->pdata);
+      g_autofree char *what = g_strjoinv (" and ", (char **) lacks->pdata);
       pd_component_set_state (c, PD_STATE_DEGRADED, "");
       pd_component_set_summary_printf (c,
                                        "VA-API starts (%s driver) but %s; without video "
@@ -330,7 +330,7 @@ judge_probe (PdComponent *c, const Facts *f)
   if (lacks->len > 0)
     {
       g_ptr_array_add (lacks, NULL);
-      g_autofree char *what = g_strjoinv (" and ", (char **)lacks->pdata);
+      g_autofree char *what = g_strjoinv (" and ", (char **) lacks->pdata);
       pd_component_set_state (c, PD_STATE_DEGRADED, "");
       pd_component_set_summary_printf (c,
                                        "%s driver works (test frame correct in %.0f ms) but %s; "
@@ -606,7 +606,7 @@ build_in_thread (GTask *task, gpointer source, gpointer data, GCancellable *canc
 {
   Job *job = data;
   g_task_return_pointer (task, pd_vaapi_component (job->dev, job->result),
-                         (GDestroyNotify)pd_component_free);
+                         (GDestroyNotify) pd_component_free);
 }
 
 static void
@@ -621,7 +621,7 @@ on_probe_done (GObject *source, GAsyncResult *res, gpointer user_data)
       g_task_return_pointer (
           task,
           pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN, "the VA-API check was cancelled"),
-          (GDestroyNotify)pd_component_free);
+          (GDestroyNotify) pd_component_free);
       return;
     }
   g_task_run_in_thread (task, build_in_thread);
@@ -636,7 +636,7 @@ pd_vaapi_check_async (const PdGpuScan *scan, guint timeout_ms, GCancellable *can
   /* Cancellation gives an `unknown` component, not an error. */
   g_task_set_check_cancellable (task, FALSE);
   /* Settle the cached root prefix here, before any worker thread reads it. */
-  (void)pd_sysroot ();
+  (void) pd_sysroot ();
   const PdGpuDevice *dev = scan ? pd_gpu_scan_primary (scan) : NULL;
   Job *job = g_new0 (Job, 1);
   job->dev = dev ? device_copy (dev) : NULL;

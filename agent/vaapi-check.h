@@ -28,9 +28,8 @@ PdComponent *pd_vaapi_check_sync (const PdGpuScan *scan, guint timeout_ms);
 
 /* The component from what the probe found: @dev is the Intel GPU (NULL:
  * none found), @result the probe's result (NULL: not run because @dev has no
- * render node, or its device file is missing). Reads installed packages (dpkg status), apt sources, firmware
- * files and /etc/environment through the sysroot to choose advice. Exposed
- * for tests. */
+ * render node, or its device file is missing). Reads installed packages (dpkg status), apt sources,
+ * firmware files and /etc/environment through the sysroot to choose advice. Exposed for tests. */
 PdComponent *pd_vaapi_component (const PdGpuDevice *dev, const PdVaprobeResult *result);
 
 G_END_DECLS

@@ -21,13 +21,13 @@ pd_vaprobe_fill_nv12 (guint8 *base, const VAImage *img, int w, int h, gboolean f
 {
   for (int y = 0; y < h; y++)
     {
-      guint8 *row = base + img->offsets[0] + (gsize)y * img->pitches[0];
+      guint8 *row = base + img->offsets[0] + (gsize) y * img->pitches[0];
       for (int x = 0; x < w; x++)
         row[x] = flat ? 16 : pd_vaprobe_quad_y[pd_vaprobe_quadrant (x, y, w, h)];
     }
   for (int y = 0; y < h / 2; y++)
     {
-      guint8 *row = base + img->offsets[1] + (gsize)y * img->pitches[1];
+      guint8 *row = base + img->offsets[1] + (gsize) y * img->pitches[1];
       for (int x = 0; x < w / 2; x++)
         {
           int q = pd_vaprobe_quadrant (x, y, w / 2, h / 2);
@@ -61,7 +61,7 @@ pd_vaprobe_check_nv12 (const guint8 *base, const VAImage *img, int w, int h, con
         if (near_border (x, w) || near_border (y, h))
           continue;
         int want = pd_vaprobe_quad_y[pd_vaprobe_quadrant (x, y, w, h)];
-        int got = base[img->offsets[0] + (gsize)y * img->pitches[0] + x];
+        int got = base[img->offsets[0] + (gsize) y * img->pitches[0] + x];
         checked++;
         if (ABS (got - want) > PD_VAPROBE_TOLERANCE)
           {
@@ -75,7 +75,7 @@ pd_vaprobe_check_nv12 (const guint8 *base, const VAImage *img, int w, int h, con
         if (near_border (x, w / 2) || near_border (y, h / 2))
           continue;
         int q = pd_vaprobe_quadrant (x, y, w / 2, h / 2);
-        const guint8 *uv = base + img->offsets[1] + (gsize)y * img->pitches[1] + 2 * x;
+        const guint8 *uv = base + img->offsets[1] + (gsize) y * img->pitches[1] + 2 * x;
         checked += 2;
         if (ABS (uv[0] - want_u[q]) > PD_VAPROBE_TOLERANCE
             || ABS (uv[1] - want_v[q]) > PD_VAPROBE_TOLERANCE)
@@ -107,7 +107,7 @@ pd_vaprobe_parse_jpeg (const guint8 *d, gsize len, PdVaprobeJpeg *jp, char **why
       if (d[i] != 0xff)
         goto bad;
       guint8 marker = d[i + 1];
-      gsize seg = ((gsize)d[i + 2] << 8) | d[i + 3];
+      gsize seg = ((gsize) d[i + 2] << 8) | d[i + 3];
       if (seg < 2 || i + 2 + seg > len)
         goto bad;
       const guint8 *p = d + i + 4;
@@ -127,8 +127,8 @@ pd_vaprobe_parse_jpeg (const guint8 *d, gsize len, PdVaprobeJpeg *jp, char **why
         case 0xc0: /* SOF0: baseline */
           if (n < 6 || p[0] != 8)
             goto bad;
-          jp->pic.picture_height = (guint16)((p[1] << 8) | p[2]);
-          jp->pic.picture_width = (guint16)((p[3] << 8) | p[4]);
+          jp->pic.picture_height = (guint16) ((p[1] << 8) | p[2]);
+          jp->pic.picture_width = (guint16) ((p[3] << 8) | p[4]);
           jp->pic.num_components = p[5];
           if (p[5] < 1 || p[5] > 3 || n < 6 + 3u * p[5])
             goto bad;
@@ -138,8 +138,8 @@ pd_vaprobe_parse_jpeg (const guint8 *d, gsize len, PdVaprobeJpeg *jp, char **why
               jp->pic.components[c].h_sampling_factor = p[7 + 3 * c] >> 4;
               jp->pic.components[c].v_sampling_factor = p[7 + 3 * c] & 0x0f;
               jp->pic.components[c].quantiser_table_selector = p[8 + 3 * c];
-              hmax = MAX (hmax, (guint)(p[7 + 3 * c] >> 4));
-              vmax = MAX (vmax, (guint)(p[7 + 3 * c] & 0x0f));
+              hmax = MAX (hmax, (guint) (p[7 + 3 * c] >> 4));
+              vmax = MAX (vmax, (guint) (p[7 + 3 * c] & 0x0f));
             }
           break;
         case 0xc4: /* DHT */
@@ -168,7 +168,7 @@ pd_vaprobe_parse_jpeg (const guint8 *d, gsize len, PdVaprobeJpeg *jp, char **why
         case 0xdd: /* DRI */
           if (n < 2)
             goto bad;
-          jp->slice.restart_interval = (guint16)((p[0] << 8) | p[1]);
+          jp->slice.restart_interval = (guint16) ((p[0] << 8) | p[1]);
           break;
         case 0xda: /* SOS, then the entropy-coded data up to EOI */
           {
@@ -189,7 +189,7 @@ pd_vaprobe_parse_jpeg (const guint8 *d, gsize len, PdVaprobeJpeg *jp, char **why
               goto bad;
             jp->scan = d + start;
             jp->scan_len = end - start;
-            jp->slice.slice_data_size = (guint32)jp->scan_len;
+            jp->slice.slice_data_size = (guint32) jp->scan_len;
             jp->slice.slice_data_offset = 0;
             jp->slice.slice_data_flag = VA_SLICE_DATA_FLAG_ALL;
             guint mcu_w = 8 * hmax, mcu_h = 8 * vmax;

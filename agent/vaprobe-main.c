@@ -99,7 +99,7 @@ static void
 add_unique (GPtrArray *list, const char *name)
 {
   if (!g_ptr_array_find_with_equal_func (list, name, g_str_equal, NULL))
-    g_ptr_array_add (list, (gpointer)name);
+    g_ptr_array_add (list, (gpointer) name);
 }
 
 /* The codec a profile belongs to, in the names the report uses. */
@@ -232,8 +232,8 @@ upload_nv12 (VADisplay dpy, VASurfaceID surface, int w, int h, gboolean flat, ch
       ok = va_ok (vaUnmapBuffer (dpy, img.buf), "vaUnmapBuffer", why);
     }
   if (ok && !derived)
-    ok = va_ok (vaPutImage (dpy, surface, img.image_id, 0, 0, (unsigned)w, (unsigned)h, 0, 0,
-                            (unsigned)w, (unsigned)h),
+    ok = va_ok (vaPutImage (dpy, surface, img.image_id, 0, 0, (unsigned) w, (unsigned) h, 0, 0,
+                            (unsigned) w, (unsigned) h),
                 "vaPutImage", why);
   vaDestroyImage (dpy, img.image_id);
   return ok;
@@ -256,7 +256,7 @@ download_check_nv12 (VADisplay dpy, VASurfaceID surface, int w, int h, const gui
           = { .fourcc = VA_FOURCC_NV12, .byte_order = VA_LSB_FIRST, .bits_per_pixel = 12 };
       if (!va_ok (vaCreateImage (dpy, &fmt, w, h, &img), "vaCreateImage", why))
         return FALSE;
-      if (!va_ok (vaGetImage (dpy, surface, 0, 0, (unsigned)w, (unsigned)h, img.image_id),
+      if (!va_ok (vaGetImage (dpy, surface, 0, 0, (unsigned) w, (unsigned) h, img.image_id),
                   "vaGetImage", why))
         {
           vaDestroyImage (dpy, img.image_id);
@@ -291,7 +291,7 @@ sync_surface (VADisplay dpy, VASurfaceID surface, char **why)
         {
           *why = g_strdup_printf ("the GPU did not finish a tiny scaling job within %d s: a GPU "
                                   "hang is likely",
-                                  (int)(SYNC_BUDGET_US / G_USEC_PER_SEC));
+                                  (int) (SYNC_BUDGET_US / G_USEC_PER_SEC));
           return FALSE;
         }
     }
@@ -384,7 +384,7 @@ test_jpeg_decode (VADisplay dpy, char **why)
   if (!va_ok (vaCreateConfig (dpy, VAProfileJPEGBaseline, VAEntrypointVLD, &rt, 1, &config),
               "vaCreateConfig (JPEG decode)", why))
     goto out;
-  if (!va_ok (vaCreateSurfaces (dpy, VA_RT_FORMAT_YUV420, (unsigned)w, (unsigned)h, &surface, 1,
+  if (!va_ok (vaCreateSurfaces (dpy, VA_RT_FORMAT_YUV420, (unsigned) w, (unsigned) h, &surface, 1,
                                 NULL, 0),
               "vaCreateSurfaces (JPEG)", why))
     goto out;
@@ -406,8 +406,8 @@ test_jpeg_decode (VADisplay dpy, char **why)
       || !va_ok (vaCreateBuffer (dpy, context, VASliceParameterBufferType, sizeof jp.slice, 1,
                                  &jp.slice, &bufs[3]),
                  "vaCreateBuffer (slice)", why)
-      || !va_ok (vaCreateBuffer (dpy, context, VASliceDataBufferType, (unsigned)jp.scan_len, 1,
-                                 (void *)jp.scan, &bufs[4]),
+      || !va_ok (vaCreateBuffer (dpy, context, VASliceDataBufferType, (unsigned) jp.scan_len, 1,
+                                 (void *) jp.scan, &bufs[4]),
                  "vaCreateBuffer (slice data)", why))
     goto out;
   if (!va_ok (vaBeginPicture (dpy, context, surface), "vaBeginPicture", why)
@@ -464,7 +464,7 @@ probe_functional_test (Probe *p, VADisplay dpy)
                                 "be given a test job");
       return;
     }
-  p->ft_ms = (double)(g_get_monotonic_time () - t0) / 1000.0;
+  p->ft_ms = (double) (g_get_monotonic_time () - t0) / 1000.0;
   if (!p->ft_passed)
     {
       p->ft_message = g_steal_pointer (&why);
@@ -513,7 +513,7 @@ drop_privileges (Probe *p, const char *user)
       if (gr != NULL)
         groups[n++] = gr->gr_gid;
     }
-  if (setgroups ((size_t)n, groups) != 0 || setgid (gid) != 0 || setuid (uid) != 0)
+  if (setgroups ((size_t) n, groups) != 0 || setgid (gid) != 0 || setuid (uid) != 0)
     {
       p->error
           = g_strdup_printf ("could not switch to the user “%s”: %s", user, g_strerror (errno));
@@ -627,8 +627,8 @@ probe_to_text (Probe *p, double duration_ms)
     {
       g_ptr_array_add (p->decode, NULL);
       g_ptr_array_add (p->encode, NULL);
-      g_autofree char *dec = g_strjoinv (", ", (char **)p->decode->pdata);
-      g_autofree char *enc = g_strjoinv (", ", (char **)p->encode->pdata);
+      g_autofree char *dec = g_strjoinv (", ", (char **) p->decode->pdata);
+      g_autofree char *enc = g_strjoinv (", ", (char **) p->encode->pdata);
       g_ptr_array_remove_index (p->decode, p->decode->len - 1);
       g_ptr_array_remove_index (p->encode, p->encode->len - 1);
       LINE ("decode:", dec[0] ? dec : "nothing");
@@ -657,7 +657,7 @@ write_all (int fd, const char *data, gsize len)
       if (n <= 0)
         return FALSE;
       data += n;
-      len -= (gsize)n;
+      len -= (gsize) n;
     }
   return TRUE;
 }
@@ -725,7 +725,7 @@ probe_run_va (Probe *p, int fd)
   p->va_api_version = g_strdup_printf ("%d.%d", major, minor);
   const char *vendor = vaQueryVendorString (dpy);
   if (vendor != NULL)
-    p->vendor = g_utf8_make_valid (vendor, MIN ((gssize)strlen (vendor), 512));
+    p->vendor = g_utf8_make_valid (vendor, MIN ((gssize) strlen (vendor), 512));
   p->status = "ok";
   probe_query_profiles (p, dpy);
   probe_functional_test (p, dpy);
@@ -856,7 +856,7 @@ main (int argc, char **argv)
         }
     }
 
-  double ms = (double)(g_get_monotonic_time () - t0) / 1000.0;
+  double ms = (double) (g_get_monotonic_time () - t0) / 1000.0;
   g_autofree char *out = json ? probe_to_json (&p, ms, FALSE) : probe_to_text (&p, ms);
   gboolean written = write_all (report_fd, out, strlen (out)) && write_all (report_fd, "\n", 1);
   close (report_fd);

@@ -156,14 +156,14 @@ pd_vaprobe_report_parse (const char *data, gsize len, GError **error)
       bad (error, "it is empty");
       return NULL;
     }
-  if (memchr (data, '\0', len) != NULL || !g_utf8_validate (data, (gssize)len, NULL))
+  if (memchr (data, '\0', len) != NULL || !g_utf8_validate (data, (gssize) len, NULL))
     {
       bad (error, "not UTF-8 text");
       return NULL;
     }
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_data (parser, data, (gssize)len, &local))
+  if (!json_parser_load_from_data (parser, data, (gssize) len, &local))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the probe's report is not JSON: %s",
                    local->message);

@@ -142,7 +142,7 @@ utf8_tail (GByteArray *err)
 {
   if (err == NULL || err->len == 0)
     return NULL;
-  g_autofree char *raw = g_strndup ((const char *)err->data, err->len);
+  g_autofree char *raw = g_strndup ((const char *) err->data, err->len);
   char *valid = g_utf8_make_valid (raw, -1);
   g_strstrip (valid);
   if (valid[0] == '\0')
@@ -246,7 +246,7 @@ run_maybe_finish (GTask *task)
   else
     {
       g_autoptr (GError) error = NULL;
-      r->report = pd_vaprobe_report_parse ((const char *)run->out->data, run->out->len, &error);
+      r->report = pd_vaprobe_report_parse ((const char *) run->out->data, run->out->len, &error);
       if (r->report != NULL)
         r->kind = PD_VAPROBE_RESULT_REPORT;
       else if (r->exit_status != 0)
@@ -263,7 +263,7 @@ run_maybe_finish (GTask *task)
               = g_strdup_printf ("the VA-API probe printed no usable report: %s", error->message);
         }
     }
-  g_task_return_pointer (task, g_steal_pointer (&r), (GDestroyNotify)pd_vaprobe_result_free);
+  g_task_return_pointer (task, g_steal_pointer (&r), (GDestroyNotify) pd_vaprobe_result_free);
 }
 
 static void read_next (GTask *task, gboolean is_stdout);
@@ -301,11 +301,11 @@ on_read (GObject *source, GAsyncResult *res, gpointer user_data)
           run_maybe_finish (task);
           return;
         }
-      g_byte_array_append (run->out, data, (guint)n);
+      g_byte_array_append (run->out, data, (guint) n);
     }
   else
     {
-      g_byte_array_append (run->err, data, (guint)n);
+      g_byte_array_append (run->err, data, (guint) n);
       if (run->err->len > PD_VAPROBE_STDERR_KEEP)
         g_byte_array_remove_range (run->err, 0, run->err->len - PD_VAPROBE_STDERR_KEEP);
     }
@@ -389,7 +389,7 @@ pd_vaprobe_run_env_async (const char *device, const char *const *env, guint time
       r->kind = PD_VAPROBE_RESULT_NOT_FOUND;
       r->timeout_ms = run->timeout_ms;
       r->message = g_strdup (error->message);
-      g_task_return_pointer (task, r, (GDestroyNotify)pd_vaprobe_result_free);
+      g_task_return_pointer (task, r, (GDestroyNotify) pd_vaprobe_result_free);
       return;
     }
 
@@ -398,7 +398,7 @@ pd_vaprobe_run_env_async (const char *device, const char *const *env, guint time
   if (device != NULL)
     {
       g_ptr_array_add (argv, (gpointer) "--device");
-      g_ptr_array_add (argv, (gpointer)device);
+      g_ptr_array_add (argv, (gpointer) device);
     }
   g_ptr_array_add (argv, (gpointer) "--json");
   g_ptr_array_add (argv, NULL);
@@ -411,10 +411,10 @@ pd_vaprobe_run_env_async (const char *device, const char *const *env, guint time
       const char *eq = strchr (env[i], '=');
       if (eq == NULL || eq == env[i])
         continue;
-      g_autofree char *name = g_strndup (env[i], (gsize)(eq - env[i]));
+      g_autofree char *name = g_strndup (env[i], (gsize) (eq - env[i]));
       g_subprocess_launcher_setenv (launcher, name, eq + 1, TRUE);
     }
-  run->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
+  run->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   if (run->proc == NULL)
     {
       PdVaprobeResult *r = g_new0 (PdVaprobeResult, 1);
@@ -423,11 +423,11 @@ pd_vaprobe_run_env_async (const char *device, const char *const *env, guint time
       r->timeout_ms = run->timeout_ms;
       r->message = g_strdup_printf ("the VA-API probe %s could not be started: %s", run->probe_path,
                                     error->message);
-      g_task_return_pointer (task, r, (GDestroyNotify)pd_vaprobe_result_free);
+      g_task_return_pointer (task, r, (GDestroyNotify) pd_vaprobe_result_free);
       return;
     }
   const char *ident = g_subprocess_get_identifier (run->proc);
-  run->pid = ident ? (pid_t)g_ascii_strtoll (ident, NULL, 10) : 0;
+  run->pid = ident ? (pid_t) g_ascii_strtoll (ident, NULL, 10) : 0;
   /* Also from the parent, so the group exists before any kill (the classic
    * race); fails harmlessly once the child has exec'd. */
   if (run->pid > 0)

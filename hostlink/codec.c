@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The quark name is not an expression: keep clang-format away. */
+// clang-format off
 G_DEFINE_QUARK (pd-hostlink-codec-error-quark, pd_hl_codec_error)
+// clang-format on
 
 /* --- verbs and their argument schemas --- */
 
@@ -89,22 +92,14 @@ static const ArgSpec no_args[] = {
 };
 
 static const ArgSpec status_reply_args[] = {
-  { "vm-state", ARG_TOKEN, REQ },
-  { "cycle", ARG_TOKEN, REQ },
-  { "enabled", ARG_BOOL, REQ },
-  { "cool-off-min", ARG_UINT, REQ },
-  { "cool-off-max", ARG_UINT, REQ },
-  { "cool-off-default", ARG_UINT, REQ },
-  { "rate-max", ARG_UINT, REQ },
-  { "rate-window", ARG_UINT, REQ },
-  { "day-max", ARG_UINT, REQ },
-  { "rate-left", ARG_UINT, REQ },
-  { "next-allowed-in", ARG_UINT, REQ },
-  { "last", ARG_TOKEN, OPT },
-  { "last-time", ARG_UINT, OPT },
-  { "last-duration", ARG_UINT, OPT },
-  { "last-text", ARG_TEXT, OPT },
-  { NULL },
+  { "vm-state", ARG_TOKEN, REQ },       { "cycle", ARG_TOKEN, REQ },
+  { "enabled", ARG_BOOL, REQ },         { "cool-off-min", ARG_UINT, REQ },
+  { "cool-off-max", ARG_UINT, REQ },    { "cool-off-default", ARG_UINT, REQ },
+  { "rate-max", ARG_UINT, REQ },        { "rate-window", ARG_UINT, REQ },
+  { "day-max", ARG_UINT, REQ },         { "rate-left", ARG_UINT, REQ },
+  { "next-allowed-in", ARG_UINT, REQ }, { "last", ARG_TOKEN, OPT },
+  { "last-time", ARG_UINT, OPT },       { "last-duration", ARG_UINT, OPT },
+  { "last-text", ARG_TEXT, OPT },       { NULL },
 };
 
 static const ArgSpec error_args[] = {
@@ -198,8 +193,8 @@ pd_hl_codec_error_wire_code (PdHlCodecError code)
 static gboolean
 is_vchar (guchar c)
 {
-  return g_ascii_isalnum (c) || c == '-' || c == '.' || c == '_' || c == '~' || c == ':'
-         || c == '/' || c == ',' || c == '+' || c == '@';
+  return g_ascii_isalnum (c) || c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '/'
+         || c == ',' || c == '+' || c == '@';
 }
 
 static gboolean
@@ -598,8 +593,8 @@ pd_hl_decode (const char *line, gsize len, guint32 *bad_id, GError **error)
 
   if (!known)
     {
-      g_set_error (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_UNKNOWN_VERB,
-                   "Unknown verb “%.*s”.", (int) verb_len, line);
+      g_set_error (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_UNKNOWN_VERB, "Unknown verb “%.*s”.",
+                   (int) verb_len, line);
       return NULL;
     }
   if (!check_schema (msg, error, PD_HL_CODEC_ERROR_BAD_ARGS))
@@ -637,8 +632,8 @@ pd_hl_encode (const PdHlMessage *msg, gsize *out_len, GError **error)
     }
   if (msg->args->len > PD_HL_MAX_ARGS)
     {
-      g_set_error (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_INVALID,
-                   "More than %d arguments.", PD_HL_MAX_ARGS);
+      g_set_error (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_INVALID, "More than %d arguments.",
+                   PD_HL_MAX_ARGS);
       return NULL;
     }
   g_autoptr (GString) out = g_string_new (verbs[msg->verb].name);
@@ -655,8 +650,7 @@ pd_hl_encode (const PdHlMessage *msg, gsize *out_len, GError **error)
       if (!text_is_valid (a->value, strlen (a->value)))
         {
           g_set_error (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_INVALID,
-                       "The value of “%s” is not UTF-8 text without control characters.",
-                       a->key);
+                       "The value of “%s” is not UTF-8 text without control characters.", a->key);
           return NULL;
         }
       g_autofree char *v = pd_hl_escape_value (a->value);

@@ -76,12 +76,12 @@ gboolean pd_hl_verb_sent_by_guest (PdHlVerb verb);
 #define PD_HL_CODEC_ERROR (pd_hl_codec_error_quark ())
 typedef enum
 {
-  PD_HL_CODEC_ERROR_EMPTY,         /* an empty line: resync filler, ignore it */
-  PD_HL_CODEC_ERROR_TOO_LONG,      /* over PD_HL_MAX_LINE */
-  PD_HL_CODEC_ERROR_SYNTAX,        /* not a line of the grammar */
-  PD_HL_CODEC_ERROR_UNKNOWN_VERB,  /* well-formed verb that is not ours */
-  PD_HL_CODEC_ERROR_BAD_ARGS,      /* duplicate, missing, too many or bad values */
-  PD_HL_CODEC_ERROR_INVALID,       /* encoder: the message breaks the grammar */
+  PD_HL_CODEC_ERROR_EMPTY,        /* an empty line: resync filler, ignore it */
+  PD_HL_CODEC_ERROR_TOO_LONG,     /* over PD_HL_MAX_LINE */
+  PD_HL_CODEC_ERROR_SYNTAX,       /* not a line of the grammar */
+  PD_HL_CODEC_ERROR_UNKNOWN_VERB, /* well-formed verb that is not ours */
+  PD_HL_CODEC_ERROR_BAD_ARGS,     /* duplicate, missing, too many or bad values */
+  PD_HL_CODEC_ERROR_INVALID,      /* encoder: the message breaks the grammar */
 } PdHlCodecError;
 GQuark pd_hl_codec_error_quark (void);
 /* The ERROR message's code= for a decode failure (NULL for EMPTY). */
@@ -156,8 +156,8 @@ void pd_hl_line_buf_reset (PdHlLineBuf *buf, gboolean discard_first);
  * PD_HL_LINE_READY, *@line / *@line_len is the line without its LF, valid
  * until the next call. Call again with the rest of @data until NEED_MORE.
  * Never stores more than PD_HL_MAX_LINE bytes. */
-PdHlLineStatus pd_hl_line_buf_push (PdHlLineBuf *buf, const char *data, gsize len,
-                                    gsize *consumed, const char **line, gsize *line_len);
+PdHlLineStatus pd_hl_line_buf_push (PdHlLineBuf *buf, const char *data, gsize len, gsize *consumed,
+                                    const char **line, gsize *line_len);
 /* TRUE when a partial line is held (or a too-long one is being discarded). */
 gboolean pd_hl_line_buf_has_partial (const PdHlLineBuf *buf);
 

@@ -48,7 +48,7 @@ pd_vmid_parse (const char *text, guint *vmid)
   if (v < PD_VMID_MIN || v > PD_VMID_MAX)
     return FALSE;
   if (vmid)
-    *vmid = (guint)v;
+    *vmid = (guint) v;
   return TRUE;
 }
 
@@ -134,7 +134,7 @@ get_uint (GKeyFile *kf, const char *origin, const char *group, const char *key, 
       g_autofree char *want = g_strdup_printf ("expected a whole number from %u to %u", min, max);
       return bad_value (error, origin, group, key, raw, want);
     }
-  *out = (guint)v;
+  *out = (guint) v;
   return TRUE;
 }
 

@@ -70,7 +70,7 @@ send_msg (PdHostdConn *c, PdHlMessage *msg, GString *out)
       g_autofree char *line = pd_hl_encode (msg, &len, &error);
       if (line)
         {
-          g_string_append_len (out, line, (gssize)len);
+          g_string_append_len (out, line, (gssize) len);
           return;
         }
       /* Shorten the longest value (texts are the only long ones). */
@@ -90,7 +90,7 @@ send_msg (PdHostdConn *c, PdHlMessage *msg, GString *out)
       /* Cut at a UTF-8 boundary, keeping a third. */
       gsize keep = strlen (longest->value) / 3;
       const char *end = g_utf8_find_prev_char (longest->value, longest->value + keep + 1);
-      gsize cut = end ? (gsize)(end - longest->value) : 0;
+      gsize cut = end ? (gsize) (end - longest->value) : 0;
       g_autofree char *shorter = g_strndup (longest->value, cut);
       g_free (longest->value);
       longest->value = g_strconcat (shorter, "...", NULL);
@@ -137,9 +137,9 @@ set_policy_fields (PdHlMessage *m, const PdHostdView *v)
       const PdCycleResult *r = v->last;
       gint64 ended = r->started / G_USEC_PER_SEC + r->duration_ms / 1000;
       pd_hl_message_set (m, "last", r->ok ? "ok" : "failed");
-      pd_hl_message_set_uint (m, "last-time", (guint32)CLAMP (ended, 0, G_MAXUINT32));
+      pd_hl_message_set_uint (m, "last-time", (guint32) CLAMP (ended, 0, G_MAXUINT32));
       pd_hl_message_set_uint (m, "last-duration",
-                              (guint32)CLAMP ((r->duration_ms + 500) / 1000, 0, G_MAXUINT32));
+                              (guint32) CLAMP ((r->duration_ms + 500) / 1000, 0, G_MAXUINT32));
       if (r->message && *r->message)
         pd_hl_message_set (m, "last-text", r->message);
     }

@@ -126,8 +126,8 @@ finish (PdCycle *c, gboolean ok, const char *step, const char *message)
   PdCycleResult r = {
     .vmid = c->vmid,
     .ok = ok,
-    .step = (char *)step,
-    .message = (char *)message,
+    .step = (char *) step,
+    .message = (char *) message,
     .started = c->started,
     .duration_ms = (g_get_monotonic_time () - c->started_mono) / 1000,
   };
@@ -142,7 +142,7 @@ finish (PdCycle *c, gboolean ok, const char *step, const char *message)
 static void
 run_qm (PdCycle *c, guint timeout_s, PdQmCallback cb, const char *const *args)
 {
-  g_autofree char *argv_text = g_strjoinv (" ", (char **)args);
+  g_autofree char *argv_text = g_strjoinv (" ", (char **) args);
   cycle_log (c, G_LOG_LEVEL_INFO, "running %s %s", c->config->qm, argv_text);
   c->busy = TRUE;
   pd_qm_run (c->config->qm, args, timeout_s * 1000, cb, c);
@@ -290,7 +290,7 @@ enter_shutting_down (PdCycle *c)
       = g_strdup_printf ("shutting down (qm shutdown, up to %u s)", c->policy.shutdown_timeout);
   emit (c, PD_CYCLE_EVENT_SHUTTING_DOWN, m);
   c->deadline_mono = g_get_monotonic_time ()
-                     + (gint64)(c->policy.shutdown_timeout + SHUTDOWN_GRACE_S) * G_USEC_PER_SEC;
+                     + (gint64) (c->policy.shutdown_timeout + SHUTDOWN_GRACE_S) * G_USEC_PER_SEC;
   g_autofree char *t = g_strdup_printf ("%u", c->policy.shutdown_timeout);
   const char *args[] = { "shutdown", c->vmid_str, "--timeout", t, NULL };
   run_qm (c, c->policy.shutdown_timeout + SHUTDOWN_GRACE_S, on_shutdown_result, args);
@@ -309,7 +309,7 @@ on_stop_result (PdQmResult *r, gpointer data)
       g_autofree char *why = describe_failure ("qm stop", r);
       cycle_log (c, G_LOG_LEVEL_WARNING, "%s", why);
     }
-  wait_status (c, g_get_monotonic_time () + (gint64)c->config->confirm_timeout * G_USEC_PER_SEC);
+  wait_status (c, g_get_monotonic_time () + (gint64) c->config->confirm_timeout * G_USEC_PER_SEC);
 }
 
 static void
@@ -391,7 +391,7 @@ static void
 enter_confirming (PdCycle *c)
 {
   set_phase (c, PD_CYCLE_CONFIRMING);
-  wait_status (c, g_get_monotonic_time () + (gint64)c->config->confirm_timeout * G_USEC_PER_SEC);
+  wait_status (c, g_get_monotonic_time () + (gint64) c->config->confirm_timeout * G_USEC_PER_SEC);
 }
 
 static void
@@ -407,7 +407,7 @@ on_start_result (PdQmResult *r, gpointer data)
     }
   gint64 waited = g_get_monotonic_time () - c->start_first_try;
   if (r->outcome == PD_QM_EXITED && pd_qm_output_says_locked (r->output)
-      && waited < (gint64)c->config->start_lock_timeout * G_USEC_PER_SEC)
+      && waited < (gint64) c->config->start_lock_timeout * G_USEC_PER_SEC)
     {
       cycle_log (c, G_LOG_LEVEL_MESSAGE, "the VM config is locked; trying qm start again");
       after (c, MAX (c->config->poll_interval_ms, 500), on_start_retry);
@@ -477,8 +477,8 @@ on_resume_status (PdQmResult *r, gpointer data)
         }
       {
         gint64 total = c->phase == PD_CYCLE_SHUTTING_DOWN
-                           ? (gint64)(c->policy.shutdown_timeout + SHUTDOWN_GRACE_S)
-                           : (gint64)c->config->confirm_timeout;
+                           ? (gint64) (c->policy.shutdown_timeout + SHUTDOWN_GRACE_S)
+                           : (gint64) c->config->confirm_timeout;
         gint64 left = MAX (0, total * G_USEC_PER_SEC - in_phase_us);
         wait_status (c, g_get_monotonic_time () + left);
       }
@@ -486,8 +486,8 @@ on_resume_status (PdQmResult *r, gpointer data)
     case PD_CYCLE_COOLING_OFF:
       if (g_strcmp0 (status, "stopped") == 0)
         {
-          gint64 left_ms = MAX (0, (gint64)c->cool_off * 1000 - in_phase_us / 1000);
-          enter_cooling_off (c, (guint)left_ms);
+          gint64 left_ms = MAX (0, (gint64) c->cool_off * 1000 - in_phase_us / 1000);
+          enter_cooling_off (c, (guint) left_ms);
           return;
         }
       break;

@@ -322,7 +322,7 @@ pd_hostd_new (PdHostdConfig *config)
 {
   PdHostd *h = g_new0 (PdHostd, 1);
   h->config = config;
-  h->vms = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)vm_free);
+  h->vms = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify) vm_free);
   h->host_name = g_strdup (g_get_host_name ());
   h->lock_fd = -1;
   return h;
@@ -363,7 +363,7 @@ pd_hostd_start (PdHostd *h, GError **error)
   gpointer value;
   g_hash_table_iter_init (&it, h->state->vms);
   while (g_hash_table_iter_next (&it, NULL, &value))
-    ((PdVmState *)value)->connected = FALSE;
+    ((PdVmState *) value)->connected = FALSE;
   if (!pd_hostd_state_save (h->state, error))
     return FALSE;
 

@@ -37,7 +37,7 @@ pd_discovery_parse_name (const char *name, guint *vmid)
 static gint
 cmp_uint (gconstpointer a, gconstpointer b)
 {
-  guint x = *(const guint *)a, y = *(const guint *)b;
+  guint x = *(const guint *) a, y = *(const guint *) b;
   return x < y ? -1 : x > y;
 }
 

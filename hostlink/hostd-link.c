@@ -125,7 +125,7 @@ flush (PdHostdLink *l)
   if (l->out->len > 0 && l->out_source == NULL)
     {
       l->out_source = g_socket_create_source (l->socket, G_IO_OUT, NULL);
-      g_source_set_callback (l->out_source, (GSourceFunc)(GCallback)on_writable, l, NULL);
+      g_source_set_callback (l->out_source, (GSourceFunc) (GCallback) on_writable, l, NULL);
       g_source_attach (l->out_source, NULL);
     }
   return TRUE;
@@ -134,7 +134,7 @@ flush (PdHostdLink *l)
 static void
 refill (PdHostdLink *l, gint64 now)
 {
-  double dt = (now - l->tokens_at) / (double)G_USEC_PER_SEC;
+  double dt = (now - l->tokens_at) / (double) G_USEC_PER_SEC;
   l->tokens_at = now;
   l->byte_tokens = MIN (BYTES_BURST, l->byte_tokens + dt * BYTES_PER_S);
   l->line_tokens = MIN (LINES_BURST, l->line_tokens + dt * LINES_PER_S);
@@ -191,7 +191,7 @@ on_readable (GSocket *socket, GIOCondition cond, gpointer data)
       /* Out of budget: stop reading this guest until the bucket refills. */
       double need_s = MAX ((READ_CHUNK - l->byte_tokens) / BYTES_PER_S,
                            (LINES_BURST / 5.0 - l->line_tokens) / LINES_PER_S);
-      guint ms = (guint)CLAMP (need_s * 1000 + 1, 1, 1000);
+      guint ms = (guint) CLAMP (need_s * 1000 + 1, 1, 1000);
       l->in_source = NULL;
       l->pause_id = g_timeout_add (ms, on_unpause, l);
       return G_SOURCE_REMOVE;
@@ -209,7 +209,7 @@ on_readable (GSocket *socket, GIOCondition cond, gpointer data)
       return G_SOURCE_REMOVE;
     }
   guint lines = 0;
-  gboolean keep = pd_hostd_conn_feed (l->core, buf, (gsize)n, now, l->out, &lines);
+  gboolean keep = pd_hostd_conn_feed (l->core, buf, (gsize) n, now, l->out, &lines);
   l->byte_tokens -= n;
   l->line_tokens -= lines;
   if (!keep)
@@ -245,7 +245,7 @@ watch_in (PdHostdLink *l)
   if (l->socket == NULL || l->in_source)
     return;
   l->in_source = g_socket_create_source (l->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-  g_source_set_callback (l->in_source, (GSourceFunc)(GCallback)on_readable, l, NULL);
+  g_source_set_callback (l->in_source, (GSourceFunc) (GCallback) on_readable, l, NULL);
   g_source_attach (l->in_source, NULL);
   g_source_unref (l->in_source); /* the context holds it; destroyed on close */
 }

@@ -65,8 +65,8 @@ run_finish (QmRun *run)
       else
         r->exit_status = -1;
     }
-  g_byte_array_append (run->buf, (const guint8 *)"", 1);
-  r->output = (char *)g_byte_array_free (run->buf, FALSE);
+  g_byte_array_append (run->buf, (const guint8 *) "", 1);
+  r->output = (char *) g_byte_array_free (run->buf, FALSE);
   run->buf = NULL;
 
   /* Whatever is left of the group (a grandchild that outlived qm) goes too. */
@@ -103,7 +103,7 @@ on_read (GObject *src, GAsyncResult *res, gpointer data)
       return;
     }
   if (run->buf->len < PD_QM_OUTPUT_MAX)
-    g_byte_array_append (run->buf, run->chunk, MIN ((gsize)n, PD_QM_OUTPUT_MAX - run->buf->len));
+    g_byte_array_append (run->buf, run->chunk, MIN ((gsize) n, PD_QM_OUTPUT_MAX - run->buf->len));
   g_input_stream_read_async (run->out, run->chunk, sizeof run->chunk, G_PRIORITY_DEFAULT,
                              run->cancel, on_read, run);
 }
@@ -138,8 +138,8 @@ report_spawn_failure (gpointer data)
   PdQmResult *r = g_new0 (PdQmResult, 1);
   r->outcome = PD_QM_SPAWN_FAILED;
   r->exit_status = -1;
-  g_byte_array_append (run->buf, (const guint8 *)"", 1);
-  r->output = (char *)g_byte_array_free (run->buf, FALSE);
+  g_byte_array_append (run->buf, (const guint8 *) "", 1);
+  r->output = (char *) g_byte_array_free (run->buf, FALSE);
   run->callback (r, run->user_data);
   g_free (run);
   return G_SOURCE_REMOVE;
@@ -156,9 +156,9 @@ pd_qm_run (const char *qm, const char *const *args, guint timeout_ms, PdQmCallba
   run->start_us = g_get_monotonic_time ();
 
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer)qm);
+  g_ptr_array_add (argv, (gpointer) qm);
   for (guint i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (gpointer)args[i]);
+    g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
 
   /* stdin stays /dev/null: qm must never wait for input. */
@@ -166,16 +166,16 @@ pd_qm_run (const char *qm, const char *const *args, guint timeout_ms, PdQmCallba
       G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
   g_autoptr (GError) error = NULL;
-  run->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
+  run->proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   if (run->proc == NULL)
     {
-      g_byte_array_append (run->buf, (const guint8 *)error->message, strlen (error->message));
+      g_byte_array_append (run->buf, (const guint8 *) error->message, strlen (error->message));
       /* Report from the main loop, as for a command that ran. */
       g_idle_add (report_spawn_failure, run);
       return;
     }
   const char *id = g_subprocess_get_identifier (run->proc);
-  run->pgid = id ? (pid_t)g_ascii_strtoll (id, NULL, 10) : 0;
+  run->pgid = id ? (pid_t) g_ascii_strtoll (id, NULL, 10) : 0;
   run->cancel = g_cancellable_new ();
   run->out = g_object_ref (g_subprocess_get_stdout_pipe (run->proc));
   g_input_stream_read_async (run->out, run->chunk, sizeof run->chunk, G_PRIORITY_DEFAULT,

@@ -7,7 +7,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#define DAY_US ((gint64)86400 * G_USEC_PER_SEC)
+#define DAY_US ((gint64) 86400 * G_USEC_PER_SEC)
 #define HISTORY_MAX 1000
 
 static void
@@ -25,7 +25,7 @@ state_new (const char *state_dir)
   PdHostdState *s = g_new0 (PdHostdState, 1);
   s->path = g_build_filename (state_dir, "hostd-state", NULL);
   s->vms
-      = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)vm_state_free);
+      = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify) vm_state_free);
   return s;
 }
 
@@ -56,7 +56,7 @@ pd_hostd_state_vm (PdHostdState *s, guint vmid)
 static gint
 cmp_uint (gconstpointer a, gconstpointer b)
 {
-  guint x = *(const guint *)a, y = *(const guint *)b;
+  guint x = *(const guint *) a, y = *(const guint *) b;
   return x < y ? -1 : x > y;
 }
 
@@ -96,7 +96,7 @@ prune (PdVmState *vm, gint64 now)
 static guint
 secs_ceil (gint64 us)
 {
-  return (guint)MAX (1, (us + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
+  return (guint) MAX (1, (us + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
 }
 
 void
@@ -109,7 +109,7 @@ pd_vm_state_rate_budget (PdVmState *vm, const PdVmPolicy *p, gint64 now, guint *
   if (n > 0)
     {
       gint64 last = g_array_index (vm->history, gint64, n - 1);
-      wait_us = MAX (wait_us, last + (gint64)p->min_interval * G_USEC_PER_SEC - now);
+      wait_us = MAX (wait_us, last + (gint64) p->min_interval * G_USEC_PER_SEC - now);
     }
   if (n >= p->max_per_day)
     {
@@ -181,7 +181,7 @@ parse_into (PdHostdState *s, const char *data, gsize len, GError **error)
           vm->cycle_started = g_key_file_get_int64 (kf, g, "cycle-started", NULL);
           vm->phase_since = g_key_file_get_int64 (kf, g, "cycle-phase-since", NULL);
           vm->cool_off
-              = (guint)CLAMP (g_key_file_get_int64 (kf, g, "cycle-cool-off", NULL), 0, 3600);
+              = (guint) CLAMP (g_key_file_get_int64 (kf, g, "cycle-cool-off", NULL), 0, 3600);
         }
       g_autofree char *outcome = g_key_file_get_string (kf, g, "last-outcome", NULL);
       if (outcome)
@@ -191,7 +191,7 @@ parse_into (PdHostdState *s, const char *data, gsize len, GError **error)
           g_autofree char *step = g_key_file_get_string (kf, g, "last-step", NULL);
           g_autofree char *msg = g_key_file_get_string (kf, g, "last-message", NULL);
           r.step = r.ok ? NULL : step;
-          r.message = msg ? msg : (char *)"";
+          r.message = msg ? msg : (char *) "";
           r.started = g_key_file_get_int64 (kf, g, "last-started", NULL);
           r.duration_ms = g_key_file_get_int64 (kf, g, "last-duration-ms", NULL);
           pd_vm_state_set_result (vm, &r);
@@ -275,7 +275,7 @@ pd_hostd_state_save (PdHostdState *s, GError **error)
           for (guint k = 0; k < vm->history->len; k++)
             g_ptr_array_add (hist, g_strdup_printf ("%" G_GINT64_FORMAT,
                                                     g_array_index (vm->history, gint64, k)));
-          g_key_file_set_string_list (kf, g, "history", (const char *const *)hist->pdata,
+          g_key_file_set_string_list (kf, g, "history", (const char *const *) hist->pdata,
                                       hist->len);
         }
       if (vm->cycle_running)
@@ -307,7 +307,7 @@ pd_hostd_state_save (PdHostdState *s, GError **error)
    * crash or restart, which the page cache does; a power loss takes the VM
    * down with it and makes a cycle in flight moot. An fsync here would sit
    * between the guest's request and `qm shutdown`. */
-  if (!g_file_set_contents_full (s->path, data, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+  if (!g_file_set_contents_full (s->path, data, (gssize) len, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
                                  &local))
     {
       g_set_error (error, G_FILE_ERROR, local->code,

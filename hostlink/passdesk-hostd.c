@@ -173,7 +173,7 @@ format_time (gint64 wall_us)
 static gint
 cmp_uint (gconstpointer a, gconstpointer b)
 {
-  guint x = *(const guint *)a, y = *(const guint *)b;
+  guint x = *(const guint *) a, y = *(const guint *) b;
   return x < y ? -1 : x > y;
 }
 
@@ -188,7 +188,7 @@ cmd_status (PdHostdConfig *config)
       return EXIT_PROBLEM;
     }
   gboolean running
-      = state->daemon_pid > 0 && (kill ((pid_t)state->daemon_pid, 0) == 0 || errno == EPERM);
+      = state->daemon_pid > 0 && (kill ((pid_t) state->daemon_pid, 0) == 0 || errno == EPERM);
   if (running)
     g_print ("passdesk-hostd: running (pid %" G_GINT64_FORMAT ")\n", state->daemon_pid);
   else

@@ -66,7 +66,7 @@ main (int argc, char **argv)
       if (pidfile != NULL)
         {
           char buf[64];
-          snprintf (buf, sizeof buf, "%d %d\n", (int)getpid (), (int)child);
+          snprintf (buf, sizeof buf, "%d %d\n", (int) getpid (), (int) child);
           /* Written then renamed, so the reader never sees half a line. */
           char tmp[4096];
           snprintf (tmp, sizeof tmp, "%s.tmp", pidfile);

@@ -261,7 +261,7 @@ test_deb822_parse_details (void)
   g_assert_true (pd_apt_entry_has_component (e, "contrib"));
   g_assert_null (e->line_text); /* Components continued on the next line */
   g_assert_cmpuint (e->line, ==, 6);
-  g_assert_false (((PdAptEntry *)s->entries->pdata[1])->has_deb);
+  g_assert_false (((PdAptEntry *) s->entries->pdata[1])->has_deb);
   /* A Components line that continues cannot be edited with sed: text only. */
   g_autofree char *text = NULL, *cmd = NULL;
   g_assert_true (pd_apt_sources_plan_components (s, wanted, &text, &cmd));

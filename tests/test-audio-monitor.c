@@ -45,8 +45,7 @@ test_esprimo (void)
   g_assert_cmpint (c->state, ==, PD_STATE_OK);
   g_assert_nonnull (strstr (c->summary, "DELL P2419H"));
   g_assert_cmpstr (pd_component_get_detail (c, "card"), ==, "card0 HDA Intel PCH (HDA-Intel)");
-  g_assert_cmpstr (pd_component_get_detail (c, "hdmi codec"), ==,
-                   "Intel Kabylake HDMI (codec#2)");
+  g_assert_cmpstr (pd_component_get_detail (c, "hdmi codec"), ==, "Intel Kabylake HDMI (codec#2)");
   g_assert_cmpstr (pd_component_get_detail (c, "eld#2.0"), ==, "no monitor");
   g_assert_cmpstr (pd_component_get_detail (c, "eld#2.1"), ==, "monitor DELL P2419H");
   g_assert_cmpuint (c->advice->len, ==, 0);
@@ -264,7 +263,8 @@ test_malformed (Flip *f, gconstpointer data)
   g_assert_cmpint (mon_state (f), ==, PD_STATE_OK);
 
   /* Garbage in cards: no card found, failed, no crash. */
-  write_file (f, "proc/asound/cards", " 99999999999 [X]: - \n [\n0 [unterminated\n-1 [A ]: B - C\n");
+  write_file (f, "proc/asound/cards",
+              " 99999999999 [X]: - \n [\n0 [unterminated\n-1 [A ]: B - C\n");
   pd_audio_monitor_refresh (f->mon);
   g_assert_cmpint (mon_state (f), ==, PD_STATE_FAILED);
 

@@ -25,8 +25,8 @@ typedef struct
   PdDrmMonitor *mon;
   GPtrArray *changes; /* what */
   gint64 last_change_time;
-  char *hdmi_state;   /* the display detail for HDMI-A-1 read in the handler */
-  char *gpu;          /* the GPU, its card and connector paths */
+  char *hdmi_state; /* the display detail for HDMI-A-1 read in the handler */
+  char *gpu;        /* the GPU, its card and connector paths */
   char *card;
   char *hdmi;
   char *audio;
@@ -64,7 +64,8 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
 
   /* umockdev-wrapper preloads the library that redirects /sys, /dev and uevents. */
-  g_assert_nonnull (strstr (g_getenv ("LD_PRELOAD") ? g_getenv ("LD_PRELOAD") : "", "umockdev-preload"));
+  g_assert_nonnull (
+      strstr (g_getenv ("LD_PRELOAD") ? g_getenv ("LD_PRELOAD") : "", "umockdev-preload"));
   g_unsetenv ("PASSDESK_SYSROOT");
   pd_sysroot_reset ();
   f->tb = umockdev_testbed_new ();
@@ -76,22 +77,21 @@ fixture_setup (Fixture *f, gconstpointer data)
       "PCI_CLASS", "30000", "PCI_ID", "8086:5912", "PCI_SLOT_NAME", "0000:00:02.0", "DRIVER",
       "i915", NULL);
   umockdev_testbed_set_attribute_link (f->tb, f->gpu, "driver", "../../bus/pci/drivers/i915");
-  f->card = umockdev_testbed_add_device (f->tb, "drm", "drm/card0", f->gpu, "dev", "226:0\n",
-                                         NULL, "DEVNAME", "/dev/dri/card0", "DEVTYPE",
-                                         "drm_minor", NULL);
-  g_free (umockdev_testbed_add_device (f->tb, "drm", "drm/renderD128", f->gpu, "dev",
-                                       "226:128\n", NULL, "DEVNAME", "/dev/dri/renderD128",
-                                       "DEVTYPE", "drm_minor", NULL));
+  f->card = umockdev_testbed_add_device (f->tb, "drm", "drm/card0", f->gpu, "dev", "226:0\n", NULL,
+                                         "DEVNAME", "/dev/dri/card0", "DEVTYPE", "drm_minor", NULL);
+  g_free (umockdev_testbed_add_device (f->tb, "drm", "drm/renderD128", f->gpu, "dev", "226:128\n",
+                                       NULL, "DEVNAME", "/dev/dri/renderD128", "DEVTYPE",
+                                       "drm_minor", NULL));
   f->hdmi = umockdev_testbed_add_device (f->tb, "drm", "card0-HDMI-A-1", f->card, "status",
                                          "disconnected\n", "enabled", "disabled\n", "modes", "",
                                          NULL, "DEVTYPE", "drm_connector", NULL);
   g_free (umockdev_testbed_add_device (f->tb, "drm", "card0-DP-1", f->card, "status",
-                                       "disconnected\n", "enabled", "disabled\n", "modes", "",
-                                       NULL, "DEVTYPE", "drm_connector", NULL));
-  f->audio = umockdev_testbed_add_device (
-      f->tb, "pci", "0000:00:1f.3", NULL, "vendor", "0x8086\n", "device", "0xa2f0\n", "class",
-      "0x040300\n", NULL, "PCI_CLASS", "40300", "PCI_ID", "8086:A2F0", "DRIVER", "snd_hda_intel",
-      NULL);
+                                       "disconnected\n", "enabled", "disabled\n", "modes", "", NULL,
+                                       "DEVTYPE", "drm_connector", NULL));
+  f->audio = umockdev_testbed_add_device (f->tb, "pci", "0000:00:1f.3", NULL, "vendor", "0x8086\n",
+                                          "device", "0xa2f0\n", "class", "0x040300\n", NULL,
+                                          "PCI_CLASS", "40300", "PCI_ID", "8086:A2F0", "DRIVER",
+                                          "snd_hda_intel", NULL);
 
   f->mon = pd_drm_monitor_new ();
   g_signal_connect (f->mon, "changed", G_CALLBACK (on_changed), f);
@@ -190,9 +190,9 @@ test_gpu_changes (Fixture *f, gconstpointer data)
   WAIT_FOR (f->changes->len == 2);
   umockdev_testbed_uevent (f->tb, f->gpu, "bind");
   WAIT_FOR (f->changes->len == 3);
-  g_autofree char *card1 = umockdev_testbed_add_device (
-      f->tb, "drm", "drm/card1", f->gpu, "dev", "226:1\n", NULL, "DEVNAME", "/dev/dri/card1",
-      "DEVTYPE", "drm_minor", NULL);
+  g_autofree char *card1
+      = umockdev_testbed_add_device (f->tb, "drm", "drm/card1", f->gpu, "dev", "226:1\n", NULL,
+                                     "DEVNAME", "/dev/dri/card1", "DEVTYPE", "drm_minor", NULL);
   umockdev_testbed_uevent (f->tb, card1, "add");
   WAIT_FOR (f->changes->len == 4);
   for (guint i = 0; i < f->changes->len; i++)

@@ -621,8 +621,8 @@ test_driver_blocked_in_guest (void)
   int status;
   g_autoptr (GError) error = NULL;
   const char *argv[] = { "/bin/sh", "-c", run, NULL };
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, 0, NULL, NULL, NULL, NULL, &status,
-                               &error));
+  g_assert_true (
+      g_spawn_sync (NULL, (char **) argv, NULL, 0, NULL, NULL, NULL, NULL, &status, &error));
   g_assert_no_error (error);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_autofree char *after = NULL;

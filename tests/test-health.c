@@ -182,16 +182,16 @@ test_sysroot (void)
   /* The general reader: truncation, NUL bytes as data, growth past the
    * first chunk, and a FIFO that must be refused without blocking. */
   gsize len = 0;
-  g_autofree char *head = pd_sysroot_read_file ("/sys/big", 10, PD_SYSROOT_READ_TRUNCATE, &len,
-                                                &error);
+  g_autofree char *head
+      = pd_sysroot_read_file ("/sys/big", 10, PD_SYSROOT_READ_TRUNCATE, &len, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (len, ==, 10);
   g_assert_cmpstr (head, ==, "xxxxxxxxxx");
   g_autofree char *whole = pd_sysroot_read_file ("/sys/big", 1 << 20, 0, &len, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (len, ==, 5000);
-  g_autofree char *bin = pd_sysroot_read_file ("/sys/nul", 64, PD_SYSROOT_READ_ALLOW_NUL, &len,
-                                               &error);
+  g_autofree char *bin
+      = pd_sysroot_read_file ("/sys/nul", 64, PD_SYSROOT_READ_ALLOW_NUL, &len, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (len, ==, 3);
   g_assert_cmpmem (bin, 4, "a\0b\0", 4);

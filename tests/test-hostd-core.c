@@ -182,7 +182,7 @@ test_setup_refuses (void)
 
 /* ---- rate limits and the state file ---- */
 
-#define S(x) ((gint64)(x)*G_USEC_PER_SEC)
+#define S(x) ((gint64) (x) *G_USEC_PER_SEC)
 
 static void
 test_rate_limits (void)
@@ -219,8 +219,8 @@ test_rate_limits (void)
   vm->cool_off = 12;
   PdCycleResult r = { .vmid = 100,
                       .ok = FALSE,
-                      .step = (char *)"start",
-                      .message = (char *)"The VM could not be started; ünïcode, = and ;",
+                      .step = (char *) "start",
+                      .message = (char *) "The VM could not be started; ünïcode, = and ;",
                       .started = t0,
                       .duration_ms = 61234 };
   pd_vm_state_set_result (vm, &r);

@@ -89,7 +89,8 @@ test_decode_errors (void)
     { "CANCEL 7 request=x", PD_HL_CODEC_ERROR_BAD_ARGS, 7 },
     { "REFUSE 8 code=Busy text=x", PD_HL_CODEC_ERROR_BAD_ARGS, 8 },
     { "HELLO 9 proto=1", PD_HL_CODEC_ERROR_BAD_ARGS, 9 },
-    { "PING 10 a=1 b=1 c=1 d=1 e=1 f=1 g=1 h=1 i=1 j=1 k=1 l=1 m=1 n=1 o=1 p=1 q=1 r=1 s=1 t=1 u=1 v=1 w=1 x=1 y=1",
+    { "PING 10 a=1 b=1 c=1 d=1 e=1 f=1 g=1 h=1 i=1 j=1 k=1 l=1 m=1 n=1 o=1 p=1 q=1 r=1 s=1 t=1 u=1 "
+      "v=1 w=1 x=1 y=1",
       PD_HL_CODEC_ERROR_BAD_ARGS, 10 },
     { "PING 11 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=1", PD_HL_CODEC_ERROR_SYNTAX, 11 },
     { "PINGPINGPINGPINGP 1", PD_HL_CODEC_ERROR_SYNTAX, 0 },

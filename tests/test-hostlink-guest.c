@@ -30,7 +30,7 @@
 #include "hostlink-guest.h"
 
 #define HELLO_ARGS                                                                                 \
-  "proto=1 proto-min=1 host=pve1 vmid=101 enabled=1 cool-off-min=5 cool-off-max=120 "             \
+  "proto=1 proto-min=1 host=pve1 vmid=101 enabled=1 cool-off-min=5 cool-off-max=120 "              \
   "cool-off-default=10 rate-max=1 rate-window=300 day-max=6 rate-left=1 next-allowed-in=0"
 
 /* --- waiting on the main loop --- */
@@ -317,8 +317,7 @@ is_ready (gpointer data)
 {
   Fixture *f = data;
   g_autofree char *summary = NULL;
-  return guest_state (f, &summary) == PD_STATE_OK
-         && g_str_has_prefix (summary, "Connected to");
+  return guest_state (f, &summary) == PD_STATE_OK && g_str_has_prefix (summary, "Connected to");
 }
 
 static gboolean
@@ -345,8 +344,8 @@ handshake (Fixture *f, const char *extra)
 {
   if (f->host->slave < 0)
     host_connect (f->host);
-  g_autofree char *hello = g_strdup_printf ("\nHELLO 1 " HELLO_ARGS "%s%s\n", extra ? " " : "",
-                                            extra ? extra : "");
+  g_autofree char *hello
+      = g_strdup_printf ("\nHELLO 1 " HELLO_ARGS "%s%s\n", extra ? " " : "", extra ? extra : "");
   host_send (f->host, hello);
   g_autoptr (PdHlMessage) ready = host_expect (f->host, "READY 1 ", 5000);
   g_assert_cmpstr (pd_hl_message_get (ready, "proto"), ==, "1");
@@ -390,7 +389,8 @@ test_handshake (Fixture *f, gconstpointer data)
   g_assert_cmpstr (pd_component_get_detail (c, "rate-limit"), ==,
                    "1 per 300 s, 6 per day; 1 allowed now");
   g_assert_cmpstr (pd_component_get_detail (c, "cool-off"), ==, "10 s (allowed 5-120 s)");
-  g_assert_true (has_event (f, "hostlink.connected: Connected to the host helper on pve1 (VM 101)"));
+  g_assert_true (
+      has_event (f, "hostlink.connected: Connected to the host helper on pve1 (VM 101)"));
 
   /* After the handshake the guest answers PING. */
   host_send (f->host, "PING 12\n");
@@ -432,7 +432,8 @@ static void
 request_done (GObject *source, GAsyncResult *res, gpointer data)
 {
   GError **out = data;
-  gboolean ok = pd_hostlink_guest_request_cold_restart_finish (PD_HOSTLINK_GUEST (source), res, out);
+  gboolean ok
+      = pd_hostlink_guest_request_cold_restart_finish (PD_HOSTLINK_GUEST (source), res, out);
   if (ok)
     *out = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_EXISTS, "accepted");
 }
@@ -494,18 +495,18 @@ test_accept_progress_cancel (Fixture *f, gconstpointer data)
   pd_hostlink_guest_request_cold_restart_async (f->guest, NULL, 0, NULL, request_done, &result);
   g_autoptr (PdHlMessage) req = host_expect (f->host, "RESTART ", 5000);
   g_assert_null (pd_hl_message_get (req, "cool-off")); /* 0: the host's default */
-  g_autofree char *accept = g_strdup_printf (
-      "ACCEPT %u cool-off=10 shutdown-timeout=180 text=The%%20host%%20will%%20restart%%20the%%20VM.\n",
-      req->id);
+  g_autofree char *accept = g_strdup_printf ("ACCEPT %u cool-off=10 shutdown-timeout=180 "
+                                             "text=The%%20host%%20will%%20restart%%20the%%20VM.\n",
+                                             req->id);
   host_send (f->host, accept);
   g_assert_true (wait_until (result_in, &result, 5000));
   g_assert_error (result, G_IO_ERROR, G_IO_ERROR_EXISTS); /* i.e. accepted */
   g_clear_error (&result);
 
-  g_autofree char *progress = g_strdup_printf (
-      "PROGRESS %u phase=shutting-down text=Running%%20qm%%20shutdown%%20101.\n"
-      "PROGRESS 999 phase=failed text=not%%20ours\n",
-      req->id);
+  g_autofree char *progress
+      = g_strdup_printf ("PROGRESS %u phase=shutting-down text=Running%%20qm%%20shutdown%%20101.\n"
+                         "PROGRESS 999 phase=failed text=not%%20ours\n",
+                         req->id);
   host_send (f->host, progress);
   spin_for (300);
   g_assert_cmpuint (f->progress->len, ==, 3);
@@ -545,8 +546,8 @@ test_cancellable (Fixture *f, gconstpointer data)
   g_clear_error (&result);
   /* The guest is free for the next request; the host's late answer to the
    * abandoned one changes nothing. */
-  g_autofree char *accept = g_strdup_printf (
-      "ACCEPT %u cool-off=10 shutdown-timeout=180 text=late\n", req->id);
+  g_autofree char *accept
+      = g_strdup_printf ("ACCEPT %u cool-off=10 shutdown-timeout=180 text=late\n", req->id);
   host_send (f->host, accept);
   spin_for (200);
   pd_hostlink_guest_request_cold_restart_async (f->guest, NULL, 0, NULL, request_done, &result);
@@ -577,8 +578,8 @@ test_timeout (Fixture *f, gconstpointer data)
   g_autoptr (PdHlMessage) cancel = host_expect (f->host, "CANCEL ", 5000);
   g_assert_true (is_request_for (cancel, req));
   /* A late ACCEPT is answered with another CANCEL and reported. */
-  g_autofree char *late = g_strdup_printf ("ACCEPT %u cool-off=10 shutdown-timeout=180 text=late\n",
-                                           req->id);
+  g_autofree char *late
+      = g_strdup_printf ("ACCEPT %u cool-off=10 shutdown-timeout=180 text=late\n", req->id);
   host_send (f->host, late);
   g_autoptr (PdHlMessage) cancel2 = host_expect (f->host, "CANCEL ", 5000);
   g_assert_true (is_request_for (cancel2, req));
@@ -921,11 +922,9 @@ main (int argc, char **argv)
   g_test_add ("/hostlink/guest/refusal", Fixture, NULL, setup_pty, test_refusal, teardown);
   g_test_add ("/hostlink/guest/accept-progress-cancel", Fixture, NULL, setup_pty,
               test_accept_progress_cancel, teardown);
-  g_test_add ("/hostlink/guest/cancellable", Fixture, NULL, setup_pty, test_cancellable,
-              teardown);
+  g_test_add ("/hostlink/guest/cancellable", Fixture, NULL, setup_pty, test_cancellable, teardown);
   g_test_add ("/hostlink/guest/timeout", Fixture, NULL, setup_pty, test_timeout, teardown);
-  g_test_add ("/hostlink/guest/unavailable", Fixture, NULL, setup_pty, test_unavailable,
-              teardown);
+  g_test_add ("/hostlink/guest/unavailable", Fixture, NULL, setup_pty, test_unavailable, teardown);
   g_test_add ("/hostlink/guest/last-cycle", Fixture, NULL, setup_pty, test_last_cycle, teardown);
   g_test_add ("/hostlink/guest/port-appears", Fixture, NULL, NULL, test_port_appears, teardown);
   g_test_add ("/hostlink/guest/no-spin-while-disconnected", Fixture, NULL, setup_pty,

@@ -64,8 +64,8 @@ assert_findings (GPtrArray *found, const Expect *expect, guint n_expect, const c
       const Expect *e = i < n_expect ? &expect[i] : NULL;
       if (f == NULL || e == NULL || strcmp (f->kind->kind, e->kind) != 0 || f->line != e->line
           || g_strcmp0 (f->device, e->device) != 0)
-        g_error ("%s: finding %u: got %s line %u device %s, expected %s line %u device %s", what,
-                 i, f ? f->kind->kind : "(none)", f ? f->line : 0,
+        g_error ("%s: finding %u: got %s line %u device %s, expected %s line %u device %s", what, i,
+                 f ? f->kind->kind : "(none)", f ? f->line : 0,
                  f && f->device ? f->device : "(null)", e ? e->kind : "(none)", e ? e->line : 0,
                  e && e->device ? e->device : "(null)");
       /* excerpts: bounded, valid UTF-8, no control characters (TAB separates fields) */
@@ -82,11 +82,25 @@ static void
 test_kinds (void)
 {
   static const char *const ids[] = {
-    "usb.controller-died", "usb.enumeration-failed", "usb.cable-bad", "usb.over-current",
-    "usb.port-disabled-emi", "usb.reset-loop", "usb.reconnect-storm", "usb.hub-error",
-    "gpu.hang", "gpu.reset-failed", "gpu.wedged", "gpu.firmware-missing",
-    "display.fifo-underrun", "audio.codec-timeout", "audio.codec-probe-failed",
-    "audio.spurious-response", "audio.no-i915-binding", "vfio.rom-invalid", "vfio.probe-failed",
+    "usb.controller-died",
+    "usb.enumeration-failed",
+    "usb.cable-bad",
+    "usb.over-current",
+    "usb.port-disabled-emi",
+    "usb.reset-loop",
+    "usb.reconnect-storm",
+    "usb.hub-error",
+    "gpu.hang",
+    "gpu.reset-failed",
+    "gpu.wedged",
+    "gpu.firmware-missing",
+    "display.fifo-underrun",
+    "audio.codec-timeout",
+    "audio.codec-probe-failed",
+    "audio.spurious-response",
+    "audio.no-i915-binding",
+    "vfio.rom-invalid",
+    "vfio.probe-failed",
   };
   guint n;
   const PdLogKind *kinds = pd_log_kinds (&n);
@@ -102,7 +116,7 @@ test_kinds (void)
       PdComponentId want = g_str_has_prefix (ids[i], "usb.")       ? PD_COMPONENT_USB
                            : g_str_has_prefix (ids[i], "audio.")   ? PD_COMPONENT_AUDIO
                            : g_str_has_prefix (ids[i], "display.") ? PD_COMPONENT_DISPLAY
-                                                                    : PD_COMPONENT_GPU;
+                                                                   : PD_COMPONENT_GPU;
       g_assert_cmpint (k->component, ==, want);
     }
   g_assert_null (pd_log_kind_lookup ("gpu.nope"));
@@ -121,9 +135,9 @@ typedef struct
 static const Expect plain[] = {
   { "gpu.firmware-missing", 4, "0000:01:00.0" }, /* GuC fetch failure on line 5 joins it */
   { "audio.no-i915-binding", 7, "0000:01:00.1" },
-  { "gpu.hang", 10, "0000:01:00.0" },            /* Resetting rcs0, context reset: same burst */
-  { "display.fifo-underrun", 13, NULL },          /* CPU + PCH underrun: one incident */
-  { "gpu.hang", 15, "0000:01:00.0" },            /* 125 s later: a new incident */
+  { "gpu.hang", 10, "0000:01:00.0" },    /* Resetting rcs0, context reset: same burst */
+  { "display.fifo-underrun", 13, NULL }, /* CPU + PCH underrun: one incident */
+  { "gpu.hang", 15, "0000:01:00.0" },    /* 125 s later: a new incident */
   { "gpu.reset-failed", 16, "0000:01:00.0" },
   { "gpu.wedged", 20, "0000:01:00.0" },
   /* line 21 "Resetting bus for ..." is no engine reset */
@@ -139,8 +153,8 @@ static const Expect dmesg_t[] = {
   { "usb.controller-died", 12, "0000:00:14.0" },
 };
 static const Expect dmesg_h[] = {
-  { "usb.reset-loop", 2, "1-4" },                  /* 4 resets in 15 s: one loop */
-  { "audio.codec-timeout", 6, "0000:00:1b.0" },    /* +30 s, next minute: same incident */
+  { "usb.reset-loop", 2, "1-4" },               /* 4 resets in 15 s: one loop */
+  { "audio.codec-timeout", 6, "0000:00:1b.0" }, /* +30 s, next minute: same incident */
   { "audio.spurious-response", 9, "0000:00:1b.0" },
   { "audio.spurious-response", 10, "0000:00:1b.0" }, /* [01:06] -> [01:08] */
   { "audio.codec-timeout", 11, "hdaudioC0D2" },      /* rt5640's regmap line 12 is not HDA */
@@ -161,7 +175,8 @@ static const Expect journal_iso[] = {
   { "audio.codec-probe-failed", 9, "0000:00:1b.0" }, /* RFC 5424 lines 9-10 */
 };
 static const Expect journal_mono[] = {
-  { "gpu.firmware-missing", 1, "0000:00:02.0" }, /* DMC and GuC lines join; fwupd's line 4 is not ours */
+  { "gpu.firmware-missing", 1,
+    "0000:00:02.0" }, /* DMC and GuC lines join; fwupd's line 4 is not ours */
   { "vfio.probe-failed", 5, "0000:00:1f.3" },
   { "vfio.probe-failed", 6, "0000:00:1f.4" },
 };
@@ -237,7 +252,8 @@ test_timestamps (void)
       "    \t[   13.000000] usb 1-5: device descriptor read/64, error -71\n" /* indented paste */
       "    [  100.000000] usb 1-5: device descriptor read/64, error -71\n"
       /* journalctl -o short-full, then -o short-precise 30 s later: same incident */
-      "Tue 2026-11-24 01:03:17 UTC desk kernel: hub 2-0:1.0: hub_ext_port_status failed (err = -110)\n"
+      "Tue 2026-11-24 01:03:17 UTC desk kernel: hub 2-0:1.0: hub_ext_port_status failed (err = "
+      "-110)\n"
       "Nov 24 01:03:47.250000 desk kernel: hub 2-0:1.0: hub_ext_port_status failed (err = -110)\n");
   Expect ee[] = { { "usb.enumeration-failed", 1, "1-4" },
                   { "usb.enumeration-failed", 2, "1-5" },
@@ -263,10 +279,10 @@ test_timestamps (void)
 static void
 test_burst_same_device (void)
 {
-  g_autoptr (GPtrArray) f = scan_string (
-      "[  100.000000] usb 1-4: device descriptor read/64, error -71\n"
-      "[  120.000000] usb 1-4: device descriptor read/64, error -71\n"
-      "[  159.000000] usb 1-4: device not accepting address 9, error -71\n");
+  g_autoptr (GPtrArray) f
+      = scan_string ("[  100.000000] usb 1-4: device descriptor read/64, error -71\n"
+                     "[  120.000000] usb 1-4: device descriptor read/64, error -71\n"
+                     "[  159.000000] usb 1-4: device not accepting address 9, error -71\n");
   Expect e[] = { { "usb.enumeration-failed", 1, "1-4" } };
   assert_findings (f, e, G_N_ELEMENTS (e), "same device within a minute");
 }
@@ -274,10 +290,10 @@ test_burst_same_device (void)
 static void
 test_burst_different_devices (void)
 {
-  g_autoptr (GPtrArray) f = scan_string (
-      "[  100.000000] usb 1-4: device descriptor read/64, error -71\n"
-      "[  100.500000] usb 1-5: device descriptor read/64, error -71\n"
-      "[  101.000000] usb 1-4: device descriptor read/64, error -71\n");
+  g_autoptr (GPtrArray) f
+      = scan_string ("[  100.000000] usb 1-4: device descriptor read/64, error -71\n"
+                     "[  100.500000] usb 1-5: device descriptor read/64, error -71\n"
+                     "[  101.000000] usb 1-4: device descriptor read/64, error -71\n");
   Expect e[] = { { "usb.enumeration-failed", 1, "1-4" }, { "usb.enumeration-failed", 2, "1-5" } };
   assert_findings (f, e, G_N_ELEMENTS (e), "different devices");
 }
@@ -285,23 +301,23 @@ test_burst_different_devices (void)
 static void
 test_burst_after_a_minute (void)
 {
-  g_autoptr (GPtrArray) f = scan_string (
-      "[  100.000000] usb 1-4: device descriptor read/64, error -71\n"
-      "[  160.000001] usb 1-4: device descriptor read/64, error -71\n");
+  g_autoptr (GPtrArray) f
+      = scan_string ("[  100.000000] usb 1-4: device descriptor read/64, error -71\n"
+                     "[  160.000001] usb 1-4: device descriptor read/64, error -71\n");
   Expect e[] = { { "usb.enumeration-failed", 1, "1-4" }, { "usb.enumeration-failed", 2, "1-4" } };
   assert_findings (f, e, G_N_ELEMENTS (e), "after a minute");
 
   /* A different kind on the same device is its own incident. */
-  g_autoptr (GPtrArray) g = scan_string (
-      "[  1.0] usb usb1-port4: Cannot enable. Maybe the USB cable is bad?\n"
-      "[  1.1] usb 1-4: device descriptor read/64, error -71\n");
+  g_autoptr (GPtrArray) g
+      = scan_string ("[  1.0] usb usb1-port4: Cannot enable. Maybe the USB cable is bad?\n"
+                     "[  1.1] usb 1-4: device descriptor read/64, error -71\n");
   Expect e2[] = { { "usb.cable-bad", 1, "1-4" }, { "usb.enumeration-failed", 2, "1-4" } };
   assert_findings (g, e2, G_N_ELEMENTS (e2), "different kinds");
 
   /* The clock going back (a new boot in the same paste) starts over. */
-  g_autoptr (GPtrArray) h = scan_string (
-      "[  500.0] usb 1-4: device descriptor read/64, error -71\n"
-      "[    3.0] usb 1-4: device descriptor read/64, error -71\n");
+  g_autoptr (GPtrArray) h
+      = scan_string ("[  500.0] usb 1-4: device descriptor read/64, error -71\n"
+                     "[    3.0] usb 1-4: device descriptor read/64, error -71\n");
   g_assert_cmpuint (h->len, ==, 2);
 }
 
@@ -318,7 +334,8 @@ test_burst_without_timestamps (void)
   guint last = 2 * PD_LOG_BURST_WINDOW_LINES + 2;
   g_string_append (s, "usb 1-4: device descriptor read/64, error -71\n");
   g_autoptr (GPtrArray) f = scan_text (s->str, s->len);
-  Expect e[] = { { "usb.enumeration-failed", 1, "1-4" }, { "usb.enumeration-failed", last, "1-4" } };
+  Expect e[]
+      = { { "usb.enumeration-failed", 1, "1-4" }, { "usb.enumeration-failed", last, "1-4" } };
   assert_findings (f, e, G_N_ELEMENTS (e), "no timestamps");
   g_string_free (s, TRUE);
 }
@@ -329,8 +346,8 @@ static char *
 resets (guint n, const char *device)
 {
   GString *s = g_string_new (NULL);
-  g_string_append_printf (s, "[   10.0] usb %s: new high-speed USB device number 5 using xhci_hcd\n",
-                          device);
+  g_string_append_printf (
+      s, "[   10.0] usb %s: new high-speed USB device number 5 using xhci_hcd\n", device);
   for (guint i = 0; i < n; i++)
     g_string_append_printf (
         s, "[   %u.5] usb %s: reset high-speed USB device number 5 using xhci_hcd\n", 11 + i * 5,
@@ -356,18 +373,18 @@ test_reset_loop (void)
   assert_findings (f6, e, G_N_ELEMENTS (e), "6 resets in a row");
 
   /* Two resets each on two devices are no loop. */
-  g_autoptr (GPtrArray) g = scan_string (
-      "[ 1.0] usb 1-4: reset high-speed USB device number 5 using xhci_hcd\n"
-      "[ 1.1] usb 1-5: reset full-speed USB device number 6 using xhci_hcd\n"
-      "[ 1.2] usb 1-4: reset high-speed USB device number 5 using xhci_hcd\n"
-      "[ 1.3] usb 1-5: reset full-speed USB device number 6 using xhci_hcd\n");
+  g_autoptr (GPtrArray) g
+      = scan_string ("[ 1.0] usb 1-4: reset high-speed USB device number 5 using xhci_hcd\n"
+                     "[ 1.1] usb 1-5: reset full-speed USB device number 6 using xhci_hcd\n"
+                     "[ 1.2] usb 1-4: reset high-speed USB device number 5 using xhci_hcd\n"
+                     "[ 1.3] usb 1-5: reset full-speed USB device number 6 using xhci_hcd\n");
   g_assert_cmpuint (g->len, ==, 0);
 
   /* Resets minutes apart are no loop either. */
-  g_autoptr (GPtrArray) h = scan_string (
-      "[ 100.0] usb 1-4: reset SuperSpeed USB device number 2 using xhci_hcd\n"
-      "[ 200.0] usb 1-4: reset SuperSpeed USB device number 2 using xhci_hcd\n"
-      "[ 300.0] usb 1-4: reset SuperSpeed USB device number 2 using xhci_hcd\n");
+  g_autoptr (GPtrArray) h
+      = scan_string ("[ 100.0] usb 1-4: reset SuperSpeed USB device number 2 using xhci_hcd\n"
+                     "[ 200.0] usb 1-4: reset SuperSpeed USB device number 2 using xhci_hcd\n"
+                     "[ 300.0] usb 1-4: reset SuperSpeed USB device number 2 using xhci_hcd\n");
   g_assert_cmpuint (h->len, ==, 0);
 }
 
@@ -403,13 +420,13 @@ test_reconnect_storm (void)
   assert_findings (f5, e, G_N_ELEMENTS (e), "5 reconnects");
 
   /* Plugging in three devices is no storm, nor are disconnects without return. */
-  g_autoptr (GPtrArray) g = scan_string (
-      "usb 1-1: new high-speed USB device number 2 using xhci_hcd\n"
-      "usb 1-1: new high-speed USB device number 3 using xhci_hcd\n"
-      "usb 1-1: new high-speed USB device number 4 using xhci_hcd\n"
-      "usb 1-2: USB disconnect, device number 5\n"
-      "usb 1-2: USB disconnect, device number 6\n"
-      "usb 1-2: USB disconnect, device number 7\n");
+  g_autoptr (GPtrArray) g
+      = scan_string ("usb 1-1: new high-speed USB device number 2 using xhci_hcd\n"
+                     "usb 1-1: new high-speed USB device number 3 using xhci_hcd\n"
+                     "usb 1-1: new high-speed USB device number 4 using xhci_hcd\n"
+                     "usb 1-2: USB disconnect, device number 5\n"
+                     "usb 1-2: USB disconnect, device number 6\n"
+                     "usb 1-2: USB disconnect, device number 7\n");
   g_assert_cmpuint (g->len, ==, 0);
 }
 
@@ -477,8 +494,8 @@ test_bad_input (void)
   memcpy (garbage + 1000, planted, sizeof planted - 1);
   for (gsize off = 0; off < sizeof garbage; off += 97)
     {
-      g_autoptr (GPtrArray) f = pd_log_scanner_feed_line (
-          s, (const char *) garbage + off, MIN (500, sizeof garbage - off), off);
+      g_autoptr (GPtrArray) f = pd_log_scanner_feed_line (s, (const char *) garbage + off,
+                                                          MIN (500, sizeof garbage - off), off);
       for (guint i = 0; f && i < f->len; i++)
         g_assert_true (g_utf8_validate (((PdLogFinding *) f->pdata[i])->excerpt, -1, NULL));
     }
@@ -535,11 +552,11 @@ run_cli (const char *const *args, GBytes *input, char **out, char **err)
     g_ptr_array_add (argv, (char *) args[i]);
   g_ptr_array_add (argv, NULL);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) p = g_subprocess_newv (
-      (const char *const *) argv->pdata,
-      G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
-          | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-      &error);
+  g_autoptr (GSubprocess) p
+      = g_subprocess_newv ((const char *const *) argv->pdata,
+                           G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                               | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                           &error);
   g_assert_no_error (error);
   g_autoptr (GBytes) obytes = NULL, ebytes = NULL;
   g_autoptr (GBytes) none = g_bytes_new_static ("", 0);
@@ -619,9 +636,9 @@ test_cli_json (void)
       g_assert_cmpint (json_object_get_int_member (o, "line"), ==, dmesg_t[i].line);
       g_assert_cmpstr (json_object_get_string_member (o, "device"), ==, dmesg_t[i].device);
       g_assert_cmpstr (json_object_get_string_member (o, "file"), ==, path);
-      g_assert_true (g_str_has_prefix (json_object_get_string_member (o, "excerpt"), "usb") ||
-                     g_str_has_prefix (json_object_get_string_member (o, "excerpt"), "hub") ||
-                     g_str_has_prefix (json_object_get_string_member (o, "excerpt"), "xhci"));
+      g_assert_true (g_str_has_prefix (json_object_get_string_member (o, "excerpt"), "usb")
+                     || g_str_has_prefix (json_object_get_string_member (o, "excerpt"), "hub")
+                     || g_str_has_prefix (json_object_get_string_member (o, "excerpt"), "xhci"));
       g_assert_cmpstr (json_object_get_string_member (o, "component"), ==, "usb");
       const PdLogKind *k = pd_log_kind_lookup (dmesg_t[i].kind);
       g_assert_cmpstr (json_object_get_string_member (o, "summary"), ==, k->summary);
@@ -680,7 +697,7 @@ test_cli_help_and_lists (void)
   g_autofree char *out = NULL;
   const char *help[] = { "scan-log", "--help", NULL };
   g_assert_cmpint (run_cli (help, NULL, &out, NULL), ==, 0);
-  static const char *const words[] = { "dmesg -T", "journalctl", "KIND<TAB>LINE<TAB>",
+  static const char *const words[] = { "dmesg -T",  "journalctl",   "KIND<TAB>LINE<TAB>",
                                        "FILE<TAB>", "--list-kinds", "Exit status" };
   for (guint i = 0; i < G_N_ELEMENTS (words); i++)
     if (!strstr (out, words[i]))
@@ -714,15 +731,18 @@ test_cli_bad_input (void)
   g_rand_free (r);
   g_byte_array_append (b, (const guint8 *) "\n", 1);
   for (guint i = 0; i < 3 * 1024 * 1024 / 64; i++)
-    g_byte_array_append (b, (const guint8 *) "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde ", 64);
-  g_byte_array_append (b, (const guint8 *) "usb 1-1: HC died\n", 17); /* end of the long line: not seen */
+    g_byte_array_append (
+        b, (const guint8 *) "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde ", 64);
+  g_byte_array_append (b, (const guint8 *) "usb 1-1: HC died\n",
+                       17); /* end of the long line: not seen */
   const char *inc = "[ 5.0] xhci_hcd 0000:00:14.0: HC died; cleaning up\r\n";
   g_byte_array_append (b, (const guint8 *) inc, strlen (inc));
   g_autoptr (GBytes) in = g_byte_array_free_to_bytes (b);
   g_autofree char *out = NULL;
   const char *args[] = { "scan-log", NULL };
   g_assert_cmpint (run_cli (args, in, &out, NULL), ==, 1);
-  g_assert_cmpstr (out, ==, "usb.controller-died\t3\txhci_hcd 0000:00:14.0: HC died; cleaning up\n");
+  g_assert_cmpstr (out, ==,
+                   "usb.controller-died\t3\txhci_hcd 0000:00:14.0: HC died; cleaning up\n");
 }
 
 static void

@@ -41,10 +41,10 @@ test_component_valid (void)
   g_assert_cmpuint (c->details->len, ==, 2);
   g_assert_cmpstr (pd_component_get_detail (c, "key1"), ==, "vvvvvvvv");
   g_assert_cmpuint (c->advice->len, ==, 2);
-  g_assert_cmpstr (((PdAdvice *)c->advice->pdata[0])->command, ==,
+  g_assert_cmpstr (((PdAdvice *) c->advice->pdata[0])->command, ==,
                    "sudo apt install intel-media-va-driver-non-free");
   /* An empty command means none. */
-  g_assert_null (((PdAdvice *)c->advice->pdata[1])->command);
+  g_assert_null (((PdAdvice *) c->advice->pdata[1])->command);
 }
 
 static void
@@ -70,7 +70,7 @@ test_component_bounded (void)
   g_assert_cmpuint (strlen (c->summary), <=, 4096 + 3);
   g_assert_true (g_utf8_validate (c->summary, -1, NULL));
   g_assert_cmpuint (c->details->len, <=, 64);
-  g_assert_cmpuint (strlen (((PdDetail *)c->details->pdata[0])->value), <=, 4096 + 3);
+  g_assert_cmpuint (strlen (((PdDetail *) c->details->pdata[0])->value), <=, 4096 + 3);
 }
 
 static void

@@ -74,10 +74,34 @@ add_usb (Fixture *f, const UsbSpec *s, const char *parent)
       product_p, NULL);
   guint bcd = g_str_equal (s->speed, "5000") ? 0x0300 : 0x0200;
   guint8 desc[27] = {
-    18, 1, bcd & 0xff, bcd >> 8, s->cls, 0, 0, 64, s->vid & 0xff, s->vid >> 8, s->pid & 0xff,
-    s->pid >> 8, 0, 1, 1, 2, 0, 1,
+    18,
+    1,
+    bcd & 0xff,
+    bcd >> 8,
+    s->cls,
+    0,
+    0,
+    64,
+    s->vid & 0xff,
+    s->vid >> 8,
+    s->pid & 0xff,
+    s->pid >> 8,
+    0,
+    1,
+    1,
+    2,
+    0,
+    1,
     /* configuration descriptor */
-    9, 2, 9, 0, 0, 1, 0, 0xa0, 50,
+    9,
+    2,
+    9,
+    0,
+    0,
+    1,
+    0,
+    0xa0,
+    50,
   };
   umockdev_testbed_set_attribute_binary (f->tb, path, "descriptors", desc, sizeof desc);
   return path;
@@ -165,7 +189,8 @@ fixture_setup (Fixture *f, gconstpointer data)
   const char *recording = data;
 
   /* umockdev-wrapper preloads the library that redirects /sys, /dev and uevents. */
-  g_assert_nonnull (strstr (g_getenv ("LD_PRELOAD") ? g_getenv ("LD_PRELOAD") : "", "umockdev-preload"));
+  g_assert_nonnull (
+      strstr (g_getenv ("LD_PRELOAD") ? g_getenv ("LD_PRELOAD") : "", "umockdev-preload"));
   g_unsetenv ("PASSDESK_SYSROOT");
   pd_sysroot_reset ();
   f->tb = umockdev_testbed_new ();
@@ -503,8 +528,7 @@ test_kernel_finding (Fixture *f, gconstpointer data)
   g_autoptr (PdComponent) c = pd_usb_monitor_get_component (f->mon);
   g_assert_cmpint (c->state, ==, PD_STATE_DEGRADED);
   /* The rule table's sentence, naming the device. */
-  g_assert_cmpstr (c->summary, ==,
-                   "The same USB device was reset again and again (device 1-4)");
+  g_assert_cmpstr (c->summary, ==, "The same USB device was reset again and again (device 1-4)");
 }
 
 /* 1,000 add/remove uevents: the monitor keeps up, ends consistent, and the
@@ -596,8 +620,7 @@ test_recorded_esprimo (Fixture *f, gconstpointer data)
    * caller connects to "event" after start). */
   g_assert_cmpuint (count_events (f, "usb.superspeed-hub"), ==, 0);
   WAIT_FOR (f, count_events (f, "usb.superspeed-hub") == 1);
-  g_assert_cmpstr (pd_component_get_detail (c, "1-4.1"), ==,
-                   "046d:c52b USB Receiver, 12 Mbit/s");
+  g_assert_cmpstr (pd_component_get_detail (c, "1-4.1"), ==, "046d:c52b USB Receiver, 12 Mbit/s");
   /* Enumeration is not "added" history. */
   g_assert_cmpuint (count_events (f, "usb.device-added"), ==, 0);
 
@@ -609,7 +632,8 @@ test_recorded_esprimo (Fixture *f, gconstpointer data)
   umockdev_testbed_uevent (f->tb, hub, "remove");
   umockdev_testbed_remove_device (f->tb, hub);
   WAIT_FOR (f, count_events (f, "usb.cascade") == 1);
-  g_assert_nonnull (strstr (find_event (f, "usb.cascade"), "\"USB2.0 Hub\" (05e3:0610) at port 1-4"));
+  g_assert_nonnull (
+      strstr (find_event (f, "usb.cascade"), "\"USB2.0 Hub\" (05e3:0610) at port 1-4"));
   g_assert_true (has_device (f, "1-5"));
 }
 

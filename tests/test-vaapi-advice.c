@@ -9,26 +9,26 @@
 #include "vaapi-check.h"
 
 static const PdGpuDevice kaby_lake = {
-  .pci_slot = (char *)"0000:00:02.0",
+  .pci_slot = (char *) "0000:00:02.0",
   .vendor = 0x8086,
   .device = 0x5912,
-  .name = (char *)"Intel HD Graphics 630 (Kaby Lake GT2)",
+  .name = (char *) "Intel HD Graphics 630 (Kaby Lake GT2)",
   .generation = PD_GPU_GEN_KABY_LAKE,
-  .driver = (char *)"i915",
-  .card_node = (char *)"/dev/dri/card0",
-  .render_node = (char *)"/dev/dri/renderD128",
+  .driver = (char *) "i915",
+  .card_node = (char *) "/dev/dri/card0",
+  .render_node = (char *) "/dev/dri/renderD128",
   .ids_known = TRUE,
 };
 
 static const PdGpuDevice n100 = {
-  .pci_slot = (char *)"0000:00:02.0",
+  .pci_slot = (char *) "0000:00:02.0",
   .vendor = 0x8086,
   .device = 0x46d1,
-  .name = (char *)"Intel UHD Graphics (Alder Lake-N)",
+  .name = (char *) "Intel UHD Graphics (Alder Lake-N)",
   .generation = PD_GPU_GEN_ALDER_LAKE_N,
-  .driver = (char *)"i915",
-  .card_node = (char *)"/dev/dri/card1",
-  .render_node = (char *)"/dev/dri/renderD128",
+  .driver = (char *) "i915",
+  .card_node = (char *) "/dev/dri/card1",
+  .render_node = (char *) "/dev/dri/renderD128",
   .ids_known = TRUE,
 };
 
@@ -234,7 +234,7 @@ test_kaby_lake_free_build_oneline (void)
   dump (c);
   g_assert_cmpint (c->state, ==, PD_STATE_DEGRADED);
   const PdAdvice *src = must_text (c, "Enable the Debian components contrib non-free "
-                                     "non-free-firmware");
+                                      "non-free-firmware");
   g_assert_nonnull (src);
   assert_contains (src->text, "adds them to the 3 Debian lines of /etc/apt/sources.list");
   assert_contains (src->command, "|deb http://deb.debian.org/debian/ bookworm main contrib "
@@ -358,7 +358,7 @@ test_other_intel_no_driver (void)
   pd_sysroot_reset ();
   PdGpuDevice other = kaby_lake;
   other.device = 0x9a49;
-  other.name = (char *)"Intel GPU 8086:9a49";
+  other.name = (char *) "Intel GPU 8086:9a49";
   other.generation = PD_GPU_GEN_OTHER_INTEL;
   g_autoptr (PdVaprobeResult) r = result_from (i965_on_n100);
   g_autoptr (PdComponent) c = pd_vaapi_component (&other, r);
@@ -417,7 +417,7 @@ static void
 test_no_render_node (void)
 {
   PdGpuDevice vfio = kaby_lake;
-  vfio.driver = (char *)"vfio-pci";
+  vfio.driver = (char *) "vfio-pci";
   vfio.render_node = NULL;
   g_autoptr (PdComponent) c = check ("esprimo-deb822-nonfree", &vfio, NULL);
   g_assert_cmpint (c->state, ==, PD_STATE_UNKNOWN);
@@ -447,15 +447,15 @@ test_runner_outcomes (void)
   PdVaprobeResult r = { .kind = PD_VAPROBE_RESULT_TIMEOUT,
                         .timeout_ms = 5000,
                         .elapsed_ms = 5001,
-                        .message = (char *)"the GPU did not answer within 5 s: a GPU hang is "
-                                           "likely" };
+                        .message = (char *) "the GPU did not answer within 5 s: a GPU hang is "
+                                            "likely" };
   g_autoptr (PdComponent) t = pd_vaapi_component (&kaby_lake, &r);
   g_assert_cmpint (t->state, ==, PD_STATE_FAILED);
   g_assert_cmpstr (t->summary, ==, "the GPU did not answer within 5 s: a GPU hang is likely");
   g_assert_nonnull (find_advice_text (t, "cold-restart the VM"));
 
   r.kind = PD_VAPROBE_RESULT_NOT_FOUND;
-  r.message = (char *)"the VA-API probe passdesk-vaprobe is not installed";
+  r.message = (char *) "the VA-API probe passdesk-vaprobe is not installed";
   g_autoptr (PdComponent) nf = pd_vaapi_component (&kaby_lake, &r);
   g_assert_cmpint (nf->state, ==, PD_STATE_UNKNOWN);
   g_assert_nonnull (find_advice_text (nf, "reinstall passdesk"));

@@ -15,13 +15,13 @@ make_nv12 (int w, int h, VAImage *img)
 {
   memset (img, 0, sizeof *img);
   img->format.fourcc = VA_FOURCC_NV12;
-  img->width = (guint16)w;
-  img->height = (guint16)h;
+  img->width = (guint16) w;
+  img->height = (guint16) h;
   img->num_planes = 2;
-  img->pitches[0] = img->pitches[1] = (guint32)(w + 24);
+  img->pitches[0] = img->pitches[1] = (guint32) (w + 24);
   img->offsets[0] = 0;
-  img->offsets[1] = img->pitches[0] * (guint32)h + 64;
-  img->data_size = img->offsets[1] + img->pitches[1] * (guint32)h / 2;
+  img->offsets[1] = img->pitches[0] * (guint32) h + 64;
+  img->data_size = img->offsets[1] + img->pitches[1] * (guint32) h / 2;
   guint8 *buf = g_malloc (img->data_size);
   memset (buf, 0xee, img->data_size); /* padding that must never be read as pixels */
   return buf;
@@ -91,7 +91,7 @@ get_bit (Bits *b)
       b->bits = byte;
       b->nbits = 8;
     }
-  return (int)((b->bits >> --b->nbits) & 1);
+  return (int) ((b->bits >> --b->nbits) & 1);
 }
 
 static int

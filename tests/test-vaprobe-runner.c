@@ -340,13 +340,13 @@ static void
 test_component_from_hang (Fixture *fx, gconstpointer data)
 {
   g_setenv ("FAKE_VAPROBE_MODE", "hang", TRUE);
-  PdGpuDevice dev = { .pci_slot = (char *)"0000:00:02.0",
+  PdGpuDevice dev = { .pci_slot = (char *) "0000:00:02.0",
                       .vendor = 0x8086,
                       .device = 0x5912,
-                      .name = (char *)"Intel HD Graphics 630 (Kaby Lake GT2)",
+                      .name = (char *) "Intel HD Graphics 630 (Kaby Lake GT2)",
                       .generation = PD_GPU_GEN_KABY_LAKE,
-                      .driver = (char *)"i915",
-                      .render_node = (char *)"/dev/dri/renderD128",
+                      .driver = (char *) "i915",
+                      .render_node = (char *) "/dev/dri/renderD128",
                       .ids_known = TRUE };
   g_autoptr (PdVaprobeResult) r = run_mode ("hang", 1000, NULL);
   g_autoptr (PdComponent) c = pd_vaapi_component (&dev, r);
@@ -370,13 +370,13 @@ test_check_async_cancel (Fixture *fx, gconstpointer data)
   g_autofree char *pidfile = g_build_filename (fx->tmpdir, "pids", NULL);
   g_setenv ("FAKE_VAPROBE_PIDFILE", pidfile, TRUE);
   g_setenv ("FAKE_VAPROBE_MODE", "hang", TRUE);
-  PdGpuDevice dev = { .pci_slot = (char *)"0000:00:02.0",
+  PdGpuDevice dev = { .pci_slot = (char *) "0000:00:02.0",
                       .vendor = 0x8086,
                       .device = 0x46d1,
-                      .name = (char *)"Intel UHD Graphics (Alder Lake-N)",
+                      .name = (char *) "Intel UHD Graphics (Alder Lake-N)",
                       .generation = PD_GPU_GEN_ALDER_LAKE_N,
-                      .driver = (char *)"i915",
-                      .render_node = (char *)"/dev/dri/renderD128",
+                      .driver = (char *) "i915",
+                      .render_node = (char *) "/dev/dri/renderD128",
                       .ids_known = TRUE };
   g_autoptr (GPtrArray) devices = g_ptr_array_new ();
   g_ptr_array_add (devices, &dev);
@@ -562,13 +562,13 @@ test_real_check_sync (void)
   g_setenv ("PASSDESK_SYSROOT", root, TRUE);
   pd_sysroot_reset ();
 
-  PdGpuDevice dev = { .pci_slot = (char *)"0000:00:02.0",
+  PdGpuDevice dev = { .pci_slot = (char *) "0000:00:02.0",
                       .vendor = 0x8086,
                       .device = 0x46d1,
-                      .name = (char *)"Intel UHD Graphics (Alder Lake-N)",
+                      .name = (char *) "Intel UHD Graphics (Alder Lake-N)",
                       .generation = PD_GPU_GEN_ALDER_LAKE_N,
-                      .driver = (char *)"i915",
-                      .render_node = (char *)"/dev/dri/renderD128",
+                      .driver = (char *) "i915",
+                      .render_node = (char *) "/dev/dri/renderD128",
                       .ids_known = TRUE };
   g_autoptr (GPtrArray) devices = g_ptr_array_new ();
   g_ptr_array_add (devices, &dev);

@@ -184,7 +184,7 @@ show_status (PdTrayApp *self)
   if (self->window == NULL)
     {
       self->window = pd_tray_window_new (GTK_APPLICATION (self));
-      g_object_add_weak_pointer (G_OBJECT (self->window), (gpointer *)&self->window);
+      g_object_add_weak_pointer (G_OBJECT (self->window), (gpointer *) &self->window);
       pd_tray_window_update (self->window, self->state);
       pd_tray_window_set_events (self->window, pd_tray_agent_get_events (self->agent));
     }
@@ -232,7 +232,7 @@ cold_restart_activated (GSimpleAction *action, GVariant *param, gpointer data)
     {
       self->dialog = pd_tray_restart_dialog_new (self->window ? GTK_WINDOW (self->window) : NULL,
                                                  self->agent);
-      g_object_add_weak_pointer (G_OBJECT (self->dialog), (gpointer *)&self->dialog);
+      g_object_add_weak_pointer (G_OBJECT (self->dialog), (gpointer *) &self->dialog);
       gtk_window_set_application (GTK_WINDOW (self->dialog), GTK_APPLICATION (self));
       pd_tray_restart_dialog_update (self->dialog, self->state);
     }

@@ -244,7 +244,7 @@ pick_hdmi_sink (PdTrayAudio *self, const char *monitor, gint64 card)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       const Sink *s = value;
-      if (!s->hdmi || !s->available || (card >= 0 && s->card != (guint32)card))
+      if (!s->hdmi || !s->available || (card >= 0 && s->card != (guint32) card))
         continue;
       if (contains_ci (s->port_description, monitor) || contains_ci (s->description, monitor))
         return s;
@@ -661,7 +661,7 @@ find_sink_by_name (PdTrayAudio *self, const char *name)
 
   g_hash_table_iter_init (&iter, self->sinks);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (g_strcmp0 (((Sink *)value)->name, name) == 0)
+    if (g_strcmp0 (((Sink *) value)->name, name) == 0)
       return value;
   return NULL;
 }
@@ -707,8 +707,8 @@ pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, PdTrayAu
 
   g_hash_table_iter_init (&iter, self->sinks);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (((Sink *)value)->hdmi)
-      g_string_append_printf (outputs, "%s%s", outputs->len ? ", " : "", ((Sink *)value)->name);
+    if (((Sink *) value)->hdmi)
+      g_string_append_printf (outputs, "%s%s", outputs->len ? ", " : "", ((Sink *) value)->name);
   g_hash_table_iter_init (&iter, self->cards);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {

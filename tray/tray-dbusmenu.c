@@ -131,13 +131,13 @@ layout_node (PdTrayDbusmenu *menu, guint id, int depth, const char *const *names
         g_variant_builder_add (&children, "v",
                                layout_node (menu, item->id, depth < 0 ? -1 : depth - 1, names));
       }
-  return g_variant_new ("(i@a{sv}av)", (gint32)id, item_properties (menu, id, names), &children);
+  return g_variant_new ("(i@a{sv}av)", (gint32) id, item_properties (menu, id, names), &children);
 }
 
 static gboolean
 valid_id (PdTrayDbusmenu *menu, gint32 id)
 {
-  return id == 0 || pd_tray_menu_model_lookup (menu->model, (guint)MAX (id, 0)) != NULL;
+  return id == 0 || pd_tray_menu_model_lookup (menu->model, (guint) MAX (id, 0)) != NULL;
 }
 
 static gboolean
@@ -178,7 +178,7 @@ method_call (GDBusConnection *connection, const char *sender, const char *object
         }
       g_dbus_method_invocation_return_value (
           invocation, g_variant_new ("(u@(ia{sv}av))", menu->revision,
-                                     layout_node (menu, (guint)parent, depth, names)));
+                                     layout_node (menu, (guint) parent, depth, names)));
     }
   else if (g_strcmp0 (method_name, "GetGroupProperties") == 0)
     {
@@ -191,7 +191,7 @@ method_call (GDBusConnection *connection, const char *sender, const char *object
       g_variant_builder_init (&b, G_VARIANT_TYPE ("a(ia{sv})"));
       while (n++ < MAX_GROUP_IDS && g_variant_iter_next (ids, "i", &id))
         if (valid_id (menu, id))
-          g_variant_builder_add (&b, "(i@a{sv})", id, item_properties (menu, (guint)id, names));
+          g_variant_builder_add (&b, "(i@a{sv})", id, item_properties (menu, (guint) id, names));
       g_dbus_method_invocation_return_value (invocation, g_variant_new ("(a(ia{sv}))", &b));
     }
   else if (g_strcmp0 (method_name, "GetProperty") == 0)
@@ -291,11 +291,11 @@ on_model_changed (PdTrayMenuModel *model, GArray *ids, gboolean layout, PdTrayDb
     {
       guint id = g_array_index (ids, guint, n);
       const PdTrayMenuItem *item = pd_tray_menu_model_lookup (model, id);
-      g_variant_builder_add (&updated, "(i@a{sv})", (gint32)id, item_properties (menu, id, NULL));
+      g_variant_builder_add (&updated, "(i@a{sv})", (gint32) id, item_properties (menu, id, NULL));
       if (item->icon_name == NULL && item->type == PD_TRAY_MENU_ITEM_STANDARD)
         {
           const char *gone[] = { "icon-name", NULL };
-          g_variant_builder_add (&removed, "(i^as)", (gint32)id, gone);
+          g_variant_builder_add (&removed, "(i^as)", (gint32) id, gone);
         }
     }
   g_dbus_connection_emit_signal (menu->connection, NULL, menu->path, "com.canonical.dbusmenu",

@@ -107,7 +107,7 @@ call_notify (PdTrayNotify *self, Incident *inc, guint32 replaces, const char *ic
   g_variant_builder_init (&acts, G_VARIANT_TYPE ("as"));
   if (self->have_actions && actions != NULL)
     for (guint i = 0; i < actions->len; i++)
-      g_variant_builder_add (&acts, "s", (const char *)g_ptr_array_index (actions, i));
+      g_variant_builder_add (&acts, "s", (const char *) g_ptr_array_index (actions, i));
   g_variant_builder_init (&hints, G_VARIANT_TYPE ("a{sv}"));
   g_variant_builder_add (&hints, "{sv}", "desktop-entry",
                          g_variant_new_string ("org.passdesk.Tray"));
@@ -270,7 +270,7 @@ pd_tray_notify_update (PdTrayNotify *self, const PdTrayState *state)
           gint64 left_us = FLAP_WINDOW_US - (g_get_monotonic_time () - inc->last_time);
           inc->suppressed = TRUE;
           g_clear_handle_id (&inc->flap_timer_id, g_source_remove);
-          inc->flap_timer_id = g_timeout_add ((guint)(left_us / 1000) + 1, flap_over_cb, inc);
+          inc->flap_timer_id = g_timeout_add ((guint) (left_us / 1000) + 1, flap_over_cb, inc);
           continue;
         }
       if (inc->suppressed && !fresh)

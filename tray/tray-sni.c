@@ -348,7 +348,7 @@ pd_tray_sni_new (GDBusConnection *connection, PdTrayMenuModel *model, GActionGro
     info = g_dbus_node_info_new_for_xml (introspection_xml, NULL);
   self->connection = g_object_ref (connection);
   self->actions = g_object_ref (actions);
-  self->bus_name = g_strdup_printf ("org.kde.StatusNotifierItem-%d-1", (int)getpid ());
+  self->bus_name = g_strdup_printf ("org.kde.StatusNotifierItem-%d-1", (int) getpid ());
   self->registration_id = g_dbus_connection_register_object (
       connection, SNI_PATH, info->interfaces[0], &vtable, self, NULL, &error);
   if (self->registration_id == 0)

@@ -45,7 +45,7 @@ popup_menu (GtkStatusIcon *status_icon, guint button, guint32 time, PdTrayStatus
         {
           mi = gtk_menu_item_new_with_mnemonic (item->label);
           gtk_widget_set_sensitive (mi, item->enabled);
-          g_object_set_data (G_OBJECT (mi), "action", (gpointer)item->action);
+          g_object_set_data (G_OBJECT (mi), "action", (gpointer) item->action);
           g_signal_connect (mi, "activate", G_CALLBACK (item_activate), icon);
         }
       gtk_menu_shell_append (GTK_MENU_SHELL (icon->menu), mi);

@@ -108,7 +108,7 @@ component_row (PdTrayWindow *self, const PdComponent *c)
               gtk_entry_set_text (GTK_ENTRY (entry), a->command);
               /* Show the whole command where it is short enough. */
               gtk_entry_set_width_chars (GTK_ENTRY (entry),
-                                         (int)MIN (g_utf8_strlen (a->command, -1) + 1, 56));
+                                         (int) MIN (g_utf8_strlen (a->command, -1) + 1, 56));
               gtk_editable_set_editable (GTK_EDITABLE (entry), FALSE);
               gtk_widget_set_hexpand (entry, TRUE);
               gtk_style_context_add_class (gtk_widget_get_style_context (entry), "monospace");

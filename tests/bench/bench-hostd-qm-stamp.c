@@ -24,20 +24,20 @@ main (int argc, char **argv)
   char path[4096];
   snprintf (path, sizeof path, "%s/stamps", dir);
   char line[1024];
-  int n = snprintf (line, sizeof line, "%lld.%09ld", (long long)ts.tv_sec, ts.tv_nsec);
-  for (int i = 1; i < argc && n < (int)sizeof line - 2; i++)
+  int n = snprintf (line, sizeof line, "%lld.%09ld", (long long) ts.tv_sec, ts.tv_nsec);
+  for (int i = 1; i < argc && n < (int) sizeof line - 2; i++)
     n += snprintf (line + n, sizeof line - n, " %s", argv[i]);
-  if (n > (int)sizeof line - 2)
-    n = (int)sizeof line - 2;
+  if (n > (int) sizeof line - 2)
+    n = (int) sizeof line - 2;
   line[n++] = '\n';
   int fd = open (path, O_WRONLY | O_APPEND | O_CREAT, 0644);
   if (fd >= 0)
     {
-      if (write (fd, line, (size_t)n) < 0)
+      if (write (fd, line, (size_t) n) < 0)
         perror ("bench-hostd-qm-stamp: write");
       close (fd);
     }
-  argv[0] = (char *)real;
+  argv[0] = (char *) real;
   execv (real, argv);
   perror ("bench-hostd-qm-stamp: exec");
   return 255;

@@ -74,7 +74,7 @@ check_output (GString *out, gsize *checked)
       const char *start = out->str + *checked;
       const char *nl = memchr (start, '\n', out->len - *checked);
       g_assert_nonnull (nl);
-      gsize len = (gsize)(nl - start);
+      gsize len = (gsize) (nl - start);
       g_assert_cmpuint (len + 1, <=, PD_HL_MAX_LINE);
       *checked += len + 1;
       if (len == 0)
@@ -82,7 +82,7 @@ check_output (GString *out, gsize *checked)
       g_autoptr (GError) error = NULL;
       g_autoptr (PdHlMessage) m = pd_hl_decode (start, len, NULL, &error);
       if (m == NULL)
-        g_error ("host wrote a line that does not decode (%s): %.*s", error->message, (int)len,
+        g_error ("host wrote a line that does not decode (%s): %.*s", error->message, (int) len,
                  start);
       g_assert_true (pd_hl_verb_sent_by_host (m->verb));
     }
@@ -96,9 +96,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   Fake f = { .mode = data[0] };
   f.last = (PdCycleResult){ .vmid = 100,
                             .ok = FALSE,
-                            .step = (char *)"start",
-                            .message = (char *)"The VM could not be started: qm start failed "
-                                               "with exit status 255 (can't lock file).",
+                            .step = (char *) "start",
+                            .message = (char *) "The VM could not be started: qm start failed "
+                                                "with exit status 255 (can't lock file).",
                             .started = G_GINT64_CONSTANT (1795999999) * G_USEC_PER_SEC,
                             .duration_ms = 61000 };
   gsize chunk = 1 + data[1] % 64;
@@ -122,7 +122,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             f.cycle_running = FALSE;
         }
       guint lines = 0;
-      gboolean keep = pd_hostd_conn_feed (f.conn, (const char *)data + fed, n, now, out, &lines);
+      gboolean keep = pd_hostd_conn_feed (f.conn, (const char *) data + fed, n, now, out, &lines);
       g_assert_cmpuint (lines, <=, n);
       fed += n;
       now += (data[fed - 1] & 0x0F) * 100000;

@@ -46,14 +46,14 @@ check_sources (PdAptSources *s)
       g_assert_nonnull (text);
       /* Lines with quotes or control characters never reach a command. */
       for (const char *c = cmd; c && *c; c++)
-        g_assert_true ((guchar)*c >= 0x20);
+        g_assert_true ((guchar) *c >= 0x20);
     }
   else
     {
       g_assert_null (text);
       g_assert_null (cmd);
     }
-  (void)pd_apt_sources_debian_suite (s);
+  (void) pd_apt_sources_debian_suite (s);
 }
 
 int
@@ -61,7 +61,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   if (size < 1)
     return 0;
-  const char *text = (const char *)data + 1;
+  const char *text = (const char *) data + 1;
   gsize len = size - 1;
   switch (data[0] % 4)
     {
