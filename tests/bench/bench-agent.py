@@ -17,18 +17,18 @@ uevent → ComponentChanged < 20 ms.
 import importlib.util
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import dbusmock
 from gi.repository import Gio, GLib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from procstat import cpu_ms, pss_kib, start_qemu_ga, status_kib as kib, thread_switches, wakeups  # noqa: E402
 spec = importlib.util.spec_from_file_location('umock', os.path.join(HERE, '..', 'test-agent-umockdev.py'))
 umock = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(umock)
@@ -37,73 +37,6 @@ h = umock.h
 IDLE_S = float(os.environ.get('BENCH_AGENT_IDLE_S', '60'))
 SETTLE_S = float(os.environ.get('BENCH_AGENT_SETTLE_S', '17'))
 N_LATENCY = 30
-TICK = os.sysconf('SC_CLK_TCK')
-
-
-def proc_status(pid):
-    out = {}
-    with open(f'/proc/{pid}/status') as f:
-        for line in f:
-            k, _, v = line.partition(':')
-            out[k] = v.strip()
-    return out
-
-
-def kib(pid, key):
-    return int(proc_status(pid)[key].split()[0])
-
-
-def pss_kib(pid):
-    """Proportional set size: shared library pages divided among their users."""
-    with open(f'/proc/{pid}/smaps_rollup') as f:
-        for line in f:
-            if line.startswith('Pss:'):
-                return int(line.split()[1])
-    return -1
-
-
-def thread_switches(pid):
-    """{tid: voluntary + involuntary context switches} of every thread."""
-    out = {}
-    for tid in os.listdir(f'/proc/{pid}/task'):
-        try:
-            with open(f'/proc/{pid}/task/{tid}/status') as f:
-                out[tid] = sum(int(line.split()[1]) for line in f
-                               if line.startswith(('voluntary_ctxt_switches',
-                                                   'nonvoluntary_ctxt_switches')))
-        except FileNotFoundError:
-            pass
-    return out
-
-
-def wakeups(before, after):
-    """Switches between two snapshots; a thread that exited in between woke
-    at least once to do so (its last count is gone): counted as 1."""
-    n = sum(after[t] - before.get(t, 0) for t in after)
-    return n + sum(1 for t in before if t not in after)
-
-
-def cpu_ms(pid):
-    with open(f'/proc/{pid}/stat') as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 1000 / TICK  # utime + stime
-
-
-def start_qemu_ga(tmp):
-    qga = shutil.which('qemu-ga') or ('/usr/sbin/qemu-ga' if os.path.exists('/usr/sbin/qemu-ga') else None)
-    if qga is None:
-        return None
-    sdir = os.path.join(tmp, 'qga')
-    os.mkdir(sdir)
-    sock = os.path.join(sdir, 'qga.sock')
-    env = dict(os.environ)
-    env.pop('LD_PRELOAD', None)  # the peer runs on the real system
-    p = subprocess.Popen([qga, '-m', 'unix-listen', '-p', sock, '-t', sdir],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    end = time.monotonic() + 10
-    while not os.path.exists(sock) and time.monotonic() < end:
-        time.sleep(0.05)
-    return p
 
 
 def main():

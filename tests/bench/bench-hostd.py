@@ -30,37 +30,16 @@ SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 HOSTD, STAMP = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 IDLE_S = float(os.environ.get("BENCH_HOSTD_IDLE_S", "20"))
 
-
-def proc_status(pid):
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for l in f:
-            k, _, v = l.partition(":")
-            out[k] = v.strip()
-    return out
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procstat import start_qemu_ga, status_kib, thread_switches, wakeups  # noqa: E402
 
 
 def rss_kb(pid):
-    return int(proc_status(pid)["VmRSS"].split()[0])
+    return status_kib(pid, "VmRSS")
 
 
 def rss_parts(pid):
-    st = proc_status(pid)
-    return int(st["RssAnon"].split()[0]), int(st["RssFile"].split()[0])
-
-
-def switches(pid):
-    """Voluntary + involuntary context switches of every thread."""
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/status") as f:
-                for l in f:
-                    if l.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
-                        total += int(l.split()[1])
-        except FileNotFoundError:
-            pass
-    return total
+    return status_kib(pid, "RssAnon"), status_kib(pid, "RssFile")
 
 
 class FakeVm:
@@ -123,29 +102,6 @@ def start_hostd(tmp, fake, sockdir, log):
     return subprocess.Popen([HOSTD, "--config", conf], env=env, stdout=log, stderr=log)
 
 
-def start_qemu_ga(tmp):
-    qga = shutil.which("qemu-ga") or ("/usr/sbin/qemu-ga" if os.path.exists("/usr/sbin/qemu-ga")
-                                      else None)
-    if qga is None:
-        return None
-    sdir = os.path.join(tmp, "qga")
-    os.mkdir(sdir)
-    p = subprocess.Popen([qga, "-m", "unix-listen", "-p", os.path.join(sdir, "qga.sock"),
-                          "-t", sdir, "-f", os.path.join(sdir, "qga.pid")],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    end = time.monotonic() + 10
-    while not os.path.exists(os.path.join(sdir, "qga.sock")) and time.monotonic() < end:
-        time.sleep(0.05)
-    # One client round trip, so it is as "connected" as hostd's VMs.
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(os.path.join(sdir, "qga.sock"))
-    s.sendall(b'{"execute":"guest-ping"}\n')
-    s.settimeout(5)
-    s.recv(4096)
-    p.client = s
-    return p
-
-
 def main():
     t_start = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="bench-hostd-")
@@ -157,7 +113,7 @@ def main():
     vms = []
     hostd = qga = None
     try:
-        qga = start_qemu_ga(tmp)
+        qga = start_qemu_ga(tmp, ping=True)
         vmids = list(range(100, 200))
         for v in vmids:
             shutil.copy(os.path.join(SRC, "tests", "fixtures", "hostd", "100.conf"),
@@ -185,11 +141,11 @@ def main():
         qga_anon, qga_file = rss_parts(qga.pid) if qga else (0, 0)
 
         # Idle: nothing happens for IDLE_S seconds.
-        h0 = switches(hostd.pid)
-        q0 = switches(qga.pid) if qga else 0
+        h0 = thread_switches(hostd.pid)
+        q0 = thread_switches(qga.pid) if qga else None
         time.sleep(IDLE_S)
-        h_idle = switches(hostd.pid) - h0
-        q_idle = (switches(qga.pid) - q0) if qga else None
+        h_idle = wakeups(h0, thread_switches(hostd.pid))
+        q_idle = wakeups(q0, thread_switches(qga.pid)) if qga else None
 
         # Garbage throughput: a line without LF, then a PING.
         g = vms[1]

@@ -23,6 +23,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tray-fixtures'))
 from trayenv import HDMI_SINK, TrayEnv, wait_for  # noqa: E402
+sys.path.insert(0, HERE)
+from procstat import thread_switches  # noqa: E402
 
 IDLE_S = int(os.environ.get('PASSDESK_BENCH_IDLE_S', '60'))
 
@@ -34,20 +36,6 @@ def smaps(pid):
             parts = line.split()
             if parts[0] in ('Rss:', 'Pss:'):
                 out[parts[0][:-1]] = int(parts[1])
-    return out
-
-
-def thread_switches(pid):
-    """{tid: voluntary + involuntary context switches} of the live threads."""
-    out = {}
-    for tid in os.listdir(f'/proc/{pid}/task'):
-        try:
-            with open(f'/proc/{pid}/task/{tid}/status') as f:
-                out[tid] = sum(int(line.split()[1]) for line in f
-                               if line.startswith(('voluntary_ctxt_switches',
-                                                   'nonvoluntary_ctxt_switches')))
-        except FileNotFoundError:
-            pass
     return out
 
 
