@@ -489,7 +489,21 @@ run_status_args (const char *machine, const char *probe_json, const char *mode,
 
   g_autoptr (GSubprocessLauncher) l
       = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_subprocess_launcher_setenv (l, "PASSDESK_SYSROOT", root, TRUE);
+  /* The real probe drops to "nobody" before it opens the render node, so it
+   * needs a tree nobody may enter; a checkout can live under a 0700 directory
+   * (mktemp -d). Give it a copy in a directory of our own, opened up. */
+  g_autofree char *copy = NULL;
+  if (probe_json == NULL && mode == NULL)
+    {
+      copy = g_build_filename (tmp, "root", NULL);
+      g_assert_cmpint (g_chmod (tmp, 0755), ==, 0);
+      const char *cp[] = { "cp", "-a", root, copy, NULL };
+      int wait_status = 0;
+      g_assert_true (g_spawn_sync (NULL, (char **) cp, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                                   NULL, &wait_status, NULL));
+      g_assert_true (g_spawn_check_wait_status (wait_status, NULL));
+    }
+  g_subprocess_launcher_setenv (l, "PASSDESK_SYSROOT", copy ? copy : root, TRUE);
   /* No agent answers there: the CLI checks in-process. */
   g_subprocess_launcher_setenv (l, "DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent", TRUE);
   g_subprocess_launcher_setenv (l, "LC_ALL", "C.UTF-8", TRUE);
@@ -522,6 +536,12 @@ run_status_args (const char *machine, const char *probe_json, const char *mode,
     g_file_get_contents (args_path, probe_args, NULL, NULL);
   g_unlink (json_path);
   g_unlink (args_path);
+  if (copy)
+    {
+      const char *rm[] = { "rm", "-rf", copy, NULL };
+      g_assert_true (g_spawn_sync (NULL, (char **) rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                                   NULL, NULL, NULL));
+    }
   g_rmdir (tmp);
   g_assert_true (g_subprocess_get_if_exited (p));
   r.exit_status = g_subprocess_get_exit_status (p);
