@@ -21,7 +21,7 @@ import urllib.parse
 
 SRC = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("PASSDESK_BUILDDIR", os.path.join(SRC, "..", "build"))
-HOSTD = os.path.join(BUILD, "hostlink", "passdesk-hostd")
+HOSTD = os.path.join(BUILD, "hostlink", "hostd", "passdesk-hostd")
 FIXTURES = os.path.join(SRC, "fixtures", "hostd")
 
 

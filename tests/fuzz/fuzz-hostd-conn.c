@@ -1,5 +1,5 @@
 /* fuzz-hostd-conn.c - libFuzzer target for passdesk-hostd's per-connection
- * state machine (hostlink/hostd-conn.c), the part that eats guest bytes.
+ * state machine (hostlink/hostd/hostd-conn.c), the part that eats guest bytes.
  *
  * Input: byte 0 picks the host's view (enabled, a cycle running, rate budget
  * spent, whether starting a cycle fails), byte 1 the chunk size; the rest is
