@@ -893,7 +893,7 @@ def case_real_guest(env):
     import dbus
     import dbusmock
 
-    passdesk = os.path.join(BUILD, "agent", "passdesk")
+    passdesk = os.path.join(BUILD, "agent", "cli", "passdesk")
     dbusmock.DBusTestCase.start_system_bus()
     dbusmock.DBusTestCase.start_session_bus()
     logind, logind_obj = dbusmock.DBusTestCase.spawn_server_template(

@@ -538,7 +538,7 @@ static char *
 passdesk_path (void)
 {
   const char *b = g_getenv ("PASSDESK_BUILDDIR");
-  return g_build_filename (b ? b : PASSDESK_BUILDDIR, "agent", "passdesk", NULL);
+  return g_build_filename (b ? b : PASSDESK_BUILDDIR, "agent", "cli", "passdesk", NULL);
 }
 
 /* Runs passdesk with @argv (NULL-terminated, after "passdesk"), @input on stdin. */

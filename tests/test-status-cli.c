@@ -37,7 +37,7 @@ run_passdesk (const char *machine, const char *const *args)
 {
   const char *builddir = g_getenv ("PASSDESK_BUILDDIR");
   g_assert_nonnull (builddir);
-  g_autofree char *exe = g_build_filename (builddir, "agent", "passdesk", NULL);
+  g_autofree char *exe = g_build_filename (builddir, "agent", "cli", "passdesk", NULL);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_ptr_array_add (argv, exe);
   for (guint i = 0; args[i]; i++)

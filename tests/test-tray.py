@@ -411,7 +411,7 @@ def main():
         agent_env['PASSDESK_SYSROOT'] = os.path.join(os.environ['PASSDESK_TEST_FIXTURES'],
                                                      'esprimo')
         agent = subprocess.Popen(
-            [os.path.join(os.environ['PASSDESK_BUILDDIR'], 'agent', 'passdesk-agent'),
+            [os.path.join(os.environ['PASSDESK_BUILDDIR'], 'agent', 'daemon', 'passdesk-agent'),
              '--session', '--no-vaprobe', '--no-hotplug', '--kmsg=/dev/null',
              '--hostlink-port=' + os.path.join(env.tmp, 'no-hostlink-port')],
             env=agent_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

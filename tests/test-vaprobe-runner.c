@@ -454,7 +454,7 @@ static void
 test_real_probe_no_device (void)
 {
   const char *builddir = g_getenv ("PASSDESK_BUILDDIR");
-  g_autofree char *probe = g_build_filename (builddir, "agent", "passdesk-vaprobe", NULL);
+  g_autofree char *probe = g_build_filename (builddir, "agent", "vaprobe", "passdesk-vaprobe", NULL);
   g_autofree char *root = g_dir_make_tmp ("vaprobe-root-XXXXXX", NULL);
   /* The probe drops to "nobody" when run as root: it must be able to look. */
   g_assert_cmpint (g_chmod (root, 0755), ==, 0);
@@ -509,7 +509,7 @@ static void
 test_real_probe_text (void)
 {
   const char *builddir = g_getenv ("PASSDESK_BUILDDIR");
-  g_autofree char *probe = g_build_filename (builddir, "agent", "passdesk-vaprobe", NULL);
+  g_autofree char *probe = g_build_filename (builddir, "agent", "vaprobe", "passdesk-vaprobe", NULL);
   g_autofree char *root = g_dir_make_tmp ("vaprobe-root-XXXXXX", NULL);
   g_assert_cmpint (g_chmod (root, 0755), ==, 0);
   const char *argv[] = { probe, "--device", "/dev/dri/renderD129", NULL };
@@ -533,7 +533,7 @@ static void
 test_real_probe_usage (void)
 {
   const char *builddir = g_getenv ("PASSDESK_BUILDDIR");
-  g_autofree char *probe = g_build_filename (builddir, "agent", "passdesk-vaprobe", NULL);
+  g_autofree char *probe = g_build_filename (builddir, "agent", "vaprobe", "passdesk-vaprobe", NULL);
   const char *argv[] = { probe, "--device", "/etc/shadow", NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (GSubprocess) p = g_subprocess_newv (
@@ -549,7 +549,7 @@ static void
 test_real_check_sync (void)
 {
   const char *builddir = g_getenv ("PASSDESK_BUILDDIR");
-  g_autofree char *probe = g_build_filename (builddir, "agent", "passdesk-vaprobe", NULL);
+  g_autofree char *probe = g_build_filename (builddir, "agent", "vaprobe", "passdesk-vaprobe", NULL);
   g_setenv ("PASSDESK_VAPROBE", probe, TRUE);
   if (orig_asan_options)
     g_setenv ("ASAN_OPTIONS", orig_asan_options, TRUE);

@@ -52,7 +52,7 @@ set_action_enabled (PdTrayApp *self, const char *name, gboolean enabled)
 }
 
 /* The agent lists each HDMI audio pin's ELD as "monitor NAME" (see
- * agent/audio-monitor.c); the first named one is the monitor to prefer. */
+ * agent/monitors/audio-monitor.c); the first named one is the monitor to prefer. */
 static char *
 preferred_monitor (const PdComponent *audio)
 {

@@ -91,7 +91,7 @@ main (void)
                        "(PASSDESK_BUILDDIR and PASSDESK_TEST_FIXTURES are unset)\n");
       return 1;
     }
-  g_autofree char *exe = g_build_filename (builddir, "agent", "passdesk", NULL);
+  g_autofree char *exe = g_build_filename (builddir, "agent", "cli", "passdesk", NULL);
   g_autofree char *root = g_build_filename (fixtures, "esprimo", NULL);
   g_setenv ("PASSDESK_SYSROOT", root, TRUE);
   /* The CLI asks the agent on the system bus first; there is none here. */

@@ -223,7 +223,7 @@ load-module module-always-sink
              [('Device', '0000:00:02.0'), ('Driver', 'i915')]),
             ('display', 'HDMI-A-1 is connected.', [('Connector', 'HDMI-A-1')]),
             ('vaapi', 'VA-API works with iHD (H.264, HEVC, VP9 decode).', []),
-            # Details as agent/audio-monitor.c words them.
+            # Details as agent/monitors/audio-monitor.c words them.
             ('audio', 'HDMI audio on DELL U2415: Intel Kabylake HDMI',
              [('card', 'card0 PCH (HDA-Intel)'), ('hdmi codec', 'Intel Kabylake HDMI (codec#2)'),
               ('eld#2.0', 'monitor DELL U2415')]),

@@ -1,5 +1,5 @@
-/* agent-kmsg.c - reads /dev/kmsg (or a stand-in) and feeds the log scanner. */
-#include "agent-kmsg.h"
+/* kmsg-monitor.c - reads /dev/kmsg (or a stand-in) and feeds the log scanner. */
+#include "kmsg-monitor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +26,7 @@ typedef enum
   KIND_FILE,
 } LogKind;
 
-struct _PdAgentKmsg
+struct _PdKmsgMonitor
 {
   GObject parent_instance;
   char *path; /* the real path opened (sysroot applied) */
@@ -48,10 +48,10 @@ enum
 };
 static guint signals[N_SIGNALS];
 
-G_DEFINE_FINAL_TYPE (PdAgentKmsg, pd_agent_kmsg, G_TYPE_OBJECT)
+G_DEFINE_FINAL_TYPE (PdKmsgMonitor, pd_kmsg_monitor, G_TYPE_OBJECT)
 
 static void
-stop_watch (PdAgentKmsg *self)
+stop_watch (PdKmsgMonitor *self)
 {
   g_clear_handle_id (&self->watch_id, g_source_remove);
   if (self->fd >= 0)
@@ -60,43 +60,43 @@ stop_watch (PdAgentKmsg *self)
 }
 
 static void
-pd_agent_kmsg_finalize (GObject *object)
+pd_kmsg_monitor_finalize (GObject *object)
 {
-  PdAgentKmsg *self = PD_AGENT_KMSG (object);
+  PdKmsgMonitor *self = PD_KMSG_MONITOR (object);
   stop_watch (self);
   g_free (self->path);
   pd_log_scanner_free (self->scanner);
   g_string_free (self->pending, TRUE);
-  G_OBJECT_CLASS (pd_agent_kmsg_parent_class)->finalize (object);
+  G_OBJECT_CLASS (pd_kmsg_monitor_parent_class)->finalize (object);
 }
 
 static void
-pd_agent_kmsg_class_init (PdAgentKmsgClass *klass)
+pd_kmsg_monitor_class_init (PdKmsgMonitorClass *klass)
 {
-  G_OBJECT_CLASS (klass)->finalize = pd_agent_kmsg_finalize;
+  G_OBJECT_CLASS (klass)->finalize = pd_kmsg_monitor_finalize;
   signals[SIGNAL_FINDING]
       = g_signal_new ("finding", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                       G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_BOOLEAN);
 }
 
 static void
-pd_agent_kmsg_init (PdAgentKmsg *self)
+pd_kmsg_monitor_init (PdKmsgMonitor *self)
 {
   self->fd = -1;
   self->scanner = pd_log_scanner_new ();
   self->pending = g_string_new (NULL);
 }
 
-PdAgentKmsg *
-pd_agent_kmsg_new (const char *path)
+PdKmsgMonitor *
+pd_kmsg_monitor_new (const char *path)
 {
-  PdAgentKmsg *self = g_object_new (PD_TYPE_AGENT_KMSG, NULL);
+  PdKmsgMonitor *self = g_object_new (PD_TYPE_KMSG_MONITOR, NULL);
   self->path = path ? g_strdup (path) : pd_sysroot_path ("/dev/kmsg");
   return self;
 }
 
 guint64
-pd_agent_kmsg_get_n_records (PdAgentKmsg *self)
+pd_kmsg_monitor_get_n_records (PdKmsgMonitor *self)
 {
   return self->n_records;
 }
@@ -125,7 +125,7 @@ parse_record (const char *line, gsize len, const char **msg, gsize *msg_len, gin
 }
 
 static void
-handle_line (PdAgentKmsg *self, const char *line, gsize len, gboolean boot_log)
+handle_line (PdKmsgMonitor *self, const char *line, gsize len, gboolean boot_log)
 {
   if (len > 0 && line[len - 1] == '\r')
     len--;
@@ -150,7 +150,7 @@ handle_line (PdAgentKmsg *self, const char *line, gsize len, gboolean boot_log)
 }
 
 static void
-feed (PdAgentKmsg *self, const char *buf, gsize len, gboolean boot_log)
+feed (PdKmsgMonitor *self, const char *buf, gsize len, gboolean boot_log)
 {
   while (len > 0)
     {
@@ -186,7 +186,7 @@ typedef enum
 } ReadStatus;
 
 static ReadStatus
-read_some (PdAgentKmsg *self, char *buf, gboolean boot_log, gsize *total)
+read_some (PdKmsgMonitor *self, char *buf, gboolean boot_log, gsize *total)
 {
   ssize_t n = read (self->fd, buf, READ_CHUNK);
   if (n > 0)
@@ -215,13 +215,13 @@ read_some (PdAgentKmsg *self, char *buf, gboolean boot_log, gsize *total)
   return READ_ERROR;
 }
 
-static gboolean open_log (PdAgentKmsg *self, GError **error);
-static void start_watch (PdAgentKmsg *self);
+static gboolean open_log (PdKmsgMonitor *self, GError **error);
+static void start_watch (PdKmsgMonitor *self);
 
 static gboolean
 on_readable (int fd, GIOCondition condition, gpointer user_data)
 {
-  PdAgentKmsg *self = user_data;
+  PdKmsgMonitor *self = user_data;
   g_autofree char *buf = g_malloc (READ_CHUNK);
   gsize total = 0;
 
@@ -259,7 +259,7 @@ on_readable (int fd, GIOCondition condition, gpointer user_data)
 }
 
 static gboolean
-open_log (PdAgentKmsg *self, GError **error)
+open_log (PdKmsgMonitor *self, GError **error)
 {
   int fd = open (self->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
@@ -287,7 +287,7 @@ open_log (PdAgentKmsg *self, GError **error)
 }
 
 static void
-start_watch (PdAgentKmsg *self)
+start_watch (PdKmsgMonitor *self)
 {
   /* A regular file is always "readable": it is history only. */
   if (self->kind == KIND_FILE || self->fd < 0)
@@ -296,7 +296,7 @@ start_watch (PdAgentKmsg *self)
 }
 
 gboolean
-pd_agent_kmsg_start (PdAgentKmsg *self, GError **error)
+pd_kmsg_monitor_start (PdKmsgMonitor *self, GError **error)
 {
   g_return_val_if_fail (self->fd < 0, FALSE);
   if (!open_log (self, error))

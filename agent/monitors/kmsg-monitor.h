@@ -1,4 +1,4 @@
-/* agent-kmsg.h - the live kernel log: /dev/kmsg records classified with the
+/* kmsg-monitor.h - the live kernel log: /dev/kmsg records classified with the
  * scan-log rule table (logscan.h).
  *
  * At start the records already in the buffer (the boot log) are read once and
@@ -17,19 +17,19 @@
 
 G_BEGIN_DECLS
 
-#define PD_TYPE_AGENT_KMSG (pd_agent_kmsg_get_type ())
-G_DECLARE_FINAL_TYPE (PdAgentKmsg, pd_agent_kmsg, PD, AGENT_KMSG, GObject)
+#define PD_TYPE_KMSG_MONITOR (pd_kmsg_monitor_get_type ())
+G_DECLARE_FINAL_TYPE (PdKmsgMonitor, pd_kmsg_monitor, PD, KMSG_MONITOR, GObject)
 
 /* @path: the log to read; NULL for /dev/kmsg under the sysroot prefix. */
-PdAgentKmsg *pd_agent_kmsg_new (const char *path);
+PdKmsgMonitor *pd_kmsg_monitor_new (const char *path);
 
 /* Opens the log, classifies what is already there (emitting "finding" with
  * boot_log TRUE) and starts following it. FALSE with @error when it cannot
  * be opened. */
-gboolean pd_agent_kmsg_start (PdAgentKmsg *self, GError **error);
+gboolean pd_kmsg_monitor_start (PdKmsgMonitor *self, GError **error);
 
 /* Records read so far (for tests and logging). */
-guint64 pd_agent_kmsg_get_n_records (PdAgentKmsg *self);
+guint64 pd_kmsg_monitor_get_n_records (PdKmsgMonitor *self);
 
 /* Signals:
  *  "finding" (const PdLogFinding *finding, gboolean boot_log)

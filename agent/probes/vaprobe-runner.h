@@ -9,8 +9,8 @@
  * caller of pd_vaprobe_run_async().
  *
  * The probe executable is, in this order: $PASSDESK_VAPROBE; passdesk-vaprobe
- * next to the running executable (so an uninstalled build/agent/passdesk
- * finds build/agent/passdesk-vaprobe); PASSDESK_LIBEXECDIR/passdesk-vaprobe.
+ * next to the running executable; for an executable run from the build tree,
+ * build/agent/vaprobe/passdesk-vaprobe; PASSDESK_LIBEXECDIR/passdesk-vaprobe.
  */
 #pragma once
 

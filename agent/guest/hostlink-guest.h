@@ -8,7 +8,7 @@
  * kernel's SIGIO on virtio port-open, see hostlink-guest.c).
  *
  * It never powers the guest off itself: callers do that after acceptance
- * (agent/logind-poweroff.h).
+ * (agent/guest/logind-poweroff.h).
  */
 #pragma once
 

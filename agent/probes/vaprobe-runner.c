@@ -68,6 +68,10 @@ pd_vaprobe_find (GError **error)
       g_autofree char *beside = g_build_filename (dir, "passdesk-vaprobe", NULL);
       if (is_executable_file (beside))
         return g_steal_pointer (&beside);
+      /* Run from the build tree: the probe is built in its own folder. */
+      if (g_str_has_prefix (self, PASSDESK_BUILDDIR "/") &&
+          is_executable_file (PASSDESK_BUILD_VAPROBE))
+        return g_strdup (PASSDESK_BUILD_VAPROBE);
     }
   g_autofree char *installed = g_build_filename (PASSDESK_LIBEXECDIR, "passdesk-vaprobe", NULL);
   if (is_executable_file (installed))

@@ -4,7 +4,7 @@
 #include "agent-daemon.h"
 
 #include "agent-errors.h"
-#include "agent-kmsg.h"
+#include "kmsg-monitor.h"
 #include "gpu-scan.h"
 #include "logscan.h"
 #include "vaapi-check.h"
@@ -51,7 +51,7 @@ struct _PdAgentDaemon
 
   PdAgentHistory *history;
   PdGpuScan *scan;
-  PdAgentKmsg *kmsg;
+  PdKmsgMonitor *kmsg;
   guint boot_log_events;
 
   /* log-event rate bound */
@@ -355,7 +355,7 @@ raise_overlay (PdAgentDaemon *self, PdComponentId id, const PdLogKind *kind, PdS
 }
 
 static void
-on_log_finding (PdAgentKmsg *kmsg, const PdLogFinding *f, gboolean boot_log, gpointer user_data)
+on_log_finding (PdKmsgMonitor *kmsg, const PdLogFinding *f, gboolean boot_log, gpointer user_data)
 {
   PdAgentDaemon *self = user_data;
   const PdLogKind *kind = f->kind;
@@ -694,7 +694,7 @@ on_system_bus (GObject *source, GAsyncResult *result, gpointer user_data)
 /* ---- object ---- */
 
 static void
-on_kmsg_finding_cb (PdAgentKmsg *kmsg, gpointer finding, gboolean boot_log, gpointer user_data)
+on_kmsg_finding_cb (PdKmsgMonitor *kmsg, gpointer finding, gboolean boot_log, gpointer user_data)
 {
   on_log_finding (kmsg, finding, boot_log, user_data);
 }
@@ -705,10 +705,10 @@ pd_agent_daemon_start (PdAgentDaemon *self)
   start_monitors (self);
   start_hostlink (self);
 
-  self->kmsg = pd_agent_kmsg_new (self->kmsg_path);
+  self->kmsg = pd_kmsg_monitor_new (self->kmsg_path);
   g_signal_connect_object (self->kmsg, "finding", G_CALLBACK (on_kmsg_finding_cb), self, 0);
   g_autoptr (GError) error = NULL;
-  if (!pd_agent_kmsg_start (self->kmsg, &error))
+  if (!pd_kmsg_monitor_start (self->kmsg, &error))
     {
       g_warning ("Kernel log: %s", error->message);
       g_clear_object (&self->kmsg);
@@ -716,7 +716,7 @@ pd_agent_daemon_start (PdAgentDaemon *self)
   else
     g_debug ("Kernel log: %" G_GUINT64_FORMAT " records from before the start classified, "
              "%u findings kept as history",
-             pd_agent_kmsg_get_n_records (self->kmsg), self->boot_log_events);
+             pd_kmsg_monitor_get_n_records (self->kmsg), self->boot_log_events);
 
   g_bus_get (G_BUS_TYPE_SYSTEM, self->cancellable, on_system_bus, g_object_ref (self));
   request_checks (self, NULL);
