@@ -14,7 +14,6 @@ hubs), its kernel log is a FIFO, it runs on a private session bus with
 Goals (printed, not asserted): steady RSS < 6 MiB, 0 wakeups idle,
 uevent → ComponentChanged < 20 ms.
 """
-import importlib.util
 import os
 import shutil
 import statistics
@@ -26,13 +25,9 @@ import time
 import dbusmock
 from gi.repository import Gio, GLib
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
 from procstat import cpu_ms, pss_kib, start_qemu_ga, status_kib as kib, thread_switches, wakeups  # noqa: E402
-spec = importlib.util.spec_from_file_location('umock', os.path.join(HERE, '..', 'test-agent-umockdev.py'))
-umock = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(umock)
-h = umock.h
+import agent_harness as h  # noqa: E402  (tests/lib, on PYTHONPATH)
+from umockdev_testbed import Testbed  # noqa: E402
 
 IDLE_S = float(os.environ.get('BENCH_AGENT_IDLE_S', '60'))
 SETTLE_S = float(os.environ.get('BENCH_AGENT_SETTLE_S', '17'))
@@ -43,7 +38,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix='bench-agent-')
     dbusmock.DBusTestCase.start_session_bus()
     bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
-    bed = umock.Testbed()
+    bed = Testbed()
     kmsg = os.path.join(tmp, 'kmsg')
     os.mkfifo(kmsg)
     kmsg_fd = os.open(kmsg, os.O_RDWR)

@@ -1,6 +1,6 @@
 /* bench-hostd-qm-stamp.c - stands in for qm in bench-hostd: appends
  * "<unix time with ns> <argv...>" to $FAKE_QM_DIR/stamps the moment it runs,
- * then execs tests/fake-qm ($FAKE_QM_REAL) with the same arguments. A C
+ * then execs tests/fakes/fake-qm ($FAKE_QM_REAL) with the same arguments. A C
  * program, so the stamp measures hostd's spawn latency, not a Python start. */
 #include <fcntl.h>
 #include <stdio.h>

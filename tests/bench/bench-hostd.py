@@ -4,7 +4,7 @@
 
 The benchmark itself plays QEMU: it owns the listening sockets
 <dir>/<vmid>.passdesk, hostd connects, and the benchmark answers the
-handshake as the guest. qm is tests/fake-qm behind a small C stamp program
+handshake as the guest. qm is tests/fakes/fake-qm behind a small C stamp program
 (bench-hostd-qm-stamp) that records the moment hostd starts it.
 
 Figures: steady RSS with 1 and 100 connected VMs; idle wakeups (voluntary +
@@ -30,7 +30,6 @@ SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 HOSTD, STAMP = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 IDLE_S = float(os.environ.get("BENCH_HOSTD_IDLE_S", "20"))
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from procstat import start_qemu_ga, status_kib, thread_switches, wakeups  # noqa: E402
 
 
@@ -98,7 +97,7 @@ def start_hostd(tmp, fake, sockdir, log):
                 f"socket-dir={sockdir}\nqm={STAMP}\nstate-dir={tmp}/state\n"
                 "poll-interval-ms=60000\nqm-timeout=10\ncool-off=1\ncool-off-min=0\n"
                 "shutdown-timeout=2\nmin-interval=0\nmax-per-day=1000\n")
-    env = dict(os.environ, FAKE_QM_DIR=fake, FAKE_QM_REAL=os.path.join(SRC, "tests", "fake-qm"))
+    env = dict(os.environ, FAKE_QM_DIR=fake, FAKE_QM_REAL=os.path.join(SRC, "tests", "fakes", "fake-qm"))
     return subprocess.Popen([HOSTD, "--config", conf], env=env, stdout=log, stderr=log)
 
 

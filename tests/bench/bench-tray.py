@@ -20,10 +20,7 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tray-fixtures'))
 from trayenv import HDMI_SINK, TrayEnv, wait_for  # noqa: E402
-sys.path.insert(0, HERE)
 from procstat import thread_switches  # noqa: E402
 
 IDLE_S = int(os.environ.get('PASSDESK_BENCH_IDLE_S', '60'))

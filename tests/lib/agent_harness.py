@@ -15,11 +15,11 @@ import time
 import dbusmock
 from gi.repository import Gio, GLib
 
-BUILDDIR = os.environ.get('PASSDESK_BUILDDIR', os.path.join(os.path.dirname(__file__), '..', 'build'))
-FIXTURES = os.environ.get('PASSDESK_TEST_FIXTURES', os.path.join(os.path.dirname(__file__), 'fixtures'))
+BUILDDIR = os.environ.get('PASSDESK_BUILDDIR', os.path.join(os.path.dirname(__file__), '..', '..', 'build'))
+FIXTURES = os.environ.get('PASSDESK_TEST_FIXTURES', os.path.join(os.path.dirname(__file__), '..', 'fixtures'))
 AGENT = os.path.join(BUILDDIR, 'agent', 'daemon', 'passdesk-agent')
 CLI = os.path.join(BUILDDIR, 'agent', 'cli', 'passdesk')
-FAKE_VAPROBE = os.path.join(BUILDDIR, 'tests', 'fake-vaprobe')
+FAKE_VAPROBE = os.path.join(BUILDDIR, 'tests', 'fakes', 'fake-vaprobe')
 BUS_NAME = 'org.passdesk.Agent1'
 PATH = '/org/passdesk/Agent1'
 IFACE = 'org.passdesk.Agent1'

@@ -3,7 +3,6 @@
 GetReport JSON, RunChecks, the history, ColdRestart option checks, polkit
 allow/deny (python3-dbusmock's polkitd on a private "system" bus), the CLI
 commands that talk to the agent, and clean shutdown."""
-import importlib.util
 import json
 import os
 import signal
@@ -13,10 +12,7 @@ import unittest
 
 from gi.repository import GLib
 
-spec = importlib.util.spec_from_file_location(
-    'harness', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'test-agent-harness.py'))
-h = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(h)
+import agent_harness as h  # noqa: E402  (tests/lib, on PYTHONPATH)
 
 ORDER = ['gpu', 'display', 'vaapi', 'audio', 'usb', 'hostlink']
 STATES = {'ok', 'degraded', 'failed', 'unknown'}

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-'''passdesk-tray end to end, headless, with real parts (see tray-fixtures/trayenv.py):
+'''passdesk-tray end to end, headless, with real parts (see tests/lib/trayenv.py):
 Xvfb, private session and system-like buses, a StatusNotifierWatcher,
 python-dbusmock's notification daemon, PulseAudio with null sinks and the
 test agent. Prints TAP.
@@ -20,7 +20,6 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'tray-fixtures'))
 from trayenv import HDMI_SINK, MOCK_IFACE, Tap, TrayEnv, wait_for  # noqa: E402
 
 import dbus  # noqa: E402

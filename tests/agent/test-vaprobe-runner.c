@@ -36,7 +36,7 @@ fixture_set_up (Fixture *fx, gconstpointer data)
 {
   const char *builddir = g_getenv ("PASSDESK_BUILDDIR");
   g_assert_nonnull (builddir);
-  fx->fake = g_build_filename (builddir, "tests", "fake-vaprobe", NULL);
+  fx->fake = g_build_filename (builddir, "tests", "fakes", "fake-vaprobe", NULL);
   g_assert_true (g_file_test (fx->fake, G_FILE_TEST_IS_EXECUTABLE));
   fx->tmpdir = g_dir_make_tmp ("vaprobe-runner-XXXXXX", NULL);
   g_assert_nonnull (fx->tmpdir);

@@ -21,7 +21,7 @@ import urllib.parse
 import dbus
 import dbusmock
 
-BUILDDIR = os.environ.get('PASSDESK_BUILDDIR', os.path.join(os.path.dirname(__file__), '..', 'build'))
+BUILDDIR = os.environ.get('PASSDESK_BUILDDIR', os.path.join(os.path.dirname(__file__), '..', '..', 'build'))
 PASSDESK = os.path.join(BUILDDIR, 'agent', 'cli', 'passdesk')
 PORT = 'dev/virtio-ports/org.passdesk.hostlink.0'
 HELLO_ARGS = ('proto=1 proto-min=1 host=pve1 vmid=101 enabled=1 cool-off-min=5 cool-off-max=120 '

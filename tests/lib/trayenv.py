@@ -3,7 +3,7 @@
 Starts real parts in a temporary directory: Xvfb, a private session bus, a
 private "system-like" bus (DBUS_SYSTEM_BUS_ADDRESS), a PulseAudio daemon
 with null sinks, python-dbusmock's notification daemon (with actions), a
-StatusNotifierWatcher (sni_watcher.py) and the test agent (test_agent.py).
+StatusNotifierWatcher (sni_watcher.py) and the test agent (fake_agent.py).
 Everything is torn down by close(); every wait is bounded and polls cheap
 D-Bus state, so a loaded machine only makes tests slower, not flaky.
 '''
@@ -22,6 +22,7 @@ import dbusmock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.path.dirname(os.path.dirname(HERE))
+FAKES = os.path.join(os.path.dirname(HERE), 'fakes')
 MOCK_IFACE = 'org.freedesktop.DBus.Mock'
 AGENT = 'org.passdesk.Agent1'
 NOTIFY = 'org.freedesktop.Notifications'
@@ -81,7 +82,7 @@ class TrayEnv:
             self.notify_proc, self.notify = self._spawn_template(
                 'notification_daemon', {'capabilities': notify_caps})
             self.agent_proc, self.agent = self._spawn_template(
-                os.path.join(HERE, 'test_agent.py'))
+                os.path.join(FAKES, 'fake_agent.py'))
             self.watcher_proc = self.watcher = None
             if watcher:
                 self.start_watcher()
@@ -160,7 +161,7 @@ load-module module-always-sink
         return p, obj
 
     def start_watcher(self):
-        p = subprocess.Popen([sys.executable, os.path.join(HERE, 'sni_watcher.py')],
+        p = subprocess.Popen([sys.executable, os.path.join(FAKES, 'sni_watcher.py')],
                              env=self.env, stdout=subprocess.PIPE, text=True)
         self.procs.append(p)
         if p.stdout.readline().strip() != 'ready':
@@ -171,7 +172,7 @@ load-module module-always-sink
 
     def start_xembed_tray(self):
         """An XEmbed system tray (xembed_tray.py); returns its stdout pipe."""
-        p = subprocess.Popen([sys.executable, os.path.join(HERE, 'xembed_tray.py')],
+        p = subprocess.Popen([sys.executable, os.path.join(FAKES, 'xembed_tray.py')],
                              env=self.env, stdout=subprocess.PIPE, text=True)
         self.procs.append(p)
         if p.stdout.readline().strip() != 'ready':
@@ -241,7 +242,7 @@ load-module module-always-sink
         self.procs.remove(self.agent_proc)
         if between:
             between()
-        self.agent_proc, self.agent = self._spawn_template(os.path.join(HERE, 'test_agent.py'))
+        self.agent_proc, self.agent = self._spawn_template(os.path.join(FAKES, 'fake_agent.py'))
 
     # ---- notifications ----
     def notify_calls(self):

@@ -481,7 +481,7 @@ run_status_args (const char *machine, const char *probe_json, const char *mode,
   const char *fixtures = g_getenv ("PASSDESK_TEST_FIXTURES");
   g_assert_nonnull (builddir);
   g_autofree char *exe = g_build_filename (builddir, "agent", "cli", "passdesk", NULL);
-  g_autofree char *fake = g_build_filename (builddir, "tests", "fake-vaprobe", NULL);
+  g_autofree char *fake = g_build_filename (builddir, "tests", "fakes", "fake-vaprobe", NULL);
   g_autofree char *root = g_build_filename (fixtures, machine, NULL);
   g_autofree char *tmp = g_dir_make_tmp ("vaapi-status-XXXXXX", NULL);
   g_autofree char *json_path = g_build_filename (tmp, "report.json", NULL);

@@ -181,7 +181,7 @@ unplug (Fixture *f, const UsbSpec *s, char *path)
   WAIT_FOR (f, !has_device (f, s->name));
 }
 
-/* @data: NULL for two bare root hubs, or a tests/umockdev/ description. */
+/* @data: NULL for two bare root hubs, or a tests/fixtures/umockdev/ description. */
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
@@ -197,8 +197,8 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->events = g_ptr_array_new_with_free_func (g_free);
   if (recording != NULL)
     {
-      g_autofree char *path = g_build_filename (g_getenv ("PASSDESK_TEST_FIXTURES"), "..",
-                                                "umockdev", recording, NULL);
+      g_autofree char *path = g_build_filename (g_getenv ("PASSDESK_TEST_FIXTURES"), "umockdev",
+                                                recording, NULL);
       g_assert_true (umockdev_testbed_add_from_file (f->tb, path, &error));
       g_assert_no_error (error);
       f->next_devnum[1] = f->next_devnum[2] = 10;

@@ -6,7 +6,7 @@ audio degraded, details expanded) and the failed state at GDK_SCALE=2, and
 the cold-restart dialog asking and after the host refused (its red confirm
 button gone, only "Close" left),
 captures each with ImageMagick's `import`, and compares loosely with
-tray-fixtures/screenshot-expectations.json: how many pixels carry each
+tests/fixtures/tray/screenshot-expectations.json: how many pixels carry each
 state colour (the state icons) and the window size. Font differences do not
 move these. The PNGs go to <builddir>/tests/tray-screenshots/; with
 PASSDESK_UPDATE_SCREENSHOTS=1 they are also copied to docs/screenshots/.
@@ -20,8 +20,6 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, 'tray-fixtures'))
 from trayenv import MOCK_IFACE, SRCDIR, Tap, TrayEnv, wait_for  # noqa: E402
 
 import gi  # noqa: E402
@@ -101,7 +99,7 @@ def set_failed(env):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    with open(os.path.join(HERE, 'tray-fixtures', 'screenshot-expectations.json')) as f:
+    with open(os.path.join(os.environ['PASSDESK_TEST_FIXTURES'], 'tray', 'screenshot-expectations.json')) as f:
         expect = json.load(f)
     tap = Tap()
     env = TrayEnv(screen='2600x2400x24')

@@ -3,7 +3,6 @@
 the render node vanishing, a VA-API probe child that hangs (killed at its
 deadline; concurrent RunChecks coalesced into one more probe), malformed
 sysfs values; and a GPU hang is cleared by a later passing probe."""
-import importlib.util
 import json
 import os
 import stat
@@ -14,10 +13,7 @@ import unittest
 
 from gi.repository import GLib
 
-spec = importlib.util.spec_from_file_location(
-    'harness', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'test-agent-harness.py'))
-h = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(h)
+import agent_harness as h  # noqa: E402  (tests/lib, on PYTHONPATH)
 
 GPU_DIR = 'sys/devices/pci0000:00/0000:00:02.0'
 

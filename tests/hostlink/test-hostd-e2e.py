@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""End-to-end tests of passdesk-hostd with a fake Proxmox (tests/fake-qm) and a
-fake QEMU (tests/fake-qemu.py), a scripted guest speaking hostlink/PROTOCOL.md.
+"""End-to-end tests of passdesk-hostd with a fake Proxmox (tests/fakes/fake-qm) and a
+fake QEMU (tests/fakes/fake-qemu.py), a scripted guest speaking hostlink/PROTOCOL.md.
 
   test-hostd-e2e.py CASE       run one case (TAP output); see CASES below
 """
@@ -20,9 +20,10 @@ import time
 import urllib.parse
 
 SRC = os.path.dirname(os.path.abspath(__file__))
-BUILD = os.environ.get("PASSDESK_BUILDDIR", os.path.join(SRC, "..", "build"))
+BUILD = os.environ.get("PASSDESK_BUILDDIR", os.path.join(SRC, "..", "..", "build"))
 HOSTD = os.path.join(BUILD, "hostlink", "hostd", "passdesk-hostd")
-FIXTURES = os.path.join(SRC, "fixtures", "hostd")
+FIXTURES = os.path.join(SRC, "..", "fixtures", "hostd")
+FAKES = os.path.join(SRC, "..", "fakes")
 
 
 class Fail(Exception):
@@ -171,7 +172,7 @@ class Env:
             f.write(
                 "[global]\n"
                 f"socket-dir={self.run}\n"
-                f"qm={os.path.join(SRC, 'fake-qm')}\n"
+                f"qm={os.path.join(FAKES, 'fake-qm')}\n"
                 f"state-dir={self.state}\n"
                 "poll-interval-ms=100\nqm-timeout=5\nstart-lock-timeout=4\nconfirm-timeout=5\n"
                 "cool-off=1\ncool-off-min=0\nshutdown-timeout=2\nmin-interval=0\n"
@@ -183,7 +184,7 @@ class Env:
         if "ASAN_OPTIONS" in self.env:
             self.env["ASAN_OPTIONS"] += ":quarantine_size_mb=16"
         self.qemu = subprocess.Popen(
-            [sys.executable, os.path.join(SRC, "fake-qemu.py")] + (["--pty"] if pty else [])
+            [sys.executable, os.path.join(FAKES, "fake-qemu.py")] + (["--pty"] if pty else [])
             + [self.run, self.guestdir] + self.vmids, env=self.env)
         self.hostd = None
         self.log = open(os.path.join(self.tmp, "hostd.log"), "ab")
@@ -855,7 +856,7 @@ def case_config_errors(env):
     r = env.hostd_cli("check-config")
     check(r.returncode == 0 and "shutdown-timeout=2" in r.stdout, f"check-config: {r.stdout}")
     # The shipped example is valid as it is, and with every key uncommented.
-    example = os.path.join(SRC, "..", "data", "hostd.conf.example")
+    example = os.path.join(SRC, "..", "..", "data", "hostd.conf.example")
     r = subprocess.run([HOSTD, "--config", example, "check-config"], capture_output=True,
                        text=True, timeout=10)
     check(r.returncode == 0, f"example as shipped: {r.stderr}")

@@ -6,7 +6,6 @@ pty's other end, PROTOCOL.md) → on ACCEPT the clean poweroff through logind
 (dbusmock logind) → the reply; REFUSE comes back as Refused with the host's
 sentence; PROGRESS becomes ColdRestartProgress and ColdRestartState."""
 import ctypes
-import importlib.util
 import os
 import re
 import subprocess
@@ -17,10 +16,7 @@ import urllib.parse
 
 from gi.repository import GLib
 
-spec = importlib.util.spec_from_file_location(
-    'harness', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'test-agent-harness.py'))
-h = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(h)
+import agent_harness as h  # noqa: E402  (tests/lib, on PYTHONPATH)
 
 libc = ctypes.CDLL(None, use_errno=True)
 SYS_PIDFD_GETFD = 438

@@ -1,6 +1,6 @@
 /* test-logscan.c - the kernel-log scanner (C API) and `passdesk scan-log` (black box).
  *
- * The logs in tests/logs/ are written by hand from the kernel's format
+ * The logs in tests/fixtures/logs/ are written by hand from the kernel's format
  * strings; the expected findings live here, next to the reasons. */
 #include "config.h"
 

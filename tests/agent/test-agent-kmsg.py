@@ -5,15 +5,11 @@ The boot log (records already there at start) becomes history without
 alarms; live findings become events and component states; a flood of
 10,000 lines yields a bounded number of events.
 """
-import importlib.util
 import os
 import sys
 import unittest
 
-spec = importlib.util.spec_from_file_location(
-    'harness', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'test-agent-harness.py'))
-h = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(h)
+import agent_harness as h  # noqa: E402  (tests/lib, on PYTHONPATH)
 
 
 class KmsgTest(h.AgentTestCase):
