@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""bench-agent: passdesk-agent beside qemu-ga (Debian's qemu-guest-agent,
-`qemu-ga -m unix-listen`), both idle, measured in the same run.
+"""bench-agent: passdesk-agent beside spice-vdagentd (Debian's spice-vdagent,
+foreground, its virtio port a pty, no session integration) and qemu-ga
+(Debian's qemu-guest-agent, `qemu-ga -m unix-listen`), all idle, measured in
+the same run.
 
 Runs under umockdev-wrapper: the agent's udev and libusb monitors watch a
 umockdev testbed (the Esprimo's iGPU with two connectors, two xHCI root
 hubs), its kernel log is a FIFO, it runs on a private session bus with
 --no-vaprobe (no GPU here). Figures:
-  - peak RSS (VmHWM) and steady RSS after the idle period;
+  - peak RSS (VmHWM), steady RSS and PSS after the idle period, for the
+    agent on the real system (no umockdev preload) beside both peers;
   - CPU time and wakeups (voluntary + involuntary context switches, all
     threads, from /proc/PID/task/*/status) over BENCH_AGENT_IDLE_S (60) s idle;
   - latency from a umockdev HOTPLUG uevent on card0 to the agent's D-Bus
@@ -25,7 +28,8 @@ import time
 import dbusmock
 from gi.repository import Gio, GLib
 
-from procstat import cpu_ms, pss_kib, start_qemu_ga, status_kib as kib, thread_switches, wakeups  # noqa: E402
+from procstat import (cpu_ms, pss_kib, start_qemu_ga, start_spice_vdagentd,  # noqa: E402
+                      status_kib as kib, thread_switches, wakeups)
 import agent_harness as h  # noqa: E402  (tests/lib, on PYTHONPATH)
 from umockdev_testbed import Testbed  # noqa: E402
 
@@ -52,6 +56,7 @@ def main():
                               '--hostlink-port', os.path.join(tmp, 'no-such-port')],
                              env=env, stdout=log, stderr=log)
     qga = start_qemu_ga(tmp)
+    spice = start_spice_vdagentd(tmp)
     # The same agent on the real system (no umockdev preload, its own bus):
     # what it costs in a VM. Idle here has no udev or USB traffic either.
     plain_env = dict(env)
@@ -105,6 +110,9 @@ def main():
         q_idle, q_cpu = ((wakeups(q0, thread_switches(qga.pid)), cpu_ms(qga.pid) - qc0)
                          if qga else (None, None))
         a_rss, a_anon = kib(agent.pid, 'VmRSS'), kib(agent.pid, 'RssAnon')
+        peers = [('passdesk-agent', plain), ('spice-vdagentd', spice), ('qemu-ga', qga)]
+        memory = [(name, kib(p.pid, 'VmRSS'), kib(p.pid, 'RssAnon'), pss_kib(p.pid))
+                  for name, p in peers if p is not None and p.poll() is None]
         q_rss, q_anon = (kib(qga.pid, 'VmRSS'), kib(qga.pid, 'RssAnon')) if qga else (None, None)
 
         lat = []
@@ -122,7 +130,7 @@ def main():
         q_peak = kib(qga.pid, 'VmHWM') if qga else None
 
         print(f'passdesk-agent idle {IDLE_S:.0f} s (udev + libusb + kmsg FIFO + host-link port watch, '
-              f'--no-vaprobe), beside qemu-ga idle on a unix socket:')
+              f'--no-vaprobe), beside spice-vdagentd and qemu-ga, idle:')
         print(f'  agent without umockdev (real udev/libusb, nothing happening): steady RSS '
               f'{p_rss} KiB (anon {p_anon}, file {p_file}; PSS {p_pss}), peak {p_peak} KiB, '
               f'CPU {p_cpu:.0f} ms, wakeups {p_idle}')
@@ -136,6 +144,13 @@ def main():
               f'median {statistics.median(lat):.2f} ms, max {max(lat):.2f} ms')
         if qga is None:
             print('  qemu-ga: not installed (apt-get install qemu-guest-agent); no peer figures')
+        print('  steady memory after the idle period, same run (KiB):')
+        print(f'    {"":16} {"RSS":>7} {"anon":>7} {"PSS":>7}')
+        for name, rss, anon, pss in memory:
+            print(f'    {name:16} {rss:7d} {anon:7d} {pss:7d}')
+        if spice is None or spice.poll() is not None:
+            print('  spice-vdagentd: not installed or not running (apt-get install spice-vdagent); '
+                  'no figures')
         print(f'goals: steady RSS < 6 MiB: {"met" if p_rss < 6144 else "NOT met"} '
               f'({p_rss} KiB without umockdev); '
               f'0 wakeups idle: {"met" if a_idle == 0 and p_idle == 0 else "NOT met"}; '
@@ -144,7 +159,7 @@ def main():
         if agent.poll() is not None or plain.poll() is not None:
             raise RuntimeError('an agent died during the benchmark')
     finally:
-        for p in (agent, qga, plain):
+        for p in (agent, qga, plain, spice):
             if p and p.poll() is None:
                 p.terminate()
                 p.wait(timeout=10)

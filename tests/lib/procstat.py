@@ -1,7 +1,9 @@
 """procstat: what the benchmarks read about a process from /proc, and the
-qemu-ga peer they measure beside it. Imported by bench-agent.py,
-bench-hostd.py and bench-tray.py (they run from this directory)."""
+peers they measure beside it (qemu-ga, spice-vdagentd). Imported by
+bench-agent.py, bench-hostd.py and bench-tray.py (tests/lib is on
+PYTHONPATH)."""
 import os
+import pty
 import shutil
 import socket
 import subprocess
@@ -84,4 +86,29 @@ def start_qemu_ga(tmp, ping=False):
         s.settimeout(5)
         s.recv(4096)
         p.client = s
+    return p
+
+
+def start_spice_vdagentd(tmp):
+    """Debian's spice-vdagentd idle in the foreground, as in a guest with no
+    SPICE client: its virtio port a pty, its socket and a fake uinput device
+    in @tmp, no session integration. None when it is not installed."""
+    exe = shutil.which('spice-vdagentd') or ('/usr/sbin/spice-vdagentd'
+                                             if os.path.exists('/usr/sbin/spice-vdagentd') else None)
+    if exe is None:
+        return None
+    sdir = os.path.join(tmp, 'spice')
+    os.mkdir(sdir)
+    master, slave = pty.openpty()
+    env = dict(os.environ)
+    env.pop('LD_PRELOAD', None)  # the peer runs on the real system, not umockdev's
+    sock = os.path.join(sdir, 'vdagent.sock')
+    p = subprocess.Popen([exe, '-x', '-X', '-o', '-f', '-s', os.ttyname(slave), '-S', sock,
+                          '-u', os.path.join(sdir, 'uinput')],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    p.pty_master = master  # kept open: the port stays there while it idles
+    os.close(slave)
+    end = time.monotonic() + 10
+    while not os.path.exists(sock) and time.monotonic() < end and p.poll() is None:
+        time.sleep(0.05)
     return p
