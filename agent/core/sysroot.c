@@ -1,5 +1,6 @@
 /* sysroot.c - the root prefix for every host path. */
 #include "sysroot.h"
+#include "autofd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,7 +56,7 @@ pd_sysroot_read_file (const char *abs_path, gsize max_len, PdSysrootReadFlags fl
   g_autofree char *path = pd_sysroot_path (abs_path);
   /* O_NONBLOCK: opening a FIFO must not wait for a writer; the fstat below
    * then turns it away. */
-  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  pd_autofd int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0)
     {
       int saved = errno;
@@ -66,7 +67,6 @@ pd_sysroot_read_file (const char *abs_path, gsize max_len, PdSysrootReadFlags fl
   struct stat st;
   if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
     {
-      close (fd);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: not a regular file", abs_path);
       return NULL;
     }
@@ -90,7 +90,6 @@ pd_sysroot_read_file (const char *abs_path, gsize max_len, PdSysrootReadFlags fl
       if (n < 0)
         {
           int saved = errno;
-          close (fd);
           g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: %s", abs_path,
                        g_strerror (saved));
           return NULL;
@@ -99,7 +98,6 @@ pd_sysroot_read_file (const char *abs_path, gsize max_len, PdSysrootReadFlags fl
         break;
       total += (gsize) n;
     }
-  close (fd);
 
   if (total > max_len)
     {
