@@ -16,6 +16,7 @@
 #include "agent-client.h"
 #include "agent-errors.h"
 #include "cli.h"
+#include "cold-restart-phase.h"
 #include "hostlink-guest.h"
 #include "logind-poweroff.h"
 #include "sysroot.h"
@@ -53,7 +54,7 @@ print_component_problem (PdHostlinkGuest *guest)
 static void
 on_progress (PdHostlinkGuest *guest, const char *phase, const char *text, Run *run)
 {
-  if (g_strcmp0 (phase, "accepted") == 0)
+  if (pd_cold_restart_phase_from_string (phase) == PD_COLD_RESTART_PHASE_ACCEPTED)
     {
       g_free (run->accepted_text);
       run->accepted_text = g_strdup (text);

@@ -1,6 +1,8 @@
 /* tray-state.c - the tray's snapshot and its wording. */
 #include "tray-state.h"
 
+#include "cold-restart-phase.h"
+
 PdTrayState *
 pd_tray_state_new (void)
 {
@@ -25,12 +27,7 @@ pd_tray_state_free (PdTrayState *state)
 gboolean
 pd_tray_cold_restart_active (const char *phase)
 {
-  static const char *const active[]
-      = { "requested", "accepted", "shutting-down", "stopped", "starting" };
-  for (guint i = 0; i < G_N_ELEMENTS (active); i++)
-    if (g_strcmp0 (phase, active[i]) == 0)
-      return TRUE;
-  return FALSE;
+  return pd_cold_restart_phase_is_active (pd_cold_restart_phase_from_string (phase));
 }
 
 const char *
