@@ -5,7 +5,11 @@
  * the handshake, and sends cold-restart requests. Costs nothing while idle:
  * no timers while a host is connected and quiet, at most one wakeup a minute
  * while no host is connected; a connecting host is noticed at once (the
- * kernel's SIGIO on virtio port-open, see hostlink-guest.c).
+ * kernel's SIGIO on virtio port-open, see guest-port.c).
+ *
+ * Built from three parts, as the host end is: the port's I/O (guest-port.h),
+ * the protocol as a pure core (guest-conn.h) and the component's words
+ * (guest-component.c); this object ties them and offers the requests.
  *
  * It never powers the guest off itself: callers do that after acceptance
  * (agent/guest/logind-poweroff.h).
@@ -68,7 +72,8 @@ gboolean pd_hostlink_guest_cancel_cold_restart (PdHostlinkGuest *self, GError **
 
 /* Signals:
  *  "component-changed" (void)      the component changed
- *  "progress" (phase, text)        a cold-restart phase: "requested",
+ *  "progress" (phase, text)        a cold-restart phase (PdColdRestartPhase,
+ *                                  cold-restart-phase.h, as its string): "requested",
  *                                  "accepted", "refused", then the host's
  *                                  PROGRESS phases ("shutting-down", "stopped",
  *                                  "cooling-off", "starting", "done",

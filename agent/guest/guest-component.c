@@ -1,0 +1,172 @@
+/* guest-component.c - the `hostlink` health component's words, from the
+ * link's state and the host's facts (PdHostInfo); no I/O. */
+#include "guest-private.h"
+
+static void
+add_setup_advice (PdComponent *c)
+{
+  pd_component_add_advice (
+      c,
+      "On the Proxmox host, run “passdesk-hostd setup VMID” (VMID: this VM's id), then stop "
+      "this VM and start it again from Proxmox (a reboot from inside the VM does not add the "
+      "channel).",
+      "passdesk-hostd setup VMID");
+}
+
+static void
+word_busy (PdComponent *c, const PdGuestLinkView *v)
+{
+  pd_component_set_state (c, PD_STATE_DEGRADED, "The host channel is in use by another program");
+  pd_component_set_detail (c, "port", v->port_path);
+  pd_component_set_detail (c, "error", v->open_error ? v->open_error : "busy");
+  g_autofree char *advice
+      = g_strdup_printf ("Only one program can hold the channel open. Find it with “fuser -v %s” "
+                         "and stop it (the agent retries every minute).",
+                         v->port_path);
+  g_autofree char *cmd = g_strdup_printf ("fuser -v %s", v->port_path);
+  pd_component_add_advice (c, advice, cmd);
+}
+
+static void
+word_wait_hello (PdComponent *c, const PdGuestLinkView *v)
+{
+  if (v->silent)
+    {
+      pd_component_set_state (c, PD_STATE_DEGRADED,
+                              "The host side is connected but does not answer");
+      pd_component_add_advice (c,
+                               "Something other than passdesk-hostd may hold the VM's "
+                               "channel socket, or it hangs: on the host, run "
+                               "“systemctl restart passdesk-hostd”.",
+                               "systemctl restart passdesk-hostd");
+    }
+  else
+    pd_component_set_state (c, PD_STATE_UNKNOWN, "Host helper connected, waiting for its greeting");
+  pd_component_set_detail (c, "port", v->port_path);
+}
+
+/* "ok in 52 s, 2026-12-01 10:00: The VM was stopped ..." */
+static char *
+last_cycle_text (const PdHostInfo *h)
+{
+  GString *s = g_string_new (h->last_ok ? "ok" : "failed");
+  if (h->has_last_duration)
+    g_string_append_printf (s, " in %u s", h->last_duration);
+  if (h->has_last_time)
+    {
+      g_autoptr (GDateTime) dt = g_date_time_new_from_unix_local (h->last_time);
+      g_autofree char *when = dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M") : NULL;
+      if (when)
+        g_string_append_printf (s, ", %s", when);
+    }
+  if (h->last_text)
+    g_string_append_printf (s, ": %s", h->last_text);
+  return g_string_free (s, FALSE);
+}
+
+static void
+word_ready (PdComponent *c, const PdGuestLinkView *v)
+{
+  const PdHostInfo *h = v->host;
+  pd_component_set_state (c, PD_STATE_OK, NULL);
+  pd_component_set_summary_printf (c, "Connected to %s (VM %u)", h->host, h->vmid);
+  pd_component_set_detail (c, "host", h->host);
+  pd_component_set_detail_printf (c, "vmid", "%u", h->vmid);
+  pd_component_set_detail (c, "port", v->port_path);
+  pd_component_set_detail (c, "cold-restart", h->enabled ? "allowed" : "disabled on the host");
+  pd_component_set_detail_printf (c, "cool-off", "%u s (allowed %u-%u s)", h->cool_off_default,
+                                  h->cool_off_min, h->cool_off_max);
+  g_autofree char *now = h->rate_left > 0 && h->next_allowed_in == 0
+                             ? g_strdup_printf ("%u allowed now", h->rate_left)
+                             : g_strdup ("none allowed now");
+  pd_component_set_detail_printf (c, "rate-limit", "%u per %u s, %u per day; %s", h->rate_max,
+                                  h->rate_window, h->day_max, now);
+  if (h->next_allowed_in > 0)
+    pd_component_set_detail_printf (c, "next-allowed-in", "%u s", h->next_allowed_in);
+  if (h->has_last)
+    {
+      g_autofree char *last = last_cycle_text (h);
+      pd_component_set_detail (c, "last-cycle", last);
+      /* The link itself is fine: the state stays ok, the summary says it. */
+      if (!h->last_ok)
+        {
+          g_autofree char *connected = g_strdup (c->summary);
+          pd_component_set_summary_printf (c, "%s; the last cold restart failed", connected);
+        }
+    }
+  if (!h->enabled)
+    pd_component_add_advice (c,
+                             "Cold restart is disabled for this VM in "
+                             "/etc/passdesk/hostd.conf on the host (enabled=false).",
+                             NULL);
+}
+
+PdComponent *
+pd_guest_component_new (const PdGuestLinkView *v)
+{
+  PdComponent *c = pd_component_new (PD_COMPONENT_HOSTLINK, PD_STATE_UNKNOWN, NULL);
+  switch (v->state)
+    {
+    case PD_GUEST_LINK_STOPPED:
+      pd_component_set_state (c, PD_STATE_UNKNOWN, "Not checked yet");
+      break;
+    case PD_GUEST_LINK_NO_PORT:
+      pd_component_set_state (c, PD_STATE_UNKNOWN, "No host channel configured");
+      pd_component_set_detail (c, "port", v->port_path);
+      add_setup_advice (c);
+      break;
+    case PD_GUEST_LINK_OPEN_ERROR:
+      pd_component_set_state (c, PD_STATE_FAILED, "The host channel cannot be opened");
+      pd_component_set_detail (c, "port", v->port_path);
+      pd_component_set_detail (c, "error", v->open_error ? v->open_error : "unknown");
+      pd_component_add_advice (c,
+                               "The agent must run as root to open the channel; check "
+                               "“systemctl status passdesk-agent” and the error above.",
+                               "systemctl status passdesk-agent");
+      break;
+    case PD_GUEST_LINK_BUSY:
+      word_busy (c, v);
+      break;
+    case PD_GUEST_LINK_DISCONNECTED:
+      pd_component_set_state (c, PD_STATE_DEGRADED, "Host helper not connected");
+      pd_component_set_detail (c, "port", v->port_path);
+      pd_component_add_advice (c,
+                               "The channel exists but passdesk-hostd on the host is not "
+                               "connected: on the host, run “systemctl enable --now "
+                               "passdesk-hostd”.",
+                               "systemctl enable --now passdesk-hostd");
+      add_setup_advice (c);
+      break;
+    case PD_GUEST_LINK_WAIT_HELLO:
+      word_wait_hello (c, v);
+      break;
+    case PD_GUEST_LINK_READY:
+      word_ready (c, v);
+      break;
+    }
+  return c;
+}
+
+const char *
+pd_guest_link_unavailable_reason (PdGuestLinkState state)
+{
+  switch (state)
+    {
+    case PD_GUEST_LINK_NO_PORT:
+    case PD_GUEST_LINK_STOPPED:
+      return "This VM has no passdesk host channel. On the Proxmox host, run “passdesk-hostd "
+             "setup VMID”, then stop and start the VM.";
+    case PD_GUEST_LINK_BUSY:
+      return "The host channel is held open by another program.";
+    case PD_GUEST_LINK_OPEN_ERROR:
+      return "The host channel cannot be opened.";
+    case PD_GUEST_LINK_DISCONNECTED:
+      return "The host helper is not connected. On the host, run “systemctl enable --now "
+             "passdesk-hostd”.";
+    case PD_GUEST_LINK_WAIT_HELLO:
+      return "The host helper has not finished its greeting yet; try again in a few seconds.";
+    case PD_GUEST_LINK_READY:
+    default:
+      return "The host link is not ready.";
+    }
+}

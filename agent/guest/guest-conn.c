@@ -1,0 +1,555 @@
+/* guest-conn.c - the guest's end of one hostlink connection (pure core). */
+#include "config.h"
+
+#include "guest-conn.h"
+
+#include <string.h>
+
+#include "hostlink-guest.h" /* PD_HOSTLINK_ERROR */
+
+typedef enum
+{
+  CONN_IDLE = 0, /* no host client */
+  CONN_WAIT_HELLO,
+  CONN_READY,
+} ConnState;
+
+struct _PdGuestConn
+{
+  const PdGuestConnOps *ops;
+  gpointer user_data;
+
+  ConnState state;
+  PdHlLineBuf *linebuf;
+  guint32 next_id;
+  guint errors_sent;
+  gboolean garbage_reported;
+
+  gint64 connected_at;
+  gboolean resync_done; /* the RESYNC after RESYNC_AFTER_S was sent */
+  gboolean silent;
+
+  PdHostInfo *host;             /* the latest HELLO of this connection */
+  gboolean last_cycle_reported; /* one "hostlink.last-cycle" event per result */
+  guint32 last_cycle_time_reported;
+
+  guint32 pending_id; /* RESTART waiting for ACCEPT/REFUSE; 0: none */
+  gint64 pending_deadline;
+  guint32 active_id; /* the latest RESTART (pending or accepted) */
+  guint32 timed_out_id;
+};
+
+/* --- PdHostInfo --- */
+
+PdHostInfo *
+pd_host_info_new_from_hello (const PdHlMessage *m)
+{
+  if (m == NULL || m->verb != PD_HL_VERB_HELLO)
+    return NULL;
+  PdHostInfo *info = g_new0 (PdHostInfo, 1);
+  /* pd_hl_decode checked that the required keys are there with their types. */
+  info->host = g_strdup (pd_hl_message_get (m, "host"));
+  pd_hl_message_get_uint (m, "vmid", &info->vmid);
+  pd_hl_message_get_bool (m, "enabled", &info->enabled);
+  pd_hl_message_get_uint (m, "cool-off-min", &info->cool_off_min);
+  pd_hl_message_get_uint (m, "cool-off-max", &info->cool_off_max);
+  pd_hl_message_get_uint (m, "cool-off-default", &info->cool_off_default);
+  pd_hl_message_get_uint (m, "rate-max", &info->rate_max);
+  pd_hl_message_get_uint (m, "rate-window", &info->rate_window);
+  pd_hl_message_get_uint (m, "day-max", &info->day_max);
+  pd_hl_message_get_uint (m, "rate-left", &info->rate_left);
+  pd_hl_message_get_uint (m, "next-allowed-in", &info->next_allowed_in);
+  const char *last = pd_hl_message_get (m, "last");
+  info->has_last = last != NULL;
+  info->last_ok = g_strcmp0 (last, "ok") == 0;
+  info->has_last_time = pd_hl_message_get_uint (m, "last-time", &info->last_time);
+  info->has_last_duration = pd_hl_message_get_uint (m, "last-duration", &info->last_duration);
+  info->last_text = g_strdup (pd_hl_message_get (m, "last-text"));
+  return info;
+}
+
+void
+pd_host_info_free (PdHostInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->host);
+  g_free (info->last_text);
+  g_free (info);
+}
+
+/* --- output --- */
+
+static void
+send_msg (PdGuestConn *conn, PdHlMessage *msg, gboolean leading_lf, GString *out)
+{
+  g_autoptr (GError) error = NULL;
+  gsize len = 0;
+  g_autofree char *line = pd_hl_encode (msg, &len, &error);
+  if (!line)
+    {
+      g_critical ("hostlink: cannot encode %s: %s", pd_hl_verb_to_string (msg->verb),
+                  error->message);
+      return;
+    }
+  if (leading_lf)
+    g_string_append_c (out, '\n');
+  g_string_append_len (out, line, (gssize) len);
+}
+
+static guint32
+new_id (PdGuestConn *conn)
+{
+  if (++conn->next_id == 0)
+    conn->next_id = 1;
+  return conn->next_id;
+}
+
+static void
+send_resync (PdGuestConn *conn, GString *out)
+{
+  g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_RESYNC, new_id (conn));
+  send_msg (conn, m, TRUE, out);
+}
+
+static void
+send_error (PdGuestConn *conn, guint32 id, const char *code, const char *text, GString *out)
+{
+  if (conn->errors_sent >= PD_GUEST_CONN_MAX_ERRORS_SENT)
+    return;
+  conn->errors_sent++;
+  g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_ERROR, id);
+  pd_hl_message_set (m, "code", code);
+  if (text)
+    pd_hl_message_set (m, "text", text);
+  send_msg (conn, m, FALSE, out);
+}
+
+static void
+send_cancel (PdGuestConn *conn, guint32 request, GString *out)
+{
+  g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_CANCEL, new_id (conn));
+  pd_hl_message_set_uint (m, "request", request);
+  send_msg (conn, m, FALSE, out);
+}
+
+/* --- effects --- */
+
+static void
+emit_event (PdGuestConn *conn, const char *kind, const char *text)
+{
+  g_debug ("hostlink event %s: %s", kind, text);
+  conn->ops->event (conn->user_data, kind, text);
+}
+
+static void
+emit_progress (PdGuestConn *conn, PdColdRestartPhase phase, const char *wire, const char *text)
+{
+  conn->ops->progress (conn->user_data, phase,
+                       wire ? wire : pd_cold_restart_phase_to_string (phase), text);
+}
+
+static void
+finish_pending (PdGuestConn *conn, GError *error /* taken; NULL: accepted */)
+{
+  conn->pending_id = 0;
+  conn->pending_deadline = -1;
+  conn->ops->answered (conn->user_data, error);
+}
+
+/* --- life --- */
+
+PdGuestConn *
+pd_guest_conn_new (const PdGuestConnOps *ops, gpointer user_data, guint32 first_id)
+{
+  PdGuestConn *conn = g_new0 (PdGuestConn, 1);
+  conn->ops = ops;
+  conn->user_data = user_data;
+  conn->linebuf = pd_hl_line_buf_new ();
+  conn->next_id = first_id;
+  conn->pending_deadline = -1;
+  return conn;
+}
+
+void
+pd_guest_conn_free (PdGuestConn *conn)
+{
+  if (conn == NULL)
+    return;
+  pd_hl_line_buf_free (conn->linebuf);
+  pd_host_info_free (conn->host);
+  g_free (conn);
+}
+
+void
+pd_guest_conn_connect (PdGuestConn *conn, gboolean fresh_open, gint64 now_us, GString *out)
+{
+  /* The resync rule: whatever precedes the first LF may be half a line. */
+  pd_hl_line_buf_reset (conn->linebuf, TRUE);
+  conn->errors_sent = 0;
+  conn->garbage_reported = FALSE;
+  conn->silent = FALSE;
+  conn->resync_done = FALSE;
+  conn->connected_at = now_us;
+  conn->state = CONN_WAIT_HELLO;
+  /* Opened while a host was already there: its HELLO may have gone to the
+   * previous opener, so ask for one (a duplicate HELLO is harmless). */
+  if (fresh_open)
+    send_resync (conn, out);
+}
+
+void
+pd_guest_conn_disconnect (PdGuestConn *conn)
+{
+  gboolean was_ready = conn->state == CONN_READY;
+  conn->state = CONN_IDLE;
+  conn->silent = FALSE;
+  g_clear_pointer (&conn->host, pd_host_info_free);
+  if (conn->pending_id)
+    finish_pending (conn, g_error_new_literal (PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_UNAVAILABLE,
+                                               "The host link went away before the host "
+                                               "answered; nothing was done."));
+  if (was_ready)
+    emit_event (conn, "hostlink.disconnected", "The host helper disconnected.");
+}
+
+/* --- incoming lines --- */
+
+static void
+report_last_cycle (PdGuestConn *conn)
+{
+  const PdHostInfo *h = conn->host;
+  guint32 last_time = h->has_last_time ? h->last_time : 0;
+  if (!h->has_last || (conn->last_cycle_reported && last_time == conn->last_cycle_time_reported))
+    return;
+  conn->last_cycle_reported = TRUE;
+  conn->last_cycle_time_reported = last_time;
+  g_autofree char *sentence = g_strdup_printf (
+      "%s %s", h->last_ok ? "The last cold restart succeeded." : "The last cold restart failed.",
+      h->last_text ? h->last_text : "");
+  g_strchomp (sentence);
+  emit_event (conn, "hostlink.last-cycle", sentence);
+}
+
+static void
+handle_hello (PdGuestConn *conn, const PdHlMessage *m, GString *out)
+{
+  guint32 proto = 0, proto_min = 0;
+  pd_hl_message_get_uint (m, "proto", &proto);
+  pd_hl_message_get_uint (m, "proto-min", &proto_min);
+  if (proto_min > PD_HL_PROTOCOL_VERSION || proto < PD_HL_PROTOCOL_VERSION)
+    {
+      send_error (conn, m->id, PD_HL_ERR_UNSUPPORTED_VERSION,
+                  "This guest agent speaks hostlink protocol version 1 only.", out);
+      emit_event (conn, "hostlink.protocol-error",
+                  "The host helper speaks another protocol version; update passdesk on "
+                  "the host or in the VM so both match.");
+      return;
+    }
+  gboolean was_ready = conn->state == CONN_READY;
+
+  g_autoptr (PdHlMessage) ready = pd_hl_message_new (PD_HL_VERB_READY, m->id);
+  pd_hl_message_set_uint (ready, "proto", PD_HL_PROTOCOL_VERSION);
+  pd_hl_message_set (ready, "agent", PACKAGE_VERSION);
+  send_msg (conn, ready, TRUE, out);
+
+  pd_host_info_free (conn->host);
+  conn->host = pd_host_info_new_from_hello (m);
+  conn->state = CONN_READY;
+  conn->ops->changed (conn->user_data);
+
+  if (conn->host == NULL)
+    return; /* the caller disconnected us from inside changed */
+  if (!was_ready)
+    {
+      g_autofree char *text = g_strdup_printf ("Connected to the host helper on %s (VM %u).",
+                                               conn->host->host, conn->host->vmid);
+      emit_event (conn, "hostlink.connected", text);
+    }
+  if (conn->host)
+    report_last_cycle (conn);
+}
+
+static void
+handle_answer (PdGuestConn *conn, const PdHlMessage *m, GString *out)
+{
+  gboolean accept = m->verb == PD_HL_VERB_ACCEPT;
+  const char *text = pd_hl_message_get (m, "text");
+  if (conn->pending_id && m->id == conn->pending_id)
+    {
+      if (accept)
+        {
+          emit_progress (conn, PD_COLD_RESTART_PHASE_ACCEPTED, NULL, text);
+          finish_pending (conn, NULL);
+        }
+      else
+        {
+          conn->active_id = 0;
+          emit_progress (conn, PD_COLD_RESTART_PHASE_REFUSED, NULL, text);
+          finish_pending (conn,
+                          g_error_new (PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_REFUSED, "%s", text));
+        }
+      return;
+    }
+  if (accept && m->id == conn->timed_out_id)
+    {
+      /* We told our caller "timeout, nothing happens": hold the host to it. */
+      send_cancel (conn, m->id, out);
+      emit_event (conn, "hostlink.late-accept",
+                  "The host accepted a cold restart after the request had timed out; "
+                  "it was asked to cancel it.");
+      return;
+    }
+  if (!accept)
+    emit_event (conn, "hostlink.cancel-refused", text); /* a refused CANCEL */
+}
+
+static void
+handle_reply (PdGuestConn *conn, const PdHlMessage *m, GString *out)
+{
+  if (m->verb == PD_HL_VERB_ACCEPT || m->verb == PD_HL_VERB_REFUSE)
+    {
+      handle_answer (conn, m, out);
+      return;
+    }
+  if (m->verb == PD_HL_VERB_PROGRESS)
+    {
+      if (m->id != conn->active_id && m->id != conn->timed_out_id)
+        return;
+      const char *wire = pd_hl_message_get (m, "phase");
+      PdColdRestartPhase phase = pd_cold_restart_phase_from_string (wire);
+      emit_progress (conn, phase, wire, pd_hl_message_get (m, "text"));
+      if (pd_cold_restart_phase_is_final (phase))
+        conn->active_id = 0;
+      return;
+    }
+  if (m->verb == PD_HL_VERB_ERROR)
+    {
+      const char *code = pd_hl_message_get (m, "code");
+      const char *text = pd_hl_message_get (m, "text");
+      g_autofree char *msg = g_strdup_printf ("The host helper reported a protocol error (%s)%s%s",
+                                              code, text ? ": " : ".", text ? text : "");
+      if (conn->pending_id && m->id == conn->pending_id)
+        {
+          conn->active_id = 0;
+          finish_pending (conn,
+                          g_error_new (PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_PROTOCOL, "%s", msg));
+        }
+      else
+        emit_event (conn, "hostlink.protocol-error", msg);
+      return;
+    }
+  /* OK, PONG, STATUS-REPLY: nothing waits for them here. */
+}
+
+static void
+handle_line (PdGuestConn *conn, const char *line, gsize len, GString *out)
+{
+  if (len == 0)
+    return;
+  g_autoptr (GError) error = NULL;
+  guint32 bad_id = 0;
+  g_autoptr (PdHlMessage) m = pd_hl_decode (line, len, &bad_id, &error);
+
+  if (conn->state != CONN_READY)
+    {
+      /* Before the handshake only a well-formed HELLO counts. */
+      if (m && m->verb == PD_HL_VERB_HELLO)
+        handle_hello (conn, m, out);
+      return;
+    }
+  if (!m)
+    {
+      if (!conn->garbage_reported)
+        {
+          conn->garbage_reported = TRUE;
+          g_autofree char *text = g_strdup_printf (
+              "The host helper sent a line this agent cannot read: %s", error->message);
+          emit_event (conn, "hostlink.protocol-error", text);
+        }
+      /* Never answer something that may itself be an ERROR. */
+      if (!(len >= 6 && memcmp (line, "ERROR ", 6) == 0))
+        send_error (conn, bad_id, pd_hl_codec_error_wire_code (error->code), error->message, out);
+      return;
+    }
+  if (!pd_hl_verb_sent_by_host (m->verb))
+    {
+      send_error (conn, m->id, PD_HL_ERR_UNEXPECTED, "The guest does not accept this verb.", out);
+      return;
+    }
+  switch (m->verb)
+    {
+    case PD_HL_VERB_HELLO:
+      handle_hello (conn, m, out);
+      break;
+    case PD_HL_VERB_PING:
+      {
+        g_autoptr (PdHlMessage) pong = pd_hl_message_new (PD_HL_VERB_PONG, m->id);
+        send_msg (conn, pong, FALSE, out);
+      }
+      break;
+    default:
+      handle_reply (conn, m, out);
+      break;
+    }
+}
+
+void
+pd_guest_conn_feed (PdGuestConn *conn, const char *data, gsize len, GString *out)
+{
+  /* An effect may disconnect us (a caller reacting to an answer). */
+  while (len > 0 && conn->state != CONN_IDLE)
+    {
+      gsize used = 0;
+      const char *line = NULL;
+      gsize line_len = 0;
+      PdHlLineStatus st = pd_hl_line_buf_push (conn->linebuf, data, len, &used, &line, &line_len);
+      data += used;
+      len -= used;
+      if (st == PD_HL_LINE_READY)
+        handle_line (conn, line, line_len, out);
+      else if (st == PD_HL_LINE_TOO_LONG && conn->state == CONN_READY)
+        send_error (conn, 0, PD_HL_ERR_LINE_TOO_LONG, NULL, out);
+    }
+}
+
+/* --- time --- */
+
+void
+pd_guest_conn_tick (PdGuestConn *conn, gint64 now_us, GString *out)
+{
+  if (conn->state == CONN_WAIT_HELLO && !conn->resync_done
+      && now_us >= conn->connected_at + PD_GUEST_CONN_RESYNC_AFTER_S * G_USEC_PER_SEC)
+    {
+      conn->resync_done = TRUE;
+      send_resync (conn, out);
+    }
+  if (conn->state == CONN_WAIT_HELLO && conn->resync_done && !conn->silent
+      && now_us >= conn->connected_at + PD_GUEST_CONN_SILENT_AFTER_S * G_USEC_PER_SEC)
+    {
+      conn->silent = TRUE;
+      conn->ops->changed (conn->user_data);
+    }
+  if (conn->pending_id && now_us >= conn->pending_deadline)
+    {
+      guint32 id = conn->pending_id;
+      /* Make "nothing happens" hold even if the host acts late. */
+      send_cancel (conn, id, out);
+      conn->timed_out_id = id;
+      conn->active_id = 0;
+      emit_progress (conn, PD_COLD_RESTART_PHASE_FAILED, NULL, "The host did not answer in time.");
+      finish_pending (conn, g_error_new (PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_TIMEOUT,
+                                         "The host helper did not answer the cold-restart "
+                                         "request within %d s; nothing was done. Check "
+                                         "“systemctl status passdesk-hostd” on the host.",
+                                         PD_GUEST_CONN_REQUEST_TIMEOUT_S));
+    }
+}
+
+gint64
+pd_guest_conn_next_wakeup (PdGuestConn *conn)
+{
+  gint64 next = -1;
+  if (conn->state == CONN_WAIT_HELLO && !conn->silent)
+    next = conn->connected_at
+           + (conn->resync_done ? PD_GUEST_CONN_SILENT_AFTER_S : PD_GUEST_CONN_RESYNC_AFTER_S)
+                 * G_USEC_PER_SEC;
+  if (conn->pending_id && (next < 0 || conn->pending_deadline < next))
+    next = conn->pending_deadline;
+  return next;
+}
+
+/* --- requests --- */
+
+gboolean
+pd_guest_conn_check_reason (const char *reason, GError **error)
+{
+  if (reason && (strlen (reason) > PD_HL_MAX_REASON || !g_utf8_validate (reason, -1, NULL)))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "The reason must be UTF-8 text of at most %d bytes.", PD_HL_MAX_REASON);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+pd_guest_conn_request (PdGuestConn *conn, const char *reason, guint cool_off_s, gint64 now_us,
+                       GString *out, GError **error)
+{
+  g_return_val_if_fail (conn->state == CONN_READY && !conn->pending_id, FALSE);
+  if (!pd_guest_conn_check_reason (reason, error))
+    return FALSE;
+  g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_RESTART, new_id (conn));
+  if (reason && *reason)
+    pd_hl_message_set (m, "reason", reason);
+  if (cool_off_s > 0)
+    pd_hl_message_set_uint (m, "cool-off", (guint32) MIN (cool_off_s, G_MAXUINT32));
+  g_autoptr (GError) local = NULL;
+  gsize len = 0;
+  g_autofree char *line = pd_hl_encode (m, &len, &local);
+  if (!line)
+    {
+      /* Control characters in the reason, for instance. */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "The request cannot be sent: %s",
+                   local->message);
+      return FALSE;
+    }
+  g_string_append_len (out, line, (gssize) len);
+  conn->pending_id = m->id;
+  conn->active_id = m->id;
+  conn->pending_deadline = now_us + PD_GUEST_CONN_REQUEST_TIMEOUT_S * G_USEC_PER_SEC;
+  emit_progress (conn, PD_COLD_RESTART_PHASE_REQUESTED, NULL, "Asked the host for a cold restart.");
+  return TRUE;
+}
+
+void
+pd_guest_conn_abandon (PdGuestConn *conn)
+{
+  conn->pending_id = 0;
+  conn->pending_deadline = -1;
+}
+
+gboolean
+pd_guest_conn_cancel (PdGuestConn *conn, GString *out)
+{
+  if (!conn->active_id)
+    return FALSE;
+  send_cancel (conn, conn->active_id, out);
+  if (conn->pending_id)
+    finish_pending (conn, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                               "The cold-restart request was withdrawn."));
+  return TRUE;
+}
+
+/* --- state --- */
+
+gboolean
+pd_guest_conn_is_connected (PdGuestConn *conn)
+{
+  return conn->state != CONN_IDLE;
+}
+
+gboolean
+pd_guest_conn_is_ready (PdGuestConn *conn)
+{
+  return conn->state == CONN_READY;
+}
+
+gboolean
+pd_guest_conn_is_silent (PdGuestConn *conn)
+{
+  return conn->state == CONN_WAIT_HELLO && conn->silent;
+}
+
+gboolean
+pd_guest_conn_has_pending (PdGuestConn *conn)
+{
+  return conn->pending_id != 0;
+}
+
+const PdHostInfo *
+pd_guest_conn_get_host (PdGuestConn *conn)
+{
+  return conn->state == CONN_READY ? conn->host : NULL;
+}

@@ -1,0 +1,129 @@
+/* guest-conn.h - the guest's end of one hostlink connection, as a pure core.
+ *
+ * Bytes from the host go in (pd_guest_conn_feed), lines for the host come out
+ * (appended to a GString), and what the rest of the agent must hear comes out
+ * as calls through PdGuestConnOps: events, cold-restart phases, the answer to
+ * the pending request, "the facts changed". No I/O, no main loop, no clock of
+ * its own (the caller passes the time and asks when to call back), so it can
+ * be fuzzed whole (tests/fuzz/fuzz-guest-conn.c).
+ *
+ * It speaks PROTOCOL.md with the codec: after pd_guest_conn_connect it drops
+ * input up to the first LF, ignores everything but a well-formed HELLO until
+ * the handshake, answers HELLO with LF + READY (or ERROR unsupported-version),
+ * sends RESYNC on a fresh open and again when no HELLO came within 5 s, and
+ * calls the host silent after 10 s. Once ready it answers PING, reports bad
+ * lines (at most 5 ERRORs per connection, never an ERROR to an ERROR) and
+ * matches ACCEPT / REFUSE / PROGRESS / ERROR to its one pending RESTART (10 s
+ * to answer, then CANCEL and a timeout) or its latest accepted one.
+ *
+ * HELLO is parsed once into a PdHostInfo; the latest HELLO's facts replace
+ * the earlier ones.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "codec.h"
+#include "cold-restart-phase.h"
+
+G_BEGIN_DECLS
+
+#define PD_GUEST_CONN_RESYNC_AFTER_S 5
+#define PD_GUEST_CONN_SILENT_AFTER_S 10
+#define PD_GUEST_CONN_REQUEST_TIMEOUT_S 10
+#define PD_GUEST_CONN_MAX_ERRORS_SENT 5
+
+/* What the host told us in its latest HELLO. */
+typedef struct
+{
+  char *host; /* the host's name */
+  guint32 vmid;
+  gboolean enabled;                                     /* cold restarts allowed for this VM */
+  guint32 cool_off_min, cool_off_max, cool_off_default; /* seconds */
+  guint32 rate_max, rate_window, day_max;               /* cycles per window (s), per day */
+  guint32 rate_left;                                    /* cycles allowed right now */
+  guint32 next_allowed_in;                              /* seconds; 0: now */
+  /* The last cycle of this VM, if one ran. */
+  gboolean has_last;
+  gboolean last_ok;
+  gboolean has_last_time;
+  guint32 last_time; /* Unix time, seconds */
+  gboolean has_last_duration;
+  guint32 last_duration; /* seconds */
+  char *last_text;       /* may be NULL */
+} PdHostInfo;
+
+/* NULL unless @hello is a HELLO (pd_hl_decode checked its keys and types). */
+PdHostInfo *pd_host_info_new_from_hello (const PdHlMessage *hello);
+void pd_host_info_free (PdHostInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdHostInfo, pd_host_info_free)
+
+typedef struct
+{
+  /* An event for the history: "hostlink.connected", ".last-cycle",
+   * ".protocol-error", ".late-accept", ".cancel-refused", ".disconnected". */
+  void (*event) (gpointer user_data, const char *kind, const char *text);
+  /* A phase of the latest request. @wire is the phase as the host spelled
+   * it (kept for phases this build does not know: @phase is UNKNOWN then). */
+  void (*progress) (gpointer user_data, PdColdRestartPhase phase, const char *wire,
+                    const char *text);
+  /* The pending request has its answer: @error NULL for accepted, else
+   * PD_HOSTLINK_ERROR (REFUSED, TIMEOUT, PROTOCOL, UNAVAILABLE) or
+   * G_IO_ERROR_CANCELLED. Transfer full. */
+  void (*answered) (gpointer user_data, GError *error);
+  /* Ready, silent or the host's facts changed: word the component again. */
+  void (*changed) (gpointer user_data);
+} PdGuestConnOps;
+
+typedef struct _PdGuestConn PdGuestConn;
+
+/* @first_id: the first request id is @first_id + 1 (the caller picks it at
+ * random so two agent lives do not reuse ids). */
+PdGuestConn *pd_guest_conn_new (const PdGuestConnOps *ops, gpointer user_data, guint32 first_id);
+void pd_guest_conn_free (PdGuestConn *conn);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdGuestConn, pd_guest_conn_free)
+
+/* A host client is there (at @now_us, monotonic): starts waiting for HELLO,
+ * dropping input up to the first LF. @fresh_open: we just opened the port
+ * and the host was there already, so its HELLO may have gone to an earlier
+ * opener: LF + RESYNC goes to @out at once. */
+void pd_guest_conn_connect (PdGuestConn *conn, gboolean fresh_open, gint64 now_us, GString *out);
+/* The host went away: forgets its facts, fails the pending request
+ * (UNAVAILABLE) and, if the handshake was done, reports
+ * "hostlink.disconnected". Does not call changed (the caller words the
+ * new link state). Harmless when not connected. */
+void pd_guest_conn_disconnect (PdGuestConn *conn);
+
+/* Feeds bytes from the host. Replies go to @out. Nothing here depends on
+ * the time: what is due runs from pd_guest_conn_tick. */
+void pd_guest_conn_feed (PdGuestConn *conn, const char *data, gsize len, GString *out);
+/* Runs what is due at @now_us (RESYNC, silent, request timeout). */
+void pd_guest_conn_tick (PdGuestConn *conn, gint64 now_us, GString *out);
+/* When pd_guest_conn_tick has something to do next (monotonic µs), or -1. */
+gint64 pd_guest_conn_next_wakeup (PdGuestConn *conn);
+
+/* FALSE with G_IO_ERROR_INVALID_ARGUMENT when @reason (NULL: none) is over
+ * PD_HL_MAX_REASON bytes or not UTF-8. */
+gboolean pd_guest_conn_check_reason (const char *reason, GError **error);
+/* Sends RESTART. Call only when ready and nothing is pending. FALSE with
+ * G_IO_ERROR_INVALID_ARGUMENT when @reason is too long, not UTF-8 or cannot
+ * be sent (control characters). Emits the "requested" phase. */
+gboolean pd_guest_conn_request (PdGuestConn *conn, const char *reason, guint cool_off_s,
+                                gint64 now_us, GString *out, GError **error);
+/* The caller stopped waiting for the pending request (its cancellable):
+ * forgets it without telling the host; a later answer is ignored, its
+ * PROGRESS still reported. */
+void pd_guest_conn_abandon (PdGuestConn *conn);
+/* Withdraws the latest request (CANCEL); the pending one, if any, is
+ * answered with G_IO_ERROR_CANCELLED. FALSE when there is none. */
+gboolean pd_guest_conn_cancel (PdGuestConn *conn, GString *out);
+
+gboolean pd_guest_conn_is_connected (PdGuestConn *conn);
+gboolean pd_guest_conn_is_ready (PdGuestConn *conn);
+/* Connected, no HELLO for over PD_GUEST_CONN_SILENT_AFTER_S. */
+gboolean pd_guest_conn_is_silent (PdGuestConn *conn);
+gboolean pd_guest_conn_has_pending (PdGuestConn *conn);
+/* The latest HELLO's facts while ready, else NULL. */
+const PdHostInfo *pd_guest_conn_get_host (PdGuestConn *conn);
+
+G_END_DECLS

@@ -1,0 +1,472 @@
+/* test-guest-conn.c - the guest's end of the host link as a pure core
+ * (agent/guest/guest-conn.c): bytes in, lines and effects out, the time
+ * passed in. No port, no main loop. Also the cold-restart phase names
+ * (agent/core/cold-restart-phase.c). */
+#include "config.h"
+
+#include <gio/gio.h>
+
+#include "cold-restart-phase.h"
+#include "guest-conn.h"
+#include "hostlink-guest.h"
+
+#define T0 (G_GINT64_CONSTANT (1000) * G_USEC_PER_SEC)
+#define S(n) ((gint64) (n) *G_USEC_PER_SEC)
+
+#define HELLO_ARGS                                                                                 \
+  "proto=1 proto-min=1 host=pve vmid=100 enabled=1 cool-off-min=5 cool-off-max=120 "               \
+  "cool-off-default=10 rate-max=3 rate-window=3600 day-max=6 rate-left=2 next-allowed-in=0"
+
+typedef struct
+{
+  PdGuestConn *conn;
+  GString *out;
+  GPtrArray *effects; /* "event KIND: TEXT", "progress PHASE: TEXT", "answered ...", "changed" */
+} Fixture;
+
+static void
+on_event (gpointer data, const char *kind, const char *text)
+{
+  Fixture *f = data;
+  g_ptr_array_add (f->effects, g_strdup_printf ("event %s: %s", kind, text));
+}
+
+static void
+on_progress (gpointer data, PdColdRestartPhase phase, const char *wire, const char *text)
+{
+  Fixture *f = data;
+  /* The enum and the wire string agree for every phase this build knows. */
+  if (phase != PD_COLD_RESTART_PHASE_UNKNOWN)
+    g_assert_cmpstr (wire, ==, pd_cold_restart_phase_to_string (phase));
+  g_ptr_array_add (f->effects,
+                   g_strdup_printf ("progress %s%s: %s", wire,
+                                    phase == PD_COLD_RESTART_PHASE_UNKNOWN ? "?" : "", text));
+}
+
+static void
+on_answered (gpointer data, GError *error)
+{
+  Fixture *f = data;
+  if (error == NULL)
+    g_ptr_array_add (f->effects, g_strdup ("answered ok"));
+  else if (error->domain == PD_HOSTLINK_ERROR)
+    g_ptr_array_add (f->effects,
+                     g_strdup_printf ("answered hostlink-%d: %s", error->code, error->message));
+  else
+    g_ptr_array_add (f->effects,
+                     g_strdup_printf ("answered %s-%d: %s", g_quark_to_string (error->domain),
+                                      error->code, error->message));
+  g_clear_error (&error);
+}
+
+static void
+on_changed (gpointer data)
+{
+  Fixture *f = data;
+  g_ptr_array_add (f->effects, g_strdup ("changed"));
+}
+
+static const PdGuestConnOps ops = { on_event, on_progress, on_answered, on_changed };
+
+static void
+setup (Fixture *f, gconstpointer data)
+{
+  f->conn = pd_guest_conn_new (&ops, f, 41); /* first request id: 42 */
+  f->out = g_string_new (NULL);
+  f->effects = g_ptr_array_new_with_free_func (g_free);
+}
+
+static void
+teardown (Fixture *f, gconstpointer data)
+{
+  pd_guest_conn_free (f->conn);
+  g_string_free (f->out, TRUE);
+  g_ptr_array_unref (f->effects);
+}
+
+/* Returns what was written since the last call, and forgets it. */
+static char *
+take_out (Fixture *f)
+{
+  char *s = g_strdup (f->out->str);
+  g_string_truncate (f->out, 0);
+  return s;
+}
+
+/* Checks the effects since the last call: NULL-terminated list. */
+static void
+assert_effects (Fixture *f, ...)
+{
+  va_list ap;
+  va_start (ap, f);
+  guint i = 0;
+  const char *want;
+  while ((want = va_arg (ap, const char *)))
+    {
+      if (i >= f->effects->len)
+        g_error ("missing effect #%u: %s", i, want);
+      g_assert_cmpstr (g_ptr_array_index (f->effects, i), ==, want);
+      i++;
+    }
+  va_end (ap);
+  if (i < f->effects->len)
+    g_error ("unexpected effect: %s", (char *) g_ptr_array_index (f->effects, i));
+  g_ptr_array_set_size (f->effects, 0);
+}
+
+static void
+feed (Fixture *f, const char *s)
+{
+  pd_guest_conn_feed (f->conn, s, strlen (s), f->out);
+}
+
+static void
+handshake (Fixture *f)
+{
+  pd_guest_conn_connect (f->conn, FALSE, T0, f->out);
+  feed (f, "\nHELLO 7 " HELLO_ARGS "\n");
+  g_assert_true (pd_guest_conn_is_ready (f->conn));
+  g_string_truncate (f->out, 0);
+  g_ptr_array_set_size (f->effects, 0);
+}
+
+static void
+test_handshake (Fixture *f, gconstpointer data)
+{
+  pd_guest_conn_connect (f->conn, FALSE, T0, f->out);
+  g_assert_cmpstr (f->out->str, ==, "");
+  g_assert_true (pd_guest_conn_is_connected (f->conn));
+  g_assert_null (pd_guest_conn_get_host (f->conn));
+  /* A stale half line from an earlier host, then things that are not HELLO:
+   * dropped without a word before the handshake. */
+  feed (f, "GO 3 half\nPING 3\nACCEPT 5 cool-off=10 shutdown-timeout=180 text=x\ngarbage\n");
+  g_assert_cmpstr (f->out->str, ==, "");
+  assert_effects (f, NULL);
+  g_assert_false (pd_guest_conn_is_ready (f->conn));
+
+  feed (f, "HELLO 7 " HELLO_ARGS "\n");
+  g_autofree char *out = take_out (f);
+  g_assert_cmpstr (out, ==, "\nREADY 7 proto=1 agent=" PACKAGE_VERSION "\n");
+  assert_effects (f, "changed",
+                  "event hostlink.connected: Connected to the host helper on pve (VM 100).", NULL);
+
+  const PdHostInfo *h = pd_guest_conn_get_host (f->conn);
+  g_assert_nonnull (h);
+  g_assert_cmpstr (h->host, ==, "pve");
+  g_assert_cmpuint (h->vmid, ==, 100);
+  g_assert_true (h->enabled);
+  g_assert_cmpuint (h->cool_off_min, ==, 5);
+  g_assert_cmpuint (h->cool_off_max, ==, 120);
+  g_assert_cmpuint (h->cool_off_default, ==, 10);
+  g_assert_cmpuint (h->rate_max, ==, 3);
+  g_assert_cmpuint (h->rate_window, ==, 3600);
+  g_assert_cmpuint (h->day_max, ==, 6);
+  g_assert_cmpuint (h->rate_left, ==, 2);
+  g_assert_cmpuint (h->next_allowed_in, ==, 0);
+  g_assert_false (h->has_last);
+
+  /* Ready: PING gets PONG, and no timer is left. */
+  feed (f, "PING 8\n");
+  g_autofree char *pong = take_out (f);
+  g_assert_cmpstr (pong, ==, "PONG 8\n");
+  g_assert_cmpint (pd_guest_conn_next_wakeup (f->conn), ==, -1);
+
+  /* A second HELLO replaces the facts; no second "connected". */
+  feed (f, "HELLO 9 " HELLO_ARGS " last=failed last-time=1795999999 last-duration=61 "
+           "last-text=qm%20start%20failed\n");
+  g_autofree char *ready2 = take_out (f);
+  g_assert_cmpstr (ready2, ==, "\nREADY 9 proto=1 agent=" PACKAGE_VERSION "\n");
+  assert_effects (f, "changed",
+                  "event hostlink.last-cycle: The last cold restart failed. qm start failed", NULL);
+  h = pd_guest_conn_get_host (f->conn);
+  g_assert_true (h->has_last);
+  g_assert_false (h->last_ok);
+  g_assert_true (h->has_last_time);
+  g_assert_cmpuint (h->last_time, ==, 1795999999);
+  g_assert_cmpuint (h->last_duration, ==, 61);
+  g_assert_cmpstr (h->last_text, ==, "qm start failed");
+  /* The same result again is not news. */
+  feed (f, "HELLO 10 " HELLO_ARGS " last=failed last-time=1795999999\n");
+  assert_effects (f, "changed", NULL);
+}
+
+static void
+test_bad_version (Fixture *f, gconstpointer data)
+{
+  pd_guest_conn_connect (f->conn, FALSE, T0, f->out);
+  feed (f, "\nHELLO 5 proto=2 proto-min=2 host=pve vmid=100 enabled=1 cool-off-min=5 "
+           "cool-off-max=120 cool-off-default=10 rate-max=3 rate-window=3600 day-max=6 "
+           "rate-left=2 next-allowed-in=0\n");
+  g_autofree char *out = take_out (f);
+  g_assert_true (g_str_has_prefix (out, "ERROR 5 code=unsupported-version text="));
+  g_assert_false (pd_guest_conn_is_ready (f->conn));
+  assert_effects (f,
+                  "event hostlink.protocol-error: The host helper speaks another protocol "
+                  "version; update passdesk on the host or in the VM so both match.",
+                  NULL);
+}
+
+/* The time is the caller's: RESYNC at 5 s, silent at 10 s, nothing before. */
+static void
+test_hello_timers (Fixture *f, gconstpointer data)
+{
+  pd_guest_conn_connect (f->conn, TRUE, T0, f->out);
+  g_autofree char *first = take_out (f);
+  g_assert_cmpstr (first, ==, "\nRESYNC 42\n");
+  g_assert_cmpint (pd_guest_conn_next_wakeup (f->conn), ==, T0 + S (5));
+
+  pd_guest_conn_tick (f->conn, T0 + S (5) - 1, f->out);
+  g_assert_cmpstr (f->out->str, ==, "");
+  pd_guest_conn_tick (f->conn, T0 + S (5), f->out);
+  g_autofree char *second = take_out (f);
+  g_assert_cmpstr (second, ==, "\nRESYNC 43\n");
+  g_assert_cmpint (pd_guest_conn_next_wakeup (f->conn), ==, T0 + S (10));
+  g_assert_false (pd_guest_conn_is_silent (f->conn));
+  assert_effects (f, NULL);
+
+  pd_guest_conn_tick (f->conn, T0 + S (9), f->out);
+  g_assert_false (pd_guest_conn_is_silent (f->conn));
+  pd_guest_conn_tick (f->conn, T0 + S (10), f->out);
+  g_assert_true (pd_guest_conn_is_silent (f->conn));
+  assert_effects (f, "changed", NULL);
+  g_assert_cmpstr (f->out->str, ==, ""); /* only one RESYNC per wait */
+  g_assert_cmpint (pd_guest_conn_next_wakeup (f->conn), ==, -1);
+
+  /* A late HELLO (after hostd's LF) still completes the handshake. */
+  feed (f, "\nHELLO 7 " HELLO_ARGS "\n");
+  g_assert_true (pd_guest_conn_is_ready (f->conn));
+  g_assert_false (pd_guest_conn_is_silent (f->conn));
+}
+
+static void
+test_request_accepted (Fixture *f, gconstpointer data)
+{
+  handshake (f);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (pd_guest_conn_request (f->conn, "new kernel", 30, T0 + S (1), f->out, &error));
+  g_assert_no_error (error);
+  g_autofree char *req = take_out (f);
+  g_assert_cmpstr (req, ==, "RESTART 42 reason=new%20kernel cool-off=30\n");
+  assert_effects (f, "progress requested: Asked the host for a cold restart.", NULL);
+  g_assert_true (pd_guest_conn_has_pending (f->conn));
+  g_assert_cmpint (pd_guest_conn_next_wakeup (f->conn), ==, T0 + S (11));
+
+  feed (f, "ACCEPT 41 cool-off=10 shutdown-timeout=180 text=wrong\nACCEPT 42 cool-off=10 "
+           "shutdown-timeout=180 text=Stopping%20in%2010%20s.\n");
+  assert_effects (f, "progress accepted: Stopping in 10 s.", "answered ok", NULL);
+  g_assert_false (pd_guest_conn_has_pending (f->conn));
+  g_assert_cmpint (pd_guest_conn_next_wakeup (f->conn), ==, -1);
+
+  feed (f, "PROGRESS 42 phase=shutting-down text=a\nPROGRESS 99 phase=stopped text=other\n"
+           "PROGRESS 42 phase=warp text=new\nPROGRESS 42 phase=done text=b\n"
+           "PROGRESS 42 phase=stopped text=after\n");
+  assert_effects (f, "progress shutting-down: a", "progress warp?: new", "progress done: b", NULL);
+  g_assert_cmpstr (f->out->str, ==, "");
+}
+
+static void
+test_request_refused (Fixture *f, gconstpointer data)
+{
+  handshake (f);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (pd_guest_conn_request (f->conn, NULL, 0, T0, f->out, &error));
+  g_autofree char *req = take_out (f);
+  g_assert_cmpstr (req, ==, "RESTART 42\n");
+  g_ptr_array_set_size (f->effects, 0);
+  feed (f, "REFUSE 42 code=rate-limited text=Wait%2010%20minutes.\n");
+  assert_effects (f, "progress refused: Wait 10 minutes.", "answered hostlink-1: Wait 10 minutes.",
+                  NULL);
+  /* Nothing left to cancel. */
+  g_assert_false (pd_guest_conn_cancel (f->conn, f->out));
+  g_assert_cmpstr (f->out->str, ==, "");
+}
+
+static void
+test_request_invalid (Fixture *f, gconstpointer data)
+{
+  handshake (f);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *long_reason = g_strnfill (PD_HL_MAX_REASON + 1, 'x');
+  g_assert_false (pd_guest_conn_request (f->conn, long_reason, 0, T0, f->out, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (pd_guest_conn_request (f->conn, "bell\a", 0, T0, f->out, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpstr (f->out->str, ==, "");
+  g_assert_false (pd_guest_conn_has_pending (f->conn));
+  assert_effects (f, NULL);
+}
+
+/* No answer within 10 s of the caller's clock: CANCEL, "failed", TIMEOUT;
+ * a late ACCEPT is cancelled again. */
+static void
+test_request_timeout (Fixture *f, gconstpointer data)
+{
+  handshake (f);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (pd_guest_conn_request (f->conn, NULL, 0, T0 + S (100), f->out, &error));
+  g_string_truncate (f->out, 0);
+  g_ptr_array_set_size (f->effects, 0);
+
+  pd_guest_conn_tick (f->conn, T0 + S (109), f->out);
+  g_assert_true (pd_guest_conn_has_pending (f->conn));
+  assert_effects (f, NULL);
+  pd_guest_conn_tick (f->conn, T0 + S (110), f->out);
+  g_autofree char *cancel = take_out (f);
+  g_assert_cmpstr (cancel, ==, "CANCEL 43 request=42\n");
+  g_assert_cmpuint (f->effects->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (f->effects, 0), ==,
+                   "progress failed: The host did not answer in time.");
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (f->effects, 1), "answered hostlink-2: "));
+  g_ptr_array_set_size (f->effects, 0);
+  g_assert_false (pd_guest_conn_has_pending (f->conn));
+
+  feed (f, "ACCEPT 42 cool-off=10 shutdown-timeout=180 text=late\n");
+  g_autofree char *again = take_out (f);
+  g_assert_cmpstr (again, ==, "CANCEL 44 request=42\n");
+  assert_effects (f,
+                  "event hostlink.late-accept: The host accepted a cold restart after the "
+                  "request had timed out; it was asked to cancel it.",
+                  NULL);
+}
+
+static void
+test_cancel_and_abandon (Fixture *f, gconstpointer data)
+{
+  handshake (f);
+  g_assert_true (pd_guest_conn_request (f->conn, NULL, 0, T0, f->out, NULL));
+  pd_guest_conn_abandon (f->conn);
+  g_assert_false (pd_guest_conn_has_pending (f->conn));
+  g_assert_cmpint (pd_guest_conn_next_wakeup (f->conn), ==, -1);
+  g_string_truncate (f->out, 0);
+  g_ptr_array_set_size (f->effects, 0);
+  /* Abandoned, not withdrawn: the answer is ignored, the request can still
+   * be cancelled. */
+  feed (f, "ACCEPT 42 cool-off=10 shutdown-timeout=180 text=ok\n");
+  assert_effects (f, NULL);
+  g_assert_true (pd_guest_conn_cancel (f->conn, f->out));
+  g_autofree char *out = take_out (f);
+  g_assert_cmpstr (out, ==, "CANCEL 43 request=42\n");
+
+  g_assert_true (pd_guest_conn_request (f->conn, NULL, 0, T0, f->out, NULL));
+  g_string_truncate (f->out, 0);
+  g_ptr_array_set_size (f->effects, 0);
+  g_assert_true (pd_guest_conn_cancel (f->conn, f->out));
+  g_autofree char *out2 = take_out (f);
+  g_assert_cmpstr (out2, ==, "CANCEL 45 request=44\n");
+  assert_effects (f, "answered g-io-error-quark-19: The cold-restart request was withdrawn.", NULL);
+  feed (f, "REFUSE 45 code=too-late text=Too%20late.\n");
+  assert_effects (f, "event hostlink.cancel-refused: Too late.", NULL);
+}
+
+static void
+test_disconnect (Fixture *f, gconstpointer data)
+{
+  handshake (f);
+  g_assert_true (pd_guest_conn_request (f->conn, NULL, 0, T0, f->out, NULL));
+  g_ptr_array_set_size (f->effects, 0);
+  pd_guest_conn_disconnect (f->conn);
+  assert_effects (f,
+                  "answered hostlink-0: The host link went away before the host answered; "
+                  "nothing was done.",
+                  "event hostlink.disconnected: The host helper disconnected.", NULL);
+  g_assert_false (pd_guest_conn_is_ready (f->conn));
+  g_assert_false (pd_guest_conn_is_connected (f->conn));
+  g_assert_null (pd_guest_conn_get_host (f->conn));
+  g_assert_cmpint (pd_guest_conn_next_wakeup (f->conn), ==, -1);
+  /* Bytes after the end are not read. */
+  feed (f, "\nHELLO 7 " HELLO_ARGS "\n");
+  g_assert_false (pd_guest_conn_is_ready (f->conn));
+  pd_guest_conn_disconnect (f->conn);
+  assert_effects (f, NULL);
+}
+
+/* Bad lines once ready: one event, at most 5 ERRORs, never an ERROR back
+ * to an ERROR, ERROR to verbs the host may not send. */
+static void
+test_bad_lines (Fixture *f, gconstpointer data)
+{
+  handshake (f);
+  feed (f, "ERROR x y\n");
+  g_assert_cmpstr (f->out->str, ==, "");
+  assert_effects (f,
+                  "event hostlink.protocol-error: The host helper sent a line this agent "
+                  "cannot read: The id is not a number from 0 to 4294967295.",
+                  NULL);
+  feed (f, "RESTART 4\n");
+  g_autofree char *unexpected = take_out (f);
+  g_assert_cmpstr (
+      unexpected, ==,
+      "ERROR 4 code=unexpected text=The%20guest%20does%20not%20accept%20this%20verb.\n");
+  g_autofree char *too_long = g_strnfill (2000, 'A');
+  feed (f, too_long);
+  feed (f, "\n");
+  g_autofree char *tl = take_out (f);
+  g_assert_cmpstr (tl, ==, "ERROR 0 code=line-too-long\n");
+  for (int i = 0; i < 10; i++)
+    feed (f, "FOO 1\n");
+  g_autofree char *rest = take_out (f);
+  /* 2 sent above, 3 more, then silence. */
+  guint n = 0;
+  for (const char *p = rest; (p = strstr (p, "ERROR ")); p++)
+    n++;
+  g_assert_cmpuint (n, ==, 3);
+  assert_effects (f, NULL);
+  /* A host ERROR is reported, not answered. */
+  feed (f, "ERROR 0 code=bad-syntax text=huh\n");
+  g_assert_cmpstr (f->out->str, ==, "");
+  assert_effects (f,
+                  "event hostlink.protocol-error: The host helper reported a protocol error "
+                  "(bad-syntax): huh",
+                  NULL);
+}
+
+static void
+test_phase_names (void)
+{
+  const char *const all[] = { "requested",   "accepted", "refused", "shutting-down", "stopped",
+                              "cooling-off", "starting", "done",    "failed",        "cancelled" };
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    {
+      PdColdRestartPhase p = pd_cold_restart_phase_from_string (all[i]);
+      g_assert_cmpint (p, !=, PD_COLD_RESTART_PHASE_UNKNOWN);
+      g_assert_cmpstr (pd_cold_restart_phase_to_string (p), ==, all[i]);
+    }
+  g_assert_cmpint (pd_cold_restart_phase_from_string ("idle"), ==, PD_COLD_RESTART_PHASE_UNKNOWN);
+  g_assert_cmpint (pd_cold_restart_phase_from_string (NULL), ==, PD_COLD_RESTART_PHASE_UNKNOWN);
+  g_assert_null (pd_cold_restart_phase_to_string (PD_COLD_RESTART_PHASE_UNKNOWN));
+  /* The tray's list of "under way", as it was. */
+  const char *const active[] = { "requested", "accepted", "shutting-down", "stopped", "starting" };
+  guint n_active = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    if (pd_cold_restart_phase_is_active (pd_cold_restart_phase_from_string (all[i])))
+      {
+        g_assert_true (g_strv_contains (active, all[i]) || FALSE);
+        n_active++;
+      }
+  g_assert_cmpuint (n_active, ==, G_N_ELEMENTS (active));
+  g_assert_false (pd_cold_restart_phase_is_active (PD_COLD_RESTART_PHASE_UNKNOWN));
+  g_assert_true (pd_cold_restart_phase_is_final (PD_COLD_RESTART_PHASE_DONE));
+  g_assert_true (pd_cold_restart_phase_is_final (PD_COLD_RESTART_PHASE_FAILED));
+  g_assert_true (pd_cold_restart_phase_is_final (PD_COLD_RESTART_PHASE_CANCELLED));
+  g_assert_false (pd_cold_restart_phase_is_final (PD_COLD_RESTART_PHASE_STOPPED));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, setup, fn, teardown)
+  ADD ("/guest-conn/handshake", test_handshake);
+  ADD ("/guest-conn/bad-version", test_bad_version);
+  ADD ("/guest-conn/hello-timers", test_hello_timers);
+  ADD ("/guest-conn/request-accepted", test_request_accepted);
+  ADD ("/guest-conn/request-refused", test_request_refused);
+  ADD ("/guest-conn/request-invalid", test_request_invalid);
+  ADD ("/guest-conn/request-timeout", test_request_timeout);
+  ADD ("/guest-conn/cancel-and-abandon", test_cancel_and_abandon);
+  ADD ("/guest-conn/disconnect", test_disconnect);
+  ADD ("/guest-conn/bad-lines", test_bad_lines);
+  g_test_add_func ("/cold-restart-phase/names", test_phase_names);
+  return g_test_run ();
+}
