@@ -119,8 +119,7 @@ after_core (PdHostlinkGuest *self)
   if (next < 0)
     return;
   gint64 wait = next - g_get_monotonic_time ();
-  /* Whole seconds, so the wakeup can be coalesced with others; a timer
-   * that fires early finds nothing due and is armed again. */
+  /* Whole seconds, so the wakeup can be coalesced with others. */
   guint secs
       = wait <= 0 ? 0 : (guint) MIN ((wait + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC, G_MAXUINT);
   self->conn_timer_at = next;
@@ -133,7 +132,10 @@ on_conn_timer (gpointer user_data)
 {
   PdHostlinkGuest *self = g_object_ref (user_data);
   self->conn_timer = 0;
-  pd_guest_conn_tick (self->conn, g_get_monotonic_time (), self->conn_out);
+  /* Seconds timers may fire up to 250 ms early (GLib rounds to a shared
+   * second boundary): the deadline they were set for has come. */
+  gint64 now = MAX (g_get_monotonic_time (), self->conn_timer_at);
+  pd_guest_conn_tick (self->conn, now, self->conn_out);
   after_core (self);
   g_object_unref (self);
   return G_SOURCE_REMOVE;
