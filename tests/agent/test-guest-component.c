@@ -1,0 +1,161 @@
+/* test-guest-component.c - the `hostlink` component's words
+ * (agent/guest/guest-component.c) for every link state and for the host's
+ * facts from HELLO (PdHostInfo): no port, no protocol. */
+#include <gio/gio.h>
+
+#include "guest-private.h"
+
+#define PORT "/dev/virtio-ports/org.passdesk.hostlink.0"
+
+static PdComponent *
+word (PdGuestLinkState state, const char *error, gboolean silent, const PdHostInfo *host)
+{
+  PdGuestLinkView v
+      = { .state = state, .port_path = PORT, .open_error = error, .silent = silent, .host = host };
+  PdComponent *c = pd_guest_component_new (&v);
+  g_assert_cmpint (c->id, ==, PD_COMPONENT_HOSTLINK);
+  return c;
+}
+
+static gboolean
+has_advice_command (PdComponent *c, const char *command)
+{
+  for (guint i = 0; i < c->advice->len; i++)
+    if (g_strcmp0 (((PdAdvice *) g_ptr_array_index (c->advice, i))->command, command) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+test_link_states (void)
+{
+  g_autoptr (PdComponent) stopped = word (PD_GUEST_LINK_STOPPED, NULL, FALSE, NULL);
+  g_assert_cmpint (stopped->state, ==, PD_STATE_UNKNOWN);
+  g_assert_cmpstr (stopped->summary, ==, "Not checked yet");
+
+  g_autoptr (PdComponent) none = word (PD_GUEST_LINK_NO_PORT, NULL, FALSE, NULL);
+  g_assert_cmpint (none->state, ==, PD_STATE_UNKNOWN);
+  g_assert_cmpstr (none->summary, ==, "No host channel configured");
+  g_assert_cmpstr (pd_component_get_detail (none, "port"), ==, PORT);
+  g_assert_true (has_advice_command (none, "passdesk-hostd setup VMID"));
+
+  g_autoptr (PdComponent) err = word (PD_GUEST_LINK_OPEN_ERROR, "Permission denied", FALSE, NULL);
+  g_assert_cmpint (err->state, ==, PD_STATE_FAILED);
+  g_assert_cmpstr (err->summary, ==, "The host channel cannot be opened");
+  g_assert_cmpstr (pd_component_get_detail (err, "error"), ==, "Permission denied");
+  g_assert_true (has_advice_command (err, "systemctl status passdesk-agent"));
+
+  g_autoptr (PdComponent) busy = word (PD_GUEST_LINK_BUSY, NULL, FALSE, NULL);
+  g_assert_cmpint (busy->state, ==, PD_STATE_DEGRADED);
+  g_assert_cmpstr (busy->summary, ==, "The host channel is in use by another program");
+  g_assert_cmpstr (pd_component_get_detail (busy, "error"), ==, "busy");
+  g_assert_true (has_advice_command (busy, "fuser -v " PORT));
+
+  g_autoptr (PdComponent) disc = word (PD_GUEST_LINK_DISCONNECTED, NULL, FALSE, NULL);
+  g_assert_cmpint (disc->state, ==, PD_STATE_DEGRADED);
+  g_assert_cmpstr (disc->summary, ==, "Host helper not connected");
+  g_assert_true (has_advice_command (disc, "systemctl enable --now passdesk-hostd"));
+  g_assert_true (has_advice_command (disc, "passdesk-hostd setup VMID"));
+
+  g_autoptr (PdComponent) wait = word (PD_GUEST_LINK_WAIT_HELLO, NULL, FALSE, NULL);
+  g_assert_cmpint (wait->state, ==, PD_STATE_UNKNOWN);
+  g_assert_cmpstr (wait->summary, ==, "Host helper connected, waiting for its greeting");
+  g_assert_cmpuint (wait->advice->len, ==, 0);
+
+  g_autoptr (PdComponent) silent = word (PD_GUEST_LINK_WAIT_HELLO, NULL, TRUE, NULL);
+  g_assert_cmpint (silent->state, ==, PD_STATE_DEGRADED);
+  g_assert_cmpstr (silent->summary, ==, "The host side is connected but does not answer");
+  g_assert_true (has_advice_command (silent, "systemctl restart passdesk-hostd"));
+}
+
+static PdHostInfo
+host_info (void)
+{
+  return (PdHostInfo){ .host = (char *) "pve",
+                       .vmid = 100,
+                       .enabled = TRUE,
+                       .cool_off_min = 5,
+                       .cool_off_max = 120,
+                       .cool_off_default = 10,
+                       .rate_max = 3,
+                       .rate_window = 3600,
+                       .day_max = 6,
+                       .rate_left = 2 };
+}
+
+static void
+test_ready (void)
+{
+  PdHostInfo h = host_info ();
+  g_autoptr (PdComponent) c = word (PD_GUEST_LINK_READY, NULL, FALSE, &h);
+  g_assert_cmpint (c->state, ==, PD_STATE_OK);
+  g_assert_cmpstr (c->summary, ==, "Connected to pve (VM 100)");
+  g_assert_cmpstr (pd_component_get_detail (c, "host"), ==, "pve");
+  g_assert_cmpstr (pd_component_get_detail (c, "vmid"), ==, "100");
+  g_assert_cmpstr (pd_component_get_detail (c, "port"), ==, PORT);
+  g_assert_cmpstr (pd_component_get_detail (c, "cold-restart"), ==, "allowed");
+  g_assert_cmpstr (pd_component_get_detail (c, "cool-off"), ==, "10 s (allowed 5-120 s)");
+  g_assert_cmpstr (pd_component_get_detail (c, "rate-limit"), ==,
+                   "3 per 3600 s, 6 per day; 2 allowed now");
+  g_assert_null (pd_component_get_detail (c, "next-allowed-in"));
+  g_assert_null (pd_component_get_detail (c, "last-cycle"));
+  g_assert_cmpuint (c->advice->len, ==, 0);
+}
+
+static void
+test_ready_limited_disabled_failed (void)
+{
+  PdHostInfo h = host_info ();
+  h.enabled = FALSE;
+  h.rate_left = 1; /* one left in the window, but not before the minimum interval */
+  h.next_allowed_in = 250;
+  h.has_last = TRUE;
+  h.last_ok = FALSE;
+  h.has_last_time = TRUE;
+  h.last_time = 1796000000; /* 2026-11-30 00:53:20 UTC */
+  h.has_last_duration = TRUE;
+  h.last_duration = 61;
+  h.last_text = (char *) "The VM could not be started.";
+  g_autoptr (PdComponent) c = word (PD_GUEST_LINK_READY, NULL, FALSE, &h);
+  /* The link is fine: ok, with the failure in the summary. */
+  g_assert_cmpint (c->state, ==, PD_STATE_OK);
+  g_assert_cmpstr (c->summary, ==, "Connected to pve (VM 100); the last cold restart failed");
+  g_assert_cmpstr (pd_component_get_detail (c, "cold-restart"), ==, "disabled on the host");
+  g_assert_cmpstr (pd_component_get_detail (c, "rate-limit"), ==,
+                   "3 per 3600 s, 6 per day; none allowed now");
+  g_assert_cmpstr (pd_component_get_detail (c, "next-allowed-in"), ==, "250 s");
+  g_assert_cmpstr (pd_component_get_detail (c, "last-cycle"), ==,
+                   "failed in 61 s, 2026-11-30 00:53: The VM could not be started.");
+  g_assert_cmpuint (c->advice->len, ==, 1);
+
+  h.last_ok = TRUE;
+  h.has_last_time = FALSE;
+  h.has_last_duration = FALSE;
+  h.last_text = NULL;
+  g_autoptr (PdComponent) ok = word (PD_GUEST_LINK_READY, NULL, FALSE, &h);
+  g_assert_cmpstr (ok->summary, ==, "Connected to pve (VM 100)");
+  g_assert_cmpstr (pd_component_get_detail (ok, "last-cycle"), ==, "ok");
+}
+
+static void
+test_unavailable (void)
+{
+  for (PdGuestLinkState s = PD_GUEST_LINK_STOPPED; s <= PD_GUEST_LINK_READY; s++)
+    g_assert_nonnull (pd_guest_link_unavailable_reason (s));
+  g_assert_cmpstr (pd_guest_link_unavailable_reason (PD_GUEST_LINK_WAIT_HELLO), ==,
+                   "The host helper has not finished its greeting yet; try again in a few "
+                   "seconds.");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_setenv ("TZ", "UTC", TRUE);
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/guest-component/link-states", test_link_states);
+  g_test_add_func ("/guest-component/ready", test_ready);
+  g_test_add_func ("/guest-component/ready-limited-disabled-failed",
+                   test_ready_limited_disabled_failed);
+  g_test_add_func ("/guest-component/unavailable", test_unavailable);
+  return g_test_run ();
+}
