@@ -4,6 +4,8 @@
 #include <stdio.h>
 
 #include "agent-client.h"
+#include "cli-format.h"
+#include "components-variant.h"
 #include "cli.h"
 
 int
@@ -52,27 +54,41 @@ pd_cli_events (int argc, char **argv)
       return PD_EXIT_PROBLEM;
     }
 
+  /* Each entry through the codec: the agent is outside input here too. */
+  g_autoptr (GPtrArray) history
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) pd_event_entry_free);
   GVariantIter iter;
-  gint64 time;
-  const char *kind, *component, *text;
+  GVariant *v;
   g_variant_iter_init (&iter, events);
+  while ((v = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      PdEventEntry *e = pd_event_entry_from_variant (v);
+      if (e != NULL)
+        g_ptr_array_add (history, e);
+      g_variant_unref (v);
+    }
   if (json)
     {
       g_autoptr (JsonArray) array = json_array_new ();
-      while (g_variant_iter_next (&iter, "(x&s&s&s)", &time, &kind, &component, &text))
-        json_array_add_element (array, pd_cli_event_to_json (time, kind, component, text));
+      for (guint i = 0; i < history->len; i++)
+        {
+          const PdEventEntry *e = history->pdata[i];
+          json_array_add_element (array,
+                                  pd_cli_event_to_json (e->time, e->kind, e->component, e->text));
+        }
       g_autoptr (JsonNode) root = json_node_new (JSON_NODE_ARRAY);
       json_node_set_array (root, array);
       g_autofree char *s = json_to_string (root, TRUE);
       printf ("%s\n", s);
       return PD_EXIT_OK;
     }
-  if (g_variant_n_children (events) == 0)
+  if (history->len == 0)
     printf ("No events yet.\n");
-  while (g_variant_iter_next (&iter, "(x&s&s&s)", &time, &kind, &component, &text))
+  for (guint i = 0; i < history->len; i++)
     {
-      g_autofree char *when = pd_cli_format_time (time);
-      printf ("%s  %-8s %-28s %s\n", when, component, kind, text);
+      const PdEventEntry *e = history->pdata[i];
+      g_autofree char *when = pd_cli_format_time (e->time);
+      printf ("%s  %-8s %-28s %s\n", when, e->component, e->kind, e->text);
     }
   return PD_EXIT_OK;
 }

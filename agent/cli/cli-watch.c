@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "agent-client.h"
+#include "cli-format.h"
 #include "cli.h"
 
 typedef struct

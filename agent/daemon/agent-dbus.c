@@ -3,8 +3,10 @@
 
 #include "agent-dbus.h"
 
+#include "agent-bus.h"
 #include "agent-errors.h"
 #include "agent-polkit.h"
+#include "components-variant.h"
 #include "pd-dbus.h"
 
 #define REASON_MAX_BYTES 200
@@ -50,43 +52,13 @@ call_free (Call *c)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
 
-GVariant *
-pd_agent_dbus_components_variant (const PdReport *report)
-{
-  GVariantBuilder b;
-  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(sssa(ss)a(ss))"));
-  for (guint i = 0; i < PD_N_COMPONENTS; i++)
-    {
-      const PdComponent *c = pd_report_get (report, i);
-      if (c == NULL)
-        continue;
-      GVariantBuilder details, advice;
-      g_variant_builder_init (&details, G_VARIANT_TYPE ("a(ss)"));
-      for (guint d = 0; d < c->details->len; d++)
-        {
-          const PdDetail *detail = g_ptr_array_index (c->details, d);
-          g_variant_builder_add (&details, "(ss)", detail->key, detail->value ? detail->value : "");
-        }
-      g_variant_builder_init (&advice, G_VARIANT_TYPE ("a(ss)"));
-      for (guint a = 0; a < c->advice->len; a++)
-        {
-          const PdAdvice *adv = g_ptr_array_index (c->advice, a);
-          g_variant_builder_add (&advice, "(ss)", adv->text, adv->command ? adv->command : "");
-        }
-      g_variant_builder_add (&b, "(sssa(ss)a(ss))", pd_component_id_to_string (c->id),
-                             pd_state_to_string (c->state), c->summary ? c->summary : "", &details,
-                             &advice);
-    }
-  return g_variant_builder_end (&b);
-}
-
 static void
 publish_state (PdAgentDbus *self)
 {
   g_autoptr (PdReport) report = pd_agent_daemon_get_report (self->daemon);
   pd_dbus_agent1_set_overall_state (self->skeleton,
                                     pd_state_to_string (pd_report_overall (report)));
-  pd_dbus_agent1_set_components (self->skeleton, pd_agent_dbus_components_variant (report));
+  pd_dbus_agent1_set_components (self->skeleton, pd_components_to_variant (report));
 }
 
 static void
@@ -158,12 +130,12 @@ handle_get_events (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation, gp
   PdAgentDbus *self = user_data;
   const PdAgentHistory *h = pd_agent_daemon_get_history (self->daemon);
   GVariantBuilder b;
-  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(xsss)"));
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a" PD_EVENT_VARIANT_TYPE));
   for (guint i = 0; i < pd_agent_history_length (h); i++)
     {
       const PdAgentEvent *e = pd_agent_history_nth (h, i);
-      g_variant_builder_add (&b, "(xsss)", e->time, e->kind,
-                             pd_component_id_to_string (e->component), e->text);
+      g_variant_builder_add_value (&b,
+                                   pd_event_to_variant (e->time, e->kind, e->component, e->text));
     }
   pd_dbus_agent1_complete_get_events (skeleton, invocation, g_variant_builder_end (&b));
   return G_DBUS_METHOD_INVOCATION_HANDLED;

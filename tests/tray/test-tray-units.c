@@ -1,77 +1,11 @@
-/* test-tray-units.c - the tray's model without a display: reading the
- * agent's Components entries (outside input: bounded and validated), the
- * menu's wording and sensitivity, the state's icon names. */
+/* test-tray-units.c - the tray's model without a display: the menu's
+ * wording and sensitivity, the state's icon names. (Reading the agent's
+ * Components entries is tests/agent/test-components-variant.c.) */
 #include "tray-agent-client.h"
 #include "tray-menu-model.h"
 #include "tray-state.h"
 
 #include <string.h>
-
-static GVariant *
-entry (const char *id, const char *state, const char *summary, guint n_details, gsize detail_len)
-{
-  GVariantBuilder details, advice;
-  g_autofree char *value = g_strnfill (detail_len, 'v');
-
-  g_variant_builder_init (&details, G_VARIANT_TYPE ("a(ss)"));
-  for (guint i = 0; i < n_details; i++)
-    {
-      g_autofree char *key = g_strdup_printf ("key%u", i);
-      g_variant_builder_add (&details, "(ss)", key, value);
-    }
-  g_variant_builder_init (&advice, G_VARIANT_TYPE ("a(ss)"));
-  g_variant_builder_add (&advice, "(ss)", "Install the iHD driver.",
-                         "sudo apt install intel-media-va-driver-non-free");
-  g_variant_builder_add (&advice, "(ss)", "Re-plug the monitor.", "");
-  return g_variant_ref_sink (g_variant_new ("(sss@a(ss)@a(ss))", id, state, summary,
-                                            g_variant_builder_end (&details),
-                                            g_variant_builder_end (&advice)));
-}
-
-static void
-test_component_valid (void)
-{
-  g_autoptr (GVariant) v = entry ("vaapi", "failed", "The VA-API probe failed.", 2, 8);
-  g_autoptr (PdComponent) c = pd_tray_component_from_variant (v);
-
-  g_assert_nonnull (c);
-  g_assert_cmpint (c->id, ==, PD_COMPONENT_VAAPI);
-  g_assert_cmpint (c->state, ==, PD_STATE_FAILED);
-  g_assert_cmpstr (c->summary, ==, "The VA-API probe failed.");
-  g_assert_cmpuint (c->details->len, ==, 2);
-  g_assert_cmpstr (pd_component_get_detail (c, "key1"), ==, "vvvvvvvv");
-  g_assert_cmpuint (c->advice->len, ==, 2);
-  g_assert_cmpstr (((PdAdvice *) c->advice->pdata[0])->command, ==,
-                   "sudo apt install intel-media-va-driver-non-free");
-  /* An empty command means none. */
-  g_assert_null (((PdAdvice *) c->advice->pdata[1])->command);
-}
-
-static void
-test_component_rejected (void)
-{
-  g_autoptr (GVariant) bad_id = entry ("gpu2", "ok", "x", 0, 0);
-  g_autoptr (GVariant) bad_state = entry ("gpu", "broken", "x", 0, 0);
-  g_autoptr (GVariant) bad_type = g_variant_ref_sink (g_variant_new ("(sss)", "gpu", "ok", "x"));
-
-  g_assert_null (pd_tray_component_from_variant (bad_id));
-  g_assert_null (pd_tray_component_from_variant (bad_state));
-  g_assert_null (pd_tray_component_from_variant (bad_type));
-}
-
-static void
-test_component_bounded (void)
-{
-  g_autofree char *huge = g_strnfill (100000, 's');
-  g_autoptr (GVariant) v = entry ("usb", "degraded", huge, 1000, 100000);
-  g_autoptr (PdComponent) c = pd_tray_component_from_variant (v);
-
-  g_assert_nonnull (c);
-  g_assert_cmpuint (strlen (c->summary), <=, 4096 + 3);
-  g_assert_true (g_utf8_validate (c->summary, -1, NULL));
-  g_assert_cmpuint (c->details->len, <=, 64);
-  g_assert_cmpuint (strlen (((PdDetail *) c->details->pdata[0])->value), <=, 4096 + 3);
-}
 
 static void
 count_changes (PdTrayMenuModel *model, GArray *ids, gboolean layout, gpointer data)
@@ -160,9 +94,6 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/tray/component/valid", test_component_valid);
-  g_test_add_func ("/tray/component/rejected", test_component_rejected);
-  g_test_add_func ("/tray/component/bounded", test_component_bounded);
   g_test_add_func ("/tray/menu", test_menu);
   g_test_add_func ("/tray/state", test_state_words);
   return g_test_run ();

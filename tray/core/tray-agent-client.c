@@ -1,22 +1,21 @@
-/* tray-agent-client.c - follows org.passdesk.Agent1 through a GDBusProxy.
+/* tray-agent-client.c - follows org.passdesk.Agent1 through the generated
+ * PdDbusAgent1 proxy (agent/dbus/agent-client.h).
  *
  * GDBusProxy already tracks the name owner and reloads the cached properties
- * when the agent comes back, so there is no name watching of our own.
+ * when the agent comes back, so there is no name watching of our own. The
+ * report and the events are decoded by agent/dbus/components-variant.h,
+ * which bounds and validates what the bus carries.
  */
 #include "tray-agent-client.h"
 
-#include <string.h>
+#include "agent-client.h"
 
-#define AGENT_NAME "org.passdesk.Agent1"
-#define AGENT_PATH "/org/passdesk/Agent1"
-#define AGENT_IFACE "org.passdesk.Agent1"
 #define MAX_EVENTS 200
-#define MAX_TEXT 4096 /* longer strings from the bus are cut */
 
 struct _PdTrayAgent
 {
   GObject parent_instance;
-  GDBusProxy *proxy;
+  PdDbusAgent1 *proxy;
   GCancellable *cancellable;
   PdReport *report;
   char *cold_restart_state;
@@ -37,79 +36,15 @@ enum
 static guint signals[N_SIGNALS];
 
 static void
-event_free (gpointer p)
-{
-  PdTrayEvent *e = p;
-  g_free (e->kind);
-  g_free (e->component);
-  g_free (e->text);
-  g_free (e);
-}
-
-static char *
-bounded (const char *s)
-{
-  if (s == NULL)
-    return g_strdup ("");
-  if (strlen (s) <= MAX_TEXT)
-    return g_strdup (s);
-  return g_utf8_make_valid (s, MAX_TEXT);
-}
-
-PdComponent *
-pd_tray_component_from_variant (GVariant *entry)
-{
-  const char *id, *state, *summary;
-  g_autoptr (GVariantIter) details = NULL;
-  g_autoptr (GVariantIter) advice = NULL;
-  PdComponentId cid;
-  PdState st;
-  const char *a, *b;
-
-  if (!g_variant_is_of_type (entry, G_VARIANT_TYPE ("(sssa(ss)a(ss))")))
-    return NULL;
-  g_variant_get (entry, "(&s&s&sa(ss)a(ss))", &id, &state, &summary, &details, &advice);
-  if (!pd_component_id_from_string (id, &cid) || !pd_state_from_string (state, &st))
-    return NULL;
-
-  g_autofree char *sum = bounded (summary);
-  PdComponent *c = pd_component_new (cid, st, sum);
-  for (guint n = 0; n < 64 && g_variant_iter_next (details, "(&s&s)", &a, &b); n++)
-    {
-      g_autofree char *k = bounded (a), *v = bounded (b);
-      pd_component_set_detail (c, k, v);
-    }
-  for (guint n = 0; n < 32 && g_variant_iter_next (advice, "(&s&s)", &a, &b); n++)
-    {
-      g_autofree char *t = bounded (a), *cmd = bounded (b);
-      pd_component_add_advice (c, t, *cmd ? cmd : NULL);
-    }
-  return c;
-}
-
-static void
 reload_properties (PdTrayAgent *self)
 {
-  g_autoptr (GVariant) comps = g_dbus_proxy_get_cached_property (self->proxy, "Components");
-  g_autoptr (GVariant) crs = g_dbus_proxy_get_cached_property (self->proxy, "ColdRestartState");
-  g_autofree char *owner = g_dbus_proxy_get_name_owner (self->proxy);
+  GDBusProxy *proxy = G_DBUS_PROXY (self->proxy);
+  g_autoptr (GVariant) comps = g_dbus_proxy_get_cached_property (proxy, "Components");
+  g_autoptr (GVariant) crs = g_dbus_proxy_get_cached_property (proxy, "ColdRestartState");
+  g_autofree char *owner = g_dbus_proxy_get_name_owner (proxy);
 
   pd_report_free (self->report);
-  self->report = pd_report_new ("agent");
-  self->report->time = g_get_real_time ();
-  if (comps != NULL && g_variant_is_of_type (comps, G_VARIANT_TYPE ("a(sssa(ss)a(ss))")))
-    {
-      GVariantIter iter;
-      GVariant *entry;
-      g_variant_iter_init (&iter, comps);
-      while ((entry = g_variant_iter_next_value (&iter)) != NULL)
-        {
-          PdComponent *c = pd_tray_component_from_variant (entry);
-          if (c != NULL)
-            pd_report_take (self->report, c);
-          g_variant_unref (entry);
-        }
-    }
+  self->report = pd_report_from_components_variant (comps, "agent");
   g_free (self->cold_restart_state);
   self->cold_restart_state
       = g_strdup (crs != NULL && g_variant_is_of_type (crs, G_VARIANT_TYPE_STRING)
@@ -119,14 +54,8 @@ reload_properties (PdTrayAgent *self)
 }
 
 static void
-add_event (PdTrayAgent *self, gint64 time, const char *kind, const char *component,
-           const char *text)
+add_event (PdTrayAgent *self, PdEventEntry *e)
 {
-  PdTrayEvent *e = g_new0 (PdTrayEvent, 1);
-  e->time = time;
-  e->kind = bounded (kind);
-  e->component = bounded (component);
-  e->text = bounded (text);
   if (self->events->len >= MAX_EVENTS)
     g_ptr_array_remove_index (self->events, 0);
   g_ptr_array_add (self->events, e);
@@ -136,13 +65,12 @@ static void
 get_events_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) ret = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), res, &error);
+  g_autoptr (GVariant) events = NULL;
   PdTrayAgent *self;
-  g_autoptr (GVariantIter) iter = NULL;
-  gint64 t;
-  const char *kind, *comp, *text;
+  GVariantIter iter;
+  GVariant *v;
 
-  if (ret == NULL)
+  if (!pd_dbus_agent1_call_get_events_finish (PD_DBUS_AGENT1 (source), &events, res, &error))
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_debug ("GetEvents failed: %s", error->message);
@@ -150,17 +78,29 @@ get_events_cb (GObject *source, GAsyncResult *res, gpointer user_data)
     }
   self = PD_TRAY_AGENT (user_data);
   g_ptr_array_set_size (self->events, 0);
-  g_variant_get (ret, "(a(xsss))", &iter);
-  while (g_variant_iter_next (iter, "(x&s&s&s)", &t, &kind, &comp, &text))
-    add_event (self, t, kind, comp, text);
+  g_variant_iter_init (&iter, events);
+  while ((v = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      PdEventEntry *e = pd_event_entry_from_variant (v);
+      if (e != NULL)
+        add_event (self, e);
+      g_variant_unref (v);
+    }
   g_signal_emit (self, signals[SIGNAL_EVENTS_RESET], 0);
+}
+
+/* The generated calls take the proxy's default timeout. */
+static void
+set_timeout (PdTrayAgent *self, int timeout_ms)
+{
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (self->proxy), timeout_ms);
 }
 
 static void
 fetch_events (PdTrayAgent *self)
 {
-  g_dbus_proxy_call (self->proxy, "GetEvents", NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, 10000,
-                     self->cancellable, get_events_cb, self);
+  set_timeout (self, 10000);
+  pd_dbus_agent1_call_get_events (self->proxy, self->cancellable, get_events_cb, self);
 }
 
 static void
@@ -179,17 +119,18 @@ on_name_owner (GObject *proxy, GParamSpec *pspec, PdTrayAgent *self)
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
 }
 
+/* The raw g-signal, so each signal's arguments go through the codec's checks
+ * before anything uses them. */
 static void
 on_signal (GDBusProxy *proxy, const char *sender, const char *name, GVariant *params,
            PdTrayAgent *self)
 {
-  if (g_strcmp0 (name, "Event") == 0 && g_variant_is_of_type (params, G_VARIANT_TYPE ("(xsss)")))
+  if (g_strcmp0 (name, "Event") == 0)
     {
-      gint64 t;
-      const char *kind, *comp, *text;
-      g_variant_get (params, "(x&s&s&s)", &t, &kind, &comp, &text);
-      add_event (self, t, kind, comp, text);
-      PdTrayEvent *e = g_ptr_array_index (self->events, self->events->len - 1);
+      PdEventEntry *e = pd_event_entry_from_variant (params);
+      if (e == NULL)
+        return;
+      add_event (self, e);
       g_signal_emit (self, signals[SIGNAL_EVENT], 0, e->time, e->kind, e->component, e->text);
     }
   else if (g_strcmp0 (name, "ColdRestartProgress") == 0
@@ -197,8 +138,8 @@ on_signal (GDBusProxy *proxy, const char *sender, const char *name, GVariant *pa
     {
       const char *phase, *text;
       g_variant_get (params, "(&s&s)", &phase, &text);
-      g_autofree char *p = bounded (phase), *t = bounded (text);
-      g_signal_emit (self, signals[SIGNAL_COLD_RESTART_PROGRESS], 0, p, t);
+      g_autoptr (PdEventEntry) p = pd_event_entry_new (0, phase, "", text);
+      g_signal_emit (self, signals[SIGNAL_COLD_RESTART_PROGRESS], 0, p->kind, p->text);
     }
   /* ComponentChanged needs no handling: PropertiesChanged carries the data. */
 }
@@ -207,7 +148,7 @@ static void
 proxy_ready_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  GDBusProxy *proxy = g_dbus_proxy_new_for_bus_finish (res, &error);
+  PdDbusAgent1 *proxy = pd_agent_client_new_finish (res, &error);
   PdTrayAgent *self;
 
   if (proxy == NULL)
@@ -275,7 +216,7 @@ pd_tray_agent_init (PdTrayAgent *self)
   self->cancellable = g_cancellable_new ();
   self->report = pd_report_new ("agent");
   self->cold_restart_state = g_strdup ("idle");
-  self->events = g_ptr_array_new_with_free_func (event_free);
+  self->events = g_ptr_array_new_with_free_func ((GDestroyNotify) pd_event_entry_free);
 }
 
 PdTrayAgent *
@@ -283,9 +224,7 @@ pd_tray_agent_new (GBusType bus_type)
 {
   PdTrayAgent *self = g_object_new (PD_TYPE_TRAY_AGENT, NULL);
 
-  /* The agent is a system service; the tray never starts it itself. */
-  g_dbus_proxy_new_for_bus (bus_type, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, NULL, AGENT_NAME,
-                            AGENT_PATH, AGENT_IFACE, self->cancellable, proxy_ready_cb, self);
+  pd_agent_client_new_async (bus_type, self->cancellable, proxy_ready_cb, self);
   return self;
 }
 
@@ -317,10 +256,13 @@ static void
 call_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
+  PdDbusAgent1 *proxy = PD_DBUS_AGENT1 (source);
   GError *error = NULL;
-  g_autoptr (GVariant) ret = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), res, &error);
+  gboolean ok = g_task_get_source_tag (task) == pd_tray_agent_run_checks
+                    ? pd_dbus_agent1_call_run_checks_finish (proxy, res, &error)
+                    : pd_dbus_agent1_call_cold_restart_finish (proxy, res, &error);
 
-  if (ret == NULL)
+  if (!ok)
     {
       /* The agent's (and the host's) sentence is the message; the D-Bus error
        * name prefix means nothing to a person. */
@@ -332,34 +274,35 @@ call_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   g_task_return_boolean (task, TRUE);
 }
 
-static void
-call_method (PdTrayAgent *self, const char *method, GVariant *params, int timeout_ms, gpointer tag,
-             GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+/* A task for @tag, or NULL after failing it when no agent runs. */
+static GTask *
+start_call (PdTrayAgent *self, gpointer tag, GCancellable *cancellable,
+            GAsyncReadyCallback callback, gpointer user_data)
 {
   GTask *task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tag);
 
   if (self->proxy == NULL || !self->connected)
     {
-      if (params != NULL)
-        g_variant_unref (g_variant_ref_sink (params));
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
                                "The passdesk agent is not running. Start it with "
                                "“sudo systemctl start passdesk-agent” and try again.");
       g_object_unref (task);
-      return;
+      return NULL;
     }
-  g_dbus_proxy_call (self->proxy, method, params, G_DBUS_CALL_FLAGS_NO_AUTO_START, timeout_ms,
-                     cancellable, call_cb, task);
+  return task;
 }
 
 void
 pd_tray_agent_run_checks (PdTrayAgent *self, GCancellable *cancellable,
                           GAsyncReadyCallback callback, gpointer user_data)
 {
+  GTask *task = start_call (self, pd_tray_agent_run_checks, cancellable, callback, user_data);
+  if (task == NULL)
+    return;
   /* Checks include the VA-API probe with its own deadline; allow for it. */
-  call_method (self, "RunChecks", NULL, 120000, pd_tray_agent_run_checks, cancellable, callback,
-               user_data);
+  set_timeout (self, 120000);
+  pd_dbus_agent1_call_run_checks (self->proxy, cancellable, call_cb, task);
 }
 
 gboolean
@@ -372,14 +315,18 @@ void
 pd_tray_agent_cold_restart (PdTrayAgent *self, const char *reason, GCancellable *cancellable,
                             GAsyncReadyCallback callback, gpointer user_data)
 {
+  GTask *task = start_call (self, pd_tray_agent_cold_restart, cancellable, callback, user_data);
   GVariantBuilder b;
 
+  if (task == NULL)
+    return;
   g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
   if (reason != NULL)
     g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string (reason));
   /* The host answers once it accepted; polkit may ask first. */
-  call_method (self, "ColdRestart", g_variant_new ("(a{sv})", &b), 120000,
-               pd_tray_agent_cold_restart, cancellable, callback, user_data);
+  set_timeout (self, 120000);
+  pd_dbus_agent1_call_cold_restart (self->proxy, g_variant_builder_end (&b), cancellable, call_cb,
+                                    task);
 }
 
 gboolean

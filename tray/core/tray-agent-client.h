@@ -1,4 +1,5 @@
-/* tray-agent-client.h - the tray's view of org.passdesk.Agent1.
+/* tray-agent-client.h - the tray's view of org.passdesk.Agent1, through the
+ * agent's own client proxy and report codec (agent/dbus/).
  *
  * Follows the agent on the system bus (or the session bus with --session):
  * its Components and ColdRestartState properties, the Event and
@@ -15,17 +16,10 @@
 
 #include <gio/gio.h>
 
+#include "components-variant.h"
 #include "health.h"
 
 G_BEGIN_DECLS
-
-typedef struct
-{
-  gint64 time; /* microseconds since the epoch */
-  char *kind;
-  char *component;
-  char *text;
-} PdTrayEvent;
 
 #define PD_TYPE_TRAY_AGENT (pd_tray_agent_get_type ())
 G_DECLARE_FINAL_TYPE (PdTrayAgent, pd_tray_agent, PD, TRAY_AGENT, GObject)
@@ -36,7 +30,7 @@ gboolean pd_tray_agent_is_connected (PdTrayAgent *self);
 /* The agent's report (never NULL; empty while the agent is away). */
 const PdReport *pd_tray_agent_get_report (PdTrayAgent *self);
 const char *pd_tray_agent_get_cold_restart_state (PdTrayAgent *self);
-/* PdTrayEvent, oldest first, at most 200. */
+/* PdEventEntry, oldest first, at most 200. */
 GPtrArray *pd_tray_agent_get_events (PdTrayAgent *self);
 
 void pd_tray_agent_run_checks (PdTrayAgent *self, GCancellable *cancellable,
@@ -48,8 +42,5 @@ void pd_tray_agent_cold_restart (PdTrayAgent *self, const char *reason, GCancell
                                  GAsyncReadyCallback callback, gpointer user_data);
 gboolean pd_tray_agent_cold_restart_finish (PdTrayAgent *self, GAsyncResult *result,
                                             GError **error);
-
-/* Converts one Components entry (sssa(ss)a(ss)); NULL for an unknown id or state. */
-PdComponent *pd_tray_component_from_variant (GVariant *entry);
 
 G_END_DECLS

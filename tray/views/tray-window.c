@@ -178,7 +178,7 @@ pd_tray_window_update (PdTrayWindow *self, const PdTrayState *state)
 }
 
 static GtkWidget *
-history_row (const PdTrayEvent *e)
+history_row (const PdEventEntry *e)
 {
   g_autoptr (GDateTime) dt = g_date_time_new_from_unix_local (e->time / G_USEC_PER_SEC);
   g_autofree char *when = dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
@@ -205,7 +205,7 @@ history_row (const PdTrayEvent *e)
 }
 
 void
-pd_tray_window_add_event (PdTrayWindow *self, const PdTrayEvent *event)
+pd_tray_window_add_event (PdTrayWindow *self, const PdEventEntry *event)
 {
   /* Newest first. */
   gtk_list_box_insert (GTK_LIST_BOX (self->history), history_row (event), 0);

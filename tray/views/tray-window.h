@@ -19,9 +19,9 @@ G_DECLARE_FINAL_TYPE (PdTrayWindow, pd_tray_window, PD, TRAY_WINDOW, GtkApplicat
 
 PdTrayWindow *pd_tray_window_new (GtkApplication *app);
 void pd_tray_window_update (PdTrayWindow *self, const PdTrayState *state);
-/* Replaces the history with @events (PdTrayEvent, oldest first). */
+/* Replaces the history with @events (PdEventEntry, oldest first). */
 void pd_tray_window_set_events (PdTrayWindow *self, GPtrArray *events);
-void pd_tray_window_add_event (PdTrayWindow *self, const PdTrayEvent *event);
+void pd_tray_window_add_event (PdTrayWindow *self, const PdEventEntry *event);
 /* Shows a sentence under the buttons (e.g. why "Run checks" failed). */
 void pd_tray_window_set_message (PdTrayWindow *self, const char *message);
 

@@ -1,0 +1,9 @@
+/* agent-bus.h - where org.passdesk.Agent1 lives: the one spelling of its bus
+ * name, object path and interface, for the agent that owns them and for
+ * every client (the CLI, the tray). The interface itself is
+ * data/org.passdesk.Agent1.xml, bound as PdDbusAgent1 (pd-dbus.h). */
+#pragma once
+
+#define PD_AGENT_BUS_NAME "org.passdesk.Agent1"
+#define PD_AGENT_OBJECT_PATH "/org/passdesk/Agent1"
+#define PD_AGENT_INTERFACE "org.passdesk.Agent1"
