@@ -1,6 +1,7 @@
 /* tray-app.c - passdesk-tray: wiring of agent, audio and views. */
 #include "tray-app.h"
 
+#include "detail-keys.h"
 #include "tray-agent-client.h"
 #include "tray-audio.h"
 #include "tray-menu-model.h"
@@ -51,23 +52,13 @@ set_action_enabled (PdTrayApp *self, const char *name, gboolean enabled)
     g_simple_action_set_enabled (G_SIMPLE_ACTION (action), enabled);
 }
 
-/* The agent lists each HDMI audio pin's ELD as "monitor NAME" (see
- * agent/monitors/audio-monitor.c); the first named one is the monitor to prefer. */
+/* The monitor the agent read from the ELD is the one to prefer. */
 static char *
 preferred_monitor (const PdComponent *audio)
 {
   if (audio == NULL)
     return NULL;
-  for (guint i = 0; i < audio->details->len; i++)
-    {
-      const PdDetail *d = g_ptr_array_index (audio->details, i);
-      if (!g_str_has_prefix (d->value, "monitor ") || g_str_has_prefix (d->value, "monitor ("))
-        continue;
-      const char *name = d->value + strlen ("monitor ");
-      const char *end = strstr (name, " (ELD");
-      return end ? g_strndup (name, end - name) : g_strdup (name);
-    }
-  return NULL;
+  return g_strdup (pd_component_get_detail (audio, PD_DETAIL_MONITOR_NAME));
 }
 
 static void

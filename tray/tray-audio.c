@@ -5,6 +5,8 @@
 #include <pulse/pulseaudio.h>
 #include <string.h>
 
+#include "detail-keys.h"
+
 #define RECONNECT_MIN_S 1
 #define RECONNECT_MAX_S 30
 #define PROFILE_WAIT_MS 5000
@@ -666,18 +668,18 @@ find_sink_by_name (PdTrayAudio *self, const char *name)
   return NULL;
 }
 
-/* The agent names the HDMI codec in its "hdmi codec" detail ("none" when
- * the card has none); an agent without that detail is trusted by state. */
+/* The agent says in its "hdmi-codec-present" detail whether the card has an
+ * HDMI codec; an agent without that detail is trusted by state. */
 static gboolean
 agent_sees_codec (const PdComponent *agent_audio)
 {
-  const char *codec;
+  const char *present;
 
   if (agent_audio == NULL)
     return FALSE;
-  codec = pd_component_get_detail (agent_audio, "hdmi codec");
-  if (codec != NULL)
-    return g_strcmp0 (codec, "none") != 0;
+  present = pd_component_get_detail (agent_audio, PD_DETAIL_HDMI_CODEC_PRESENT);
+  if (present != NULL)
+    return g_strcmp0 (present, "no") != 0;
   return agent_audio->state != PD_STATE_FAILED;
 }
 
@@ -691,7 +693,8 @@ pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, PdTrayAu
       if (agent_audio == NULL)
         return FALSE;
       view->component = pd_component_copy (agent_audio);
-      pd_component_set_detail (view->component, "Sound server", "not reachable from the session");
+      pd_component_set_detail (view->component, PD_DETAIL_SOUND_SERVER,
+                               "not reachable from the session");
       return TRUE;
     }
 
@@ -756,10 +759,10 @@ pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, PdTrayAu
     }
   view->can_switch = hdmi_output && !default_hdmi;
 
-  pd_component_set_detail (c, "Default output",
+  pd_component_set_detail (c, PD_DETAIL_DEFAULT_OUTPUT,
                            def != NULL ? (def->description ? def->description : def->name)
                                        : "none");
-  pd_component_set_detail (c, "HDMI/DP sinks", outputs->len ? outputs->str : "none");
+  pd_component_set_detail (c, PD_DETAIL_HDMI_SINKS, outputs->len ? outputs->str : "none");
   g_string_free (outputs, TRUE);
   view->component = c;
   return TRUE;

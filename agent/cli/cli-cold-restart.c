@@ -17,6 +17,7 @@
 #include "agent-errors.h"
 #include "cli.h"
 #include "cold-restart-phase.h"
+#include "detail-keys.h"
 #include "hostlink-guest.h"
 #include "logind-poweroff.h"
 #include "sysroot.h"
@@ -40,7 +41,7 @@ print_component_problem (PdHostlinkGuest *guest)
 {
   g_autoptr (PdComponent) c = pd_hostlink_guest_get_component (guest);
   fprintf (stderr, "%s: the host link is not ready: %s.\n", PROG, c->summary);
-  const char *error = pd_component_get_detail (c, "error");
+  const char *error = pd_component_get_detail (c, PD_DETAIL_ERROR);
   if (error)
     fprintf (stderr, "  Error: %s\n", error);
   for (guint i = 0; i < c->advice->len; i++)
@@ -112,7 +113,7 @@ maybe_request (Run *run)
     return;
   run->requested = TRUE;
   printf ("Connected to %s (VM %s); asking for a cold restart…\n",
-          pd_component_get_detail (c, "host"), pd_component_get_detail (c, "vmid"));
+          pd_component_get_detail (c, PD_DETAIL_HOST), pd_component_get_detail (c, PD_DETAIL_VMID));
   fflush (stdout);
   pd_hostlink_guest_request_cold_restart_async (run->guest, run->reason, run->cool_off, NULL,
                                                 request_done, run);
@@ -157,7 +158,7 @@ cold_restart_direct (const char *port, const char *reason, guint cool_off, guint
     {
       g_autofree char *path = port ? g_strdup (port) : pd_sysroot_path (PD_HOSTLINK_DEFAULT_PORT);
       g_autoptr (PdComponent) c = pd_hostlink_guest_get_component (run.guest);
-      if (!g_file_test (path, G_FILE_TEST_EXISTS) || pd_component_get_detail (c, "error"))
+      if (!g_file_test (path, G_FILE_TEST_EXISTS) || pd_component_get_detail (c, PD_DETAIL_ERROR))
         {
           /* No channel, or it cannot be opened (busy, permissions): waiting
            * would not help a one-shot command. */

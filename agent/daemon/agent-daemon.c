@@ -4,6 +4,7 @@
 #include "agent-daemon.h"
 
 #include "agent-errors.h"
+#include "detail-keys.h"
 #include "kmsg-monitor.h"
 #include "gpu-scan.h"
 #include "logscan.h"
@@ -114,7 +115,7 @@ merge (const PdComponent *base, const Overlay *o, PdComponentId id)
   if (o->active)
     {
       pd_component_raise (c, o->state, o->summary);
-      pd_component_set_detail (c, "Kernel log", o->summary);
+      pd_component_set_detail (c, PD_DETAIL_KERNEL_LOG, o->summary);
     }
   return c;
 }

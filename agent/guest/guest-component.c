@@ -2,6 +2,8 @@
  * link's state and the host's facts (PdHostInfo); no I/O. */
 #include "guest-private.h"
 
+#include "detail-keys.h"
+
 static void
 add_setup_advice (PdComponent *c)
 {
@@ -17,8 +19,8 @@ static void
 word_busy (PdComponent *c, const PdGuestLinkView *v)
 {
   pd_component_set_state (c, PD_STATE_DEGRADED, "The host channel is in use by another program");
-  pd_component_set_detail (c, "port", v->port_path);
-  pd_component_set_detail (c, "error", v->open_error ? v->open_error : "busy");
+  pd_component_set_detail (c, PD_DETAIL_PORT, v->port_path);
+  pd_component_set_detail (c, PD_DETAIL_ERROR, v->open_error ? v->open_error : "busy");
   g_autofree char *advice
       = g_strdup_printf ("Only one program can hold the channel open. Find it with “fuser -v %s” "
                          "and stop it (the agent retries every minute).",
@@ -42,7 +44,7 @@ word_wait_hello (PdComponent *c, const PdGuestLinkView *v)
     }
   else
     pd_component_set_state (c, PD_STATE_UNKNOWN, "Host helper connected, waiting for its greeting");
-  pd_component_set_detail (c, "port", v->port_path);
+  pd_component_set_detail (c, PD_DETAIL_PORT, v->port_path);
 }
 
 /* "ok in 52 s, 2026-12-01 10:00: The VM was stopped ..." */
@@ -70,23 +72,24 @@ word_ready (PdComponent *c, const PdGuestLinkView *v)
   const PdHostInfo *h = v->host;
   pd_component_set_state (c, PD_STATE_OK, NULL);
   pd_component_set_summary_printf (c, "Connected to %s (VM %u)", h->host, h->vmid);
-  pd_component_set_detail (c, "host", h->host);
-  pd_component_set_detail_printf (c, "vmid", "%u", h->vmid);
-  pd_component_set_detail (c, "port", v->port_path);
-  pd_component_set_detail (c, "cold-restart", h->enabled ? "allowed" : "disabled on the host");
-  pd_component_set_detail_printf (c, "cool-off", "%u s (allowed %u-%u s)", h->cool_off_default,
-                                  h->cool_off_min, h->cool_off_max);
+  pd_component_set_detail (c, PD_DETAIL_HOST, h->host);
+  pd_component_set_detail_printf (c, PD_DETAIL_VMID, "%u", h->vmid);
+  pd_component_set_detail (c, PD_DETAIL_PORT, v->port_path);
+  pd_component_set_detail (c, PD_DETAIL_COLD_RESTART,
+                           h->enabled ? "allowed" : "disabled on the host");
+  pd_component_set_detail_printf (c, PD_DETAIL_COOL_OFF, "%u s (allowed %u-%u s)",
+                                  h->cool_off_default, h->cool_off_min, h->cool_off_max);
   g_autofree char *now = h->rate_left > 0 && h->next_allowed_in == 0
                              ? g_strdup_printf ("%u allowed now", h->rate_left)
                              : g_strdup ("none allowed now");
-  pd_component_set_detail_printf (c, "rate-limit", "%u per %u s, %u per day; %s", h->rate_max,
-                                  h->rate_window, h->day_max, now);
+  pd_component_set_detail_printf (c, PD_DETAIL_RATE_LIMIT, "%u per %u s, %u per day; %s",
+                                  h->rate_max, h->rate_window, h->day_max, now);
   if (h->next_allowed_in > 0)
-    pd_component_set_detail_printf (c, "next-allowed-in", "%u s", h->next_allowed_in);
+    pd_component_set_detail_printf (c, PD_DETAIL_NEXT_ALLOWED_IN, "%u s", h->next_allowed_in);
   if (h->has_last)
     {
       g_autofree char *last = last_cycle_text (h);
-      pd_component_set_detail (c, "last-cycle", last);
+      pd_component_set_detail (c, PD_DETAIL_LAST_CYCLE, last);
       /* The link itself is fine: the state stays ok, the summary says it. */
       if (!h->last_ok)
         {
@@ -112,13 +115,13 @@ pd_guest_component_new (const PdGuestLinkView *v)
       break;
     case PD_GUEST_LINK_NO_PORT:
       pd_component_set_state (c, PD_STATE_UNKNOWN, "No host channel configured");
-      pd_component_set_detail (c, "port", v->port_path);
+      pd_component_set_detail (c, PD_DETAIL_PORT, v->port_path);
       add_setup_advice (c);
       break;
     case PD_GUEST_LINK_OPEN_ERROR:
       pd_component_set_state (c, PD_STATE_FAILED, "The host channel cannot be opened");
-      pd_component_set_detail (c, "port", v->port_path);
-      pd_component_set_detail (c, "error", v->open_error ? v->open_error : "unknown");
+      pd_component_set_detail (c, PD_DETAIL_PORT, v->port_path);
+      pd_component_set_detail (c, PD_DETAIL_ERROR, v->open_error ? v->open_error : "unknown");
       pd_component_add_advice (c,
                                "The agent must run as root to open the channel; check "
                                "“systemctl status passdesk-agent” and the error above.",
@@ -129,7 +132,7 @@ pd_guest_component_new (const PdGuestLinkView *v)
       break;
     case PD_GUEST_LINK_DISCONNECTED:
       pd_component_set_state (c, PD_STATE_DEGRADED, "Host helper not connected");
-      pd_component_set_detail (c, "port", v->port_path);
+      pd_component_set_detail (c, PD_DETAIL_PORT, v->port_path);
       pd_component_add_advice (c,
                                "The channel exists but passdesk-hostd on the host is not "
                                "connected: on the host, run “systemctl enable --now "

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "audio-monitor.h"
+#include "detail-keys.h"
 #include "gpu-scan.h"
 #include "sysroot.h"
 
@@ -316,7 +317,7 @@ pd_audio_component_read (void)
     {
       c = pd_component_new (PD_COMPONENT_AUDIO, PD_STATE_FAILED,
                             "No HD-Audio card: the HDMI audio device is gone");
-      pd_component_set_detail (c, "cards", cards->len ? "no HD-Audio card" : "none");
+      pd_component_set_detail (c, PD_DETAIL_CARDS, cards->len ? "no HD-Audio card" : "none");
       pd_component_add_advice (c,
                                "The guest has no HD-Audio card: check that the PCH audio "
                                "function (00:1f.3) is passed through to the VM and that "
@@ -326,13 +327,14 @@ pd_audio_component_read (void)
     }
 
   c = pd_component_new (PD_COMPONENT_AUDIO, PD_STATE_OK, NULL);
-  pd_component_set_detail_printf (c, "card", "card%u %s (%s)", hda->index,
+  pd_component_set_detail_printf (c, PD_DETAIL_CARD, "card%u %s (%s)", hda->index,
                                   hda->name ? hda->name : "?", hda->driver ? hda->driver : "?");
   if (hda->hdmi_codec == NULL)
     {
       pd_component_set_state (c, PD_STATE_FAILED,
                               "The HD-Audio card has no HDMI codec: HDMI audio is gone");
-      pd_component_set_detail (c, "hdmi codec", "none");
+      pd_component_set_detail (c, PD_DETAIL_HDMI_CODEC, "none");
+      pd_component_set_detail (c, PD_DETAIL_HDMI_CODEC_PRESENT, "no");
       pd_component_add_advice (c,
                                "The iGPU's HDMI audio codec did not come up (it often times out "
                                "after an in-guest reboot): cold-restart the VM so the host resets "
@@ -341,9 +343,11 @@ pd_audio_component_read (void)
       return c;
     }
 
-  pd_component_set_detail_printf (c, "hdmi codec", "%s (codec#%u)", hda->hdmi_codec,
+  pd_component_set_detail_printf (c, PD_DETAIL_HDMI_CODEC, "%s (codec#%u)", hda->hdmi_codec,
                                   hda->hdmi_codec_addr);
+  pd_component_set_detail (c, PD_DETAIL_HDMI_CODEC_PRESENT, "yes");
   const AudioPin *with_monitor = NULL;
+  const char *monitor_name = NULL;
   for (guint i = 0; i < hda->pins->len; i++)
     {
       const AudioPin *p = hda->pins->pdata[i];
@@ -354,14 +358,19 @@ pd_audio_component_read (void)
                                           p->eld_valid ? "" : " (ELD not valid)");
           if (with_monitor == NULL)
             with_monitor = p;
+          if (monitor_name == NULL)
+            monitor_name = p->monitor_name;
         }
       else
         pd_component_set_detail (c, p->file, "no monitor");
     }
 
+  if (monitor_name != NULL)
+    pd_component_set_detail (c, PD_DETAIL_MONITOR_NAME, monitor_name);
+
   g_autofree char *connected = connected_connectors ();
   if (connected != NULL)
-    pd_component_set_detail (c, "connected outputs", connected);
+    pd_component_set_detail (c, PD_DETAIL_CONNECTED_OUTPUTS, connected);
 
   if (with_monitor != NULL)
     pd_component_set_summary_printf (c, "HDMI audio on %s: %s",

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "detail-keys.h"
 #include "sysroot.h"
 
 #define PCI_DEVICES "/sys/bus/pci/devices"
@@ -730,24 +731,24 @@ add_gpu_problems_detail (PdComponent *c, const PdGpuScan *scan)
     append_notes (s, ((PdGpuDevice *) scan->devices->pdata[i])->notes);
   append_notes (s, scan->notes);
   if (s->len)
-    pd_component_set_detail (c, "problems", s->str);
+    pd_component_set_detail (c, PD_DETAIL_PROBLEMS, s->str);
 }
 
 static void
 add_device_details (PdComponent *c, const PdGpuDevice *d)
 {
-  pd_component_set_detail (c, "pci-slot", d->pci_slot);
+  pd_component_set_detail (c, PD_DETAIL_PCI_SLOT, d->pci_slot);
   if (d->ids_known)
-    pd_component_set_detail_printf (c, "ids", "%04x:%04x", d->vendor, d->device);
+    pd_component_set_detail_printf (c, PD_DETAIL_IDS, "%04x:%04x", d->vendor, d->device);
   else
-    pd_component_set_detail (c, "ids", "unknown");
-  pd_component_set_detail (c, "name", d->name);
-  pd_component_set_detail (c, "generation", pd_gpu_generation_to_string (d->generation));
-  pd_component_set_detail (c, "driver", d->driver ? d->driver : "none");
-  pd_component_set_detail (c, "card", d->card_node ? d->card_node : "none");
-  pd_component_set_detail (c, "render-node", d->render_node ? d->render_node : "none");
+    pd_component_set_detail (c, PD_DETAIL_IDS, "unknown");
+  pd_component_set_detail (c, PD_DETAIL_NAME, d->name);
+  pd_component_set_detail (c, PD_DETAIL_GENERATION, pd_gpu_generation_to_string (d->generation));
+  pd_component_set_detail (c, PD_DETAIL_DRIVER, d->driver ? d->driver : "none");
+  pd_component_set_detail (c, PD_DETAIL_CARD, d->card_node ? d->card_node : "none");
+  pd_component_set_detail (c, PD_DETAIL_RENDER_NODE, d->render_node ? d->render_node : "none");
   if (d->render_node)
-    pd_component_set_detail (c, "render-access",
+    pd_component_set_detail (c, PD_DETAIL_RENDER_ACCESS,
                              !d->render_exists      ? "missing"
                              : d->render_accessible ? "read-write"
                                                     : "denied");
@@ -772,7 +773,7 @@ add_other_devices_detail (PdComponent *c, const PdGpuScan *scan, const PdGpuDevi
       g_string_append_printf (s, ", driver %s", d->driver ? d->driver : "none");
     }
   if (s->len)
-    pd_component_set_detail (c, "other-display-devices", s->str);
+    pd_component_set_detail (c, PD_DETAIL_OTHER_DISPLAY_DEVICES, s->str);
 }
 
 static void
@@ -846,7 +847,7 @@ advise_driver_blocks (PdComponent *c, const PdGpuDevice *d)
       edits->pdata[k] = g_strdup_printf ("%s-e '%us/^/# /' ", old, line);
       g_free (old);
     }
-  pd_component_set_detail (c, "driver-blocked-by", found->str);
+  pd_component_set_detail (c, PD_DETAIL_DRIVER_BLOCKED_BY, found->str);
 
   for (guint k = 0; k < paths->len; k++)
     g_string_append_printf (fix, "sudo sed -i.passdesk-bak %s%s\n", (char *) edits->pdata[k],
@@ -1037,7 +1038,7 @@ pd_display_component (const PdGpuScan *scan)
       pd_component_set_state (c, PD_STATE_UNKNOWN, "not checked: no passed-through GPU");
       return g_steal_pointer (&c);
     }
-  pd_component_set_detail (c, "card", d->card_node ? d->card_node : "none");
+  pd_component_set_detail (c, PD_DETAIL_CARD, d->card_node ? d->card_node : "none");
   if (d->card_node == NULL)
     {
       pd_component_set_state (c, PD_STATE_UNKNOWN,
@@ -1077,7 +1078,7 @@ pd_display_component (const PdGpuScan *scan)
     {
       g_autoptr (GString) s = g_string_new (NULL);
       append_notes (s, d->display_notes);
-      pd_component_set_detail (c, "problems", s->str);
+      pd_component_set_detail (c, PD_DETAIL_PROBLEMS, s->str);
     }
 
   if (d->connectors->len == 0)

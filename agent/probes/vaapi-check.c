@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "apt-sources.h"
+#include "detail-keys.h"
 #include "dpkg-status.h"
 #include "sysroot.h"
 
@@ -139,54 +140,56 @@ static void
 set_report_details (PdComponent *c, const PdVaprobeResult *res)
 {
   const PdVaprobeReport *r = res->report;
-  pd_component_set_detail (c, "probe", pd_vaprobe_result_kind_to_string (res->kind));
-  pd_component_set_detail_printf (c, "probe time", "%" G_GINT64_FORMAT " ms (deadline %u ms)",
-                                  res->elapsed_ms, res->timeout_ms);
+  pd_component_set_detail (c, PD_DETAIL_PROBE, pd_vaprobe_result_kind_to_string (res->kind));
+  pd_component_set_detail_printf (c, PD_DETAIL_PROBE_TIME,
+                                  "%" G_GINT64_FORMAT " ms (deadline %u ms)", res->elapsed_ms,
+                                  res->timeout_ms);
   if (res->kind == PD_VAPROBE_RESULT_REPORT)
     {
-      pd_component_set_detail (c, "probe status", r->status);
+      pd_component_set_detail (c, PD_DETAIL_PROBE_STATUS, r->status);
       if (r->device)
-        pd_component_set_detail (c, "device", r->device);
+        pd_component_set_detail (c, PD_DETAIL_DEVICE, r->device);
       if (r->user)
-        pd_component_set_detail (c, "probe user", r->user);
+        pd_component_set_detail (c, PD_DETAIL_PROBE_USER, r->user);
       if (r->driver)
-        pd_component_set_detail (c, "driver", r->driver);
+        pd_component_set_detail (c, PD_DETAIL_DRIVER, r->driver);
       if (r->vendor)
-        pd_component_set_detail (c, "vendor", r->vendor);
+        pd_component_set_detail (c, PD_DETAIL_VENDOR, r->vendor);
       if (r->va_api_version)
-        pd_component_set_detail (c, "VA-API version", r->va_api_version);
+        pd_component_set_detail (c, PD_DETAIL_VA_API_VERSION, r->va_api_version);
       if (g_str_equal (r->status, "ok") || g_str_equal (r->status, "functional-failed"))
         {
           g_autofree char *dec = join_or (r->decode, "none");
           g_autofree char *enc = join_or (r->encode, "none");
-          pd_component_set_detail (c, "decode", dec);
-          pd_component_set_detail (c, "encode", enc);
-          pd_component_set_detail (c, "video processing", r->video_processing ? "yes" : "no");
+          pd_component_set_detail (c, PD_DETAIL_DECODE, dec);
+          pd_component_set_detail (c, PD_DETAIL_ENCODE, enc);
+          pd_component_set_detail (c, PD_DETAIL_VIDEO_PROCESSING,
+                                   r->video_processing ? "yes" : "no");
           if (r->functional_ran)
-            pd_component_set_detail_printf (c, "functional test", "%s: %s in %.1f ms",
+            pd_component_set_detail_printf (c, PD_DETAIL_FUNCTIONAL_TEST, "%s: %s in %.1f ms",
                                             r->functional_name ? r->functional_name : "?",
                                             r->functional_passed ? "passed" : "FAILED",
                                             r->functional_ms);
           else
-            pd_component_set_detail (c, "functional test", "not run");
+            pd_component_set_detail (c, PD_DETAIL_FUNCTIONAL_TEST, "not run");
         }
       if (r->error)
-        pd_component_set_detail (c, "error", r->error);
+        pd_component_set_detail (c, PD_DETAIL_ERROR, r->error);
     }
   else
     {
       if (res->probe_path)
-        pd_component_set_detail (c, "probe path", res->probe_path);
+        pd_component_set_detail (c, PD_DETAIL_PROBE_PATH, res->probe_path);
       if (res->kind == PD_VAPROBE_RESULT_FAILED)
-        pd_component_set_detail_printf (c, "exit status", "%d", res->exit_status);
+        pd_component_set_detail_printf (c, PD_DETAIL_EXIT_STATUS, "%d", res->exit_status);
       if (res->kind == PD_VAPROBE_RESULT_CRASHED)
-        pd_component_set_detail_printf (c, "signal", "%d", res->signal_number);
+        pd_component_set_detail_printf (c, PD_DETAIL_SIGNAL, "%d", res->signal_number);
     }
   if (res->stderr_tail)
     {
       /* The last line is what a driver said last; enough for a table. */
       const char *last = strrchr (res->stderr_tail, '\n');
-      pd_component_set_detail (c, "probe stderr", last ? last + 1 : res->stderr_tail);
+      pd_component_set_detail (c, PD_DETAIL_PROBE_STDERR, last ? last + 1 : res->stderr_tail);
     }
 }
 
@@ -502,8 +505,8 @@ set_package_details (PdComponent *c, const Facts *f)
       else
         g_string_append_printf (lack, "%s%s", lack->len ? ", " : "", pkgs[i]);
     }
-  pd_component_set_detail (c, "packages installed", have->len ? have->str : "none");
-  pd_component_set_detail (c, "packages missing", lack->len ? lack->str : "none");
+  pd_component_set_detail (c, PD_DETAIL_PACKAGES_INSTALLED, have->len ? have->str : "none");
+  pd_component_set_detail (c, PD_DETAIL_PACKAGES_MISSING, lack->len ? lack->str : "none");
 
   PdAptFormat fmt;
   if (f->apt && pd_apt_sources_debian_format (f->apt, &fmt))
@@ -513,12 +516,12 @@ set_package_details (PdComponent *c, const Facts *f)
       for (guint i = 0; wanted_components[i]; i++)
         if (pd_apt_sources_has_component (f->apt, wanted_components[i]))
           g_string_append_printf (comps, " %s", wanted_components[i]);
-      pd_component_set_detail_printf (c, "apt sources", "%s, %s:%s",
+      pd_component_set_detail_printf (c, PD_DETAIL_APT_SOURCES, "%s, %s:%s",
                                       fmt == PD_APT_FORMAT_DEB822 ? "deb822" : "one-line",
                                       suite ? suite : "?", comps->str);
     }
   if (f->forced_driver)
-    pd_component_set_detail (c, "LIBVA_DRIVER_NAME", f->forced_driver);
+    pd_component_set_detail (c, PD_DETAIL_LIBVA_DRIVER_NAME, f->forced_driver);
 }
 
 PdComponent *
@@ -537,7 +540,7 @@ pd_vaapi_component (const PdGpuDevice *dev, const PdVaprobeResult *result)
   g_autoptr (GError) error = NULL;
   f.dpkg = pd_dpkg_status_load (&error);
   if (f.dpkg == NULL)
-    pd_component_set_detail_printf (c, "packages", "unknown: %s", error->message);
+    pd_component_set_detail_printf (c, PD_DETAIL_PACKAGES, "unknown: %s", error->message);
   f.apt = pd_apt_sources_load ();
   f.forced_driver = read_forced_driver ();
   set_package_details (c, &f);

@@ -68,6 +68,10 @@ class DbusTest(h.AgentTestCase):
             self.assertTrue(summary)
             for k, v in details:
                 self.assertIsInstance(k, str)
+            # Every key is declared in agent/core/detail-keys.c.
+            tool = os.path.join(os.environ['PASSDESK_BUILDDIR'], 'tests', 'fakes', 'detail-keys')
+            r = subprocess.run([tool] + [k for k, _ in details], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
             for text, command in advice:
                 self.assertTrue(text)
         worst = max((c[1] for c in comps), key=SEVERITY.get)

@@ -24,7 +24,7 @@ class KmsgTest(h.AgentTestCase):
         self.assertEqual(comps['gpu'][1], 'ok', comps['gpu'])
         self.assertEqual(comps['audio'][1], 'ok', comps['audio'])
         self.assertNotIn('usb', comps)  # no monitor, no live finding: not checked
-        self.assertNotIn('Kernel log', dict(comps['gpu'][3]))
+        self.assertNotIn('kernel-log', dict(comps['gpu'][3]))
         events = self.events()
         kinds = [e[1] for e in events]
         for k in ('gpu.hang', 'audio.codec-timeout', 'usb.controller-died'):
@@ -45,7 +45,7 @@ class KmsgTest(h.AgentTestCase):
         self.assertIn('GPU HANG', ev[3])
         self.assertFalse(ev[3].startswith('Earlier'))
         self.assertEqual(self.comp_state('gpu'), 'degraded')
-        self.assertEqual(dict(self.components()['gpu'][3]).get('Kernel log') is not None, True)
+        self.assertEqual(dict(self.components()['gpu'][3]).get('kernel-log') is not None, True)
         # A re-check without a passing probe does not clear it.
         self.call('RunChecks')
         self.assertEqual(self.comp_state('gpu'), 'degraded')

@@ -45,9 +45,13 @@ test_esprimo (void)
   g_assert_cmpint (c->state, ==, PD_STATE_OK);
   g_assert_nonnull (strstr (c->summary, "DELL P2419H"));
   g_assert_cmpstr (pd_component_get_detail (c, "card"), ==, "card0 HDA Intel PCH (HDA-Intel)");
-  g_assert_cmpstr (pd_component_get_detail (c, "hdmi codec"), ==, "Intel Kabylake HDMI (codec#2)");
+  g_assert_cmpstr (pd_component_get_detail (c, "hdmi-codec"), ==, "Intel Kabylake HDMI (codec#2)");
   g_assert_cmpstr (pd_component_get_detail (c, "eld#2.0"), ==, "no monitor");
   g_assert_cmpstr (pd_component_get_detail (c, "eld#2.1"), ==, "monitor DELL P2419H");
+  /* The facts programs read, apart from the words: the tray picks its sink
+   * by the monitor's name and trusts the codec by the flag. */
+  g_assert_cmpstr (pd_component_get_detail (c, "monitor-name"), ==, "DELL P2419H");
+  g_assert_cmpstr (pd_component_get_detail (c, "hdmi-codec-present"), ==, "yes");
   g_assert_cmpuint (c->advice->len, ==, 0);
 }
 
@@ -56,10 +60,11 @@ test_n100 (void)
 {
   g_autoptr (PdComponent) c = read_machine ("n100");
   g_assert_cmpint (c->state, ==, PD_STATE_OK);
-  g_assert_cmpstr (pd_component_get_detail (c, "hdmi codec"), ==,
+  g_assert_cmpstr (pd_component_get_detail (c, "hdmi-codec"), ==,
                    "Intel Alderlake-P HDMI (codec#2)");
   g_assert_cmpstr (pd_component_get_detail (c, "eld#2.0"), ==, "monitor LG HDR 4K");
   g_assert_cmpstr (pd_component_get_detail (c, "eld#2.3"), ==, "no monitor");
+  g_assert_cmpstr (pd_component_get_detail (c, "monitor-name"), ==, "LG HDR 4K");
 }
 
 /* The card is there but the HDMI codec is gone: failed, with advice. */
@@ -69,7 +74,9 @@ test_no_hdmi_codec (void)
   g_autoptr (PdComponent) c = read_machine ("esprimo-no-hdmi-codec");
   g_assert_cmpint (c->state, ==, PD_STATE_FAILED);
   g_assert_nonnull (strstr (c->summary, "HDMI codec"));
-  g_assert_cmpstr (pd_component_get_detail (c, "hdmi codec"), ==, "none");
+  g_assert_cmpstr (pd_component_get_detail (c, "hdmi-codec"), ==, "none");
+  g_assert_cmpstr (pd_component_get_detail (c, "hdmi-codec-present"), ==, "no");
+  g_assert_null (pd_component_get_detail (c, "monitor-name"));
   g_assert_cmpuint (c->advice->len, >, 0);
 }
 

@@ -7,6 +7,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "detail-keys.h"
 #include "health.h"
 
 typedef struct
@@ -211,6 +212,14 @@ test_fixture_json (gconstpointer data)
   g_assert_cmpstr (report->source, ==, "in-process");
   g_assert_cmpstr (r.err, ==, "");
   check_exit (tc, r.exit_status);
+  /* Every detail key is declared in agent/core/detail-keys.c. */
+  for (guint i = 0; i < PD_N_COMPONENTS; i++)
+    for (guint k = 0; report->components[i] && k < report->components[i]->details->len; k++)
+      {
+        const PdDetail *d = report->components[i]->details->pdata[k];
+        g_test_message ("%s: %s", pd_component_id_to_string (i), d->key);
+        g_assert_true (pd_detail_key_is_known (d->key));
+      }
   run_result_clear (&r);
 }
 

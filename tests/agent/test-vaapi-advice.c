@@ -184,10 +184,10 @@ test_kaby_lake_complete (void)
   assert_contains (c->summary, "iHD driver works: the GPU scaled a test frame correctly in 3 ms");
   assert_contains (c->summary, "encodes H.264, HEVC, JPEG");
   g_assert_cmpuint (c->advice->len, ==, 0);
-  g_assert_cmpstr (pd_component_get_detail (c, "video processing"), ==, "yes");
-  g_assert_cmpstr (pd_component_get_detail (c, "apt sources"), ==,
+  g_assert_cmpstr (pd_component_get_detail (c, "video-processing"), ==, "yes");
+  g_assert_cmpstr (pd_component_get_detail (c, "apt-sources"), ==,
                    "deb822, trixie: main contrib non-free non-free-firmware");
-  assert_contains (pd_component_get_detail (c, "packages installed"),
+  assert_contains (pd_component_get_detail (c, "packages-installed"),
                    "intel-media-va-driver-non-free 25.2.3+ds1-1");
 }
 
@@ -263,7 +263,7 @@ test_kaby_lake_oneline_nonfree_present (void)
   g_assert_null (find_advice_text (c, "no installation candidate"));
   g_assert_nonnull (find_advice_cmd (c, "sudo apt install intel-media-va-driver-non-free"));
   g_assert_null (find_advice_cmd (c, "sudo apt install firmware-misc-nonfree"));
-  g_assert_cmpstr (pd_component_get_detail (c, "apt sources"), ==,
+  g_assert_cmpstr (pd_component_get_detail (c, "apt-sources"), ==,
                    "one-line, bookworm: main contrib non-free non-free-firmware");
 }
 
@@ -297,7 +297,7 @@ test_n100_i965_forced (void)
   g_assert_nonnull (a);
   assert_contains (a->command, "LIBVA_DRIVER_NAME=iHD");
   assert_contains (a->command, "/etc/environment");
-  g_assert_cmpstr (pd_component_get_detail (c, "LIBVA_DRIVER_NAME"), ==, "i965");
+  g_assert_cmpstr (pd_component_get_detail (c, "libva-driver-name"), ==, "i965");
 }
 
 /* N100 on a machine where i965 was picked without being forced. */
@@ -337,7 +337,7 @@ test_no_test_possible (void)
   assert_contains (c->summary, "VA-API starts (i965 driver) but has no video processing "
                                "(scaling, colour conversion); without video processing or JPEG "
                                "decoding the GPU could not be given a test job");
-  g_assert_cmpstr (pd_component_get_detail (c, "functional test"), ==, "not run");
+  g_assert_cmpstr (pd_component_get_detail (c, "functional-test"), ==, "not run");
 }
 
 /* Another Intel GPU on a machine without any VA driver package. */
@@ -399,7 +399,7 @@ test_functional_failed (void)
   g_assert_cmpint (c->state, ==, PD_STATE_FAILED);
   assert_contains (c->summary, "VA-API started (iHD driver) but its test failed: the GPU "
                                "returned wrong pixels: 384 of 400");
-  g_assert_cmpstr (pd_component_get_detail (c, "functional test"), ==,
+  g_assert_cmpstr (pd_component_get_detail (c, "functional-test"), ==,
                    "vpp-scale-nv12: FAILED in 4.0 ms");
   g_assert_nonnull (find_advice_cmd (c, "sudo dmesg | passdesk scan-log"));
 }

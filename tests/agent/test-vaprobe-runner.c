@@ -575,7 +575,7 @@ test_real_check_sync (void)
   g_assert_cmpint (c->state, ==, PD_STATE_UNKNOWN);
   assert_contains (c->summary, "not checked: the render node /dev/dri/renderD128 does not exist");
   g_assert_cmpstr (pd_component_get_detail (c, "probe"), ==, "report");
-  g_assert_cmpstr (pd_component_get_detail (c, "probe status"), ==, "no-device");
+  g_assert_cmpstr (pd_component_get_detail (c, "probe-status"), ==, "no-device");
 
   /* No GPU at all: no probe, and it says why. */
   PdGpuScan empty = { .devices = g_ptr_array_new () };

@@ -5,6 +5,9 @@ the (private) system bus, controlled by the test through the mock interface
 org.freedesktop.DBus.Mock:
 
   SetComponent(id, state, summary, a(ss) details, a(ss) advice)
+                                              refuses a detail key the real
+                                              agent does not know (the table
+                                              in agent/core/detail-keys.c)
   RemoveComponent(id)
   AddEvent(kind, component, text)             -> Event signal + history
   SetColdRestartError(error_name, message)    "" = accept requests
@@ -14,6 +17,8 @@ org.freedesktop.DBus.Mock:
 '''
 
 import json
+import os
+import subprocess
 import time
 
 import dbus
@@ -28,6 +33,17 @@ MOCK_IFACE = 'org.freedesktop.DBus.Mock'
 ORDER = ['gpu', 'display', 'vaapi', 'audio', 'usb', 'hostlink']
 SEVERITY = {'ok': 0, 'unknown': 1, 'degraded': 2, 'failed': 3}
 COMPONENT_SIG = '(sssa(ss)a(ss))'
+
+
+def check_detail_keys(keys):
+    '''Raises unless every key is one the real agent knows, as the C table says
+    (tests/fakes/detail-keys, built beside the tests).'''
+    tool = os.path.join(os.environ['PASSDESK_BUILDDIR'], 'tests', 'fakes', 'detail-keys')
+    r = subprocess.run([tool] + [str(k) for k in keys], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise dbus.exceptions.DBusException(
+            'the fake agent sends only keys the real agent sends: ' + r.stderr.strip(),
+            name='org.freedesktop.DBus.Error.InvalidArgs')
 
 
 def _components(mock):
@@ -114,6 +130,7 @@ def CancelColdRestart(self):
 
 @dbus.service.method(MOCK_IFACE, in_signature='sssa(ss)a(ss)', out_signature='')
 def SetComponent(self, cid, state, summary, details, advice):
+    check_detail_keys([k for k, _ in details])
     self.pd_components[str(cid)] = dbus.Struct(
         (dbus.String(cid), dbus.String(state), dbus.String(summary),
          dbus.Array(details, signature='(ss)'), dbus.Array(advice, signature='(ss)')),

@@ -220,14 +220,17 @@ load-module module-always-sink
 
     def set_all_ok(self, skip=()):
         ok = [
+            # Details with the keys the real agent sends (fake_agent checks
+            # them against agent/core/detail-keys.c), worded as it words them.
             ('gpu', 'Intel HD Graphics 630 (8086:5912) is bound to i915.',
-             [('Device', '0000:00:02.0'), ('Driver', 'i915')]),
-            ('display', 'HDMI-A-1 is connected.', [('Connector', 'HDMI-A-1')]),
+             [('pci-slot', '0000:00:02.0'), ('driver', 'i915')]),
+            ('display', 'HDMI-A-1 is connected.',
+             [('card', '/dev/dri/card0'), ('HDMI-A-1', 'connected, enabled, 1920x1200')]),
             ('vaapi', 'VA-API works with iHD (H.264, HEVC, VP9 decode).', []),
-            # Details as agent/monitors/audio-monitor.c words them.
             ('audio', 'HDMI audio on DELL U2415: Intel Kabylake HDMI',
-             [('card', 'card0 PCH (HDA-Intel)'), ('hdmi codec', 'Intel Kabylake HDMI (codec#2)'),
-              ('eld#2.0', 'monitor DELL U2415')]),
+             [('card', 'card0 PCH (HDA-Intel)'), ('hdmi-codec', 'Intel Kabylake HDMI (codec#2)'),
+              ('hdmi-codec-present', 'yes'), ('eld#2.0', 'monitor DELL U2415'),
+              ('monitor-name', 'DELL U2415')]),
             ('usb', 'No USB faults.', []),
             ('hostlink', 'passdesk-hostd is connected (VM 101).', []),
         ]

@@ -87,13 +87,14 @@ def set_failed(env):
     # where the README's reader most needs the tray.
     env.set_component('vaapi', 'failed',
                       'The GPU did not answer within 5 s: a GPU hang is likely.',
-                      [('Driver', 'iHD'), ('Render node', '/dev/dri/renderD128')],
+                      [('driver', 'iHD'), ('device', '/dev/dri/renderD128')],
                       [('Reset the GPU with a real stop and start of the VM on the host '
                         '(“Cold restart VM…”); a reboot from inside the VM does not reset it.',
                         'passdesk cold-restart')])
     env.set_component('audio', 'degraded', 'HDMI audio codec answered late (codec timeout).',
-                      [('hdmi codec', 'Intel Kabylake HDMI (codec#2)'),
-                       ('eld#2.0', 'monitor DELL U2415')],
+                      [('hdmi-codec', 'Intel Kabylake HDMI (codec#2)'),
+                       ('hdmi-codec-present', 'yes'), ('eld#2.0', 'monitor DELL U2415'),
+                       ('monitor-name', 'DELL U2415')],
                       [('Choose “Switch audio to HDMI” if the output moved.', '')])
 
 

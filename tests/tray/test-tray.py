@@ -99,7 +99,7 @@ def main():
             menu_mon = env.monitor("type='signal',path='/MenuBar'")
             fail = ('vaapi', 'failed',
                     'The VA-API probe failed: vaInitialize returned -1 (i965 on N100).',
-                    [('Driver', 'i965')],
+                    [('driver', 'i965')],
                     [('Install the iHD driver.',
                       'sudo apt install intel-media-va-driver-non-free')])
             env.set_component(*fail)

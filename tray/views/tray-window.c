@@ -1,6 +1,8 @@
 /* tray-window.c - the status window. */
 #include "tray-window.h"
 
+#include "detail-keys.h"
+
 #define MAX_HISTORY_ROWS 200
 
 struct _PdTrayWindow
@@ -87,13 +89,16 @@ component_row (PdTrayWindow *self, const PdComponent *c)
       gtk_grid_set_row_spacing (GTK_GRID (grid), 4);
       gtk_grid_set_column_spacing (GTK_GRID (grid), 12);
       g_object_set (grid, "margin-top", 6, "margin-start", 12, NULL);
-      for (guint i = 0; i < c->details->len; i++, y++)
+      for (guint i = 0; i < c->details->len; i++)
         {
           const PdDetail *d = g_ptr_array_index (c->details, i);
-          GtkWidget *k = label_new (d->key, FALSE, FALSE);
+          if (!pd_detail_key_is_shown (d->key))
+            continue;
+          g_autofree char *label = pd_detail_label (d->key);
+          GtkWidget *k = label_new (label, FALSE, FALSE);
           gtk_style_context_add_class (gtk_widget_get_style_context (k), "dim-label");
           gtk_grid_attach (GTK_GRID (grid), k, 0, y, 1, 1);
-          gtk_grid_attach (GTK_GRID (grid), label_new (d->value, TRUE, TRUE), 1, y, 2, 1);
+          gtk_grid_attach (GTK_GRID (grid), label_new (d->value, TRUE, TRUE), 1, y++, 2, 1);
         }
       for (guint i = 0; i < c->advice->len; i++)
         {
