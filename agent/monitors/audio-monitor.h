@@ -1,11 +1,8 @@
-/* audio-monitor.h - HDMI audio at the hardware level, from /proc/asound.
+/* audio-monitor.h - HDMI audio at the hardware level, kept current.
  *
- * PdAudioMonitor reads (through the sysroot prefix) the ALSA cards, the
- * HD-Audio card ("HDA Intel PCH" / "HDA-Intel"), its HDMI codec
- * (cardN/codec#M) and the ELD state of each HDMI pin (cardN/eld#M.P:
- * monitor_present, eld_valid, monitor_name). The `audio` component is
- * failed when the card or the HDMI codec is gone, degraded when no HDMI pin
- * has a monitor present while a DRM connector is connected, ok otherwise.
+ * PdAudioMonitor holds the `audio` component that probes/audio-read.h reads
+ * from /proc/asound (what it reads and how it judges is described there)
+ * and tells what changed.
  *
  * /proc/asound gives no change notification: the agent calls
  * pd_audio_monitor_refresh() on DRM hotplug and on audio kernel-log findings.
@@ -17,6 +14,7 @@
 #pragma once
 
 #include <glib-object.h>
+#include "audio-read.h"
 #include "health.h"
 
 G_BEGIN_DECLS
@@ -37,9 +35,6 @@ PdComponent *pd_audio_monitor_get_component (PdAudioMonitor *self);
  * when the component changed and "event" for what changed (card/codec gone
  * or back, monitor present or not). */
 void pd_audio_monitor_refresh (PdAudioMonitor *self);
-
-/* Pure part, for tests and the CLI: the component from the current sysroot. */
-PdComponent *pd_audio_component_read (void);
 
 /* Signals:
  *  "component-changed" ()
