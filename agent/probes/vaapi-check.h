@@ -11,8 +11,6 @@
 
 G_BEGIN_DECLS
 
-#define PD_VAPROBE_DEFAULT_TIMEOUT_MS 5000
-
 /* Never blocks the calling main loop; the child is killed at the deadline.
  * @scan is only read during the call. Without an Intel GPU or render node
  * no probe runs and the component is `unknown` with the reason. Several

@@ -1,4 +1,5 @@
-/* vaprobe-report.c - strict, bounded parser for passdesk-vaprobe's report. */
+/* vaprobe-report.c - passdesk-vaprobe's report: the writer the probe uses and
+ * the strict, bounded parser passdesk uses, side by side. */
 #include "vaprobe-report.h"
 
 #include <gio/gio.h>
@@ -14,24 +15,109 @@ static const char *const known_status[] = {
 };
 
 void
+pd_vaprobe_report_clear (PdVaprobeReport *r)
+{
+  g_clear_pointer (&r->status, g_free);
+  g_clear_pointer (&r->error, g_free);
+  g_clear_pointer (&r->device, g_free);
+  g_clear_pointer (&r->user, g_free);
+  g_clear_pointer (&r->va_api_version, g_free);
+  g_clear_pointer (&r->vendor, g_free);
+  g_clear_pointer (&r->driver, g_free);
+  g_clear_pointer (&r->driver_path, g_free);
+  g_clear_pointer (&r->decode, g_strfreev);
+  g_clear_pointer (&r->encode, g_strfreev);
+  g_clear_pointer (&r->functional_name, g_free);
+  g_clear_pointer (&r->functional_message, g_free);
+}
+
+void
 pd_vaprobe_report_free (PdVaprobeReport *r)
 {
   if (r == NULL)
     return;
-  g_free (r->status);
-  g_free (r->error);
-  g_free (r->device);
-  g_free (r->user);
-  g_free (r->va_api_version);
-  g_free (r->vendor);
-  g_free (r->driver);
-  g_free (r->driver_path);
-  g_strfreev (r->decode);
-  g_strfreev (r->encode);
-  g_free (r->functional_name);
-  g_free (r->functional_message);
+  pd_vaprobe_report_clear (r);
   g_free (r);
 }
+
+/* --- writing ---------------------------------------------------------------- */
+
+static void
+add_string_or_null (JsonBuilder *b, const char *name, const char *value)
+{
+  json_builder_set_member_name (b, name);
+  if (value == NULL)
+    json_builder_add_null_value (b);
+  else if (g_utf8_validate (value, -1, NULL))
+    json_builder_add_string_value (b, value);
+  else
+    {
+      /* Driver strings and paths are bytes; the report must stay UTF-8. */
+      g_autofree char *valid = g_utf8_make_valid (value, -1);
+      json_builder_add_string_value (b, valid);
+    }
+}
+
+static void
+add_list (JsonBuilder *b, const char *name, const char *const *list)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint i = 0; list != NULL && list[i] != NULL; i++)
+    json_builder_add_string_value (b, list[i]);
+  json_builder_end_array (b);
+}
+
+char *
+pd_vaprobe_report_to_json (const PdVaprobeReport *r, JsonNode *profiles,
+                           const char *const *libva_messages, gboolean pretty)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  add_string_or_null (b, "probe", "passdesk-vaprobe");
+  json_builder_set_member_name (b, "format");
+  json_builder_add_int_value (b, PD_VAPROBE_REPORT_FORMAT);
+  add_string_or_null (b, "status", r->status);
+  add_string_or_null (b, "error", r->error);
+  add_string_or_null (b, "device", r->device);
+  add_string_or_null (b, "user", r->user);
+  add_string_or_null (b, "va_api_version", r->va_api_version);
+  add_string_or_null (b, "vendor", r->vendor);
+  add_string_or_null (b, "driver", r->driver);
+  add_string_or_null (b, "driver_path", r->driver_path);
+  add_list (b, "decode", (const char *const *) r->decode);
+  add_list (b, "encode", (const char *const *) r->encode);
+  json_builder_set_member_name (b, "video_processing");
+  json_builder_add_boolean_value (b, r->video_processing);
+  json_builder_set_member_name (b, "profiles");
+  if (profiles)
+    json_builder_add_value (b, json_node_copy (profiles));
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "functional_test");
+  json_builder_begin_object (b);
+  add_string_or_null (b, "name", r->functional_name);
+  json_builder_set_member_name (b, "ran");
+  json_builder_add_boolean_value (b, r->functional_ran);
+  json_builder_set_member_name (b, "passed");
+  json_builder_add_boolean_value (b, r->functional_passed);
+  json_builder_set_member_name (b, "duration_ms");
+  json_builder_add_double_value (b, r->functional_ms);
+  add_string_or_null (b, "message", r->functional_message);
+  json_builder_end_object (b);
+  add_list (b, "libva_messages", libva_messages);
+  json_builder_set_member_name (b, "duration_ms");
+  json_builder_add_double_value (b, r->duration_ms);
+  json_builder_end_object (b);
+
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, pretty);
+  return json_generator_to_data (gen, NULL);
+}
+
+/* --- reading ---------------------------------------------------------------- */
 
 static gboolean
 bad (GError **error, const char *what)

@@ -12,12 +12,16 @@
  *    "functional_test": {"name": "vpp-scale-nv12" | "jpeg-decode" | null, "ran": bool,
  *                        "passed": bool, "duration_ms": number, "message": sentence},
  *    "duration_ms": number}
- * The parser below checks it strictly and with bounds: it is input from a
- * child that runs a GPU driver.
+ * The probe writes it with pd_vaprobe_report_to_json(); passdesk reads it
+ * with pd_vaprobe_report_parse(), which checks it strictly and with bounds:
+ * it is input from a child that runs a GPU driver. "profiles" and
+ * "libva_messages" are for people reading the probe's output; the parser
+ * does not keep them.
  */
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -34,6 +38,7 @@ enum
 #define PD_VAPROBE_REPORT_FORMAT 1
 #define PD_VAPROBE_REPORT_MAX_BYTES (64u * 1024)
 
+/* The report's fields (the probe fills one, the parser returns one). */
 typedef struct
 {
   char *status;
@@ -55,7 +60,14 @@ typedef struct
   double duration_ms;
 } PdVaprobeReport;
 
+/* The report as one JSON object. @profiles (libva's profile -> entrypoints
+ * matrix) and @libva_messages (NULL-terminated) may be NULL. */
+char *pd_vaprobe_report_to_json (const PdVaprobeReport *r, JsonNode *profiles,
+                                 const char *const *libva_messages, gboolean pretty);
+
 PdVaprobeReport *pd_vaprobe_report_parse (const char *data, gsize len, GError **error);
+/* Frees the fields of a report kept by value. */
+void pd_vaprobe_report_clear (PdVaprobeReport *r);
 void pd_vaprobe_report_free (PdVaprobeReport *r);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdVaprobeReport, pd_vaprobe_report_free)

@@ -20,9 +20,8 @@
 
 G_BEGIN_DECLS
 
-#ifndef PD_VAPROBE_DEFAULT_TIMEOUT_MS
+/* The probe's deadline unless the caller gives one. */
 #define PD_VAPROBE_DEFAULT_TIMEOUT_MS 5000
-#endif
 #define PD_VAPROBE_STDOUT_MAX (64u * 1024)
 #define PD_VAPROBE_STDERR_KEEP (4u * 1024)
 

@@ -49,26 +49,21 @@
 
 typedef struct
 {
-  const char *status;
-  char *error;
-  char *device;
-  char *user;
-  char *va_api_version;
-  char *vendor;
-  char *driver;
-  char *driver_path;
-  GPtrArray *decode;
+  PdVaprobeReport r; /* what the report says (vaprobe-report.h writes it) */
+  GPtrArray *decode; /* static codec names, collected into r.decode at the end */
   GPtrArray *encode;
-  gboolean video_processing;
   gboolean has_jpeg_decode;
   JsonNode *profiles;
-  const char *ft_name;
-  gboolean ft_ran, ft_passed;
-  double ft_ms;
-  char *ft_message;
   GPtrArray *messages; /* libva's own error and info lines */
   char *trying;        /* last driver libva tried to open */
 } Probe;
+
+static void
+set_str (char **field, const char *value)
+{
+  g_free (*field);
+  *field = g_strdup (value);
+}
 
 static void
 probe_add_message (Probe *p, const char *prefix, const char *message)
@@ -182,7 +177,7 @@ probe_query_profiles (Probe *p, VADisplay dpy)
               break;
             case VAEntrypointVideoProc:
               if (profiles[i] == VAProfileNone)
-                p->video_processing = TRUE;
+                p->r.video_processing = TRUE;
               break;
             default:
               break;
@@ -436,40 +431,43 @@ probe_functional_test (Probe *p, VADisplay dpy)
 {
   g_autofree char *why = NULL;
   gint64 t0 = g_get_monotonic_time ();
-  if (p->video_processing)
+  if (p->r.video_processing)
     {
-      p->ft_name = "vpp-scale-nv12";
-      p->ft_ran = TRUE;
-      p->ft_passed = test_vpp_scale (dpy, &why);
-      if (p->ft_passed)
-        p->ft_message = g_strdup_printf ("the GPU scaled a %dx%d NV12 test frame to %dx%d and "
-                                         "every checked pixel came back right",
-                                         SRC_W, SRC_H, DST_W, DST_H);
+      set_str (&p->r.functional_name, "vpp-scale-nv12");
+      p->r.functional_ran = TRUE;
+      p->r.functional_passed = test_vpp_scale (dpy, &why);
+      if (p->r.functional_passed)
+        p->r.functional_message
+            = g_strdup_printf ("the GPU scaled a %dx%d NV12 test frame to %dx%d and "
+                               "every checked pixel came back right",
+                               SRC_W, SRC_H, DST_W, DST_H);
     }
   else if (p->has_jpeg_decode)
     {
-      p->ft_name = "jpeg-decode";
-      p->ft_ran = TRUE;
-      p->ft_passed = test_jpeg_decode (dpy, &why);
-      if (p->ft_passed)
-        p->ft_message = g_strdup_printf ("the driver has no video processing; the GPU decoded a "
-                                         "%dx%d test JPEG and every checked pixel came back "
-                                         "right",
-                                         PD_VAPROBE_JPEG_SIZE, PD_VAPROBE_JPEG_SIZE);
+      set_str (&p->r.functional_name, "jpeg-decode");
+      p->r.functional_ran = TRUE;
+      p->r.functional_passed = test_jpeg_decode (dpy, &why);
+      if (p->r.functional_passed)
+        p->r.functional_message
+            = g_strdup_printf ("the driver has no video processing; the GPU decoded a "
+                               "%dx%d test JPEG and every checked pixel came back "
+                               "right",
+                               PD_VAPROBE_JPEG_SIZE, PD_VAPROBE_JPEG_SIZE);
     }
   else
     {
-      p->ft_message = g_strdup ("the driver offers neither video processing "
-                                "(VAEntrypointVideoProc) nor JPEG decoding, so the GPU could not "
-                                "be given a test job");
+      p->r.functional_message
+          = g_strdup ("the driver offers neither video processing "
+                      "(VAEntrypointVideoProc) nor JPEG decoding, so the GPU could not "
+                      "be given a test job");
       return;
     }
-  p->ft_ms = (double) (g_get_monotonic_time () - t0) / 1000.0;
-  if (!p->ft_passed)
+  p->r.functional_ms = (double) (g_get_monotonic_time () - t0) / 1000.0;
+  if (!p->r.functional_passed)
     {
-      p->ft_message = g_steal_pointer (&why);
-      p->status = "functional-failed";
-      p->error = g_strdup (p->ft_message);
+      p->r.functional_message = g_steal_pointer (&why);
+      set_str (&p->r.status, "functional-failed");
+      p->r.error = g_strdup (p->r.functional_message);
     }
 }
 
@@ -481,27 +479,27 @@ drop_privileges (Probe *p, const char *user)
   if (geteuid () != 0)
     {
       struct passwd *me = getpwuid (geteuid ());
-      p->user = g_strdup (me ? me->pw_name : "?");
+      p->r.user = g_strdup (me ? me->pw_name : "?");
       return TRUE;
     }
   errno = 0;
   struct passwd *pw = getpwnam (user);
   if (pw == NULL)
     {
-      p->error = g_strdup_printf ("the user “%s” to run the GPU test as does not exist; pass an "
-                                  "existing unprivileged user with --user",
-                                  user);
+      p->r.error = g_strdup_printf ("the user “%s” to run the GPU test as does not exist; pass an "
+                                    "existing unprivileged user with --user",
+                                    user);
       return FALSE;
     }
   if (pw->pw_uid == 0)
     {
-      p->error
+      p->r.error
           = g_strdup_printf ("“%s” is root; the GPU test must run as an unprivileged user", user);
       return FALSE;
     }
   uid_t uid = pw->pw_uid;
   gid_t gid = pw->pw_gid;
-  p->user = g_strdup (pw->pw_name);
+  p->r.user = g_strdup (pw->pw_name);
 
   /* Keep only what opening a render node needs. */
   gid_t groups[2];
@@ -515,14 +513,14 @@ drop_privileges (Probe *p, const char *user)
     }
   if (setgroups ((size_t) n, groups) != 0 || setgid (gid) != 0 || setuid (uid) != 0)
     {
-      p->error
+      p->r.error
           = g_strdup_printf ("could not switch to the user “%s”: %s", user, g_strerror (errno));
       return FALSE;
     }
   if (getuid () != uid || geteuid () != uid || getgid () != gid || getegid () != gid
       || setuid (0) == 0)
     {
-      p->error = g_strdup_printf ("switching to the user “%s” did not take effect", user);
+      p->r.error = g_strdup_printf ("switching to the user “%s” did not take effect", user);
       return FALSE;
     }
 #ifdef __SANITIZE_ADDRESS__
@@ -534,78 +532,25 @@ drop_privileges (Probe *p, const char *user)
 
 /* --- report ------------------------------------------------------------------ */
 
-static void
-add_string_or_null (JsonBuilder *b, const char *name, const char *value)
-{
-  json_builder_set_member_name (b, name);
-  if (value == NULL)
-    json_builder_add_null_value (b);
-  else if (g_utf8_validate (value, -1, NULL))
-    json_builder_add_string_value (b, value);
-  else
-    {
-      /* Driver strings and paths are bytes; the report must stay UTF-8. */
-      g_autofree char *valid = g_utf8_make_valid (value, -1);
-      json_builder_add_string_value (b, valid);
-    }
-}
-
-static void
-add_list (JsonBuilder *b, const char *name, GPtrArray *list)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_begin_array (b);
-  for (guint i = 0; i < list->len; i++)
-    json_builder_add_string_value (b, list->pdata[i]);
-  json_builder_end_array (b);
-}
-
+/* The report as JSON: the fields vaprobe-report.h reads back, plus what only
+ * the probe's report carries (libva's capability matrix and messages). */
 static char *
 probe_to_json (Probe *p, double duration_ms, gboolean pretty)
 {
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  add_string_or_null (b, "probe", "passdesk-vaprobe");
-  json_builder_set_member_name (b, "format");
-  json_builder_add_int_value (b, PD_VAPROBE_REPORT_FORMAT);
-  add_string_or_null (b, "status", p->status);
-  add_string_or_null (b, "error", p->error);
-  add_string_or_null (b, "device", p->device);
-  add_string_or_null (b, "user", p->user);
-  add_string_or_null (b, "va_api_version", p->va_api_version);
-  add_string_or_null (b, "vendor", p->vendor);
-  add_string_or_null (b, "driver", p->driver);
-  add_string_or_null (b, "driver_path", p->driver_path);
-  add_list (b, "decode", p->decode);
-  add_list (b, "encode", p->encode);
-  json_builder_set_member_name (b, "video_processing");
-  json_builder_add_boolean_value (b, p->video_processing);
-  json_builder_set_member_name (b, "profiles");
-  if (p->profiles)
-    json_builder_add_value (b, json_node_copy (p->profiles));
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "functional_test");
-  json_builder_begin_object (b);
-  add_string_or_null (b, "name", p->ft_name);
-  json_builder_set_member_name (b, "ran");
-  json_builder_add_boolean_value (b, p->ft_ran);
-  json_builder_set_member_name (b, "passed");
-  json_builder_add_boolean_value (b, p->ft_passed);
-  json_builder_set_member_name (b, "duration_ms");
-  json_builder_add_double_value (b, p->ft_ms);
-  add_string_or_null (b, "message", p->ft_message);
-  json_builder_end_object (b);
-  add_list (b, "libva_messages", p->messages);
-  json_builder_set_member_name (b, "duration_ms");
-  json_builder_add_double_value (b, duration_ms);
-  json_builder_end_object (b);
-
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, pretty);
-  return json_generator_to_data (gen, NULL);
+  g_ptr_array_add (p->decode, NULL);
+  g_ptr_array_add (p->encode, NULL);
+  g_ptr_array_add (p->messages, NULL);
+  g_strfreev (p->r.decode);
+  g_strfreev (p->r.encode);
+  p->r.decode = g_strdupv ((char **) p->decode->pdata);
+  p->r.encode = g_strdupv ((char **) p->encode->pdata);
+  p->r.duration_ms = duration_ms;
+  char *json = pd_vaprobe_report_to_json (&p->r, p->profiles,
+                                          (const char *const *) p->messages->pdata, pretty);
+  g_ptr_array_remove_index (p->decode, p->decode->len - 1);
+  g_ptr_array_remove_index (p->encode, p->encode->len - 1);
+  g_ptr_array_remove_index (p->messages, p->messages->len - 1);
+  return json;
 }
 
 /* The same report for a person reading a terminal. */
@@ -616,14 +561,15 @@ probe_to_text (Probe *p, double duration_ms)
 #define LINE(label, value)                                                                         \
   if (value)                                                                                       \
   g_string_append_printf (t, "%-17s %s\n", label, value)
-  LINE ("status:", p->status);
-  LINE ("error:", p->error);
-  g_string_append_printf (t, "%-17s %s (as %s)\n", "device:", p->device, p->user ? p->user : "?");
-  LINE ("driver:", p->driver);
-  LINE ("driver file:", p->driver_path);
-  LINE ("vendor:", p->vendor);
-  LINE ("VA-API version:", p->va_api_version);
-  if (p->va_api_version != NULL)
+  LINE ("status:", p->r.status);
+  LINE ("error:", p->r.error);
+  g_string_append_printf (t, "%-17s %s (as %s)\n", "device:", p->r.device,
+                          p->r.user ? p->r.user : "?");
+  LINE ("driver:", p->r.driver);
+  LINE ("driver file:", p->r.driver_path);
+  LINE ("vendor:", p->r.vendor);
+  LINE ("VA-API version:", p->r.va_api_version);
+  if (p->r.va_api_version != NULL)
     {
       g_ptr_array_add (p->decode, NULL);
       g_ptr_array_add (p->encode, NULL);
@@ -633,13 +579,14 @@ probe_to_text (Probe *p, double duration_ms)
       g_ptr_array_remove_index (p->encode, p->encode->len - 1);
       LINE ("decode:", dec[0] ? dec : "nothing");
       LINE ("encode:", enc[0] ? enc : "nothing");
-      LINE ("video processing:", p->video_processing ? "yes" : "no");
-      if (p->ft_ran)
-        g_string_append_printf (t, "%-17s %s %s in %.1f ms: %s\n", "functional test:", p->ft_name,
-                                p->ft_passed ? "passed" : "FAILED", p->ft_ms,
-                                p->ft_message ? p->ft_message : "");
+      LINE ("video processing:", p->r.video_processing ? "yes" : "no");
+      if (p->r.functional_ran)
+        g_string_append_printf (t, "%-17s %s %s in %.1f ms: %s\n",
+                                "functional test:", p->r.functional_name,
+                                p->r.functional_passed ? "passed" : "FAILED", p->r.functional_ms,
+                                p->r.functional_message ? p->r.functional_message : "");
       else
-        LINE ("functional test:", p->ft_message);
+        LINE ("functional test:", p->r.functional_message);
     }
   g_string_append_printf (t, "%-17s %.1f ms", "took:", duration_ms);
 #undef LINE
@@ -691,10 +638,10 @@ probe_run_va (Probe *p, int fd)
   VADisplay dpy = vaGetDisplayDRM (fd);
   if (dpy == NULL)
     {
-      p->status = "init-failed";
-      p->error = g_strdup_printf ("libva could not use %s as a DRM device (vaGetDisplayDRM "
-                                  "failed)",
-                                  p->device);
+      set_str (&p->r.status, "init-failed");
+      p->r.error = g_strdup_printf ("libva could not use %s as a DRM device (vaGetDisplayDRM "
+                                    "failed)",
+                                    p->r.device);
       return;
     }
   vaSetErrorCallback (dpy, on_va_error, p);
@@ -703,30 +650,30 @@ probe_run_va (Probe *p, int fd)
   VAStatus st = vaInitialize (dpy, &major, &minor);
   if (p->trying != NULL)
     {
-      p->driver_path = g_strdup (p->trying);
-      p->driver = driver_name_from_path (p->trying);
+      p->r.driver_path = g_strdup (p->trying);
+      p->r.driver = driver_name_from_path (p->trying);
     }
   if (st != VA_STATUS_SUCCESS)
     {
-      p->status = "init-failed";
+      set_str (&p->r.status, "init-failed");
       const char *last = p->messages->len ? p->messages->pdata[p->messages->len - 1] : NULL;
-      p->error = g_strdup_printf ("vaInitialize failed: %s%s%s%s", vaErrorStr (st),
-                                  p->driver ? " (driver " : "", p->driver ? p->driver : "",
-                                  p->driver ? ")" : "");
+      p->r.error = g_strdup_printf ("vaInitialize failed: %s%s%s%s", vaErrorStr (st),
+                                    p->r.driver ? " (driver " : "", p->r.driver ? p->r.driver : "",
+                                    p->r.driver ? ")" : "");
       if (last != NULL)
         {
-          char *e = g_strdup_printf ("%s; libva said “%s”", p->error, last);
-          g_free (p->error);
-          p->error = e;
+          char *e = g_strdup_printf ("%s; libva said “%s”", p->r.error, last);
+          g_free (p->r.error);
+          p->r.error = e;
         }
       vaTerminate (dpy);
       return;
     }
-  p->va_api_version = g_strdup_printf ("%d.%d", major, minor);
+  p->r.va_api_version = g_strdup_printf ("%d.%d", major, minor);
   const char *vendor = vaQueryVendorString (dpy);
   if (vendor != NULL)
-    p->vendor = g_utf8_make_valid (vendor, MIN ((gssize) strlen (vendor), 512));
-  p->status = "ok";
+    p->r.vendor = g_utf8_make_valid (vendor, MIN ((gssize) strlen (vendor), 512));
+  set_str (&p->r.status, "ok");
   probe_query_profiles (p, dpy);
   probe_functional_test (p, dpy);
   vaTerminate (dpy);
@@ -792,14 +739,14 @@ main (int argc, char **argv)
     }
 
   Probe p = { 0 };
-  p.status = "ok";
-  p.device = g_strdup (device);
+  set_str (&p.r.status, "ok");
+  p.r.device = g_strdup (device);
   p.decode = g_ptr_array_new ();
   p.encode = g_ptr_array_new ();
   p.messages = g_ptr_array_new_with_free_func (g_free);
 
   if (!drop_privileges (&p, user ? user : "nobody"))
-    p.status = "privileges-failed";
+    set_str (&p.r.status, "privileges-failed");
   else
     {
       /* Set after the uid change, which clears it: die with our parent. */
@@ -813,40 +760,40 @@ main (int argc, char **argv)
       int st_errno = errno;
       if (st_rc != 0 && (st_errno == ENOENT || st_errno == ENOTDIR))
         {
-          p.status = "no-device";
-          p.error = g_strdup_printf ("the render node %s does not exist: no GPU with a DRM "
-                                     "driver is present",
-                                     device);
+          set_str (&p.r.status, "no-device");
+          p.r.error = g_strdup_printf ("the render node %s does not exist: no GPU with a DRM "
+                                       "driver is present",
+                                       device);
         }
       else if (st_rc == 0 && !S_ISCHR (st.st_mode))
         {
-          p.status = "no-device";
-          p.error = g_strdup_printf ("%s is not a device node: no GPU with a DRM driver is "
-                                     "present",
-                                     device);
+          set_str (&p.r.status, "no-device");
+          p.r.error = g_strdup_printf ("%s is not a device node: no GPU with a DRM driver is "
+                                       "present",
+                                       device);
         }
       else if ((fd = open (path, O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0)
         {
           int saved = errno;
           if (saved == ENOENT || saved == ENODEV || saved == ENXIO)
             {
-              p.status = "no-device";
-              p.error = g_strdup_printf ("the render node %s has no device behind it: %s", device,
-                                         g_strerror (saved));
+              set_str (&p.r.status, "no-device");
+              p.r.error = g_strdup_printf ("the render node %s has no device behind it: %s", device,
+                                           g_strerror (saved));
             }
           else
             {
-              p.status = "open-failed";
-              p.error = g_strdup_printf ("cannot open %s as user %s: %s", device, p.user,
-                                         g_strerror (saved));
+              set_str (&p.r.status, "open-failed");
+              p.r.error = g_strdup_printf ("cannot open %s as user %s: %s", device, p.r.user,
+                                           g_strerror (saved));
             }
         }
       else if (fstat (fd, &st) != 0 || !S_ISCHR (st.st_mode))
         {
-          p.status = "no-device";
-          p.error = g_strdup_printf ("%s is not a device node: no GPU with a DRM driver is "
-                                     "present",
-                                     device);
+          set_str (&p.r.status, "no-device");
+          p.r.error = g_strdup_printf ("%s is not a device node: no GPU with a DRM driver is "
+                                       "present",
+                                       device);
           close (fd);
         }
       else
@@ -860,20 +807,13 @@ main (int argc, char **argv)
   g_autofree char *out = json ? probe_to_json (&p, ms, FALSE) : probe_to_text (&p, ms);
   gboolean written = write_all (report_fd, out, strlen (out)) && write_all (report_fd, "\n", 1);
   close (report_fd);
-  int code = exit_code_for (p.status);
+  int code = exit_code_for (p.r.status);
 
-  g_free (p.error);
-  g_free (p.device);
-  g_free (p.user);
-  g_free (p.va_api_version);
-  g_free (p.vendor);
-  g_free (p.driver);
-  g_free (p.driver_path);
+  pd_vaprobe_report_clear (&p.r);
   g_ptr_array_unref (p.decode);
   g_ptr_array_unref (p.encode);
   g_ptr_array_unref (p.messages);
   g_clear_pointer (&p.profiles, json_node_unref);
-  g_free (p.ft_message);
   g_free (p.trying);
   return written ? code : PD_VAPROBE_EXIT_PROBLEM;
 }

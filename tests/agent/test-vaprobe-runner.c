@@ -404,6 +404,57 @@ test_check_async_cancel (Fixture *fx, gconstpointer data)
   g_assert_true (wait_gone (grandchild));
 }
 
+/* What the probe writes, passdesk reads back field for field: the writer
+ * and the parser share one struct. */
+static void
+test_report_round_trip (void)
+{
+  char *decode[] = { (char *) "H.264", (char *) "HEVC", NULL };
+  char *encode[] = { NULL };
+  PdVaprobeReport r = {
+    .status = (char *) "functional-failed",
+    .error = (char *) "the GPU returned a wrong pixel",
+    .device = (char *) "/dev/dri/renderD128",
+    .user = (char *) "nobody",
+    .va_api_version = (char *) "1.17",
+    .vendor = (char *) "Intel iHD driver",
+    .driver = (char *) "iHD",
+    .driver_path = (char *) "/usr/lib/x86_64-linux-gnu/dri/iHD_drv_video.so",
+    .decode = decode,
+    .encode = encode,
+    .video_processing = TRUE,
+    .functional_ran = TRUE,
+    .functional_passed = FALSE,
+    .functional_name = (char *) "vpp-scale-nv12",
+    .functional_message = (char *) "the GPU returned a wrong pixel",
+    .functional_ms = 12.5,
+    .duration_ms = 40.25,
+  };
+  const char *messages[] = { "libva info: VA-API version 1.17.0", NULL };
+  g_autofree char *json = pd_vaprobe_report_to_json (&r, NULL, messages, FALSE);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PdVaprobeReport) back = pd_vaprobe_report_parse (json, strlen (json), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (back->status, ==, r.status);
+  g_assert_cmpstr (back->error, ==, r.error);
+  g_assert_cmpstr (back->device, ==, r.device);
+  g_assert_cmpstr (back->user, ==, r.user);
+  g_assert_cmpstr (back->va_api_version, ==, r.va_api_version);
+  g_assert_cmpstr (back->vendor, ==, r.vendor);
+  g_assert_cmpstr (back->driver, ==, r.driver);
+  g_assert_cmpstr (back->driver_path, ==, r.driver_path);
+  g_assert_cmpuint (g_strv_length (back->decode), ==, 2);
+  g_assert_cmpstr (back->decode[1], ==, "HEVC");
+  g_assert_cmpuint (g_strv_length (back->encode), ==, 0);
+  g_assert_true (back->video_processing);
+  g_assert_true (back->functional_ran);
+  g_assert_false (back->functional_passed);
+  g_assert_cmpstr (back->functional_name, ==, r.functional_name);
+  g_assert_cmpstr (back->functional_message, ==, r.functional_message);
+  g_assert_cmpfloat (back->functional_ms, ==, 12.5);
+  g_assert_cmpfloat (back->duration_ms, ==, 40.25);
+}
+
 /* The parser refuses what is not a report. */
 static void
 test_report_parser (void)
@@ -454,7 +505,8 @@ static void
 test_real_probe_no_device (void)
 {
   const char *builddir = g_getenv ("PASSDESK_BUILDDIR");
-  g_autofree char *probe = g_build_filename (builddir, "agent", "vaprobe", "passdesk-vaprobe", NULL);
+  g_autofree char *probe
+      = g_build_filename (builddir, "agent", "vaprobe", "passdesk-vaprobe", NULL);
   g_autofree char *root = g_dir_make_tmp ("vaprobe-root-XXXXXX", NULL);
   /* The probe drops to "nobody" when run as root: it must be able to look. */
   g_assert_cmpint (g_chmod (root, 0755), ==, 0);
@@ -509,7 +561,8 @@ static void
 test_real_probe_text (void)
 {
   const char *builddir = g_getenv ("PASSDESK_BUILDDIR");
-  g_autofree char *probe = g_build_filename (builddir, "agent", "vaprobe", "passdesk-vaprobe", NULL);
+  g_autofree char *probe
+      = g_build_filename (builddir, "agent", "vaprobe", "passdesk-vaprobe", NULL);
   g_autofree char *root = g_dir_make_tmp ("vaprobe-root-XXXXXX", NULL);
   g_assert_cmpint (g_chmod (root, 0755), ==, 0);
   const char *argv[] = { probe, "--device", "/dev/dri/renderD129", NULL };
@@ -533,7 +586,8 @@ static void
 test_real_probe_usage (void)
 {
   const char *builddir = g_getenv ("PASSDESK_BUILDDIR");
-  g_autofree char *probe = g_build_filename (builddir, "agent", "vaprobe", "passdesk-vaprobe", NULL);
+  g_autofree char *probe
+      = g_build_filename (builddir, "agent", "vaprobe", "passdesk-vaprobe", NULL);
   const char *argv[] = { probe, "--device", "/etc/shadow", NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (GSubprocess) p = g_subprocess_newv (
@@ -549,7 +603,8 @@ static void
 test_real_check_sync (void)
 {
   const char *builddir = g_getenv ("PASSDESK_BUILDDIR");
-  g_autofree char *probe = g_build_filename (builddir, "agent", "vaprobe", "passdesk-vaprobe", NULL);
+  g_autofree char *probe
+      = g_build_filename (builddir, "agent", "vaprobe", "passdesk-vaprobe", NULL);
   g_setenv ("PASSDESK_VAPROBE", probe, TRUE);
   if (orig_asan_options)
     g_setenv ("ASAN_OPTIONS", orig_asan_options, TRUE);
@@ -628,6 +683,7 @@ main (int argc, char **argv)
   ADD ("/vaprobe-runner/concurrent", test_concurrent);
   ADD ("/vaprobe-runner/component-from-hang", test_component_from_hang);
   ADD ("/vaprobe-runner/check-async-cancel", test_check_async_cancel);
+  g_test_add_func ("/vaprobe-runner/report-round-trip", test_report_round_trip);
   g_test_add_func ("/vaprobe-runner/report-parser", test_report_parser);
   g_test_add_func ("/vaprobe/real-probe-no-device", test_real_probe_no_device);
   g_test_add_func ("/vaprobe/real-probe-text", test_real_probe_text);
