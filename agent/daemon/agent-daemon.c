@@ -12,6 +12,7 @@
 
 #include "audio-monitor.h"
 #include "drm-monitor.h"
+#include "monitor.h"
 #include "usb-monitor.h"
 #include "hostlink-guest.h"
 #include "logind-poweroff.h"
@@ -30,9 +31,9 @@ typedef struct
   gboolean active;
   PdState state;
   char *summary;
-  char *kind;
-  guint gen;         /* when it was set (compared with a probe's start) */
-  gboolean saw_down; /* the monitor reported the device not ok since then */
+  const PdLogKind *kind; /* what raised it (logscan-rules.c): says what clears it */
+  guint gen;             /* when it was set (compared with a probe's start) */
+  gboolean saw_down;     /* the monitor reported the device not ok since then */
 } Overlay;
 
 struct _PdAgentDaemon
@@ -74,9 +75,7 @@ struct _PdAgentDaemon
 
   char *cold_restart_state;
 
-  PdUsbMonitor *usb;
-  PdAudioMonitor *audio;
-  PdDrmMonitor *drm;
+  GPtrArray *monitors; /* PdMonitor, the ones that started */
   PdHostlinkGuest *hostlink;
 };
 
@@ -92,6 +91,7 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (PdAgentDaemon, pd_agent_daemon, G_TYPE_OBJECT)
 
 static void start_cycle (PdAgentDaemon *self);
+static void refresh_monitors (PdAgentDaemon *self);
 
 /* ---- publishing ---- */
 
@@ -99,7 +99,7 @@ static void
 overlay_clear (Overlay *o)
 {
   g_clear_pointer (&o->summary, g_free);
-  g_clear_pointer (&o->kind, g_free);
+  o->kind = NULL;
   o->active = FALSE;
   o->state = PD_STATE_OK;
   o->saw_down = FALSE;
@@ -168,8 +168,9 @@ set_base (PdAgentDaemon *self, PdComponent *c)
 {
   PdComponentId id = c->id;
   Overlay *o = &self->overlay[id];
-  /* Device gone and back (or failed then well) clears a kernel-log overlay. */
-  if (o->active && id != PD_COMPONENT_GPU && id != PD_COMPONENT_VAAPI)
+  /* Device gone and back (or failed then well) clears a kernel-log overlay
+   * whose kind says so. */
+  if (o->active && o->kind->clears == PD_LOG_CLEARS_DEVICE_BACK)
     {
       if (c->state != PD_STATE_OK)
         o->saw_down = TRUE;
@@ -227,11 +228,11 @@ on_probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       /* A probe that started after a GPU hang and passed: the GPU works again. */
       gboolean cleared = FALSE;
-      PdComponentId ids[] = { PD_COMPONENT_GPU, PD_COMPONENT_VAAPI };
-      for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+      for (guint i = 0; i < PD_N_COMPONENTS; i++)
         {
-          Overlay *o = &self->overlay[ids[i]];
-          if (o->active && o->gen <= self->probe_gen)
+          Overlay *o = &self->overlay[i];
+          if (o->active && o->kind->clears == PD_LOG_CLEARS_PROBE_PASSES
+              && o->gen <= self->probe_gen)
             {
               overlay_clear (o);
               cleared = TRUE;
@@ -256,17 +257,18 @@ start_cycle (PdAgentDaemon *self)
   self->cycle_running = TRUE;
 
   rescan_gpu (self);
-  if (self->audio)
-    pd_audio_monitor_refresh (self->audio);
+  refresh_monitors (self);
   if (explicit)
     {
       /* Someone asked for a re-check: kernel-log overlays on hardware that
        * reads well now are history. */
-      PdComponentId ids[] = { PD_COMPONENT_AUDIO, PD_COMPONENT_USB, PD_COMPONENT_DISPLAY };
-      for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
-        if (self->overlay[ids[i]].active && self->base[ids[i]]
-            && self->base[ids[i]]->state == PD_STATE_OK)
-          overlay_clear (&self->overlay[ids[i]]);
+      for (guint i = 0; i < PD_N_COMPONENTS; i++)
+        {
+          Overlay *o = &self->overlay[i];
+          if (o->active && o->kind->clears == PD_LOG_CLEARS_DEVICE_BACK && self->base[i]
+              && self->base[i]->state == PD_STATE_OK)
+            overlay_clear (o);
+        }
     }
 
   if (self->no_vaprobe)
@@ -338,17 +340,15 @@ take_log_event_token (PdAgentDaemon *self)
 }
 
 static void
-raise_overlay (PdAgentDaemon *self, PdComponentId id, const PdLogKind *kind, PdState state,
-               const char *summary)
+raise_overlay (PdAgentDaemon *self, PdComponentId id, const PdLogKind *kind, const char *summary)
 {
   Overlay *o = &self->overlay[id];
-  if (!o->active || state >= o->state)
+  if (!o->active || kind->state >= o->state)
     {
       g_free (o->summary);
       o->summary = g_strdup (summary);
-      g_free (o->kind);
-      o->kind = g_strdup (kind->kind);
-      o->state = state;
+      o->kind = kind;
+      o->state = kind->state;
     }
   o->active = TRUE;
   o->saw_down = FALSE;
@@ -386,19 +386,17 @@ on_log_finding (PdKmsgMonitor *kmsg, const PdLogFinding *f, gboolean boot_log, g
   g_autofree char *summary = f->device
                                  ? g_strdup_printf ("%s (device %s)", kind->summary, f->device)
                                  : g_strdup (kind->summary);
-  /* HDMI audio that the kernel says misbehaves is not to be trusted: failed
-   * until the card comes back or a re-check finds it well. */
-  PdState state = kind->component == PD_COMPONENT_AUDIO ? PD_STATE_FAILED : kind->state;
-  raise_overlay (self, kind->component, kind, state, summary);
-  /* A GPU hang also means video acceleration cannot be trusted until a
-   * later probe passes. */
-  if (g_str_has_prefix (kind->kind, "gpu."))
-    raise_overlay (self, PD_COMPONENT_VAAPI, kind, state, summary);
-
-  if (self->usb && kind->component == PD_COMPONENT_USB)
-    pd_usb_monitor_note_kernel_finding (self->usb, kind->kind, f->device);
-  if (self->audio && kind->component == PD_COMPONENT_AUDIO)
-    pd_audio_monitor_refresh (self->audio);
+  /* What the finding means is the kind's row (logscan-rules.c), nothing else. */
+  raise_overlay (self, kind->component, kind, summary);
+  if (kind->also < PD_N_COMPONENTS)
+    raise_overlay (self, kind->also, kind, summary);
+  if (kind->tell_monitor)
+    for (guint i = 0; i < self->monitors->len; i++)
+      {
+        PdMonitor *m = g_ptr_array_index (self->monitors, i);
+        if (pd_monitor_get_component_id (m) == kind->component)
+          pd_monitor_note_kernel_finding (m, kind, f->device);
+      }
 
   if (take_log_event_token (self))
     {
@@ -420,18 +418,11 @@ on_log_finding (PdKmsgMonitor *kmsg, const PdLogFinding *f, gboolean boot_log, g
 
 /* ---- monitors ---- */
 
-static PdComponentId
-monitor_component (PdAgentDaemon *self, gpointer monitor)
-{
-  return monitor == (gpointer) self->usb ? PD_COMPONENT_USB : PD_COMPONENT_AUDIO;
-}
-
 static void
-on_monitor_component_changed (GObject *monitor, gpointer user_data)
+on_monitor_component_changed (PdMonitor *monitor, gpointer user_data)
 {
   PdAgentDaemon *self = user_data;
-  PdComponent *c = monitor == G_OBJECT (self->usb) ? pd_usb_monitor_get_component (self->usb)
-                                                   : pd_audio_monitor_get_component (self->audio);
+  PdComponent *c = pd_monitor_get_component (monitor);
   if (c == NULL)
     return;
   set_base (self, c);
@@ -439,10 +430,18 @@ on_monitor_component_changed (GObject *monitor, gpointer user_data)
 }
 
 static void
-on_monitor_event (GObject *monitor, const char *kind, const char *text, gpointer user_data)
+on_monitor_event (PdMonitor *monitor, const char *kind, const char *text, gpointer user_data)
 {
   PdAgentDaemon *self = user_data;
-  add_event (self, 0, kind, monitor_component (self, monitor), text, FALSE);
+  add_event (self, 0, kind, pd_monitor_get_component_id (monitor), text, FALSE);
+}
+
+/* Sources without change notification (/proc/asound) read again. */
+static void
+refresh_monitors (PdAgentDaemon *self)
+{
+  for (guint i = 0; i < self->monitors->len; i++)
+    pd_monitor_refresh (g_ptr_array_index (self->monitors, i));
 }
 
 static void
@@ -463,58 +462,64 @@ on_drm_changed (PdDrmMonitor *drm, const char *what, gpointer user_data)
   if (self->overlay[PD_COMPONENT_DISPLAY].active
       && self->base[PD_COMPONENT_DISPLAY]->state == PD_STATE_OK && before != PD_STATE_OK)
     overlay_clear (&self->overlay[PD_COMPONENT_DISPLAY]);
-  if (self->audio)
-    pd_audio_monitor_refresh (self->audio);
+  refresh_monitors (self);
   update (self);
+}
+
+static PdMonitor *
+new_audio_monitor (void)
+{
+  return PD_MONITOR (pd_audio_monitor_new ());
+}
+
+static PdMonitor *
+new_usb_monitor (void)
+{
+  return PD_MONITOR (pd_usb_monitor_new ());
+}
+
+static PdMonitor *
+new_drm_monitor (void)
+{
+  return PD_MONITOR (pd_drm_monitor_new ());
 }
 
 static void
 start_monitors (PdAgentDaemon *self)
 {
-  g_autoptr (GError) error = NULL;
-
-  /* /proc/asound has no events: the audio monitor only reads the sysroot,
-   * so it runs even without hotplug sources. */
-  self->audio = pd_audio_monitor_new ();
-  if (pd_audio_monitor_start (self->audio, &error))
+  static const struct
+  {
+    const char *name;
+    gboolean hotplug; /* an event source that --no-hotplug (tests) leaves out */
+    PdMonitor *(*create) (void);
+  } kinds[] = {
+    /* /proc/asound has no events: the audio monitor only reads the sysroot,
+     * so it runs even without hotplug sources. */
+    { "Audio monitor", FALSE, new_audio_monitor },
+    { "USB monitor", TRUE, new_usb_monitor },
+    { "DRM monitor", TRUE, new_drm_monitor },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
     {
-      g_signal_connect_object (self->audio, "component-changed",
-                               G_CALLBACK (on_monitor_component_changed), self, 0);
-      g_signal_connect_object (self->audio, "event", G_CALLBACK (on_monitor_event), self, 0);
-      set_base (self, pd_audio_monitor_get_component (self->audio));
-    }
-  else
-    {
-      g_warning ("Audio monitor: %s", error->message);
-      g_clear_object (&self->audio);
-      g_clear_error (&error);
-    }
-  if (self->no_hotplug)
-    return;
-
-  self->usb = pd_usb_monitor_new ();
-  if (pd_usb_monitor_start (self->usb, &error))
-    {
-      g_signal_connect_object (self->usb, "component-changed",
-                               G_CALLBACK (on_monitor_component_changed), self, 0);
-      g_signal_connect_object (self->usb, "event", G_CALLBACK (on_monitor_event), self, 0);
-      set_base (self, pd_usb_monitor_get_component (self->usb));
-    }
-  else
-    {
-      g_warning ("USB monitor: %s", error->message);
-      g_clear_object (&self->usb);
-      g_clear_error (&error);
-    }
-
-  self->drm = pd_drm_monitor_new ();
-  if (pd_drm_monitor_start (self->drm, &error))
-    g_signal_connect_object (self->drm, "changed", G_CALLBACK (on_drm_changed), self, 0);
-  else
-    {
-      g_warning ("DRM monitor: %s", error->message);
-      g_clear_object (&self->drm);
-      g_clear_error (&error);
+      if (kinds[i].hotplug && self->no_hotplug)
+        continue;
+      g_autoptr (GError) error = NULL;
+      g_autoptr (PdMonitor) m = kinds[i].create ();
+      if (!pd_monitor_start (m, &error))
+        {
+          g_warning ("%s: %s", kinds[i].name, error->message);
+          continue;
+        }
+      g_signal_connect_object (m, "component-changed", G_CALLBACK (on_monitor_component_changed),
+                               self, 0);
+      g_signal_connect_object (m, "event", G_CALLBACK (on_monitor_event), self, 0);
+      /* The one signal of its own: the GPU or a connector changed. */
+      if (PD_IS_DRM_MONITOR (m))
+        g_signal_connect_object (m, "changed", G_CALLBACK (on_drm_changed), self, 0);
+      PdComponent *c = pd_monitor_get_component (m);
+      if (c)
+        set_base (self, c);
+      g_ptr_array_add (self->monitors, g_steal_pointer (&m));
     }
 }
 
@@ -796,9 +801,7 @@ pd_agent_daemon_dispose (GObject *object)
   self->sleep_subscription = 0;
   g_clear_object (&self->system_bus);
   g_clear_object (&self->kmsg);
-  g_clear_object (&self->usb);
-  g_clear_object (&self->audio);
-  g_clear_object (&self->drm);
+  g_ptr_array_set_size (self->monitors, 0);
   g_clear_object (&self->hostlink);
   G_OBJECT_CLASS (pd_agent_daemon_parent_class)->dispose (object);
 }
@@ -815,6 +818,7 @@ pd_agent_daemon_finalize (GObject *object)
     }
   g_ptr_array_unref (self->waiters_now);
   g_ptr_array_unref (self->waiters_next);
+  g_ptr_array_unref (self->monitors);
   pd_agent_history_free (self->history);
   g_clear_pointer (&self->scan, pd_gpu_scan_free);
   g_free (self->kmsg_path);
@@ -847,6 +851,7 @@ pd_agent_daemon_init (PdAgentDaemon *self)
   self->history = pd_agent_history_new ();
   self->waiters_now = g_ptr_array_new_with_free_func (g_object_unref);
   self->waiters_next = g_ptr_array_new_with_free_func (g_object_unref);
+  self->monitors = g_ptr_array_new_with_free_func (g_object_unref);
   self->cancellable = g_cancellable_new ();
   self->cold_restart_state = g_strdup ("idle");
 }

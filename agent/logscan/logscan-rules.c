@@ -33,57 +33,96 @@ enum
   K_N_KINDS
 };
 
+/* Row helpers: what the agent does with a finding of each family. Every row
+ * still spells out component, state and summary; these only fill in the
+ * effects so that a row cannot half-say them.
+ *  USB:   the USB monitor is told (controller death is part of its tree);
+ *         the overlay ends when the device is gone and back, or a re-check
+ *         finds USB well.
+ *  GPU:   video acceleration cannot be trusted either; a later VA-API probe
+ *         that passes ends both overlays.
+ *  VFIO:  about the passed-through GPU; a passing probe ends it.
+ *  AUDIO: the agent publishes FAILED (HDMI audio the kernel says misbehaves is
+ *         not to be trusted); the audio monitor re-reads /proc/asound.
+ *  DISPLAY: ends when the outputs read well again. */
+#define USB(id, st, text)                                                                          \
+  {                                                                                                \
+    id, PD_COMPONENT_USB, st, PD_N_COMPONENTS, PD_LOG_CLEARS_DEVICE_BACK, TRUE, text               \
+  }
+#define GPU(id, st, text)                                                                          \
+  {                                                                                                \
+    id, PD_COMPONENT_GPU, st, PD_COMPONENT_VAAPI, PD_LOG_CLEARS_PROBE_PASSES, FALSE, text          \
+  }
+#define VFIO(id, st, text)                                                                         \
+  {                                                                                                \
+    id, PD_COMPONENT_GPU, st, PD_N_COMPONENTS, PD_LOG_CLEARS_PROBE_PASSES, FALSE, text             \
+  }
+#define AUDIO(id, st, text)                                                                        \
+  {                                                                                                \
+    id, PD_COMPONENT_AUDIO, st, PD_N_COMPONENTS, PD_LOG_CLEARS_DEVICE_BACK, TRUE, text             \
+  }
+#define DISPLAY(id, st, text)                                                                      \
+  {                                                                                                \
+    id, PD_COMPONENT_DISPLAY, st, PD_N_COMPONENTS, PD_LOG_CLEARS_DEVICE_BACK, FALSE, text          \
+  }
+
 static const PdLogKind kinds[K_N_KINDS] = {
-  [K_USB_CONTROLLER_DIED] = { "usb.controller-died", PD_COMPONENT_USB, PD_STATE_FAILED,
-                              "The USB host controller stopped answering and the kernel gave it "
-                              "up; every device on it is gone until the VM restarts." },
-  [K_USB_ENUMERATION_FAILED] = { "usb.enumeration-failed", PD_COMPONENT_USB, PD_STATE_DEGRADED,
-                                 "A USB device could not be enumerated (descriptor read or "
-                                 "address errors): often a bad cable, hub or a USB 3 port." },
-  [K_USB_CABLE_BAD] = { "usb.cable-bad", PD_COMPONENT_USB, PD_STATE_DEGRADED,
-                        "The kernel could not enable a USB port and suspects the cable." },
-  [K_USB_OVER_CURRENT] = { "usb.over-current", PD_COMPONENT_USB, PD_STATE_DEGRADED,
-                           "A USB port reported over-current: a device draws more power than "
-                           "the port gives." },
-  [K_USB_PORT_DISABLED_EMI] = { "usb.port-disabled-emi", PD_COMPONENT_USB, PD_STATE_DEGRADED,
-                                "A USB port was disabled by its hub for electrical interference "
-                                "(EMI) and re-enabled." },
-  [K_USB_RESET_LOOP] = { "usb.reset-loop", PD_COMPONENT_USB, PD_STATE_DEGRADED,
-                         "The same USB device was reset again and again." },
-  [K_USB_RECONNECT_STORM] = { "usb.reconnect-storm", PD_COMPONENT_USB, PD_STATE_DEGRADED,
-                              "A USB device kept disconnecting and coming back; a monitor's hub "
-                              "on a USB 3 port often does this: try a USB 2.0 port." },
-  [K_USB_HUB_ERROR] = { "usb.hub-error", PD_COMPONENT_USB, PD_STATE_DEGRADED,
-                        "A USB hub failed to report its port status." },
-  [K_GPU_HANG] = { "gpu.hang", PD_COMPONENT_GPU, PD_STATE_DEGRADED,
-                   "The GPU hung and the driver reset an engine or context." },
-  [K_GPU_RESET_FAILED] = { "gpu.reset-failed", PD_COMPONENT_GPU, PD_STATE_FAILED,
-                           "The GPU driver had to reset the whole chip or a reset did not "
-                           "complete." },
-  [K_GPU_WEDGED] = { "gpu.wedged", PD_COMPONENT_GPU, PD_STATE_FAILED,
-                     "The GPU driver declared the GPU wedged: it takes no more work until the "
-                     "VM is cold-restarted." },
-  [K_GPU_FIRMWARE_MISSING] = { "gpu.firmware-missing", PD_COMPONENT_GPU, PD_STATE_DEGRADED,
-                               "GPU firmware (GuC/HuC/DMC) could not be loaded; install "
-                               "firmware-misc-nonfree." },
-  [K_DISPLAY_FIFO_UNDERRUN] = { "display.fifo-underrun", PD_COMPONENT_DISPLAY, PD_STATE_DEGRADED,
-                                "The display engine ran out of pixels (FIFO underrun): flicker "
-                                "or a black screen." },
-  [K_AUDIO_CODEC_TIMEOUT] = { "audio.codec-timeout", PD_COMPONENT_AUDIO, PD_STATE_DEGRADED,
-                              "The HD-Audio codec stopped answering the controller." },
-  [K_AUDIO_CODEC_PROBE_FAILED] = { "audio.codec-probe-failed", PD_COMPONENT_AUDIO, PD_STATE_FAILED,
-                                   "No HD-Audio codec came up: HDMI/DP audio is missing." },
-  [K_AUDIO_SPURIOUS_RESPONSE] = { "audio.spurious-response", PD_COMPONENT_AUDIO, PD_STATE_DEGRADED,
-                                  "The HD-Audio controller got answers nobody asked for." },
-  [K_AUDIO_NO_I915_BINDING] = { "audio.no-i915-binding", PD_COMPONENT_AUDIO, PD_STATE_FAILED,
-                                "HD-Audio could not bind to the i915 display driver, so HDMI/DP "
-                                "audio cannot work." },
-  [K_VFIO_ROM_INVALID] = { "vfio.rom-invalid", PD_COMPONENT_GPU, PD_STATE_DEGRADED,
-                           "The passed-through device's option ROM is invalid (check romfile= in "
-                           "the VM's hostpci line)." },
+  [K_USB_CONTROLLER_DIED] = USB ("usb.controller-died", PD_STATE_FAILED,
+                                 "The USB host controller stopped answering and the kernel gave it "
+                                 "up; every device on it is gone until the VM restarts."),
+  [K_USB_ENUMERATION_FAILED] = USB ("usb.enumeration-failed", PD_STATE_DEGRADED,
+                                    "A USB device could not be enumerated (descriptor read or "
+                                    "address errors): often a bad cable, hub or a USB 3 port."),
+  [K_USB_CABLE_BAD] = USB ("usb.cable-bad", PD_STATE_DEGRADED,
+                           "The kernel could not enable a USB port and suspects the cable."),
+  [K_USB_OVER_CURRENT] = USB ("usb.over-current", PD_STATE_DEGRADED,
+                              "A USB port reported over-current: a device draws more power than "
+                              "the port gives."),
+  [K_USB_PORT_DISABLED_EMI] = USB ("usb.port-disabled-emi", PD_STATE_DEGRADED,
+                                   "A USB port was disabled by its hub for electrical interference "
+                                   "(EMI) and re-enabled."),
+  [K_USB_RESET_LOOP]
+  = USB ("usb.reset-loop", PD_STATE_DEGRADED, "The same USB device was reset again and again."),
+  [K_USB_RECONNECT_STORM] = USB ("usb.reconnect-storm", PD_STATE_DEGRADED,
+                                 "A USB device kept disconnecting and coming back; a monitor's hub "
+                                 "on a USB 3 port often does this: try a USB 2.0 port."),
+  [K_USB_HUB_ERROR]
+  = USB ("usb.hub-error", PD_STATE_DEGRADED, "A USB hub failed to report its port status."),
+  [K_GPU_HANG]
+  = GPU ("gpu.hang", PD_STATE_DEGRADED, "The GPU hung and the driver reset an engine or context."),
+  [K_GPU_RESET_FAILED] = GPU ("gpu.reset-failed", PD_STATE_FAILED,
+                              "The GPU driver had to reset the whole chip or a reset did not "
+                              "complete."),
+  [K_GPU_WEDGED] = GPU ("gpu.wedged", PD_STATE_FAILED,
+                        "The GPU driver declared the GPU wedged: it takes no more work until the "
+                        "VM is cold-restarted."),
+  [K_GPU_FIRMWARE_MISSING] = GPU ("gpu.firmware-missing", PD_STATE_DEGRADED,
+                                  "GPU firmware (GuC/HuC/DMC) could not be loaded; install "
+                                  "firmware-misc-nonfree."),
+  [K_DISPLAY_FIFO_UNDERRUN] = DISPLAY ("display.fifo-underrun", PD_STATE_DEGRADED,
+                                       "The display engine ran out of pixels (FIFO underrun): "
+                                       "flicker or a black screen."),
+  [K_AUDIO_CODEC_TIMEOUT] = AUDIO ("audio.codec-timeout", PD_STATE_FAILED,
+                                   "The HD-Audio codec stopped answering the controller."),
+  [K_AUDIO_CODEC_PROBE_FAILED] = AUDIO ("audio.codec-probe-failed", PD_STATE_FAILED,
+                                        "No HD-Audio codec came up: HDMI/DP audio is missing."),
+  [K_AUDIO_SPURIOUS_RESPONSE] = AUDIO ("audio.spurious-response", PD_STATE_FAILED,
+                                       "The HD-Audio controller got answers nobody asked for."),
+  [K_AUDIO_NO_I915_BINDING] = AUDIO ("audio.no-i915-binding", PD_STATE_FAILED,
+                                     "HD-Audio could not bind to the i915 display driver, so "
+                                     "HDMI/DP audio cannot work."),
+  [K_VFIO_ROM_INVALID] = VFIO ("vfio.rom-invalid", PD_STATE_DEGRADED,
+                               "The passed-through device's option ROM is invalid (check romfile= "
+                               "in the VM's hostpci line)."),
   [K_VFIO_PROBE_FAILED]
-  = { "vfio.probe-failed", PD_COMPONENT_GPU, PD_STATE_FAILED, "vfio-pci failed to take a device." },
+  = VFIO ("vfio.probe-failed", PD_STATE_FAILED, "vfio-pci failed to take a device."),
 };
+
+#undef USB
+#undef GPU
+#undef VFIO
+#undef AUDIO
+#undef DISPLAY
 
 static const PdLogPattern patterns[] = {
   /* xhci-ring.c / xhci.c / hcd.c */
@@ -141,6 +180,10 @@ static const PdLogPattern patterns[] = {
   { K_VFIO_PROBE_FAILED, "vfio-pci: probe of ", "vfio-pci: probe of [^ ]+ failed",
     PD_LOG_ACTION_REPORT, PD_LOG_DEVICE_PROBE_OF },
 };
+
+/* The scanner's masks (logscan.c) hold one bit per pattern and per kind. */
+G_STATIC_ASSERT (G_N_ELEMENTS (patterns) <= PD_LOG_MAX_PATTERNS);
+G_STATIC_ASSERT (K_N_KINDS <= PD_LOG_MAX_KINDS);
 
 const PdLogKind *
 pd_log_kinds (guint *n_kinds)

@@ -1,6 +1,8 @@
-/* logscan-rules.h - the one table of kernel-log rules (internal to logscan).
+/* logscan-rules.h - the one table of kernel-log rules.
  *
- * Each kind (PdLogKind, logscan.h) has one or more patterns. A pattern is a
+ * Each kind (PdLogKind, logscan.h) says what it means (component, state,
+ * a second component, what clears it, whether the monitor is told) in one
+ * row, and has one or more patterns. A pattern is a
  * literal needle that must occur in the line (the scanner finds all needles
  * in one pass) and, where the needle alone is too loose, a regex the line
  * must also match. Regexes are written so that both GRegex and `grep -E`
@@ -14,6 +16,16 @@
 #include "logscan.h"
 
 G_BEGIN_DECLS
+
+/* The scanner keeps a pattern set and a kind set as 64-bit masks; the table
+ * is checked against this at build time (logscan-rules.c). */
+#define PD_LOG_MAX_PATTERNS 64
+#define PD_LOG_MAX_KINDS 64
+
+/* NULL when @kind is not a known id. */
+const PdLogKind *pd_log_kind_lookup (const char *kind);
+/* All kinds, in table order; @n_kinds receives the count. */
+const PdLogKind *pd_log_kinds (guint *n_kinds);
 
 typedef enum
 {

@@ -41,8 +41,8 @@ static Matcher *
 matcher_build (void)
 {
   Matcher *m = g_new0 (Matcher, 1);
+  /* At most PD_LOG_MAX_PATTERNS (64), checked at build time in logscan-rules.c. */
   m->patterns = pd_log_patterns (&m->n_patterns);
-  g_assert (m->n_patterns <= 64);
 
   guint n_cls = 1;
   gsize total = 1;
@@ -797,12 +797,15 @@ ancestor_storm (PdLogScanner *s, const char *device, const Stamp *now)
   return FALSE;
 }
 
+/* @pat's kind is the repeat kind its series reports (usb.reset-loop for
+ * resets, usb.reconnect-storm for disconnects and re-enumerations). */
 static void
-usb_series_event (PdLogScanner *s, PdLogAction action, const char *device, const Parsed *pl,
+usb_series_event (PdLogScanner *s, const PdLogPattern *pat, const char *device, const Parsed *pl,
                   guint lineno, GPtrArray **found)
 {
   if (device == NULL)
     return;
+  PdLogAction action = pat->action;
   gboolean reset = action == PD_LOG_ACTION_USB_RESET;
   GHashTable *t = reset ? s->resets : s->reconnects;
   Series *ser = g_hash_table_lookup (t, device);
@@ -848,13 +851,7 @@ usb_series_event (PdLogScanner *s, PdLogAction action, const char *device, const
     return;
   if (!reset && ancestor_storm (s, device, &pl->stamp))
     return;
-  guint n;
-  const PdLogKind *kinds = pd_log_kinds (&n);
-  const PdLogKind *kind = NULL;
-  for (guint i = 0; i < n; i++)
-    if (strcmp (kinds[i].kind, reset ? "usb.reset-loop" : "usb.reconnect-storm") == 0)
-      kind = &kinds[i];
-  g_assert (kind);
+  const PdLogKind *kind = &pd_log_kinds (NULL)[pat->kind_index];
   add_finding (found, finding_new (kind, ser->first_line, g_strdup (ser->first_excerpt), device,
                                    ser->first_us));
 }
@@ -901,7 +898,7 @@ process (PdLogScanner *s, guint64 hits, const Parsed *pl, guint lineno)
 
       if (pat->action != PD_LOG_ACTION_REPORT)
         {
-          usb_series_event (s, pat->action, device, pl, lineno, &found);
+          usb_series_event (s, pat, device, pl, lineno, &found);
           continue;
         }
       kinds_done |= kbit;

@@ -38,18 +38,29 @@ G_BEGIN_DECLS
 /* usb.reset-loop / usb.reconnect-storm: this many resets / reconnects. */
 #define PD_LOG_REPEAT_THRESHOLD 3
 
+/* How an overlay the agent raises for a kind is cleared again. */
+typedef enum
+{
+  /* A VA-API probe that started after the finding passes (the GPU works again). */
+  PD_LOG_CLEARS_PROBE_PASSES = 0,
+  /* The component's device reads bad and then well again (gone and back), or
+   * an explicit re-check finds it well. */
+  PD_LOG_CLEARS_DEVICE_BACK,
+} PdLogClears;
+
+/* One kind of kernel-log problem and everything it means: the one place that
+ * says which components a finding affects and how (the agent and
+ * `passdesk scan-log` both read it; nobody derives meaning from the id). */
 typedef struct
 {
   const char *kind;        /* stable id, e.g. "usb.controller-died" */
-  PdComponentId component; /* gpu, display, audio, usb; vfio.* -> gpu */
-  PdState state;           /* the state the live monitor gives that component */
+  PdComponentId component; /* the component it is about */
+  PdState state;           /* what the agent publishes for that component (and @also) */
+  PdComponentId also;      /* a second component it makes untrustworthy, or PD_N_COMPONENTS */
+  PdLogClears clears;      /* what ends the agent's overlay */
+  gboolean tell_monitor;   /* the live finding is also passed to @component's monitor */
   const char *summary;     /* a sentence for people */
 } PdLogKind;
-
-/* NULL when @kind is not a known id. */
-const PdLogKind *pd_log_kind_lookup (const char *kind);
-/* All kinds, in table order; @n_kinds receives the count. */
-const PdLogKind *pd_log_kinds (guint *n_kinds);
 
 typedef struct
 {

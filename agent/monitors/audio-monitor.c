@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "audio-monitor.h"
+#include "monitor.h"
 
 struct _PdAudioMonitor
 {
@@ -16,20 +17,15 @@ struct _PdAudioMonitor
   gboolean started;
 };
 
-enum
-{
-  SIGNAL_COMPONENT_CHANGED,
-  SIGNAL_EVENT,
-  N_SIGNALS
-};
-static guint signals[N_SIGNALS];
+static void pd_audio_monitor_iface_init (PdMonitorInterface *iface);
 
-G_DEFINE_TYPE (PdAudioMonitor, pd_audio_monitor, G_TYPE_OBJECT)
+G_DEFINE_TYPE_WITH_CODE (PdAudioMonitor, pd_audio_monitor, G_TYPE_OBJECT,
+                         G_IMPLEMENT_INTERFACE (PD_TYPE_MONITOR, pd_audio_monitor_iface_init))
 
 static void
 emit_event (PdAudioMonitor *self, const char *kind, const char *text)
 {
-  g_signal_emit (self, signals[SIGNAL_EVENT], 0, kind, text);
+  pd_monitor_emit_event (PD_MONITOR (self), kind, text);
 }
 
 /* History entries for what changed between two components. */
@@ -62,7 +58,7 @@ pd_audio_monitor_refresh (PdAudioMonitor *self)
   if (old == NULL)
     return; /* the first read is the baseline, not a change */
   describe_change (self, old, self->component);
-  g_signal_emit (self, signals[SIGNAL_COMPONENT_CHANGED], 0);
+  pd_monitor_emit_component_changed (PD_MONITOR (self));
 }
 
 gboolean
@@ -98,12 +94,29 @@ pd_audio_monitor_class_init (PdAudioMonitorClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->finalize = pd_audio_monitor_finalize;
-  signals[SIGNAL_COMPONENT_CHANGED]
-      = g_signal_new ("component-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                      NULL, NULL, G_TYPE_NONE, 0);
-  signals[SIGNAL_EVENT]
-      = g_signal_new ("event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+}
+
+static PdComponentId
+audio_get_component_id (PdMonitor *monitor)
+{
+  return PD_COMPONENT_AUDIO;
+}
+
+/* /proc/asound has no events: an audio kernel-log finding re-reads it. */
+static void
+audio_note_kernel_finding (PdMonitor *monitor, const PdLogKind *kind, const char *device)
+{
+  pd_audio_monitor_refresh (PD_AUDIO_MONITOR (monitor));
+}
+
+static void
+pd_audio_monitor_iface_init (PdMonitorInterface *iface)
+{
+  iface->start = (gboolean (*) (PdMonitor *, GError **)) pd_audio_monitor_start;
+  iface->get_component_id = audio_get_component_id;
+  iface->get_component = (PdComponent * (*) (PdMonitor *) ) pd_audio_monitor_get_component;
+  iface->refresh = (void (*) (PdMonitor *)) pd_audio_monitor_refresh;
+  iface->note_kernel_finding = audio_note_kernel_finding;
 }
 
 static void

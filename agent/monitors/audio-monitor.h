@@ -21,6 +21,7 @@ G_BEGIN_DECLS
 
 #define PD_TYPE_AUDIO_MONITOR (pd_audio_monitor_get_type ())
 G_DECLARE_FINAL_TYPE (PdAudioMonitor, pd_audio_monitor, PD, AUDIO_MONITOR, GObject)
+/* Implements PdMonitor (monitor.h). */
 
 PdAudioMonitor *pd_audio_monitor_new (void);
 

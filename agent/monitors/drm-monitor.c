@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "drm-monitor.h"
+#include "monitor.h"
 
 #include <gio/gio.h>
 #include <gudev/gudev.h>
@@ -23,7 +24,10 @@ enum
 };
 static guint signals[N_SIGNALS];
 
-G_DEFINE_TYPE (PdDrmMonitor, pd_drm_monitor, G_TYPE_OBJECT)
+static void pd_drm_monitor_iface_init (PdMonitorInterface *iface);
+
+G_DEFINE_TYPE_WITH_CODE (PdDrmMonitor, pd_drm_monitor, G_TYPE_OBJECT,
+                         G_IMPLEMENT_INTERFACE (PD_TYPE_MONITOR, pd_drm_monitor_iface_init))
 
 /* "card0", "card1": the DRM card itself, not "card0-HDMI-A-1" (a connector)
  * nor "renderD128". */
@@ -134,6 +138,28 @@ pd_drm_monitor_class_init (PdDrmMonitorClass *klass)
   object_class->dispose = pd_drm_monitor_dispose;
   signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+/* The DRM monitor keeps no component: the agent re-scans the outputs and the
+ * GPU on "changed", so its interface part only starts it. */
+static PdComponentId
+drm_get_component_id (PdMonitor *monitor)
+{
+  return PD_COMPONENT_DISPLAY;
+}
+
+static PdComponent *
+drm_get_component (PdMonitor *monitor)
+{
+  return NULL;
+}
+
+static void
+pd_drm_monitor_iface_init (PdMonitorInterface *iface)
+{
+  iface->start = (gboolean (*) (PdMonitor *, GError **)) pd_drm_monitor_start;
+  iface->get_component_id = drm_get_component_id;
+  iface->get_component = drm_get_component;
 }
 
 static void

@@ -15,6 +15,7 @@ G_BEGIN_DECLS
 
 #define PD_TYPE_DRM_MONITOR (pd_drm_monitor_get_type ())
 G_DECLARE_FINAL_TYPE (PdDrmMonitor, pd_drm_monitor, PD, DRM_MONITOR, GObject)
+/* Implements PdMonitor (monitor.h). */
 
 PdDrmMonitor *pd_drm_monitor_new (void);
 

@@ -21,6 +21,8 @@
 #include "config.h"
 
 #include "usb-monitor.h"
+#include "monitor.h"
+#include "logscan-rules.h"
 #include "logscan.h"
 #include "sysroot.h"
 
@@ -119,15 +121,10 @@ typedef struct
   gint64 until;
 } Cascade;
 
-enum
-{
-  SIGNAL_COMPONENT_CHANGED,
-  SIGNAL_EVENT,
-  N_SIGNALS
-};
-static guint signals[N_SIGNALS];
+static void pd_usb_monitor_iface_init (PdMonitorInterface *iface);
 
-G_DEFINE_TYPE (PdUsbMonitor, pd_usb_monitor, G_TYPE_OBJECT)
+G_DEFINE_TYPE_WITH_CODE (PdUsbMonitor, pd_usb_monitor, G_TYPE_OBJECT,
+                         G_IMPLEMENT_INTERFACE (PD_TYPE_MONITOR, pd_usb_monitor_iface_init))
 
 void
 pd_usb_device_free (PdUsbDevice *d)
@@ -438,7 +435,7 @@ update_component (PdUsbMonitor *self)
   g_clear_pointer (&self->component, pd_component_free);
   self->component = g_steal_pointer (&c);
   if (!self->enumerating)
-    g_signal_emit (self, signals[SIGNAL_COMPONENT_CHANGED], 0);
+    pd_monitor_emit_component_changed (PD_MONITOR (self));
 }
 
 PdComponent *
@@ -460,7 +457,7 @@ emit_event (PdUsbMonitor *self, const char *kind, const char *text)
       g_ptr_array_add (self->start_events, g_strdup (text));
       return;
     }
-  g_signal_emit (self, signals[SIGNAL_EVENT], 0, kind, text);
+  pd_monitor_emit_event (PD_MONITOR (self), kind, text);
 }
 
 static gboolean
@@ -997,13 +994,27 @@ pd_usb_monitor_class_init (PdUsbMonitorClass *klass)
 
   object_class->dispose = pd_usb_monitor_dispose;
   object_class->finalize = pd_usb_monitor_finalize;
+}
 
-  signals[SIGNAL_COMPONENT_CHANGED]
-      = g_signal_new ("component-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                      NULL, NULL, G_TYPE_NONE, 0);
-  signals[SIGNAL_EVENT]
-      = g_signal_new ("event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+static PdComponentId
+usb_get_component_id (PdMonitor *monitor)
+{
+  return PD_COMPONENT_USB;
+}
+
+static void
+usb_note_kernel_finding (PdMonitor *monitor, const PdLogKind *kind, const char *device)
+{
+  pd_usb_monitor_note_kernel_finding (PD_USB_MONITOR (monitor), kind->kind, device);
+}
+
+static void
+pd_usb_monitor_iface_init (PdMonitorInterface *iface)
+{
+  iface->start = (gboolean (*) (PdMonitor *, GError **)) pd_usb_monitor_start;
+  iface->get_component_id = usb_get_component_id;
+  iface->get_component = (PdComponent * (*) (PdMonitor *) ) pd_usb_monitor_get_component;
+  iface->note_kernel_finding = usb_note_kernel_finding;
 }
 
 static void

@@ -28,6 +28,7 @@ G_BEGIN_DECLS
 
 #define PD_TYPE_USB_MONITOR (pd_usb_monitor_get_type ())
 G_DECLARE_FINAL_TYPE (PdUsbMonitor, pd_usb_monitor, PD, USB_MONITOR, GObject)
+/* Implements PdMonitor (monitor.h). */
 
 /* One device of the live tree (a snapshot; see pd_usb_monitor_get_devices). */
 typedef struct

@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "logscan-rules.h"
 #include "logscan.h"
 
 /* ---- helpers ---- */
@@ -78,49 +79,77 @@ assert_findings (GPtrArray *found, const Expect *expect, guint n_expect, const c
 
 /* ---- the table ---- */
 
+/* What every kind means, written out: the agent acts on these fields alone
+ * (no meaning from the id's prefix), so a row that changes shows here. */
 static void
 test_kinds (void)
 {
-  static const char *const ids[] = {
-    "usb.controller-died",
-    "usb.enumeration-failed",
-    "usb.cable-bad",
-    "usb.over-current",
-    "usb.port-disabled-emi",
-    "usb.reset-loop",
-    "usb.reconnect-storm",
-    "usb.hub-error",
-    "gpu.hang",
-    "gpu.reset-failed",
-    "gpu.wedged",
-    "gpu.firmware-missing",
-    "display.fifo-underrun",
-    "audio.codec-timeout",
-    "audio.codec-probe-failed",
-    "audio.spurious-response",
-    "audio.no-i915-binding",
-    "vfio.rom-invalid",
-    "vfio.probe-failed",
+#define NONE PD_N_COMPONENTS
+#define PROBE PD_LOG_CLEARS_PROBE_PASSES
+#define BACK PD_LOG_CLEARS_DEVICE_BACK
+#define DEG PD_STATE_DEGRADED
+#define FAIL PD_STATE_FAILED
+  static const struct
+  {
+    const char *id;
+    PdComponentId component;
+    PdState state;
+    PdComponentId also;
+    PdLogClears clears;
+    gboolean tell_monitor;
+  } rows[] = {
+    { "usb.controller-died", PD_COMPONENT_USB, FAIL, NONE, BACK, TRUE },
+    { "usb.enumeration-failed", PD_COMPONENT_USB, DEG, NONE, BACK, TRUE },
+    { "usb.cable-bad", PD_COMPONENT_USB, DEG, NONE, BACK, TRUE },
+    { "usb.over-current", PD_COMPONENT_USB, DEG, NONE, BACK, TRUE },
+    { "usb.port-disabled-emi", PD_COMPONENT_USB, DEG, NONE, BACK, TRUE },
+    { "usb.reset-loop", PD_COMPONENT_USB, DEG, NONE, BACK, TRUE },
+    { "usb.reconnect-storm", PD_COMPONENT_USB, DEG, NONE, BACK, TRUE },
+    { "usb.hub-error", PD_COMPONENT_USB, DEG, NONE, BACK, TRUE },
+    /* a GPU hang also makes video acceleration untrustworthy until a probe passes */
+    { "gpu.hang", PD_COMPONENT_GPU, DEG, PD_COMPONENT_VAAPI, PROBE, FALSE },
+    { "gpu.reset-failed", PD_COMPONENT_GPU, FAIL, PD_COMPONENT_VAAPI, PROBE, FALSE },
+    { "gpu.wedged", PD_COMPONENT_GPU, FAIL, PD_COMPONENT_VAAPI, PROBE, FALSE },
+    { "gpu.firmware-missing", PD_COMPONENT_GPU, DEG, PD_COMPONENT_VAAPI, PROBE, FALSE },
+    { "display.fifo-underrun", PD_COMPONENT_DISPLAY, DEG, NONE, BACK, FALSE },
+    /* the agent publishes HDMI audio the kernel complains about as failed */
+    { "audio.codec-timeout", PD_COMPONENT_AUDIO, FAIL, NONE, BACK, TRUE },
+    { "audio.codec-probe-failed", PD_COMPONENT_AUDIO, FAIL, NONE, BACK, TRUE },
+    { "audio.spurious-response", PD_COMPONENT_AUDIO, FAIL, NONE, BACK, TRUE },
+    { "audio.no-i915-binding", PD_COMPONENT_AUDIO, FAIL, NONE, BACK, TRUE },
+    { "vfio.rom-invalid", PD_COMPONENT_GPU, DEG, NONE, PROBE, FALSE },
+    { "vfio.probe-failed", PD_COMPONENT_GPU, FAIL, NONE, PROBE, FALSE },
   };
   guint n;
   const PdLogKind *kinds = pd_log_kinds (&n);
-  g_assert_cmpuint (n, ==, G_N_ELEMENTS (ids));
-  g_assert_cmpstr (kinds[0].kind, ==, ids[0]);
-  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+  g_assert_cmpuint (n, ==, G_N_ELEMENTS (rows));
+  g_assert_cmpuint (n, <=, PD_LOG_MAX_KINDS);
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
     {
-      const PdLogKind *k = pd_log_kind_lookup (ids[i]);
+      const PdLogKind *k = pd_log_kind_lookup (rows[i].id);
       g_assert_nonnull (k);
-      g_assert_cmpstr (k->kind, ==, ids[i]);
+      g_assert_true (k == &kinds[i]); /* table order */
+      g_assert_cmpstr (k->kind, ==, rows[i].id);
       g_assert_true (k->summary && k->summary[0]);
-      g_assert_cmpint (k->state, >=, PD_STATE_DEGRADED);
-      PdComponentId want = g_str_has_prefix (ids[i], "usb.")       ? PD_COMPONENT_USB
-                           : g_str_has_prefix (ids[i], "audio.")   ? PD_COMPONENT_AUDIO
-                           : g_str_has_prefix (ids[i], "display.") ? PD_COMPONENT_DISPLAY
-                                                                   : PD_COMPONENT_GPU;
-      g_assert_cmpint (k->component, ==, want);
+      g_assert_cmpint (k->component, ==, rows[i].component);
+      g_assert_cmpint (k->state, ==, rows[i].state);
+      g_assert_cmpint (k->also, ==, rows[i].also);
+      g_assert_cmpint (k->clears, ==, rows[i].clears);
+      g_assert_cmpint (k->tell_monitor, ==, rows[i].tell_monitor);
+      /* a probe can only vouch for the GPU and video acceleration */
+      if (k->clears == PD_LOG_CLEARS_PROBE_PASSES)
+        g_assert_cmpint (k->component, ==, PD_COMPONENT_GPU);
     }
   g_assert_null (pd_log_kind_lookup ("gpu.nope"));
   g_assert_null (pd_log_kind_lookup (NULL));
+  guint n_patterns;
+  pd_log_patterns (&n_patterns);
+  g_assert_cmpuint (n_patterns, <=, PD_LOG_MAX_PATTERNS);
+#undef NONE
+#undef PROBE
+#undef BACK
+#undef DEG
+#undef FAIL
 }
 
 /* ---- each format, mixed incidents ---- */
