@@ -1,83 +1,17 @@
-/* agent-daemon.c - the agent's state, its check cycle and the monitors. */
+/* agent-daemon.c - the agent's state: base + kernel-log overlay -> published,
+ * its signals, its monitors and host link, and the public API. The check
+ * cycle is in agent-cycle.c, kernel-log findings in agent-kernel.c. */
 #include "config.h"
 
-#include "agent-daemon.h"
+#include "agent-private.h"
 
 #include "agent-errors.h"
 #include "detail-keys.h"
-#include "kmsg-monitor.h"
-#include "gpu-scan.h"
-#include "logscan.h"
-#include "vaapi-check.h"
-
 #include "audio-monitor.h"
 #include "drm-monitor.h"
+#include "logind-poweroff.h"
 #include "monitor.h"
 #include "usb-monitor.h"
-#include "hostlink-guest.h"
-#include "logind-poweroff.h"
-
-/* Kernel-log events: a burst of this many, then one per REFILL_US. The
- * scanner already folds repeats of one kind on one device into one incident;
- * this bounds floods of many kinds or devices. States still follow every
- * finding. */
-#define LOG_EVENT_BURST 10
-#define LOG_EVENT_REFILL_US (6 * G_USEC_PER_SEC)
-/* Boot-log findings recorded as history at start. */
-#define BOOT_LOG_EVENTS_MAX 50
-
-typedef struct
-{
-  gboolean active;
-  PdState state;
-  char *summary;
-  const PdLogKind *kind; /* what raised it (logscan-rules.c): says what clears it */
-  guint gen;             /* when it was set (compared with a probe's start) */
-  gboolean saw_down;     /* the monitor reported the device not ok since then */
-} Overlay;
-
-struct _PdAgentDaemon
-{
-  GObject parent_instance;
-
-  gboolean no_vaprobe;
-  guint vaprobe_timeout_ms;
-  char *kmsg_path;
-  char *hostlink_port;
-  gboolean no_hotplug;
-
-  PdComponent *base[PD_N_COMPONENTS];    /* what the checks and monitors say */
-  Overlay overlay[PD_N_COMPONENTS];      /* what the kernel log says */
-  PdComponent *current[PD_N_COMPONENTS]; /* published: the worst of both */
-  gint64 check_time;
-
-  PdAgentHistory *history;
-  PdGpuScan *scan;
-  PdKmsgMonitor *kmsg;
-  guint boot_log_events;
-
-  /* log-event rate bound */
-  guint tokens;
-  gint64 tokens_time;
-  guint suppressed;
-
-  /* check cycle */
-  gboolean cycle_running;
-  gboolean rerun;
-  GPtrArray *waiters_now;  /* GTask: complete when the running cycle ends */
-  GPtrArray *waiters_next; /* GTask: complete when the next cycle ends */
-  guint overlay_gen;
-  guint probe_gen;
-  GCancellable *cancellable;
-
-  GDBusConnection *system_bus;
-  guint sleep_subscription;
-
-  char *cold_restart_state;
-
-  GPtrArray *monitors; /* PdMonitor, the ones that started */
-  PdHostlinkGuest *hostlink;
-};
 
 enum
 {
@@ -90,13 +24,10 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (PdAgentDaemon, pd_agent_daemon, G_TYPE_OBJECT)
 
-static void start_cycle (PdAgentDaemon *self);
-static void refresh_monitors (PdAgentDaemon *self);
-
 /* ---- publishing ---- */
 
-static void
-overlay_clear (Overlay *o)
+void
+pd_agent_overlay_clear (Overlay *o)
 {
   g_clear_pointer (&o->summary, g_free);
   o->kind = NULL;
@@ -120,9 +51,9 @@ merge (const PdComponent *base, const Overlay *o, PdComponentId id)
   return c;
 }
 
-static void
-add_event (PdAgentDaemon *self, gint64 time, const char *kind, PdComponentId component,
-           const char *text, gboolean boot_log)
+void
+pd_agent_daemon_add_event (PdAgentDaemon *self, gint64 time, const char *kind,
+                           PdComponentId component, const char *text, gboolean boot_log)
 {
   PdAgentEvent *e
       = pd_agent_event_new (time > 0 ? time : g_get_real_time (), kind, component, text);
@@ -133,8 +64,8 @@ add_event (PdAgentDaemon *self, gint64 time, const char *kind, PdComponentId com
 }
 
 /* Recomputes every published component; signals the ones that changed. */
-static void
-update (PdAgentDaemon *self)
+void
+pd_agent_daemon_update (PdAgentDaemon *self)
 {
   for (guint i = 0; i < PD_N_COMPONENTS; i++)
     {
@@ -156,15 +87,15 @@ update (PdAgentDaemon *self)
               = g_strdup_printf ("%s is now %s (was %s): %s", pd_component_title (i),
                                  pd_state_to_string (self->current[i]->state),
                                  pd_state_to_string (old_state), self->current[i]->summary);
-          add_event (self, 0, kind, i, text, FALSE);
+          pd_agent_daemon_add_event (self, 0, kind, i, text, FALSE);
         }
       g_signal_emit (self, signals[SIGNAL_COMPONENT_CHANGED], 0, i);
       pd_component_free (old);
     }
 }
 
-static void
-set_base (PdAgentDaemon *self, PdComponent *c)
+void
+pd_agent_daemon_set_base (PdAgentDaemon *self, PdComponent *c)
 {
   PdComponentId id = c->id;
   Overlay *o = &self->overlay[id];
@@ -175,245 +106,10 @@ set_base (PdAgentDaemon *self, PdComponent *c)
       if (c->state != PD_STATE_OK)
         o->saw_down = TRUE;
       else if (o->saw_down)
-        overlay_clear (o);
+        pd_agent_overlay_clear (o);
     }
   pd_component_free (self->base[id]);
   self->base[id] = c;
-}
-
-/* ---- the check cycle ---- */
-
-static void
-rescan_gpu (PdAgentDaemon *self)
-{
-  g_clear_pointer (&self->scan, pd_gpu_scan_free);
-  self->scan = pd_gpu_scan ();
-  set_base (self, pd_gpu_component (self->scan));
-  set_base (self, pd_display_component (self->scan));
-}
-
-static void
-complete_waiters (GPtrArray *waiters)
-{
-  for (guint i = 0; i < waiters->len; i++)
-    g_task_return_boolean (g_ptr_array_index (waiters, i), TRUE);
-  g_ptr_array_set_size (waiters, 0);
-}
-
-static void
-finish_cycle (PdAgentDaemon *self)
-{
-  self->cycle_running = FALSE;
-  self->check_time = g_get_real_time ();
-  update (self);
-  complete_waiters (self->waiters_now);
-  if (self->rerun || self->waiters_next->len > 0)
-    start_cycle (self);
-}
-
-static void
-on_probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (PdAgentDaemon) self = user_data;
-  PdComponent *c = pd_vaapi_check_finish (result);
-  if (g_cancellable_is_cancelled (self->cancellable))
-    {
-      pd_component_free (c);
-      return;
-    }
-  if (c == NULL)
-    c = pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN, "The VA-API probe gave no result");
-  c->id = PD_COMPONENT_VAAPI;
-  if (c->state == PD_STATE_OK)
-    {
-      /* A probe that started after a GPU hang and passed: the GPU works again. */
-      gboolean cleared = FALSE;
-      for (guint i = 0; i < PD_N_COMPONENTS; i++)
-        {
-          Overlay *o = &self->overlay[i];
-          if (o->active && o->kind->clears == PD_LOG_CLEARS_PROBE_PASSES
-              && o->gen <= self->probe_gen)
-            {
-              overlay_clear (o);
-              cleared = TRUE;
-            }
-        }
-      if (cleared)
-        add_event (self, 0, "vaapi.recovered", PD_COMPONENT_VAAPI,
-                   "The VA-API probe passed again after the kernel reported GPU trouble.", FALSE);
-    }
-  set_base (self, c);
-  finish_cycle (self);
-}
-
-static void
-start_cycle (PdAgentDaemon *self)
-{
-  g_assert (!self->cycle_running);
-  gboolean explicit = self->waiters_next->len > 0;
-  g_ptr_array_extend_and_steal (self->waiters_now, g_steal_pointer (&self->waiters_next));
-  self->waiters_next = g_ptr_array_new_with_free_func (g_object_unref);
-  self->rerun = FALSE;
-  self->cycle_running = TRUE;
-
-  rescan_gpu (self);
-  refresh_monitors (self);
-  if (explicit)
-    {
-      /* Someone asked for a re-check: kernel-log overlays on hardware that
-       * reads well now are history. */
-      for (guint i = 0; i < PD_N_COMPONENTS; i++)
-        {
-          Overlay *o = &self->overlay[i];
-          if (o->active && o->kind->clears == PD_LOG_CLEARS_DEVICE_BACK && self->base[i]
-              && self->base[i]->state == PD_STATE_OK)
-            overlay_clear (o);
-        }
-    }
-
-  if (self->no_vaprobe)
-    {
-      set_base (self, pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN,
-                                        "VA-API probe skipped (--no-vaprobe)"));
-      finish_cycle (self);
-      return;
-    }
-  self->probe_gen = self->overlay_gen;
-  if (self->base[PD_COMPONENT_VAAPI] == NULL)
-    set_base (self, pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN,
-                                      "Checking video acceleration (the VA-API probe runs)"));
-  update (self);
-  pd_vaapi_check_async (self->scan,
-                        self->vaprobe_timeout_ms ? self->vaprobe_timeout_ms
-                                                 : PD_VAPROBE_DEFAULT_TIMEOUT_MS,
-                        self->cancellable, on_probe_done, g_object_ref (self));
-}
-
-static void
-request_checks (PdAgentDaemon *self, GTask *task)
-{
-  if (task)
-    g_ptr_array_add (self->waiters_next, task);
-  if (self->cycle_running)
-    self->rerun = TRUE;
-  else
-    start_cycle (self);
-}
-
-void
-pd_agent_daemon_run_checks_async (PdAgentDaemon *self, GCancellable *cancellable,
-                                  GAsyncReadyCallback callback, gpointer user_data)
-{
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, pd_agent_daemon_run_checks_async);
-  request_checks (self, task);
-}
-
-gboolean
-pd_agent_daemon_run_checks_finish (PdAgentDaemon *self, GAsyncResult *result, GError **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-/* ---- kernel log ---- */
-
-static gboolean
-take_log_event_token (PdAgentDaemon *self)
-{
-  gint64 now = g_get_monotonic_time ();
-  if (self->tokens_time == 0)
-    {
-      self->tokens = LOG_EVENT_BURST;
-      self->tokens_time = now;
-    }
-  gint64 refill = (now - self->tokens_time) / LOG_EVENT_REFILL_US;
-  if (refill > 0)
-    {
-      self->tokens = (guint) MIN ((gint64) LOG_EVENT_BURST, self->tokens + refill);
-      self->tokens_time += refill * LOG_EVENT_REFILL_US;
-    }
-  if (self->tokens == 0)
-    return FALSE;
-  self->tokens--;
-  return TRUE;
-}
-
-static void
-raise_overlay (PdAgentDaemon *self, PdComponentId id, const PdLogKind *kind, const char *summary)
-{
-  Overlay *o = &self->overlay[id];
-  if (!o->active || kind->state >= o->state)
-    {
-      g_free (o->summary);
-      o->summary = g_strdup (summary);
-      o->kind = kind;
-      o->state = kind->state;
-    }
-  o->active = TRUE;
-  o->saw_down = FALSE;
-  o->gen = ++self->overlay_gen;
-}
-
-static void
-on_log_finding (PdKmsgMonitor *kmsg, const PdLogFinding *f, gboolean boot_log, gpointer user_data)
-{
-  PdAgentDaemon *self = user_data;
-  const PdLogKind *kind = f->kind;
-  g_autoptr (GString) text = g_string_new (kind->summary);
-  if (f->device)
-    g_string_append_printf (text, " (device %s)", f->device);
-  if (f->excerpt && *f->excerpt)
-    g_string_append_printf (text, " Kernel log: “%s”", f->excerpt);
-
-  if (boot_log)
-    {
-      /* History only: earlier trouble in this boot raises no alarm now. */
-      if (self->boot_log_events++ >= BOOT_LOG_EVENTS_MAX)
-        return;
-      gint64 time = 0;
-      if (f->timestamp_us >= 0)
-        {
-          gint64 age = g_get_monotonic_time () - f->timestamp_us;
-          if (age >= 0)
-            time = g_get_real_time () - age;
-        }
-      g_string_prepend (text, "Earlier in this boot: ");
-      add_event (self, time, kind->kind, kind->component, text->str, TRUE);
-      return;
-    }
-
-  g_autofree char *summary = f->device
-                                 ? g_strdup_printf ("%s (device %s)", kind->summary, f->device)
-                                 : g_strdup (kind->summary);
-  /* What the finding means is the kind's row (logscan-rules.c), nothing else. */
-  raise_overlay (self, kind->component, kind, summary);
-  if (kind->also < PD_N_COMPONENTS)
-    raise_overlay (self, kind->also, kind, summary);
-  if (kind->tell_monitor)
-    for (guint i = 0; i < self->monitors->len; i++)
-      {
-        PdMonitor *m = g_ptr_array_index (self->monitors, i);
-        if (pd_monitor_get_component_id (m) == kind->component)
-          pd_monitor_note_kernel_finding (m, kind, f->device);
-      }
-
-  if (take_log_event_token (self))
-    {
-      if (self->suppressed > 0)
-        {
-          g_autofree char *note = g_strdup_printf (
-              "%u more kernel-log findings came too fast to list one by one; "
-              "run `passdesk scan-log` on `journalctl -k` output for all of them.",
-              self->suppressed);
-          add_event (self, 0, "kernel.flood", kind->component, note, FALSE);
-          self->suppressed = 0;
-        }
-      add_event (self, 0, kind->kind, kind->component, text->str, FALSE);
-    }
-  else
-    self->suppressed++;
-  update (self);
 }
 
 /* ---- monitors ---- */
@@ -425,20 +121,20 @@ on_monitor_component_changed (PdMonitor *monitor, gpointer user_data)
   PdComponent *c = pd_monitor_get_component (monitor);
   if (c == NULL)
     return;
-  set_base (self, c);
-  update (self);
+  pd_agent_daemon_set_base (self, c);
+  pd_agent_daemon_update (self);
 }
 
 static void
 on_monitor_event (PdMonitor *monitor, const char *kind, const char *text, gpointer user_data)
 {
   PdAgentDaemon *self = user_data;
-  add_event (self, 0, kind, pd_monitor_get_component_id (monitor), text, FALSE);
+  pd_agent_daemon_add_event (self, 0, kind, pd_monitor_get_component_id (monitor), text, FALSE);
 }
 
 /* Sources without change notification (/proc/asound) read again. */
-static void
-refresh_monitors (PdAgentDaemon *self)
+void
+pd_agent_daemon_refresh_monitors (PdAgentDaemon *self)
 {
   for (guint i = 0; i < self->monitors->len; i++)
     pd_monitor_refresh (g_ptr_array_index (self->monitors, i));
@@ -450,20 +146,13 @@ on_drm_changed (PdDrmMonitor *drm, const char *what, gpointer user_data)
   PdAgentDaemon *self = user_data;
   if (g_strcmp0 (what, "gpu") == 0)
     {
-      request_checks (self, NULL);
+      pd_agent_daemon_request_checks (self, NULL);
       return;
     }
   /* A connector changed: re-read the outputs now (no probe needed). */
-  PdState before = self->base[PD_COMPONENT_DISPLAY] ? self->base[PD_COMPONENT_DISPLAY]->state
-                                                    : PD_STATE_UNKNOWN;
-  g_clear_pointer (&self->scan, pd_gpu_scan_free);
-  self->scan = pd_gpu_scan ();
-  set_base (self, pd_display_component (self->scan));
-  if (self->overlay[PD_COMPONENT_DISPLAY].active
-      && self->base[PD_COMPONENT_DISPLAY]->state == PD_STATE_OK && before != PD_STATE_OK)
-    overlay_clear (&self->overlay[PD_COMPONENT_DISPLAY]);
-  refresh_monitors (self);
-  update (self);
+  pd_agent_daemon_rescan_display (self);
+  pd_agent_daemon_refresh_monitors (self);
+  pd_agent_daemon_update (self);
 }
 
 static PdMonitor *
@@ -518,7 +207,7 @@ start_monitors (PdAgentDaemon *self)
         g_signal_connect_object (m, "changed", G_CALLBACK (on_drm_changed), self, 0);
       PdComponent *c = pd_monitor_get_component (m);
       if (c)
-        set_base (self, c);
+        pd_agent_daemon_set_base (self, c);
       g_ptr_array_add (self->monitors, g_steal_pointer (&m));
     }
 }
@@ -532,8 +221,8 @@ on_hostlink_component_changed (PdHostlinkGuest *guest, gpointer user_data)
   PdComponent *c = pd_hostlink_guest_get_component (guest);
   if (c == NULL)
     return;
-  set_base (self, c);
-  update (self);
+  pd_agent_daemon_set_base (self, c);
+  pd_agent_daemon_update (self);
 }
 
 static void
@@ -549,7 +238,7 @@ on_hostlink_progress (PdHostlinkGuest *guest, const char *phase, const char *tex
 static void
 on_hostlink_event (PdHostlinkGuest *guest, const char *kind, const char *text, gpointer user_data)
 {
-  add_event (user_data, 0, kind, PD_COMPONENT_HOSTLINK, text, FALSE);
+  pd_agent_daemon_add_event (user_data, 0, kind, PD_COMPONENT_HOSTLINK, text, FALSE);
 }
 
 static void
@@ -565,7 +254,7 @@ start_hostlink (PdAgentDaemon *self)
     g_warning ("Host link: %s", error->message);
   PdComponent *c = pd_hostlink_guest_get_component (self->hostlink);
   if (c)
-    set_base (self, c);
+    pd_agent_daemon_set_base (self, c);
 }
 
 static GError *
@@ -606,7 +295,8 @@ on_power_off_done (GObject *source, GAsyncResult *result, gpointer user_data)
           "The host accepted the cold restart, but the clean power-off through logind failed: "
           "%s. The host's `qm shutdown` will ask the guest to shut down instead.",
           error->message);
-      add_event (self, 0, "hostlink.poweroff-failed", PD_COMPONENT_HOSTLINK, text, FALSE);
+      pd_agent_daemon_add_event (self, 0, "hostlink.poweroff-failed", PD_COMPONENT_HOSTLINK, text,
+                                 FALSE);
     }
   g_task_return_boolean (task, TRUE);
 }
@@ -669,10 +359,10 @@ on_prepare_for_sleep (GDBusConnection *connection, const char *sender, const cha
   g_variant_get (parameters, "(b)", &going_to_sleep);
   if (going_to_sleep)
     return;
-  add_event (self, 0, "agent.resumed", PD_COMPONENT_GPU,
-             "The system resumed from sleep; checking the GPU and video acceleration again.",
-             FALSE);
-  request_checks (self, NULL);
+  pd_agent_daemon_add_event (
+      self, 0, "agent.resumed", PD_COMPONENT_GPU,
+      "The system resumed from sleep; checking the GPU and video acceleration again.", FALSE);
+  pd_agent_daemon_request_checks (self, NULL);
 }
 
 static void
@@ -699,33 +389,16 @@ on_system_bus (GObject *source, GAsyncResult *result, gpointer user_data)
 
 /* ---- object ---- */
 
-static void
-on_kmsg_finding_cb (PdKmsgMonitor *kmsg, gpointer finding, gboolean boot_log, gpointer user_data)
-{
-  on_log_finding (kmsg, finding, boot_log, user_data);
-}
-
 void
 pd_agent_daemon_start (PdAgentDaemon *self)
 {
   start_monitors (self);
   start_hostlink (self);
 
-  self->kmsg = pd_kmsg_monitor_new (self->kmsg_path);
-  g_signal_connect_object (self->kmsg, "finding", G_CALLBACK (on_kmsg_finding_cb), self, 0);
-  g_autoptr (GError) error = NULL;
-  if (!pd_kmsg_monitor_start (self->kmsg, &error))
-    {
-      g_warning ("Kernel log: %s", error->message);
-      g_clear_object (&self->kmsg);
-    }
-  else
-    g_debug ("Kernel log: %" G_GUINT64_FORMAT " records from before the start classified, "
-             "%u findings kept as history",
-             pd_kmsg_monitor_get_n_records (self->kmsg), self->boot_log_events);
+  pd_agent_daemon_start_kernel_log (self);
 
   g_bus_get (G_BUS_TYPE_SYSTEM, self->cancellable, on_system_bus, g_object_ref (self));
-  request_checks (self, NULL);
+  pd_agent_daemon_request_checks (self, NULL);
 }
 
 PdAgentDaemon *
@@ -814,7 +487,7 @@ pd_agent_daemon_finalize (GObject *object)
     {
       pd_component_free (self->base[i]);
       pd_component_free (self->current[i]);
-      overlay_clear (&self->overlay[i]);
+      pd_agent_overlay_clear (&self->overlay[i]);
     }
   g_ptr_array_unref (self->waiters_now);
   g_ptr_array_unref (self->waiters_next);

@@ -2,10 +2,11 @@
  * history, the check cycle (GPU/display scan + VA-API probe) and the monitors.
  *
  * Each component the agent publishes is the worst of what its monitor or
- * check says and an overlay from the kernel log; an overlay is cleared by the
- * matching recovery: a VA-API probe that passes (gpu, vaapi), the device
- * going away and coming back (audio, usb, display), or an explicit re-check
- * (RunChecks) that finds the hardware well (audio, usb).
+ * check says and an overlay from the kernel log. Which components a
+ * kernel-log kind raises, to which state, and what clears the overlay again
+ * (a VA-API probe that passes; or the device going away and coming back, or
+ * an explicit re-check (RunChecks) that finds the hardware well) is the
+ * kind's row in logscan-rules.c.
  *
  * Checks never run twice at once: requests during a cycle are coalesced
  * into one more cycle after it.

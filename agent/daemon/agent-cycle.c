@@ -1,0 +1,160 @@
+/* agent-cycle.c - the agent's check cycle: GPU and display rescan, then the
+ * VA-API probe. Cycles never overlap: requests during one are coalesced into
+ * one more after it. */
+#include "config.h"
+
+#include "agent-private.h"
+
+#include "vaapi-check.h"
+
+static void start_cycle (PdAgentDaemon *self);
+
+static void
+rescan_gpu (PdAgentDaemon *self)
+{
+  g_clear_pointer (&self->scan, pd_gpu_scan_free);
+  self->scan = pd_gpu_scan ();
+  pd_agent_daemon_set_base (self, pd_gpu_component (self->scan));
+  pd_agent_daemon_set_base (self, pd_display_component (self->scan));
+}
+
+/* A connector changed: the outputs are read again (no probe needed); a
+ * display that reads well after it did not ends a kernel-log overlay. */
+void
+pd_agent_daemon_rescan_display (PdAgentDaemon *self)
+{
+  PdState before = self->base[PD_COMPONENT_DISPLAY] ? self->base[PD_COMPONENT_DISPLAY]->state
+                                                    : PD_STATE_UNKNOWN;
+  g_clear_pointer (&self->scan, pd_gpu_scan_free);
+  self->scan = pd_gpu_scan ();
+  pd_agent_daemon_set_base (self, pd_display_component (self->scan));
+  if (self->overlay[PD_COMPONENT_DISPLAY].active
+      && self->base[PD_COMPONENT_DISPLAY]->state == PD_STATE_OK && before != PD_STATE_OK)
+    pd_agent_overlay_clear (&self->overlay[PD_COMPONENT_DISPLAY]);
+}
+
+static void
+complete_waiters (GPtrArray *waiters)
+{
+  for (guint i = 0; i < waiters->len; i++)
+    g_task_return_boolean (g_ptr_array_index (waiters, i), TRUE);
+  g_ptr_array_set_size (waiters, 0);
+}
+
+static void
+finish_cycle (PdAgentDaemon *self)
+{
+  self->cycle_running = FALSE;
+  self->check_time = g_get_real_time ();
+  pd_agent_daemon_update (self);
+  complete_waiters (self->waiters_now);
+  if (self->rerun || self->waiters_next->len > 0)
+    start_cycle (self);
+}
+
+static void
+on_probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (PdAgentDaemon) self = user_data;
+  PdComponent *c = pd_vaapi_check_finish (result);
+  if (g_cancellable_is_cancelled (self->cancellable))
+    {
+      pd_component_free (c);
+      return;
+    }
+  if (c == NULL)
+    c = pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN, "The VA-API probe gave no result");
+  c->id = PD_COMPONENT_VAAPI;
+  if (c->state == PD_STATE_OK)
+    {
+      /* A probe that started after a GPU hang and passed: the GPU works again. */
+      gboolean cleared = FALSE;
+      for (guint i = 0; i < PD_N_COMPONENTS; i++)
+        {
+          Overlay *o = &self->overlay[i];
+          if (o->active && o->kind->clears == PD_LOG_CLEARS_PROBE_PASSES
+              && o->gen <= self->probe_gen)
+            {
+              pd_agent_overlay_clear (o);
+              cleared = TRUE;
+            }
+        }
+      if (cleared)
+        pd_agent_daemon_add_event (
+            self, 0, "vaapi.recovered", PD_COMPONENT_VAAPI,
+            "The VA-API probe passed again after the kernel reported GPU trouble.", FALSE);
+    }
+  pd_agent_daemon_set_base (self, c);
+  finish_cycle (self);
+}
+
+static void
+start_cycle (PdAgentDaemon *self)
+{
+  g_assert (!self->cycle_running);
+  gboolean explicit = self->waiters_next->len > 0;
+  g_ptr_array_extend_and_steal (self->waiters_now, g_steal_pointer (&self->waiters_next));
+  self->waiters_next = g_ptr_array_new_with_free_func (g_object_unref);
+  self->rerun = FALSE;
+  self->cycle_running = TRUE;
+
+  rescan_gpu (self);
+  pd_agent_daemon_refresh_monitors (self);
+  if (explicit)
+    {
+      /* Someone asked for a re-check: kernel-log overlays on hardware that
+       * reads well now are history. */
+      for (guint i = 0; i < PD_N_COMPONENTS; i++)
+        {
+          Overlay *o = &self->overlay[i];
+          if (o->active && o->kind->clears == PD_LOG_CLEARS_DEVICE_BACK && self->base[i]
+              && self->base[i]->state == PD_STATE_OK)
+            pd_agent_overlay_clear (o);
+        }
+    }
+
+  if (self->no_vaprobe)
+    {
+      pd_agent_daemon_set_base (self, pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN,
+                                                        "VA-API probe skipped (--no-vaprobe)"));
+      finish_cycle (self);
+      return;
+    }
+  self->probe_gen = self->overlay_gen;
+  if (self->base[PD_COMPONENT_VAAPI] == NULL)
+    pd_agent_daemon_set_base (
+        self, pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN,
+                                "Checking video acceleration (the VA-API probe runs)"));
+  pd_agent_daemon_update (self);
+  pd_vaapi_check_async (self->scan,
+                        self->vaprobe_timeout_ms ? self->vaprobe_timeout_ms
+                                                 : PD_VAPROBE_DEFAULT_TIMEOUT_MS,
+                        self->cancellable, on_probe_done, g_object_ref (self));
+}
+
+void
+pd_agent_daemon_request_checks (PdAgentDaemon *self, GTask *task)
+{
+  if (task)
+    g_ptr_array_add (self->waiters_next, task);
+  if (self->cycle_running)
+    self->rerun = TRUE;
+  else
+    start_cycle (self);
+}
+
+void
+pd_agent_daemon_run_checks_async (PdAgentDaemon *self, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pd_agent_daemon_run_checks_async);
+  pd_agent_daemon_request_checks (self, task);
+}
+
+gboolean
+pd_agent_daemon_run_checks_finish (PdAgentDaemon *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

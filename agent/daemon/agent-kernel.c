@@ -1,0 +1,142 @@
+/* agent-kernel.c - kernel-log findings -> overlays and history.
+ *
+ * What a finding does is its kind's row in logscan-rules.c (component,
+ * state, a second component, what clears it, whether the monitor is told);
+ * nothing here looks at a kind's name. Live findings raise overlays; the
+ * boot log is history only. Events are rate-bounded; states follow every
+ * finding. */
+#include "config.h"
+
+#include "agent-private.h"
+
+#include "monitor.h"
+
+/* Kernel-log events: a burst of this many, then one per REFILL_US. The
+ * scanner already folds repeats of one kind on one device into one incident;
+ * this bounds floods of many kinds or devices. States still follow every
+ * finding. */
+#define LOG_EVENT_BURST 10
+#define LOG_EVENT_REFILL_US (6 * G_USEC_PER_SEC)
+/* Boot-log findings recorded as history at start. */
+#define BOOT_LOG_EVENTS_MAX 50
+
+static gboolean
+take_log_event_token (PdAgentDaemon *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (self->tokens_time == 0)
+    {
+      self->tokens = LOG_EVENT_BURST;
+      self->tokens_time = now;
+    }
+  gint64 refill = (now - self->tokens_time) / LOG_EVENT_REFILL_US;
+  if (refill > 0)
+    {
+      self->tokens = (guint) MIN ((gint64) LOG_EVENT_BURST, self->tokens + refill);
+      self->tokens_time += refill * LOG_EVENT_REFILL_US;
+    }
+  if (self->tokens == 0)
+    return FALSE;
+  self->tokens--;
+  return TRUE;
+}
+
+static void
+raise_overlay (PdAgentDaemon *self, PdComponentId id, const PdLogKind *kind, const char *summary)
+{
+  Overlay *o = &self->overlay[id];
+  if (!o->active || kind->state >= o->state)
+    {
+      g_free (o->summary);
+      o->summary = g_strdup (summary);
+      o->kind = kind;
+      o->state = kind->state;
+    }
+  o->active = TRUE;
+  o->saw_down = FALSE;
+  o->gen = ++self->overlay_gen;
+}
+
+static void
+on_log_finding (PdKmsgMonitor *kmsg, const PdLogFinding *f, gboolean boot_log, gpointer user_data)
+{
+  PdAgentDaemon *self = user_data;
+  const PdLogKind *kind = f->kind;
+  g_autoptr (GString) text = g_string_new (kind->summary);
+  if (f->device)
+    g_string_append_printf (text, " (device %s)", f->device);
+  if (f->excerpt && *f->excerpt)
+    g_string_append_printf (text, " Kernel log: “%s”", f->excerpt);
+
+  if (boot_log)
+    {
+      /* History only: earlier trouble in this boot raises no alarm now. */
+      if (self->boot_log_events++ >= BOOT_LOG_EVENTS_MAX)
+        return;
+      gint64 time = 0;
+      if (f->timestamp_us >= 0)
+        {
+          gint64 age = g_get_monotonic_time () - f->timestamp_us;
+          if (age >= 0)
+            time = g_get_real_time () - age;
+        }
+      g_string_prepend (text, "Earlier in this boot: ");
+      pd_agent_daemon_add_event (self, time, kind->kind, kind->component, text->str, TRUE);
+      return;
+    }
+
+  g_autofree char *summary = f->device
+                                 ? g_strdup_printf ("%s (device %s)", kind->summary, f->device)
+                                 : g_strdup (kind->summary);
+  /* What the finding means is the kind's row (logscan-rules.c), nothing else. */
+  raise_overlay (self, kind->component, kind, summary);
+  if (kind->also < PD_N_COMPONENTS)
+    raise_overlay (self, kind->also, kind, summary);
+  if (kind->tell_monitor)
+    for (guint i = 0; i < self->monitors->len; i++)
+      {
+        PdMonitor *m = g_ptr_array_index (self->monitors, i);
+        if (pd_monitor_get_component_id (m) == kind->component)
+          pd_monitor_note_kernel_finding (m, kind, f->device);
+      }
+
+  if (take_log_event_token (self))
+    {
+      if (self->suppressed > 0)
+        {
+          g_autofree char *note = g_strdup_printf (
+              "%u more kernel-log findings came too fast to list one by one; "
+              "run `passdesk scan-log` on `journalctl -k` output for all of them.",
+              self->suppressed);
+          pd_agent_daemon_add_event (self, 0, "kernel.flood", kind->component, note, FALSE);
+          self->suppressed = 0;
+        }
+      pd_agent_daemon_add_event (self, 0, kind->kind, kind->component, text->str, FALSE);
+    }
+  else
+    self->suppressed++;
+  pd_agent_daemon_update (self);
+}
+
+static void
+on_kmsg_finding_cb (PdKmsgMonitor *kmsg, gpointer finding, gboolean boot_log, gpointer user_data)
+{
+  on_log_finding (kmsg, finding, boot_log, user_data);
+}
+
+void
+pd_agent_daemon_start_kernel_log (PdAgentDaemon *self)
+{
+  g_autoptr (GError) error = NULL;
+  self->kmsg = pd_kmsg_monitor_new (self->kmsg_path);
+  g_signal_connect_object (self->kmsg, "finding", G_CALLBACK (on_kmsg_finding_cb), self, 0);
+  if (!pd_kmsg_monitor_start (self->kmsg, &error))
+    {
+      g_warning ("Kernel log: %s", error->message);
+      g_clear_object (&self->kmsg);
+    }
+  else
+    g_debug ("Kernel log: %" G_GUINT64_FORMAT " records from before the start classified, "
+             "%u findings kept as history",
+             pd_kmsg_monitor_get_n_records (self->kmsg), self->boot_log_events);
+}

@@ -1,0 +1,99 @@
+/* agent-private.h - the agent daemon's state, shared by its three parts
+ * (internal to the daemon; cf. gio/gdbusprivate.h).
+ *
+ *  agent-daemon.c  state: base + kernel-log overlay -> published, signals,
+ *                  monitors, host link, public API
+ *  agent-cycle.c   the check cycle: GPU/display rescan, VA-API probe,
+ *                  coalescing of requests
+ *  agent-kernel.c  kernel-log findings -> overlays, by the kind's row in
+ *                  logscan-rules.c (the one place that says what a kind means)
+ */
+#pragma once
+
+#include "agent-daemon.h"
+
+#include "gpu-scan.h"
+#include "hostlink-guest.h"
+#include "kmsg-monitor.h"
+#include "logscan.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  gboolean active;
+  PdState state;
+  char *summary;
+  const PdLogKind *kind; /* what raised it (logscan-rules.c): says what clears it */
+  guint gen;             /* when it was set (compared with a probe's start) */
+  gboolean saw_down;     /* the monitor reported the device not ok since then */
+} Overlay;
+
+struct _PdAgentDaemon
+{
+  GObject parent_instance;
+
+  gboolean no_vaprobe;
+  guint vaprobe_timeout_ms;
+  char *kmsg_path;
+  char *hostlink_port;
+  gboolean no_hotplug;
+
+  PdComponent *base[PD_N_COMPONENTS];    /* what the checks and monitors say */
+  Overlay overlay[PD_N_COMPONENTS];      /* what the kernel log says */
+  PdComponent *current[PD_N_COMPONENTS]; /* published: the worst of both */
+  gint64 check_time;
+
+  PdAgentHistory *history;
+  PdGpuScan *scan;
+  PdKmsgMonitor *kmsg;
+  guint boot_log_events;
+
+  /* log-event rate bound */
+  guint tokens;
+  gint64 tokens_time;
+  guint suppressed;
+
+  /* check cycle */
+  gboolean cycle_running;
+  gboolean rerun;
+  GPtrArray *waiters_now;  /* GTask: complete when the running cycle ends */
+  GPtrArray *waiters_next; /* GTask: complete when the next cycle ends */
+  guint overlay_gen;
+  guint probe_gen;
+  GCancellable *cancellable;
+
+  GDBusConnection *system_bus;
+  guint sleep_subscription;
+
+  char *cold_restart_state;
+
+  GPtrArray *monitors; /* PdMonitor, the ones that started */
+  PdHostlinkGuest *hostlink;
+};
+
+/* ---- agent-daemon.c ---- */
+
+void pd_agent_overlay_clear (Overlay *o);
+/* Takes @c as what the checks or a monitor say (transfer full); may end a
+ * kernel-log overlay whose kind clears when the device is back. */
+void pd_agent_daemon_set_base (PdAgentDaemon *self, PdComponent *c);
+/* Recomputes every published component; signals the ones that changed. */
+void pd_agent_daemon_update (PdAgentDaemon *self);
+void pd_agent_daemon_add_event (PdAgentDaemon *self, gint64 time, const char *kind,
+                                PdComponentId component, const char *text, gboolean boot_log);
+void pd_agent_daemon_refresh_monitors (PdAgentDaemon *self);
+
+/* ---- agent-cycle.c ---- */
+
+/* Starts a check cycle, or asks for one more after the running one; @task
+ * (may be NULL, transfer full) completes when that cycle ends. */
+void pd_agent_daemon_request_checks (PdAgentDaemon *self, GTask *task);
+void pd_agent_daemon_rescan_display (PdAgentDaemon *self);
+
+/* ---- agent-kernel.c ---- */
+
+/* Opens the kernel log: boot-log findings become history, live ones overlays. */
+void pd_agent_daemon_start_kernel_log (PdAgentDaemon *self);
+
+G_END_DECLS
