@@ -214,6 +214,10 @@ class DbusTest(h.AgentTestCase):
         self.assertEqual(str(subject[0]), 'unix-process')
         self.assertEqual(int(subject[1]['pid']), os.getpid())
         self.assertEqual(int(subject[1]['uid']), os.getuid())
+        # The start time pins the pid to this process (field 22 of /proc/PID/stat).
+        with open(f'/proc/{os.getpid()}/stat') as f:
+            start_time = int(f.read().rsplit(')', 1)[1].split()[19])
+        self.assertEqual(int(subject[1]['start-time']), start_time)
         self.assertEqual(str(action), 'org.passdesk.cold-restart')
         self.assertEqual(int(flags) & 1, 1)
         self.assertIn('host', msg.lower())
