@@ -412,6 +412,8 @@ pd_agent_daemon_new (const PdAgentOptions *options)
       self->kmsg_path = g_strdup (options->kmsg_path);
       self->hostlink_port = g_strdup (options->hostlink_port);
       self->no_hotplug = options->no_hotplug;
+      if (options->kernel_hold_us > 0)
+        self->kernel_hold_us = options->kernel_hold_us;
     }
   return self;
 }
@@ -474,6 +476,7 @@ pd_agent_daemon_dispose (GObject *object)
   self->sleep_subscription = 0;
   g_clear_object (&self->system_bus);
   g_clear_object (&self->kmsg);
+  g_clear_handle_id (&self->hold_id, g_source_remove);
   g_ptr_array_set_size (self->monitors, 0);
   g_clear_object (&self->hostlink);
   G_OBJECT_CLASS (pd_agent_daemon_parent_class)->dispose (object);
@@ -527,4 +530,5 @@ pd_agent_daemon_init (PdAgentDaemon *self)
   self->monitors = g_ptr_array_new_with_free_func (g_object_unref);
   self->cancellable = g_cancellable_new ();
   self->cold_restart_state = g_strdup ("idle");
+  self->kernel_hold_us = PD_LOG_HOLD_US;
 }

@@ -26,6 +26,7 @@ typedef struct
   const char *kmsg_path;     /* NULL: /dev/kmsg under the sysroot prefix */
   const char *hostlink_port; /* NULL: the default virtio port */
   gboolean no_hotplug;       /* tests: no udev and libusb monitors */
+  gint64 kernel_hold_us;     /* tests; 0: PD_LOG_HOLD_US (logscan.h) */
 } PdAgentOptions;
 
 #define PD_TYPE_AGENT_DAEMON (pd_agent_daemon_get_type ())

@@ -41,6 +41,44 @@ take_log_event_token (PdAgentDaemon *self)
   return TRUE;
 }
 
+static gboolean on_hold_over (gpointer user_data);
+
+/* One timer, for the overlay that ends first; none while nothing is held. */
+static void
+schedule_hold (PdAgentDaemon *self)
+{
+  g_clear_handle_id (&self->hold_id, g_source_remove);
+  gint64 next = G_MAXINT64;
+  for (guint i = 0; i < PD_N_COMPONENTS; i++)
+    {
+      const Overlay *o = &self->overlay[i];
+      if (o->active && o->kind->clears == PD_LOG_CLEARS_AFTER_HOLD)
+        next = MIN (next, o->until);
+    }
+  if (next == G_MAXINT64)
+    return;
+  gint64 delay_ms = (next - g_get_monotonic_time ()) / 1000 + 1;
+  self->hold_id = g_timeout_add_full (G_PRIORITY_DEFAULT, (guint) CLAMP (delay_ms, 1, G_MAXINT),
+                                      on_hold_over, self, NULL);
+}
+
+static gboolean
+on_hold_over (gpointer user_data)
+{
+  PdAgentDaemon *self = user_data;
+  self->hold_id = 0;
+  gint64 now = g_get_monotonic_time ();
+  for (guint i = 0; i < PD_N_COMPONENTS; i++)
+    {
+      Overlay *o = &self->overlay[i];
+      if (o->active && o->kind->clears == PD_LOG_CLEARS_AFTER_HOLD && o->until <= now)
+        pd_agent_overlay_clear (o);
+    }
+  schedule_hold (self);
+  pd_agent_daemon_update (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 raise_overlay (PdAgentDaemon *self, PdComponentId id, const PdLogKind *kind, const char *summary)
 {
@@ -54,6 +92,7 @@ raise_overlay (PdAgentDaemon *self, PdComponentId id, const PdLogKind *kind, con
     }
   o->active = TRUE;
   o->saw_down = FALSE;
+  o->until = g_get_monotonic_time () + self->kernel_hold_us;
   o->gen = ++self->overlay_gen;
 }
 
@@ -92,6 +131,7 @@ on_log_finding (PdKmsgMonitor *kmsg, const PdLogFinding *f, gboolean boot_log, g
   raise_overlay (self, kind->component, kind, summary);
   if (kind->also < PD_N_COMPONENTS)
     raise_overlay (self, kind->also, kind, summary);
+  schedule_hold (self);
   if (kind->tell_monitor)
     for (guint i = 0; i < self->monitors->len; i++)
       {

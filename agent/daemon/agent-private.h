@@ -26,6 +26,7 @@ typedef struct
   char *summary;
   const PdLogKind *kind; /* what raised it (logscan-rules.c): says what clears it */
   guint gen;             /* when it was set (compared with a probe's start) */
+  gint64 until;          /* PD_LOG_CLEARS_AFTER_HOLD: monotonic time it ends */
   gboolean saw_down;     /* the monitor reported the device not ok since then */
 } Overlay;
 
@@ -38,6 +39,7 @@ struct _PdAgentDaemon
   char *kmsg_path;
   char *hostlink_port;
   gboolean no_hotplug;
+  gint64 kernel_hold_us;
 
   PdComponent *base[PD_N_COMPONENTS];    /* what the checks and monitors say */
   Overlay overlay[PD_N_COMPONENTS];      /* what the kernel log says */
@@ -48,6 +50,7 @@ struct _PdAgentDaemon
   PdGpuScan *scan;
   PdKmsgMonitor *kmsg;
   guint boot_log_events;
+  guint hold_id; /* ends the next PD_LOG_CLEARS_AFTER_HOLD overlay */
 
   /* log-event rate bound */
   guint tokens;

@@ -68,6 +68,7 @@ main (int argc, char **argv)
 {
   gboolean session = FALSE, no_vaprobe = FALSE, version = FALSE, no_hotplug = FALSE;
   int vaprobe_timeout_s = 0;
+  int kernel_hold_ms = 0;
   g_autofree char *kmsg = NULL;
   g_autofree char *hostlink_port = NULL;
   const GOptionEntry entries[] = {
@@ -83,6 +84,8 @@ main (int argc, char **argv)
       "Do not run the VA-API probe (video acceleration stays unknown)", NULL },
     { "vaprobe-timeout", 0, 0, G_OPTION_ARG_INT, &vaprobe_timeout_s,
       "Seconds the VA-API probe may take before it is killed (default 5)", "S" },
+    { "kernel-hold-ms", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &kernel_hold_ms,
+      "How long passing kernel-log trouble keeps its component down (tests)", "MS" },
     { "no-hotplug", 0, 0, G_OPTION_ARG_NONE, &no_hotplug,
       "Do not listen to udev and libusb hotplug events (tests)", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
@@ -121,6 +124,12 @@ main (int argc, char **argv)
       return 2;
     }
 
+  if (kernel_hold_ms < 0)
+    {
+      g_printerr ("passdesk-agent: --kernel-hold-ms must not be negative\n");
+      return 2;
+    }
+
   /* Register the error names before any reply can carry one. */
   (void) PD_AGENT_ERROR;
 
@@ -130,6 +139,7 @@ main (int argc, char **argv)
     .kmsg_path = kmsg,
     .hostlink_port = hostlink_port,
     .no_hotplug = no_hotplug,
+    .kernel_hold_us = (gint64) kernel_hold_ms * 1000,
   };
   Agent agent = { 0 };
   agent.session = session;

@@ -36,9 +36,11 @@ enum
 /* Row helpers: what the agent does with a finding of each family. Every row
  * still spells out component, state and summary; these only fill in the
  * effects so that a row cannot half-say them.
- *  USB:   the USB monitor is told (controller death is part of its tree);
- *         the overlay ends when the device is gone and back, or a re-check
- *         finds USB well.
+ *  USB:   passing USB trouble: degraded for PD_LOG_HOLD_US (a minute)
+ *         after the last finding; the agent alone holds it.
+ *  USB_CONTROLLER: the USB monitor is told (a dead controller is part of
+ *         its tree, until the root hub returns); the overlay ends when USB
+ *         reads bad and then well again, or a re-check finds it well.
  *  GPU:   video acceleration cannot be trusted either; a later VA-API probe
  *         that passes ends both overlays.
  *  VFIO:  about the passed-through GPU; a passing probe ends it.
@@ -46,6 +48,10 @@ enum
  *         not to be trusted); the audio monitor re-reads /proc/asound.
  *  DISPLAY: ends when the outputs read well again. */
 #define USB(id, st, text)                                                                          \
+  {                                                                                                \
+    id, PD_COMPONENT_USB, st, PD_N_COMPONENTS, PD_LOG_CLEARS_AFTER_HOLD, FALSE, text               \
+  }
+#define USB_CONTROLLER(id, st, text)                                                               \
   {                                                                                                \
     id, PD_COMPONENT_USB, st, PD_N_COMPONENTS, PD_LOG_CLEARS_DEVICE_BACK, TRUE, text               \
   }
@@ -67,9 +73,10 @@ enum
   }
 
 static const PdLogKind kinds[K_N_KINDS] = {
-  [K_USB_CONTROLLER_DIED] = USB ("usb.controller-died", PD_STATE_FAILED,
-                                 "The USB host controller stopped answering and the kernel gave it "
-                                 "up; every device on it is gone until the VM restarts."),
+  [K_USB_CONTROLLER_DIED]
+  = USB_CONTROLLER ("usb.controller-died", PD_STATE_FAILED,
+                    "The USB host controller stopped answering and the kernel gave it "
+                    "up; every device on it is gone until the VM restarts."),
   [K_USB_ENUMERATION_FAILED] = USB ("usb.enumeration-failed", PD_STATE_DEGRADED,
                                     "A USB device could not be enumerated (descriptor read or "
                                     "address errors): often a bad cable, hub or a USB 3 port."),
@@ -119,6 +126,7 @@ static const PdLogKind kinds[K_N_KINDS] = {
 };
 
 #undef USB
+#undef USB_CONTROLLER
 #undef GPU
 #undef VFIO
 #undef AUDIO

@@ -46,7 +46,14 @@ typedef enum
   /* The component's device reads bad and then well again (gone and back), or
    * an explicit re-check finds it well. */
   PD_LOG_CLEARS_DEVICE_BACK,
+  /* PD_LOG_HOLD_US after the last finding of it: trouble that passes by
+   * itself and leaves nothing to re-read (a USB device that failed to
+   * enumerate, a port that reset). */
+  PD_LOG_CLEARS_AFTER_HOLD,
 } PdLogClears;
+
+/* How long a PD_LOG_CLEARS_AFTER_HOLD finding keeps its component down. */
+#define PD_LOG_HOLD_US (60 * G_USEC_PER_SEC)
 
 /* One kind of kernel-log problem and everything it means: the one place that
  * says which components a finding affects and how (the agent and

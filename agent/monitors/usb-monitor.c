@@ -22,7 +22,6 @@
 
 #include "usb-monitor.h"
 #include "monitor.h"
-#include "logscan-rules.h"
 #include "logscan.h"
 #include "sysroot.h"
 
@@ -37,7 +36,6 @@
 /* How long a cascade keeps the component degraded when the hub stays away
  * (it may have been unplugged on purpose; the event stays in the history). */
 #define CASCADE_HOLD_US (5 * 60 * G_USEC_PER_SEC)
-#define KERNEL_FINDING_WINDOW_US (60 * G_USEC_PER_SEC)
 /* Bounds for outside input: a flood of events must not grow memory. */
 #define MAX_DEVICES 512
 #define MAX_PORT_HISTORY 512
@@ -76,9 +74,7 @@ struct _PdUsbMonitor
   GHashTable *cascades;  /* hub port path -> Cascade, until the hub returns or
                           * CASCADE_HOLD_US passed */
   char *controller_died; /* device named by the kernel log, or "" */
-  gint64 kernel_until;   /* other usb.* kernel findings: degraded until then */
-  char *kernel_summary;
-  guint expiry_id; /* one-shot, only while a storm, cascade or kernel finding is active */
+  guint expiry_id;       /* one-shot, only while a storm, cascade or kernel finding is active */
   gint64 device_events_window_start;
   guint device_events_in_window;
   guint device_events_suppressed;
@@ -89,7 +85,6 @@ struct _PdUsbMonitor
   gint64 storm_window_us;
   gint64 cascade_window_us;
   gint64 cascade_hold_us;
-  gint64 kernel_window_us;
 };
 
 typedef struct
@@ -406,9 +401,6 @@ build_component (PdUsbMonitor *self)
                                NULL);
     }
 
-  if (self->kernel_summary != NULL)
-    pd_component_raise (c, PD_STATE_DEGRADED, self->kernel_summary);
-
   if (self->controller_died != NULL)
     {
       g_autofree char *summary
@@ -528,11 +520,6 @@ expire_windows (PdUsbMonitor *self, gint64 now)
         g_hash_table_iter_remove (&it);
         changed = TRUE;
       }
-  if (self->kernel_summary != NULL && self->kernel_until <= now)
-    {
-      g_clear_pointer (&self->kernel_summary, g_free);
-      changed = TRUE;
-    }
   return changed;
 }
 
@@ -561,8 +548,6 @@ schedule_expiry (PdUsbMonitor *self)
   g_hash_table_iter_init (&it, self->cascades);
   while (g_hash_table_iter_next (&it, NULL, &value))
     next = MIN (next, ((Cascade *) value)->until);
-  if (self->kernel_summary != NULL)
-    next = MIN (next, self->kernel_until);
   if (next == G_MAXINT64)
     return; /* nothing active: no timer */
 
@@ -907,32 +892,13 @@ pd_usb_monitor_note_kernel_finding (PdUsbMonitor *self, const char *kind, const 
   g_return_if_fail (PD_IS_USB_MONITOR (self));
   g_return_if_fail (kind != NULL);
 
-  if (g_str_equal (kind, "usb.controller-died"))
-    {
-      g_free (self->controller_died);
-      self->controller_died
-          = g_strdup (device != NULL && g_utf8_validate (device, -1, NULL) ? device : "");
-    }
-  else if (g_str_has_prefix (kind, "usb."))
-    {
-      gint64 now = g_get_monotonic_time ();
-      const PdLogKind *k = pd_log_kind_lookup (kind);
-      /* The rule table's sentence, without its full stop, naming the device. */
-      g_autofree char *what = k != NULL
-                                  ? g_strdup (k->summary)
-                                  : g_strdup_printf ("The kernel reported USB trouble (%s)", kind);
-      gsize len = strlen (what);
-      if (len > 0 && what[len - 1] == '.')
-        what[len - 1] = '\0';
-      g_free (self->kernel_summary);
-      self->kernel_summary = device != NULL && g_utf8_validate (device, -1, NULL)
-                                 ? g_strdup_printf ("%s (device %s)", what, device)
-                                 : g_steal_pointer (&what);
-      self->kernel_until = now + self->kernel_window_us;
-      schedule_expiry (self);
-    }
-  else
+  /* Only a dead controller is part of the tree; other usb.* findings are
+   * held by the agent's kernel-log overlay alone (logscan-rules.c). */
+  if (!g_str_equal (kind, "usb.controller-died"))
     return;
+  g_free (self->controller_died);
+  self->controller_died
+      = g_strdup (device != NULL && g_utf8_validate (device, -1, NULL) ? device : "");
   update_component (self);
 }
 
@@ -945,7 +911,6 @@ pd_usb_monitor_set_windows (PdUsbMonitor *self, gint64 storm_window_us, gint64 c
   self->storm_window_us = storm_window_us;
   self->cascade_window_us = cascade_window_us;
   self->cascade_hold_us = hold_us;
-  self->kernel_window_us = hold_us;
 }
 
 /* --- GObject ----------------------------------------------------------------- */
@@ -981,7 +946,6 @@ pd_usb_monitor_finalize (GObject *object)
   g_hash_table_unref (self->cascades);
   g_queue_clear_full (&self->recent_removals, (GDestroyNotify) removal_free);
   g_free (self->controller_died);
-  g_free (self->kernel_summary);
   g_ptr_array_unref (self->start_events);
   g_clear_pointer (&self->component, pd_component_free);
   G_OBJECT_CLASS (pd_usb_monitor_parent_class)->finalize (object);
@@ -1033,7 +997,6 @@ pd_usb_monitor_init (PdUsbMonitor *self)
   self->storm_window_us = STORM_WINDOW_US;
   self->cascade_window_us = CASCADE_WINDOW_US;
   self->cascade_hold_us = CASCADE_HOLD_US;
-  self->kernel_window_us = KERNEL_FINDING_WINDOW_US;
 }
 
 PdUsbMonitor *

@@ -59,15 +59,16 @@ PdComponent *pd_usb_monitor_get_component (PdUsbMonitor *self);
  * Transfer full (the array frees its elements). */
 GPtrArray *pd_usb_monitor_get_devices (PdUsbMonitor *self);
 
-/* The kernel-log monitor passes its usb.* findings here: @kind is the finding
- * kind ("usb.controller-died", "usb.disconnect", ...), @device the device or
- * controller the log line named (may be NULL). "usb.controller-died" makes
- * the component failed until the controller's root hub is seen again. */
+/* The agent passes the kernel-log findings whose row says tell_monitor
+ * (logscan-rules.c): "usb.controller-died" makes the component failed until
+ * the controller's root hub is seen again; @device is the controller the log
+ * line named (may be NULL). Other kinds are ignored: the agent's kernel-log
+ * overlay holds them. */
 void pd_usb_monitor_note_kernel_finding (PdUsbMonitor *self, const char *kind, const char *device);
 
 /* Tuning, for tests: the storm window (default 60 s), the cascade window
- * (1 s) and how long a cascade or a non-fatal kernel finding keeps the
- * component degraded (5 min / 60 s by default; both set to @hold_us). */
+ * (1 s) and how long a cascade keeps the component degraded (5 min by
+ * default; @hold_us). */
 void pd_usb_monitor_set_windows (PdUsbMonitor *self, gint64 storm_window_us,
                                  gint64 cascade_window_us, gint64 hold_us);
 

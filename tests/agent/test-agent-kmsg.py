@@ -7,6 +7,7 @@ alarms; live findings become events and component states; a flood of
 """
 import os
 import sys
+import time
 import unittest
 
 import agent_harness as h  # noqa: E402  (tests/lib, on PYTHONPATH)
@@ -70,6 +71,20 @@ class KmsgTest(h.AgentTestCase):
         self.write_kmsg(h.USB_DEAD)
         self.wait_signal('ComponentChanged', lambda a: a[0] == 'usb' and a[1] == 'failed', start)
         self.wait_signal('Event', lambda a: a[1] == 'usb.controller-died', start)
+
+    def test_passing_usb_trouble_is_held_then_ends(self):
+        # Held by the agent alone (the USB monitor keeps no copy): degraded
+        # for the hold (here 2 s), through a re-check, then over (without a
+        # monitor, usb goes back to not checked).
+        self.start_agent(['--no-vaprobe', '--kernel-hold-ms', '2000'])
+        start = len(self.signals)
+        self.write_kmsg(h.USB_DESCRIPTOR)
+        self.wait_signal('ComponentChanged', lambda a: a[0] == 'usb' and a[1] == 'degraded', start)
+        held = time.monotonic()
+        self.call('RunChecks')
+        self.assertEqual(self.comp_state('usb'), 'degraded')
+        self.wait_until(lambda: self.comp_state('usb') is None, 'the hold to end')
+        self.assertGreaterEqual(time.monotonic() - held, 1.5)
 
     def test_identical_flood_is_one_event(self):
         self.start_agent(['--no-vaprobe'])

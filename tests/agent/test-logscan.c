@@ -87,6 +87,7 @@ test_kinds (void)
 #define NONE PD_N_COMPONENTS
 #define PROBE PD_LOG_CLEARS_PROBE_PASSES
 #define BACK PD_LOG_CLEARS_DEVICE_BACK
+#define HOLD PD_LOG_CLEARS_AFTER_HOLD
 #define DEG PD_STATE_DEGRADED
 #define FAIL PD_STATE_FAILED
   static const struct
@@ -99,13 +100,14 @@ test_kinds (void)
     gboolean tell_monitor;
   } rows[] = {
     { "usb.controller-died", PD_COMPONENT_USB, FAIL, NONE, BACK, TRUE },
-    { "usb.enumeration-failed", PD_COMPONENT_USB, DEG, NONE, BACK, TRUE },
-    { "usb.cable-bad", PD_COMPONENT_USB, DEG, NONE, BACK, TRUE },
-    { "usb.over-current", PD_COMPONENT_USB, DEG, NONE, BACK, TRUE },
-    { "usb.port-disabled-emi", PD_COMPONENT_USB, DEG, NONE, BACK, TRUE },
-    { "usb.reset-loop", PD_COMPONENT_USB, DEG, NONE, BACK, TRUE },
-    { "usb.reconnect-storm", PD_COMPONENT_USB, DEG, NONE, BACK, TRUE },
-    { "usb.hub-error", PD_COMPONENT_USB, DEG, NONE, BACK, TRUE },
+    /* passing USB trouble: the agent holds it a minute, the monitor is not told */
+    { "usb.enumeration-failed", PD_COMPONENT_USB, DEG, NONE, HOLD, FALSE },
+    { "usb.cable-bad", PD_COMPONENT_USB, DEG, NONE, HOLD, FALSE },
+    { "usb.over-current", PD_COMPONENT_USB, DEG, NONE, HOLD, FALSE },
+    { "usb.port-disabled-emi", PD_COMPONENT_USB, DEG, NONE, HOLD, FALSE },
+    { "usb.reset-loop", PD_COMPONENT_USB, DEG, NONE, HOLD, FALSE },
+    { "usb.reconnect-storm", PD_COMPONENT_USB, DEG, NONE, HOLD, FALSE },
+    { "usb.hub-error", PD_COMPONENT_USB, DEG, NONE, HOLD, FALSE },
     /* a GPU hang also makes video acceleration untrustworthy until a probe passes */
     { "gpu.hang", PD_COMPONENT_GPU, DEG, PD_COMPONENT_VAAPI, PROBE, FALSE },
     { "gpu.reset-failed", PD_COMPONENT_GPU, FAIL, PD_COMPONENT_VAAPI, PROBE, FALSE },
@@ -148,6 +150,7 @@ test_kinds (void)
 #undef NONE
 #undef PROBE
 #undef BACK
+#undef HOLD
 #undef DEG
 #undef FAIL
 }
