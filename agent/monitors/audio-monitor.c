@@ -109,13 +109,31 @@ audio_note_kernel_finding (PdMonitor *monitor, const PdLogKind *kind, const char
   pd_audio_monitor_refresh (PD_AUDIO_MONITOR (monitor));
 }
 
+static gboolean
+audio_start (PdMonitor *monitor, GError **error)
+{
+  return pd_audio_monitor_start (PD_AUDIO_MONITOR (monitor), error);
+}
+
+static PdComponent *
+audio_get_component (PdMonitor *monitor)
+{
+  return pd_audio_monitor_get_component (PD_AUDIO_MONITOR (monitor));
+}
+
+static void
+audio_refresh (PdMonitor *monitor)
+{
+  pd_audio_monitor_refresh (PD_AUDIO_MONITOR (monitor));
+}
+
 static void
 pd_audio_monitor_iface_init (PdMonitorInterface *iface)
 {
-  iface->start = (gboolean (*) (PdMonitor *, GError **)) pd_audio_monitor_start;
+  iface->start = audio_start;
   iface->get_component_id = audio_get_component_id;
-  iface->get_component = (PdComponent * (*) (PdMonitor *) ) pd_audio_monitor_get_component;
-  iface->refresh = (void (*) (PdMonitor *)) pd_audio_monitor_refresh;
+  iface->get_component = audio_get_component;
+  iface->refresh = audio_refresh;
   iface->note_kernel_finding = audio_note_kernel_finding;
 }
 

@@ -154,10 +154,16 @@ drm_get_component (PdMonitor *monitor)
   return NULL;
 }
 
+static gboolean
+drm_start (PdMonitor *monitor, GError **error)
+{
+  return pd_drm_monitor_start (PD_DRM_MONITOR (monitor), error);
+}
+
 static void
 pd_drm_monitor_iface_init (PdMonitorInterface *iface)
 {
-  iface->start = (gboolean (*) (PdMonitor *, GError **)) pd_drm_monitor_start;
+  iface->start = drm_start;
   iface->get_component_id = drm_get_component_id;
   iface->get_component = drm_get_component;
 }

@@ -972,12 +972,24 @@ usb_note_kernel_finding (PdMonitor *monitor, const PdLogKind *kind, const char *
   pd_usb_monitor_note_kernel_finding (PD_USB_MONITOR (monitor), kind->kind, device);
 }
 
+static gboolean
+usb_start (PdMonitor *monitor, GError **error)
+{
+  return pd_usb_monitor_start (PD_USB_MONITOR (monitor), error);
+}
+
+static PdComponent *
+usb_get_component (PdMonitor *monitor)
+{
+  return pd_usb_monitor_get_component (PD_USB_MONITOR (monitor));
+}
+
 static void
 pd_usb_monitor_iface_init (PdMonitorInterface *iface)
 {
-  iface->start = (gboolean (*) (PdMonitor *, GError **)) pd_usb_monitor_start;
+  iface->start = usb_start;
   iface->get_component_id = usb_get_component_id;
-  iface->get_component = (PdComponent * (*) (PdMonitor *) ) pd_usb_monitor_get_component;
+  iface->get_component = usb_get_component;
   iface->note_kernel_finding = usb_note_kernel_finding;
 }
 
