@@ -9,6 +9,9 @@
  * "PRI,SEQ,TS_US[,FLAGS...];message" with continuation lines starting with a
  * space; other lines are scanned as pasted log text. Overwritten records
  * (EPIPE) are skipped.
+ *
+ * Not a PdMonitor (monitor.h): it owns no component; a finding touches the
+ * components its kind's row names (logscan-rules.c), which the agent applies.
  */
 #pragma once
 
