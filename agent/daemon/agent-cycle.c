@@ -19,7 +19,8 @@ rescan_gpu (PdAgentDaemon *self)
 }
 
 /* A connector changed: the outputs are read again (no probe needed); a
- * display that reads well after it did not ends a kernel-log overlay. */
+ * display that reads well after it did not ends a kernel-log overlay whose
+ * kind clears when the device is back. */
 void
 pd_agent_daemon_rescan_display (PdAgentDaemon *self)
 {
@@ -28,9 +29,10 @@ pd_agent_daemon_rescan_display (PdAgentDaemon *self)
   g_clear_pointer (&self->scan, pd_gpu_scan_free);
   self->scan = pd_gpu_scan ();
   pd_agent_daemon_set_base (self, pd_display_component (self->scan));
-  if (self->overlay[PD_COMPONENT_DISPLAY].active
+  Overlay *o = &self->overlay[PD_COMPONENT_DISPLAY];
+  if (o->active && o->kind->clears == PD_LOG_CLEARS_DEVICE_BACK
       && self->base[PD_COMPONENT_DISPLAY]->state == PD_STATE_OK && before != PD_STATE_OK)
-    pd_agent_overlay_clear (&self->overlay[PD_COMPONENT_DISPLAY]);
+    pd_agent_overlay_clear (o);
 }
 
 static void
