@@ -104,14 +104,22 @@ static const ArgSpec status_reply_args[] = {
 
 /* Protocol 2: the host doctor's summary for this VM (PROTOCOL.md). */
 static const ArgSpec host_report_args[] = {
-  { "state", ARG_TOKEN, REQ }, { "time", ARG_UINT, REQ }, { "ok", ARG_UINT, REQ },
-  { "warn", ARG_UINT, REQ },   { "fail", ARG_UINT, REQ }, { "items", ARG_UINT, REQ },
+  { "state", ARG_TOKEN, REQ },
+  { "time", ARG_UINT, REQ },
+  { "ok", ARG_UINT, REQ },
+  { "warn", ARG_UINT, REQ },
+  { "fail", ARG_UINT, REQ },
+  { "items", ARG_UINT, REQ },
   { NULL },
 };
 
 static const ArgSpec host_item_args[] = {
-  { "n", ARG_UINT, REQ },   { "check", ARG_TOKEN, REQ }, { "vmid", ARG_UINT, REQ },
-  { "state", ARG_TOKEN, REQ }, { "text", ARG_TEXT, REQ },  { "fix", ARG_TEXT, OPT },
+  { "n", ARG_UINT, REQ },
+  { "check", ARG_TOKEN, REQ },
+  { "vmid", ARG_UINT, REQ },
+  { "state", ARG_TOKEN, REQ },
+  { "text", ARG_TEXT, REQ },
+  { "fix", ARG_TEXT, OPT },
   { NULL },
 };
 

@@ -447,7 +447,9 @@ handle_line (PdHostdConn *c, const char *line, gsize len, gint64 now, GString *o
           pd_hl_message_get_uint (msg, "proto", &proto);
           c->proto = CLAMP (proto, PD_HL_PROTOCOL_VERSION, PD_HL_PROTOCOL_VERSION_HOST_REPORT);
           gint64 when = 0;
-          GPtrArray *findings = c->ops.report ? c->ops.report (c->user_data, &when) : NULL;
+          GPtrArray *findings = c->ops.report && c->proto >= PD_HL_PROTOCOL_VERSION_HOST_REPORT
+                                    ? c->ops.report (c->user_data, &when)
+                                    : NULL;
           if (findings)
             pd_hostd_conn_report (c, findings, when, out);
         }

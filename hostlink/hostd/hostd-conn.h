@@ -49,9 +49,11 @@ typedef struct
    * a sentence in *@why, owned by the caller) when it could not start. */
   gboolean (*restart) (gpointer user_data, guint32 request_id, guint cool_off, const char *reason,
                        char **why);
-  /* Optional: the doctor's latest findings for this VM (PdDoctorFinding,
-   * host and VM), or NULL when none ran yet; sent as HOST-REPORT when a
-   * protocol 2 guest completes the handshake. *@checked_at: Unix time. */
+  /* Optional: called when a protocol 2 guest completes the handshake; the
+   * doctor's latest findings for this VM (PdDoctorFinding, host and VM) to
+   * send as HOST-REPORT, or NULL when there are none yet (the daemon may
+   * start a run and push its result with pd_hostd_conn_report later).
+   * *@checked_at: Unix time of the run. */
   GPtrArray *(*report) (gpointer user_data, gint64 *checked_at);
 } PdHostdConnOps;
 
@@ -81,8 +83,7 @@ void pd_hostd_conn_progress (PdHostdConn *conn, guint32 request_id, const char *
 /* Sends the doctor's summary (HOST-REPORT + HOST-ITEMs for the warn and fail
  * findings, fails first, at most PD_HL_MAX_REPORT_ITEMS) if the guest is ready
  * and speaks protocol 2; otherwise nothing. */
-void pd_hostd_conn_report (PdHostdConn *conn, GPtrArray *findings, gint64 checked_at,
-                           GString *out);
+void pd_hostd_conn_report (PdHostdConn *conn, GPtrArray *findings, gint64 checked_at, GString *out);
 /* The protocol version the guest chose in READY (0 before). */
 guint pd_hostd_conn_get_proto (PdHostdConn *conn);
 

@@ -412,6 +412,7 @@ test_not_proxmox (void)
 typedef struct
 {
   GPtrArray *findings;
+  guint asked; /* report op calls: each may cost the daemon a doctor run */
 } ReportHost;
 
 static void
@@ -432,6 +433,7 @@ static GPtrArray *
 rh_report (gpointer data, gint64 *when)
 {
   ReportHost *h = data;
+  h->asked++;
   *when = 1796000000;
   return h->findings;
 }
@@ -460,7 +462,7 @@ static void
 test_wire_report (void)
 {
   Run r = judge_tree ("esprimo-hookscript-missing", NULL);
-  ReportHost rh = { r.findings };
+  ReportHost rh = { r.findings, 0 };
   g_autoptr (GString) out = g_string_new (NULL);
 
   /* A version 1 guest never sees the new verbs. */
@@ -473,6 +475,7 @@ test_wire_report (void)
   g_assert_cmpuint (pd_hostd_conn_get_proto (old), ==, 1);
   pd_hostd_conn_report (old, r.findings, 1, out);
   g_assert_cmpstr (out->str, ==, "");
+  g_assert_cmpuint (rh.asked, ==, 0);
 
   /* A version 2 guest gets the report on READY: fails first. */
   g_autoptr (PdHostdConn) c = pd_hostd_conn_new (&report_ops, &rh);
@@ -480,6 +483,7 @@ test_wire_report (void)
   g_string_truncate (out, 0);
   g_assert_true (pd_hostd_conn_feed (c, "\nREADY 1 proto=2\n", 17, 0, out, NULL));
   g_assert_cmpuint (pd_hostd_conn_get_proto (c), ==, 2);
+  g_assert_cmpuint (rh.asked, ==, 1);
   g_autoptr (GPtrArray) msgs = decode_all (out->str);
   g_assert_cmpuint (msgs->len, >=, 3);
   PdHlMessage *rep = msgs->pdata[0];
@@ -528,7 +532,7 @@ test_wire_bounds (void)
       f->fix = g_string_free (t, FALSE);
       g_ptr_array_add (many, f);
     }
-  ReportHost rh = { many };
+  ReportHost rh = { many, 0 };
   g_autoptr (PdHostdConn) c = pd_hostd_conn_new (&report_ops, &rh);
   g_autoptr (GString) out = g_string_new (NULL);
   pd_hostd_conn_start (c, out);
