@@ -182,8 +182,9 @@ pd_doctor_format_text (PdDoctorReport *r)
 {
   GString *s = g_string_new (NULL);
   const char *m = pd_doctor_machine (r->host);
-  g_string_append_printf (s, "passdesk-hostd doctor: %s%s%s\n", pd_doctor_machine_name (m),
-                          *r->host->root ? ", host tree " : "", r->host->root);
+  g_string_append_printf (
+      s, "passdesk-hostd doctor: %s%s%s%s\n", r->host->is_proxmox ? "" : "not a Proxmox VE host, ",
+      pd_doctor_machine_name (m), *r->host->root ? ", host tree " : "", r->host->root);
   guint shown_vm = G_MAXUINT;
   for (guint i = 0; i < r->findings->len; i++)
     {

@@ -560,7 +560,9 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
         add (out, "iommu-pt", 0, PD_DOCTOR_WARN,
              g_strdup ("iommu=pt is not on the kernel command line in effect, so the host's own "
                        "devices go through IOMMU translation too (slower); the guide sets it."),
-             cmdline_fix (&b, "iommu=pt"));
+             known_config ? cmdline_fix (&b, "iommu=pt")
+                          : g_strdup ("Add iommu=pt to the kernel command line of the boot "
+                                      "loader this host uses and reboot."));
     }
 
   /* The kernel's own word. */
@@ -736,8 +738,8 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
          g_strdup ("Run `update-initramfs -u -k all` and reboot."));
   else if (h->newest_conf_mtime > h->initrd_mtime)
     add (out, "initramfs", 0, PD_DOCTOR_FAIL,
-         P ("%s was changed after %s was built, so the blacklist and vfio settings in it may "
-            "not apply at boot.",
+         P ("%s was changed after %s was built, so the initramfs may still hold the old "
+            "blacklist, vfio and module settings and boot with them.",
             h->newest_conf_path, h->initrd_path),
          g_strdup ("Run `update-initramfs -u -k all` and reboot."));
   else
