@@ -54,8 +54,8 @@ typedef struct
 
 /* Valid UTF-8, control characters other than LF replaced: findings quote
  * this text and go to the guest. */
-static char *
-clean_output (const char *s)
+char *
+pd_doctor_clean_text (const char *s)
 {
   char *v = g_utf8_make_valid (s, -1);
   for (char *p = v; *p; p++)
@@ -92,11 +92,11 @@ on_config (PdQmResult *res, gpointer data)
   guint vmid = g_array_index (run->ids, guint, run->next - 1);
   g_autoptr (PdDoctorVm) vm = pd_doctor_vm_new (vmid);
   if (res->outcome == PD_QM_EXITED && res->exit_status == 0)
-    vm->config = clean_output (res->output);
+    vm->config = pd_doctor_clean_text (res->output);
   else
     {
       g_autofree char *summary = pd_qm_output_summary (res->output, 200);
-      g_autofree char *clean = clean_output (summary);
+      g_autofree char *clean = pd_doctor_clean_text (summary);
       vm->config_error = res->outcome == PD_QM_TIMED_OUT
                              ? g_strdup_printf ("%s did not answer in time and was killed", run->qm)
                          : res->outcome == PD_QM_SPAWN_FAILED
