@@ -45,8 +45,9 @@ read_bounded (const char *path, char **why)
       g_string_append_len (s, buf, n);
     }
   close (fd);
-  /* Text only: a NUL ends it. */
-  return g_string_free (s, FALSE);
+  /* Text only: a NUL ends it; the rest is made valid UTF-8 without controls. */
+  g_autofree char *raw = g_string_free (s, FALSE);
+  return pd_doctor_clean_text (raw);
 }
 
 static char *

@@ -52,18 +52,6 @@ typedef struct
   gpointer user_data;
 } Run;
 
-/* Valid UTF-8, control characters other than LF replaced: findings quote
- * this text and go to the guest. */
-char *
-pd_doctor_clean_text (const char *s)
-{
-  char *v = g_utf8_make_valid (s, -1);
-  for (char *p = v; *p; p++)
-    if (((guchar) *p < 0x20 && *p != '\n') || *p == 0x7f)
-      *p = '?';
-  return v;
-}
-
 static void ask_next (Run *run);
 
 static void

@@ -37,10 +37,6 @@ typedef void (*PdDoctorDone) (PdDoctorReport *report, gpointer user_data);
 void pd_doctor_run (const char *root, const char *qm, guint qm_timeout_ms, const char *socket_dir,
                     const guint *vmids, guint n_vmids, PdDoctorDone done, gpointer user_data);
 
-/* @s as valid UTF-8 with control characters other than LF replaced by '?':
- * what the judging gets from qm (findings quote it, the guest reads them). */
-char *pd_doctor_clean_text (const char *s);
-
 /* The root prefix: @option if set, else $PASSDESK_HOST_ROOT, else "". */
 const char *pd_doctor_root (const char *option);
 

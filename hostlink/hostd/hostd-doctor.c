@@ -31,6 +31,16 @@ pd_doctor_finding_free (PdDoctorFinding *f)
   g_free (f);
 }
 
+char *
+pd_doctor_clean_text (const char *s)
+{
+  char *v = g_utf8_make_valid (s, -1);
+  for (char *p = v; *p; p++)
+    if (((guchar) *p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+      *p = '?';
+  return v;
+}
+
 /* Takes @text and @fix. */
 static void
 add (GPtrArray *out, const char *check, guint vmid, PdDoctorState state, char *text, char *fix)
@@ -1177,9 +1187,13 @@ pd_doctor_judge_vm (const PdDoctorHost *h, const PdDoctorVm *vm, const char *soc
   g_autofree char *old_args = NULL, *new_args = NULL;
   g_autoptr (GError) error = NULL;
   if (!pd_setup_plan (vm->config, id, socket_dir, &plan, &old_args, &new_args, &error))
-    add (out, "vm-channel", id, PD_DOCTOR_FAIL,
-         P ("VM %u's args cannot take the passdesk channel: %s", id, error->message),
-         P ("Fix the args line (`qm config %u`), then run `passdesk-hostd setup %u`.", id, id));
+    {
+      /* setup's message quotes config text cut at a byte count. */
+      g_autofree char *why = pd_doctor_clean_text (error->message);
+      add (out, "vm-channel", id, PD_DOCTOR_FAIL,
+           P ("VM %u's args cannot take the passdesk channel: %s", id, why),
+           P ("Fix the args line (`qm config %u`), then run `passdesk-hostd setup %u`.", id, id));
+    }
   else if (plan == PD_SETUP_ALREADY_DONE)
     add (out, "vm-channel", id, PD_DOCTOR_OK,
          P ("VM %u's args have the passdesk channel (org.passdesk.hostlink.0).", id), NULL);

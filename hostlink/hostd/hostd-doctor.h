@@ -118,6 +118,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdDoctorVm, pd_doctor_vm_free)
 
 /* --- the pure part --- */
 
+/* @s as valid UTF-8 with control characters other than LF and TAB replaced
+ * by '?'. Everything read from the host and from qm goes through it before
+ * it is judged: findings quote it, and they go to the guest. */
+char *pd_doctor_clean_text (const char *s);
+
 /* `qm config` text → key → value (the current config; snapshot sections
  * and pending changes are ignored). Never NULL. */
 GHashTable *pd_doctor_parse_config (const char *text);

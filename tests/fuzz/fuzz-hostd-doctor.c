@@ -5,17 +5,16 @@
  * group with a network card).
  *
  * Input: up to four parts separated by NUL bytes: qm config, hookscript,
- * /root/passthrough-tweak.sh, /proc/cmdline. The config is cleaned the way
- * the run module cleans qm's output. Checked: every finding has a check
- * name that is a wire token, a state, a non-empty valid UTF-8 text, and a
- * fix exactly when it is not ok; and the summary the host sends a protocol
- * 2 guest (HOST-REPORT) is lines that decode, within the line limit. */
+ * /root/passthrough-tweak.sh, /proc/cmdline, each cleaned the way the reader
+ * and the run module clean what they read (pd_doctor_clean_text). Checked: every finding has a
+ * check name that is a wire token, a state, a non-empty valid UTF-8 text, and a fix exactly when it
+ * is not ok; and the summary the host sends a protocol 2 guest (HOST-REPORT) is lines that decode,
+ * within the line limit. */
 #include <stdint.h>
 #include <string.h>
 
 #include "codec.h"
 #include "hostd-conn.h"
-#include "hostd-doctor-run.h"
 #include "hostd-doctor.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
@@ -78,7 +77,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     {
       const uint8_t *nul = memchr (data + start, 0, size - start);
       gsize end = nul ? (gsize) (nul - data) : size;
-      parts[i] = g_strndup ((const char *) data + start, end - start);
+      g_autofree char *raw = g_strndup ((const char *) data + start, end - start);
+      parts[i] = pd_doctor_clean_text (raw);
       start = end + 1;
     }
 
@@ -102,7 +102,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                          g_steal_pointer (&parts[2]));
 
   g_autoptr (PdDoctorVm) vm = pd_doctor_vm_new (100);
-  vm->config = pd_doctor_clean_text (parts[0] ? parts[0] : "");
+  vm->config = g_strdup (parts[0] ? parts[0] : "");
   vm->hook_path = g_strdup ("/var/lib/vz/snippets/vm100-hooks.sh");
   vm->hook_exists = vm->hook_executable = TRUE;
   vm->hook_text = parts[1] ? g_steal_pointer (&parts[1]) : NULL;
@@ -120,7 +120,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       for (const char *p = f->check; *p; p++)
         g_assert_true ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-');
       g_assert_true (f->state <= PD_DOCTOR_FAIL);
-      g_assert_true (f->text && *f->text && g_utf8_validate (f->text, -1, NULL));
+      if (!(f->text && *f->text && g_utf8_validate (f->text, -1, NULL)))
+        g_error ("bad text in %s: %s", f->check, f->text);
       g_assert_true ((f->fix != NULL) == (f->state != PD_DOCTOR_OK));
       g_assert_true (f->fix == NULL || g_utf8_validate (f->fix, -1, NULL));
     }
