@@ -203,6 +203,12 @@ group_others (const PdDoctorHost *h, const PdDoctorPci *p)
   return o;
 }
 
+static gint
+cmp_str (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
 static char *
 describe_list (GPtrArray *devs)
 {
@@ -314,39 +320,35 @@ boot_workaround (const PdDoctorHost *h, const char *addr)
   return NULL;
 }
 
+/* A command that writes the guide's script for this host's group: the
+ * remove lines for every function in it, lowest first, then the rescan
+ * (and the network restart when a NIC is among them). One line, so it also
+ * fits the wire. */
 static char *
 workaround_script (GPtrArray *others, const char *addr)
 {
-  GString *s = g_string_new ("#!/usr/bin/bash");
   g_autoptr (GPtrArray) all = g_ptr_array_new ();
+  gboolean nic = FALSE;
   for (guint i = 0; i < others->len; i++)
     {
       const PdDoctorPci *q = others->pdata[i];
-      /* The lower functions first, as the guide lists them. */
-      if (strcmp (q->addr, addr) < 0)
-        g_ptr_array_add (all, q->addr);
+      g_ptr_array_add (all, q->addr);
+      nic |= (q->class_code >> 16) == 0x02;
     }
   g_ptr_array_add (all, (gpointer) addr);
-  for (guint i = 0; i < others->len; i++)
-    {
-      const PdDoctorPci *q = others->pdata[i];
-      if (strcmp (q->addr, addr) > 0)
-        g_ptr_array_add (all, q->addr);
-    }
+  g_ptr_array_sort (all, cmp_str);
+  GString *s = g_string_new ("printf '%s\\n' '#!/usr/bin/bash'");
   for (guint i = 0; i < all->len; i++)
     {
       g_auto (GStrv) parts = g_strsplit (all->pdata[i], ":", -1);
       g_autofree char *esc = g_strjoinv ("\\:", parts);
-      g_string_append_printf (s, "; echo 1 > /sys/bus/pci/devices/%s/remove", esc);
+      g_string_append_printf (s, " 'echo 1 > /sys/bus/pci/devices/%s/remove'", esc);
     }
-  g_string_append (s, "; echo 1 > /sys/bus/pci/rescan");
-  for (guint i = 0; i < others->len; i++)
-    if ((((const PdDoctorPci *) others->pdata[i])->class_code >> 16) == 0x02)
-      {
-        g_string_append (s, "; systemctl restart networking");
-        break;
-      }
-  g_string_append (s, "; sleep 10");
+  g_string_append (s, " 'echo 1 > /sys/bus/pci/rescan'");
+  if (nic)
+    g_string_append (s, " 'systemctl restart networking'");
+  g_string_append (s, " 'sleep 10' > /root/passthrough-tweak.sh && chmod +x "
+                      "/root/passthrough-tweak.sh");
   return g_string_free (s, FALSE);
 }
 
@@ -446,11 +448,10 @@ judge_groups (const PdDoctorHost *h, const Boot *b, GPtrArray *vms, const PdDoct
               "crontab runs the guide's remove/rescan workaround at boot, so the audio device "
               "cannot be handed to the VM.",
               audio->addr, audio->group, l),
-           P ("Write /root/passthrough-tweak.sh with these lines (one per line): %s; then `chmod "
-              "+x /root/passthrough-tweak.sh`, add `@reboot "
-              "/root/passthrough-tweak.sh` with `crontab -e`, and source it in the hookscript's "
-              "pre-stop phase. (pcie_acs_override=downstream,multifunction in %s would split the "
-              "group instead, but it gives up the isolation between these devices.)",
+           P ("Run `%s`, add `@reboot /root/passthrough-tweak.sh` with `crontab -e`, and "
+              "source the script in the hookscript's pre-stop phase (see vm-hookscript). "
+              "(pcie_acs_override=downstream,multifunction in %s would split the group instead, "
+              "but it gives up the isolation between these devices.)",
               script, b->file));
     }
   else
@@ -597,7 +598,8 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
   else
     add (out, "iommu-kernel", 0, PD_DOCTOR_FAIL,
          g_strdup ("The kernel reports no IOMMU (/sys/class/iommu is empty and there are no "
-                   "IOMMU groups), so no device can be passed through."),
+                   "IOMMU groups), so no device can be passed through and the IOMMU group "
+                   "checks were skipped."),
          g_strdup ("Put intel_iommu=on on the kernel command line (see iommu-cmdline); after the "
                    "reboot `dmesg | grep -e DMAR -e IOMMU` must show “DMAR: IOMMU enabled”."));
 

@@ -85,6 +85,20 @@ find (Run *r, const char *check)
   return NULL;
 }
 
+static void dump (Run *r);
+
+static const PdDoctorFinding *
+must_find (Run *r, const char *check)
+{
+  const PdDoctorFinding *f = find (r, check);
+  if (f == NULL)
+    {
+      dump (r);
+      g_error ("no finding %s", check);
+    }
+  return f;
+}
+
 static void
 dump (Run *r)
 {
@@ -208,7 +222,10 @@ static const Case cases[] = {
     "was changed after /boot/initrd.img-6.17.2-1-pve was built", "update-initramfs -u -k all" },
   { "shared-group", "iommu-group-audio", PD_DOCTOR_FAIL,
     "nothing in root's crontab runs the guide's remove/rescan workaround",
-    "echo 1 > /sys/bus/pci/devices/0000\\:00\\:1f.3/remove" },
+    "'echo 1 > /sys/bus/pci/devices/0000\\:00\\:1f.3/remove'" },
+  { "shared-group", "iommu-group-audio", PD_DOCTOR_FAIL, NULL, "'echo 1 > /sys/bus/pci/rescan'" },
+  { "shared-group", "iommu-group-audio", PD_DOCTOR_FAIL, NULL,
+    "'sleep 10' > /root/passthrough-tweak.sh && chmod +x /root/passthrough-tweak.sh`" },
   { "shared-group", "iommu-group-audio", PD_DOCTOR_FAIL, NULL,
     "`@reboot /root/passthrough-tweak.sh` with `crontab -e`" },
   { "shared-group", "vm-hookscript", PD_DOCTOR_FAIL, "does not run the remove/rescan workaround",
@@ -247,11 +264,51 @@ test_variant (gconstpointer data)
                 g_str_equal (machine, "n100") ? "/etc/modules" : "/etc/modprobe.d/vfio.conf", NULL);
       if (g_str_equal (c->variant, "shared-group") && g_str_equal (machine, "esprimo"))
         expect (&r, "iommu-group-audio", PD_DOCTOR_FAIL, "00:1f.6 [8086:15b7] (a network card)",
-                "systemctl restart networking");
+                "'echo 1 > /sys/bus/pci/devices/0000\\:00\\:1f.6/remove' 'echo 1 > "
+                "/sys/bus/pci/rescan' 'systemctl restart networking'");
       if (c->state == PD_DOCTOR_FAIL)
         g_assert_cmpint (pd_doctor_worst (r.findings, 100), ==, PD_DOCTOR_FAIL);
       run_clear (&r);
     }
+}
+
+/* The fix for a shared group, run as printed (with the tree as /root),
+ * makes the check pass: the doctor recognises the script it asks for. */
+static void
+test_group_fix_applies (gconstpointer data)
+{
+  const char *machine = data;
+  g_autofree char *tree = g_strdup_printf ("%s-shared-group", machine);
+  Run r = judge_tree (tree, NULL);
+  expect (&r, "iommu-group-audio", PD_DOCTOR_FAIL, NULL, "Run `");
+  const char *start = strstr (must_find (&r, "iommu-group-audio")->fix, "Run `");
+  const char *end = start ? strstr (start, "`, add") : NULL;
+  g_assert_nonnull (end);
+  g_autofree char *cmd = g_strndup (start + 5, (gsize) (end - start - 5));
+  g_autofree char *root = g_build_filename (trees, tree, NULL);
+  g_autofree char *script = g_build_filename (root, "root", "passthrough-tweak.sh", NULL);
+  g_autofree char *dir = g_path_get_dirname (script);
+  g_mkdir_with_parents (dir, 0755);
+  g_auto (GStrv) pieces = g_strsplit (cmd, "/root/passthrough-tweak.sh", -1);
+  g_autofree char *local = g_strjoinv (script, pieces);
+  const char *argv[] = { "/bin/bash", "-c", local, NULL };
+  int status = 1;
+  g_autoptr (GError) error = NULL;
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
+                &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autofree char *cron = g_build_filename (root, "var/spool/cron/crontabs/root", NULL);
+  g_autofree char *cron_dir = g_path_get_dirname (cron);
+  g_mkdir_with_parents (cron_dir, 0755);
+  g_assert_true (g_file_set_contents (cron, "@reboot /root/passthrough-tweak.sh\n", -1, NULL));
+  run_clear (&r);
+
+  Run fixed = judge_tree (tree, NULL);
+  expect (&fixed, "iommu-group-audio", PD_DOCTOR_OK, "@reboot /root/passthrough-tweak.sh", NULL);
+  if (g_str_equal (machine, "esprimo"))
+    expect (&fixed, "network-reset", PD_DOCTOR_WARN, "0000:00:1f.6", NULL);
+  run_clear (&fixed);
 }
 
 /* --- facts edited: what the trees do not cover --- */
@@ -558,6 +615,8 @@ main (int argc, char **argv)
   g_test_add_func ("/doctor/esprimo", test_esprimo);
   g_test_add_data_func ("/doctor/variants/n100", "n100", test_variant);
   g_test_add_data_func ("/doctor/variants/esprimo", "esprimo", test_variant);
+  g_test_add_data_func ("/doctor/group-fix-applies/n100", "n100", test_group_fix_applies);
+  g_test_add_data_func ("/doctor/group-fix-applies/esprimo", "esprimo", test_group_fix_applies);
   g_test_add_func ("/doctor/boot-config", test_boot_config);
   g_test_add_func ("/doctor/vm-config", test_vm_config);
   g_test_add_func ("/doctor/vm-config-failed", test_vm_config_failed);
