@@ -64,7 +64,11 @@ report (gpointer d, gint64 *when)
   return d;
 }
 
-static const PdHostdConnOps ops = { view, restart, report };
+static const PdHostdConnOps ops = {
+  .view = view,
+  .restart = restart,
+  .report = report,
+};
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

@@ -495,7 +495,11 @@ rh_report (gpointer data, gint64 *when)
   return h->findings;
 }
 
-static const PdHostdConnOps report_ops = { rh_view, rh_restart, rh_report };
+static const PdHostdConnOps report_ops = {
+  .view = rh_view,
+  .restart = rh_restart,
+  .report = rh_report,
+};
 
 static GPtrArray *
 decode_all (const char *text)
