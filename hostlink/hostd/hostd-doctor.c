@@ -814,16 +814,22 @@ hostpci_has (const char *value, const char *opt)
 }
 
 /* The hostpciN key whose device is the slot @slot ("00:02") or a function of
- * it; *@all_functions says whether it names the slot. */
+ * it (@function, e.g. "00:1f.3"; NULL: any); *@all_functions says whether it
+ * names the slot. */
 static const char *
-find_hostpci (GHashTable *cfg, const char *slot, const char **value, gboolean *all_functions)
+find_hostpci (GHashTable *cfg, const char *slot, const char *function, const char **value,
+              gboolean *all_functions)
 {
   for (guint i = 0; i < 16; i++)
     {
       g_autofree char *k = g_strdup_printf ("hostpci%u", i);
       const char *v = g_hash_table_lookup (cfg, k);
       g_autofree char *a = v ? hostpci_addr (v) : NULL;
-      if (a && g_str_has_prefix (a, slot) && (a[strlen (slot)] == '\0' || a[strlen (slot)] == '.'))
+      gboolean match
+          = a && g_str_has_prefix (a, slot)
+            && (a[strlen (slot)] == '\0'
+                || (a[strlen (slot)] == '.' && (function == NULL || g_str_equal (a, function))));
+      if (match)
         {
           *value = v;
           *all_functions = a[strlen (slot)] == '\0';
@@ -858,7 +864,7 @@ pd_doctor_vm_is_candidate (const char *config_text)
     return TRUE;
   const char *v;
   gboolean all;
-  return find_hostpci (cfg, "00:02", &v, &all) != NULL;
+  return find_hostpci (cfg, "00:02", NULL, &v, &all) != NULL;
 }
 
 static void
@@ -1085,7 +1091,7 @@ pd_doctor_judge_vm (const PdDoctorHost *h, const PdDoctorVm *vm, const char *soc
   /* The iGPU. */
   const char *gv = NULL;
   gboolean gall = FALSE;
-  const char *gk = find_hostpci (cfg, "00:02", &gv, &gall);
+  const char *gk = find_hostpci (cfg, "00:02", NULL, &gv, &gall);
   guint free_idx = free_hostpci (cfg);
   if (gk == NULL)
     add (out, "vm-gpu", id, PD_DOCTOR_FAIL,
@@ -1136,13 +1142,7 @@ pd_doctor_judge_vm (const PdDoctorHost *h, const PdDoctorVm *vm, const char *soc
     {
       const char *av = NULL;
       gboolean aall = FALSE;
-      const char *ak = find_hostpci (cfg, "00:1f", &av, &aall);
-      if (ak && !aall)
-        {
-          g_autofree char *a = hostpci_addr (av);
-          if (!g_str_equal (a, audio->addr + 5))
-            ak = NULL;
-        }
+      const char *ak = find_hostpci (cfg, "00:1f", audio->addr + 5, &av, &aall);
       if (ak == NULL)
         add (out, "vm-audio", id, PD_DOCTOR_FAIL,
              P ("VM %u does not get the HD-Audio function %s, so HDMI/DP audio stays on the "

@@ -377,7 +377,8 @@ edit_n100_vm (Run *r)
 static void
 edit_esprimo_vm (Run *r)
 {
-  replace_line (&r->vm->config, "hostpci1:", "hostpci1: 0000:00:1f.3");
+  /* Another function of 00:1f first: the audio line is still found. */
+  replace_line (&r->vm->config, "hostpci1:", "hostpci1: 0000:00:1f.0\nhostpci2: 0000:00:1f.3");
   replace_line (&r->vm->config, "vga:", "vga: std");
 }
 
@@ -397,7 +398,7 @@ test_vm_config (void)
 
   Run e = judge_tree ("esprimo", edit_esprimo_vm);
   expect (&e, "vm-audio", PD_DOCTOR_WARN, "without rombar=0",
-          "`qm set 100 --hostpci1 0000:00:1f.3,rombar=0`");
+          "`qm set 100 --hostpci2 0000:00:1f.3,rombar=0`");
   expect (&e, "vm-vga", PD_DOCTOR_FAIL, "vga: std", "`qm set 100 --vga none`");
   run_clear (&e);
 }
