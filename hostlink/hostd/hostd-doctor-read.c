@@ -459,8 +459,9 @@ cmp_uint (gconstpointer a, gconstpointer b)
 }
 
 GArray *
-pd_doctor_list_vms (const char *root)
+pd_doctor_list_vms (const char *root, gboolean candidates, guint *n_configs)
 {
+  guint seen = 0;
   GArray *ids = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autofree char *dir = g_strconcat (root, "/etc/pve/qemu-server", NULL);
   g_autoptr (GPtrArray) names = list_dir (dir);
@@ -471,10 +472,16 @@ pd_doctor_list_vms (const char *root)
       g_autofree char *stem = g_str_has_suffix (n, ".conf") ? g_strndup (n, strlen (n) - 5) : NULL;
       if (stem && g_ascii_string_to_unsigned (stem, 10, 100, 999999999, &id, NULL))
         {
+          seen++;
+          g_autofree char *p = g_build_filename (dir, n, NULL);
+          g_autofree char *text = candidates ? read_bounded (p, NULL) : NULL;
           guint u = (guint) id;
-          g_array_append_val (ids, u);
+          if (!candidates || text == NULL || pd_doctor_vm_is_candidate (text))
+            g_array_append_val (ids, u);
         }
     }
   g_array_sort (ids, cmp_uint);
+  if (n_configs)
+    *n_configs = seen;
   return ids;
 }

@@ -21,7 +21,10 @@ PdDoctorHost *pd_doctor_read_host (const char *root);
 /* Resolves what @vm->config names (hookscript volume, romfiles) and reads
  * the hookscript; scripts the hookscript runs are added to @h->scripts. */
 void pd_doctor_read_vm (PdDoctorHost *h, PdDoctorVm *vm);
-/* The VMIDs of /etc/pve/qemu-server/ *.conf, sorted. */
-GArray *pd_doctor_list_vms (const char *root);
+/* The VMIDs of /etc/pve/qemu-server/ *.conf, sorted. With @candidates, only
+ * those whose config file looks like a desktop VM (pd_doctor_vm_is_candidate)
+ * or cannot be read, so qm is asked about few VMs on a busy host;
+ * *@n_configs counts all. */
+GArray *pd_doctor_list_vms (const char *root, gboolean candidates, guint *n_configs);
 
 G_END_DECLS

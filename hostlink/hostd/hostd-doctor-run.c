@@ -44,8 +44,9 @@ typedef struct
   char *qm;
   guint timeout_ms;
   char *socket_dir;
-  GArray *ids;   /* to ask qm about */
-  gboolean pick; /* keep only candidates */
+  GArray *ids;     /* to ask qm about */
+  gboolean pick;   /* keep only candidates */
+  guint n_configs; /* VM configs looked at when picking */
   guint next;
   PdDoctorReport *report;
   PdDoctorDone done;
@@ -62,7 +63,7 @@ finish (Run *run)
     pd_doctor_read_vm (r->host, r->vms->pdata[i]);
   pd_doctor_judge_host (r->host, r->vms, r->findings);
   if (run->pick && r->vms->len == 0)
-    pd_doctor_judge_no_vms (r->host, run->ids->len, r->findings);
+    pd_doctor_judge_no_vms (r->host, run->n_configs, r->findings);
   for (guint i = 0; i < r->vms->len; i++)
     pd_doctor_judge_vm (r->host, r->vms->pdata[i], run->socket_dir, r->findings);
   r->checked_at = g_get_real_time () / G_USEC_PER_SEC;
@@ -148,8 +149,9 @@ pd_doctor_run (const char *root, const char *qm, guint qm_timeout_ms, const char
   else
     {
       /* Not a Proxmox host: no VM to look for (the "proxmox" finding says so). */
-      run->ids = run->report->host->is_proxmox ? pd_doctor_list_vms (run->report->host->root)
-                                               : g_array_new (FALSE, FALSE, sizeof (guint));
+      run->ids = run->report->host->is_proxmox
+                     ? pd_doctor_list_vms (run->report->host->root, TRUE, &run->n_configs)
+                     : g_array_new (FALSE, FALSE, sizeof (guint));
       run->pick = TRUE;
     }
   ask_next (run);

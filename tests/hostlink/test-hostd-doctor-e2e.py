@@ -68,7 +68,8 @@ def main():
             ok(doc["summary"]["fail"] == 0 and doc["summary"]["state"] == "warn",
                f"{machine}: summary", doc["summary"])
             calls = open(os.path.join(tmp, machine, "etc/pve/qemu-server/calls.log")).read()
-            ok('"config", "100"' in calls, f"{machine}: asked qm config 100", calls)
+            ok('"config", "100"' in calls and '"200"' not in calls,
+               f"{machine}: asked qm config 100, not about the ordinary VM 200", calls)
 
         # A broken variant: text output names the cause and the fix; exit 1.
         p = run(tmp, "esprimo-hookscript-missing")
