@@ -526,12 +526,22 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
   gboolean on = has_param (h->cmdline, "intel_iommu", "on");
   gboolean configured = has_param (b.configured, "intel_iommu", "on");
   gboolean known_config = b.sdboot || h->has_grub;
+  gboolean kernel_on = h->iommu_units->len > 0 && h->n_groups > 0;
   if (h->cmdline == NULL)
     add (out, "iommu-cmdline", 0, PD_DOCTOR_FAIL,
          P ("/proc/cmdline could not be read (%s), so the kernel command line in effect is "
             "unknown.",
             h->cmdline_error ? h->cmdline_error : "unknown error"),
          g_strdup ("Run the doctor on the host itself, with /proc mounted."));
+  else if (has_param (h->cmdline, "intel_iommu", "off"))
+    add (out, "iommu-cmdline", 0, PD_DOCTOR_FAIL,
+         g_strdup ("intel_iommu=off is on the kernel command line in effect, so the IOMMU is off "
+                   "and nothing can be passed through."),
+         known_config
+             ? P ("Replace intel_iommu=off with intel_iommu=on in %s, run `%s` and reboot.", b.file,
+                  b.apply)
+             : g_strdup ("Replace intel_iommu=off with intel_iommu=on on the kernel "
+                         "command line of the boot loader this host uses and reboot."));
   else if (on && (configured || !known_config))
     add (out, "iommu-cmdline", 0, PD_DOCTOR_OK,
          P ("The kernel command line in effect has intel_iommu=on%s%s.",
@@ -542,11 +552,17 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
          P ("intel_iommu=on is in effect but not in %s, so the next boot loses it.", b.file),
          cmdline_fix (&b, "intel_iommu=on iommu=pt"));
   else if (configured)
-    add (out, "iommu-cmdline", 0, PD_DOCTOR_FAIL,
+    add (out, "iommu-cmdline", 0, kernel_on ? PD_DOCTOR_WARN : PD_DOCTOR_FAIL,
          P ("intel_iommu=on is in %s but not in the command line in effect (/proc/cmdline): "
             "`%s` was not run or the host was not rebooted since.",
             b.file, b.apply),
          P ("Run `%s` and reboot; `cat /proc/cmdline` must then show intel_iommu=on.", b.apply));
+  else if (kernel_on)
+    add (out, "iommu-cmdline", 0, PD_DOCTOR_OK,
+         g_strdup ("The kernel command line in effect lacks intel_iommu=on, but the kernel turned "
+                   "the IOMMU on by itself (Proxmox VE kernels do since 6.8), so nothing is "
+                   "missing."),
+         NULL);
   else
     {
       g_autofree char *fix = cmdline_fix (&b, "intel_iommu=on iommu=pt");

@@ -323,6 +323,9 @@ edit_sdboot_iommu_off (Run *r)
   r->host->kernel_cmdline = g_strdup ("root=ZFS=rpool/ROOT/pve-1 boot=zfs quiet");
   g_free (r->host->grub_cmdline);
   r->host->grub_cmdline = g_strdup ("quiet intel_iommu=on iommu=pt");
+  /* ... and the kernel did not turn it on by itself. */
+  g_ptr_array_set_size (r->host->iommu_units, 0);
+  r->host->n_groups = 0;
 }
 
 static void
@@ -330,16 +333,50 @@ edit_not_applied (Run *r)
 {
   g_free (r->host->cmdline);
   r->host->cmdline = g_strdup ("BOOT_IMAGE=/boot/vmlinuz root=/dev/mapper/pve-root ro quiet");
+  g_free (r->host->grub_cmdline);
+  r->host->grub_cmdline = g_strdup ("quiet intel_iommu=on iommu=pt");
+}
+
+/* Proxmox VE kernels since 6.8 turn the Intel IOMMU on without the
+ * parameter; the kernel's word counts. */
+static void
+edit_default_on (Run *r)
+{
+  g_free (r->host->cmdline);
+  r->host->cmdline = g_strdup ("BOOT_IMAGE=/boot/vmlinuz root=/dev/mapper/pve-root ro quiet");
+  g_free (r->host->grub_cmdline);
+  r->host->grub_cmdline = g_strdup ("quiet");
+}
+
+static void
+edit_iommu_off (Run *r)
+{
+  g_free (r->host->cmdline);
+  r->host->cmdline = g_strdup ("BOOT_IMAGE=/boot/vmlinuz ro quiet intel_iommu=off");
 }
 
 static void
 test_boot_config (void)
 {
+  Run d = judge_tree ("esprimo", edit_default_on);
+  expect (&d, "iommu-cmdline", PD_DOCTOR_OK, "turned the IOMMU on by itself", NULL);
+  run_clear (&d);
+  Run o = judge_tree ("esprimo-iommu-off", edit_iommu_off);
+  expect (&o, "iommu-cmdline", PD_DOCTOR_FAIL, "intel_iommu=off",
+          "Replace intel_iommu=off with intel_iommu=on in /etc/default/grub, run `update-grub`");
+  run_clear (&o);
   Run r = judge_tree ("n100-systemd-boot", edit_sdboot_iommu_off);
   expect (&r, "iommu-cmdline", PD_DOCTOR_FAIL, "does not read that file",
           "to the line in /etc/kernel/cmdline, run `proxmox-boot-tool refresh` and reboot");
   run_clear (&r);
-  Run r2 = judge_tree ("esprimo", edit_not_applied);
+  /* Configured, not applied: a warning while the kernel has the IOMMU on
+   * by itself, a failure when it is off. */
+  Run w = judge_tree ("esprimo", edit_not_applied);
+  expect (&w, "iommu-cmdline", PD_DOCTOR_WARN,
+          "is in /etc/default/grub but not in the command line in effect",
+          "Run `update-grub` and reboot");
+  run_clear (&w);
+  Run r2 = judge_tree ("esprimo-iommu-off", edit_not_applied);
   expect (&r2, "iommu-cmdline", PD_DOCTOR_FAIL,
           "is in /etc/default/grub but not in the command line in effect",
           "Run `update-grub` and reboot");
