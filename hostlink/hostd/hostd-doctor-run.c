@@ -4,6 +4,7 @@
 #include "hostd-doctor-read.h"
 #include "hostd-qm.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void
@@ -268,4 +269,48 @@ pd_doctor_format_json (PdDoctorReport *r)
                           : n[1] ? "warn"
                                  : "ok");
   return g_string_free (s, FALSE);
+}
+
+/* --- the command --- */
+
+typedef struct
+{
+  GMainLoop *loop;
+  PdDoctorReport *report;
+} Wait;
+
+static void
+on_command_done (PdDoctorReport *r, gpointer data)
+{
+  Wait *w = data;
+  w->report = r;
+  g_main_loop_quit (w->loop);
+}
+
+int
+pd_doctor_command (PdHostdConfig *config, int n_vmids, char **vmids, gboolean json,
+                   const char *root)
+{
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint));
+  for (int i = 0; i < n_vmids; i++)
+    {
+      guint vmid;
+      if (!pd_vmid_parse (vmids[i], &vmid))
+        {
+          g_printerr ("passdesk-hostd doctor: \"%s\" is not a VMID (a number from %u to %u).\n",
+                      vmids[i], PD_VMID_MIN, PD_VMID_MAX);
+          return 2;
+        }
+      g_array_append_val (ids, vmid);
+    }
+  Wait w = { g_main_loop_new (NULL, FALSE), NULL };
+  pd_doctor_run (pd_doctor_root (root), config->qm, config->qm_timeout * 1000, config->socket_dir,
+                 (const guint *) (gpointer) ids->data, ids->len, on_command_done, &w);
+  if (w.report == NULL)
+    g_main_loop_run (w.loop);
+  g_main_loop_unref (w.loop);
+  g_autoptr (PdDoctorReport) r = w.report;
+  g_autofree char *text = json ? pd_doctor_format_json (r) : pd_doctor_format_text (r);
+  fputs (text, stdout);
+  return pd_doctor_worst (r->findings, 0) == PD_DOCTOR_FAIL ? 1 : 0;
 }

@@ -11,6 +11,7 @@
  */
 #pragma once
 
+#include "hostd-config.h"
 #include "hostd-doctor.h"
 
 G_BEGIN_DECLS
@@ -39,6 +40,12 @@ void pd_doctor_run (const char *root, const char *qm, guint qm_timeout_ms, const
 
 /* The root prefix: @option if set, else $PASSDESK_HOST_ROOT, else "". */
 const char *pd_doctor_root (const char *option);
+
+/* `passdesk-hostd doctor [VMID...]`: runs the doctor (waiting for it on a
+ * main loop of its own), prints text or JSON, and returns the exit status:
+ * 0 nothing failed, 1 a check failed, 2 a VMID that is none. */
+int pd_doctor_command (PdHostdConfig *config, int n_vmids, char **vmids, gboolean json,
+                       const char *root);
 
 /* Renderings: text for people, JSON for scripts. */
 char *pd_doctor_format_text (PdDoctorReport *r);

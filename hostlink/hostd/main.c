@@ -276,49 +276,6 @@ cmd_status (PdHostdConfig *config)
   return 0;
 }
 
-/* ---- doctor ---- */
-
-typedef struct
-{
-  GMainLoop *loop;
-  PdDoctorReport *report;
-} DoctorWait;
-
-static void
-on_doctor_done (PdDoctorReport *r, gpointer data)
-{
-  DoctorWait *w = data;
-  w->report = r;
-  g_main_loop_quit (w->loop);
-}
-
-static int
-cmd_doctor (PdHostdConfig *config, int n, char **vmid_texts, gboolean json, const char *root)
-{
-  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint));
-  for (int i = 0; i < n; i++)
-    {
-      guint vmid;
-      if (!pd_vmid_parse (vmid_texts[i], &vmid))
-        {
-          g_printerr ("passdesk-hostd doctor: \"%s\" is not a VMID (a number from %u to %u).\n",
-                      vmid_texts[i], PD_VMID_MIN, PD_VMID_MAX);
-          return EXIT_USAGE;
-        }
-      g_array_append_val (ids, vmid);
-    }
-  DoctorWait w = { g_main_loop_new (NULL, FALSE), NULL };
-  pd_doctor_run (pd_doctor_root (root), config->qm, config->qm_timeout * 1000, config->socket_dir,
-                 (const guint *) (gpointer) ids->data, ids->len, on_doctor_done, &w);
-  if (w.report == NULL)
-    g_main_loop_run (w.loop);
-  g_main_loop_unref (w.loop);
-  g_autoptr (PdDoctorReport) r = w.report;
-  g_autofree char *text = json ? pd_doctor_format_json (r) : pd_doctor_format_text (r);
-  fputs (text, stdout);
-  return pd_doctor_worst (r->findings, 0) == PD_DOCTOR_FAIL ? EXIT_PROBLEM : 0;
-}
-
 /* ---- check-config ---- */
 
 static void
@@ -426,6 +383,6 @@ main (int argc, char **argv)
   if (g_str_equal (cmd, "status"))
     return cmd_status (config);
   if (g_str_equal (cmd, "doctor"))
-    return cmd_doctor (config, argc - 2, argv + 2, json, root);
+    return pd_doctor_command (config, argc - 2, argv + 2, json, root);
   return cmd_check_config (config);
 }
