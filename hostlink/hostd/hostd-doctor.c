@@ -369,7 +369,7 @@ blacklisted_in (const PdDoctorHost *h, const char *module)
     {
       g_auto (GStrv) mods = g_strsplit (list, ",", -1);
       if (g_strv_contains ((const char *const *) mods, module))
-        return "the kernel command line (modprobe.blacklist=)";
+        return "modprobe.blacklist= on the kernel command line";
     }
   return NULL;
 }
@@ -671,22 +671,33 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
         {
           const char *in = blacklisted_in (h, need[i]);
           if (in == NULL)
-            g_string_append_printf (missing, "%sblacklist %s", missing->len ? "; " : "", need[i]);
+            g_string_append_printf (missing, "%s%s", missing->len ? " " : "", need[i]);
           else if (!strstr (where->str, in))
             g_string_append_printf (where, "%s%s", where->len ? ", " : "", in);
         }
       if (missing->len == 0)
         add (out, "blacklist", 0, PD_DOCTOR_OK,
-             P ("The host drivers of the passed devices are blacklisted (%s).", where->str), NULL);
+             P ("The host drivers of the passed devices are blacklisted (in %s).", where->str),
+             NULL);
       else
-        add (out, "blacklist", 0, PD_DOCTOR_FAIL,
-             P ("Neither /etc/modprobe.d nor the kernel command line blacklists %s, so the host "
-                "driver can take the device at the next boot.",
-                strchr (missing->str, ';') ? "i915 and snd_hda_intel"
-                                           : missing->str + strlen ("blacklist ")),
-             P ("Add the line(s) `%s` to /etc/modprobe.d/vfio.conf, run `update-initramfs -u -k "
-                "all` and reboot.",
-                missing->str));
+        {
+          g_autofree char *names = g_strdup (missing->str);
+          char *sp = strchr (names, ' ');
+          if (sp)
+            {
+              *sp = '\0';
+              g_autofree char *both = g_strconcat (names, " and ", sp + 1, NULL);
+              g_free (g_steal_pointer (&names));
+              names = g_steal_pointer (&both);
+            }
+          add (out, "blacklist", 0, PD_DOCTOR_FAIL,
+               P ("Neither /etc/modprobe.d nor the kernel command line blacklists %s, so the host "
+                  "driver can take the device at the next boot.",
+                  names),
+               P ("Run `printf 'blacklist %%s\\n' %s >> /etc/modprobe.d/vfio.conf` and "
+                  "`update-initramfs -u -k all`, then reboot.",
+                  missing->str));
+        }
       g_string_free (missing, TRUE);
       g_string_free (where, TRUE);
 

@@ -30,6 +30,23 @@ make_trees (void)
   g_assert_true (g_spawn_check_wait_status (status, NULL));
 }
 
+/* A private copy of tree @name (for tests that change it): "own/NAME". */
+static char *
+own_tree (const char *name)
+{
+  const char *fix = g_getenv ("PASSDESK_TEST_FIXTURES");
+  g_autofree char *script = g_build_filename (fix, "hosts", "make-host-trees.py", NULL);
+  g_autofree char *out = g_build_filename (trees, "own", NULL);
+  const char *argv[] = { script, out, name, NULL };
+  int status = 0;
+  g_autoptr (GError) error = NULL;
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
+                &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  return g_strconcat ("own/", name, NULL);
+}
+
 typedef struct
 {
   PdDoctorHost *host;
@@ -216,7 +233,7 @@ static const Case cases[] = {
   { "i915-bound", "driver-igpu", PD_DOCTOR_FAIL, "0000:00:02.0 is bound to i915",
     "`blacklist i915` to /etc/modprobe.d/vfio.conf, run `update-initramfs -u -k all`" },
   { "no-blacklist", "blacklist", PD_DOCTOR_FAIL, "blacklists i915 and snd_hda_intel",
-    "`blacklist i915; blacklist snd_hda_intel` to /etc/modprobe.d/vfio.conf, run "
+    "`printf 'blacklist %s\\n' i915 snd_hda_intel >> /etc/modprobe.d/vfio.conf` and "
     "`update-initramfs -u -k all`" },
   { "stale-initramfs", "initramfs", PD_DOCTOR_FAIL,
     "was changed after /boot/initrd.img-6.17.2-1-pve was built", "update-initramfs -u -k all" },
@@ -278,7 +295,8 @@ static void
 test_group_fix_applies (gconstpointer data)
 {
   const char *machine = data;
-  g_autofree char *tree = g_strdup_printf ("%s-shared-group", machine);
+  g_autofree char *name = g_strdup_printf ("%s-shared-group", machine);
+  g_autofree char *tree = own_tree (name);
   Run r = judge_tree (tree, NULL);
   expect (&r, "iommu-group-audio", PD_DOCTOR_FAIL, NULL, "Run `");
   const char *start = strstr (must_find (&r, "iommu-group-audio")->fix, "Run `");
@@ -308,6 +326,38 @@ test_group_fix_applies (gconstpointer data)
   expect (&fixed, "iommu-group-audio", PD_DOCTOR_OK, "@reboot /root/passthrough-tweak.sh", NULL);
   if (g_str_equal (machine, "esprimo"))
     expect (&fixed, "network-reset", PD_DOCTOR_WARN, "0000:00:1f.6", NULL);
+  run_clear (&fixed);
+}
+
+/* The blacklist fix, run as printed, blacklists both drivers; the initramfs
+ * is then older than vfio.conf, as the fix's second command says. */
+static void
+test_blacklist_fix_applies (void)
+{
+  g_autofree char *tree = own_tree ("esprimo-no-blacklist");
+  Run r = judge_tree (tree, NULL);
+  expect (&r, "blacklist", PD_DOCTOR_FAIL, NULL, "Run `printf");
+  const char *start = strstr (must_find (&r, "blacklist")->fix, "Run `");
+  const char *end = start ? strchr (start + 5, '`') : NULL;
+  g_assert_nonnull (end);
+  g_autofree char *cmd = g_strndup (start + 5, (gsize) (end - start - 5));
+  g_autofree char *root = g_build_filename (trees, tree, NULL);
+  g_autofree char *conf = g_build_filename (root, "etc/modprobe.d/vfio.conf", NULL);
+  g_auto (GStrv) pieces = g_strsplit (cmd, "/etc/modprobe.d/vfio.conf", -1);
+  g_autofree char *local = g_strjoinv (conf, pieces);
+  const char *argv[] = { "/bin/bash", "-c", local, NULL };
+  int status = 1;
+  g_autoptr (GError) error = NULL;
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
+                &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  run_clear (&r);
+
+  Run fixed = judge_tree (tree, NULL);
+  expect (&fixed, "blacklist", PD_DOCTOR_OK, "/etc/modprobe.d/vfio.conf", NULL);
+  expect (&fixed, "initramfs", PD_DOCTOR_FAIL, "/etc/modprobe.d/vfio.conf was changed",
+          "update-initramfs -u -k all");
   run_clear (&fixed);
 }
 
@@ -659,6 +709,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/doctor/variants/esprimo", "esprimo", test_variant);
   g_test_add_data_func ("/doctor/group-fix-applies/n100", "n100", test_group_fix_applies);
   g_test_add_data_func ("/doctor/group-fix-applies/esprimo", "esprimo", test_group_fix_applies);
+  g_test_add_func ("/doctor/blacklist-fix-applies", test_blacklist_fix_applies);
   g_test_add_func ("/doctor/boot-config", test_boot_config);
   g_test_add_func ("/doctor/vm-config", test_vm_config);
   g_test_add_func ("/doctor/vm-config-failed", test_vm_config_failed);
