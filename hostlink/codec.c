@@ -102,6 +102,27 @@ static const ArgSpec status_reply_args[] = {
   { "last-text", ARG_TEXT, OPT },       { NULL },
 };
 
+/* Protocol 2: the host doctor's summary for this VM (PROTOCOL.md). */
+static const ArgSpec host_report_args[] = {
+  { "state", ARG_TOKEN, REQ },
+  { "time", ARG_UINT, REQ },
+  { "ok", ARG_UINT, REQ },
+  { "warn", ARG_UINT, REQ },
+  { "fail", ARG_UINT, REQ },
+  { "items", ARG_UINT, REQ },
+  { NULL },
+};
+
+static const ArgSpec host_item_args[] = {
+  { "n", ARG_UINT, REQ },
+  { "check", ARG_TOKEN, REQ },
+  { "vmid", ARG_UINT, REQ },
+  { "state", ARG_TOKEN, REQ },
+  { "text", ARG_TEXT, REQ },
+  { "fix", ARG_TEXT, OPT },
+  { NULL },
+};
+
 static const ArgSpec error_args[] = {
   { "code", ARG_TOKEN, REQ },
   { "text", ARG_TEXT, OPT },
@@ -135,6 +156,8 @@ static const struct
   [PD_HL_VERB_PONG] = { "PONG", no_args, BY_HOST | BY_GUEST, FALSE },
   [PD_HL_VERB_ERROR] = { "ERROR", error_args, BY_HOST | BY_GUEST, TRUE },
   [PD_HL_VERB_RESYNC] = { "RESYNC", no_args, BY_GUEST, FALSE },
+  [PD_HL_VERB_HOST_REPORT] = { "HOST-REPORT", host_report_args, BY_HOST, FALSE },
+  [PD_HL_VERB_HOST_ITEM] = { "HOST-ITEM", host_item_args, BY_HOST, FALSE },
 };
 
 const char *
@@ -428,6 +451,31 @@ check_schema (const PdHlMessage *msg, GError **error, int code)
         {
           g_set_error (error, PD_HL_CODEC_ERROR, code,
                        "RESTART: the reason is longer than %d bytes.", PD_HL_MAX_REASON);
+          return FALSE;
+        }
+    }
+  if (msg->verb == PD_HL_VERB_HOST_REPORT)
+    {
+      guint32 items = 0;
+      if (pd_hl_message_get_uint (msg, "items", &items) && items > PD_HL_MAX_REPORT_ITEMS)
+        {
+          g_set_error (error, PD_HL_CODEC_ERROR, code, "HOST-REPORT: more than %d items.",
+                       PD_HL_MAX_REPORT_ITEMS);
+          return FALSE;
+        }
+    }
+  if (msg->verb == PD_HL_VERB_HOST_ITEM)
+    {
+      guint32 n = 0;
+      const char *text = pd_hl_message_get (msg, "text");
+      const char *fix = pd_hl_message_get (msg, "fix");
+      if ((pd_hl_message_get_uint (msg, "n", &n) && n >= PD_HL_MAX_REPORT_ITEMS)
+          || (text && strlen (text) > PD_HL_MAX_REPORT_TEXT)
+          || (fix && strlen (fix) > PD_HL_MAX_REPORT_TEXT))
+        {
+          g_set_error (error, PD_HL_CODEC_ERROR, code,
+                       "HOST-ITEM: n is %d or more, or text or fix is longer than %d bytes.",
+                       PD_HL_MAX_REPORT_ITEMS, PD_HL_MAX_REPORT_TEXT);
           return FALSE;
         }
     }

@@ -21,6 +21,13 @@ G_BEGIN_DECLS
 #define PD_HL_MAX_KEY 32
 #define PD_HL_MAX_REASON 200 /* decoded octets of RESTART's reason */
 
+/* Version 2 adds HOST-REPORT/HOST-ITEM (the host doctor's summary, H→G).
+ * The host offers proto=2 proto-min=1 and sends them only to a guest that
+ * answered READY proto=2; version 1 guests never see them. */
+#define PD_HL_PROTOCOL_VERSION_HOST_REPORT 2
+#define PD_HL_MAX_REPORT_ITEMS 16 /* HOST-ITEM lines per HOST-REPORT */
+#define PD_HL_MAX_REPORT_TEXT 400 /* decoded octets of HOST-ITEM text and fix */
+
 typedef enum
 {
   PD_HL_VERB_HELLO = 0,
@@ -37,6 +44,8 @@ typedef enum
   PD_HL_VERB_PONG,
   PD_HL_VERB_ERROR,
   PD_HL_VERB_RESYNC,
+  PD_HL_VERB_HOST_REPORT, /* protocol 2 */
+  PD_HL_VERB_HOST_ITEM,   /* protocol 2 */
   PD_HL_N_VERBS,
 } PdHlVerb;
 

@@ -2,6 +2,7 @@
 #include "hostd-conn.h"
 
 #include "codec.h"
+#include "hostd-doctor.h"
 
 #include <string.h>
 
@@ -17,6 +18,7 @@ struct _PdHostdConn
   guint32 next_id;  /* for HELLO */
   guint32 hello_id; /* the latest HELLO's id */
   gboolean ready;
+  guint proto; /* chosen by the guest's READY */
   char *agent;
   guint32 cycle_request; /* the RESTART id this connection started, 0: none */
   guint error_tokens;
@@ -49,6 +51,12 @@ gboolean
 pd_hostd_conn_is_ready (PdHostdConn *c)
 {
   return c->ready;
+}
+
+guint
+pd_hostd_conn_get_proto (PdHostdConn *c)
+{
+  return c->ready ? c->proto : 0;
 }
 
 const char *
@@ -167,7 +175,7 @@ send_hello (PdHostdConn *c, GString *out)
   if (c->next_id == 0)
     c->next_id = 1;
   g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_HELLO, c->hello_id);
-  pd_hl_message_set_uint (m, "proto", PD_HL_PROTOCOL_VERSION);
+  pd_hl_message_set_uint (m, "proto", PD_HL_PROTOCOL_VERSION_HOST_REPORT);
   pd_hl_message_set_uint (m, "proto-min", PD_HL_PROTOCOL_VERSION);
   pd_hl_message_set (m, "host", v.host_name);
   pd_hl_message_set_uint (m, "vmid", v.vmid);
@@ -202,6 +210,78 @@ pd_hostd_conn_progress (PdHostdConn *c, guint32 request_id, const char *phase, c
   pd_hl_message_set (m, "phase", phase);
   pd_hl_message_set (m, "text", text);
   send_msg (c, m, out);
+}
+
+/* ---- the doctor's summary (protocol 2) ---- */
+
+static gint
+cmp_severity (gconstpointer a, gconstpointer b)
+{
+  const PdDoctorFinding *x = *(PdDoctorFinding *const *) a, *y = *(PdDoctorFinding *const *) b;
+  return (int) y->state - (int) x->state;
+}
+
+/* Cuts @s to at most @max bytes at a UTF-8 boundary, marking the cut. */
+static char *
+bounded_text (const char *s, gsize max)
+{
+  if (strlen (s) <= max)
+    return g_strdup (s);
+  const char *end = g_utf8_find_prev_char (s, s + max - 3 + 1);
+  g_autofree char *head = g_strndup (s, end ? (gsize) (end - s) : 0);
+  return g_strconcat (head, "...", NULL);
+}
+
+void
+pd_hostd_conn_report (PdHostdConn *c, GPtrArray *findings, gint64 checked_at, GString *out)
+{
+  if (!c->ready || c->proto < PD_HL_PROTOCOL_VERSION_HOST_REPORT)
+    return;
+  guint n[3] = { 0, 0, 0 };
+  g_autoptr (GPtrArray) items = g_ptr_array_new ();
+  for (guint i = 0; i < findings->len; i++)
+    {
+      PdDoctorFinding *f = findings->pdata[i];
+      n[MIN ((guint) f->state, 2u)]++;
+      if (f->state != PD_DOCTOR_OK)
+        g_ptr_array_add (items, f);
+    }
+  /* Stable: fails first, then warnings, each in the doctor's order. */
+  g_ptr_array_sort (items, cmp_severity);
+  guint count = MIN (items->len, (guint) PD_HL_MAX_REPORT_ITEMS);
+  guint32 id = c->next_id++;
+  if (c->next_id == 0)
+    c->next_id = 1;
+  g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_HOST_REPORT, id);
+  pd_hl_message_set (m, "state", n[2] ? "fail" : n[1] ? "warn" : "ok");
+  pd_hl_message_set_uint (m, "time", (guint32) CLAMP (checked_at, 0, G_MAXUINT32));
+  pd_hl_message_set_uint (m, "ok", n[0]);
+  pd_hl_message_set_uint (m, "warn", n[1]);
+  pd_hl_message_set_uint (m, "fail", n[2]);
+  pd_hl_message_set_uint (m, "items", count);
+  send_msg (c, m, out);
+  for (guint i = 0; i < count; i++)
+    {
+      PdDoctorFinding *f = items->pdata[i];
+      g_autoptr (PdHlMessage) it = pd_hl_message_new (PD_HL_VERB_HOST_ITEM, id);
+      g_autofree char *text = bounded_text (f->text, PD_HL_MAX_REPORT_TEXT);
+      pd_hl_message_set_uint (it, "n", i);
+      pd_hl_message_set (it, "check", f->check);
+      pd_hl_message_set_uint (it, "vmid", f->vmid);
+      pd_hl_message_set (it, "state", pd_doctor_state_to_string (f->state));
+      pd_hl_message_set (it, "text", text);
+      /* The fix goes along when the line has room for it; the sentence
+       * matters more to the guest than the host's command. */
+      if (f->fix)
+        {
+          g_autofree char *fix = bounded_text (f->fix, PD_HL_MAX_REPORT_TEXT);
+          pd_hl_message_set (it, "fix", fix);
+          g_autofree char *line = pd_hl_encode (it, NULL, NULL);
+          if (line == NULL)
+            g_ptr_array_remove_index (it->args, it->args->len - 1);
+        }
+      send_msg (c, it, out);
+    }
 }
 
 /* ---- requests ---- */
@@ -363,6 +443,15 @@ handle_line (PdHostdConn *c, const char *line, gsize len, gint64 now, GString *o
           c->ready = TRUE;
           g_free (c->agent);
           c->agent = g_strdup (pd_hl_message_get (msg, "agent"));
+          guint32 proto = PD_HL_PROTOCOL_VERSION;
+          pd_hl_message_get_uint (msg, "proto", &proto);
+          c->proto = CLAMP (proto, PD_HL_PROTOCOL_VERSION, PD_HL_PROTOCOL_VERSION_HOST_REPORT);
+          gint64 when = 0;
+          GPtrArray *findings = c->ops.report && c->proto >= PD_HL_PROTOCOL_VERSION_HOST_REPORT
+                                    ? c->ops.report (c->user_data, &when)
+                                    : NULL;
+          if (findings)
+            pd_hostd_conn_report (c, findings, when, out);
         }
       /* Other ids: a reply to nothing, ignored (PROTOCOL.md section 2). */
       return TRUE;

@@ -49,6 +49,12 @@ typedef struct
    * a sentence in *@why, owned by the caller) when it could not start. */
   gboolean (*restart) (gpointer user_data, guint32 request_id, guint cool_off, const char *reason,
                        char **why);
+  /* Optional: called when a protocol 2 guest completes the handshake; the
+   * doctor's latest findings for this VM (PdDoctorFinding, host and VM) to
+   * send as HOST-REPORT, or NULL when there are none yet (the daemon may
+   * start a run and push its result with pd_hostd_conn_report later).
+   * *@checked_at: Unix time of the run. */
+  GPtrArray *(*report) (gpointer user_data, gint64 *checked_at);
 } PdHostdConnOps;
 
 typedef struct _PdHostdConn PdHostdConn;
@@ -73,6 +79,13 @@ gboolean pd_hostd_conn_feed (PdHostdConn *conn, const char *data, gsize len, gin
 /* Reports a step of the cycle started for @request_id (PROGRESS). */
 void pd_hostd_conn_progress (PdHostdConn *conn, guint32 request_id, const char *phase,
                              const char *text, GString *out);
+
+/* Sends the doctor's summary (HOST-REPORT + HOST-ITEMs for the warn and fail
+ * findings, fails first, at most PD_HL_MAX_REPORT_ITEMS) if the guest is ready
+ * and speaks protocol 2; otherwise nothing. */
+void pd_hostd_conn_report (PdHostdConn *conn, GPtrArray *findings, gint64 checked_at, GString *out);
+/* The protocol version the guest chose in READY (0 before). */
+guint pd_hostd_conn_get_proto (PdHostdConn *conn);
 
 gboolean pd_hostd_conn_is_ready (PdHostdConn *conn);
 /* The guest's agent version from READY (or NULL). */

@@ -8,6 +8,7 @@
 #include "hostd-conn.h"
 #include "hostd-cycle.h"
 #include "hostd-discovery.h"
+#include "hostd-doctor-run.h"
 #include "hostd-link.h"
 #include "hostd-state.h"
 
@@ -25,9 +26,12 @@ typedef struct
   char vmid_str[16];
   PdHostdLink *link;
   PdCycle *cycle;
-  guint32 request_id; /* the RESTART that started the cycle */
-  guint generation;   /* the link connection that accepted it */
-  guint start_id;     /* idle that starts an accepted cycle */
+  guint32 request_id;      /* the RESTART that started the cycle */
+  guint generation;        /* the link connection that accepted it */
+  guint start_id;          /* idle that starts an accepted cycle */
+  PdDoctorReport *doctor;  /* the doctor's last run for this VM */
+  GPtrArray *doctor_items; /* its findings for this VM (host's and ours) */
+  gboolean doctor_running;
 } HostdVm;
 
 struct _PdHostd
@@ -58,6 +62,8 @@ vm_free (HostdVm *vm)
 {
   pd_hostd_link_free (vm->link);
   g_clear_handle_id (&vm->start_id, g_source_remove);
+  g_clear_pointer (&vm->doctor_items, g_ptr_array_unref);
+  g_clear_pointer (&vm->doctor, pd_doctor_report_free);
   if (vm->cycle)
     {
       if (parked_cycles == NULL)
@@ -266,10 +272,86 @@ conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *rea
   return TRUE;
 }
 
+static void run_doctor (HostdVm *vm);
+
+/* A report younger than this is sent again as it is; an older one is sent
+ * and a fresh run follows (a guest's RESYNCs cannot make qm calls pile up:
+ * one run at a time, and RESYNC spends the guest's bad-line allowance). */
+#define DOCTOR_FRESH_S 60
+
+/* Called when a protocol 2 guest completes the handshake. */
+static GPtrArray *
+conn_report (gpointer data, gint64 *checked_at)
+{
+  HostdVm *vm = data;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  if (vm->doctor == NULL || now - vm->doctor->checked_at >= DOCTOR_FRESH_S
+      || now < vm->doctor->checked_at)
+    run_doctor (vm); /* its result is pushed when it is in */
+  if (vm->doctor == NULL)
+    return NULL;
+  *checked_at = vm->doctor->checked_at;
+  return vm->doctor_items;
+}
+
 static const PdHostdConnOps conn_ops = {
   .view = conn_view,
   .restart = conn_restart,
+  .report = conn_report,
 };
+
+/* ---- the doctor, for guests that take its summary (protocol 2) ---- */
+
+/* A VM's doctor run may outlive its HostdVm (hostd stopping): it carries
+ * the hostd and the VMID, not the VM. */
+typedef struct
+{
+  PdHostd *hostd;
+  guint vmid;
+} DoctorJob;
+
+static GHashTable *live_hostds; /* PdHostd* that are not freed yet */
+
+static void
+on_doctor_done (PdDoctorReport *r, gpointer data)
+{
+  DoctorJob *job = data;
+  HostdVm *vm = live_hostds && g_hash_table_contains (live_hostds, job->hostd)
+                    ? g_hash_table_lookup (job->hostd->vms, GUINT_TO_POINTER (job->vmid))
+                    : NULL;
+  g_free (job);
+  if (vm == NULL)
+    {
+      pd_doctor_report_free (r);
+      return;
+    }
+  vm->doctor_running = FALSE;
+  g_clear_pointer (&vm->doctor_items, g_ptr_array_unref);
+  g_clear_pointer (&vm->doctor, pd_doctor_report_free);
+  vm->doctor = r;
+  vm->doctor_items = pd_doctor_report_for_vm (r, vm->vmid);
+  PdDoctorState worst = pd_doctor_worst (vm->doctor_items, vm->vmid);
+  g_log_structured (G_LOG_DOMAIN, worst == PD_DOCTOR_OK ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_MESSAGE,
+                    "PASSDESK_VMID", vm->vmid_str, "MESSAGE",
+                    "VM %u: the doctor says %s (`passdesk-hostd doctor %u` for the details)",
+                    vm->vmid, pd_doctor_state_to_string (worst), vm->vmid);
+  if (vm->link)
+    pd_hostd_link_report (vm->link, vm->doctor_items, r->checked_at);
+}
+
+static void
+run_doctor (HostdVm *vm)
+{
+  if (vm->doctor_running)
+    return;
+  PdHostdConfig *c = vm->hostd->config;
+  DoctorJob *job = g_new0 (DoctorJob, 1);
+  job->hostd = vm->hostd;
+  job->vmid = vm->vmid;
+  vm->doctor_running = TRUE;
+  pd_doctor_run (pd_doctor_root (NULL), c->qm, c->qm_timeout * 1000, c->socket_dir, &vm->vmid, 1,
+                 on_doctor_done, job);
+}
 
 /* ---- links and discovery ---- */
 
@@ -325,6 +407,9 @@ pd_hostd_new (PdHostdConfig *config)
   h->vms = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify) vm_free);
   h->host_name = g_strdup (g_get_host_name ());
   h->lock_fd = -1;
+  if (live_hostds == NULL)
+    live_hostds = g_hash_table_new (NULL, NULL);
+  g_hash_table_add (live_hostds, h);
   return h;
 }
 
@@ -396,6 +481,8 @@ pd_hostd_free (PdHostd *h)
 {
   if (h == NULL)
     return;
+  if (live_hostds)
+    g_hash_table_remove (live_hostds, h);
   pd_discovery_free (h->discovery);
   g_hash_table_unref (h->vms);
   pd_hostd_state_free (h->state);

@@ -443,6 +443,15 @@ pd_hostd_link_get_generation (PdHostdLink *l)
   return l->generation;
 }
 
+void
+pd_hostd_link_report (PdHostdLink *l, GPtrArray *findings, gint64 checked_at)
+{
+  if (l->core == NULL || l->conn == NULL)
+    return;
+  pd_hostd_conn_report (l->core, findings, checked_at, l->out);
+  flush (l);
+}
+
 gboolean
 pd_hostd_link_is_connected (PdHostdLink *l)
 {

@@ -44,6 +44,9 @@ guint pd_hostd_link_get_generation (PdHostdLink *link);
 /* Sends a fresh HELLO (new facts, e.g. a cycle's result) if connected. */
 void pd_hostd_link_rehello (PdHostdLink *link);
 
+/* Sends the doctor's summary (pd_hostd_conn_report) if connected. */
+void pd_hostd_link_report (PdHostdLink *link, GPtrArray *findings, gint64 checked_at);
+
 gboolean pd_hostd_link_is_connected (PdHostdLink *link);
 gboolean pd_hostd_link_is_ready (PdHostdLink *link);
 guint pd_hostd_link_get_vmid (PdHostdLink *link);

@@ -6,6 +6,7 @@
 #include "hostd-config.h"
 #include "hostd-daemon.h"
 #include "hostd-discovery.h"
+#include "hostd-doctor-run.h"
 #include "hostd-qm.h"
 #include "hostd-setup.h"
 #include "hostd-state.h"
@@ -28,6 +29,12 @@ static const char summary[]
       "                     (not a reboot) to get the channel.\n"
       "  status             the VMs hostd sees: link, policy, running and last cycle\n"
       "  check-config       validate the configuration and print the effective values\n"
+      "  doctor [VMID...]   check the host and the VMs against the passthrough guide\n"
+      "                     (IOMMU, groups, drivers, vfio, initramfs, hookscript, channel,\n"
+      "                     USB hubs); each finding ok/warn/fail with its fix. Without\n"
+      "                     VMID: every VM with the passdesk channel or the iGPU. --json\n"
+      "                     for scripts; --root DIR (or PASSDESK_HOST_ROOT) reads the host\n"
+      "                     files below DIR. Exit 1 when a check failed.\n"
       "\n"
       "Exit status: 0 ok, 1 a problem (printed), 2 a usage error.\n"
       "See passdesk-hostd(8) for the configuration file.";
@@ -305,17 +312,21 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *config_path = NULL;
-  gboolean dry_run = FALSE, version = FALSE;
+  g_autofree char *root = NULL;
+  gboolean dry_run = FALSE, version = FALSE, json = FALSE;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
       "Configuration file (default " PD_HOSTD_DEFAULT_CONFIG ")", "FILE" },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "setup: print the change, change nothing",
       NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "doctor: print the findings as JSON", NULL },
+    { "root", 0, 0, G_OPTION_ARG_FILENAME, &root,
+      "doctor: read the host's files below DIR (default $PASSDESK_HOST_ROOT or /)", "DIR" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx
-      = g_option_context_new ("[run | setup VMID | status | check-config]");
+      = g_option_context_new ("[run | setup VMID | status | check-config | doctor [VMID...]]");
   g_option_context_set_summary (ctx, "The Proxmox host side of passdesk: serves the guests' "
                                      "hostlink channels and runs clean cold restarts (qm "
                                      "shutdown, cool-off, qm start).");
@@ -334,13 +345,13 @@ main (int argc, char **argv)
     }
   const char *cmd = argc > 1 ? argv[1] : "run";
   int want_args = g_str_equal (cmd, "setup") ? 3 : 2;
-  if (argc > 1 && argc != want_args)
+  if (argc > 1 && argc != want_args && !g_str_equal (cmd, "doctor"))
     {
       g_printerr ("passdesk-hostd: wrong number of arguments for \"%s\" (see --help)\n", cmd);
       return EXIT_USAGE;
     }
   if (!g_str_equal (cmd, "run") && !g_str_equal (cmd, "setup") && !g_str_equal (cmd, "status")
-      && !g_str_equal (cmd, "check-config"))
+      && !g_str_equal (cmd, "check-config") && !g_str_equal (cmd, "doctor"))
     {
       g_printerr ("passdesk-hostd: unknown command \"%s\" (see --help)\n", cmd);
       return EXIT_USAGE;
@@ -348,6 +359,11 @@ main (int argc, char **argv)
   if (dry_run && !g_str_equal (cmd, "setup"))
     {
       g_printerr ("passdesk-hostd: --dry-run goes with setup only (see --help)\n");
+      return EXIT_USAGE;
+    }
+  if ((json || root) && !g_str_equal (cmd, "doctor"))
+    {
+      g_printerr ("passdesk-hostd: --json and --root go with doctor only (see --help)\n");
       return EXIT_USAGE;
     }
 
@@ -366,5 +382,7 @@ main (int argc, char **argv)
     return cmd_setup (config, argv[2], dry_run);
   if (g_str_equal (cmd, "status"))
     return cmd_status (config);
+  if (g_str_equal (cmd, "doctor"))
+    return pd_doctor_command (config, argc - 2, argv + 2, json, root);
   return cmd_check_config (config);
 }

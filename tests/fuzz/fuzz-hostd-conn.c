@@ -5,6 +5,8 @@
  * spent, whether starting a cycle fails), byte 1 the chunk size; the rest is
  * what the guest sends, fed in chunks with the clock moving on. A chunk that
  * starts with 0xFF also injects a PROGRESS and a re-HELLO from the host side.
+ * The doctor has findings (long, non-ASCII), sent as HOST-REPORT to a guest
+ * that answers READY proto=2.
  * Checked: every line the host writes decodes and is a host verb; the output
  * stays bounded; a cycle is only started after the handshake, when policy,
  * rate limits and "no cycle running" allow it, and with a cool-off in range. */
@@ -13,6 +15,7 @@
 
 #include "codec.h"
 #include "hostd-conn.h"
+#include "hostd-doctor.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -22,6 +25,7 @@ typedef struct
   guint8 mode;
   gboolean cycle_running;
   PdCycleResult last;
+  GPtrArray *findings;
 } Fake;
 
 static void
@@ -64,7 +68,31 @@ fake_restart (gpointer data, guint32 id, guint cool_off, const char *reason, cha
   return TRUE;
 }
 
-static const PdHostdConnOps ops = { fake_view, fake_restart };
+static GPtrArray *
+fake_report (gpointer data, gint64 *when)
+{
+  Fake *f = data;
+  *when = 1795999999;
+  return f->findings;
+}
+
+static void
+add_finding (GPtrArray *a, PdDoctorState state, const char *text, const char *fix)
+{
+  PdDoctorFinding *x = g_new0 (PdDoctorFinding, 1);
+  x->check = g_strdup ("vm-hookscript");
+  x->vmid = 100;
+  x->state = state;
+  x->text = g_strdup (text);
+  x->fix = g_strdup (fix);
+  g_ptr_array_add (a, x);
+}
+
+static const PdHostdConnOps ops = {
+  .view = fake_view,
+  .restart = fake_restart,
+  .report = fake_report,
+};
 
 static void
 check_output (GString *out, gsize *checked)
@@ -101,6 +129,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                                                 "with exit status 255 (can't lock file).",
                             .started = G_GINT64_CONSTANT (1795999999) * G_USEC_PER_SEC,
                             .duration_ms = 61000 };
+  f.findings = g_ptr_array_new_with_free_func ((GDestroyNotify) pd_doctor_finding_free);
+  g_autoptr (GString) longtext = g_string_new (NULL);
+  for (guint i = 0; i < 120; i++)
+    g_string_append (longtext, "ä %=; ");
+  for (guint i = 0; i < 20; i++)
+    add_finding (f.findings, i % 3, longtext->str, i % 2 ? longtext->str : NULL);
   gsize chunk = 1 + data[1] % 64;
   data += 2;
   size -= 2;
@@ -133,5 +167,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         break;
     }
   pd_hostd_conn_free (f.conn);
+  g_ptr_array_unref (f.findings);
   return 0;
 }

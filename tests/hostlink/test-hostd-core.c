@@ -401,7 +401,7 @@ test_conn_core (void)
   g_autoptr (PdHostdConn) c = pd_hostd_conn_new (&host_ops, &h);
   g_autoptr (GString) out = g_string_new (NULL);
   pd_hostd_conn_start (c, out);
-  g_assert_true (g_str_has_prefix (out->str, "\nHELLO 1 proto=1 proto-min=1 host=pve vmid=100 "));
+  g_assert_true (g_str_has_prefix (out->str, "\nHELLO 1 proto=2 proto-min=1 host=pve vmid=100 "));
 
   /* The first partial line is dropped; nothing is acted on before READY. */
   g_autofree char *r0 = feed (c, "half a line from before\nRESTART 5\n", NULL);

@@ -301,6 +301,45 @@ def wait_cycle_done(env, vmid, timeout=25):
 # ---------------------------------------------------------------- cases
 
 
+def case_doctor_report(env):
+    """A protocol 2 guest gets the doctor's summary for its VM (HOST-REPORT +
+    HOST-ITEMs) after the handshake; a protocol 1 guest gets none and costs
+    no `qm config`. The host is the generated Esprimo tree whose hookscript
+    is missing (PASSDESK_HOST_ROOT)."""
+    root = os.path.join(env.tmp, "host")
+    subprocess.run([os.path.join(SRC, "..", "fixtures", "hosts", "make-host-trees.py"), root,
+                    "esprimo-hookscript-missing"], check=True)
+    root = os.path.join(root, "esprimo-hookscript-missing")
+    conf = open(os.path.join(root, "etc/pve/qemu-server/100.conf")).read()
+    env.write("100.conf", conf.replace("/run/qemu-server/", env.run + "/"))
+    env.env["PASSDESK_HOST_ROOT"] = root
+    env.start_hostd()
+
+    g = Guest(env, 100)
+    g.handshake()  # READY proto=1
+    g.send("PING 98\n")
+    g.expect("PONG", 10, id=98)
+    check("config" not in env.verbs(100), f"qm calls for a v1 guest: {env.verbs(100)}")
+    g.send("RESYNC 5\n")
+    hello = g.expect("HELLO")
+    check(hello["proto"] == "2" and hello["proto-min"] == "1", f"HELLO versions: {hello}")
+    g.send(f"\nREADY {hello['id']} proto=2 agent=test\n")
+    rep = g.expect("HOST-REPORT", 15)
+    check(rep["state"] == "fail" and rep["fail"] == "1", f"HOST-REPORT: {rep}")
+    items = [g.expect("HOST-ITEM", 5, id=rep["id"]) for _ in range(int(rep["items"]))]
+    first = items[0]
+    check(first["n"] == "0" and first["check"] == "vm-hookscript" and first["state"] == "fail"
+          and first["vmid"] == "100", f"first item: {first}")
+    check("hookscript local:snippets/vm100-hooks.sh (/var/lib/vz/snippets/vm100-hooks.sh) is "
+          "missing" in first["text"], f"item text: {first['text']}")
+    check("chmod +x /var/lib/vz/snippets/vm100-hooks.sh" in first.get("fix", ""),
+          f"item fix: {first}")
+    check([c for c in env.calls(100) if c["argv"][0] == "config"], "qm config was asked")
+    check("the doctor says fail" in env.hostd_log(), "journal line")
+    g.close()
+
+
+
 def case_cycle(env):
     """request → accept → shutdown, status..., cool-off, start, status; result in next HELLO"""
     env.start_hostd()
@@ -1035,6 +1074,7 @@ CASES = {
     "reconnect": (case_reconnect, {}),
     "rehello": (case_rehello, {}),
     "fake-qemu": (case_fake_qemu, {}),
+    "doctor-report": (case_doctor_report, {}),
     "real-qemu": (case_real_qemu, {"running": False}),
     "real-guest": (case_real_guest, {"vmids": (100, 101), "pty": True,
                                      "conf": "[vm 101]\nenabled=false\n"}),

@@ -339,6 +339,55 @@ test_verbs (void)
   g_assert_false (pd_hl_verb_sent_by_host (PD_HL_VERB_RESTART));
 }
 
+/* Protocol 2: the host doctor's summary. */
+static void
+test_host_report (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PdHlMessage) r
+      = decode_str ("HOST-REPORT 5 state=fail time=1796000000 ok=20 warn=1 fail=1 items=2", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (r->verb, ==, PD_HL_VERB_HOST_REPORT);
+  g_assert_true (pd_hl_verb_sent_by_host (PD_HL_VERB_HOST_REPORT));
+  g_assert_false (pd_hl_verb_sent_by_guest (PD_HL_VERB_HOST_ITEM));
+  g_autoptr (PdHlMessage) i
+      = decode_str ("HOST-ITEM 5 n=0 check=vm-hookscript vmid=100 state=fail "
+                    "text=VM%20100%E2%80%99s%20hookscript%20is%20missing. fix=chmod%20+x%20/x.sh",
+                    &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (pd_hl_message_get (i, "text"), ==, "VM 100’s hookscript is missing.");
+  g_assert_cmpstr (pd_hl_message_get (i, "fix"), ==, "chmod +x /x.sh");
+
+  /* The bounds: at most 16 items, n below 16, text and fix at most 400 octets. */
+  static const char *const bad[] = {
+    "HOST-REPORT 5 state=fail time=1 ok=0 warn=0 fail=17 items=17",
+    "HOST-ITEM 5 n=16 check=x vmid=0 state=warn text=t",
+    "HOST-ITEM 5 n=0 check=x vmid=0 state=warn",
+    "HOST-ITEM 5 n=0 check=Bad vmid=0 state=warn text=t",
+    "HOST-REPORT 0 state=ok time=1 ok=1 warn=0 fail=0 items=0",
+  };
+  for (guint k = 0; k < G_N_ELEMENTS (bad); k++)
+    {
+      g_autoptr (GError) e = NULL;
+      g_autoptr (PdHlMessage) m = decode_str (bad[k], &e);
+      g_assert_null (m);
+      g_assert_error (e, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_BAD_ARGS);
+    }
+  g_autoptr (PdHlMessage) big = pd_hl_message_new (PD_HL_VERB_HOST_ITEM, 5);
+  pd_hl_message_set (big, "n", "0");
+  pd_hl_message_set (big, "check", "x");
+  pd_hl_message_set (big, "vmid", "0");
+  pd_hl_message_set (big, "state", "warn");
+  g_autofree char *t400 = g_strnfill (400, 'a'), *t401 = g_strnfill (401, 'a');
+  pd_hl_message_set (big, "text", t400);
+  g_autofree char *ok_line = pd_hl_encode (big, NULL, &error);
+  g_assert_no_error (error);
+  pd_hl_message_set (big, "fix", t401);
+  g_autofree char *bad_line = pd_hl_encode (big, NULL, &error);
+  g_assert_null (bad_line);
+  g_assert_error (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_INVALID);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -355,5 +404,6 @@ main (int argc, char **argv)
   g_test_add_func ("/hostlink/codec/line-buf-too-long", test_line_buf_too_long);
   g_test_add_func ("/hostlink/codec/line-buf-huge", test_line_buf_huge);
   g_test_add_func ("/hostlink/codec/verbs", test_verbs);
+  g_test_add_func ("/hostlink/codec/host-report", test_host_report);
   return g_test_run ();
 }
