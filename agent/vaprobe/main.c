@@ -202,23 +202,33 @@ va_ok (VAStatus st, const char *what, char **why)
 
 /* Puts a pattern into @surface: through a derived image when the driver
  * allows it, else through vaPutImage. */
+/* An NV12 image for @surface: derived from it when the driver allows that
+ * (*derived TRUE: it aliases the surface's memory), else a new image the
+ * caller copies through vaPutImage/vaGetImage. */
+static gboolean
+nv12_image_for (VADisplay dpy, VASurfaceID surface, int w, int h, VAImage *img,
+                gboolean *derived, char **why)
+{
+  *derived = vaDeriveImage (dpy, surface, img) == VA_STATUS_SUCCESS;
+  if (*derived && img->format.fourcc != VA_FOURCC_NV12)
+    {
+      vaDestroyImage (dpy, img->image_id);
+      *derived = FALSE;
+    }
+  if (*derived)
+    return TRUE;
+  VAImageFormat fmt
+      = { .fourcc = VA_FOURCC_NV12, .byte_order = VA_LSB_FIRST, .bits_per_pixel = 12 };
+  return va_ok (vaCreateImage (dpy, &fmt, w, h, img), "vaCreateImage", why);
+}
+
 static gboolean
 upload_nv12 (VADisplay dpy, VASurfaceID surface, int w, int h, gboolean flat, char **why)
 {
   VAImage img;
-  gboolean derived = vaDeriveImage (dpy, surface, &img) == VA_STATUS_SUCCESS;
-  if (derived && img.format.fourcc != VA_FOURCC_NV12)
-    {
-      vaDestroyImage (dpy, img.image_id);
-      derived = FALSE;
-    }
-  if (!derived)
-    {
-      VAImageFormat fmt
-          = { .fourcc = VA_FOURCC_NV12, .byte_order = VA_LSB_FIRST, .bits_per_pixel = 12 };
-      if (!va_ok (vaCreateImage (dpy, &fmt, w, h, &img), "vaCreateImage", why))
-        return FALSE;
-    }
+  gboolean derived;
+  if (!nv12_image_for (dpy, surface, w, h, &img, &derived, why))
+    return FALSE;
   void *map = NULL;
   gboolean ok = va_ok (vaMapBuffer (dpy, img.buf, &map), "vaMapBuffer", why);
   if (ok)
@@ -239,24 +249,15 @@ download_check_nv12 (VADisplay dpy, VASurfaceID surface, int w, int h, const gui
                      const guint8 *want_v, char **why)
 {
   VAImage img;
-  gboolean derived = vaDeriveImage (dpy, surface, &img) == VA_STATUS_SUCCESS;
-  if (derived && img.format.fourcc != VA_FOURCC_NV12)
+  gboolean derived;
+  if (!nv12_image_for (dpy, surface, w, h, &img, &derived, why))
+    return FALSE;
+  if (!derived
+      && !va_ok (vaGetImage (dpy, surface, 0, 0, (unsigned) w, (unsigned) h, img.image_id),
+                 "vaGetImage", why))
     {
       vaDestroyImage (dpy, img.image_id);
-      derived = FALSE;
-    }
-  if (!derived)
-    {
-      VAImageFormat fmt
-          = { .fourcc = VA_FOURCC_NV12, .byte_order = VA_LSB_FIRST, .bits_per_pixel = 12 };
-      if (!va_ok (vaCreateImage (dpy, &fmt, w, h, &img), "vaCreateImage", why))
-        return FALSE;
-      if (!va_ok (vaGetImage (dpy, surface, 0, 0, (unsigned) w, (unsigned) h, img.image_id),
-                  "vaGetImage", why))
-        {
-          vaDestroyImage (dpy, img.image_id);
-          return FALSE;
-        }
+      return FALSE;
     }
   void *map = NULL;
   gboolean ok = va_ok (vaMapBuffer (dpy, img.buf, &map), "vaMapBuffer", why);
