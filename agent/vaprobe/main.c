@@ -206,8 +206,8 @@ va_ok (VAStatus st, const char *what, char **why)
  * (*derived TRUE: it aliases the surface's memory), else a new image the
  * caller copies through vaPutImage/vaGetImage. */
 static gboolean
-nv12_image_for (VADisplay dpy, VASurfaceID surface, int w, int h, VAImage *img,
-                gboolean *derived, char **why)
+nv12_image_for (VADisplay dpy, VASurfaceID surface, int w, int h, VAImage *img, gboolean *derived,
+                char **why)
 {
   *derived = vaDeriveImage (dpy, surface, img) == VA_STATUS_SUCCESS;
   if (*derived && img->format.fourcc != VA_FOURCC_NV12)
