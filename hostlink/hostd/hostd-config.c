@@ -1,6 +1,8 @@
 /* hostd-config.c - load and validate hostd.conf. */
 #include "hostd-config.h"
 
+#include "hostd-file.h"
+
 #include <errno.h>
 #include <gio/gio.h>
 #include <stdlib.h>
@@ -237,9 +239,83 @@ check_keys (GKeyFile *kf, const char *origin, const char *group, gboolean is_glo
   return TRUE;
 }
 
+/* What GKeyFile would hide: a NUL byte ends a value silently, and a key or a
+ * group given twice is merged with the last one winning. Both are refused
+ * here, naming the lines, so what the admin reads is what hostd uses. */
+static gboolean
+check_text (const char *data, gsize len, const char *origin, GError **error)
+{
+  const char *nul = memchr (data, '\0', len);
+  if (nul)
+    {
+      guint line = 1;
+      for (const char *p = data; p < nul; p++)
+        line += *p == '\n';
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_PARSE,
+                   "%s: line %u holds a NUL byte; the configuration must be plain text. Remove "
+                   "it (e.g. rewrite the line in an editor).",
+                   origin, line);
+      return FALSE;
+    }
+  g_autoptr (GHashTable) groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GHashTable) keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree char *group = NULL;
+  guint lineno = 0;
+  const char *p = data, *end = data + len;
+  while (p < end)
+    {
+      const char *eol = memchr (p, '\n', (gsize) (end - p));
+      if (eol == NULL)
+        eol = end;
+      lineno++;
+      g_autofree char *line = g_strndup (p, (gsize) (eol - p));
+      p = eol + 1;
+      g_strstrip (line);
+      if (line[0] == '\0' || line[0] == '#')
+        continue;
+      if (line[0] == '[')
+        {
+          char *close = strrchr (line, ']');
+          if (close == NULL)
+            continue; /* GKeyFile reports the syntax error */
+          g_free (group);
+          group = g_strndup (line + 1, (gsize) (close - line - 1));
+          guint first = GPOINTER_TO_UINT (g_hash_table_lookup (groups, group));
+          if (first)
+            {
+              g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                           "%s: group [%s] appears twice (lines %u and %u). Merge them into "
+                           "one group.",
+                           origin, group, first, lineno);
+              return FALSE;
+            }
+          g_hash_table_insert (groups, g_strdup (group), GUINT_TO_POINTER (lineno));
+          continue;
+        }
+      char *eq = strchr (line, '=');
+      if (eq == NULL || group == NULL)
+        continue; /* GKeyFile reports it */
+      *eq = '\0';
+      g_strchomp (line);
+      g_autofree char *id = g_strdup_printf ("%s\n%s", group, line);
+      guint first = GPOINTER_TO_UINT (g_hash_table_lookup (keys, id));
+      if (first)
+        {
+          g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                       "%s: [%s] sets \"%s\" twice (lines %u and %u). Keep one of them.", origin,
+                       group, line, first, lineno);
+          return FALSE;
+        }
+      g_hash_table_insert (keys, g_steal_pointer (&id), GUINT_TO_POINTER (lineno));
+    }
+  return TRUE;
+}
+
 PdHostdConfig *
 pd_hostd_config_load_data (const char *data, gsize len, const char *origin, GError **error)
 {
+  if (!check_text (data, len, origin, error))
+    return NULL;
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autoptr (GError) local = NULL;
   if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, &local))
@@ -305,22 +381,23 @@ pd_hostd_config_load (const char *path, gboolean must_exist, GError **error)
   g_autofree char *data = NULL;
   gsize len = 0;
   g_autoptr (GError) local = NULL;
-  if (!g_file_get_contents (path, &data, &len, &local))
+  if (!pd_file_read_bounded (path, 1024 * 1024, &data, &len, &local))
     {
       if (!must_exist && g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         {
           PdHostdConfig *c = pd_hostd_config_new_defaults ();
           return c;
         }
-      g_set_error (error, G_FILE_ERROR, local->code,
-                   "Cannot read the configuration %s: %s. Check the path given with --config.",
-                   path, local->message);
-      return NULL;
-    }
-  if (len > 1024 * 1024)
-    {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                   "%s: is larger than 1 MiB; that is not a hostd configuration.", path);
+      if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_FAILED))
+        g_set_error (error, G_FILE_ERROR, local->code,
+                     "Cannot use the configuration: %s (1 MiB); that is not a hostd "
+                     "configuration. Check the path given with --config.",
+                     local->message);
+      else
+        g_set_error (error, G_FILE_ERROR, local->code,
+                     "Cannot read the configuration: %s. Point --config at the hostd.conf text "
+                     "file.",
+                     local->message);
       return NULL;
     }
   return pd_hostd_config_load_data (data, len, path, error);

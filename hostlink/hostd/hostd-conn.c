@@ -20,7 +20,6 @@ struct _PdHostdConn
   gboolean ready;
   guint proto; /* chosen by the guest's READY */
   char *agent;
-  guint32 cycle_request; /* the RESTART id this connection started, 0: none */
   guint error_tokens;
   gint64 error_refill_at;
 };
@@ -341,7 +340,6 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
                    why ? why : "The host could not start the cycle; see its journal.", 0, out);
       return;
     }
-  c->cycle_request = msg->id;
   g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_ACCEPT, msg->id);
   pd_hl_message_set_uint (m, "cool-off", cool_off);
   pd_hl_message_set_uint (m, "shutdown-timeout", v.policy.shutdown_timeout);
@@ -362,17 +360,30 @@ handle_cancel (PdHostdConn *c, const PdHlMessage *msg, GString *out)
                    "CANCEL needs request=ID; this is a bug in the guest agent.", 0, out);
       return;
     }
-  PdHostdView v;
-  get_view (c, &v);
-  /* The shutdown starts as soon as a request is accepted. */
-  if (req != 0 && req == c->cycle_request && g_strcmp0 (v.cycle, "idle") != 0)
-    send_refuse (c, msg->id, PD_HL_REFUSE_TOO_LATE,
-                 "The shutdown has already started; the VM will be started again when it has "
-                 "stopped.",
-                 0, out);
-  else
-    send_refuse (c, msg->id, PD_HL_REFUSE_UNKNOWN_REQUEST,
-                 "No running cold restart has that request id; nothing was cancelled.", 0, out);
+  switch (req != 0 ? c->ops.cancel (c->user_data, req) : PD_HOSTD_CANCEL_UNKNOWN)
+    {
+    case PD_HOSTD_CANCEL_CANCELLED:
+      {
+        g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_OK, msg->id);
+        send_msg (c, m, out);
+        pd_hostd_conn_progress (c, req, PD_HL_PHASE_CANCELLED,
+                                "The cold restart was cancelled before the shutdown started; "
+                                "nothing was done.",
+                                out);
+      }
+      break;
+    case PD_HOSTD_CANCEL_TOO_LATE:
+      send_refuse (c, msg->id, PD_HL_REFUSE_TOO_LATE,
+                   "The shutdown has already started; the VM will be started again when it has "
+                   "stopped.",
+                   0, out);
+      break;
+    case PD_HOSTD_CANCEL_UNKNOWN:
+    default:
+      send_refuse (c, msg->id, PD_HL_REFUSE_UNKNOWN_REQUEST,
+                   "No running cold restart has that request id; nothing was cancelled.", 0, out);
+      break;
+    }
 }
 
 static void
@@ -420,6 +431,14 @@ handle_line (PdHostdConn *c, const char *line, gsize len, gint64 now, GString *o
       if (!spend_error (c, now))
         return FALSE;
       const char *code = pd_hl_codec_error_wire_code (error->code);
+      /* A host's verb from the guest is answered for its direction, not
+       * for arguments it could never have right (PROTOCOL.md: unexpected). */
+      const char *sp = memchr (line, ' ', len);
+      PdHlVerb verb;
+      if (g_error_matches (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_BAD_ARGS)
+          && pd_hl_verb_from_string (line, sp ? (gsize) (sp - line) : len, &verb)
+          && !pd_hl_verb_sent_by_guest (verb))
+        code = PD_HL_ERR_UNEXPECTED;
       send_error (c, bad_id, code ? code : PD_HL_ERR_BAD_SYNTAX, NULL, out);
       return TRUE;
     }

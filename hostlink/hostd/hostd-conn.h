@@ -10,7 +10,10 @@
  * RESYNC with LF + a new HELLO, answers nothing but READY and RESYNC before
  * the handshake (ERROR not-ready), then serves
  * RESTART (policy, rate limit and busy checks decide; ACCEPT or REFUSE),
- * CANCEL, STATUS and PING. Lines over the limit, bad grammar, unknown verbs
+ * CANCEL (the daemon decides: OK and PROGRESS cancelled before the point of
+ * no return, REFUSE too-late after it, unknown-request otherwise), STATUS
+ * and PING. A host-only verb from the guest gets ERROR unexpected even when
+ * its arguments are wrong for it. Lines over the limit, bad grammar, unknown verbs
  * and verbs from the wrong side get an ERROR; more than a burst of bad lines
  * (16, refilled one per 10 s) closes the connection.
  *
@@ -41,6 +44,13 @@ typedef struct
   const PdCycleResult *last; /* may be NULL */
 } PdHostdView;
 
+typedef enum
+{
+  PD_HOSTD_CANCEL_UNKNOWN,   /* no cycle of this VM was started by that request */
+  PD_HOSTD_CANCEL_TOO_LATE,  /* its `qm shutdown` has started: past the point of no return */
+  PD_HOSTD_CANCEL_CANCELLED, /* withdrawn; nothing was run */
+} PdHostdCancelResult;
+
 typedef struct
 {
   /* Fills @view (strings must live until the next call into the core). */
@@ -55,6 +65,9 @@ typedef struct
    * start a run and push its result with pd_hostd_conn_report later).
    * *@checked_at: Unix time of the run. */
   GPtrArray *(*report) (gpointer user_data, gint64 *checked_at);
+  /* CANCEL of @request_id: the daemon knows the VM's cycle across
+   * connections (a guest that reconnected cancels what it asked before). */
+  PdHostdCancelResult (*cancel) (gpointer user_data, guint32 request_id);
 } PdHostdConnOps;
 
 typedef struct _PdHostdConn PdHostdConn;

@@ -10,6 +10,9 @@
 /* How long after `qm shutdown --timeout T` was issued we still accept the VM
  * stopping on its own before applying on-timeout: a quarter of T, 1..10 s. */
 #define SHUTDOWN_GRACE_S (MIN (10, 1 + c->policy.shutdown_timeout / 4))
+/* A resumed shutdown phase asks the guest again for at least this long
+ * (or the whole shutdown-timeout when that is shorter). */
+#define RESUME_SHUTDOWN_MIN_S 10
 
 struct _PdCycle
 {
@@ -32,6 +35,7 @@ struct _PdCycle
   gboolean finished;
   char *start_failure; /* why `qm start` failed, while its status is checked */
   gboolean resumed;    /* continued from a previous hostd's state file */
+  gboolean forced;     /* the VM was stopped with `qm stop`, not shut down */
 };
 
 /* clang-format off */
@@ -191,7 +195,17 @@ wait_status_reached (PdCycle *c)
   if (c->phase == PD_CYCLE_CONFIRMING)
     {
       emit (c, PD_CYCLE_EVENT_RUNNING, "the VM is running again");
-      finish (c, TRUE, NULL, "The VM was shut down and started again.");
+      if (c->forced)
+        {
+          /* Never reported as a clean shutdown: the guest lost what it had not saved. */
+          g_autofree char *m = g_strdup_printf (
+              "The guest did not shut down within %u s, so the VM was stopped hard (qm stop) and "
+              "started again.",
+              c->policy.shutdown_timeout);
+          finish (c, TRUE, NULL, m);
+        }
+      else
+        finish (c, TRUE, NULL, "The VM was shut down and started again.");
     }
   else
     on_stopped (c);
@@ -282,6 +296,18 @@ on_shutdown_result (PdQmResult *r, gpointer data)
   wait_status (c, c->deadline_mono);
 }
 
+/* Runs `qm shutdown --timeout @timeout_s` and waits for stopped until the
+ * timeout plus the grace. */
+static void
+send_shutdown (PdCycle *c, guint timeout_s)
+{
+  c->deadline_mono
+      = g_get_monotonic_time () + (gint64) (timeout_s + SHUTDOWN_GRACE_S) * G_USEC_PER_SEC;
+  g_autofree char *t = g_strdup_printf ("%u", timeout_s);
+  const char *args[] = { "shutdown", c->vmid_str, "--timeout", t, NULL };
+  run_qm (c, timeout_s + SHUTDOWN_GRACE_S, on_shutdown_result, args);
+}
+
 static void
 enter_shutting_down (PdCycle *c)
 {
@@ -289,11 +315,7 @@ enter_shutting_down (PdCycle *c)
   g_autofree char *m
       = g_strdup_printf ("shutting down (qm shutdown, up to %u s)", c->policy.shutdown_timeout);
   emit (c, PD_CYCLE_EVENT_SHUTTING_DOWN, m);
-  c->deadline_mono = g_get_monotonic_time ()
-                     + (gint64) (c->policy.shutdown_timeout + SHUTDOWN_GRACE_S) * G_USEC_PER_SEC;
-  g_autofree char *t = g_strdup_printf ("%u", c->policy.shutdown_timeout);
-  const char *args[] = { "shutdown", c->vmid_str, "--timeout", t, NULL };
-  run_qm (c, c->policy.shutdown_timeout + SHUTDOWN_GRACE_S, on_shutdown_result, args);
+  send_shutdown (c, c->policy.shutdown_timeout);
 }
 
 /* ---- force stop ---- */
@@ -313,15 +335,23 @@ on_stop_result (PdQmResult *r, gpointer data)
 }
 
 static void
+send_stop (PdCycle *c)
+{
+  c->forced = TRUE;
+  const char *args[] = { "stop", c->vmid_str, NULL };
+  run_qm (c, c->config->qm_timeout, on_stop_result, args);
+}
+
+static void
 enter_force_stopping (PdCycle *c)
 {
+  c->forced = TRUE; /* before set_phase, so the state file has it */
   set_phase (c, PD_CYCLE_FORCE_STOPPING);
   g_autofree char *m = g_strdup_printf (
       "the guest did not stop within %u s; stopping it hard (qm stop, on-timeout=force-stop)",
       c->policy.shutdown_timeout);
   emit (c, PD_CYCLE_EVENT_FORCE_STOPPING, m);
-  const char *args[] = { "stop", c->vmid_str, NULL };
-  run_qm (c, c->config->qm_timeout, on_stop_result, args);
+  send_stop (c);
 }
 
 static void
@@ -475,12 +505,23 @@ on_resume_status (PdQmResult *r, gpointer data)
           on_stopped (c);
           return;
         }
+      /* The previous hostd may never have run its qm command (it stopped
+       * between recording the phase and spawning qm), or its qm was killed
+       * with it: the phase sends its command again. Both are idempotent on
+       * Proxmox. The shutdown gets what is left of its timeout, but at least
+       * RESUME_SHUTDOWN_MIN_S, so a guest is always asked before a hard stop. */
+      if (c->phase == PD_CYCLE_FORCE_STOPPING)
+        {
+          cycle_log (c, G_LOG_LEVEL_MESSAGE, "sending qm stop again");
+          send_stop (c);
+          return;
+        }
       {
-        gint64 total = c->phase == PD_CYCLE_SHUTTING_DOWN
-                           ? (gint64) (c->policy.shutdown_timeout + SHUTDOWN_GRACE_S)
-                           : (gint64) c->config->confirm_timeout;
-        gint64 left = MAX (0, total * G_USEC_PER_SEC - in_phase_us);
-        wait_status (c, g_get_monotonic_time () + left);
+        gint64 left_us = (gint64) c->policy.shutdown_timeout * G_USEC_PER_SEC - in_phase_us;
+        guint left_s = left_us > 0 ? (guint) ((left_us + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC) : 0;
+        guint timeout_s = MAX (left_s, MIN (c->policy.shutdown_timeout, RESUME_SHUTDOWN_MIN_S));
+        cycle_log (c, G_LOG_LEVEL_MESSAGE, "sending qm shutdown again (up to %u s)", timeout_s);
+        send_shutdown (c, timeout_s);
       }
       return;
     case PD_CYCLE_COOLING_OFF:
@@ -514,8 +555,10 @@ on_resume_status (PdQmResult *r, gpointer data)
 }
 
 void
-pd_cycle_resume (PdCycle *c, PdCyclePhase phase, gint64 started, gint64 phase_since)
+pd_cycle_resume (PdCycle *c, PdCyclePhase phase, gint64 started, gint64 phase_since,
+                 gboolean forced)
 {
+  c->forced = forced;
   c->phase = phase < PD_CYCLE_N_PHASES ? phase : PD_CYCLE_CONFIRMING;
   c->resumed = TRUE;
   c->started = started;
@@ -589,4 +632,10 @@ guint
 pd_cycle_get_cool_off (PdCycle *c)
 {
   return c->cool_off;
+}
+
+gboolean
+pd_cycle_get_forced (PdCycle *c)
+{
+  return c->forced;
 }

@@ -80,15 +80,21 @@ void pd_cycle_free (PdCycle *cycle);
 
 void pd_cycle_start (PdCycle *cycle);
 /* Continues a cycle that a previous hostd left in @phase (from the state
- * file): waits for stopped with the deadline counted from @phase_since,
- * finishes the rest of the cool-off, or (re)starts and confirms — based on
- * what `qm status` says now. Times are wall clock µs. */
-void pd_cycle_resume (PdCycle *cycle, PdCyclePhase phase, gint64 started, gint64 phase_since);
+ * file), based on what `qm status` says now: a shutdown or stop phase sends
+ * its qm command again (the previous hostd may have stopped before running
+ * it, or its qm was killed with it; both commands are idempotent), the
+ * shutdown with what is left of its timeout but at least 10 s; a cool-off
+ * runs for what is left of it; a start phase (re)starts and confirms.
+ * @forced: the previous hostd had stopped the VM hard. Times are wall µs. */
+void pd_cycle_resume (PdCycle *cycle, PdCyclePhase phase, gint64 started, gint64 phase_since,
+                      gboolean forced);
 
 guint pd_cycle_get_vmid (PdCycle *cycle);
 PdCyclePhase pd_cycle_get_phase (PdCycle *cycle);
 gint64 pd_cycle_get_started (PdCycle *cycle);
 gint64 pd_cycle_get_phase_since (PdCycle *cycle);
 guint pd_cycle_get_cool_off (PdCycle *cycle);
+/* Whether the VM was stopped with `qm stop` (a result never says "shut down" then). */
+gboolean pd_cycle_get_forced (PdCycle *cycle);
 
 G_END_DECLS

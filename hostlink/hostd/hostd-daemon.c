@@ -10,6 +10,7 @@
 #include "hostd-discovery.h"
 #include "hostd-doctor-run.h"
 #include "hostd-link.h"
+#include "hostd-qm.h"
 #include "hostd-state.h"
 
 #include <errno.h>
@@ -129,6 +130,7 @@ on_cycle_phase (PdCycle *cycle, gpointer data)
   st->cycle_started = pd_cycle_get_started (cycle);
   st->phase_since = pd_cycle_get_phase_since (cycle);
   st->cool_off = pd_cycle_get_cool_off (cycle);
+  st->forced = pd_cycle_get_forced (cycle);
   if (!same)
     save_state (vm->hostd);
   if (st->phase == PD_CYCLE_COOLING_OFF)
@@ -177,6 +179,8 @@ on_cycle_done (PdCycle *cycle, const PdCycleResult *result, gpointer data)
   PdVmState *st = pd_hostd_state_vm (vm->hostd->state, vm->vmid);
   pd_vm_state_set_result (st, result);
   st->cycle_running = FALSE;
+  st->request = 0;
+  st->forced = FALSE;
   save_state (vm->hostd);
   g_log_structured (G_LOG_DOMAIN, result->ok ? G_LOG_LEVEL_MESSAGE : G_LOG_LEVEL_WARNING,
                     "PASSDESK_VMID", vm->vmid_str, "PASSDESK_RESULT", result->ok ? "ok" : "failed",
@@ -237,6 +241,15 @@ conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *rea
       *why = g_strdup ("A cold restart of this VM is already running. Wait for it to finish.");
       return FALSE;
     }
+  /* Accept only what the host can do: a missing or non-executable qm would
+   * let the guest power itself off and stay off. */
+  g_autoptr (GError) qm_error = NULL;
+  if (!pd_qm_check (h->config->qm, &qm_error))
+    {
+      g_warning ("VM %u: refusing a cold restart: %s", vm->vmid, qm_error->message);
+      *why = g_strdup_printf ("The host cannot run qm, so nothing was done: %s", qm_error->message);
+      return FALSE;
+    }
   PdVmState *st = pd_hostd_state_vm (h->state, vm->vmid);
   gint64 now = g_get_real_time ();
   const PdVmPolicy *policy = pd_hostd_config_policy (h->config, vm->vmid);
@@ -249,10 +262,13 @@ conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *rea
   st->cycle_started = now;
   st->phase_since = now;
   st->cool_off = cool_off;
+  st->request = request_id;
+  st->forced = FALSE;
   g_autoptr (GError) error = NULL;
   if (!pd_hostd_state_save (h->state, &error))
     {
       st->cycle_running = FALSE;
+      st->request = 0;
       g_array_set_size (st->history, st->history->len - 1);
       g_warning ("VM %u: refusing a cold restart: %s", vm->vmid, error->message);
       *why = g_strdup_printf ("The host cannot record the cycle (%s); nothing was done.",
@@ -294,10 +310,42 @@ conn_report (gpointer data, gint64 *checked_at)
   return vm->doctor_items;
 }
 
+/* The point of no return is spawning `qm shutdown` (start_cycle): until
+ * then an accepted request is only a record in the state file, and CANCEL
+ * takes it back, from any connection of the VM. */
+static PdHostdCancelResult
+conn_cancel (gpointer data, guint32 request_id)
+{
+  HostdVm *vm = data;
+  PdHostd *h = vm->hostd;
+  PdVmState *st = pd_hostd_state_vm (h->state, vm->vmid);
+  if (vm->cycle == NULL || st->request != request_id)
+    return PD_HOSTD_CANCEL_UNKNOWN;
+  if (vm->start_id == 0)
+    return PD_HOSTD_CANCEL_TOO_LATE;
+  g_clear_handle_id (&vm->start_id, g_source_remove);
+  pd_cycle_free (vm->cycle);
+  vm->cycle = NULL;
+  vm->request_id = 0;
+  st->cycle_running = FALSE;
+  st->request = 0;
+  /* A withdrawn request does not count against the rate limit. */
+  if (st->history->len > 0
+      && g_array_index (st->history, gint64, st->history->len - 1) == st->cycle_started)
+    g_array_set_size (st->history, st->history->len - 1);
+  save_state (h);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PASSDESK_VMID", vm->vmid_str, "MESSAGE",
+                    "VM %u: the guest cancelled its cold restart (request %u) before the "
+                    "shutdown started; nothing was done",
+                    vm->vmid, request_id);
+  return PD_HOSTD_CANCEL_CANCELLED;
+}
+
 static const PdHostdConnOps conn_ops = {
   .view = conn_view,
   .restart = conn_restart,
   .report = conn_report,
+  .cancel = conn_cancel,
 };
 
 /* ---- the doctor, for guests that take its summary (protocol 2) ---- */
@@ -416,6 +464,9 @@ pd_hostd_new (PdHostdConfig *config)
 gboolean
 pd_hostd_start (PdHostd *h, GError **error)
 {
+  /* Without qm hostd could accept requests it can never carry out. */
+  if (!pd_qm_check (h->config->qm, error))
+    return FALSE;
   /* One hostd per state directory: two would fight over every VM's socket
    * and overwrite each other's state. Taken before the state is read. */
   g_mkdir_with_parents (h->config->state_dir, 0755);
@@ -464,7 +515,7 @@ pd_hostd_start (PdHostd *h, GError **error)
       guint cool_off = st->cool_off;
       vm->cycle = pd_cycle_new (vmid, h->config, pd_hostd_config_policy (h->config, vmid), cool_off,
                                 &cycle_callbacks, vm);
-      pd_cycle_resume (vm->cycle, st->phase, st->cycle_started, st->phase_since);
+      pd_cycle_resume (vm->cycle, st->phase, st->cycle_started, st->phase_since, st->forced);
     }
 
   h->discovery = pd_discovery_new (h->config->socket_dir, on_socket, h, error);

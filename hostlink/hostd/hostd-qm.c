@@ -1,7 +1,9 @@
 /* hostd-qm.c - run qm with a deadline and bounded output. */
 #include "hostd-qm.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -182,6 +184,39 @@ pd_qm_run (const char *qm, const char *const *args, guint timeout_ms, PdQmCallba
                              run->cancel, on_read, run);
   g_subprocess_wait_async (run->proc, NULL, on_wait, run);
   run->timeout_id = g_timeout_add (timeout_ms, on_timeout, run);
+}
+
+gboolean
+pd_qm_check (const char *qm, GError **error)
+{
+  struct stat st;
+  if (stat (qm, &st) != 0)
+    {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
+                   "qm (%s) cannot be used: %s. Is this a Proxmox VE host? Set qm in the "
+                   "configuration to the path of qm.",
+                   qm, g_strerror (e));
+      return FALSE;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                   "qm (%s) is not a regular file. Set qm in the configuration to the path of "
+                   "qm.",
+                   qm);
+      return FALSE;
+    }
+  if (access (qm, X_OK) != 0)
+    {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
+                   "qm (%s) cannot be executed: %s. Check its permissions (it must be "
+                   "executable by root).",
+                   qm, g_strerror (e));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 char *

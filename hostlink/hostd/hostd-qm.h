@@ -38,6 +38,11 @@ typedef void (*PdQmCallback) (PdQmResult *result, gpointer user_data);
 void pd_qm_run (const char *qm, const char *const *args, guint timeout_ms, PdQmCallback callback,
                 gpointer user_data);
 
+/* Whether @qm can be run: an existing regular file this process may execute.
+ * FALSE with a sentence naming the path, the cause and the fix otherwise.
+ * Checked at start, by check-config and before each RESTART is accepted. */
+gboolean pd_qm_check (const char *qm, GError **error);
+
 /* `qm status` output → "running", "stopped", ... or NULL when it holds no
  * well-formed "status: WORD" line. */
 char *pd_qm_parse_status (const char *output);

@@ -3,6 +3,8 @@
 
 #include "hostd-state.h"
 
+#include "hostd-file.h"
+
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -182,6 +184,9 @@ parse_into (PdHostdState *s, const char *data, gsize len, GError **error)
           vm->phase_since = g_key_file_get_int64 (kf, g, "cycle-phase-since", NULL);
           vm->cool_off
               = (guint) CLAMP (g_key_file_get_int64 (kf, g, "cycle-cool-off", NULL), 0, 3600);
+          vm->request = (guint32) CLAMP (g_key_file_get_int64 (kf, g, "cycle-request", NULL), 0,
+                                         G_MAXUINT32);
+          vm->forced = g_key_file_get_boolean (kf, g, "cycle-forced", NULL);
         }
       g_autofree char *outcome = g_key_file_get_string (kf, g, "last-outcome", NULL);
       if (outcome)
@@ -219,28 +224,46 @@ load (const char *state_dir, gboolean repair, GError **error)
   g_autofree char *data = NULL;
   gsize len = 0;
   g_autoptr (GError) local = NULL;
-  if (!g_file_get_contents (s->path, &data, &len, &local))
+  /* Bounded, regular files only: a FIFO, a device or a symlink to one is
+   * refused without reading (hostd-file.h) and handled like a corrupt file. */
+  if (!pd_file_read_bounded (s->path, 4 * 1024 * 1024, &data, &len, &local))
     {
       if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         return g_steal_pointer (&s);
-      g_set_error (error, G_FILE_ERROR, local->code, "Cannot read the state file %s: %s.", s->path,
-                   local->message);
-      return NULL;
+      if (!g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_INVAL)
+          && !g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_FAILED))
+        {
+          g_set_error (error, G_FILE_ERROR, local->code,
+                       "Cannot read the state file: %s. Check the permissions of the state "
+                       "directory.",
+                       local->message);
+          return NULL;
+        }
     }
-  if (len > 4 * 1024 * 1024 || !parse_into (s, data, len, &local))
+  else
+    parse_into (s, data, len, &local);
+  if (local)
     {
       g_autofree char *aside = g_strconcat (s->path, ".corrupt", NULL);
       if (!repair)
         {
           g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                       "The state file %s cannot be parsed (%s).", s->path,
-                       local ? local->message : "too large");
+                       "The state file %s cannot be used (%s). passdesk-hostd keeps it aside as "
+                       "%s and starts empty when it next starts.",
+                       s->path, local->message, aside);
           return NULL;
         }
-      g_warning ("The state file %s cannot be parsed (%s); it is kept as %s and hostd starts "
+      g_warning ("The state file %s cannot be used (%s); it is kept as %s and hostd starts "
                  "with an empty state.",
-                 s->path, local ? local->message : "too large", aside);
-      g_rename (s->path, aside);
+                 s->path, local->message, aside);
+      if (g_rename (s->path, aside) != 0)
+        {
+          int e = errno;
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
+                       "Cannot move the unusable state file %s aside: %s. Remove it by hand.",
+                       s->path, g_strerror (e));
+          return NULL;
+        }
       g_hash_table_remove_all (s->vms);
     }
   return g_steal_pointer (&s);
@@ -284,6 +307,10 @@ pd_hostd_state_save (PdHostdState *s, GError **error)
           g_key_file_set_int64 (kf, g, "cycle-started", vm->cycle_started);
           g_key_file_set_int64 (kf, g, "cycle-phase-since", vm->phase_since);
           g_key_file_set_int64 (kf, g, "cycle-cool-off", vm->cool_off);
+          if (vm->request)
+            g_key_file_set_int64 (kf, g, "cycle-request", vm->request);
+          if (vm->forced)
+            g_key_file_set_boolean (kf, g, "cycle-forced", TRUE);
         }
       if (vm->last)
         {

@@ -26,6 +26,8 @@ typedef struct
   gint64 cycle_started; /* wall µs */
   gint64 phase_since;   /* wall µs */
   guint cool_off;
+  guint32 request; /* the guest's RESTART id, for a CANCEL after a restart */
+  gboolean forced; /* the cycle stopped the VM with `qm stop` */
   gboolean connected;
   gint64 link_since; /* wall µs of the last connect or disconnect */
   char *guest_name;  /* what the guest said in its handshake, for status only */

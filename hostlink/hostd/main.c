@@ -291,6 +291,13 @@ print_policy (const char *group, const PdVmPolicy *p)
 static int
 cmd_check_config (PdHostdConfig *c)
 {
+  g_autoptr (GError) error = NULL;
+  if (!pd_qm_check (c->qm, &error))
+    {
+      g_printerr ("passdesk-hostd check-config: %s: %s\n",
+                  c->path ? c->path : "built-in defaults", error->message);
+      return EXIT_PROBLEM;
+    }
   g_print ("# %s: valid\n", c->path ? c->path : "built-in defaults");
   print_policy ("global", &c->defaults);
   g_print ("socket-dir=%s\nqm=%s\nstate-dir=%s\npoll-interval-ms=%u\nqm-timeout=%u\n"

@@ -24,6 +24,7 @@ typedef struct
   PdHostdConn *conn;
   guint8 mode;
   gboolean cycle_running;
+  guint32 cycle_request;
   PdCycleResult last;
   GPtrArray *findings;
 } Fake;
@@ -65,6 +66,7 @@ fake_restart (gpointer data, guint32 id, guint cool_off, const char *reason, cha
       return FALSE;
     }
   f->cycle_running = TRUE;
+  f->cycle_request = id;
   return TRUE;
 }
 
@@ -88,10 +90,25 @@ add_finding (GPtrArray *a, PdDoctorState state, const char *text, const char *fi
   g_ptr_array_add (a, x);
 }
 
+static PdHostdCancelResult
+fake_cancel (gpointer data, guint32 id)
+{
+  Fake *f = data;
+  g_assert_cmpuint (id, !=, 0);
+  if (!f->cycle_running || id != f->cycle_request)
+    return PD_HOSTD_CANCEL_UNKNOWN;
+  /* Mode bit 32: the shutdown has started. */
+  if (f->mode & 32)
+    return PD_HOSTD_CANCEL_TOO_LATE;
+  f->cycle_running = FALSE;
+  return PD_HOSTD_CANCEL_CANCELLED;
+}
+
 static const PdHostdConnOps ops = {
   .view = fake_view,
   .restart = fake_restart,
   .report = fake_report,
+  .cancel = fake_cancel,
 };
 
 static void

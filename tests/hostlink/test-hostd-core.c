@@ -334,6 +334,8 @@ typedef struct
   PdVmPolicy policy;
   guint next_allowed_in;
   gboolean running;
+  gboolean shutdown_started;
+  guint32 request;
   guint restarts;
   guint last_cool_off;
 } Host;
@@ -358,10 +360,27 @@ host_restart (gpointer data, guint32 id, guint cool_off, const char *reason, cha
   h->restarts++;
   h->last_cool_off = cool_off;
   h->running = TRUE;
+  h->request = id;
   return TRUE;
 }
 
-static const PdHostdConnOps host_ops = { host_view, host_restart };
+static PdHostdCancelResult
+host_cancel (gpointer data, guint32 id)
+{
+  Host *h = data;
+  if (!h->running || id != h->request)
+    return PD_HOSTD_CANCEL_UNKNOWN;
+  if (h->shutdown_started)
+    return PD_HOSTD_CANCEL_TOO_LATE;
+  h->running = FALSE;
+  return PD_HOSTD_CANCEL_CANCELLED;
+}
+
+static const PdHostdConnOps host_ops = {
+  .view = host_view,
+  .restart = host_restart,
+  .cancel = host_cancel,
+};
 
 /* Feeds @text, returns the decoded replies (verb + code or id) as one string. */
 static char *
@@ -416,8 +435,18 @@ test_conn_core (void)
   g_autofree char *r3 = feed (c, "RESTART 4 cool-off=7 reason=x\n", NULL);
   g_assert_cmpstr (r3, ==, "ACCEPT 4");
   g_assert_cmpuint (h.last_cool_off, ==, 7);
-  g_autofree char *r4 = feed (c, "RESTART 5\nCANCEL 6 request=4\nCANCEL 7 request=99\n", NULL);
-  g_assert_cmpstr (r4, ==, "REFUSE 5 busy; REFUSE 6 too-late; REFUSE 7 unknown-request");
+  /* CANCEL before the point of no return withdraws the request. */
+  g_autofree char *r4a = feed (c, "RESTART 5\nCANCEL 6 request=4\n", NULL);
+  g_assert_cmpstr (r4a, ==, "REFUSE 5 busy; OK 6; PROGRESS 4");
+  g_assert_false (h.running);
+  g_autofree char *r4b = feed (c, "RESTART 13\n", NULL);
+  g_assert_cmpstr (r4b, ==, "ACCEPT 13");
+  h.shutdown_started = TRUE;
+  g_autofree char *r4 = feed (c, "CANCEL 6 request=13\nCANCEL 7 request=99\n", NULL);
+  g_assert_cmpstr (r4, ==, "REFUSE 6 too-late; REFUSE 7 unknown-request");
+  /* A host's verb from the guest is unexpected, whatever its arguments. */
+  g_autofree char *r4c = feed (c, "HELLO 14\nACCEPT 15\n", NULL);
+  g_assert_cmpstr (r4c, ==, "ERROR 14 unexpected; ERROR 15 unexpected");
   h.running = FALSE;
   h.next_allowed_in = 299;
   g_autofree char *r5 = feed (c, "RESTART 8\n", NULL);
@@ -425,7 +454,7 @@ test_conn_core (void)
   h.policy.enabled = FALSE;
   g_autofree char *r6 = feed (c, "RESTART 9\n", NULL);
   g_assert_cmpstr (r6, ==, "REFUSE 9 disabled");
-  g_assert_cmpuint (h.restarts, ==, 1);
+  g_assert_cmpuint (h.restarts, ==, 2);
 
   /* RESYNC: a new HELLO, and the handshake starts over. */
   g_autofree char *r7 = feed (c, "RESYNC 10\nPING 11\n", NULL);
