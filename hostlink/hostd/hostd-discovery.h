@@ -2,9 +2,13 @@
  *
  * Lists the directory once at start, then follows it with a GFileMonitor
  * (inotify): a socket that appears (VM started) or disappears (VM stopped)
- * is reported at once; nothing polls. The VMID comes from the file name
- * only: decimal, PD_VMID_MIN..PD_VMID_MAX, no leading zero; other names are
- * ignored.
+ * is reported at once; nothing polls. Only sockets in the directory itself
+ * count: a symlink (wherever it points), a FIFO or a regular file with a
+ * socket's name is ignored. The VMID comes from the file name only:
+ * decimal, PD_VMID_MIN..PD_VMID_MAX, no leading zero; other names are
+ * ignored. When the directory itself is removed, its sockets are reported
+ * gone and its parent is watched (then only) until it is made again; then
+ * it is listed and followed as at start.
  */
 #pragma once
 
@@ -28,6 +32,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdDiscovery, pd_discovery_free)
 
 /* The VMID a file name stands for: "<vmid>.passdesk"; FALSE for others. */
 gboolean pd_discovery_parse_name (const char *name, guint *vmid);
+
+/* Whether @path is a socket itself (lstat: symlinks are not followed). */
+gboolean pd_discovery_is_socket (const char *path);
 
 /* Sorted VMIDs of the sockets in @dir now (for `status`). */
 GArray *pd_discovery_list (const char *dir);

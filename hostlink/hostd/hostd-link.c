@@ -3,6 +3,8 @@
 
 #include "hostd-link.h"
 
+#include "hostd-discovery.h"
+
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
 
@@ -20,6 +22,12 @@
  * agent that starts later asks with RESYNC, so an agentless VM costs no
  * wakeups. */
 #define HELLO_LAST_S 20
+/* QEMU closing a connection before any handshake: retried after 200 ms,
+ * doubling up to a minute. After QUIET_AFTER such closes in a row the
+ * link logs once that it goes quiet, then nothing until a handshake. */
+#define CLOSE_RETRY_MS 200
+#define CLOSE_RETRY_MAX_MS (60 * 1000)
+#define QUIET_AFTER 3
 
 struct _PdHostdLink
 {
@@ -46,6 +54,7 @@ struct _PdHostdLink
   guint hello_delay_s;
   gboolean hello_gave_up;
   gboolean ready_reported; /* state_func was told about this connection */
+  guint quick_closes;      /* connections in a row closed by QEMU before a handshake */
 
   double byte_tokens;
   double line_tokens;
@@ -65,6 +74,11 @@ link_log (PdHostdLink *l, GLogLevelFlags level, const char *fmt, ...)
   g_log_structured (G_LOG_DOMAIN, level, "PASSDESK_VMID", l->vmid_str, "MESSAGE", "VM %u: %s",
                     l->vmid, msg);
 }
+
+/* Connect/disconnect lines, quiet while QEMU keeps closing at once. */
+#define link_log_conn(l, ...)                                                                     \
+  link_log ((l), (l)->quick_closes >= QUIET_AFTER ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,       \
+            __VA_ARGS__)
 
 static void start_connect (PdHostdLink *l);
 static void close_link (PdHostdLink *l, const char *why, guint retry_after_ms);
@@ -205,7 +219,21 @@ on_readable (GSocket *socket, GIOCondition cond, gpointer data)
   if (n <= 0)
     {
       l->in_source = NULL;
-      close_link (l, n == 0 ? "QEMU closed the connection" : error->message, 200);
+      guint retry_ms = CLOSE_RETRY_MS;
+      if (!l->ready_reported)
+        {
+          /* Something accepts and closes (a stale or foreign socket): back off. */
+          retry_ms = CLOSE_RETRY_MS << MIN (l->quick_closes, 9);
+          retry_ms = MIN (retry_ms, CLOSE_RETRY_MAX_MS);
+          l->quick_closes++;
+          if (l->quick_closes == QUIET_AFTER)
+            link_log (l, G_LOG_LEVEL_MESSAGE,
+                      "%s keeps closing the connection before any handshake; retrying with a "
+                      "growing delay (up to %u s) and logging no more of it until a handshake "
+                      "succeeds",
+                      l->path, CLOSE_RETRY_MAX_MS / 1000);
+        }
+      close_link (l, n == 0 ? "QEMU closed the connection" : error->message, retry_ms);
       return G_SOURCE_REMOVE;
     }
   guint lines = 0;
@@ -224,6 +252,7 @@ on_readable (GSocket *socket, GIOCondition cond, gpointer data)
   if (!l->ready_reported && pd_hostd_conn_is_ready (l->core))
     {
       l->ready_reported = TRUE;
+      l->quick_closes = 0;
       /* Guest text: escaped (C1 controls and non-ASCII as octal) for the journal. */
       const char *agent = pd_hostd_conn_get_agent (l->core);
       g_autofree char *escaped = g_strescape (agent ? agent : "unknown", NULL);
@@ -299,7 +328,7 @@ on_connected (GObject *src, GAsyncResult *res, gpointer data)
   l->line_tokens = LINES_BURST;
   l->hello_delay_s = HELLO_FIRST_S;
   l->hello_gave_up = FALSE;
-  link_log (l, G_LOG_LEVEL_MESSAGE, "connected to %s", l->path);
+  link_log_conn (l, "connected to %s", l->path);
   pd_hostd_conn_start (l->core, l->out);
   update_hello_timer (l);
   watch_in (l);
@@ -309,6 +338,14 @@ on_connected (GObject *src, GAsyncResult *res, gpointer data)
 static void
 start_connect (PdHostdLink *l)
 {
+  /* Checked again right before connecting: discovery saw a socket, but a
+   * symlink or another file may have taken its name since. */
+  if (!pd_discovery_is_socket (l->path))
+    {
+      link_log (l, G_LOG_LEVEL_MESSAGE,
+                "%s is not a socket (a symlink or another file); not connecting", l->path);
+      return;
+    }
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   /* A local socket: no proxy lookup (it could load GIO modules). */
   g_socket_client_set_enable_proxy (client, FALSE);
@@ -341,7 +378,7 @@ close_link (PdHostdLink *l, const char *why, guint retry_after_ms)
   g_clear_handle_id (&l->hello_id, g_source_remove);
   if (l->conn)
     {
-      link_log (l, G_LOG_LEVEL_MESSAGE, "disconnected: %s", why);
+      link_log_conn (l, "disconnected: %s", why);
       g_io_stream_close (G_IO_STREAM (l->conn), NULL, NULL);
       g_clear_object (&l->conn);
     }
@@ -379,6 +416,7 @@ pd_hostd_link_set_present (PdHostdLink *l, gboolean present)
     }
   g_clear_handle_id (&l->retry_id, g_source_remove);
   l->retries = 0;
+  l->quick_closes = 0;
   start_connect (l);
 }
 

@@ -1386,8 +1386,8 @@ def case_config_small(env):
     """Item 10: a NUL byte, a key set twice, a group given twice: refused with
     the lines named, never merged or truncated in silence."""
     bad = {
-        b"[global]\ncool-off=1\x00junk\n": "line 2 holds a NUL byte",
-        b"[global]\ncool-off=3\nshutdown-timeout=5\ncool-off = 9\n":
+        b"[global]\ncool-off=10\x00junk\n": "line 2 holds a NUL byte",
+        b"[global]\ncool-off=7\nshutdown-timeout=5\ncool-off = 9\n":
             "[global] sets \"cool-off\" twice (lines 2 and 4)",
         b"[vm 100]\nenabled=true\n[global]\ncool-off=5\n[vm 100]\nenabled=false\n":
             "group [vm 100] appears twice (lines 1 and 5)",
