@@ -531,8 +531,18 @@ gboolean
 pd_hostd_conn_feed (PdHostdConn *c, const char *data, gsize len, gint64 now_us, GString *out,
                     guint *lines)
 {
+  gsize used;
+  return pd_hostd_conn_feed_some (c, data, len, G_MAXUINT, now_us, out, lines, &used);
+}
+
+gboolean
+pd_hostd_conn_feed_some (PdHostdConn *c, const char *data, gsize len, guint max_lines,
+                         gint64 now_us, GString *out, guint *lines, gsize *used_total)
+{
   guint n = 0;
-  while (len > 0)
+  const char *start = data;
+  gboolean keep = TRUE;
+  while (len > 0 && n < max_lines)
     {
       gsize used = 0;
       const char *line = NULL;
@@ -547,21 +557,20 @@ pd_hostd_conn_feed (PdHostdConn *c, const char *data, gsize len, gint64 now_us, 
         {
           if (!spend_error (c, now_us))
             {
-              if (lines)
-                *lines = n;
-              return FALSE;
+              keep = FALSE;
+              break;
             }
           send_error (c, 0, PD_HL_ERR_LINE_TOO_LONG, NULL, out);
           continue;
         }
       if (!handle_line (c, line, line_len, now_us, out))
         {
-          if (lines)
-            *lines = n;
-          return FALSE;
+          keep = FALSE;
+          break;
         }
     }
   if (lines)
     *lines = n;
-  return TRUE;
+  *used_total = (gsize) (data - start);
+  return keep;
 }

@@ -88,6 +88,10 @@ void pd_hostd_conn_rehello (PdHostdConn *conn, GString *out);
  * Returns FALSE when the connection must be closed (too many bad lines). */
 gboolean pd_hostd_conn_feed (PdHostdConn *conn, const char *data, gsize len, gint64 now_us,
                              GString *out, guint *lines);
+/* Same, but stops after @max_lines lines; *@used says how many bytes of
+ * @data were taken (the caller keeps the rest for later). */
+gboolean pd_hostd_conn_feed_some (PdHostdConn *conn, const char *data, gsize len, guint max_lines,
+                                  gint64 now_us, GString *out, guint *lines, gsize *used);
 
 /* Reports a step of the cycle started for @request_id (PROGRESS). */
 void pd_hostd_conn_progress (PdHostdConn *conn, guint32 request_id, const char *phase,

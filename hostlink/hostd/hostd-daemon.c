@@ -42,7 +42,8 @@ struct _PdHostd
   PdDiscovery *discovery;
   GHashTable *vms; /* vmid → HostdVm* */
   char *host_name;
-  int lock_fd; /* STATE_DIR/hostd.lock, flock()ed while we run */
+  int lock_fd;    /* STATE_DIR/hostd.lock, flock()ed while we run */
+  PdSched *sched; /* the guests' overall line budget */
 };
 
 static void
@@ -440,7 +441,7 @@ on_socket (guint vmid, const char *path, gboolean present, gpointer data)
     {
       if (!present)
         return;
-      vm->link = pd_hostd_link_new (vmid, path, &conn_ops, on_link_state, vm);
+      vm->link = pd_hostd_link_new (vmid, path, &conn_ops, h->sched, on_link_state, vm);
     }
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "PASSDESK_VMID", vm->vmid_str, "MESSAGE",
                     "VM %u: channel socket %s %s", vmid, path, present ? "present" : "removed");
@@ -458,6 +459,7 @@ pd_hostd_new (PdHostdConfig *config)
   if (live_hostds == NULL)
     live_hostds = g_hash_table_new (NULL, NULL);
   g_hash_table_add (live_hostds, h);
+  h->sched = pd_sched_new (PD_SCHED_TOTAL_PER_S, PD_SCHED_TOTAL_BURST);
   return h;
 }
 
@@ -535,7 +537,8 @@ pd_hostd_free (PdHostd *h)
   if (live_hostds)
     g_hash_table_remove (live_hostds, h);
   pd_discovery_free (h->discovery);
-  g_hash_table_unref (h->vms);
+  g_hash_table_unref (h->vms); /* the links, before the budget they share */
+  pd_sched_free (h->sched);
   pd_hostd_state_free (h->state);
   pd_hostd_config_free (h->config);
   g_free (h->host_name);

@@ -14,7 +14,7 @@
 struct _PdDiscovery
 {
   char *dir;
-  char *name; /* the directory's own name, as its parent lists it */
+  char *name;                   /* the directory's own name, as its parent lists it */
   GFileMonitor *monitor;        /* the directory, while it exists */
   GFileMonitor *parent_monitor; /* its parent, only while the directory is gone */
   GHashTable *known;            /* vmids reported present (GUINT_TO_POINTER) */

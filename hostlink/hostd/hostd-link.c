@@ -4,6 +4,7 @@
 #include "hostd-link.h"
 
 #include "hostd-discovery.h"
+#include "hostd-sched.h"
 
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
@@ -59,6 +60,9 @@ struct _PdHostdLink
   double byte_tokens;
   double line_tokens;
   gint64 tokens_at;
+  PdSched *sched;      /* the overall budget, shared by all links */
+  PdSchedClient share; /* this link's place in it */
+  GByteArray *pending; /* read but not yet handled (over this pass's grant) */
 };
 
 static void link_log (PdHostdLink *l, GLogLevelFlags level, const char *fmt, ...)
@@ -76,13 +80,34 @@ link_log (PdHostdLink *l, GLogLevelFlags level, const char *fmt, ...)
 }
 
 /* Connect/disconnect lines, quiet while QEMU keeps closing at once. */
-#define link_log_conn(l, ...)                                                                     \
+#define link_log_conn(l, ...)                                                                      \
   link_log ((l), (l)->quick_closes >= QUIET_AFTER ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,       \
             __VA_ARGS__)
 
 static void start_connect (PdHostdLink *l);
 static void close_link (PdHostdLink *l, const char *why, guint retry_after_ms);
 static void watch_in (PdHostdLink *l);
+
+/* The other end closed (or the socket failed). Before any handshake that
+ * is something that accepts and closes (a stale or foreign socket): the
+ * retry backs off, and the link goes quiet about it. */
+static void
+closed_by_peer (PdHostdLink *l, const char *why)
+{
+  guint retry_ms = CLOSE_RETRY_MS;
+  if (!l->ready_reported)
+    {
+      retry_ms = MIN (CLOSE_RETRY_MS << MIN (l->quick_closes, 9), CLOSE_RETRY_MAX_MS);
+      l->quick_closes++;
+      if (l->quick_closes == QUIET_AFTER)
+        link_log (l, G_LOG_LEVEL_MESSAGE,
+                  "%s keeps closing the connection before any handshake; retrying with a "
+                  "growing delay (up to %u s) and logging no more of it until a handshake "
+                  "succeeds",
+                  l->path, CLOSE_RETRY_MAX_MS / 1000);
+    }
+  close_link (l, why, retry_ms);
+}
 
 static gboolean
 on_retry (gpointer data)
@@ -126,7 +151,7 @@ flush (PdHostdLink *l)
         break;
       if (n < 0)
         {
-          close_link (l, error->message, 1000);
+          closed_by_peer (l, error->message);
           return FALSE;
         }
       g_string_erase (l->out, 0, n);
@@ -154,13 +179,32 @@ refill (PdHostdLink *l, gint64 now)
   l->line_tokens = MIN (LINES_BURST, l->line_tokens + dt * LINES_PER_S);
 }
 
+static gboolean serve (PdHostdLink *l);
+
 static gboolean
 on_unpause (gpointer data)
 {
   PdHostdLink *l = data;
   l->pause_id = 0;
-  watch_in (l);
+  /* Lines already read come first; the socket is watched again when they are done. */
+  if (l->pending->len == 0)
+    watch_in (l);
+  else
+    serve (l);
   return G_SOURCE_REMOVE;
+}
+
+/* Stops reading this guest for @ms (its socket unwatched: no wakeups). */
+static void
+pause_for (PdHostdLink *l, guint ms)
+{
+  if (l->in_source)
+    {
+      g_source_destroy (l->in_source);
+      l->in_source = NULL;
+    }
+  g_clear_handle_id (&l->pause_id, g_source_remove);
+  l->pause_id = g_timeout_add (ms, on_unpause, l);
 }
 
 static gboolean
@@ -194,59 +238,60 @@ update_hello_timer (PdHostdLink *l)
     l->hello_id = g_timeout_add_seconds (l->hello_delay_s, on_hello_timer, l);
 }
 
+/* Handles what the guest sent, within its own bucket and its share of the
+ * overall budget (hostd-sched.h). FALSE when the link was closed. Leaves
+ * in_source as it was unless it pauses or closes the link. */
 static gboolean
-on_readable (GSocket *socket, GIOCondition cond, gpointer data)
+serve (PdHostdLink *l)
 {
-  PdHostdLink *l = data;
   gint64 now = g_get_monotonic_time ();
   refill (l, now);
   if (l->byte_tokens < READ_CHUNK || l->line_tokens < 1)
     {
-      /* Out of budget: stop reading this guest until the bucket refills. */
+      /* Out of its own budget: stop reading this guest until the bucket refills. */
       double need_s = MAX ((READ_CHUNK - l->byte_tokens) / BYTES_PER_S,
                            (LINES_BURST / 5.0 - l->line_tokens) / LINES_PER_S);
-      guint ms = (guint) CLAMP (need_s * 1000 + 1, 1, 1000);
-      l->in_source = NULL;
-      l->pause_id = g_timeout_add (ms, on_unpause, l);
-      return G_SOURCE_REMOVE;
+      pause_for (l, (guint) CLAMP (need_s * 1000 + 1, 1, 1000));
+      return TRUE;
+    }
+  guint wait_ms = 0;
+  guint grant = pd_sched_grant (l->sched, &l->share,
+                                (guint) MIN (PD_SCHED_GRANT_MAX, l->line_tokens), now, &wait_ms);
+  if (grant == 0)
+    {
+      pause_for (l, wait_ms);
+      return TRUE;
     }
 
-  char buf[READ_CHUNK];
-  g_autoptr (GError) error = NULL;
-  gssize n = g_socket_receive (socket, buf, sizeof buf, NULL, &error);
-  if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-    return G_SOURCE_CONTINUE;
-  if (n <= 0)
+  if (l->pending->len == 0)
     {
-      l->in_source = NULL;
-      guint retry_ms = CLOSE_RETRY_MS;
-      if (!l->ready_reported)
+      char buf[READ_CHUNK];
+      g_autoptr (GError) error = NULL;
+      gssize n = g_socket_receive (l->socket, buf, sizeof buf, NULL, &error);
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return TRUE;
+      if (n <= 0)
         {
-          /* Something accepts and closes (a stale or foreign socket): back off. */
-          retry_ms = CLOSE_RETRY_MS << MIN (l->quick_closes, 9);
-          retry_ms = MIN (retry_ms, CLOSE_RETRY_MAX_MS);
-          l->quick_closes++;
-          if (l->quick_closes == QUIET_AFTER)
-            link_log (l, G_LOG_LEVEL_MESSAGE,
-                      "%s keeps closing the connection before any handshake; retrying with a "
-                      "growing delay (up to %u s) and logging no more of it until a handshake "
-                      "succeeds",
-                      l->path, CLOSE_RETRY_MAX_MS / 1000);
+          closed_by_peer (l, n == 0 ? "QEMU closed the connection" : error->message);
+          return FALSE;
         }
-      close_link (l, n == 0 ? "QEMU closed the connection" : error->message, retry_ms);
-      return G_SOURCE_REMOVE;
+      g_byte_array_append (l->pending, (const guint8 *) buf, (guint) n);
+      l->byte_tokens -= n;
     }
+
   guint lines = 0;
-  gboolean keep = pd_hostd_conn_feed (l->core, buf, (gsize) n, now, l->out, &lines);
-  l->byte_tokens -= n;
+  gsize used = 0;
+  gboolean keep = pd_hostd_conn_feed_some (l->core, (const char *) l->pending->data,
+                                           l->pending->len, grant, now, l->out, &lines, &used);
+  g_byte_array_remove_range (l->pending, 0, (guint) used);
   l->line_tokens -= lines;
+  pd_sched_charge (l->sched, &l->share, lines, now);
   if (!keep)
     {
-      l->in_source = NULL;
       flush (l);
       if (l->conn)
         close_link (l, "too many bad lines from the guest", ABUSE_RETRY_S * 1000);
-      return G_SOURCE_REMOVE;
+      return FALSE;
     }
   update_hello_timer (l);
   if (!l->ready_reported && pd_hostd_conn_is_ready (l->core))
@@ -261,11 +306,27 @@ on_readable (GSocket *socket, GIOCondition cond, gpointer data)
         l->state_func (l, TRUE, l->user_data);
     }
   if (!flush (l))
+    return FALSE; /* close_link() destroyed our source already */
+  if (l->pending->len > 0)
     {
-      /* close_link() destroyed our source already. */
-      return G_SOURCE_REMOVE;
+      /* More lines than this pass's grant: the rest waits its turn. */
+      pd_sched_grant (l->sched, &l->share, 0, now, &wait_ms);
+      pause_for (l, wait_ms);
     }
-  return G_SOURCE_CONTINUE;
+  else if (l->in_source == NULL && l->pause_id == 0)
+    watch_in (l);
+  return TRUE;
+}
+
+static gboolean
+on_readable (GSocket *socket, GIOCondition cond, gpointer data)
+{
+  PdHostdLink *l = data;
+  GSource *self = l->in_source;
+  if (!serve (l))
+    return G_SOURCE_REMOVE;
+  /* serve() may have paused the link (destroying this source). */
+  return l->in_source == self ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 static void
@@ -326,6 +387,7 @@ on_connected (GObject *src, GAsyncResult *res, gpointer data)
   l->tokens_at = g_get_monotonic_time ();
   l->byte_tokens = BYTES_BURST;
   l->line_tokens = LINES_BURST;
+  pd_sched_client_init (&l->share, l->tokens_at);
   l->hello_delay_s = HELLO_FIRST_S;
   l->hello_gave_up = FALSE;
   link_log_conn (l, "connected to %s", l->path);
@@ -383,6 +445,8 @@ close_link (PdHostdLink *l, const char *why, guint retry_after_ms)
       g_clear_object (&l->conn);
     }
   l->socket = NULL;
+  g_byte_array_set_size (l->pending, 0);
+  pd_sched_client_clear (l->sched, &l->share);
   g_clear_pointer (&l->core, pd_hostd_conn_free);
   g_string_truncate (l->out, 0);
   if (l->present && retry_after_ms)
@@ -421,10 +485,12 @@ pd_hostd_link_set_present (PdHostdLink *l, gboolean present)
 }
 
 PdHostdLink *
-pd_hostd_link_new (guint vmid, const char *path, const PdHostdConnOps *ops,
+pd_hostd_link_new (guint vmid, const char *path, const PdHostdConnOps *ops, PdSched *sched,
                    PdHostdLinkStateFunc state_func, gpointer user_data)
 {
   PdHostdLink *l = g_new0 (PdHostdLink, 1);
+  l->sched = sched;
+  l->pending = g_byte_array_new ();
   l->vmid = vmid;
   g_snprintf (l->vmid_str, sizeof l->vmid_str, "%u", vmid);
   l->path = g_strdup (path);
@@ -451,6 +517,7 @@ pd_hostd_link_free (PdHostdLink *l)
   g_clear_handle_id (&l->retry_id, g_source_remove);
   close_link (l, "hostd is stopping", 0);
   g_string_free (l->out, TRUE);
+  g_byte_array_unref (l->pending);
   g_free (l->path);
   g_free (l);
 }

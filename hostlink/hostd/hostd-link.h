@@ -6,8 +6,15 @@
  * delay (QEMU may not listen yet right after the socket file appears), then
  * waits for the next discovery event: no endless retry loop.
  *
- * Reads are bounded per main-loop iteration (4 KiB) and paced by a token
- * bucket per link (bytes and lines), so a flooding guest only slows itself.
+ * Reads are bounded per main-loop iteration (4 KiB, and at most
+ * PD_SCHED_GRANT_MAX lines handled; the rest is kept for a later pass) and
+ * paced by a token bucket per link (bytes and lines), so a flooding guest
+ * only slows itself, and by the overall budget all links share fairly
+ * (hostd-sched.h), so many flooding guests together cannot slow the others.
+ * A connection QEMU closes before any handshake (a socket that accepts and
+ * closes) is retried after 200 ms, doubling up to 60 s; after the third
+ * such close in a row its connect/disconnect lines go to the debug level.
+ * Only a socket itself is connected to: a symlink is not followed.
  * Output waiting for a slow guest is capped; past the cap, or after too many
  * bad lines (see hostd-conn.h), the link is closed and retried after a minute.
  * While the handshake is not complete HELLO is repeated after 5, 10 and 20 s,
@@ -17,6 +24,7 @@
 #pragma once
 
 #include "hostd-conn.h"
+#include "hostd-sched.h"
 
 #include <glib.h>
 
@@ -26,8 +34,10 @@ typedef struct _PdHostdLink PdHostdLink;
 
 typedef void (*PdHostdLinkStateFunc) (PdHostdLink *link, gboolean connected, gpointer user_data);
 
+/* @sched: the overall budget all links share; must outlive the link. */
 PdHostdLink *pd_hostd_link_new (guint vmid, const char *path, const PdHostdConnOps *ops,
-                                PdHostdLinkStateFunc state_func, gpointer user_data);
+                                PdSched *sched, PdHostdLinkStateFunc state_func,
+                                gpointer user_data);
 void pd_hostd_link_free (PdHostdLink *link);
 
 /* Discovery: the socket file appeared (connect now) or went (disconnect, and

@@ -294,8 +294,8 @@ cmd_check_config (PdHostdConfig *c)
   g_autoptr (GError) error = NULL;
   if (!pd_qm_check (c->qm, &error))
     {
-      g_printerr ("passdesk-hostd check-config: %s: %s\n",
-                  c->path ? c->path : "built-in defaults", error->message);
+      g_printerr ("passdesk-hostd check-config: %s: %s\n", c->path ? c->path : "built-in defaults",
+                  error->message);
       return EXIT_PROBLEM;
     }
   g_print ("# %s: valid\n", c->path ? c->path : "built-in defaults");

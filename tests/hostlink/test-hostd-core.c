@@ -4,12 +4,15 @@
  * per-connection protocol core. */
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "codec.h"
 #include "hostd-config.h"
 #include "hostd-conn.h"
+#include "hostd-file.h"
 #include "hostd-qm.h"
+#include "hostd-sched.h"
 #include "hostd-setup.h"
 #include "hostd-state.h"
 
@@ -84,6 +87,9 @@ test_config_errors (void)
     { "[global]\ncooloff=1\n", "unknown key \"cooloff\"" },
     { "[vm 100]\ncool-off-max=3\n", "must lie within" },
     { "not a key file", "cannot be read as a key file" },
+    { "[global]\ncool-off=7\n[vm 100]\ncool-off = 8\ncool-off=9\n",
+      "[vm 100] sets \"cool-off\" twice (lines 4 and 5)" },
+    { "[vm 100]\n[vm 101]\n[vm 100]\n", "group [vm 100] appears twice (lines 1 and 3)" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -478,6 +484,97 @@ test_conn_core (void)
   g_assert_cmpuint (errors, <, 40);
 }
 
+static void
+test_config_nul (void)
+{
+  static const char text[] = "[global]\ncool-off=10\0junk\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PdHostdConfig) c = pd_hostd_config_load_data (text, sizeof text - 1, "x.conf", &error);
+  g_assert_null (c);
+  g_assert_nonnull (strstr (error->message, "x.conf: line 2 holds a NUL byte"));
+}
+
+static void
+test_file_bounded (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("hostd-file-XXXXXX", NULL);
+  g_autofree char *reg = g_build_filename (dir, "reg", NULL);
+  g_autofree char *fifo = g_build_filename (dir, "fifo", NULL);
+  g_autofree char *link = g_build_filename (dir, "link", NULL);
+  g_assert_true (g_file_set_contents (reg, "0123456789", 10, NULL));
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_assert_cmpint (symlink ("/dev/zero", link), ==, 0);
+
+  char *data = NULL;
+  gsize len = 0;
+  g_autoptr (GError) e1 = NULL;
+  g_assert_true (pd_file_read_bounded (reg, 10, &data, &len, &e1));
+  g_assert_cmpuint (len, ==, 10);
+  g_free (data);
+  g_autoptr (GError) e2 = NULL;
+  g_assert_false (pd_file_read_bounded (reg, 9, &data, &len, &e2));
+  g_assert_true (g_error_matches (e2, G_FILE_ERROR, G_FILE_ERROR_FAILED));
+  /* A FIFO with no writer: refused at once, no hang. */
+  g_autoptr (GError) e3 = NULL;
+  g_assert_false (pd_file_read_bounded (fifo, 1024, &data, &len, &e3));
+  g_assert_true (g_error_matches (e3, G_FILE_ERROR, G_FILE_ERROR_INVAL));
+  g_assert_nonnull (strstr (e3->message, "is a FIFO"));
+  g_autoptr (GError) e4 = NULL;
+  g_assert_false (pd_file_read_bounded (link, 1024, &data, &len, &e4));
+  g_assert_nonnull (strstr (e4->message, "is a character device"));
+  g_autoptr (GError) e5 = NULL;
+  g_assert_false (pd_file_read_bounded (dir, 1024, &data, &len, &e5));
+  g_assert_nonnull (strstr (e5->message, "is a directory"));
+  g_autofree char *missing = g_build_filename (dir, "missing", NULL);
+  g_autoptr (GError) e6 = NULL;
+  g_assert_false (pd_file_read_bounded (missing, 1024, &data, &len, &e6));
+  g_assert_true (g_error_matches (e6, G_FILE_ERROR, G_FILE_ERROR_NOENT));
+  g_unlink (reg);
+  g_unlink (fifo);
+  g_unlink (link);
+  g_rmdir (dir);
+}
+
+/* The overall budget: flooding clients share it and wait in line, longer
+ * the more of them wait; a light client is served from its own purse even
+ * when the budget is spent. */
+static void
+test_sched (void)
+{
+  g_autoptr (PdSched) s = pd_sched_new (1000, 100);
+  gint64 now = 1000000;
+  PdSchedClient flood[4], light;
+  for (guint i = 0; i < 4; i++)
+    pd_sched_client_init (&flood[i], now);
+  pd_sched_client_init (&light, now);
+  /* Each flooder drains its own purse and then the budget. */
+  guint wait = 0, total = 0;
+  for (guint round = 0; round < 20; round++)
+    for (guint i = 0; i < 4; i++)
+      {
+        guint g = pd_sched_grant (s, &flood[i], PD_SCHED_GRANT_MAX, now, &wait);
+        g_assert_cmpuint (g, <=, PD_SCHED_GRANT_MAX);
+        pd_sched_charge (s, &flood[i], g, now);
+        total += g;
+      }
+  g_assert_cmpuint (total, ==, 100 + 4 * (guint) PD_SCHED_LIGHT_PER_S);
+  g_assert_cmpuint (pd_sched_get_waiters (s), ==, 4);
+  /* Four waiters: each waits for four grants' worth of the budget. */
+  g_assert_cmpuint (pd_sched_grant (s, &flood[0], PD_SCHED_GRANT_MAX, now, &wait), ==, 0);
+  g_assert_cmpuint (wait, >=, 4 * PD_SCHED_GRANT_MAX * 1000 / 1000);
+  /* The light client still gets its lines. */
+  g_assert_cmpuint (pd_sched_grant (s, &light, 3, now, &wait), ==, 3);
+  pd_sched_charge (s, &light, 3, now);
+  /* Time refills the budget; a served client leaves the line. */
+  now += G_USEC_PER_SEC / 10;
+  guint g = pd_sched_grant (s, &flood[1], PD_SCHED_GRANT_MAX, now, &wait);
+  g_assert_cmpuint (g, ==, PD_SCHED_GRANT_MAX);
+  g_assert_cmpuint (pd_sched_get_waiters (s), ==, 3);
+  for (guint i = 0; i < 4; i++)
+    pd_sched_client_clear (s, &flood[i]);
+  g_assert_cmpuint (pd_sched_get_waiters (s), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -485,6 +582,9 @@ main (int argc, char **argv)
   g_test_add_func ("/hostd/config/defaults", test_config_defaults);
   g_test_add_func ("/hostd/config/vm-groups", test_config_vm_groups);
   g_test_add_func ("/hostd/config/errors", test_config_errors);
+  g_test_add_func ("/hostd/config/nul", test_config_nul);
+  g_test_add_func ("/hostd/file/bounded", test_file_bounded);
+  g_test_add_func ("/hostd/sched/fair-share", test_sched);
   g_test_add_func ("/hostd/config/vmid", test_vmid_parse);
   g_test_add_func ("/hostd/setup/plan", test_setup_plan);
   g_test_add_func ("/hostd/setup/refuses", test_setup_refuses);
