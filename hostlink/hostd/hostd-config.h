@@ -4,7 +4,10 @@
  * every VM) and optional [vm VMID] groups that override policy keys for one
  * VM. A VM without a group is served with the defaults. Loading validates
  * every key: an unknown group or key, or a bad value, is an error naming the
- * file, group and key, and the daemon refuses to start.
+ * file, group and key, and the daemon refuses to start. What GKeyFile would
+ * pass over in silence is refused too, naming the lines: a group given twice,
+ * a key set twice in a group, a NUL byte. The file is read only as a regular
+ * file of at most 1 MiB (hostd-file.h).
  */
 #pragma once
 

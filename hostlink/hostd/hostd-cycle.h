@@ -13,7 +13,8 @@
  * Every step is logged to the journal (structured, PASSDESK_VMID=) and
  * reported through the event callback; the cycle ends exactly once through
  * the done callback with a result. Nothing is retried forever: every wait has
- * a deadline. qm runs only while a cycle runs.
+ * a deadline. qm runs only while a cycle runs. A result never calls a hard
+ * stop (`qm stop`) a shutdown, also when the cycle was resumed.
  */
 #pragma once
 

@@ -7,6 +7,11 @@
  * that VM's cycle, whose phases are written to the state file and reported
  * to the guest as PROGRESS while the accepting connection lasts. The result
  * is kept in the state file and sent in every later HELLO.
+ *
+ * An accepted request is a record in the state file until the next main-loop
+ * pass starts `qm shutdown`; until then a CANCEL of it (from any connection
+ * of the VM) withdraws it, after that it is too late (PROTOCOL.md: the point
+ * of no return). qm is checked at start and before every ACCEPT.
  */
 #pragma once
 

@@ -4,8 +4,11 @@
  * in flight (phase, start, phase start, cool-off), the last result, the
  * start times of the cycles in the last 24 hours (rate limits), and the link
  * state for `passdesk-hostd status`. Written whole and atomically
- * (g_file_set_contents_full: temp file, rename) after every change. A file
- * that cannot be parsed is kept aside as hostd-state.corrupt, never lost.
+ * (g_file_set_contents_full: temp file, rename) after every change. Read
+ * only as a regular file of at most 4 MiB (hostd-file.h). A file that cannot
+ * be used (unparsable, too large, a FIFO, a device or a symlink to one) is
+ * kept aside as hostd-state.corrupt by the daemon, never lost; `status`
+ * reports it and changes nothing.
  */
 #pragma once
 
