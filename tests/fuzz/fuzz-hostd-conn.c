@@ -7,6 +7,8 @@
  * starts with 0xFF also injects a PROGRESS and a re-HELLO from the host side.
  * The doctor has findings (long, non-ASCII), sent as HOST-REPORT to a guest
  * that answers READY proto=2.
+ * Mode bit 64: a CANCEL comes too late; bit 128: bytes are fed a few lines
+ * at a time (pd_hostd_conn_feed_some), as a link under its budget does.
  * Checked: every line the host writes decodes and is a host verb; the output
  * stays bounded; a cycle is only started after the handshake, when policy,
  * rate limits and "no cycle running" allow it, and with a cool-off in range. */
@@ -97,8 +99,8 @@ fake_cancel (gpointer data, guint32 id)
   g_assert_cmpuint (id, !=, 0);
   if (!f->cycle_running || id != f->cycle_request)
     return PD_HOSTD_CANCEL_UNKNOWN;
-  /* Mode bit 32: the shutdown has started. */
-  if (f->mode & 32)
+  /* Mode bit 64: the shutdown has started. */
+  if (f->mode & 64)
     return PD_HOSTD_CANCEL_TOO_LATE;
   f->cycle_running = FALSE;
   return PD_HOSTD_CANCEL_CANCELLED;
@@ -173,7 +175,28 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             f.cycle_running = FALSE;
         }
       guint lines = 0;
-      gboolean keep = pd_hostd_conn_feed (f.conn, (const char *) data + fed, n, now, out, &lines);
+      gboolean keep = TRUE;
+      if (f.mode & 128)
+        {
+          /* As the link feeds under its budget: a few lines at a time, the
+           * rest kept and fed again. */
+          gsize done = 0;
+          guint max = 1 + data[fed] % 4;
+          while (keep && done < n)
+            {
+              guint got = 0;
+              gsize used = 0;
+              keep = pd_hostd_conn_feed_some (f.conn, (const char *) data + fed + done, n - done,
+                                              max, now, out, &got, &used);
+              g_assert_cmpuint (got, <=, max);
+              g_assert_cmpuint (used, <=, n - done);
+              g_assert_true (used > 0 || !keep);
+              done += used;
+              lines += got;
+            }
+        }
+      else
+        keep = pd_hostd_conn_feed (f.conn, (const char *) data + fed, n, now, out, &lines);
       g_assert_cmpuint (lines, <=, n);
       fed += n;
       now += (data[fed - 1] & 0x0F) * 100000;

@@ -1250,8 +1250,6 @@ def case_qm_unusable(env):
     qm = os.path.join(env.tmp, "qm-copy")
     shutil.copy(os.path.join(FAKES, "fake-qm"), qm)
     os.chmod(qm, 0o755)
-    with open(env.conf, "a") as f:
-        pass
     text = open(env.conf).read().replace(f"qm={os.path.join(FAKES, 'fake-qm')}", f"qm={qm}")
     with open(env.conf, "w") as f:
         f.write(text)
@@ -1260,7 +1258,7 @@ def case_qm_unusable(env):
     g.handshake()
     os.chmod(qm, 0o644)
     g.send("RESTART 3\n")
-    m = g.expect("REFUSE", id=3) if True else None
+    m = g.expect("REFUSE", id=3)
     check(m["code"] == "host-error" and "cannot be executed" in m["text"] and qm in m["text"],
           f"refused with the cause: {m}")
     os.unlink(qm)
