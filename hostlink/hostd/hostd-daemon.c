@@ -459,7 +459,7 @@ pd_hostd_new (PdHostdConfig *config)
   if (live_hostds == NULL)
     live_hostds = g_hash_table_new (NULL, NULL);
   g_hash_table_add (live_hostds, h);
-  h->sched = pd_sched_new (PD_SCHED_TOTAL_PER_S, PD_SCHED_TOTAL_BURST);
+  h->sched = pd_sched_new (PD_SCHED_SHARE, PD_SCHED_BURST_US);
   return h;
 }
 

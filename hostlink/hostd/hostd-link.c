@@ -263,6 +263,7 @@ serve (PdHostdLink *l)
       return TRUE;
     }
 
+  gint64 work_start = now;
   if (l->pending->len == 0)
     {
       char buf[READ_CHUNK];
@@ -285,7 +286,6 @@ serve (PdHostdLink *l)
                                            l->pending->len, grant, now, l->out, &lines, &used);
   g_byte_array_remove_range (l->pending, 0, (guint) used);
   l->line_tokens -= lines;
-  pd_sched_charge (l->sched, &l->share, lines, now);
   if (!keep)
     {
       flush (l);
@@ -305,12 +305,16 @@ serve (PdHostdLink *l)
       if (l->state_func)
         l->state_func (l, TRUE, l->user_data);
     }
-  if (!flush (l))
+  gboolean flushed = flush (l);
+  /* What the lines cost, replies sent, is what the shared budget pays. */
+  gint64 end = g_get_monotonic_time ();
+  pd_sched_charge (l->sched, &l->share, lines, end - work_start, end);
+  if (!flushed)
     return FALSE; /* close_link() destroyed our source already */
   if (l->pending->len > 0)
     {
       /* More lines than this pass's grant: the rest waits its turn. */
-      pd_sched_grant (l->sched, &l->share, 0, now, &wait_ms);
+      pd_sched_grant (l->sched, &l->share, 0, end, &wait_ms);
       pause_for (l, wait_ms);
     }
   else if (l->in_source == NULL && l->pause_id == 0)

@@ -1,22 +1,24 @@
-/* hostd-sched.c - the overall budget for guest lines, shared fairly. */
+/* hostd-sched.c - the overall time budget for guest lines, shared fairly. */
 #include "hostd-sched.h"
 
 struct _PdSched
 {
-  double per_s;
-  double burst;
-  double tokens;
+  double share;
+  double burst_us;
+  double tokens_us;
   gint64 at;
   guint waiters;
+  double grant_cost_us; /* running mean of what one budget-paid grant costs */
 };
 
 PdSched *
-pd_sched_new (double total_per_s, double total_burst)
+pd_sched_new (double share, double burst_us)
 {
   PdSched *s = g_new0 (PdSched, 1);
-  s->per_s = total_per_s;
-  s->burst = total_burst;
-  s->tokens = total_burst;
+  s->share = share;
+  s->burst_us = burst_us;
+  s->tokens_us = burst_us;
+  s->grant_cost_us = 200;
   return s;
 }
 
@@ -32,6 +34,7 @@ pd_sched_client_init (PdSchedClient *c, gint64 now)
   c->light = PD_SCHED_LIGHT_PER_S;
   c->light_at = now;
   c->waiting = FALSE;
+  c->light_paid = FALSE;
 }
 
 static void
@@ -59,13 +62,14 @@ refill (PdSched *s, PdSchedClient *c, gint64 now)
     s->at = now;
   if (now > s->at)
     {
-      s->tokens = MIN (s->burst, s->tokens + (now - s->at) * s->per_s / G_USEC_PER_SEC);
+      s->tokens_us = MIN (s->burst_us, s->tokens_us + (double) (now - s->at) * s->share);
       s->at = now;
     }
   if (now > c->light_at)
     {
-      c->light = MIN (PD_SCHED_LIGHT_PER_S,
-                      c->light + (now - c->light_at) * PD_SCHED_LIGHT_PER_S / G_USEC_PER_SEC);
+      c->light
+          = MIN (PD_SCHED_LIGHT_PER_S,
+                 c->light + (double) (now - c->light_at) * PD_SCHED_LIGHT_PER_S / G_USEC_PER_SEC);
       c->light_at = now;
     }
 }
@@ -74,30 +78,44 @@ guint
 pd_sched_grant (PdSched *s, PdSchedClient *c, guint max, gint64 now, guint *wait_ms)
 {
   refill (s, c, now);
-  double avail = MAX (0.0, c->light) + MAX (0.0, s->tokens);
-  guint grant = (guint) MIN ((double) max, avail);
+  guint grant = 0;
+  c->light_paid = FALSE;
+  if (s->tokens_us > 0)
+    grant = max;
+  else if (c->light >= 1)
+    {
+      grant = (guint) MIN ((double) max, c->light);
+      c->light_paid = TRUE;
+    }
   if (grant > 0)
     {
       set_waiting (s, c, FALSE);
       return grant;
     }
   set_waiting (s, c, TRUE);
-  /* In line behind the others: long enough for the budget to serve each
+  /* In line behind the others: long enough for the budget to pay each
    * waiter one grant (its own purse refills meanwhile). Waking sooner only
    * to find the budget empty would cost wakeups, not add fairness. */
-  double ms = (PD_SCHED_GRANT_MAX * (double) s->waiters - s->tokens) * 1000.0 / s->per_s;
+  double ms = (s->grant_cost_us * s->waiters - s->tokens_us) / s->share / 1000.0;
   if (wait_ms)
     *wait_ms = (guint) CLAMP (ms + 1, 1, 1000);
   return 0;
 }
 
 void
-pd_sched_charge (PdSched *s, PdSchedClient *c, guint lines, gint64 now)
+pd_sched_charge (PdSched *s, PdSchedClient *c, guint lines, gint64 cost_us, gint64 now)
 {
   refill (s, c, now);
-  double from_light = MIN ((double) lines, MAX (0.0, c->light));
-  c->light -= from_light;
-  s->tokens -= (double) lines - from_light;
+  if (lines == 0)
+    return;
+  if (c->light_paid)
+    {
+      c->light -= lines;
+      return;
+    }
+  double paid_us = (double) MAX (cost_us, 0);
+  s->tokens_us -= paid_us;
+  s->grant_cost_us = 0.9 * s->grant_cost_us + 0.1 * paid_us;
 }
 
 guint

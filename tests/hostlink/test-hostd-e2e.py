@@ -1336,8 +1336,15 @@ def case_unusable_files(env):
     limit here)."""
     import resource
 
+    # An address-space limit makes a read of /dev/zero fail fast instead of
+    # eating the machine's memory; ASan builds need their huge shadow
+    # mapping, so there the timeout alone must do.
+    with open(HOSTD, "rb") as f:
+        asan = b"__asan_init" in f.read()
+
     def limited():
-        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+        if not asan:
+            resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
     def run(*args, timeout=5):
         try:
@@ -1520,7 +1527,7 @@ def _flood_proc(socks, stop):
 
 def case_flood_many(env):
     """Item 4: 64 VMs flood STATUS as fast as hostd reads; a well-behaved
-    VM's PING round trip stays under 50 ms (p99 of 150, one every 20 ms).
+    VM's PING round trip stays under 50 ms (p99 of 150, one every 100 ms).
     tests/bench/bench-hostd-flood.py measures 24 and 64 in full."""
     import multiprocessing
     n = 64
@@ -1547,7 +1554,7 @@ def case_flood_many(env):
             good.send(f"PING {i + 10}\n")
             good.expect("PONG", id=i + 10)
             rtts.append((time.monotonic() - t) * 1000)
-            time.sleep(max(0, 0.020 - (time.monotonic() - t)))
+            time.sleep(max(0, 0.100 - (time.monotonic() - t)))
         stop.set()
         proc.join(10)
         rtts.sort()
