@@ -1155,6 +1155,22 @@ def case_resume_redo(env):
     sends the phase's command again: qm shutdown (no hard stop of a guest
     nobody asked to shut down), and qm stop in the force-stop phase; a hard
     stop is never reported as a shutdown."""
+    # What a hostd leaves when it quits between recording the accepted
+    # request and spawning qm shutdown (a SIGTERM handled in the same pass).
+    os.makedirs(env.state)
+    now_us = int(time.time() * 1e6)
+    with open(os.path.join(env.state, "hostd-state"), "w") as f:
+        f.write(f"[hostd]\npid=1\n\n[vm 100]\nhistory={now_us};\ncycle-phase=shutting-down\n"
+                f"cycle-started={now_us}\ncycle-phase-since={now_us}\ncycle-cool-off=1\n"
+                "cycle-request=5\nlink-connected=false\n")
+    env.write("100.shutdown-delay", "1.5")
+    env.start_hostd()
+    wait_cycle_done(env, 100)
+    check(squash(env.verbs(100)).startswith("status shutdown status"),
+          f"qm shutdown sent for the recorded request: {squash(env.verbs(100))}")
+    check("stop" not in env.verbs(100), f"no hard stop: {squash(env.verbs(100))}")
+    env.stop_hostd()
+
     # Shutdown phase: qm shutdown killed with hostd; the guest never stops by itself.
     env.write("100.shutdown-delay", "1.5")
     env.start_hostd()
