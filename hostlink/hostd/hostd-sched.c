@@ -106,13 +106,12 @@ void
 pd_sched_charge (PdSched *s, PdSchedClient *c, guint lines, gint64 cost_us, gint64 now)
 {
   refill (s, c, now);
-  if (lines == 0)
-    return;
   if (c->light_paid)
     {
       c->light -= lines;
       return;
     }
+  /* Also when no line completed: scanning a long line costs time too. */
   double paid_us = (double) MAX (cost_us, 0);
   s->tokens_us -= paid_us;
   s->grant_cost_us = 0.9 * s->grant_cost_us + 0.1 * paid_us;
