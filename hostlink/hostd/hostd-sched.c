@@ -84,7 +84,9 @@ pd_sched_grant (PdSched *s, PdSchedClient *c, guint max, gint64 now, guint *wait
     grant = max;
   else if (c->light >= 1)
     {
-      grant = (guint) MIN ((double) max, c->light);
+      /* A few lines at a time: many flooders waking in one pass must not
+       * add up to a long pass on their own purses. */
+      grant = (guint) MIN (MIN ((double) max, c->light), PD_SCHED_LIGHT_GRANT_MAX);
       c->light_paid = TRUE;
     }
   if (grant > 0)

@@ -29,6 +29,8 @@ G_BEGIN_DECLS
 /* The own purse: lines a second (and at once) a connection is served when
  * the overall budget is spent. A well-behaved guest sends far fewer. */
 #define PD_SCHED_LIGHT_PER_S 20.0
+/* Lines per grant from the own purse (a well-behaved guest sends one or two). */
+#define PD_SCHED_LIGHT_GRANT_MAX 4
 /* At most this many lines per connection per main-loop pass. */
 #define PD_SCHED_GRANT_MAX 64
 

@@ -549,8 +549,8 @@ test_sched (void)
     pd_sched_client_init (&flood[i], now);
   pd_sched_client_init (&light, now);
   /* Each flooder's lines cost 500 µs a grant: the 1 ms burst pays two
-   * grants of 64 lines; then each is served from its own purse (20 lines)
-   * and then waits. */
+   * grants of 64 lines; then each is served from its own purse (20 lines,
+   * 4 at a time) and then waits. */
   guint wait = 0, grants = 0, lines = 0;
   for (guint round = 0; round < 50; round++)
     for (guint i = 0; i < 4; i++)
@@ -562,7 +562,7 @@ test_sched (void)
         if (g)
           pd_sched_charge (s, &flood[i], g, 500, now);
       }
-  g_assert_cmpuint (grants, ==, 2 + 4);
+  g_assert_cmpuint (grants, ==, 2 + 4 * (guint) PD_SCHED_LIGHT_PER_S / PD_SCHED_LIGHT_GRANT_MAX);
   g_assert_cmpuint (lines, ==, 2 * PD_SCHED_GRANT_MAX + 4 * (guint) PD_SCHED_LIGHT_PER_S);
   g_assert_cmpuint (pd_sched_get_waiters (s), ==, 4);
   /* Four waiters: each waits for about four grants' time at 10 %. */
