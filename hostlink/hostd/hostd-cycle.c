@@ -175,6 +175,23 @@ describe_failure (const char *what, PdQmResult *r)
     }
 }
 
+/* qm could not even be started (removed or made non-executable while the
+ * cycle runs): no later step can work, so the cycle ends now, saying so,
+ * rather than waiting out every deadline and blaming the VM. */
+static gboolean
+qm_unrunnable (PdCycle *c, PdQmResult *r)
+{
+  if (r->outcome != PD_QM_SPAWN_FAILED)
+    return FALSE;
+  g_autofree char *summary = pd_qm_output_summary (r->output, 160);
+  g_autofree char *m = g_strdup_printf (
+      "The host could not run qm (%s: %s) during the cycle, so it could not finish. Check qm "
+      "and, if VM %u is off, start it with `qm start %u`.",
+      c->config->qm, summary, c->vmid, c->vmid);
+  finish (c, FALSE, "hostd", m);
+  return TRUE;
+}
+
 /* ---- waiting for a status ---- */
 
 static void wait_status_poll (PdCycle *c);
@@ -234,6 +251,8 @@ on_status_result (PdQmResult *r, gpointer data)
   g_autoptr (PdQmResult) owned = r;
   PdCycle *c = data;
   c->busy = FALSE;
+  if (qm_unrunnable (c, r))
+    return;
   g_autofree char *status = r->outcome == PD_QM_EXITED ? pd_qm_parse_status (r->output) : NULL;
   if (status == NULL)
     {
@@ -286,6 +305,8 @@ on_shutdown_result (PdQmResult *r, gpointer data)
   g_autoptr (PdQmResult) owned = r;
   PdCycle *c = data;
   c->busy = FALSE;
+  if (qm_unrunnable (c, r))
+    return;
   if (r->outcome != PD_QM_EXITED || r->exit_status != 0)
     {
       /* `qm shutdown` fails when the guest did not stop within its timeout;
@@ -326,6 +347,8 @@ on_stop_result (PdQmResult *r, gpointer data)
   g_autoptr (PdQmResult) owned = r;
   PdCycle *c = data;
   c->busy = FALSE;
+  if (qm_unrunnable (c, r))
+    return;
   if (r->outcome != PD_QM_EXITED || r->exit_status != 0)
     {
       g_autofree char *why = describe_failure ("qm stop", r);
@@ -430,6 +453,8 @@ on_start_result (PdQmResult *r, gpointer data)
   g_autoptr (PdQmResult) owned = r;
   PdCycle *c = data;
   c->busy = FALSE;
+  if (qm_unrunnable (c, r))
+    return;
   if (r->outcome == PD_QM_EXITED && r->exit_status == 0)
     {
       enter_confirming (c);
@@ -490,6 +515,8 @@ on_resume_status (PdQmResult *r, gpointer data)
   g_autoptr (PdQmResult) owned = r;
   PdCycle *c = data;
   c->busy = FALSE;
+  if (qm_unrunnable (c, r))
+    return;
   g_autofree char *status = r->outcome == PD_QM_EXITED ? pd_qm_parse_status (r->output) : NULL;
   gint64 now = g_get_real_time ();
   gint64 in_phase_us = MAX (0, now - c->phase_since);

@@ -1263,7 +1263,7 @@ def case_qm_unusable(env):
         check(r.returncode == 1 and f"qm ({qm})" in r.stderr and why in r.stderr,
               f"run refuses to start with {qm}: rc={r.returncode} {r.stderr}")
     # qm becomes unusable while hostd runs.
-    qm = os.path.join(env.tmp, "qm-copy")
+    qm = os.path.join(env.tmp, "fake-qm-copy")
     shutil.copy(os.path.join(FAKES, "fake-qm"), qm)
     os.chmod(qm, 0o755)
     text = open(env.conf).read().replace(f"qm={os.path.join(FAKES, 'fake-qm')}", f"qm={qm}")
@@ -1287,6 +1287,20 @@ def case_qm_unusable(env):
     g.send("STATUS 5\n")
     m = g.expect("STATUS-REPLY", id=5)
     check(m["cycle"] == "idle" and m["rate-left"] == "6", f"no cycle recorded: {m}")
+    # qm goes away during a cycle: it ends at once naming qm, not blaming the VM.
+    shutil.copy(os.path.join(FAKES, "fake-qm"), qm)
+    os.chmod(qm, 0o755)
+    env.write("100.shutdown-delay", "1.5")
+    g.send("RESTART 6\n")
+    g.expect("ACCEPT", id=6)
+    wait_for(lambda: fake_qm_processes(env), 5, "qm shutdown to run")
+    os.chmod(qm, 0o644)
+    t0 = time.monotonic()
+    wait_cycle_done(env, 100)
+    st = env.hostd_cli("status").stdout
+    check("last:   failed" in st and "could not run qm" in st and "even after qm stop" not in st,
+          f"the failure names qm:\n{st}")
+    check(time.monotonic() - t0 < 5, f"no deadline waited out: {time.monotonic() - t0:.1f} s")
     g.close()
 
 
