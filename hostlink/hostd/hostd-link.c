@@ -3,11 +3,11 @@
 
 #include "hostd-link.h"
 
-#include "hostd-discovery.h"
 #include "hostd-sched.h"
 
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
+#include <sys/stat.h>
 
 #define READ_CHUNK 4096
 #define OUT_MAX (256 * 1024)
@@ -40,6 +40,7 @@ struct _PdHostdLink
   gpointer user_data;
 
   gboolean present;
+  guint64 sock_dev, sock_ino; /* the socket file connected to (or being connected to) */
   GCancellable *connecting;
   GSocketConnection *conn;
   GSocket *socket;
@@ -406,12 +407,15 @@ start_connect (PdHostdLink *l)
 {
   /* Checked again right before connecting: discovery saw a socket, but a
    * symlink or another file may have taken its name since. */
-  if (!pd_discovery_is_socket (l->path))
+  struct stat st;
+  if (lstat (l->path, &st) != 0 || !S_ISSOCK (st.st_mode))
     {
       link_log (l, G_LOG_LEVEL_MESSAGE,
                 "%s is not a socket (a symlink or another file); not connecting", l->path);
       return;
     }
+  l->sock_dev = st.st_dev;
+  l->sock_ino = st.st_ino;
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   /* A local socket: no proxy lookup (it could load GIO modules). */
   g_socket_client_set_enable_proxy (client, FALSE);
@@ -474,6 +478,12 @@ pd_hostd_link_set_present (PdHostdLink *l, gboolean present)
       close_link (l, "the socket was removed (VM stopped)", 0);
       return;
     }
+  /* A retry may have reached the new socket before its event came: a
+   * connection to this very file stays. */
+  struct stat st;
+  if ((l->conn || l->connecting) && lstat (l->path, &st) == 0 && (guint64) st.st_dev == l->sock_dev
+      && (guint64) st.st_ino == l->sock_ino)
+    return;
   /* A new socket: whatever we held belongs to the old QEMU. */
   if (l->conn)
     close_link (l, "the socket was created again (VM restarted)", 0);
