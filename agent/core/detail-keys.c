@@ -55,6 +55,10 @@ static const PdDetailKey keys[] = {
   { PD_DETAIL_NEXT_ALLOWED_IN, "Next allowed in", 0 },
   { PD_DETAIL_LAST_CYCLE, "Last cold restart", 0 },
 
+  { PD_DETAIL_CHECKED, "Checked on the host", 0 },
+  { PD_DETAIL_FINDINGS, "Findings", 0 },
+  { PD_DETAIL_REPORT, "Report", 0 },
+
   { PD_DETAIL_SOUND_SERVER, "Sound server", 0 },
   { PD_DETAIL_DEFAULT_OUTPUT, "Default output", 0 },
   { PD_DETAIL_HDMI_SINKS, "HDMI/DP outputs", 0 },

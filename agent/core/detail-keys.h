@@ -81,6 +81,11 @@ G_BEGIN_DECLS
 #define PD_DETAIL_NEXT_ALLOWED_IN "next-allowed-in"
 #define PD_DETAIL_LAST_CYCLE "last-cycle"
 
+/* host (the host doctor's summary; also "host", "vmid" and "problems") */
+#define PD_DETAIL_CHECKED "checked"   /* when the doctor ran on the host */
+#define PD_DETAIL_FINDINGS "findings" /* "21 ok, 1 warning, 1 failed" */
+#define PD_DETAIL_REPORT "report"     /* complete or not, from which connection */
+
 /* audio, added by the tray from the session's sound server */
 #define PD_DETAIL_SOUND_SERVER "sound-server"
 #define PD_DETAIL_DEFAULT_OUTPUT "default-output"

@@ -21,6 +21,7 @@ static const struct
   [PD_COMPONENT_AUDIO] = { "audio", "Audio" },
   [PD_COMPONENT_USB] = { "usb", "USB" },
   [PD_COMPONENT_HOSTLINK] = { "hostlink", "Host link" },
+  [PD_COMPONENT_HOST] = { "host", "Proxmox host" },
 };
 
 const char *

@@ -28,6 +28,7 @@ typedef enum
   PD_COMPONENT_AUDIO,
   PD_COMPONENT_USB,
   PD_COMPONENT_HOSTLINK,
+  PD_COMPONENT_HOST, /* the host doctor's summary, sent by passdesk-hostd */
   PD_N_COMPONENTS,
 } PdComponentId;
 

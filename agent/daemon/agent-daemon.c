@@ -226,6 +226,17 @@ on_hostlink_component_changed (PdHostlinkGuest *guest, gpointer user_data)
 }
 
 static void
+on_host_component_changed (PdHostlinkGuest *guest, gpointer user_data)
+{
+  PdAgentDaemon *self = user_data;
+  PdComponent *c = pd_hostlink_guest_get_host_component (guest);
+  if (c == NULL)
+    return;
+  pd_agent_daemon_set_base (self, c);
+  pd_agent_daemon_update (self);
+}
+
+static void
 on_hostlink_progress (PdHostlinkGuest *guest, const char *phase, const char *text,
                       gpointer user_data)
 {
@@ -248,11 +259,16 @@ start_hostlink (PdAgentDaemon *self)
   self->hostlink = pd_hostlink_guest_new (self->hostlink_port);
   g_signal_connect_object (self->hostlink, "component-changed",
                            G_CALLBACK (on_hostlink_component_changed), self, 0);
+  g_signal_connect_object (self->hostlink, "host-component-changed",
+                           G_CALLBACK (on_host_component_changed), self, 0);
   g_signal_connect_object (self->hostlink, "progress", G_CALLBACK (on_hostlink_progress), self, 0);
   g_signal_connect_object (self->hostlink, "event", G_CALLBACK (on_hostlink_event), self, 0);
   if (!pd_hostlink_guest_start (self->hostlink, &error))
     g_warning ("Host link: %s", error->message);
   PdComponent *c = pd_hostlink_guest_get_component (self->hostlink);
+  if (c)
+    pd_agent_daemon_set_base (self, c);
+  c = pd_hostlink_guest_get_host_component (self->hostlink);
   if (c)
     pd_agent_daemon_set_base (self, c);
 }

@@ -30,6 +30,11 @@ struct _PdGuestConn
   gboolean silent;
 
   PdHostInfo *host;             /* the latest HELLO of this connection */
+  guint32 proto;                /* the version we answered the latest HELLO with */
+  /* The host doctor's summary (protocol 2): the one shown, kept across a
+   * reconnect until a newer one is complete, and the one being received. */
+  PdHostReport *report;
+  PdHostReport *assembling;
   gboolean last_cycle_reported; /* one "hostlink.last-cycle" event per result */
   guint32 last_cycle_time_reported;
 
@@ -178,6 +183,8 @@ pd_guest_conn_free (PdGuestConn *conn)
     return;
   pd_hl_line_buf_free (conn->linebuf);
   pd_host_info_free (conn->host);
+  pd_host_report_free (conn->report);
+  pd_host_report_free (conn->assembling);
   g_free (conn);
 }
 
@@ -204,7 +211,14 @@ pd_guest_conn_disconnect (PdGuestConn *conn)
   gboolean was_ready = conn->state == CONN_READY;
   conn->state = CONN_IDLE;
   conn->silent = FALSE;
+  conn->proto = 0;
   g_clear_pointer (&conn->host, pd_host_info_free);
+  /* A report cut off by the end of the connection is shown with what came. */
+  if (conn->assembling)
+    {
+      pd_host_report_free (conn->report);
+      conn->report = g_steal_pointer (&conn->assembling);
+    }
   if (conn->pending_id)
     finish_pending (conn, g_error_new_literal (PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_UNAVAILABLE,
                                                "The host link went away before the host "
@@ -237,10 +251,12 @@ handle_hello (PdGuestConn *conn, const PdHlMessage *m, GString *out)
   guint32 proto = 0, proto_min = 0;
   pd_hl_message_get_uint (m, "proto", &proto);
   pd_hl_message_get_uint (m, "proto-min", &proto_min);
-  if (proto_min > PD_HL_PROTOCOL_VERSION || proto < PD_HL_PROTOCOL_VERSION)
+  /* The highest version both speak; version 1 hosts stay welcome. */
+  guint32 chosen = MIN (proto, (guint32) PD_HL_PROTOCOL_VERSION_HOST_REPORT);
+  if (chosen < PD_HL_PROTOCOL_VERSION || chosen < proto_min)
     {
       send_error (conn, m->id, PD_HL_ERR_UNSUPPORTED_VERSION,
-                  "This guest agent speaks hostlink protocol version 1 only.", out);
+                  "This guest agent speaks hostlink protocol versions 1 and 2 only.", out);
       emit_event (conn, "hostlink.protocol-error",
                   "The host helper speaks another protocol version; update passdesk on "
                   "the host or in the VM so both match.");
@@ -249,9 +265,18 @@ handle_hello (PdGuestConn *conn, const PdHlMessage *m, GString *out)
   gboolean was_ready = conn->state == CONN_READY;
 
   g_autoptr (PdHlMessage) ready = pd_hl_message_new (PD_HL_VERB_READY, m->id);
-  pd_hl_message_set_uint (ready, "proto", PD_HL_PROTOCOL_VERSION);
+  pd_hl_message_set_uint (ready, "proto", chosen);
   pd_hl_message_set (ready, "agent", PACKAGE_VERSION);
   send_msg (conn, ready, TRUE, out);
+
+  conn->proto = chosen;
+  if (chosen < PD_HL_PROTOCOL_VERSION_HOST_REPORT)
+    {
+      /* This host sends no reports: an earlier host's would never be
+       * replaced. */
+      g_clear_pointer (&conn->report, pd_host_report_free);
+      g_clear_pointer (&conn->assembling, pd_host_report_free);
+    }
 
   pd_host_info_free (conn->host);
   conn->host = pd_host_info_new_from_hello (m);
@@ -342,6 +367,33 @@ handle_reply (PdGuestConn *conn, const PdHlMessage *m, GString *out)
   /* OK, PONG, STATUS-REPLY: nothing waits for them here. */
 }
 
+/* The shown report changes once a report is complete, not per item. */
+static void
+show_if_complete (PdGuestConn *conn)
+{
+  if (!conn->assembling || !pd_host_report_is_complete (conn->assembling))
+    return;
+  pd_host_report_free (conn->report);
+  conn->report = g_steal_pointer (&conn->assembling);
+  conn->ops->changed (conn->user_data);
+}
+
+/* Never answered (PROTOCOL.md 4a); ignored from a version 1 host. */
+static void
+handle_host_report (PdGuestConn *conn, const PdHlMessage *m)
+{
+  if (conn->proto < PD_HL_PROTOCOL_VERSION_HOST_REPORT)
+    return;
+  if (m->verb == PD_HL_VERB_HOST_REPORT)
+    {
+      pd_host_report_free (conn->assembling);
+      conn->assembling = pd_host_report_new (m);
+    }
+  else if (!conn->assembling || !pd_host_report_add_item (conn->assembling, m))
+    return;
+  show_if_complete (conn);
+}
+
 static void
 handle_line (PdGuestConn *conn, const char *line, gsize len, GString *out)
 {
@@ -381,6 +433,10 @@ handle_line (PdGuestConn *conn, const char *line, gsize len, GString *out)
     {
     case PD_HL_VERB_HELLO:
       handle_hello (conn, m, out);
+      break;
+    case PD_HL_VERB_HOST_REPORT:
+    case PD_HL_VERB_HOST_ITEM:
+      handle_host_report (conn, m);
       break;
     case PD_HL_VERB_PING:
       {
@@ -552,4 +608,16 @@ const PdHostInfo *
 pd_guest_conn_get_host (PdGuestConn *conn)
 {
   return conn->state == CONN_READY ? conn->host : NULL;
+}
+
+guint32
+pd_guest_conn_get_proto (PdGuestConn *conn)
+{
+  return conn->state == CONN_READY ? conn->proto : 0;
+}
+
+const PdHostReport *
+pd_guest_conn_get_report (PdGuestConn *conn)
+{
+  return conn->report;
 }

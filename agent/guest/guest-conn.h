@@ -18,6 +18,16 @@
  *
  * HELLO is parsed once into a PdHostInfo; the latest HELLO's facts replace
  * the earlier ones.
+ *
+ * Versions: it answers a host offering proto-min..proto with the highest
+ * version both speak (2, else 1), so version 1 hosts keep working. With
+ * version 2 it collects the host doctor's summary (HOST-REPORT and its
+ * HOST-ITEMs, host-report.h), never answering them; a report is shown
+ * (changed is called) once all its items came, or with what came when the
+ * connection ends. The shown report outlives the connection: a host helper
+ * that reconnects (restarted, upgraded) sends a fresh one at once, and until
+ * then the last word of the host stays more useful than none. A version 1
+ * host drops it, since it would never be replaced.
  */
 #pragma once
 
@@ -25,6 +35,7 @@
 
 #include "codec.h"
 #include "cold-restart-phase.h"
+#include "host-report.h"
 
 G_BEGIN_DECLS
 
@@ -71,7 +82,8 @@ typedef struct
    * PD_HOSTLINK_ERROR (REFUSED, TIMEOUT, PROTOCOL, UNAVAILABLE) or
    * G_IO_ERROR_CANCELLED. Transfer full. */
   void (*answered) (gpointer user_data, GError *error);
-  /* Ready, silent or the host's facts changed: word the component again. */
+  /* Ready, silent, the host's facts or its report changed: word the
+   * components again. */
   void (*changed) (gpointer user_data);
 } PdGuestConnOps;
 
@@ -125,5 +137,10 @@ gboolean pd_guest_conn_is_silent (PdGuestConn *conn);
 gboolean pd_guest_conn_has_pending (PdGuestConn *conn);
 /* The latest HELLO's facts while ready, else NULL. */
 const PdHostInfo *pd_guest_conn_get_host (PdGuestConn *conn);
+/* The protocol version chosen with the host while ready (1 or 2), else 0. */
+guint32 pd_guest_conn_get_proto (PdGuestConn *conn);
+/* The host doctor's latest summary, or NULL: none since the agent started,
+ * or the host speaks version 1. Kept while no host is connected. */
+const PdHostReport *pd_guest_conn_get_report (PdGuestConn *conn);
 
 G_END_DECLS

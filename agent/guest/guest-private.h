@@ -3,7 +3,8 @@
  * The link's state as the component and the request API see it: the port's
  * state (guest-port.h) refined by the protocol core's (guest-conn.h) once a
  * host is connected; and the wording of the `hostlink` component from it
- * (guest-component.c). Only hostlink-guest.c combines them.
+ * (guest-component.c) and of the `host` component from the host doctor's
+ * summary (host-component.c). Only hostlink-guest.c combines them.
  */
 #pragma once
 
@@ -35,6 +36,18 @@ typedef struct
 
 /* The `hostlink` component for @view, transfer full. */
 PdComponent *pd_guest_component_new (const PdGuestLinkView *view);
+
+/* Everything the `host` component is worded from. */
+typedef struct
+{
+  PdGuestLinkState state;     /* the link now */
+  guint32 proto;              /* the version chosen while READY, else 0 */
+  const PdHostInfo *host;     /* READY: the latest HELLO's facts */
+  const PdHostReport *report; /* the latest report, possibly from an earlier connection */
+} PdGuestHostView;
+
+/* The `host` component for @view, transfer full. */
+PdComponent *pd_host_component_new (const PdGuestHostView *view);
 
 /* Why a request cannot be made in @state: a sentence for the user. */
 const char *pd_guest_link_unavailable_reason (PdGuestLinkState state);

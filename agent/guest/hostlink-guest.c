@@ -39,6 +39,7 @@ struct _PdHostlinkGuest
   gulong pending_cancel_handler;
 
   PdComponent *component;
+  PdComponent *host_component; /* the `host` component (host doctor's summary) */
 };
 
 G_DEFINE_FINAL_TYPE (PdHostlinkGuest, pd_hostlink_guest, G_TYPE_OBJECT)
@@ -46,6 +47,7 @@ G_DEFINE_FINAL_TYPE (PdHostlinkGuest, pd_hostlink_guest, G_TYPE_OBJECT)
 enum
 {
   SIGNAL_COMPONENT_CHANGED,
+  SIGNAL_HOST_COMPONENT_CHANGED,
   SIGNAL_PROGRESS,
   SIGNAL_EVENT,
   N_SIGNALS,
@@ -86,11 +88,26 @@ update_component (PdHostlinkGuest *self)
     .host = pd_guest_conn_get_host (self->conn),
   };
   g_autoptr (PdComponent) c = pd_guest_component_new (&view);
-  if (self->component && pd_component_equal (self->component, c))
-    return;
-  g_clear_pointer (&self->component, pd_component_free);
-  self->component = g_steal_pointer (&c);
-  g_signal_emit (self, signals[SIGNAL_COMPONENT_CHANGED], 0);
+  if (!self->component || !pd_component_equal (self->component, c))
+    {
+      g_clear_pointer (&self->component, pd_component_free);
+      self->component = g_steal_pointer (&c);
+      g_signal_emit (self, signals[SIGNAL_COMPONENT_CHANGED], 0);
+    }
+
+  PdGuestHostView host_view = {
+    .state = view.state,
+    .proto = pd_guest_conn_get_proto (self->conn),
+    .host = view.host,
+    .report = pd_guest_conn_get_report (self->conn),
+  };
+  g_autoptr (PdComponent) h = pd_host_component_new (&host_view);
+  if (!self->host_component || !pd_component_equal (self->host_component, h))
+    {
+      g_clear_pointer (&self->host_component, pd_component_free);
+      self->host_component = g_steal_pointer (&h);
+      g_signal_emit (self, signals[SIGNAL_HOST_COMPONENT_CHANGED], 0);
+    }
 }
 
 /* --- the core's output and clock --- */
@@ -267,6 +284,7 @@ pd_hostlink_guest_finalize (GObject *object)
   g_clear_pointer (&self->conn, pd_guest_conn_free);
   g_string_free (self->conn_out, TRUE);
   g_clear_pointer (&self->component, pd_component_free);
+  g_clear_pointer (&self->host_component, pd_component_free);
   G_OBJECT_CLASS (pd_hostlink_guest_parent_class)->finalize (object);
 }
 
@@ -279,6 +297,9 @@ pd_hostlink_guest_class_init (PdHostlinkGuestClass *klass)
   signals[SIGNAL_COMPONENT_CHANGED]
       = g_signal_new ("component-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                       NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_HOST_COMPONENT_CHANGED]
+      = g_signal_new ("host-component-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                      NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[SIGNAL_PROGRESS]
       = g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                       G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
@@ -317,6 +338,13 @@ pd_hostlink_guest_get_component (PdHostlinkGuest *self)
 {
   g_return_val_if_fail (PD_IS_HOSTLINK_GUEST (self), NULL);
   return pd_component_copy (self->component);
+}
+
+PdComponent *
+pd_hostlink_guest_get_host_component (PdHostlinkGuest *self)
+{
+  g_return_val_if_fail (PD_IS_HOSTLINK_GUEST (self), NULL);
+  return pd_component_copy (self->host_component);
 }
 
 /* --- requests --- */

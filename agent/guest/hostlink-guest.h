@@ -2,7 +2,8 @@
  *
  * Owns the virtio-serial port, follows it appearing and disappearing, tells
  * whether a host helper is connected (the `hostlink` health component), does
- * the handshake, and sends cold-restart requests. Costs nothing while idle:
+ * the handshake, sends cold-restart requests, and shows the host doctor's
+ * summary that a version 2 host sends (the `host` component). Costs nothing while idle:
  * no timers while a host is connected and quiet, at most one wakeup a minute
  * while no host is connected; a connecting host is noticed at once (the
  * kernel's SIGIO on virtio port-open, see guest-port.c).
@@ -51,6 +52,8 @@ gboolean pd_hostlink_guest_start (PdHostlinkGuest *self, GError **error);
 
 /* The `hostlink` component, transfer full. */
 PdComponent *pd_hostlink_guest_get_component (PdHostlinkGuest *self);
+/* The `host` component (what the host doctor found), transfer full. */
+PdComponent *pd_hostlink_guest_get_host_component (PdHostlinkGuest *self);
 
 /* Asks the host to cold-restart this VM. @reason: free text (NULL: none; at
  * most 200 bytes), @cool_off_s: 0 for the host's default. Finishes TRUE when
@@ -71,7 +74,8 @@ gboolean pd_hostlink_guest_request_cold_restart_finish (PdHostlinkGuest *self, G
 gboolean pd_hostlink_guest_cancel_cold_restart (PdHostlinkGuest *self, GError **error);
 
 /* Signals:
- *  "component-changed" (void)      the component changed
+ *  "component-changed" (void)      the `hostlink` component changed
+ *  "host-component-changed" (void) the `host` component changed
  *  "progress" (phase, text)        a cold-restart phase (PdColdRestartPhase,
  *                                  cold-restart-phase.h, as its string): "requested",
  *                                  "accepted", "refused", then the host's

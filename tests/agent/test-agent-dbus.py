@@ -14,7 +14,7 @@ from gi.repository import GLib
 
 import agent_harness as h  # noqa: E402  (tests/lib, on PYTHONPATH)
 
-ORDER = ['gpu', 'display', 'vaapi', 'audio', 'usb', 'hostlink']
+ORDER = ['gpu', 'display', 'vaapi', 'audio', 'usb', 'hostlink', 'host']
 STATES = {'ok', 'degraded', 'failed', 'unknown'}
 SEVERITY = {'ok': 0, 'unknown': 1, 'degraded': 2, 'failed': 3}
 ERR = 'org.passdesk.Agent1.Error.'

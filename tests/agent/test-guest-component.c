@@ -1,7 +1,10 @@
 /* test-guest-component.c - the `hostlink` component's words
  * (agent/guest/guest-component.c) for every link state and for the host's
- * facts from HELLO (PdHostInfo): no port, no protocol. */
+ * facts from HELLO (PdHostInfo), and the `host` component's words
+ * (agent/guest/host-component.c) from the host doctor's summary: no port,
+ * no protocol. */
 #include <gio/gio.h>
+#include <string.h>
 
 #include "guest-private.h"
 
@@ -147,6 +150,134 @@ test_unavailable (void)
                    "seconds.");
 }
 
+/* --- the `host` component --- */
+
+static PdComponent *
+word_host (PdGuestLinkState state, guint32 proto, const PdHostInfo *host,
+           const PdHostReport *report)
+{
+  PdGuestHostView v = { .state = state, .proto = proto, .host = host, .report = report };
+  PdComponent *c = pd_host_component_new (&v);
+  g_assert_cmpint (c->id, ==, PD_COMPONENT_HOST);
+  return c;
+}
+
+static PdHlMessage *
+decode (const char *line)
+{
+  g_autoptr (GError) error = NULL;
+  PdHlMessage *m = pd_hl_decode (line, strlen (line), NULL, &error);
+  g_assert_no_error (error);
+  return m;
+}
+
+static PdHostReport *
+report_from (const char *const *lines)
+{
+  g_autoptr (PdHlMessage) head = decode (lines[0]);
+  PdHostReport *r = pd_host_report_new (head);
+  for (guint i = 1; lines[i]; i++)
+    {
+      g_autoptr (PdHlMessage) m = decode (lines[i]);
+      g_assert_true (pd_host_report_add_item (r, m));
+    }
+  return r;
+}
+
+static const PdAdvice *
+advice_at (PdComponent *c, guint i)
+{
+  g_assert_cmpuint (i, <, c->advice->len);
+  return g_ptr_array_index (c->advice, i);
+}
+
+static void
+test_host_no_report (void)
+{
+  PdHostInfo info = { .host = (char *) "pve", .vmid = 100 };
+  g_autoptr (PdComponent) none = word_host (PD_GUEST_LINK_NO_PORT, 0, NULL, NULL);
+  g_assert_cmpint (none->state, ==, PD_STATE_UNKNOWN);
+  g_assert_cmpstr (none->summary, ==, "No report from the host: its host helper is not connected");
+  g_assert_true (has_advice_command (none, "passdesk-hostd doctor"));
+
+  g_autoptr (PdComponent) waiting = word_host (PD_GUEST_LINK_READY, 2, &info, NULL);
+  g_assert_cmpint (waiting->state, ==, PD_STATE_UNKNOWN);
+  g_assert_true (g_str_has_prefix (waiting->summary, "Waiting for the host's report"));
+
+  g_autoptr (PdComponent) old = word_host (PD_GUEST_LINK_READY, 1, &info, NULL);
+  g_assert_cmpint (old->state, ==, PD_STATE_UNKNOWN);
+  g_assert_cmpstr (old->summary, ==, "The host's passdesk-hostd is older and sends no host report");
+  g_assert_true (has_advice_command (old, "systemctl restart passdesk-hostd"));
+}
+
+static void
+test_host_report (void)
+{
+  PdHostInfo info = { .host = (char *) "pve", .vmid = 100 };
+  static const char *const broken[] = {
+    "HOST-REPORT 3 state=fail time=1796000000 ok=21 warn=1 fail=1 items=2",
+    "HOST-ITEM 3 n=0 check=vm-hookscript vmid=100 state=fail text=VM%20100%27s%20hookscript%20is"
+    "%20missing. fix=chmod%20+x%20/var/lib/vz/snippets/vm100-hooks.sh",
+    "HOST-ITEM 3 n=1 check=network-reset vmid=0 state=warn text=Each%20VM%20stop%20resets%20host"
+    "%20networking.",
+    NULL,
+  };
+  g_autoptr (PdHostReport) r = report_from (broken);
+  g_autoptr (PdComponent) c = word_host (PD_GUEST_LINK_READY, 2, &info, r);
+  g_assert_cmpint (c->state, ==, PD_STATE_FAILED);
+  g_assert_cmpstr (c->summary, ==, "The host doctor found 1 failed check and 1 warning");
+  g_assert_cmpstr (pd_component_get_detail (c, "host"), ==, "pve");
+  g_assert_cmpstr (pd_component_get_detail (c, "findings"), ==, "21 ok, 1 warning, 1 failed");
+  g_assert_cmpstr (pd_component_get_detail (c, "problems"), ==,
+                   "vm-hookscript (VM 100), network-reset (host)");
+  g_assert_cmpstr (pd_component_get_detail (c, "report"), ==, "complete");
+  g_assert_nonnull (pd_component_get_detail (c, "checked"));
+  /* Each finding: the host's sentence, its fix as the command on the host. */
+  g_assert_cmpuint (c->advice->len, ==, 3);
+  g_assert_cmpstr (advice_at (c, 0)->text, ==,
+                   "VM 100's hookscript is missing. On the Proxmox host:");
+  g_assert_cmpstr (advice_at (c, 0)->command, ==, "chmod +x /var/lib/vz/snippets/vm100-hooks.sh");
+  g_assert_cmpstr (advice_at (c, 1)->text, ==, "Each VM stop resets host networking.");
+  g_assert_null (advice_at (c, 1)->command);
+  g_assert_cmpstr (advice_at (c, 2)->command, ==, "passdesk-hostd doctor 100");
+  g_assert_true (strstr (advice_at (c, 2)->text, "on the Proxmox host") != NULL);
+
+  /* The host helper went away: the report stays, and says so. */
+  g_autoptr (PdComponent) gone = word_host (PD_GUEST_LINK_DISCONNECTED, 0, NULL, r);
+  g_assert_cmpint (gone->state, ==, PD_STATE_FAILED);
+  g_assert_true (g_str_has_prefix (pd_component_get_detail (gone, "report"), "complete; the host "
+                                                                             "helper is not "
+                                                                             "connected now"));
+  /* vmid from the findings when no HELLO is at hand. */
+  g_assert_true (has_advice_command (gone, "passdesk-hostd doctor 100"));
+
+  /* Cut off: what came is shown, and the report says what is missing. */
+  static const char *const partial[] = {
+    "HOST-REPORT 4 state=warn time=1796000000 ok=21 warn=2 fail=0 items=2",
+    "HOST-ITEM 4 n=1 check=usb-hub vmid=100 state=warn text=Hub%20on%20USB%203.",
+    NULL,
+  };
+  g_autoptr (PdHostReport) p = report_from (partial);
+  g_autoptr (PdComponent) cut = word_host (PD_GUEST_LINK_DISCONNECTED, 0, NULL, p);
+  g_assert_cmpint (cut->state, ==, PD_STATE_DEGRADED);
+  g_assert_cmpstr (cut->summary, ==, "The host doctor found 2 warnings");
+  g_assert_true (g_str_has_prefix (pd_component_get_detail (cut, "report"),
+                                   "1 of 2 findings arrived before the host helper "
+                                   "disconnected"));
+  g_assert_cmpstr (advice_at (cut, 0)->text, ==, "Hub on USB 3.");
+
+  /* All well. */
+  static const char *const fine[] = {
+    "HOST-REPORT 5 state=ok time=1796000000 ok=23 warn=0 fail=0 items=0",
+    NULL,
+  };
+  g_autoptr (PdHostReport) f = report_from (fine);
+  g_autoptr (PdComponent) ok = word_host (PD_GUEST_LINK_READY, 2, &info, f);
+  g_assert_cmpint (ok->state, ==, PD_STATE_OK);
+  g_assert_cmpstr (ok->summary, ==, "The host doctor found nothing wrong (23 checks passed)");
+  g_assert_cmpuint (ok->advice->len, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -157,5 +288,7 @@ main (int argc, char **argv)
   g_test_add_func ("/guest-component/ready-limited-disabled-failed",
                    test_ready_limited_disabled_failed);
   g_test_add_func ("/guest-component/unavailable", test_unavailable);
+  g_test_add_func ("/host-component/no-report", test_host_no_report);
+  g_test_add_func ("/host-component/report", test_host_report);
   return g_test_run ();
 }

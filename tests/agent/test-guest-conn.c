@@ -13,6 +13,11 @@
 #define T0 (G_GINT64_CONSTANT (1000) * G_USEC_PER_SEC)
 #define S(n) ((gint64) (n) *G_USEC_PER_SEC)
 
+#define HELLO_FACTS                                                                                \
+  "host=pve vmid=100 enabled=1 cool-off-min=5 cool-off-max=120 cool-off-default=10 rate-max=3 "    \
+  "rate-window=3600 day-max=6 rate-left=2 next-allowed-in=0"
+#define HELLO_V2 "proto=2 proto-min=1 " HELLO_FACTS
+
 #define HELLO_ARGS                                                                                 \
   "proto=1 proto-min=1 host=pve vmid=100 enabled=1 cool-off-min=5 cool-off-max=120 "               \
   "cool-off-default=10 rate-max=3 rate-window=3600 day-max=6 rate-left=2 next-allowed-in=0"
@@ -194,7 +199,8 @@ static void
 test_bad_version (Fixture *f, gconstpointer data)
 {
   pd_guest_conn_connect (f->conn, FALSE, T0, f->out);
-  feed (f, "\nHELLO 5 proto=2 proto-min=2 host=pve vmid=100 enabled=1 cool-off-min=5 "
+  /* A host that speaks only versions after ours. */
+  feed (f, "\nHELLO 5 proto=3 proto-min=3 host=pve vmid=100 enabled=1 cool-off-min=5 "
            "cool-off-max=120 cool-off-default=10 rate-max=3 rate-window=3600 day-max=6 "
            "rate-left=2 next-allowed-in=0\n");
   g_autofree char *out = take_out (f);
@@ -421,6 +427,164 @@ test_bad_lines (Fixture *f, gconstpointer data)
                   NULL);
 }
 
+/* Version 2 with a host that offers it (proto-min 1 or 2), version 1 with a
+ * host that offers only 1 or that offers 1..3; nothing with a host whose
+ * lowest is above 2. */
+static void
+test_versions (Fixture *f, gconstpointer data)
+{
+  static const struct
+  {
+    const char *offer;
+    const char *ready; /* NULL: refused */
+  } cases[] = {
+    { "proto=1 proto-min=1", "proto=1" }, { "proto=2 proto-min=1", "proto=2" },
+    { "proto=2 proto-min=2", "proto=2" }, { "proto=3 proto-min=1", "proto=2" },
+    { "proto=7 proto-min=2", "proto=2" }, { "proto=3 proto-min=3", NULL },
+    { "proto=0 proto-min=0", NULL },      { "proto=1 proto-min=2", NULL },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      pd_guest_conn_disconnect (f->conn);
+      pd_guest_conn_connect (f->conn, FALSE, T0, f->out);
+      g_autofree char *hello = g_strdup_printf ("\nHELLO 5 %s " HELLO_FACTS "\n", cases[i].offer);
+      feed (f, hello);
+      g_autofree char *out = take_out (f);
+      if (cases[i].ready)
+        {
+          g_autofree char *want
+              = g_strdup_printf ("\nREADY 5 %s agent=" PACKAGE_VERSION "\n", cases[i].ready);
+          g_assert_cmpstr (out, ==, want);
+          g_assert_cmpuint (pd_guest_conn_get_proto (f->conn), ==, cases[i].ready[6] - '0');
+        }
+      else
+        {
+          g_assert_true (g_str_has_prefix (out, "ERROR 5 code=unsupported-version text="));
+          g_assert_false (pd_guest_conn_is_ready (f->conn));
+          g_assert_cmpuint (pd_guest_conn_get_proto (f->conn), ==, 0);
+        }
+      g_ptr_array_set_size (f->effects, 0);
+    }
+}
+
+#define ITEM0                                                                                      \
+  "HOST-ITEM 3 n=0 check=vm-hookscript vmid=100 state=fail "                                       \
+  "text=VM%20100%27s%20hookscript%20is%20missing. fix=chmod%20+x%20/x.sh\n"
+#define ITEM1 "HOST-ITEM 3 n=1 check=network-reset vmid=0 state=warn text=NIC%20reset.\n"
+
+static void
+handshake_v2 (Fixture *f)
+{
+  pd_guest_conn_connect (f->conn, FALSE, T0, f->out);
+  feed (f, "\nHELLO 7 " HELLO_V2 "\n");
+  g_assert_cmpuint (pd_guest_conn_get_proto (f->conn), ==, 2);
+  g_string_truncate (f->out, 0);
+  g_ptr_array_set_size (f->effects, 0);
+}
+
+/* A report is shown once all its items came; nothing is ever answered;
+ * items of other reports, out of range or repeated are ignored. */
+static void
+test_report (Fixture *f, gconstpointer data)
+{
+  handshake_v2 (f);
+  g_assert_null (pd_guest_conn_get_report (f->conn));
+  feed (f, "HOST-REPORT 3 state=fail time=1796000000 ok=21 warn=1 fail=1 items=2\n");
+  g_assert_null (pd_guest_conn_get_report (f->conn));
+  feed (f, ITEM0);
+  feed (f, "HOST-ITEM 2 n=1 check=other vmid=0 state=fail text=old%20report\n"); /* other id */
+  feed (f, "HOST-ITEM 3 n=2 check=other vmid=0 state=fail text=out%20of%20range\n");
+  feed (f, "HOST-ITEM 3 n=0 check=other vmid=0 state=fail text=repeated\n");
+  assert_effects (f, NULL);
+  g_assert_null (pd_guest_conn_get_report (f->conn));
+  feed (f, ITEM1);
+  assert_effects (f, "changed", NULL);
+  g_assert_cmpstr (f->out->str, ==, ""); /* never answered */
+
+  const PdHostReport *r = pd_guest_conn_get_report (f->conn);
+  g_assert_nonnull (r);
+  g_assert_cmpuint (r->id, ==, 3);
+  g_assert_cmpint (r->state, ==, PD_HOST_REPORT_FAIL);
+  g_assert_cmpuint (r->time, ==, 1796000000);
+  g_assert_cmpuint (r->n_ok, ==, 21);
+  g_assert_cmpuint (r->n_warn, ==, 1);
+  g_assert_cmpuint (r->n_fail, ==, 1);
+  g_assert_true (pd_host_report_is_complete (r));
+  g_assert_cmpstr (r->items[0]->check, ==, "vm-hookscript");
+  g_assert_cmpuint (r->items[0]->vmid, ==, 100);
+  g_assert_cmpint (r->items[0]->state, ==, PD_HOST_REPORT_FAIL);
+  g_assert_cmpstr (r->items[0]->text, ==, "VM 100's hookscript is missing.");
+  g_assert_cmpstr (r->items[0]->fix, ==, "chmod +x /x.sh");
+  g_assert_cmpstr (r->items[1]->check, ==, "network-reset");
+  g_assert_cmpuint (r->items[1]->vmid, ==, 0);
+  g_assert_null (r->items[1]->fix);
+  g_assert_null (r->items[2]);
+
+  /* A new report replaces it once complete; unknown words read as warn. */
+  feed (f, "HOST-REPORT 9 state=maybe time=1796000100 ok=22 warn=1 fail=0 items=1\n");
+  g_assert_cmpuint (pd_guest_conn_get_report (f->conn)->id, ==, 3);
+  feed (f, "HOST-ITEM 9 n=0 check=new-check vmid=0 state=odd text=Something%20new.\n");
+  assert_effects (f, "changed", NULL);
+  r = pd_guest_conn_get_report (f->conn);
+  g_assert_cmpuint (r->id, ==, 9);
+  g_assert_cmpint (r->state, ==, PD_HOST_REPORT_WARN);
+  g_assert_cmpint (r->items[0]->state, ==, PD_HOST_REPORT_WARN);
+  g_assert_cmpint (pd_host_report_worst (r), ==, PD_HOST_REPORT_WARN);
+
+  /* No items: shown at once; a host saying ok with a failed item is failed. */
+  feed (f, "HOST-REPORT 10 state=ok time=1796000200 ok=23 warn=0 fail=0 items=0\n");
+  assert_effects (f, "changed", NULL);
+  g_assert_cmpint (pd_host_report_worst (pd_guest_conn_get_report (f->conn)), ==,
+                   PD_HOST_REPORT_OK);
+  feed (f, "HOST-REPORT 11 state=ok time=1796000300 ok=23 warn=0 fail=0 items=1\n"
+           "HOST-ITEM 11 n=0 check=x vmid=0 state=fail text=Broken.\n");
+  g_assert_cmpint (pd_host_report_worst (pd_guest_conn_get_report (f->conn)), ==,
+                   PD_HOST_REPORT_FAIL);
+  /* Over the bounds: the codec refuses, the guest says bad-args. */
+  g_string_truncate (f->out, 0);
+  feed (f, "HOST-REPORT 12 state=fail time=1 ok=0 warn=0 fail=17 items=17\n");
+  g_assert_true (g_str_has_prefix (f->out->str, "ERROR 12 code=bad-args"));
+  g_assert_cmpuint (pd_guest_conn_get_report (f->conn)->id, ==, 11);
+}
+
+/* The connection ends mid-report: what came is shown; the report outlives
+ * the connection and a reconnect, until a new one is complete; a version 1
+ * host drops it. */
+static void
+test_report_reconnect (Fixture *f, gconstpointer data)
+{
+  handshake_v2 (f);
+  feed (f, "HOST-REPORT 3 state=fail time=1796000000 ok=21 warn=1 fail=1 items=2\n" ITEM0);
+  g_assert_null (pd_guest_conn_get_report (f->conn));
+  pd_guest_conn_disconnect (f->conn);
+  const PdHostReport *r = pd_guest_conn_get_report (f->conn);
+  g_assert_nonnull (r);
+  g_assert_false (pd_host_report_is_complete (r));
+  g_assert_cmpuint (r->n_received, ==, 1);
+  g_assert_nonnull (r->items[0]);
+  g_assert_null (r->items[1]);
+  /* Late items after the end are not taken (no connection, and another
+   * connection's report would carry another id anyway). */
+  g_assert_cmpuint (pd_guest_conn_get_proto (f->conn), ==, 0);
+
+  handshake_v2 (f);
+  g_assert_true (pd_guest_conn_get_report (f->conn) == r);
+  feed (f, "HOST-REPORT 1 state=ok time=1796000500 ok=23 warn=0 fail=0 items=0\n");
+  g_assert_cmpuint (pd_guest_conn_get_report (f->conn)->id, ==, 1);
+
+  /* A downgraded host sends no reports: the old one goes. */
+  pd_guest_conn_disconnect (f->conn);
+  g_assert_nonnull (pd_guest_conn_get_report (f->conn));
+  handshake (f);
+  g_assert_cmpuint (pd_guest_conn_get_proto (f->conn), ==, 1);
+  g_assert_null (pd_guest_conn_get_report (f->conn));
+  /* ... and what it would send anyway is ignored without an answer. */
+  feed (f, "HOST-REPORT 3 state=fail time=1796000000 ok=21 warn=1 fail=1 items=0\n");
+  g_assert_null (pd_guest_conn_get_report (f->conn));
+  g_assert_cmpstr (f->out->str, ==, "");
+  assert_effects (f, NULL);
+}
+
 static void
 test_phase_names (void)
 {
@@ -459,6 +623,9 @@ main (int argc, char **argv)
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, setup, fn, teardown)
   ADD ("/guest-conn/handshake", test_handshake);
   ADD ("/guest-conn/bad-version", test_bad_version);
+  ADD ("/guest-conn/versions", test_versions);
+  ADD ("/guest-conn/report", test_report);
+  ADD ("/guest-conn/report-reconnect", test_report_reconnect);
   ADD ("/guest-conn/hello-timers", test_hello_timers);
   ADD ("/guest-conn/request-accepted", test_request_accepted);
   ADD ("/guest-conn/request-refused", test_request_refused);

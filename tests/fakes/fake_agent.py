@@ -30,7 +30,7 @@ MAIN_IFACE = 'org.passdesk.Agent1'
 SYSTEM_BUS = True
 MOCK_IFACE = 'org.freedesktop.DBus.Mock'
 
-ORDER = ['gpu', 'display', 'vaapi', 'audio', 'usb', 'hostlink']
+ORDER = ['gpu', 'display', 'vaapi', 'audio', 'usb', 'hostlink', 'host']
 SEVERITY = {'ok': 0, 'unknown': 1, 'degraded': 2, 'failed': 3}
 COMPONENT_SIG = '(sssa(ss)a(ss))'
 

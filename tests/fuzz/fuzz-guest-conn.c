@@ -11,7 +11,9 @@
  * the handshake it writes only READY, RESYNC and ERROR; at most 5 ERRORs per
  * connection; the output stays bounded; the pending request is answered
  * exactly once and only while one is pending; the core's idea of "pending"
- * matches ours; the host's facts exist exactly while ready. */
+ * matches ours; the host's facts exist exactly while ready; the host
+ * report stays within its bounds (at most 16 items, each taken once, texts
+ * within 400 bytes) and never exists while a version 1 host is connected. */
 #include <stdint.h>
 #include <string.h>
 
@@ -60,6 +62,30 @@ fake_changed (gpointer data)
 {
   Fake *f = data;
   g_assert_true (pd_guest_conn_is_ready (f->conn) == (pd_guest_conn_get_host (f->conn) != NULL));
+}
+
+static void
+check_report (PdGuestConn *conn)
+{
+  const PdHostReport *r = pd_guest_conn_get_report (conn);
+  if (r == NULL)
+    return;
+  g_assert_cmpuint (r->n_items, <=, PD_HL_MAX_REPORT_ITEMS);
+  guint present = 0;
+  for (guint i = 0; i < PD_HL_MAX_REPORT_ITEMS; i++)
+    {
+      const PdHostReportItem *it = r->items[i];
+      if (it == NULL)
+        continue;
+      g_assert_cmpuint (i, <, r->n_items);
+      g_assert_cmpuint (strlen (it->text), <=, PD_HL_MAX_REPORT_TEXT);
+      g_assert_true (it->fix == NULL || strlen (it->fix) <= PD_HL_MAX_REPORT_TEXT);
+      g_assert_true (it->state == PD_HOST_REPORT_WARN || it->state == PD_HOST_REPORT_FAIL);
+      present++;
+    }
+  g_assert_cmpuint (present, ==, r->n_received);
+  /* A version 1 host's connection never has one. */
+  g_assert_true (pd_guest_conn_get_proto (conn) != 1);
 }
 
 static const PdGuestConnOps ops = { fake_event, fake_progress, fake_answered, fake_changed };
@@ -176,6 +202,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         }
       g_assert_true (f.pending == pd_guest_conn_has_pending (f.conn));
       g_assert_true (pd_guest_conn_is_ready (f.conn) == (pd_guest_conn_get_host (f.conn) != NULL));
+      check_report (f.conn);
       check_output (&f, out, &checked, &errors);
       /* Each host byte makes at most one reply line (≤ 1024 bytes), plus
        * what each action or timer writes. */

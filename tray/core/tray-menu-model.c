@@ -3,7 +3,7 @@
 
 enum
 {
-  ITEM_COMPONENT_FIRST = 1, /* 1..6: one per component, in PdComponentId order */
+  ITEM_COMPONENT_FIRST = 1, /* one per component, in PdComponentId order */
   ITEM_SEPARATOR_1 = ITEM_COMPONENT_FIRST + PD_N_COMPONENTS,
   ITEM_STATUS,
   ITEM_SWITCH_AUDIO,

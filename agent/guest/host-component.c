@@ -1,0 +1,154 @@
+/* host-component.c - the `host` health component's words: what the host
+ * doctor (`passdesk-hostd doctor` on the Proxmox host) found for this VM and
+ * its host, from the summary hostd sends (PROTOCOL.md 4a); no I/O.
+ *
+ * Each finding becomes one advice: the host's sentence, and its fix as the
+ * command, said to run on the Proxmox host (not in this VM). */
+#include "guest-private.h"
+
+#include "detail-keys.h"
+
+static const char *
+plural (guint32 n)
+{
+  return n == 1 ? "" : "s";
+}
+
+static void
+word_no_report (PdComponent *c, const PdGuestHostView *v)
+{
+  if (v->state == PD_GUEST_LINK_READY && v->proto >= PD_HL_PROTOCOL_VERSION_HOST_REPORT)
+    {
+      pd_component_set_state (c, PD_STATE_UNKNOWN,
+                              "Waiting for the host's report (the host doctor runs when the VM "
+                              "connects)");
+      return;
+    }
+  if (v->state == PD_GUEST_LINK_READY)
+    {
+      pd_component_set_state (c, PD_STATE_UNKNOWN,
+                              "The host's passdesk-hostd is older and sends no host report");
+      pd_component_add_advice (c,
+                               "Update passdesk on the Proxmox host, then run “systemctl restart "
+                               "passdesk-hostd” there; until then, run “passdesk-hostd doctor” "
+                               "on the host to see its findings.",
+                               "systemctl restart passdesk-hostd");
+      return;
+    }
+  pd_component_set_state (c, PD_STATE_UNKNOWN,
+                          "No report from the host: its host helper is not connected");
+  pd_component_add_advice (c,
+                           "The host doctor's findings arrive over the host link: connect it "
+                           "(see Host link), or run “passdesk-hostd doctor” on the Proxmox "
+                           "host.",
+                           "passdesk-hostd doctor");
+}
+
+static char *
+findings_text (const PdHostReport *r)
+{
+  return g_strdup_printf ("%u ok, %u warning%s, %u failed", r->n_ok, r->n_warn, plural (r->n_warn),
+                          r->n_fail);
+}
+
+static void
+set_summary (PdComponent *c, const PdHostReport *r, PdHostReportState worst)
+{
+  if (worst == PD_HOST_REPORT_OK)
+    {
+      pd_component_set_state (c, PD_STATE_OK, NULL);
+      pd_component_set_summary_printf (c, "The host doctor found nothing wrong (%u check%s passed)",
+                                       r->n_ok, plural (r->n_ok));
+      return;
+    }
+  pd_component_set_state (c, worst == PD_HOST_REPORT_FAIL ? PD_STATE_FAILED : PD_STATE_DEGRADED,
+                          NULL);
+  if (r->n_fail > 0 && r->n_warn > 0)
+    pd_component_set_summary_printf (c, "The host doctor found %u failed check%s and %u warning%s",
+                                     r->n_fail, plural (r->n_fail), r->n_warn, plural (r->n_warn));
+  else if (r->n_fail > 0)
+    pd_component_set_summary_printf (c, "The host doctor found %u failed check%s", r->n_fail,
+                                     plural (r->n_fail));
+  else if (r->n_warn > 0)
+    pd_component_set_summary_printf (c, "The host doctor found %u warning%s", r->n_warn,
+                                     plural (r->n_warn));
+  else
+    pd_component_set_summary_printf (c, "The host doctor found problems");
+}
+
+static void
+word_report (PdComponent *c, const PdGuestHostView *v)
+{
+  const PdHostReport *r = v->report;
+  set_summary (c, r, pd_host_report_worst (r));
+
+  if (v->host)
+    pd_component_set_detail (c, PD_DETAIL_HOST, v->host->host);
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_local (r->time);
+  g_autofree char *when = dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M") : NULL;
+  if (when)
+    pd_component_set_detail (c, PD_DETAIL_CHECKED, when);
+  g_autofree char *findings = findings_text (r);
+  pd_component_set_detail (c, PD_DETAIL_FINDINGS, findings);
+
+  /* "vm-hookscript (VM 100), network-reset (host)": which checks, about what. */
+  g_autoptr (GString) problems = g_string_new (NULL);
+  guint32 vmid = v->host ? v->host->vmid : 0;
+  for (guint i = 0; i < r->n_items; i++)
+    {
+      const PdHostReportItem *it = r->items[i];
+      if (it == NULL)
+        continue;
+      if (problems->len)
+        g_string_append (problems, ", ");
+      if (it->vmid)
+        g_string_append_printf (problems, "%s (VM %u)", it->check, it->vmid);
+      else
+        g_string_append_printf (problems, "%s (host)", it->check);
+      if (vmid == 0)
+        vmid = it->vmid;
+
+      if (it->fix)
+        {
+          g_autofree char *text = g_strdup_printf ("%s On the Proxmox host:", it->text);
+          pd_component_add_advice (c, text, it->fix);
+        }
+      else
+        pd_component_add_advice (c, it->text, NULL);
+    }
+  if (problems->len)
+    pd_component_set_detail (c, PD_DETAIL_PROBLEMS, problems->str);
+
+  GString *report = g_string_new (NULL);
+  if (pd_host_report_is_complete (r))
+    g_string_append (report, "complete");
+  else
+    g_string_append_printf (report, "%u of %u findings arrived before the host helper disconnected",
+                            r->n_received, r->n_items);
+  if (v->state != PD_GUEST_LINK_READY)
+    g_string_append (report, "; the host helper is not connected now, so this is its last word");
+  g_autofree char *report_text = g_string_free (report, FALSE);
+  pd_component_set_detail (c, PD_DETAIL_REPORT, report_text);
+
+  if (pd_host_report_worst (r) != PD_HOST_REPORT_OK || !pd_host_report_is_complete (r))
+    {
+      g_autofree char *cmd = vmid ? g_strdup_printf ("passdesk-hostd doctor %u", vmid)
+                                  : g_strdup ("passdesk-hostd doctor");
+      g_autofree char *text = g_strdup_printf (
+          "Every check and its fix: run “%s” on the Proxmox host. After fixing, "
+          "“systemctl restart passdesk-hostd” there sends this VM a fresh report.",
+          cmd);
+      pd_component_add_advice (c, text, cmd);
+    }
+}
+
+PdComponent *
+pd_host_component_new (const PdGuestHostView *v)
+{
+  PdComponent *c = pd_component_new (PD_COMPONENT_HOST, PD_STATE_UNKNOWN, NULL);
+  if (v->report)
+    word_report (c, v);
+  else
+    word_no_report (c, v);
+  return c;
+}
