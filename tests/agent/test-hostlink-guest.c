@@ -912,6 +912,77 @@ test_busy (void)
   close (master);
 }
 
+
+static PdState
+host_state (Fixture *f, char **report)
+{
+  g_autoptr (PdComponent) c = pd_hostlink_guest_get_host_component (f->guest);
+  g_assert_cmpint (c->id, ==, PD_COMPONENT_HOST);
+  if (report)
+    *report = g_strdup (pd_component_get_detail (c, "report"));
+  return c->state;
+}
+
+static gboolean
+host_failed (gpointer data)
+{
+  return host_state (data, NULL) == PD_STATE_FAILED;
+}
+
+static gboolean
+host_ok (gpointer data)
+{
+  return host_state (data, NULL) == PD_STATE_OK;
+}
+
+static void
+on_host_changed (PdHostlinkGuest *g, guint *n)
+{
+  (*n)++;
+}
+
+/* Protocol 2 through the object: the `host` component follows the host's
+ * report, one change per complete report, and keeps it across a reconnect. */
+static void
+test_host_report (Fixture *f, gconstpointer data)
+{
+  guint changes = 0;
+  g_signal_connect (f->guest, "host-component-changed", G_CALLBACK (on_host_changed), &changes);
+  g_assert_cmpint (host_state (f, NULL), ==, PD_STATE_UNKNOWN);
+  host_connect (f->host);
+  host_send (f->host, "\nHELLO 1 proto=2 proto-min=1 host=pve1 vmid=101 enabled=1 cool-off-min=5 "
+                      "cool-off-max=120 cool-off-default=10 rate-max=1 rate-window=300 day-max=6 "
+                      "rate-left=1 next-allowed-in=0\n");
+  g_autoptr (PdHlMessage) ready = host_expect (f->host, "READY 1 ", 5000);
+  g_assert_cmpstr (pd_hl_message_get (ready, "proto"), ==, "2");
+  g_assert_true (wait_until (is_ready, f, 5000));
+  guint before = changes;
+  host_send (f->host, "HOST-REPORT 2 state=fail time=1796000000 ok=21 warn=0 fail=1 items=1\n"
+                      "HOST-ITEM 2 n=0 check=vm-hookscript vmid=101 state=fail "
+                      "text=VM%20101%27s%20hookscript%20is%20missing. fix=chmod%20+x%20/h.sh\n");
+  g_assert_true (wait_until (host_failed, f, 5000));
+  g_assert_cmpuint (changes, ==, before + 1);
+  g_autoptr (PdComponent) c = pd_hostlink_guest_get_host_component (f->guest);
+  g_assert_cmpstr (((PdAdvice *) g_ptr_array_index (c->advice, 0))->command, ==, "chmod +x /h.sh");
+  /* Nothing was answered: the guest wrote READY only. */
+  spin_for (100);
+  g_assert_null (strstr (f->host->in->str, "ERROR"));
+
+  make_disconnected (f);
+  g_autofree char *report = NULL;
+  g_assert_cmpint (host_state (f, &report), ==, PD_STATE_FAILED);
+  g_assert_true (strstr (report, "not connected now") != NULL);
+
+  host_connect (f->host);
+  host_send (f->host, "\nHELLO 3 proto=2 proto-min=1 host=pve1 vmid=101 enabled=1 cool-off-min=5 "
+                      "cool-off-max=120 cool-off-default=10 rate-max=1 rate-window=300 day-max=6 "
+                      "rate-left=1 next-allowed-in=0\n");
+  g_autoptr (PdHlMessage) ready3 = host_expect (f->host, "READY 3 ", 5000);
+  g_assert_cmpint (host_state (f, NULL), ==, PD_STATE_FAILED);
+  host_send (f->host, "HOST-REPORT 4 state=ok time=1796000100 ok=22 warn=0 fail=0 items=0\n");
+  g_assert_true (wait_until (host_ok, f, 5000));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -926,6 +997,7 @@ main (int argc, char **argv)
   g_test_add ("/hostlink/guest/timeout", Fixture, NULL, setup_pty, test_timeout, teardown);
   g_test_add ("/hostlink/guest/unavailable", Fixture, NULL, setup_pty, test_unavailable, teardown);
   g_test_add ("/hostlink/guest/last-cycle", Fixture, NULL, setup_pty, test_last_cycle, teardown);
+  g_test_add ("/hostlink/guest/host-report", Fixture, NULL, setup_pty, test_host_report, teardown);
   g_test_add ("/hostlink/guest/port-appears", Fixture, NULL, NULL, test_port_appears, teardown);
   g_test_add ("/hostlink/guest/no-spin-while-disconnected", Fixture, NULL, setup_pty,
               test_no_spin_while_disconnected, teardown);
