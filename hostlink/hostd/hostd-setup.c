@@ -27,12 +27,12 @@ names_our_id (const char *value)
   return FALSE;
 }
 
-gboolean
-pd_setup_plan (const char *output, guint vmid, const char *socket_dir, PdSetupPlan *plan,
-               char **old_args, char **new_args, GError **error)
+/* Finds the args value in `qm config` output: *@args is NULL when there is
+ * no args line. FALSE (with an error that says nothing was changed) when the
+ * text is not a config. */
+static gboolean
+find_args (const char *output, guint vmid, char **args_out, GError **error)
 {
-  *old_args = NULL;
-  *new_args = NULL;
   g_auto (GStrv) lines = g_strsplit (output ? output : "", "\n", -1);
   g_autofree char *args = NULL;
   guint keys = 0;
@@ -52,7 +52,7 @@ pd_setup_plan (const char *output, guint vmid, const char *socket_dir, PdSetupPl
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                        "Line %u of `qm config %u` is not \"key: value\" (%.60s). Nothing was "
-                       "changed; add the arguments by hand (see passdesk-hostd(8)).",
+                       "changed; edit the arguments by hand (see passdesk-hostd(8)).",
                        i + 1, vmid, l);
           return FALSE;
         }
@@ -78,6 +78,19 @@ pd_setup_plan (const char *output, guint vmid, const char *socket_dir, PdSetupPl
                    vmid, vmid);
       return FALSE;
     }
+  *args_out = g_steal_pointer (&args);
+  return TRUE;
+}
+
+gboolean
+pd_setup_plan (const char *output, guint vmid, const char *socket_dir, PdSetupPlan *plan,
+               char **old_args, char **new_args, GError **error)
+{
+  *old_args = NULL;
+  *new_args = NULL;
+  g_autofree char *args = NULL;
+  if (!find_args (output, vmid, &args, error))
+    return FALSE;
 
   g_autofree char *ours = pd_setup_channel_args (vmid, socket_dir);
   if (args == NULL || *g_strstrip (args) == '\0')
@@ -137,5 +150,126 @@ pd_setup_plan (const char *output, guint vmid, const char *socket_dir, PdSetupPl
     }
   *plan = PD_SETUP_CHANGE;
   *new_args = g_strconcat (args, " ", ours, NULL);
+  return TRUE;
+}
+
+/* One word of the args line, where it sits in the text and what it means
+ * once quotes and backslashes are taken away (as g_shell_parse_argv reads
+ * it, which has accepted the line before this runs). */
+typedef struct
+{
+  gsize start, end;
+  GString *word;
+} Word;
+
+static void
+word_clear (gpointer p)
+{
+  Word *w = p;
+  g_string_free (w->word, TRUE);
+}
+
+static GArray *
+split_words (const char *s)
+{
+  GArray *words = g_array_new (FALSE, FALSE, sizeof (Word));
+  g_array_set_clear_func (words, word_clear);
+  gsize i = 0, n = strlen (s);
+  while (i < n)
+    {
+      while (i < n && g_ascii_isspace (s[i]))
+        i++;
+      if (i >= n)
+        break;
+      Word w = { i, i, g_string_new (NULL) };
+      char quote = 0;
+      for (; i < n && (quote || !g_ascii_isspace (s[i])); i++)
+        {
+          char c = s[i];
+          if (quote == '\'')
+            {
+              if (c == '\'')
+                quote = 0;
+              else
+                g_string_append_c (w.word, c);
+            }
+          else if (quote == '"')
+            {
+              if (c == '"')
+                quote = 0;
+              else if (c == '\\' && i + 1 < n && strchr ("\"\\$`\n", s[i + 1]))
+                g_string_append_c (w.word, s[++i]);
+              else
+                g_string_append_c (w.word, c);
+            }
+          else if (c == '\'' || c == '"')
+            quote = c;
+          else if (c == '\\' && i + 1 < n)
+            g_string_append_c (w.word, s[++i]);
+          else
+            g_string_append_c (w.word, c);
+        }
+      w.end = i;
+      g_array_append_val (words, w);
+    }
+  return words;
+}
+
+gboolean
+pd_setup_plan_remove (const char *output, guint vmid, PdSetupPlan *plan, char **old_args,
+                      char **new_args, GError **error)
+{
+  *old_args = NULL;
+  *new_args = NULL;
+  g_autofree char *args = NULL;
+  if (!find_args (output, vmid, &args, error))
+    return FALSE;
+  if (args == NULL || *g_strstrip (args) == '\0')
+    {
+      *plan = PD_SETUP_ALREADY_DONE;
+      return TRUE;
+    }
+  int argc = 0;
+  g_auto (GStrv) argv = NULL;
+  g_autoptr (GError) local = NULL;
+  if (!g_shell_parse_argv (args, &argc, &argv, &local))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "The args of VM %u cannot be split into arguments (%s). Nothing was changed; "
+                   "fix args by hand.",
+                   vmid, local->message);
+      return FALSE;
+    }
+  g_autoptr (GArray) words = split_words (args);
+  /* Copy the text between the options that go; cut each option with the
+   * blanks before it, so the words left keep their own spacing. */
+  g_autoptr (GString) kept = g_string_new (NULL);
+  gsize from = 0;
+  guint removed = 0;
+  for (guint i = 0; i + 1 < words->len; i++)
+    {
+      Word *opt = &g_array_index (words, Word, i);
+      Word *val = &g_array_index (words, Word, i + 1);
+      if ((!g_str_equal (opt->word->str, "-chardev") && !g_str_equal (opt->word->str, "-device"))
+          || !names_our_id (val->word->str))
+        continue;
+      gsize cut = opt->start;
+      while (cut > from && g_ascii_isspace (args[cut - 1]))
+        cut--;
+      g_string_append_len (kept, args + from, cut - from);
+      from = val->end;
+      removed++;
+      i++;
+    }
+  if (removed == 0)
+    {
+      *plan = PD_SETUP_ALREADY_DONE;
+      *old_args = g_steal_pointer (&args);
+      return TRUE;
+    }
+  g_string_append (kept, args + from);
+  *plan = PD_SETUP_CHANGE;
+  *new_args = g_strdup (g_strstrip (kept->str));
+  *old_args = g_steal_pointer (&args);
   return TRUE;
 }

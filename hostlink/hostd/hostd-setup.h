@@ -1,11 +1,14 @@
-/* hostd-setup.h - `passdesk-hostd setup VMID`: add the channel to a VM's args.
+/* hostd-setup.h - `passdesk-hostd setup [--remove] VMID`: add the channel to
+ * a VM's args, or take it out again.
  *
  * Pure part: from the text `qm config VMID` printed, find the `args:` line
  * and compute the new args string with the passdesk chardev, virtio-serial
  * controller and port appended, keeping the existing text verbatim. Already
  * present (all three, exactly) → nothing to do. A config it cannot parse, an
  * args value that does not split like a shell line, or passdesk ids that are
- * there with other values → an error; nothing is changed.
+ * there with other values → an error; nothing is changed. Removing cuts
+ * exactly the options that carry a passdesk id out of the text and keeps the
+ * rest of it byte for byte.
  */
 #pragma once
 
@@ -26,5 +29,13 @@ typedef enum
  * no args line). Returns FALSE with an error naming the problem. */
 gboolean pd_setup_plan (const char *qm_config_output, guint vmid, const char *socket_dir,
                         PdSetupPlan *plan, char **old_args, char **new_args, GError **error);
+
+/* Plans taking the channel out: each -chardev/-device whose value carries
+ * id=passdesk, id=passdesk-serial or id=passdesk-port goes, with its value;
+ * every other character of args stays. PD_SETUP_ALREADY_DONE when there is
+ * none. *@new_args is "" when nothing else is left (args must then be
+ * deleted: `qm set VMID --delete args`). */
+gboolean pd_setup_plan_remove (const char *qm_config_output, guint vmid, PdSetupPlan *plan,
+                               char **old_args, char **new_args, GError **error);
 
 G_END_DECLS

@@ -1,4 +1,4 @@
-/* passdesk-hostd.c - the host daemon's command line: run, setup, status, check-config. */
+/* main.c - passdesk-hostd's command line: run, setup [--remove], status, check-config. */
 #define G_LOG_DOMAIN "passdesk-hostd"
 
 #include "config.h"
@@ -12,6 +12,7 @@
 #include "hostd-state.h"
 
 #include <errno.h>
+#include <gio/gio.h>
 #include <glib-unix.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,8 @@ static const char summary[]
       "  setup VMID         add the hostlink channel to the VM's args (qm set); --dry-run\n"
       "                     prints the change only. The VM needs a full stop and start\n"
       "                     (not a reboot) to get the channel.\n"
+      "  setup --remove VMID  take the channel out of the VM's args again, keeping\n"
+      "                     everything else (--dry-run works here too)\n"
       "  status             the VMs hostd sees: link, policy, running and last cycle\n"
       "  check-config       validate the configuration and print the effective values\n"
       "  doctor [VMID...]   check the host and the VMs against the passthrough guide\n"
@@ -108,7 +111,7 @@ qm_failure (PdQmResult *r)
 /* ---- setup ---- */
 
 static int
-cmd_setup (PdHostdConfig *config, const char *vmid_text, gboolean dry_run)
+cmd_setup (PdHostdConfig *config, const char *vmid_text, gboolean remove, gboolean dry_run)
 {
   guint vmid;
   if (!pd_vmid_parse (vmid_text, &vmid))
@@ -132,38 +135,78 @@ cmd_setup (PdHostdConfig *config, const char *vmid_text, gboolean dry_run)
   PdSetupPlan plan;
   g_autofree char *old_args = NULL, *new_args = NULL;
   g_autoptr (GError) error = NULL;
-  if (!pd_setup_plan (r->output, vmid, config->socket_dir, &plan, &old_args, &new_args, &error))
+  gboolean planned
+      = remove ? pd_setup_plan_remove (r->output, vmid, &plan, &old_args, &new_args, &error)
+               : pd_setup_plan (r->output, vmid, config->socket_dir, &plan, &old_args, &new_args,
+                                &error);
+  if (!planned)
     {
       g_printerr ("passdesk-hostd setup: %s\n", error->message);
       return EXIT_PROBLEM;
     }
   if (plan == PD_SETUP_ALREADY_DONE)
     {
-      g_print ("VM %u already has the passdesk channel in its args; nothing to change.\n", vmid);
+      if (remove)
+        g_print ("VM %u has no passdesk channel in its args; nothing to change.\n", vmid);
+      else
+        g_print ("VM %u already has the passdesk channel in its args; nothing to change.\n", vmid);
       return 0;
     }
+  /* Nothing left of args: delete the key rather than leave an empty value. */
+  gboolean delete_args = *new_args == '\0';
   g_print ("VM %u args\n  before: %s\n  after:  %s\n", vmid, old_args ? old_args : "(none)",
-           new_args);
+           delete_args ? "(none)" : new_args);
   if (dry_run)
     {
-      g_print ("Dry run: would run `%s set %u --args '%s'`; nothing was changed.\n", config->qm,
-               vmid, new_args);
+      if (delete_args)
+        g_print ("Dry run: would run `%s set %u --delete args`; nothing was changed.\n", config->qm,
+                 vmid);
+      else
+        g_print ("Dry run: would run `%s set %u --args '%s'`; nothing was changed.\n", config->qm,
+                 vmid, new_args);
       return 0;
     }
   const char *set_args[] = { "set", id, "--args", new_args, NULL };
-  g_autoptr (PdQmResult) s = qm_sync (config, set_args);
+  const char *delete_argv[] = { "set", id, "--delete", "args", NULL };
+  g_autoptr (PdQmResult) s = qm_sync (config, delete_args ? delete_argv : set_args);
   if (s->outcome != PD_QM_EXITED || s->exit_status != 0)
     {
       g_autofree char *why = qm_failure (s);
-      g_printerr ("passdesk-hostd setup: `%s set %u --args ...` did not work: %s. Nothing was "
+      g_printerr ("passdesk-hostd setup: `%s set %u %s` did not work: %s. Nothing was "
                   "changed.\n",
-                  config->qm, vmid, why);
+                  config->qm, vmid, delete_args ? "--delete args" : "--args ...", why);
       return EXIT_PROBLEM;
     }
-  g_print ("Done. The VM needs a full stop and start to get the channel (`qm shutdown %u && qm "
-           "start %u`); a reboot from inside the guest is not enough.\n",
-           vmid, vmid);
+  if (remove)
+    g_print ("Done. The channel is gone from VM %u's args; a running VM keeps it until its next "
+             "full stop and start (`qm shutdown %u && qm start %u`).\n",
+             vmid, vmid, vmid);
+  else
+    g_print ("Done. The VM needs a full stop and start to get the channel (`qm shutdown %u && qm "
+             "start %u`); a reboot from inside the guest is not enough.\n",
+             vmid, vmid);
   return 0;
+}
+
+/* ---- not on a Proxmox host ---- */
+
+/* Every command works through qm or on VMs only Proxmox has: where qm is
+ * missing, say where passdesk-hostd belongs instead of failing later with a
+ * qm error that names a VM. */
+static gboolean
+check_qm_present (const PdHostdConfig *config)
+{
+  g_autofree char *found
+      = strchr (config->qm, '/') ? g_strdup (config->qm) : g_find_program_in_path (config->qm);
+  if (found && g_file_test (found, G_FILE_TEST_IS_EXECUTABLE)
+      && !g_file_test (found, G_FILE_TEST_IS_DIR))
+    return TRUE;
+  g_printerr ("passdesk-hostd: %s (Proxmox VE's qm) does not exist on this machine, so this is "
+              "not a Proxmox VE host. passdesk-hostd belongs on the Proxmox host that runs your "
+              "desktop VM: install the passdesk-hostd package there. Inside the VM, install the "
+              "passdesk package and use `passdesk status`.\n",
+              config->qm);
+  return FALSE;
 }
 
 /* ---- status ---- */
@@ -320,11 +363,13 @@ main (int argc, char **argv)
 {
   g_autofree char *config_path = NULL;
   g_autofree char *root = NULL;
-  gboolean dry_run = FALSE, version = FALSE, json = FALSE;
+  gboolean dry_run = FALSE, remove = FALSE, version = FALSE, json = FALSE;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
       "Configuration file (default " PD_HOSTD_DEFAULT_CONFIG ")", "FILE" },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "setup: print the change, change nothing",
+      NULL },
+    { "remove", 0, 0, G_OPTION_ARG_NONE, &remove, "setup: take the channel out of the VM's args",
       NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "doctor: print the findings as JSON", NULL },
     { "root", 0, 0, G_OPTION_ARG_FILENAME, &root,
@@ -333,7 +378,8 @@ main (int argc, char **argv)
     { NULL },
   };
   g_autoptr (GOptionContext) ctx
-      = g_option_context_new ("[run | setup VMID | status | check-config | doctor [VMID...]]");
+      = g_option_context_new (
+          "[run | setup [--remove] VMID | status | check-config | doctor [VMID...]]");
   g_option_context_set_summary (ctx, "The Proxmox host side of passdesk: serves the guests' "
                                      "hostlink channels and runs clean cold restarts (qm "
                                      "shutdown, cool-off, qm start).");
@@ -363,9 +409,10 @@ main (int argc, char **argv)
       g_printerr ("passdesk-hostd: unknown command \"%s\" (see --help)\n", cmd);
       return EXIT_USAGE;
     }
-  if (dry_run && !g_str_equal (cmd, "setup"))
+  if ((dry_run || remove) && !g_str_equal (cmd, "setup"))
     {
-      g_printerr ("passdesk-hostd: --dry-run goes with setup only (see --help)\n");
+      g_printerr ("passdesk-hostd: --%s goes with setup only (see --help)\n",
+                  dry_run ? "dry-run" : "remove");
       return EXIT_USAGE;
     }
   if ((json || root) && !g_str_equal (cmd, "doctor"))
@@ -381,12 +428,19 @@ main (int argc, char **argv)
       g_printerr ("passdesk-hostd: %s\n", error->message);
       return EXIT_PROBLEM;
     }
+  /* check-config still judges the file (it is what the unit runs first);
+   * the other commands need qm. */
+  if (!check_qm_present (config) && !g_str_equal (cmd, "check-config"))
+    {
+      pd_hostd_config_free (config);
+      return EXIT_PROBLEM;
+    }
   if (g_str_equal (cmd, "run"))
     return cmd_run (config); /* takes config */
 
   g_autoptr (PdHostdConfig) owned = config;
   if (g_str_equal (cmd, "setup"))
-    return cmd_setup (config, argv[2], dry_run);
+    return cmd_setup (config, argv[2], remove, dry_run);
   if (g_str_equal (cmd, "status"))
     return cmd_status (config);
   if (g_str_equal (cmd, "doctor"))

@@ -186,6 +186,68 @@ test_setup_refuses (void)
   g_assert_false (pd_setup_plan ("", 100, "/run/qemu-server", &plan, &o, &n, &error));
 }
 
+/* setup --remove: the passdesk options go, every other byte of args stays. */
+static void
+test_setup_remove (void)
+{
+  g_autofree char *esprimo = fixture ("100.conf");
+  g_autofree char *ours = pd_setup_channel_args (100, "/run/qemu-server");
+  /* args = pre + the channel + post */
+  struct
+  {
+    const char *pre, *post, *after;
+  } cases[] = {
+    /* only ours: nothing left, args must be deleted */
+    { "", "", "" },
+    /* ours after the admin's, with quotes and odd spacing kept */
+    { "-cpu 'host,+kvm_pv_unhalt'  -smbios \"type=1,product=My Box\" ", "",
+      "-cpu 'host,+kvm_pv_unhalt'  -smbios \"type=1,product=My Box\"" },
+    /* ours in the middle, and a foreign -device that stays */
+    { "-device usb-host,hostbus=1 ", " -no-hpet", "-device usb-host,hostbus=1 -no-hpet" },
+    /* ours first */
+    { "", " -cpu host", "-cpu host" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *args = g_strconcat (cases[i].pre, ours, cases[i].post, NULL);
+      g_autofree char *text = g_strdup_printf ("%sargs: %s\n", esprimo, args);
+      PdSetupPlan plan;
+      g_autofree char *o = NULL, *n = NULL;
+      g_autoptr (GError) error = NULL;
+      g_assert_true (pd_setup_plan_remove (text, 100, &plan, &o, &n, &error));
+      g_assert_cmpint (plan, ==, PD_SETUP_CHANGE);
+      g_assert_cmpstr (o, ==, args);
+      g_assert_cmpstr (n, ==, cases[i].after);
+    }
+
+  /* A channel the admin edited by hand (other path) still goes: it is ours by id. */
+  g_autofree char *edited = g_strconcat (
+      esprimo, "args: -chardev socket,id=passdesk,path=/tmp/x.sock,server=on -cpu host\n", NULL);
+  PdSetupPlan plan;
+  g_autofree char *o1 = NULL, *n1 = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (pd_setup_plan_remove (edited, 100, &plan, &o1, &n1, &error));
+  g_assert_cmpstr (n1, ==, "-cpu host");
+
+  /* No channel, no args: nothing to do. */
+  g_autofree char *plain = g_strconcat (esprimo, "args: -cpu host\n", NULL);
+  g_autofree char *o2 = NULL, *n2 = NULL;
+  g_assert_true (pd_setup_plan_remove (plain, 100, &plan, &o2, &n2, &error));
+  g_assert_cmpint (plan, ==, PD_SETUP_ALREADY_DONE);
+  g_assert_null (n2);
+  g_autofree char *o3 = NULL, *n3 = NULL;
+  g_assert_true (pd_setup_plan_remove (esprimo, 100, &plan, &o3, &n3, &error));
+  g_assert_cmpint (plan, ==, PD_SETUP_ALREADY_DONE);
+
+  /* Unsplittable args and non-configs are refused. */
+  g_autofree char *broken = g_strconcat (esprimo, "args: -cpu 'host\n", NULL);
+  g_autofree char *o4 = NULL, *n4 = NULL;
+  g_assert_false (pd_setup_plan_remove (broken, 100, &plan, &o4, &n4, &error));
+  g_assert_nonnull (strstr (error->message, "Nothing was changed"));
+  g_clear_error (&error);
+  g_assert_false (pd_setup_plan_remove ("", 100, &plan, &o4, &n4, &error));
+}
+
 /* ---- rate limits and the state file ---- */
 
 #define S(x) ((gint64) (x) *G_USEC_PER_SEC)
@@ -595,6 +657,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hostd/config/vmid", test_vmid_parse);
   g_test_add_func ("/hostd/setup/plan", test_setup_plan);
   g_test_add_func ("/hostd/setup/refuses", test_setup_refuses);
+  g_test_add_func ("/hostd/setup/remove", test_setup_remove);
   g_test_add_func ("/hostd/state/rate-limits-and-file", test_rate_limits);
   g_test_add_func ("/hostd/qm/parse", test_qm_parse);
   g_test_add_func ("/hostd/qm/runner", test_qm_runner);

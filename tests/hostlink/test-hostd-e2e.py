@@ -854,6 +854,59 @@ def case_setup(env):
     check(r.returncode == 1 and "exit status 255" in r.stderr, f"qm failing: {r.stderr}")
 
 
+def case_setup_remove(env):
+    """setup --remove takes exactly the channel out again, through qm set."""
+    path = os.path.join(env.fake, "101.conf")
+    with open(path, "a") as f:
+        f.write("args: -cpu host,+kvm_pv_unhalt -smbios 'type=1,product=My Box'\n")
+    original = open(path).read()
+    r = env.hostd_cli("setup", "101")
+    check(r.returncode == 0 and "passdesk" in open(path).read(), f"setup: {r.stderr}")
+    r = env.hostd_cli("setup", "--remove", "101", "--dry-run")
+    check(r.returncode == 0 and "Dry run" in r.stdout, f"dry run: {r.stdout}{r.stderr}")
+    check("passdesk" in open(path).read(), "dry run changes nothing")
+    r = env.hostd_cli("setup", "--remove", "101")
+    check(r.returncode == 0 and "gone" in r.stdout, f"remove: {r.stdout}{r.stderr}")
+    # fake-qm, like Proxmox, rewrites the file with sorted keys: compare lines.
+    check(sorted(open(path).read().splitlines()) == sorted(original.splitlines()),
+          f"config as before setup: {open(path).read()!r}")
+    r = env.hostd_cli("setup", "--remove", "101")
+    check(r.returncode == 0 and "nothing to change" in r.stdout, f"again: {r.stdout}")
+    sets = [c["argv"] for c in env.calls(101) if c["argv"][0] == "set"]
+    check(len(sets) == 2, f"one qm set for setup, one for remove: {sets}")
+    # A VM whose args were only the channel loses the args key (qm set --delete args).
+    path = os.path.join(env.fake, "100.conf")
+    original = open(path).read()
+    check(env.hostd_cli("setup", "100").returncode == 0, "setup 100")
+    r = env.hostd_cli("setup", "--remove", "100")
+    check(r.returncode == 0, f"remove 100: {r.stderr}")
+    check(sorted(open(path).read().splitlines()) == sorted(original.splitlines()),
+          "args line gone again")
+    check(env.calls(100)[-1]["argv"] == ["set", "100", "--delete", "args"],
+          f"deleted through qm: {env.calls(100)[-1]}")
+    r = env.hostd_cli("status", "--remove")
+    check(r.returncode == 2 and "setup only" in r.stderr, f"--remove without setup: {r.stderr}")
+
+
+def case_no_qm(env):
+    """Off the Proxmox host, every command says where hostd belongs."""
+    conf = os.path.join(env.tmp, "no-qm.conf")
+    with open(conf, "w") as f:
+        f.write(f"[global]\nqm={env.tmp}/no-such-dir/qm\nstate-dir={env.tmp}/state\n"
+                f"socket-dir={env.run}\n")
+    for args in (["run"], ["setup", "100"], ["setup", "--remove", "100"], ["status"],
+                 ["check-config"]):
+        r = subprocess.run([HOSTD, "--config", conf] + args, env=env.env, capture_output=True,
+                           text=True, timeout=30)
+        # check-config still judges the file: valid, so exit 0, with the note.
+        want = 0 if args == ["check-config"] else 1
+        check(r.returncode == want and "not a Proxmox VE host" in r.stderr
+              and "belongs on the Proxmox host" in r.stderr, f"{args}: {r.returncode} {r.stderr}")
+    check(env.calls() == [], "no qm call")
+    r = subprocess.run([HOSTD, "--version"], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0 and r.stdout.startswith("passdesk-hostd "), "--version still works")
+
+
 def case_status(env):
     env.start_hostd()
     g = Guest(env, 100)
@@ -1631,6 +1684,8 @@ CASES = {
     "long-line": (case_long_line, {}),
     "flood": (case_flood, {"vmids": (100, 101), "conf": "[vm 100]\nenabled=false\n"}),
     "setup": (case_setup, {"vmids": (100, 101)}),
+    "setup-remove": (case_setup_remove, {"vmids": (100, 101)}),
+    "no-qm": (case_no_qm, {}),
     "status": (case_status, {"vmids": (100, 101)}),
     "config-errors": (case_config_errors, {}),
     "reconnect": (case_reconnect, {}),
