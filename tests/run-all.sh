@@ -1,13 +1,17 @@
 #!/bin/bash
 # Runs every test: a normal build and an AddressSanitizer +
 # UndefinedBehaviorSanitizer build, each with `meson test`; a clang build
-# that runs each libFuzzer target for a bounded time; then the benchmarks
-# once. Prints `tests: N passed, N failed` counted from meson's test logs
-# and exits non-zero on any failure. Needs the packages of .ci/install-deps.
+# that runs each libFuzzer target for a bounded time; the benchmarks once;
+# then the Debian packages in Debian 12 and 13 chroots
+# (tests/packaging/chroot-tests.sh: root only, skipped otherwise). Prints
+# `tests: N passed, N failed` counted from meson's test logs and the chroot
+# steps' log, and exits non-zero on any failure. Needs the packages of
+# `sh .ci/install-deps test`.
 #
 #   tests/run-all.sh            from anywhere in the checkout
 #   BUILD_PREFIX=dir tests/...  put the build directories elsewhere
 #                               (default: build-tests/)
+#   PASSDESK_CHROOT_TESTS=0     leave out the chroot steps (counted as skipped)
 set -u
 case "${1:-}" in
     -h|--help)
@@ -75,7 +79,18 @@ echo "== benchmarks"
 # Own log name: a benchmark run would otherwise overwrite testlog.json.
 meson test -C "$prefix/normal" --benchmark --logbase benchlog --verbose --num-processes 1 || status=1
 
-python3 - "$prefix/normal" "$prefix/asan" "$prefix/fuzz" <<'PY'
+echo "== Debian packages: built here (Debian 12) and in a Debian 13 chroot; install, upgrade, remove, purge in clean chroots of both"
+# Each step is counted once (its log: $prefix/packaging/STEP.log).
+rm -f "$prefix/packaging/testlog.json"
+if [ "${PASSDESK_CHROOT_TESTS:-1}" = 0 ]; then
+    mkdir -p "$prefix/packaging"
+    echo '{"name": "packaging", "result": "SKIP"}' >"$prefix/packaging/testlog.json"
+    echo "skipped (PASSDESK_CHROOT_TESTS=0)"
+else
+    bash tests/packaging/chroot-tests.sh "$prefix/packaging" || status=1
+fi
+
+python3 - "$prefix/normal" "$prefix/asan" "$prefix/fuzz" "$prefix/packaging" <<'PY'
 import json, sys, os
 passed = failed = skipped = 0
 for d in sys.argv[1:]:

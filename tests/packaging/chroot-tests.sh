@@ -100,7 +100,7 @@ base_tar() { # release
         echo "$tar"
         return 0
     fi
-    mkdir -p "$cache"
+    mkdir -p "$cache/debootstrap-$rel"
     local d=$work/debootstrap-$rel
     echo "debootstrap $rel from $archive" >&2
     debootstrap --variant=minbase --cache-dir="$cache/debootstrap-$rel" "$rel" "$d" "$archive" \
@@ -194,6 +194,8 @@ step_build_trixie() {
     guard
     new_chroot trixie build-trixie
     copy_source "$root"
+    echo "-- every name of .ci/packages/ has a candidate on trixie"
+    in_chroot "$root" sh -c 'apt-get install --simulate -q $(sh /src/.ci/install-deps --list test)' >/dev/null
     echo "-- host-only build with the host build packages alone"
     in_chroot "$root" sh /src/.ci/install-deps build-host
     for p in libva-dev libgtk-3-dev libpulse-dev libusb-1.0-0-dev libgudev-1.0-dev \
