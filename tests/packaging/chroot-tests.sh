@@ -284,7 +284,7 @@ guest_installed() {
     in_chroot "$root" passdesk-agent --help >/dev/null
     [ -x "$root/usr/libexec/passdesk-vaprobe" ] || fail "no VA-API probe"
     [ ! -e "$root/usr/sbin/passdesk-hostd" ] || fail "the guest got passdesk-hostd"
-    [ -e "$root/etc/systemd/system/multi-user.target.wants/passdesk-agent.service" ] \
+    [ -L "$root/etc/systemd/system/multi-user.target.wants/passdesk-agent.service" ] \
         || fail "passdesk-agent is not enabled"
     for f in usr/share/dbus-1/system.d/org.passdesk.Agent1.conf \
         usr/share/polkit-1/actions/org.passdesk.policy etc/xdg/autostart/org.passdesk.Tray.desktop \
@@ -316,7 +316,7 @@ host_installed() {
     if in_chroot "$root" dpkg-query -W -f '${Package}\n' | grep -E '^(qemu|pve-|passdesk$|passdesk-tray|libva|libgtk|libpulse|libusb|libgudev|libpolkit|libjson-glib)'; then
         fail "passdesk-hostd pulled in the packages above"
     fi
-    [ -e "$root/etc/systemd/system/multi-user.target.wants/passdesk-hostd.service" ] \
+    [ -L "$root/etc/systemd/system/multi-user.target.wants/passdesk-hostd.service" ] \
         || fail "passdesk-hostd is not enabled"
     in_chroot "$root" dpkg-query -W -f '${Conffiles}\n' passdesk-hostd | grep -q /etc/passdesk/hostd.conf \
         || fail "/etc/passdesk/hostd.conf is not a conffile"
