@@ -7,11 +7,13 @@
 #                     guest libraries; its unit tests include the ldd check),
 #                     then data/build-debs (build, unit tests, lintian)
 #   build-bookworm    data/build-debs on this machine (Debian 12)
-#   guest-RELEASE     fresh chroot: apt install ./passdesk_*.deb
-#                     ./passdesk-tray_*.deb resolves every dependency,
-#                     `passdesk status` runs; then install -> upgrade (a newer
-#                     version) -> remove -> purge, with the config edits and
-#                     state kept across the upgrade, and no file left behind
+#   guest-RELEASE     fresh chroot: apt resolves every dependency of
+#                     ./passdesk_*.deb ./passdesk-tray_*.deb; with those
+#                     dependencies in place (the baseline), apt install,
+#                     `passdesk status` runs; then upgrade (a newer version)
+#                     -> remove -> purge, with the config edits and state
+#                     kept across the upgrade and remove, and after purge
+#                     no file left behind or gone against the baseline
 #   host-RELEASE      the same for passdesk-hostd alone: no QEMU pulled in,
 #                     the unit enabled, `passdesk-hostd --version` runs and
 #                     the other commands say they belong on the Proxmox host
@@ -51,8 +53,19 @@ umount_all() {
 }
 # In each step (a subshell): undo its mounts when it ends, however it ends.
 guard() {
-    trap umount_all EXIT
+    trap 'umount_all; drop_chroot' EXIT
     trap 'exit 130' INT TERM
+}
+# A step's chroot goes when the step ends (PASSDESK_CHROOT_KEEP=1 keeps it
+# for a look, below $TMPDIR or /var/tmp).
+drop_chroot() {
+    if [ -n "${PASSDESK_CHROOT_KEEP:-}" ]; then
+        [ -z "${root:-}" ] || echo "kept $root"
+        return 0
+    fi
+    [ -n "${root:-}" ] && [ -d "$root" ] && ! grep -q " $root" /proc/mounts \
+        && rm -rf --one-file-system "$root"
+    return 0
 }
 cleanup() {
     umount_all
@@ -241,11 +254,26 @@ lifecycle() { # release name check-installed check-upgraded check-removed pkg...
         debs+=("./debs/v1/$(basename "$out/$rel/${p}_"*.deb)")
         names+=("$p")
     done
+    echo "-- in the clean chroot, apt resolves every dependency of ${debs[*]}"
+    in_chroot "$root" sh -c "cd / && apt-get install --simulate -q ${debs[*]}"
+    # Their dependencies (and Recommends) first, then the file list: what is
+    # compared after the purge is what our packages did, not what purging
+    # systemd or xml-core leaves (piuparts keeps lists of those instead).
+    local deps
+    deps=$(for d in "$root"/debs/v1/*.deb; do dpkg-deb -f "$d" Depends Recommends; done \
+        | sed -n 's/^[A-Za-z]*: //p' | tr ',' '\n' | sed 's/^ *//; s/ *$//' \
+        | grep -v -E '^passdesk([ -]|$)' | grep . | sort -u | paste -sd, | sed 's/,/, /g')
+    echo "-- dependencies: $deps"
+    in_chroot "$root" apt-get satisfy -y -q "$deps"
     snapshot "$root" "$work/$name.before"
     in_chroot "$root" dpkg-query -W -f '${Package}\n' | sort >"$work/$name.pkgs-before"
 
     echo "-- apt install ${debs[*]}"
     in_chroot "$root" sh -c "cd / && apt-get install -y -q ${debs[*]}"
+    in_chroot "$root" dpkg-query -W -f '${Package}\n' | sort >"$work/$name.pkgs-installed"
+    local more
+    more=$(comm -13 "$work/$name.pkgs-before" "$work/$name.pkgs-installed" | grep -v -x -F "$(printf '%s\n' "${names[@]}")" || true)
+    [ -z "$more" ] || fail "installing ours pulled in more than its dependencies: $more"
     "$installed" "$root"
 
     echo "-- upgrade to the newer version"
@@ -260,12 +288,10 @@ lifecycle() { # release name check-installed check-upgraded check-removed pkg...
     in_chroot "$root" apt-get remove -y -q "${names[@]}"
     "$removed" "$root"
 
-    echo "-- purge, then the dependencies they pulled in"
+    echo "-- purge"
     in_chroot "$root" apt-get purge -y -q "${names[@]}"
     in_chroot "$root" dpkg-query -W -f '${Package}\n' | sort >"$work/$name.pkgs-after"
-    local extra
-    extra=$(comm -13 "$work/$name.pkgs-before" "$work/$name.pkgs-after")
-    [ -z "$extra" ] || in_chroot "$root" apt-get purge -y -q $extra >/dev/null
+    cmp -s "$work/$name.pkgs-before" "$work/$name.pkgs-after" || fail "the package list differs after purge"
     snapshot "$root" "$work/$name.after"
     if ! diff -u "$work/$name.before" "$work/$name.after" >"$work/$name.diff"; then
         echo "files left behind or gone after purge (- gone, + left):"
