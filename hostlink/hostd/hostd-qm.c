@@ -193,10 +193,19 @@ pd_qm_check (const char *qm, GError **error)
   if (stat (qm, &st) != 0)
     {
       int e = errno;
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
-                   "qm (%s) cannot be used: %s. Is this a Proxmox VE host? Set qm in the "
-                   "configuration to the path of qm.",
-                   qm, g_strerror (e));
+      if (e == ENOENT)
+        g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
+                     "qm (%s) cannot be used: %s, so this is not a Proxmox VE host. "
+                     "passdesk-hostd belongs on the Proxmox host that runs your desktop VM: "
+                     "install the passdesk-hostd package there (in the VM, install the passdesk "
+                     "package and use `passdesk status`). If qm lives elsewhere, set qm in the "
+                     "configuration to its path.",
+                     qm, g_strerror (e));
+      else
+        g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
+                     "qm (%s) cannot be used: %s. Is this a Proxmox VE host? Set qm in the "
+                     "configuration to the path of qm.",
+                     qm, g_strerror (e));
       return FALSE;
     }
   if (!S_ISREG (st.st_mode))

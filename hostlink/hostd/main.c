@@ -196,16 +196,13 @@ cmd_setup (PdHostdConfig *config, const char *vmid_text, gboolean remove, gboole
 static gboolean
 check_qm_present (const PdHostdConfig *config)
 {
-  g_autofree char *found
-      = strchr (config->qm, '/') ? g_strdup (config->qm) : g_find_program_in_path (config->qm);
-  if (found && g_file_test (found, G_FILE_TEST_IS_EXECUTABLE)
-      && !g_file_test (found, G_FILE_TEST_IS_DIR))
+  g_autoptr (GError) error = NULL;
+  /* Only a missing qm means "not a Proxmox host"; one that cannot run now
+   * still lets status report (and setup fails naming qm when it runs it). */
+  if (pd_qm_check (config->qm, &error)
+      || !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
     return TRUE;
-  g_printerr ("passdesk-hostd: %s (Proxmox VE's qm) does not exist on this machine, so this is "
-              "not a Proxmox VE host. passdesk-hostd belongs on the Proxmox host that runs your "
-              "desktop VM: install the passdesk-hostd package there. Inside the VM, install the "
-              "passdesk package and use `passdesk status`.\n",
-              config->qm);
+  g_printerr ("passdesk-hostd: %s\n", error->message);
   return FALSE;
 }
 
@@ -377,9 +374,8 @@ main (int argc, char **argv)
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx
-      = g_option_context_new (
-          "[run | setup [--remove] VMID | status | check-config | doctor [VMID...]]");
+  g_autoptr (GOptionContext) ctx = g_option_context_new (
+      "[run | setup [--remove] VMID | status | check-config | doctor [VMID...]]");
   g_option_context_set_summary (ctx, "The Proxmox host side of passdesk: serves the guests' "
                                      "hostlink channels and runs clean cold restarts (qm "
                                      "shutdown, cool-off, qm start).");
@@ -428,9 +424,8 @@ main (int argc, char **argv)
       g_printerr ("passdesk-hostd: %s\n", error->message);
       return EXIT_PROBLEM;
     }
-  /* check-config still judges the file (it is what the unit runs first);
-   * the other commands need qm. */
-  if (!check_qm_present (config) && !g_str_equal (cmd, "check-config"))
+  /* run and check-config check qm themselves (pd_qm_check, same words). */
+  if (!g_str_equal (cmd, "run") && !g_str_equal (cmd, "check-config") && !check_qm_present (config))
     {
       pd_hostd_config_free (config);
       return EXIT_PROBLEM;
