@@ -54,6 +54,26 @@ def main():
         tap.run('a failure\'s critical notification is not resident and is withdrawn after '
                 'critical-seconds', critical_not_stuck)
 
+        def codec_failure():
+            # The agent's words for a codec timeout (agent/logscan/logscan-rules.c):
+            # the sound server still lists the HDMI sink, so there is nothing
+            # to switch to; the next step leads, the cold restart is offered.
+            env.set_component('audio', 'failed',
+                              'The HD-Audio codec stopped answering the controller. '
+                              '(device 0000:00:1f.3)',
+                              [('hdmi-codec', 'Intel Kabylake HDMI (codec#2)'),
+                               ('hdmi-codec-present', 'yes')],
+                              [('Turn the monitor off and on again (or choose its input again), '
+                                'then play a sound. If HDMI audio stays silent, cold-restart the '
+                                'VM (“Cold restart VM…”).', '')])
+            note = wait_for(lambda: titled(env, 'Audio failed'), 5, 'audio note')[-1]
+            assert note['actions'] == ['default', 'Details', 'cold-restart', 'Cold restart VM'], note
+            assert 'Turn the monitor off and on' in note['body'], note
+            env.set_all_ok()
+            wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-ok', 10, 'ok icon')
+        tap.run('an HDMI codec failure names the next step and offers the cold restart, not a '
+                'switch', codec_failure)
+
         def not_again_after_restart():
             env.set_component('display', 'failed', 'HDMI-A-1 is disconnected.')
             wait_for(lambda: titled(env, 'Display failed'), 5, 'display note')

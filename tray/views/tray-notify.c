@@ -326,14 +326,14 @@ pd_tray_notify_update (PdTrayNotify *self, const PdTrayState *state)
       if (id == PD_COMPONENT_AUDIO)
         {
           /* Only what can work in this state: a switch needs an HDMI/DP
-           * output to switch to; without one, the cold restart is the step
-           * left when the codec itself is gone. */
+           * output to switch to; without one, or when the codec itself
+           * misbehaves, the cold restart is the step that resets it. */
           if (state->can_switch_audio && state->audio_fallback)
             {
               add_action (actions, "switch-hdmi", "Switch to HDMI");
               hint_item = "switch-hdmi";
             }
-          else if (c->state == PD_STATE_FAILED && state->audio_codec_missing && can_cold_restart)
+          else if (c->state == PD_STATE_FAILED && can_cold_restart)
             {
               add_action (actions, "cold-restart", "Cold restart VM");
               hint_item = "cold-restart";

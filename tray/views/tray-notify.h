@@ -14,8 +14,8 @@
  *
  * Actions (when the server has the "actions" capability): "default"
  * ("Details") on every notification, and only actions that can work in the
- * state at hand: "cold-restart" on GPU/acceleration failures and on an HDMI
- * codec gone from the sound server, "switch-hdmi" when an HDMI/DP output
+ * state at hand: "cold-restart" on GPU/acceleration failures and on audio
+ * failures with nothing to switch to, "switch-hdmi" when an HDMI/DP output
  * exists to switch to, "keep-output" for a non-HDMI output the user may want.
  * Without actions, the body says where to click.
  *
