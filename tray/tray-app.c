@@ -81,6 +81,7 @@ recompute (PdTrayApp *self)
   const PdComponent *agent_audio
       = state->agent_connected ? agent_report->components[PD_COMPONENT_AUDIO] : NULL;
   g_clear_pointer (&self->keepable_sink, g_free);
+  state->audio_repairable = agent_audio != NULL && agent_audio->state == PD_STATE_FAILED;
   if (pd_tray_audio_merge (self->audio, agent_audio, self->settings, &view))
     {
       pd_report_take (state->report, view.component);
@@ -277,6 +278,66 @@ switch_audio_activated (GSimpleAction *action, GVariant *param, gpointer data)
   pd_tray_audio_switch_to_hdmi (self->audio, monitor, self->cancellable, switch_audio_cb, self);
 }
 
+/* ---- repairing HDMI audio without a restart ---- */
+
+static void
+rebind_done_cb (GObject *source, GAsyncResult *res, gpointer data)
+{
+  GSubprocess *proc = G_SUBPROCESS (source);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  PdTrayApp *self;
+
+  if (!g_subprocess_communicate_utf8_finish (proc, res, &out, &err, &error)
+      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = PD_TRAY_APP (data);
+  if (error == NULL && g_subprocess_get_if_exited (proc)
+      && g_subprocess_get_exit_status (proc) == 0)
+    {
+      pd_tray_notify_message (self->notify, "HDMI audio was reset", g_strstrip (out));
+      /* The agent reads the card and codec again; a codec that answers ends
+       * its kernel-log finding. */
+      g_action_group_activate_action (G_ACTION_GROUP (self), "run-checks", NULL);
+      return;
+    }
+  int status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
+  const char *why;
+  if (error != NULL)
+    why = error->message;
+  else if (status == 126 || status == 127)
+    why = "Authentication was cancelled or refused; nothing was changed.";
+  else
+    why = err != NULL && *g_strstrip (err) ? err : "The repair failed.";
+  g_autofree char *body = g_strdup_printf ("%.600s", why);
+  pd_tray_notify_message (self->notify, "HDMI audio could not be repaired", body);
+}
+
+static void
+repair_audio_activated (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  PdTrayApp *self = data;
+  g_autoptr (GError) error = NULL;
+  const char *helper = g_getenv ("PASSDESK_REBIND_AUDIO");
+  g_autofree char *installed
+      = g_build_filename (PASSDESK_LIBEXECDIR, "passdesk-rebind-audio", NULL);
+
+  /* pkexec asks polkit (org.passdesk.rebind-audio) and runs the helper as
+   * root; the helper takes no arguments from us. */
+  g_autoptr (GSubprocess) proc
+      = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error,
+                          "pkexec", helper != NULL && *helper ? helper : installed, NULL);
+  if (proc == NULL)
+    {
+      g_autofree char *body = g_strdup_printf (
+          "pkexec could not be started (%s). Install the pkexec package, or cold-restart the VM.",
+          error->message);
+      pd_tray_notify_message (self->notify, "HDMI audio could not be repaired", body);
+      return;
+    }
+  g_subprocess_communicate_utf8_async (proc, NULL, self->cancellable, rebind_done_cb, self);
+}
+
 static void
 keep_output_activated (GSimpleAction *action, GVariant *param, gpointer data)
 {
@@ -337,6 +398,7 @@ static const GActionEntry app_actions[] = {
   { "confirm-cold-restart", confirm_cold_restart_activated, NULL, NULL, NULL, { 0 } },
   { "switch-audio", switch_audio_activated, NULL, NULL, NULL, { 0 } },
   { "keep-output", keep_output_activated, NULL, NULL, NULL, { 0 } },
+  { "repair-audio", repair_audio_activated, NULL, NULL, NULL, { 0 } },
   { "quit", quit_activated, NULL, NULL, NULL, { 0 } },
 };
 
@@ -347,6 +409,8 @@ on_notify_action (PdTrayNotify *notify, const char *action, const char *componen
     g_action_group_activate_action (G_ACTION_GROUP (self), "cold-restart", NULL);
   else if (g_strcmp0 (action, "switch-hdmi") == 0)
     g_action_group_activate_action (G_ACTION_GROUP (self), "switch-audio", NULL);
+  else if (g_strcmp0 (action, "repair-audio") == 0)
+    g_action_group_activate_action (G_ACTION_GROUP (self), "repair-audio", NULL);
   else if (g_strcmp0 (action, "keep-output") == 0)
     g_action_group_activate_action (G_ACTION_GROUP (self), "keep-output", NULL);
   else

@@ -5,10 +5,11 @@ notification daemon (every Notify call recorded) and with a real
 xfce4-notifyd, whose buttons are read through AT-SPI. Prints TAP.'''
 
 import os
+import shutil
 import sys
 import time
 
-from trayenv import Tap, TrayEnv, wait_for  # noqa: E402
+from trayenv import MOCK_IFACE, Tap, TrayEnv, wait_for  # noqa: E402
 
 VAAPI_FAIL = ('vaapi', 'failed', 'The VA-API probe failed: vaInitialize returned -1.', [],
               [('Cold-restart the VM: the GPU is stuck until the host resets it.', '')])
@@ -25,8 +26,24 @@ def main():
         os.makedirs(os.path.dirname(env.config_file('passdesk', 'tray.ini')))
         with open(env.config_file('passdesk', 'tray.ini'), 'w') as f:
             f.write('[notifications]\ncritical-seconds=2\n')
+        # "Repair HDMI audio" runs pkexec: here a pkexec that runs the helper
+        # as we are, on a copy of the Esprimo sysfs (PASSDESK_SYSROOT).
+        root = os.path.join(env.tmp, 'root')
+        shutil.copytree(os.path.join(os.environ['PASSDESK_TEST_FIXTURES'], 'esprimo', 'sys'),
+                        os.path.join(root, 'sys'), symlinks=True)
+        drv = os.path.join(root, 'sys', 'bus', 'pci', 'drivers', 'snd_hda_intel')
+        for f in ('unbind', 'bind'):
+            open(os.path.join(drv, f), 'w').close()
+        bindir = os.path.join(env.tmp, 'bin')
+        os.makedirs(bindir)
+        with open(os.path.join(bindir, 'pkexec'), 'w') as f:
+            f.write(f'#!/bin/sh\necho "$@" >> {env.tmp}/pkexec.log\nexec "$@"\n')
+        os.chmod(os.path.join(bindir, 'pkexec'), 0o755)
         env.set_all_ok()
-        env.start_tray()
+        env.start_tray(extra_env={
+            'PATH': bindir + ':' + os.environ['PATH'], 'PASSDESK_SYSROOT': root,
+            'PASSDESK_REBIND_AUDIO': os.path.join(os.environ['PASSDESK_BUILDDIR'], 'agent',
+                                                  'rebind', 'passdesk-rebind-audio')})
         wait_for(lambda: env.item_name() in env.registered_items(), 20, 'registration')
 
         def one_button_per_action():
@@ -67,12 +84,24 @@ def main():
                                 'then play a sound. If HDMI audio stays silent, cold-restart the '
                                 'VM (“Cold restart VM…”).', '')])
             note = wait_for(lambda: titled(env, 'Audio failed'), 5, 'audio note')[-1]
-            assert note['actions'] == ['default', 'Details', 'cold-restart', 'Cold restart VM'], note
+            assert note['actions'] == ['default', 'Details', 'repair-audio', 'Repair HDMI audio',
+                                       'cold-restart', 'Cold restart VM'], note
             assert 'Turn the monitor off and on' in note['body'], note
+            # The repair without a restart: the driver lets go of the HD-Audio
+            # function and takes it back, then the agent checks again.
+            checks = env.agent.GetRunChecksCount(dbus_interface=MOCK_IFACE)
+            env.invoke_action(note['id'], 'repair-audio')
+            wait_for(lambda: titled(env, 'HDMI audio was reset'), 10, 'the repair\'s message')
+            assert [open(os.path.join(drv, f)).read() for f in ('unbind', 'bind')] == \
+                ['0000:00:1f.3'] * 2
+            with open(os.path.join(env.tmp, 'pkexec.log')) as f:
+                assert f.read().strip().endswith('passdesk-rebind-audio'), 'no argument passed'
+            wait_for(lambda: env.agent.GetRunChecksCount(dbus_interface=MOCK_IFACE) > checks, 5,
+                     'RunChecks after the repair')
             env.set_all_ok()
             wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-ok', 10, 'ok icon')
-        tap.run('an HDMI codec failure names the next step and offers the cold restart, not a '
-                'switch', codec_failure)
+        tap.run('an HDMI codec failure names the next step, offers the driver rebind (which '
+                'works) and the cold restart, not a switch', codec_failure)
 
         def not_again_after_restart():
             env.set_component('display', 'failed', 'HDMI-A-1 is disconnected.')

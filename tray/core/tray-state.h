@@ -19,6 +19,7 @@ typedef struct
   gboolean can_switch_audio;    /* an HDMI/DP output exists to switch to */
   gboolean audio_codec_missing; /* the agent sees the codec, the server no HDMI/DP */
   char *audio_keepable;         /* a non-HDMI output the user may keep, or NULL */
+  gboolean audio_repairable;    /* the agent says the HD-Audio hardware failed */
   char *cold_restart_state;     /* as the agent reports it ("idle", ...) */
   char *cold_restart_blocked;   /* why a cold restart cannot start, or NULL */
 } PdTrayState;

@@ -328,6 +328,11 @@ pd_tray_notify_update (PdTrayNotify *self, const PdTrayState *state)
           /* Only what can work in this state: a switch needs an HDMI/DP
            * output to switch to; without one, or when the codec itself
            * misbehaves, the cold restart is the step that resets it. */
+          /* The HD-Audio hardware failed (codec timeout, spurious
+           * answers, no codec): rebinding its driver resets the controller
+           * and probes the codecs again, without a restart. */
+          if (state->audio_repairable && state->agent_connected)
+            add_action (actions, "repair-audio", "Repair HDMI audio");
           if (state->can_switch_audio && state->audio_fallback)
             {
               add_action (actions, "switch-hdmi", "Switch to HDMI");

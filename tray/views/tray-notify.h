@@ -14,7 +14,9 @@
  *
  * Actions (when the server has the "actions" capability): "default"
  * ("Details") on every notification, and only actions that can work in the
- * state at hand: "cold-restart" on GPU/acceleration failures and on audio
+ * state at hand: "repair-audio" (rebind the HD-Audio driver through pkexec)
+ * when the agent says the HD-Audio hardware failed, "cold-restart" on
+ * GPU/acceleration failures and on audio
  * failures with nothing to switch to, "switch-hdmi" when an HDMI/DP output
  * exists to switch to, "keep-output" for a non-HDMI output the user may want.
  * Without actions, the body says where to click.
