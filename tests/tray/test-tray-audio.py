@@ -94,7 +94,7 @@ def main():
             wait_for(lambda: env.default_sink() == 'auto_null', 10, 'Dummy Output')
             note = wait_for(lambda: [n for n in audio_notes(env)[before:]
                                      if 'Dummy Output' in n['body']], 5, 'dummy note')[-1]
-            assert time.monotonic() - t0 < 2.0
+            assert time.monotonic() - t0 < 5.0, time.monotonic() - t0
             assert note['summary'] == 'Audio failed', note
             assert 'switch-hdmi' not in note['actions'], note
             assert 'Switch audio to HDMI' not in note['body'], note
