@@ -41,8 +41,9 @@ enum
  *  USB_CONTROLLER: the USB monitor is told (a dead controller is part of
  *         its tree, until the root hub returns); the overlay ends when USB
  *         reads bad and then well again, or a re-check finds it well.
- *  GPU:   video acceleration cannot be trusted either; a later VA-API probe
- *         that passes ends both overlays.
+ *  GPU:   video acceleration cannot be trusted either (unknown); the agent
+ *         re-probes VA-API shortly after, and a probe that passes ends both
+ *         overlays, one that fails says acceleration did not survive.
  *  VFIO:  about the passed-through GPU; a passing probe ends it.
  *  AUDIO: the agent publishes FAILED (HDMI audio the kernel says misbehaves is
  *         not to be trusted); the audio monitor re-reads /proc/asound.
@@ -57,7 +58,7 @@ enum
   }
 #define GPU(id, st, text)                                                                          \
   {                                                                                                \
-    id, PD_COMPONENT_GPU, st, PD_COMPONENT_VAAPI, PD_LOG_CLEARS_PROBE_PASSES, FALSE, text          \
+    id, PD_COMPONENT_GPU, st, PD_COMPONENT_VAAPI, PD_LOG_CLEARS_PROBE_PASSES, FALSE, text, TRUE    \
   }
 #define VFIO(id, st, text)                                                                         \
   {                                                                                                \

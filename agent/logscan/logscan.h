@@ -67,6 +67,10 @@ typedef struct
   PdLogClears clears;      /* what ends the agent's overlay */
   gboolean tell_monitor;   /* the live finding is also passed to @component's monitor */
   const char *summary;     /* a sentence for people */
+  /* A VA-API probe decides what the finding means (a GPU hang is often
+   * survived): the agent re-probes shortly after it and, until then, says
+   * "checking" (unknown) instead of raising an alarm; @also is unknown too. */
+  gboolean reprobe;
 } PdLogKind;
 
 typedef struct
