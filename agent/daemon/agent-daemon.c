@@ -47,6 +47,13 @@ merge (const PdComponent *base, const Overlay *o, PdComponentId id)
     {
       pd_component_raise (c, o->state, o->summary);
       pd_component_set_detail (c, PD_DETAIL_KERNEL_LOG, o->summary);
+      if (o->kind->next_step != NULL)
+        {
+          /* The kernel's finding is what went wrong now: its step first. */
+          pd_component_add_advice (c, o->kind->next_step, NULL);
+          PdAdvice *a = g_ptr_array_steal_index (c->advice, c->advice->len - 1);
+          g_ptr_array_insert (c->advice, 0, a);
+        }
     }
   return c;
 }

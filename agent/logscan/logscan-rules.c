@@ -64,10 +64,19 @@ enum
   {                                                                                                \
     id, PD_COMPONENT_GPU, st, PD_N_COMPONENTS, PD_LOG_CLEARS_PROBE_PASSES, FALSE, text             \
   }
-#define AUDIO(id, st, text)                                                                        \
+#define AUDIO(id, st, text, step)                                                                  \
   {                                                                                                \
-    id, PD_COMPONENT_AUDIO, st, PD_N_COMPONENTS, PD_LOG_CLEARS_DEVICE_BACK, TRUE, text             \
+    id, PD_COMPONENT_AUDIO, st, PD_N_COMPONENTS, PD_LOG_CLEARS_DEVICE_BACK, TRUE, text, FALSE,     \
+        step                                                                                       \
   }
+/* What helps a codec that stopped answering, least disruptive first: the
+ * monitor's own HDMI wake-up (it re-reads the ELD and often revives the
+ * codec), then a real stop and start of the VM, which resets the HD-Audio
+ * function (a reboot inside the VM does not). */
+#define CODEC_STEP                                                                                       \
+  "Turn the monitor off and on again (or choose its input again), then play a sound. If HDMI "           \
+  "audio stays silent, cold-restart the VM (“Cold restart VM…”): a reboot inside the VM does not " \
+  "reset the HD-Audio function."
 #define DISPLAY(id, st, text)                                                                      \
   {                                                                                                \
     id, PD_COMPONENT_DISPLAY, st, PD_N_COMPONENTS, PD_LOG_CLEARS_DEVICE_BACK, FALSE, text          \
@@ -110,15 +119,22 @@ static const PdLogKind kinds[K_N_KINDS] = {
   [K_DISPLAY_FIFO_UNDERRUN] = DISPLAY ("display.fifo-underrun", PD_STATE_DEGRADED,
                                        "The display engine ran out of pixels (FIFO underrun): "
                                        "flicker or a black screen."),
-  [K_AUDIO_CODEC_TIMEOUT] = AUDIO ("audio.codec-timeout", PD_STATE_FAILED,
-                                   "The HD-Audio codec stopped answering the controller."),
+  [K_AUDIO_CODEC_TIMEOUT]
+  = AUDIO ("audio.codec-timeout", PD_STATE_FAILED,
+           "The HD-Audio codec stopped answering the controller.", CODEC_STEP),
   [K_AUDIO_CODEC_PROBE_FAILED] = AUDIO ("audio.codec-probe-failed", PD_STATE_FAILED,
-                                        "No HD-Audio codec came up: HDMI/DP audio is missing."),
-  [K_AUDIO_SPURIOUS_RESPONSE] = AUDIO ("audio.spurious-response", PD_STATE_FAILED,
-                                       "The HD-Audio controller got answers nobody asked for."),
+                                        "No HD-Audio codec came up: HDMI/DP audio is missing.",
+                                        "Check that the monitor was on when the VM started, then "
+                                        "cold-restart the VM (“Cold restart VM…”): the codec is "
+                                        "probed only when the HD-Audio function starts."),
+  [K_AUDIO_SPURIOUS_RESPONSE]
+  = AUDIO ("audio.spurious-response", PD_STATE_FAILED,
+           "The HD-Audio controller got answers nobody asked for.", CODEC_STEP),
   [K_AUDIO_NO_I915_BINDING] = AUDIO ("audio.no-i915-binding", PD_STATE_FAILED,
                                      "HD-Audio could not bind to the i915 display driver, so "
-                                     "HDMI/DP audio cannot work."),
+                                     "HDMI/DP audio cannot work.",
+                                     "Check that the i915 driver loads (lsmod | grep i915); if it "
+                                     "does, cold-restart the VM (“Cold restart VM…”)."),
   [K_VFIO_ROM_INVALID] = VFIO ("vfio.rom-invalid", PD_STATE_DEGRADED,
                                "The passed-through device's option ROM is invalid (check romfile= "
                                "in the VM's hostpci line)."),
@@ -131,6 +147,7 @@ static const PdLogKind kinds[K_N_KINDS] = {
 #undef GPU
 #undef VFIO
 #undef AUDIO
+#undef CODEC_STEP
 #undef DISPLAY
 
 static const PdLogPattern patterns[] = {

@@ -71,6 +71,9 @@ typedef struct
    * survived): the agent re-probes shortly after it and, until then, says
    * "checking" (unknown) instead of raising an alarm; @also is unknown too. */
   gboolean reprobe;
+  /* The next step that can work, least disruptive first (a sentence), or
+   * NULL when the summary says it; the agent gives it as the first advice. */
+  const char *next_step;
 } PdLogKind;
 
 typedef struct

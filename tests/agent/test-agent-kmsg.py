@@ -64,6 +64,10 @@ class KmsgTest(h.AgentTestCase):
         self.write_kmsg(h.AUDIO_TIMEOUT)
         self.wait_signal('ComponentChanged', lambda a: a[0] == 'audio' and a[1] == 'failed', start)
         self.wait_signal('Event', lambda a: a[1] == 'audio.codec-timeout', start)
+        # What happened, and the next step that can work, first.
+        advice = self.components()['audio'][4]
+        self.assertTrue(advice and advice[0][0].startswith('Turn the monitor off and on'), advice)
+        self.assertIn('cold-restart the VM', advice[0][0])
         # RunChecks finds the card and codec well (fixture): an explicit re-check clears it.
         self.call('RunChecks')
         self.assertEqual(self.comp_state('audio'), 'ok')
