@@ -71,12 +71,14 @@ enum
   }
 /* What helps a codec that stopped answering, least disruptive first: the
  * monitor's own HDMI wake-up (it re-reads the ELD and often revives the
- * codec), then a real stop and start of the VM, which resets the HD-Audio
+ * codec), then rebinding the driver (passdesk-rebind-audio, through the
+ * tray), then a real stop and start of the VM, which resets the HD-Audio
  * function (a reboot inside the VM does not). */
-#define CODEC_STEP                                                                                       \
-  "Turn the monitor off and on again (or choose its input again), then play a sound. If HDMI "           \
-  "audio stays silent, cold-restart the VM (“Cold restart VM…”): a reboot inside the VM does not " \
-  "reset the HD-Audio function."
+#define CODEC_STEP                                                                                 \
+  "Turn the monitor off and on again (or choose its input again), then play a sound. Still "       \
+  "silent: choose “Repair HDMI audio” on the passdesk notification (it resets the HD-Audio "   \
+  "controller; the password may be asked). Still silent after that: cold-restart the VM (“Cold " \
+  "restart VM…”); a reboot inside the VM does not reset the HD-Audio function."
 #define DISPLAY(id, st, text)                                                                      \
   {                                                                                                \
     id, PD_COMPONENT_DISPLAY, st, PD_N_COMPONENTS, PD_LOG_CLEARS_DEVICE_BACK, FALSE, text          \
