@@ -109,7 +109,11 @@ on_probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
           if (o->kind->component == (PdComponentId) i)
             {
               g_free (self->lost_after);
-              self->lost_after = g_strdup (o->kind->summary);
+              /* The finding as the GPU told it (device, hung program),
+               * without the "checking" that is now answered. */
+              const char *checking = strstr (o->summary, " Checking whether");
+              self->lost_after = checking ? g_strndup (o->summary, checking - o->summary)
+                                          : g_strdup (o->summary);
               g_autofree char *text = g_strdup_printf (
                   "Video acceleration did not survive the GPU trouble (%s): %s", o->summary,
                   c->summary ? c->summary : "the VA-API probe failed");
