@@ -221,12 +221,19 @@ def main():
         tap.run('status window, ok state (real agent, Esprimo tree)', ok_state)
 
         def gpu_hang():
-            # The GPU hangs in Firefox and stays hung: the probe no longer answers.
+            # The GPU hangs in Firefox and stays hung: the probe the agent
+            # runs by itself after the hang no longer answers. One
+            # notification says so, with the cold restart; none for the GPU.
             agent.set_probe('hang')
+            before = len(env.notify_calls())
             agent.write_kmsg(GPU_HANG)
-            env.app_action('run-checks')
             wait_for(lambda: 'Video acceleration: Failed' in labels(env), 20,
                      'video acceleration failed')
+            time.sleep(0.5)
+            notes = env.notify_calls()[before:]
+            assert [n['summary'] for n in notes] == ['Video acceleration failed'], notes
+            assert 'cold-restart' in notes[0]['actions'], notes
+            assert 'gone since the GPU hung' in notes[0]['body'], notes
             shots['gpu-hang'] = capture(env, 'tray-status-gpu-hang')
             check(analyse(shots['gpu-hang']), expect['gpu-hang'])
         tap.run('status window after a GPU hang that acceleration did not survive', gpu_hang)
@@ -235,8 +242,14 @@ def main():
             agent.set_probe('json')
             env.app_action('run-checks')
             wait_for(lambda: 'Video acceleration: OK' in labels(env), 20, 'recovered')
+            before = len(env.notify_calls())
             agent.write_kmsg(CODEC_TIMEOUT)
             wait_for(lambda: 'Audio: Failed' in labels(env), 20, 'audio failed')
+            note = wait_for(lambda: [n for n in env.notify_calls()[before:]
+                                     if n['summary'] == 'Audio failed'], 5, 'audio note')[0]
+            assert 'Turn the monitor off and on' in note['body'], note
+            assert note['actions'][2:] == ['repair-audio', 'Repair HDMI audio', 'cold-restart',
+                                           'Cold restart VM'], note
             shots['codec'] = capture(env, 'tray-status-codec')
             check(analyse(shots['codec']), expect['codec'])
         tap.run('status window after an HDMI codec timeout', codec_timeout)
