@@ -57,6 +57,15 @@ finish_cycle (PdAgentDaemon *self)
     start_cycle (self);
 }
 
+/* An overlay's summary without the "checking" its probe has now answered:
+ * the finding as the kernel told it (device, hung program). */
+static char *
+finding_only (const char *summary)
+{
+  const char *checking = strstr (summary, " Checking whether");
+  return checking ? g_strndup (summary, checking - summary) : g_strdup (summary);
+}
+
 static void
 on_probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -81,7 +90,7 @@ on_probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
               && o->gen <= self->probe_gen)
             {
               if (what == NULL && o->kind->component == (PdComponentId) i)
-                what = g_strdup (o->summary);
+                what = finding_only (o->summary);
               pd_agent_overlay_clear (o);
             }
         }
@@ -109,13 +118,9 @@ on_probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
           if (o->kind->component == (PdComponentId) i)
             {
               g_free (self->lost_after);
-              /* The finding as the GPU told it (device, hung program),
-               * without the "checking" that is now answered. */
-              const char *checking = strstr (o->summary, " Checking whether");
-              self->lost_after = checking ? g_strndup (o->summary, checking - o->summary)
-                                          : g_strdup (o->summary);
+              self->lost_after = finding_only (o->summary);
               g_autofree char *text = g_strdup_printf (
-                  "Video acceleration did not survive the GPU trouble (%s): %s", o->summary,
+                  "Video acceleration did not survive the GPU trouble (%s): %s", self->lost_after,
                   c->summary ? c->summary : "the VA-API probe failed");
               pd_agent_daemon_add_event (self, 0, "vaapi.lost", PD_COMPONENT_VAAPI, text, FALSE);
             }
