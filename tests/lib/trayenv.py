@@ -8,6 +8,7 @@ Everything is torn down by close(); every wait is bounded and polls cheap
 D-Bus state, so a loaded machine only makes tests slower, not flaky.
 '''
 
+import glob
 import json
 import os
 import shutil
@@ -189,7 +190,12 @@ load-module module-always-sink
             self.procs.append(p)
         wait_for(lambda: self.session.name_has_owner('org.a11y.Bus'), 10, 'the AT-SPI bus')
         log = open(os.path.join(self.tmp, 'notifyd.log'), 'w')
-        p = subprocess.Popen(['/usr/lib/x86_64-linux-gnu/xfce4/notifyd/xfce4-notifyd'], env=env,
+        # Debian installs it under the multiarch libdir, not on PATH.
+        exe = (glob.glob('/usr/lib/*/xfce4/notifyd/xfce4-notifyd')
+               + glob.glob('/usr/lib/xfce4/notifyd/xfce4-notifyd'))
+        if not exe:
+            raise RuntimeError('xfce4-notifyd is not installed (.ci/debian-packages.txt)')
+        p = subprocess.Popen([exe[0]], env=env,
                              stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.procs.append(p)
