@@ -7,6 +7,7 @@
 #include "tray-menu-model.h"
 #include "tray-notify.h"
 #include "tray-restart-dialog.h"
+#include "tray-settings.h"
 #include "tray-sni.h"
 #include "tray-state.h"
 #include "tray-statusicon.h"
@@ -37,6 +38,8 @@ struct _PdTrayApp
   PdTrayWindow *window;
   PdTrayRestartDialog *dialog;
   PdTrayState *state;
+  PdTraySettings *settings;
+  char *keepable_sink; /* the output "keep-output" remembers, or NULL */
   GCancellable *cancellable;
   guint embed_check_id;
   gboolean told_no_tray;
@@ -73,11 +76,20 @@ recompute (PdTrayApp *self)
     if (agent_report->components[id] != NULL)
       pd_report_take (state->report, pd_component_copy (agent_report->components[id]));
   state->report->time = agent_report->time;
-  if (pd_tray_audio_merge (self->audio, agent_report->components[PD_COMPONENT_AUDIO], &view))
+  /* An agent that is not running has no view of the hardware: the merge
+   * says so rather than trusting what it said last. */
+  const PdComponent *agent_audio
+      = state->agent_connected ? agent_report->components[PD_COMPONENT_AUDIO] : NULL;
+  g_clear_pointer (&self->keepable_sink, g_free);
+  state->audio_repairable = agent_audio != NULL && agent_audio->state == PD_STATE_FAILED;
+  if (pd_tray_audio_merge (self->audio, agent_audio, self->settings, &view))
     {
       pd_report_take (state->report, view.component);
       state->audio_fallback = view.fallback;
       state->can_switch_audio = view.can_switch;
+      state->audio_codec_missing = view.codec_missing;
+      state->audio_keepable = view.keepable;
+      self->keepable_sink = view.keepable_sink;
     }
   g_free (state->cold_restart_state);
   state->cold_restart_state = g_strdup (pd_tray_agent_get_cold_restart_state (self->agent));
@@ -97,6 +109,7 @@ recompute (PdTrayApp *self)
   self->state = g_steal_pointer (&state);
 
   set_action_enabled (self, "run-checks", self->state->agent_connected);
+  set_action_enabled (self, "keep-output", self->keepable_sink != NULL);
   set_action_enabled (self, "cold-restart", self->state->cold_restart_blocked == NULL);
   pd_tray_menu_model_update (self->menu, self->state);
   pd_tray_sni_update (self->sni, self->state);
@@ -265,6 +278,113 @@ switch_audio_activated (GSimpleAction *action, GVariant *param, gpointer data)
   pd_tray_audio_switch_to_hdmi (self->audio, monitor, self->cancellable, switch_audio_cb, self);
 }
 
+/* ---- repairing HDMI audio without a restart ---- */
+
+static void
+rebind_done_cb (GObject *source, GAsyncResult *res, gpointer data)
+{
+  GSubprocess *proc = G_SUBPROCESS (source);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  PdTrayApp *self;
+
+  if (!g_subprocess_communicate_utf8_finish (proc, res, &out, &err, &error)
+      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self = PD_TRAY_APP (data);
+  if (error == NULL && g_subprocess_get_if_exited (proc)
+      && g_subprocess_get_exit_status (proc) == 0)
+    {
+      pd_tray_notify_message (self->notify, "HDMI audio was reset", g_strstrip (out));
+      /* The agent reads the card and codec again; a codec that answers ends
+       * its kernel-log finding. */
+      g_action_group_activate_action (G_ACTION_GROUP (self), "run-checks", NULL);
+      return;
+    }
+  int status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
+  const char *why;
+  if (error != NULL)
+    why = error->message;
+  else if (status == 126 || status == 127)
+    why = "Authentication was cancelled or refused; nothing was changed.";
+  else
+    why = err != NULL && *g_strstrip (err) ? err : "The repair failed.";
+  g_autofree char *body = g_strdup_printf ("%.600s", why);
+  pd_tray_notify_message (self->notify, "HDMI audio could not be repaired", body);
+}
+
+static void
+repair_audio_activated (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  PdTrayApp *self = data;
+  g_autoptr (GError) error = NULL;
+  const char *helper = g_getenv ("PASSDESK_REBIND_AUDIO");
+  g_autofree char *installed
+      = g_build_filename (PASSDESK_LIBEXECDIR, "passdesk-rebind-audio", NULL);
+
+  /* pkexec asks polkit (org.passdesk.rebind-audio) and runs the helper as
+   * root; the helper takes no arguments from us. */
+  g_autoptr (GSubprocess) proc
+      = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error,
+                          "pkexec", helper != NULL && *helper ? helper : installed, NULL);
+  if (proc == NULL)
+    {
+      g_autofree char *body = g_strdup_printf (
+          "pkexec could not be started (%s). Install the pkexec package, or cold-restart the VM.",
+          error->message);
+      pd_tray_notify_message (self->notify, "HDMI audio could not be repaired", body);
+      return;
+    }
+  g_subprocess_communicate_utf8_async (proc, NULL, self->cancellable, rebind_done_cb, self);
+}
+
+static void
+keep_output_activated (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  PdTrayApp *self = data;
+
+  if (self->keepable_sink == NULL)
+    return;
+  pd_tray_settings_choose_output (self->settings, self->keepable_sink);
+  recompute (self);
+}
+
+/* "notify-<component>": a boolean state, TRUE while that kind of incident
+ * is announced; the status window's check buttons are bound to it. */
+static void
+notify_kind_change_state (GSimpleAction *action, GVariant *value, gpointer data)
+{
+  PdTrayApp *self = data;
+  PdComponentId id;
+
+  if (!pd_component_id_from_string (g_action_get_name (G_ACTION (action)) + strlen ("notify-"),
+                                    &id))
+    return;
+  pd_tray_settings_set_muted (self->settings, id, !g_variant_get_boolean (value));
+  g_simple_action_set_state (action, value);
+  recompute (self);
+}
+
+static void
+add_notify_kind_actions (PdTrayApp *self)
+{
+  for (PdComponentId id = 0; id < PD_N_COMPONENTS; id++)
+    {
+      g_autofree char *name = g_strdup_printf ("notify-%s", pd_component_id_to_string (id));
+      GSimpleAction *action = g_simple_action_new_stateful (
+          name, NULL, g_variant_new_boolean (!pd_tray_settings_get_muted (self->settings, id)));
+      g_signal_connect (action, "change-state", G_CALLBACK (notify_kind_change_state), self);
+      g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (action));
+      g_object_unref (action);
+    }
+}
+
+static void
+on_output_chosen (PdTrayAudio *audio, const char *sink_name, PdTrayApp *self)
+{
+  pd_tray_settings_choose_output (self->settings, sink_name);
+}
+
 static void
 quit_activated (GSimpleAction *action, GVariant *param, gpointer data)
 {
@@ -277,6 +397,8 @@ static const GActionEntry app_actions[] = {
   { "cold-restart", cold_restart_activated, NULL, NULL, NULL, { 0 } },
   { "confirm-cold-restart", confirm_cold_restart_activated, NULL, NULL, NULL, { 0 } },
   { "switch-audio", switch_audio_activated, NULL, NULL, NULL, { 0 } },
+  { "keep-output", keep_output_activated, NULL, NULL, NULL, { 0 } },
+  { "repair-audio", repair_audio_activated, NULL, NULL, NULL, { 0 } },
   { "quit", quit_activated, NULL, NULL, NULL, { 0 } },
 };
 
@@ -287,6 +409,10 @@ on_notify_action (PdTrayNotify *notify, const char *action, const char *componen
     g_action_group_activate_action (G_ACTION_GROUP (self), "cold-restart", NULL);
   else if (g_strcmp0 (action, "switch-hdmi") == 0)
     g_action_group_activate_action (G_ACTION_GROUP (self), "switch-audio", NULL);
+  else if (g_strcmp0 (action, "repair-audio") == 0)
+    g_action_group_activate_action (G_ACTION_GROUP (self), "repair-audio", NULL);
+  else if (g_strcmp0 (action, "keep-output") == 0)
+    g_action_group_activate_action (G_ACTION_GROUP (self), "keep-output", NULL);
   else
     show_status (self);
 }
@@ -338,9 +464,11 @@ pd_tray_app_startup (GApplication *app)
   gtk_window_set_default_icon_name ("passdesk-ok");
 
   self->cancellable = g_cancellable_new ();
+  self->settings = pd_tray_settings_new (NULL);
+  add_notify_kind_actions (self);
   self->state = pd_tray_state_new ();
   self->menu = pd_tray_menu_model_new ();
-  self->notify = pd_tray_notify_new (g_application_get_dbus_connection (app));
+  self->notify = pd_tray_notify_new (g_application_get_dbus_connection (app), self->settings);
   self->sni = pd_tray_sni_new (g_application_get_dbus_connection (app), self->menu,
                                G_ACTION_GROUP (self));
   self->agent = pd_tray_agent_new (self->agent_bus);
@@ -350,6 +478,7 @@ pd_tray_app_startup (GApplication *app)
   g_signal_connect (self->agent, "event", G_CALLBACK (on_agent_event), self);
   g_signal_connect (self->agent, "events-reset", G_CALLBACK (on_agent_events_reset), self);
   g_signal_connect (self->audio, "changed", G_CALLBACK (on_audio_changed), self);
+  g_signal_connect (self->audio, "output-chosen", G_CALLBACK (on_output_chosen), self);
   g_signal_connect (self->notify, "action", G_CALLBACK (on_notify_action), self);
   g_signal_connect (self->sni, "notify::registered", G_CALLBACK (on_sni_notify), self);
   g_signal_connect (self->sni, "notify::watcher-present", G_CALLBACK (on_sni_notify), self);
@@ -400,6 +529,8 @@ pd_tray_app_shutdown (GApplication *app)
   g_clear_object (&self->menu);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->state, pd_tray_state_free);
+  g_clear_pointer (&self->settings, pd_tray_settings_free);
+  g_clear_pointer (&self->keepable_sink, g_free);
   G_APPLICATION_CLASS (pd_tray_app_parent_class)->shutdown (app);
 }
 

@@ -61,6 +61,7 @@ struct _PdTrayAudio
 G_DEFINE_TYPE (PdTrayAudio, pd_tray_audio, G_TYPE_OBJECT)
 
 static guint changed_signal;
+static guint chosen_signal;
 
 static void connect_context (PdTrayAudio *self);
 
@@ -404,6 +405,7 @@ initial_listing_done (PdTrayAudio *self)
 }
 
 static void add_sink (PdTrayAudio *self, const pa_sink_info *i);
+static const Sink *find_sink_by_name (PdTrayAudio *self, const char *name);
 static void add_card (PdTrayAudio *self, const pa_card_info *i);
 static void set_server (PdTrayAudio *self, const pa_server_info *i);
 
@@ -510,6 +512,15 @@ set_server (PdTrayAudio *self, const pa_server_info *i)
 {
   if (i == NULL)
     return;
+  /* The default moved while the old default is still there: someone chose
+   * the new one (the user, or the server on the user's plug-in). When the
+   * old one went away first, the server fell back by itself: not a choice.
+   * (Servers post the sink's removal before the reply to our query.) */
+  if (self->connected && self->default_sink != NULL && i->default_sink_name != NULL
+      && g_strcmp0 (self->default_sink, i->default_sink_name) != 0
+      && g_strcmp0 (i->default_sink_name, "auto_null") != 0
+      && !sink_is_dummy (find_sink_by_name (self, self->default_sink)))
+    g_signal_emit (self, chosen_signal, 0, i->default_sink_name);
   g_free (self->default_sink);
   self->default_sink = g_strdup (i->default_sink_name);
 }
@@ -683,8 +694,24 @@ agent_sees_codec (const PdComponent *agent_audio)
   return agent_audio->state != PD_STATE_FAILED;
 }
 
+/* The session's finding goes first: it is what the user hears. */
+static void
+lead_with_advice (PdComponent *c, const char *text, const char *command)
+{
+  pd_component_add_advice (c, text, command);
+  PdAdvice *a = g_ptr_array_steal_index (c->advice, c->advice->len - 1);
+  g_ptr_array_insert (c->advice, 0, a);
+}
+
+static const char *
+sink_label (const Sink *s)
+{
+  return s->description ? s->description : s->name;
+}
+
 gboolean
-pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, PdTrayAudioView *view)
+pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, PdTraySettings *settings,
+                     PdTrayAudioView *view)
 {
   memset (view, 0, sizeof *view);
 
@@ -724,45 +751,97 @@ pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, PdTrayAu
         }
     }
   gboolean hdmi_output = hdmi_sink || hdmi_profile;
+  gboolean chosen = !default_dummy && !default_hdmi && settings != NULL
+                    && pd_tray_settings_output_chosen (settings, def->name);
 
   PdComponent *c = agent_audio != NULL ? pd_component_copy (agent_audio)
                                        : pd_component_new (PD_COMPONENT_AUDIO, PD_STATE_OK,
                                                            "The session plays through HDMI/DP.");
-  if (codec_seen && !hdmi_output)
+  if (default_dummy)
     {
-      pd_component_raise (c, PD_STATE_FAILED,
-                          default_dummy ? "Audio fell back to Dummy Output: the sound server "
-                                          "has no HDMI/DP output although the HDMI codec is "
-                                          "present."
-                                        : "The sound server has no HDMI/DP output although "
-                                          "the HDMI codec is present.");
-      pd_component_add_advice (c,
-                               "Check that the monitor is on, then choose “Switch audio to "
-                               "HDMI”; if no HDMI output comes back, cold-restart the VM.",
-                               "pactl list short sinks");
+      /* Dummy Output plays to nowhere: never OK, whatever else is known. */
+      if (hdmi_output)
+        {
+          pd_component_raise (c, PD_STATE_DEGRADED,
+                              "Audio plays to Dummy Output (silence) although an HDMI/DP output "
+                              "exists.");
+          lead_with_advice (c, "Choose “Switch audio to HDMI” in the passdesk menu.", NULL);
+        }
+      else if (codec_seen)
+        {
+          pd_component_raise (c, PD_STATE_FAILED,
+                              "Audio fell back to Dummy Output: the sound server has no HDMI/DP "
+                              "output although the HDMI codec is present.");
+          lead_with_advice (c,
+                            "Check that the monitor is on and set to this input: its HDMI output "
+                            "comes back by itself when it wakes. If it stays missing, "
+                            "cold-restart the VM.",
+                            "pactl list short sinks");
+          view->codec_missing = TRUE;
+        }
+      else if (agent_audio == NULL)
+        {
+          pd_component_set_state (c, PD_STATE_FAILED,
+                                  "Audio plays to Dummy Output (silence): the sound server has no "
+                                  "output. The passdesk agent is not running, so whether the HDMI "
+                                  "codec answers is not known.");
+          lead_with_advice (c,
+                            "Start the agent to check the HDMI codec; check that the monitor is "
+                            "on and set to this input.",
+                            "sudo systemctl start passdesk-agent");
+        }
+      else
+        {
+          pd_component_raise (c, PD_STATE_FAILED,
+                              "Audio plays to Dummy Output (silence): the sound server has no "
+                              "output, and the agent sees no HDMI codec.");
+        }
       view->fallback = TRUE;
     }
-  else if (hdmi_output && default_dummy)
+  else if (chosen)
     {
-      pd_component_raise (c, PD_STATE_DEGRADED,
-                          "Audio fell back to Dummy Output although an HDMI/DP output exists.");
-      pd_component_add_advice (c, "Choose “Switch audio to HDMI” in the passdesk menu.", NULL);
+      /* The user picked this output on purpose: respected, not flagged. */
+      if (c->state == PD_STATE_OK)
+        pd_component_set_summary_printf (c, "Audio plays to “%s”, the output you chose.",
+                                         sink_label (def));
+    }
+  else if (codec_seen && !hdmi_output && !default_hdmi)
+    {
+      g_autofree char *summary
+          = g_strdup_printf ("Audio fell back to “%s”: the sound server has no HDMI/DP output "
+                             "although the HDMI codec is present.",
+                             sink_label (def));
+      pd_component_raise (c, PD_STATE_DEGRADED, summary);
+      lead_with_advice (c,
+                        "Check that the monitor is on and set to this input: its HDMI output "
+                        "comes back by itself when it wakes. If it stays missing, cold-restart "
+                        "the VM.",
+                        "pactl list short sinks");
       view->fallback = TRUE;
+      view->keepable = g_strdup (sink_label (def));
     }
   else if (hdmi_output && !default_hdmi)
     {
-      g_autofree char *summary = g_strdup_printf ("Audio plays to “%s”, not to HDMI/DP.",
-                                                  def->description ? def->description : def->name);
+      g_autofree char *summary
+          = g_strdup_printf ("Audio plays to “%s”, not to HDMI/DP.", sink_label (def));
+      g_autofree char *advice
+          = g_strdup_printf ("Choose “Switch audio to HDMI” in the passdesk menu, or keep “%s” "
+                             "if you want this output.",
+                             sink_label (def));
       pd_component_raise (c, PD_STATE_DEGRADED, summary);
-      pd_component_add_advice (c, "Choose “Switch audio to HDMI” in the passdesk menu.", NULL);
+      lead_with_advice (c, advice, NULL);
       view->fallback = TRUE;
+      view->keepable = g_strdup (sink_label (def));
     }
   view->can_switch = hdmi_output && !default_hdmi;
+  if (view->keepable != NULL)
+    view->keepable_sink = g_strdup (def->name);
 
-  pd_component_set_detail (c, PD_DETAIL_DEFAULT_OUTPUT,
-                           def != NULL ? (def->description ? def->description : def->name)
-                                       : "none");
+  pd_component_set_detail (c, PD_DETAIL_DEFAULT_OUTPUT, def != NULL ? sink_label (def) : "none");
   pd_component_set_detail (c, PD_DETAIL_HDMI_SINKS, outputs->len ? outputs->str : "none");
+  if (agent_audio == NULL)
+    pd_component_set_detail (c, PD_DETAIL_HDA_HARDWARE,
+                             "not checked: the passdesk agent is not running");
   g_string_free (outputs, TRUE);
   view->component = c;
   return TRUE;
@@ -821,6 +900,8 @@ pd_tray_audio_class_init (PdTrayAudioClass *klass)
   object_class->finalize = pd_tray_audio_finalize;
   changed_signal = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                                  NULL, NULL, G_TYPE_NONE, 0);
+  chosen_signal = g_signal_new ("output-chosen", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void

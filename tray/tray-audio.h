@@ -6,12 +6,15 @@
  * server goes away (the backoff timer exists only while disconnected).
  *
  * Signal "changed" () fires (coalesced) after any change it follows.
+ * Signal "output-chosen" (const char *sink_name) fires when the default sink
+ * moves while the old default is still there: a choice, not a fallback.
  */
 #pragma once
 
 #include <gio/gio.h>
 
 #include "health.h"
+#include "tray-settings.h"
 
 G_BEGIN_DECLS
 
@@ -27,16 +30,21 @@ typedef struct
   PdComponent *component; /* merged audio component (owned by the caller) */
   gboolean fallback;      /* default is Dummy Output, or not HDMI while HDMI exists */
   gboolean can_switch;    /* an HDMI/DP sink or available profile to switch to */
+  gboolean codec_missing; /* the agent sees the codec, the server no HDMI/DP output */
+  char *keepable;         /* description of a non-HDMI default the user may keep (owned) */
+  char *keepable_sink;    /* ... and its sink name (owned) */
 } PdTrayAudioView;
 
-/* Merges the session's view with the agent's audio component (may be NULL):
- * failed when the agent sees the HDMI codec but the server has no HDMI/DP
- * sink or available profile; degraded when the default sink is auto_null or
- * not HDMI/DP while an HDMI/DP output is available; the agent's state
- * otherwise. Returns FALSE (and leaves @view empty) when there is nothing to
- * say: no agent component and no server. */
+/* Merges the session's view with the agent's audio component (NULL: the
+ * agent is not running, and the result says so instead of guessing):
+ * Dummy Output is never OK (failed without an HDMI/DP output, degraded with
+ * one); a non-HDMI default that @settings lists as chosen is OK; a
+ * non-HDMI default the server fell back to, or that was never chosen, is
+ * degraded and keepable; the agent's state otherwise. Returns FALSE (and
+ * leaves @view empty) when there is nothing to say: no agent component and
+ * no server. */
 gboolean pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio,
-                              PdTrayAudioView *view);
+                              PdTraySettings *settings, PdTrayAudioView *view);
 
 /* Picks the HDMI/DP output (preferring one whose port or description names
  * @preferred_monitor), activates its card profile when needed, makes its sink

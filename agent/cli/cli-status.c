@@ -111,6 +111,11 @@ pd_cli_status (int argc, char **argv)
     {
       g_autofree char *s = pd_report_format_table (report, isatty (STDOUT_FILENO));
       fputs (s, stdout);
+      if (g_strcmp0 (report->source, "agent") != 0)
+        fputs ("Without the running agent, these are not checked: the kernel log (GPU hangs, "
+               "HD-Audio codec timeouts, USB resets), USB faults over time and the host "
+               "helper's answer. Start it with “sudo systemctl start passdesk-agent”.\n",
+               stdout);
     }
   /* Unknown (e.g. a skipped probe) is not a problem: only degraded or
    * failed components make the exit status 1. */

@@ -62,6 +62,7 @@ static const PdDetailKey keys[] = {
   { PD_DETAIL_SOUND_SERVER, "Sound server", 0 },
   { PD_DETAIL_DEFAULT_OUTPUT, "Default output", 0 },
   { PD_DETAIL_HDMI_SINKS, "HDMI/DP outputs", 0 },
+  { PD_DETAIL_HDA_HARDWARE, "HD-Audio hardware", 0 },
 };
 
 const PdDetailKey *

@@ -90,6 +90,8 @@ G_BEGIN_DECLS
 #define PD_DETAIL_SOUND_SERVER "sound-server"
 #define PD_DETAIL_DEFAULT_OUTPUT "default-output"
 #define PD_DETAIL_HDMI_SINKS "hdmi-sinks"
+/* what the tray says of the hardware view when the agent is not running */
+#define PD_DETAIL_HDA_HARDWARE "hd-audio-hardware"
 
 typedef enum
 {

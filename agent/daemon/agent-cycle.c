@@ -5,7 +5,10 @@
 
 #include "agent-private.h"
 
+#include "detail-keys.h"
 #include "vaapi-check.h"
+
+#include <string.h>
 
 static void start_cycle (PdAgentDaemon *self);
 
@@ -54,6 +57,15 @@ finish_cycle (PdAgentDaemon *self)
     start_cycle (self);
 }
 
+/* An overlay's summary without the "checking" its probe has now answered:
+ * the finding as the kernel told it (device, hung program). */
+static char *
+finding_only (const char *summary)
+{
+  const char *checking = strstr (summary, " Checking whether");
+  return checking ? g_strndup (summary, checking - summary) : g_strdup (summary);
+}
+
 static void
 on_probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -70,21 +82,70 @@ on_probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (c->state == PD_STATE_OK)
     {
       /* A probe that started after a GPU hang and passed: the GPU works again. */
-      gboolean cleared = FALSE;
+      g_autofree char *what = NULL;
       for (guint i = 0; i < PD_N_COMPONENTS; i++)
         {
           Overlay *o = &self->overlay[i];
           if (o->active && o->kind->clears == PD_LOG_CLEARS_PROBE_PASSES
               && o->gen <= self->probe_gen)
             {
+              if (what == NULL && o->kind->component == (PdComponentId) i)
+                what = finding_only (o->summary);
               pd_agent_overlay_clear (o);
-              cleared = TRUE;
             }
         }
-      if (cleared)
-        pd_agent_daemon_add_event (
-            self, 0, "vaapi.recovered", PD_COMPONENT_VAAPI,
-            "The VA-API probe passed again after the kernel reported GPU trouble.", FALSE);
+      if (what != NULL || self->lost_after != NULL)
+        {
+          g_autofree char *text = g_strdup_printf (
+              "Video acceleration works again: the VA-API probe passed after the kernel "
+              "reported GPU trouble (%s)",
+              what ? what : self->lost_after);
+          pd_agent_daemon_add_event (self, 0, "vaapi.recovered", PD_COMPONENT_VAAPI, text, FALSE);
+        }
+      g_clear_pointer (&self->lost_after, g_free);
+    }
+  else if (c->state >= PD_STATE_DEGRADED)
+    {
+      /* The probe that was to decide a GPU finding failed: acceleration did
+       * not survive it. One component says so, with the step that works (a
+       * cold restart resets the GPU); the GPU's own "checking" ends here. */
+      for (guint i = 0; i < PD_N_COMPONENTS; i++)
+        {
+          Overlay *o = &self->overlay[i];
+          if (!o->active || !o->kind->reprobe || o->gen > self->probe_gen
+              || o->state >= PD_STATE_DEGRADED)
+            continue;
+          if (o->kind->component == (PdComponentId) i)
+            {
+              g_free (self->lost_after);
+              self->lost_after = finding_only (o->summary);
+              g_autofree char *text = g_strdup_printf (
+                  "Video acceleration did not survive the GPU trouble (%s): %s", self->lost_after,
+                  c->summary ? c->summary : "the VA-API probe failed");
+              pd_agent_daemon_add_event (self, 0, "vaapi.lost", PD_COMPONENT_VAAPI, text, FALSE);
+            }
+          pd_agent_overlay_clear (o);
+        }
+      if (self->lost_after != NULL)
+        {
+          g_autofree char *probe = g_strdup (c->summary ? c->summary : "");
+          gsize n = strlen (probe);
+          if (n > 0 && probe[n - 1] == '.')
+            probe[n - 1] = '\0';
+          if (*probe)
+            pd_component_set_summary_printf (
+                c, "Video acceleration is gone since the GPU hung (%s).", probe);
+          else
+            pd_component_set_summary_printf (c, "Video acceleration is gone since the GPU hung.");
+          pd_component_set_detail (c, PD_DETAIL_KERNEL_LOG, self->lost_after);
+          pd_component_add_advice (c,
+                                   "Only a real stop and start of the VM resets the GPU (a reboot "
+                                   "inside the VM does not): choose “Cold restart VM…” in the "
+                                   "passdesk menu.",
+                                   "passdesk cold-restart");
+          PdAdvice *a = g_ptr_array_steal_index (c->advice, c->advice->len - 1);
+          g_ptr_array_insert (c->advice, 0, a);
+        }
     }
   pd_agent_daemon_set_base (self, c);
   finish_cycle (self);

@@ -47,6 +47,13 @@ merge (const PdComponent *base, const Overlay *o, PdComponentId id)
     {
       pd_component_raise (c, o->state, o->summary);
       pd_component_set_detail (c, PD_DETAIL_KERNEL_LOG, o->summary);
+      if (o->kind->next_step != NULL)
+        {
+          /* The kernel's finding is what went wrong now: its step first. */
+          pd_component_add_advice (c, o->kind->next_step, NULL);
+          PdAdvice *a = g_ptr_array_steal_index (c->advice, c->advice->len - 1);
+          g_ptr_array_insert (c->advice, 0, a);
+        }
     }
   return c;
 }
@@ -242,6 +249,7 @@ on_hostlink_progress (PdHostlinkGuest *guest, const char *phase, const char *tex
 {
   PdAgentDaemon *self = user_data;
   g_free (self->cold_restart_state);
+  g_free (self->lost_after);
   self->cold_restart_state = g_strdup (phase);
   g_signal_emit (self, signals[SIGNAL_COLD_RESTART_PROGRESS], 0, phase, text);
 }
@@ -479,6 +487,7 @@ pd_agent_daemon_dispose (GObject *object)
 {
   PdAgentDaemon *self = PD_AGENT_DAEMON (object);
   g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->reprobe_id, g_source_remove);
   GPtrArray *lists[] = { self->waiters_now, self->waiters_next };
   for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
     {
@@ -516,6 +525,7 @@ pd_agent_daemon_finalize (GObject *object)
   g_free (self->kmsg_path);
   g_free (self->hostlink_port);
   g_free (self->cold_restart_state);
+  g_free (self->lost_after);
   g_object_unref (self->cancellable);
   G_OBJECT_CLASS (pd_agent_daemon_parent_class)->finalize (object);
 }

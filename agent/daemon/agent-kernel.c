@@ -11,6 +11,8 @@
 
 #include "monitor.h"
 
+#include <string.h>
+
 /* Kernel-log events: a burst of this many, then one per REFILL_US. The
  * scanner already folds repeats of one kind on one device into one incident;
  * this bounds floods of many kinds or devices. States still follow every
@@ -79,21 +81,51 @@ on_hold_over (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* After a GPU finding, the driver's reset takes a moment: the probe that
+ * decides runs this long after the (last) finding. */
+#define REPROBE_SETTLE_MS 1500
+
 static void
-raise_overlay (PdAgentDaemon *self, PdComponentId id, const PdLogKind *kind, const char *summary)
+raise_overlay (PdAgentDaemon *self, PdComponentId id, const PdLogKind *kind, PdState state,
+               const char *summary)
 {
   Overlay *o = &self->overlay[id];
-  if (!o->active || kind->state >= o->state)
+  if (!o->active || state >= o->state)
     {
       g_free (o->summary);
       o->summary = g_strdup (summary);
       o->kind = kind;
-      o->state = kind->state;
+      o->state = state;
     }
   o->active = TRUE;
   o->saw_down = FALSE;
   o->until = g_get_monotonic_time () + self->kernel_hold_us;
   o->gen = ++self->overlay_gen;
+}
+
+static gboolean
+reprobe_cb (gpointer data)
+{
+  PdAgentDaemon *self = data;
+  self->reprobe_id = 0;
+  pd_agent_daemon_request_checks (self, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+/* "GPU HANG: ecode 9:1:85dffffb, in firefox-esr [2216]": the program whose
+ * work hung, or NULL. */
+static char *
+hung_program (const char *excerpt)
+{
+  const char *in = excerpt ? strstr (excerpt, ", in ") : NULL;
+  if (in == NULL)
+    return NULL;
+  in += strlen (", in ");
+  gsize len = strcspn (in, " [");
+  if (len == 0 || len > 64)
+    return NULL;
+  g_autofree char *name = g_strndup (in, len);
+  return g_utf8_make_valid (name, -1);
 }
 
 static void
@@ -124,13 +156,38 @@ on_log_finding (PdKmsgMonitor *kmsg, const PdLogFinding *f, gboolean boot_log, g
       return;
     }
 
-  g_autofree char *summary = f->device
-                                 ? g_strdup_printf ("%s (device %s)", kind->summary, f->device)
-                                 : g_strdup (kind->summary);
-  /* What the finding means is the kind's row (logscan-rules.c), nothing else. */
-  raise_overlay (self, kind->component, kind, summary);
+  g_autofree char *program = hung_program (f->excerpt);
+  g_autoptr (GString) summary = g_string_new (kind->summary);
+  if (f->device || program)
+    {
+      g_string_truncate (summary, summary->len - (g_str_has_suffix (summary->str, ".") ? 1 : 0));
+      if (f->device)
+        g_string_append_printf (summary, " (device %s)", f->device);
+      if (program)
+        g_string_append_printf (summary, " in %s", program);
+      g_string_append_c (summary, '.');
+    }
+  /* What the finding means is the kind's row (logscan-rules.c), nothing else.
+   * Where a probe decides, the agent says it is checking (one question
+   * open, no alarm) and asks the probe once the driver has settled. */
+  gboolean decide = kind->reprobe && !self->no_vaprobe;
+  if (decide && kind->state < PD_STATE_FAILED)
+    {
+      g_autofree char *checking
+          = g_strdup_printf ("%s Checking whether video acceleration survived it.", summary->str);
+      raise_overlay (self, kind->component, kind, PD_STATE_UNKNOWN, checking);
+    }
+  else
+    raise_overlay (self, kind->component, kind, kind->state, summary->str);
   if (kind->also < PD_N_COMPONENTS)
-    raise_overlay (self, kind->also, kind, summary);
+    raise_overlay (self, kind->also, kind, PD_STATE_UNKNOWN,
+                   decide ? "Re-checking after the GPU trouble the kernel reported."
+                          : "Not known since the GPU trouble the kernel reported.");
+  if (decide)
+    {
+      g_clear_handle_id (&self->reprobe_id, g_source_remove);
+      self->reprobe_id = g_timeout_add (REPROBE_SETTLE_MS, reprobe_cb, self);
+    }
   schedule_hold (self);
   if (kind->tell_monitor)
     for (guint i = 0; i < self->monitors->len; i++)

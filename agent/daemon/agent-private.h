@@ -64,6 +64,8 @@ struct _PdAgentDaemon
   GPtrArray *waiters_next; /* GTask: complete when the next cycle ends */
   guint overlay_gen;
   guint probe_gen;
+  guint reprobe_id;     /* one-shot: the VA-API probe that decides a GPU finding */
+  char *lost_after;     /* the GPU finding video acceleration did not survive, or NULL */
   GCancellable *cancellable;
 
   GDBusConnection *system_bus;

@@ -41,8 +41,9 @@ enum
  *  USB_CONTROLLER: the USB monitor is told (a dead controller is part of
  *         its tree, until the root hub returns); the overlay ends when USB
  *         reads bad and then well again, or a re-check finds it well.
- *  GPU:   video acceleration cannot be trusted either; a later VA-API probe
- *         that passes ends both overlays.
+ *  GPU:   video acceleration cannot be trusted either (unknown); the agent
+ *         re-probes VA-API shortly after, and a probe that passes ends both
+ *         overlays, one that fails says acceleration did not survive.
  *  VFIO:  about the passed-through GPU; a passing probe ends it.
  *  AUDIO: the agent publishes FAILED (HDMI audio the kernel says misbehaves is
  *         not to be trusted); the audio monitor re-reads /proc/asound.
@@ -57,16 +58,27 @@ enum
   }
 #define GPU(id, st, text)                                                                          \
   {                                                                                                \
-    id, PD_COMPONENT_GPU, st, PD_COMPONENT_VAAPI, PD_LOG_CLEARS_PROBE_PASSES, FALSE, text          \
+    id, PD_COMPONENT_GPU, st, PD_COMPONENT_VAAPI, PD_LOG_CLEARS_PROBE_PASSES, FALSE, text, TRUE    \
   }
 #define VFIO(id, st, text)                                                                         \
   {                                                                                                \
     id, PD_COMPONENT_GPU, st, PD_N_COMPONENTS, PD_LOG_CLEARS_PROBE_PASSES, FALSE, text             \
   }
-#define AUDIO(id, st, text)                                                                        \
+#define AUDIO(id, st, text, step)                                                                  \
   {                                                                                                \
-    id, PD_COMPONENT_AUDIO, st, PD_N_COMPONENTS, PD_LOG_CLEARS_DEVICE_BACK, TRUE, text             \
+    id, PD_COMPONENT_AUDIO, st, PD_N_COMPONENTS, PD_LOG_CLEARS_DEVICE_BACK, TRUE, text, FALSE,     \
+        step                                                                                       \
   }
+/* What helps a codec that stopped answering, least disruptive first: the
+ * monitor's own HDMI wake-up (it re-reads the ELD and often revives the
+ * codec), then rebinding the driver (passdesk-rebind-audio, through the
+ * tray), then a real stop and start of the VM, which resets the HD-Audio
+ * function (a reboot inside the VM does not). */
+#define CODEC_STEP                                                                                 \
+  "Turn the monitor off and on again (or choose its input again), then play a sound. Still "       \
+  "silent: choose “Repair HDMI audio” on the passdesk notification (it resets the HD-Audio "   \
+  "controller; the password may be asked). Still silent after that: cold-restart the VM (“Cold " \
+  "restart VM…”); a reboot inside the VM does not reset the HD-Audio function."
 #define DISPLAY(id, st, text)                                                                      \
   {                                                                                                \
     id, PD_COMPONENT_DISPLAY, st, PD_N_COMPONENTS, PD_LOG_CLEARS_DEVICE_BACK, FALSE, text          \
@@ -109,15 +121,22 @@ static const PdLogKind kinds[K_N_KINDS] = {
   [K_DISPLAY_FIFO_UNDERRUN] = DISPLAY ("display.fifo-underrun", PD_STATE_DEGRADED,
                                        "The display engine ran out of pixels (FIFO underrun): "
                                        "flicker or a black screen."),
-  [K_AUDIO_CODEC_TIMEOUT] = AUDIO ("audio.codec-timeout", PD_STATE_FAILED,
-                                   "The HD-Audio codec stopped answering the controller."),
+  [K_AUDIO_CODEC_TIMEOUT]
+  = AUDIO ("audio.codec-timeout", PD_STATE_FAILED,
+           "The HD-Audio codec stopped answering the controller.", CODEC_STEP),
   [K_AUDIO_CODEC_PROBE_FAILED] = AUDIO ("audio.codec-probe-failed", PD_STATE_FAILED,
-                                        "No HD-Audio codec came up: HDMI/DP audio is missing."),
-  [K_AUDIO_SPURIOUS_RESPONSE] = AUDIO ("audio.spurious-response", PD_STATE_FAILED,
-                                       "The HD-Audio controller got answers nobody asked for."),
+                                        "No HD-Audio codec came up: HDMI/DP audio is missing.",
+                                        "Check that the monitor was on when the VM started, then "
+                                        "cold-restart the VM (“Cold restart VM…”): the codec is "
+                                        "probed only when the HD-Audio function starts."),
+  [K_AUDIO_SPURIOUS_RESPONSE]
+  = AUDIO ("audio.spurious-response", PD_STATE_FAILED,
+           "The HD-Audio controller got answers nobody asked for.", CODEC_STEP),
   [K_AUDIO_NO_I915_BINDING] = AUDIO ("audio.no-i915-binding", PD_STATE_FAILED,
                                      "HD-Audio could not bind to the i915 display driver, so "
-                                     "HDMI/DP audio cannot work."),
+                                     "HDMI/DP audio cannot work.",
+                                     "Check that the i915 driver loads (lsmod | grep i915); if it "
+                                     "does, cold-restart the VM (“Cold restart VM…”)."),
   [K_VFIO_ROM_INVALID] = VFIO ("vfio.rom-invalid", PD_STATE_DEGRADED,
                                "The passed-through device's option ROM is invalid (check romfile= "
                                "in the VM's hostpci line)."),
@@ -130,6 +149,7 @@ static const PdLogKind kinds[K_N_KINDS] = {
 #undef GPU
 #undef VFIO
 #undef AUDIO
+#undef CODEC_STEP
 #undef DISPLAY
 
 static const PdLogPattern patterns[] = {

@@ -67,6 +67,13 @@ typedef struct
   PdLogClears clears;      /* what ends the agent's overlay */
   gboolean tell_monitor;   /* the live finding is also passed to @component's monitor */
   const char *summary;     /* a sentence for people */
+  /* A VA-API probe decides what the finding means (a GPU hang is often
+   * survived): the agent re-probes shortly after it and, until then, says
+   * "checking" (unknown) instead of raising an alarm; @also is unknown too. */
+  gboolean reprobe;
+  /* The next step that can work, least disruptive first (a sentence), or
+   * NULL when the summary says it; the agent gives it as the first advice. */
+  const char *next_step;
 } PdLogKind;
 
 typedef struct

@@ -103,23 +103,70 @@ class RobustTest(h.AgentTestCase):
                         open(f'/proc/{pid}/stat').read().split(') ')[1][0] == 'Z',
                         'the hung probe to be gone', timeout=5)
 
-    def test_gpu_hang_cleared_by_passing_probe(self):
+    def switchable_probe(self):
+        """fake-vaprobe answering with the iHD report, or as @mode says later."""
         report = os.path.join(self.tmp.name, 'report.json')
         with open(report, 'w') as f:
             json.dump(FULL_IHD, f)
-        env = {'PASSDESK_VAPROBE': h.FAKE_VAPROBE, 'FAKE_VAPROBE_MODE': 'json',
-               'FAKE_VAPROBE_JSON': report}
-        self.start_agent([], env=env)
-        self.wait_until(lambda: self.comp('vaapi')[1] != 'unknown', 'the first probe')
-        self.assertEqual(self.comp('vaapi')[1], 'ok', self.comp('vaapi'))
+        mode = os.path.join(self.tmp.name, 'probe-mode')
+        with open(mode, 'w') as f:
+            f.write('json')
+        path = os.path.join(self.tmp.name, 'switchable-probe')
+        with open(path, 'w') as f:
+            f.write(f'#!/bin/sh\nFAKE_VAPROBE_MODE=$(cat {mode}) FAKE_VAPROBE_JSON={report} '
+                    f'exec {h.FAKE_VAPROBE} "$@"\n')
+        os.chmod(path, 0o755)
+
+        def set_mode(m):
+            with open(mode, 'w') as f:
+                f.write(m)
+        return path, set_mode
+
+    def alarms(self, start, cids=('gpu', 'vaapi')):
+        return [a for n, a in self.signals[start:] if n == 'ComponentChanged'
+                and a[0] in cids and a[1] in ('degraded', 'failed')]
+
+    def test_gpu_hang_survived_is_reprobed_without_alarm(self):
+        probe, _ = self.switchable_probe()
+        self.start_agent(['--vaprobe-timeout', '2'], env={'PASSDESK_VAPROBE': probe})
+        self.wait_until(lambda: self.comp('vaapi')[1] == 'ok', 'the first probe')
         start = len(self.signals)
         self.write_kmsg(h.GPU_HANG)
-        self.wait_signal('ComponentChanged', lambda a: a[0] == 'vaapi' and a[1] == 'degraded', start)
-        self.assertEqual(self.comp('gpu')[1], 'degraded')
+        # Checking, not alarming: the GPU says so while the probe decides.
+        self.wait_signal('ComponentChanged', lambda a: a[0] == 'gpu' and a[1] == 'unknown', start)
+        self.assertIn('Checking whether video acceleration survived', self.comp('gpu')[2])
+        # The agent re-probes by itself (no RunChecks) and says it survived.
+        ev = self.wait_signal('Event', lambda a: a[1] == 'vaapi.recovered', start)
+        self.assertIn('works again', ev[3])
+        self.assertIn('in vainfo', ev[3])
+        self.assertNotIn('Checking', ev[3])
+        self.wait_until(lambda: self.comp('gpu')[1] == 'ok' and self.comp('vaapi')[1] == 'ok',
+                        'gpu and vaapi ok')
+        self.assertEqual(self.alarms(start), [])
+
+    def test_gpu_hang_not_survived_fails_vaapi_once_with_cold_restart(self):
+        probe, set_mode = self.switchable_probe()
+        self.start_agent(['--vaprobe-timeout', '2'], env={'PASSDESK_VAPROBE': probe})
+        self.wait_until(lambda: self.comp('vaapi')[1] == 'ok', 'the first probe')
         start = len(self.signals)
-        self.call('RunChecks')
+        set_mode('hang')  # the GPU stays hung: the probe gets no answer
+        self.write_kmsg(h.GPU_HANG)
+        self.wait_signal('ComponentChanged', lambda a: a[0] == 'vaapi' and a[1] == 'failed', start,
+                         timeout=30)
+        va = self.comp('vaapi')
+        self.assertTrue(va[2].startswith('Video acceleration is gone since the GPU hung'), va)
+        self.assertIn('Cold restart VM', va[4][0][0], va)
+        self.assertEqual(va[4][0][1], 'passdesk cold-restart', va)
+        self.wait_signal('Event', lambda a: a[1] == 'vaapi.lost', start)
+        # One component in alarm: the GPU's "checking" ended, it is not a
+        # second notification with the same words.
         self.assertEqual(self.comp('gpu')[1], 'ok', self.comp('gpu'))
-        self.assertEqual(self.comp('vaapi')[1], 'ok', self.comp('vaapi'))
+        self.assertEqual([a[0] for a in self.alarms(start)], ['vaapi'])
+        # A cold restart is the way out; a later probe that passes ends it.
+        set_mode('json')
+        start = len(self.signals)
+        self.call('RunChecks', timeout=60)
+        self.wait_until(lambda: self.comp('vaapi')[1] == 'ok', 'vaapi ok again')
         self.wait_signal('Event', lambda a: a[1] == 'vaapi.recovered', start)
 
     def test_probe_reruns_after_resume(self):

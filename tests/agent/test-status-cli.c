@@ -167,7 +167,12 @@ check_component (const PdReport *report, PdComponentId id, PdState state, const 
 static void
 check_exit (const Case *tc, int exit_status)
 {
-  gboolean problem = tc->gpu >= PD_STATE_DEGRADED || tc->display >= PD_STATE_DEGRADED;
+  /* Audio is read in-process too: a tree without /proc/asound has no sound
+   * card, and that is a failure of its own. */
+  g_autofree char *asound
+      = g_build_filename (g_getenv ("PASSDESK_TEST_FIXTURES"), tc->machine, "proc", "asound", NULL);
+  gboolean problem = tc->gpu >= PD_STATE_DEGRADED || tc->display >= PD_STATE_DEGRADED
+                     || !g_file_test (asound, G_FILE_TEST_IS_DIR);
   if (problem)
     {
       g_assert_cmpint (exit_status, ==, 1);
@@ -243,6 +248,45 @@ test_esprimo_details (void)
   run_result_clear (&r);
 }
 
+/* Without the agent, what can be read in-process is (USB from sysfs, the
+ * host channel's presence), and the rest is named as needing the agent. */
+static void
+test_without_agent_reads_more (void)
+{
+  const char *args[] = { "status", "--no-vaprobe", NULL };
+  RunResult r = run_passdesk ("esprimo", args);
+  assert_table_row (r.out, "Audio", "ok", "HDMI audio on DELL P2419H");
+  assert_table_row (r.out, "USB", "ok", "2 USB devices on 2 controllers");
+  assert_table_row (r.out, "Host link", "unknown", "No host channel configured");
+  assert_contains (r.out, "passdesk-hostd setup VMID");
+  assert_contains (r.out, "Without the running agent, these are not checked: the kernel log");
+  run_result_clear (&r);
+
+  const char *json_args[] = { "status", "--json", "--no-vaprobe", NULL };
+  r = run_passdesk ("esprimo", json_args);
+  g_autoptr (PdReport) report = parse_report (r.out);
+  const PdComponent *usb = pd_report_get (report, PD_COMPONENT_USB);
+  g_assert_nonnull (usb);
+  g_assert_cmpstr (pd_component_get_detail (usb, "1-4"), ==, "046d:c52b USB Receiver, 12 Mbit/s");
+  g_assert_cmpstr (pd_component_get_detail (usb, "1-5"), ==, "0b0e:245e Jabra Link 370, 12 Mbit/s");
+  const PdComponent *audio = pd_report_get (report, PD_COMPONENT_AUDIO);
+  g_assert_nonnull (audio);
+  g_assert_cmpstr (pd_component_get_detail (audio, "hdmi-codec-present"), ==, "yes");
+  g_assert_nonnull (pd_report_get (report, PD_COMPONENT_HOSTLINK));
+  run_result_clear (&r);
+
+  /* No sound card at all: said, not left out (and a problem: exit 1). */
+  r = run_passdesk ("esprimo-no-sound-card", args);
+  assert_table_row (r.out, "Audio", "failed", "");
+  g_assert_cmpint (r.exit_status, ==, 1);
+  run_result_clear (&r);
+
+  /* A machine whose sysfs has no USB bus says so rather than leaving it out. */
+  r = run_passdesk ("n100", args);
+  assert_table_row (r.out, "USB", "unknown", "No USB bus in sysfs");
+  run_result_clear (&r);
+}
+
 /* What CI (no Intel GPU) sees: a plain sentence and exit 1. */
 static void
 test_no_gpu_plainly (void)
@@ -295,6 +339,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/status-cli/esprimo-details", test_esprimo_details);
   g_test_add_func ("/status-cli/no-gpu-plainly", test_no_gpu_plainly);
+  g_test_add_func ("/status-cli/without-agent-reads-more", test_without_agent_reads_more);
   g_test_add_func ("/status-cli/usage-errors", test_usage_errors);
   return g_test_run ();
 }

@@ -8,6 +8,7 @@ Everything is torn down by close(); every wait is bounded and polls cheap
 D-Bus state, so a loaded machine only makes tests slower, not flaky.
 '''
 
+import glob
 import json
 import os
 import shutil
@@ -43,7 +44,12 @@ def wait_for(pred, timeout=10.0, what='condition', interval=0.02):
 
 class TrayEnv:
     def __init__(self, watcher=True, notify_caps='actions body icon-static', pulse=True,
-                 screen='1280x1024x24'):
+                 screen='1280x1024x24', sound='pulseaudio', mock_notify=True):
+        """@sound: 'pulseaudio', or 'pipewire' (pipewire + wireplumber +
+        pipewire-pulse, the Debian 12/13 desktop default); either starts with
+        one HDMI-named null sink. @mock_notify False: no notification server
+        (start a real one with start_notifyd())."""
+        self.sound = sound
         self.tmp = tempfile.mkdtemp(prefix='pd-tray-test-')
         self.procs = []
         self.tray = None
@@ -59,6 +65,7 @@ class TrayEnv:
             'XDG_CONFIG_HOME': os.path.join(self.tmp, 'config'),
             'XDG_CACHE_HOME': os.path.join(self.tmp, 'cache'),
             'XDG_DATA_HOME': os.path.join(self.tmp, 'data'),
+            'XDG_STATE_HOME': os.path.join(self.tmp, 'state'),
             'PULSE_RUNTIME_PATH': os.path.join(runtime, 'pulse'),
             'PULSE_STATE_PATH': os.path.join(self.tmp, 'pulse-state'),
             'NO_AT_BRIDGE': '1',
@@ -77,10 +84,14 @@ class TrayEnv:
             os.environ['DBUS_SYSTEM_BUS_ADDRESS'] = self.system_addr
             self.session = dbus.bus.BusConnection(self.session_addr)
             self.system = dbus.bus.BusConnection(self.system_addr)
-            if pulse:
+            if pulse and sound == 'pipewire':
+                self._start_pipewire()
+            elif pulse:
                 self._start_pulse()
-            self.notify_proc, self.notify = self._spawn_template(
-                'notification_daemon', {'capabilities': notify_caps})
+            self.notify_proc = self.notify = None
+            if mock_notify:
+                self.notify_proc, self.notify = self._spawn_template(
+                    'notification_daemon', {'capabilities': notify_caps})
             self.agent_proc, self.agent = self._spawn_template(
                 os.path.join(FAKES, 'fake_agent.py'))
             self.watcher_proc = self.watcher = None
@@ -146,6 +157,94 @@ load-module module-always-sink
         self.procs.append(self.pulse)
         wait_for(lambda: self.pactl_ok(), 15, 'PulseAudio to start')
 
+    def _start_pipewire(self):
+        """A real PipeWire, WirePlumber and pipewire-pulse on this runtime
+        dir and session bus (no audio hardware: null sinks through
+        pipewire-pulse, which also gives auto_null, "Dummy Output", when
+        there is no sink at all, as module-always-sink does)."""
+        self.pipewire = []
+        for exe in ('pipewire', 'wireplumber', 'pipewire-pulse'):
+            log = open(os.path.join(self.tmp, f'{exe}.log'), 'w')
+            p = subprocess.Popen([exe], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            log.close()
+            self.procs.append(p)
+            self.pipewire.append(p)
+            if exe == 'pipewire':
+                wait_for(lambda: os.path.exists(os.path.join(self.env['XDG_RUNTIME_DIR'],
+                                                             'pipewire-0')), 15, 'pipewire')
+        self.pulse_socket = os.path.join(self.env['XDG_RUNTIME_DIR'], 'pulse', 'native')
+        self.env['PULSE_SERVER'] = 'unix:' + self.pulse_socket
+        wait_for(lambda: self.pactl_ok(), 15, 'pipewire-pulse to start')
+        self.pactl('load-module', 'module-null-sink', f'sink_name={HDMI_SINK}',
+                   'sink_properties=device.description=HDMI')
+        wait_for(lambda: self.default_sink() == HDMI_SINK, 10, 'the HDMI sink as default')
+
+    def start_notifyd(self):
+        """A real notification server with actions (xfce4-notifyd) and the
+        AT-SPI bus, so that a test can read the buttons it draws."""
+        env = dict(self.env)
+        env.pop('NO_AT_BRIDGE', None)
+        for exe in ('/usr/libexec/at-spi-bus-launcher',):
+            p = subprocess.Popen([exe, '--launch-immediately'], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.procs.append(p)
+        wait_for(lambda: self.session.name_has_owner('org.a11y.Bus'), 10, 'the AT-SPI bus')
+        log = open(os.path.join(self.tmp, 'notifyd.log'), 'w')
+        # Debian installs it under the multiarch libdir, not on PATH.
+        exe = (glob.glob('/usr/lib/*/xfce4/notifyd/xfce4-notifyd')
+               + glob.glob('/usr/lib/xfce4/notifyd/xfce4-notifyd'))
+        if not exe:
+            raise RuntimeError('xfce4-notifyd is not installed (.ci/debian-packages.txt)')
+        p = subprocess.Popen([exe[0]], env=env,
+                             stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self.procs.append(p)
+        wait_for(lambda: self.session.name_has_owner(NOTIFY), 10, 'xfce4-notifyd')
+        return p
+
+    def accessible_tree(self, app_name):
+        """(depth, role, name) of every accessible of @app_name, read through
+        AT-SPI in a fresh process (libatspi caches what it has seen)."""
+        code = r'''
+import json, sys, gi
+gi.require_version("Atspi", "2.0")
+from gi.repository import Atspi
+out = []
+def walk(a, depth):
+    for i in range(a.get_child_count()):
+        c = a.get_child_at_index(i)
+        if c is not None:
+            out.append((depth, c.get_role_name(), c.get_name()))
+            walk(c, depth + 1)
+d = Atspi.get_desktop(0)
+for i in range(d.get_child_count()):
+    app = d.get_child_at_index(i)
+    if app is not None and app.get_name() == sys.argv[1]:
+        walk(app, 1)
+print(json.dumps(out))
+'''
+        r = subprocess.run([sys.executable, '-c', code, app_name], env=self.env,
+                           capture_output=True, text=True, timeout=30)
+        return json.loads(r.stdout) if r.returncode == 0 and r.stdout.strip() else []
+
+    def config_file(self, *parts):
+        return os.path.join(self.env['XDG_CONFIG_HOME'], *parts)
+
+    def state_file(self, *parts):
+        return os.path.join(self.env['XDG_STATE_HOME'], *parts)
+
+    def restart_tray(self, *args):
+        """Ends the tray (as a logout would) and starts a new one."""
+        self.tray.terminate()
+        self.tray.wait(15)
+        self.procs.remove(self.tray)
+        self.tray_log.close()
+        return self.start_tray(*args)
+
+    def notify_hints(self):
+        return [dict(args[6]) for _, m, args in self.notify.GetCalls(dbus_interface=MOCK_IFACE)
+                if m == 'Notify']
+
     def restart_pulse(self, down_s=0.5):
         """Stops the sound server, waits @down_s, starts it again (same sinks)."""
         self.pulse.terminate()
@@ -194,7 +293,7 @@ load-module module-always-sink
         try:
             self.pactl('info')
             return True
-        except subprocess.CalledProcessError:
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
             return False
 
     def default_sink(self):
@@ -208,8 +307,8 @@ load-module module-always-sink
 
     def module_of_sink(self, name):
         for l in self.pactl('list', 'short', 'modules').splitlines():
-            f = l.split('\t')
-            if f[1] == 'module-null-sink' and f'sink_name={name}' in f[2]:
+            f = l.split('\t')  # pipewire-pulse lists multi-line arguments too
+            if len(f) >= 3 and f[1] == 'module-null-sink' and f'sink_name={name}' in f[2]:
                 return f[0]
         return None
 

@@ -1,8 +1,14 @@
 #!/usr/bin/python3
-'''Screenshot test of the passdesk-tray status window under Xvfb.
+'''Screenshot test of the passdesk-tray status window under Xvfb, fed by
+the real passdesk-agent --session on the Esprimo fixture tree (what the
+README shows is what the agent says): kernel-log lines go in through a FIFO
+(--kmsg), the host channel is a pty whose other end this script plays
+(passdesk-hostd's side of PROTOCOL.md), polkit is dbusmock's polkitd. Only
+the VA-API probe is a stand-in (no GPU here): fake-vaprobe, answering with
+a real iHD report or hanging as a hung GPU does.
 
-Renders the window in the ok state, in a failed state (VA-API failed,
-audio degraded, details expanded) and the failed state at GDK_SCALE=2, and
+Renders the window in the ok state, after a GPU hang (the probe no longer
+answers), after an HDMI codec timeout, the failed state at GDK_SCALE=2, and
 the cold-restart dialog asking and after the host refused (its red confirm
 button gone, only "Close" left),
 captures each with ImageMagick's `import`, and compares loosely with
@@ -15,12 +21,15 @@ Prints TAP.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+import tty
+import urllib.parse
 
-from trayenv import MOCK_IFACE, SRCDIR, Tap, TrayEnv, wait_for  # noqa: E402
+from trayenv import SRCDIR, Tap, TrayEnv, wait_for  # noqa: E402
 
 import gi  # noqa: E402
 gi.require_version('GdkPixbuf', '2.0')
@@ -82,20 +91,110 @@ def check(counts, exp):
             assert want[0] <= counts[key] <= want[1], (key, counts)
 
 
-def set_failed(env):
-    # The Esprimo of set_all_ok (Kaby Lake GT2) after a GPU hang: the case
-    # where the README's reader most needs the tray.
-    env.set_component('vaapi', 'failed',
-                      'The GPU did not answer within 5 s: a GPU hang is likely.',
-                      [('driver', 'iHD'), ('device', '/dev/dri/renderD128')],
-                      [('Reset the GPU with a real stop and start of the VM on the host '
-                        '(“Cold restart VM…”); a reboot from inside the VM does not reset it.',
-                        'passdesk cold-restart')])
-    env.set_component('audio', 'degraded', 'HDMI audio codec answered late (codec timeout).',
-                      [('hdmi-codec', 'Intel Kabylake HDMI (codec#2)'),
-                       ('hdmi-codec-present', 'yes'), ('eld#2.0', 'monitor DELL U2415'),
-                       ('monitor-name', 'DELL U2415')],
-                      [('Choose “Switch audio to HDMI” if the output moved.', '')])
+BUILDDIR = os.environ['PASSDESK_BUILDDIR']
+FIXTURES = os.environ['PASSDESK_TEST_FIXTURES']
+HELLO = ('HELLO 1 proto=1 proto-min=1 host=pve1 vmid=101 enabled=1 cool-off-min=5 '
+         'cool-off-max=120 cool-off-default=10 rate-max=1 rate-window=300 day-max=6 '
+         'rate-left=1 next-allowed-in=0')
+IHD_REPORT = {
+    'probe': 'passdesk-vaprobe', 'format': 1, 'device': '/dev/dri/renderD128', 'user': 'nobody',
+    'status': 'ok', 'error': None, 'va_api_version': '1.22',
+    'vendor': 'Intel iHD driver for Intel(R) Gen Graphics - 25.2.3 ()', 'driver': 'iHD',
+    'decode': ['H.264', 'HEVC', 'VP8', 'VP9', 'MPEG-2', 'JPEG'],
+    'encode': ['H.264', 'HEVC', 'JPEG'], 'video_processing': True,
+    'functional_test': {'name': 'vpp-scale-nv12', 'ran': True, 'passed': True,
+                        'duration_ms': 3.2, 'message': 'ok'},
+    'duration_ms': 48.0,
+}
+GPU_HANG = 'i915 0000:00:02.0: [drm] GPU HANG: ecode 9:1:85dffffb, in firefox-esr [2216]'
+CODEC_TIMEOUT = ('snd_hda_intel 0000:00:1f.3: azx_get_response timeout, switching to '
+                 'polling mode: last cmd=0x20270503')
+
+
+class RealAgent:
+    """passdesk-agent --session on the Esprimo tree, with a kernel-log FIFO,
+    a host channel on a pty, and a VA-API probe whose answer can change."""
+
+    def __init__(self, env):
+        self.env = env
+        tmp = env.tmp
+        self.kmsg = os.path.join(tmp, 'kmsg')
+        os.mkfifo(self.kmsg)
+        self.kmsg_fd = os.open(self.kmsg, os.O_RDWR)  # never blocks, keeps a writer
+        self.seq = 0
+        self.host, slave = os.openpty()
+        tty.setraw(self.host)
+        self.port = os.path.join(tmp, 'org.passdesk.hostlink.0')
+        os.symlink(os.ttyname(slave), self.port)
+        self.slave = slave
+        self.inbuf = b''
+        os.set_blocking(self.host, False)
+        report = os.path.join(tmp, 'vaprobe.json')
+        with open(report, 'w') as f:
+            json.dump(IHD_REPORT, f)
+        self.mode = os.path.join(tmp, 'vaprobe-mode')
+        self.set_probe('json')
+        probe = os.path.join(tmp, 'vaprobe')
+        with open(probe, 'w') as f:
+            f.write(f'''#!/bin/sh
+FAKE_VAPROBE_MODE=$(cat {self.mode}) FAKE_VAPROBE_JSON={report} \\
+FAKE_VAPROBE_PIDFILE={tmp}/vaprobe.pid exec {BUILDDIR}/tests/fakes/fake-vaprobe "$@"
+''')
+        os.chmod(probe, 0o755)
+        self.polkitd, polkit = env._spawn_template('polkitd')
+        polkit.SetAllowed(['org.passdesk.cold-restart'])
+        agent_env = dict(env.env)
+        agent_env.update({'PASSDESK_SYSROOT': os.path.join(FIXTURES, 'esprimo'),
+                          'PASSDESK_VAPROBE': probe})
+        self.log = open(os.path.join(tmp, 'agent.log'), 'w')
+        self.proc = subprocess.Popen(
+            [os.path.join(BUILDDIR, 'agent', 'daemon', 'passdesk-agent'), '--session',
+             '--no-hotplug', '--kmsg=' + self.kmsg, '--hostlink-port=' + self.port,
+             '--vaprobe-timeout=2'],
+            env=agent_env, stdout=self.log, stderr=subprocess.STDOUT)
+        env.procs.append(self.proc)
+
+    def set_probe(self, mode):
+        with open(self.mode, 'w') as f:
+            f.write(mode)
+
+    def write_kmsg(self, msg, later_s=0):
+        """One record; @later_s moves its timestamp on, so that the same line
+        again is a new incident (the scanner folds repeats within a minute)."""
+        self.seq += 1
+        ts = int((time.monotonic() + later_s) * 1e6)
+        os.write(self.kmsg_fd, f'3,{self.seq},{ts},-;{msg}\n'.encode())
+
+    def send(self, line):
+        os.write(self.host, line.encode() + b'\n')
+
+    def read_line(self, verb):
+        def have():
+            try:
+                self.inbuf += os.read(self.host, 65536).replace(b'\r', b'')
+            except BlockingIOError:
+                pass
+            return any(l.split(b' ')[0] == verb.encode() for l in self.inbuf.split(b'\n')[:-1])
+        wait_for(have, 10, f'{verb} from the agent')
+        lines = self.inbuf.split(b'\n')
+        for i, l in enumerate(lines[:-1]):
+            if l.split(b' ')[0] == verb.encode():
+                self.inbuf = b'\n'.join(lines[i + 1:])
+                return l.decode()
+
+    def handshake(self):
+        self.send('')
+        self.send(HELLO)
+        self.read_line('READY')
+
+    def close(self):
+        for fd in (self.kmsg_fd, self.host, self.slave):
+            os.close(fd)
+        self.log.close()
+
+
+def labels(env):
+    return [str(p.get('label', '')) for _, p in env.menu_layout()[1]]
 
 
 def main():
@@ -104,41 +203,84 @@ def main():
         expect = json.load(f)
     tap = Tap()
     env = TrayEnv(screen='2600x2400x24')
+    agent = None
     shots = {}
     try:
-        env.set_all_ok()
-        for kind, comp, text in [
-                ('hostlink.connected', 'hostlink', 'passdesk-hostd connected (VM 101).'),
-                ('display.connector-changed', 'display', 'HDMI-A-1 connected: DELL U2415.'),
-                ('usb.reconnect-storm', 'usb', 'The monitor hub reconnected 6 times in 30 s.')]:
-            env.agent.AddEvent(kind, comp, text, dbus_interface=MOCK_IFACE)
-        env.start_tray('--status')
+        env.agent_proc.terminate()  # the real agent instead of the fake
+        env.agent_proc.wait(10)
+        env.procs.remove(env.agent_proc)
+        agent = RealAgent(env)
+        agent.handshake()
+        env.start_tray('--session', '--status')
 
         def ok_state():
             wait_for(lambda: env.item_name() in env.registered_items(), 20, 'the tray')
+            wait_for(lambda: 'Video acceleration: OK' in labels(env)
+                     and 'Host link: OK' in labels(env), 20, 'the agent\'s first checks')
+            # (The host component stays unknown: this host end speaks
+            # protocol 1 and sends no doctor report.)
             shots['ok'] = capture(env, 'tray-status-ok')
             check(analyse(shots['ok']), expect['ok'])
-        tap.run('status window, ok state', ok_state)
+        tap.run('status window, ok state (real agent, Esprimo tree)', ok_state)
 
-        def failed_state():
-            set_failed(env)
-            wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-failed', 10, 'failed')
-            shots['failed'] = capture(env, 'tray-status-failed')
-            check(analyse(shots['failed']), expect['failed'])
-        tap.run('status window, failed state', failed_state)
+        def gpu_hang_survived():
+            # A hang the driver recovers from: the agent re-probes by itself,
+            # acceleration works, and nobody is alarmed (history only).
+            before = len(env.notify_calls())
+            agent.write_kmsg(GPU_HANG)
+            wait_for(lambda: 'GPU: Unknown' in labels(env), 10, 'the agent checking')
+            wait_for(lambda: 'GPU: OK' in labels(env) and 'Video acceleration: OK' in labels(env),
+                     20, 'gpu and acceleration ok again')
+            time.sleep(0.5)
+            assert env.notify_calls()[before:] == [], env.notify_calls()[before:]
+        tap.run('a GPU hang acceleration survives: re-probed, no notification', gpu_hang_survived)
+
+        def gpu_hang():
+            # The GPU hangs in Firefox and stays hung: the probe the agent
+            # runs by itself after the hang no longer answers. One
+            # notification says so, with the cold restart; none for the GPU.
+            agent.set_probe('hang')
+            before = len(env.notify_calls())
+            agent.write_kmsg(GPU_HANG, later_s=120)
+            wait_for(lambda: 'Video acceleration: Failed' in labels(env), 20,
+                     'video acceleration failed')
+            time.sleep(0.5)
+            notes = env.notify_calls()[before:]
+            assert [n['summary'] for n in notes] == ['Video acceleration failed'], notes
+            assert 'cold-restart' in notes[0]['actions'], notes
+            assert 'gone since the GPU hung' in notes[0]['body'], notes
+            shots['gpu-hang'] = capture(env, 'tray-status-gpu-hang')
+            check(analyse(shots['gpu-hang']), expect['gpu-hang'])
+        tap.run('status window after a GPU hang that acceleration did not survive', gpu_hang)
+
+        def codec_timeout():
+            agent.set_probe('json')
+            env.app_action('run-checks')
+            wait_for(lambda: 'Video acceleration: OK' in labels(env), 20, 'recovered')
+            before = len(env.notify_calls())
+            agent.write_kmsg(CODEC_TIMEOUT)
+            wait_for(lambda: 'Audio: Failed' in labels(env), 20, 'audio failed')
+            note = wait_for(lambda: [n for n in env.notify_calls()[before:]
+                                     if n['summary'] == 'Audio failed'], 5, 'audio note')[0]
+            assert 'Turn the monitor off and on' in note['body'], note
+            assert note['actions'][2:] == ['repair-audio', 'Repair HDMI audio', 'cold-restart',
+                                           'Cold restart VM'], note
+            shots['codec'] = capture(env, 'tray-status-codec')
+            check(analyse(shots['codec']), expect['codec'])
+        tap.run('status window after an HDMI codec timeout', codec_timeout)
 
         def dialog():
             env.app_action('cold-restart')
             shots['dialog'] = capture(env, 'tray-cold-restart', 'Cold restart VM')
             check(analyse(shots['dialog']), expect['dialog'])
             # The host refuses: the dialog shows its sentence and only "Close".
-            env.agent.SetColdRestartError(
-                'org.passdesk.Agent1.Error.Refused',
-                'VM 101 was cold-restarted 2 minutes ago; the host allows one every 10 minutes.',
-                dbus_interface=MOCK_IFACE)
             env.app_action('confirm-cold-restart')
-            wait_for(lambda: env.agent.GetColdRestartRequests(dbus_interface=MOCK_IFACE), 10,
-                     'ColdRestart on the agent')
+            restart = agent.read_line('RESTART')
+            rid = re.match(r'RESTART (\S+)', restart).group(1)
+            text = ('VM 101 was cold-restarted 2 minutes ago; the host allows one every '
+                    '10 minutes.')
+            agent.send(f'REFUSE {rid} code=rate-limited '
+                       f'text={urllib.parse.quote(text, safe="")} retry-in=480')
             shots['dialog-refused'] = capture(env, 'tray-cold-restart-refused', 'Cold restart VM')
             check(analyse(shots['dialog-refused']), expect['dialog-refused'])
         tap.run('cold-restart dialog asks, then shows the host\'s refusal', dialog)
@@ -147,14 +289,20 @@ def main():
         env.tray.wait(15)
 
         def failed_2x():
-            env.start_tray('--status', extra_env={'GDK_SCALE': '2'})
+            env.start_tray('--session', '--status', extra_env={'GDK_SCALE': '2'})
             wait_for(lambda: env.item_name() in env.registered_items(), 20, 'the tray')
             wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-failed', 10, 'failed')
             shots['failed-2x'] = capture(env, 'tray-status-failed-2x')
             check(analyse(shots['failed-2x']), expect['failed-2x'])
         tap.run('status window, failed state at GDK_SCALE=2', failed_2x)
     finally:
+        if tap.failed:
+            print('# tray log:\n# ' + env.tray_log_text().replace('\n', '\n# '))
+            with open(os.path.join(env.tmp, 'agent.log')) as f:
+                print('# agent log:\n# ' + f.read().replace('\n', '\n# '))
         env.close()
+        if agent is not None:
+            agent.close()
     if os.environ.get('PASSDESK_UPDATE_SCREENSHOTS'):
         dest = os.path.join(SRCDIR, 'docs', 'screenshots')
         os.makedirs(dest, exist_ok=True)

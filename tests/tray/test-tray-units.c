@@ -3,7 +3,10 @@
  * Components entries is tests/agent/test-components-variant.c.) */
 #include "tray-agent-client.h"
 #include "tray-menu-model.h"
+#include "tray-settings.h"
 #include "tray-state.h"
+
+#include <glib/gstdio.h>
 
 #include <string.h>
 
@@ -90,11 +93,55 @@ test_state_words (void)
   g_assert_false (pd_tray_cold_restart_active ("idle"));
 }
 
+/* What the user told the tray survives a restart (a new PdTraySettings on
+ * the same file); bad input is ignored, the list of outputs is bounded. */
+static void
+test_settings (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("pd-tray-settings-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "sub", "tray.ini", NULL);
+  {
+    g_autoptr (PdTraySettings) s = pd_tray_settings_new (path);
+    g_assert_false (pd_tray_settings_get_muted (s, PD_COMPONENT_USB));
+    g_assert_cmpuint (pd_tray_settings_get_critical_seconds (s), ==, 900);
+    pd_tray_settings_set_muted (s, PD_COMPONENT_USB, TRUE);
+    pd_tray_settings_set_muted (s, PD_COMPONENT_AUDIO, TRUE);
+    pd_tray_settings_set_muted (s, PD_COMPONENT_AUDIO, FALSE);
+    for (int i = 0; i < 20; i++)
+      {
+        g_autofree char *name = g_strdup_printf ("sink-%d", i);
+        pd_tray_settings_choose_output (s, name);
+      }
+    pd_tray_settings_choose_output (s, "usb-headset");
+    pd_tray_settings_choose_output (s, "bad;name");
+    pd_tray_settings_choose_output (s, "");
+  }
+  g_autoptr (PdTraySettings) s = pd_tray_settings_new (path);
+  g_assert_true (pd_tray_settings_get_muted (s, PD_COMPONENT_USB));
+  g_assert_false (pd_tray_settings_get_muted (s, PD_COMPONENT_AUDIO));
+  g_assert_true (pd_tray_settings_output_chosen (s, "usb-headset"));
+  g_assert_true (pd_tray_settings_output_chosen (s, "sink-19"));
+  g_assert_false (pd_tray_settings_output_chosen (s, "sink-0")); /* the oldest went */
+  g_assert_false (pd_tray_settings_output_chosen (s, "bad;name"));
+  g_assert_false (pd_tray_settings_output_chosen (s, NULL));
+
+  /* A broken file gives the defaults, never a crash. */
+  g_assert_true (g_file_set_contents (path, "[notifications\ncritical-seconds=soon\n", -1, NULL));
+  g_autoptr (PdTraySettings) broken = pd_tray_settings_new (path);
+  g_assert_false (pd_tray_settings_get_muted (broken, PD_COMPONENT_USB));
+  g_assert_cmpuint (pd_tray_settings_get_critical_seconds (broken), ==, 900);
+  g_unlink (path);
+  g_autofree char *sub = g_path_get_dirname (path);
+  g_rmdir (sub);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/tray/menu", test_menu);
   g_test_add_func ("/tray/state", test_state_words);
+  g_test_add_func ("/tray/settings", test_settings);
   return g_test_run ();
 }

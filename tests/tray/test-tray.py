@@ -4,14 +4,12 @@ Xvfb, private session and system-like buses, a StatusNotifierWatcher,
 python-dbusmock's notification daemon, PulseAudio with null sinks and the
 test agent. Prints TAP.
 
-Audio scenarios, and why there are two: null sinks have no card, so there is
-no HDMI profile for "Switch to HDMI" to re-enable after the HDMI sink is
-gone. So (a) removing the HDMI-named null sink (module-always-sink puts
-auto_null in its place) must give one notification with the "Switch to
-HDMI" action within 1 s, and it is withdrawn when the sink comes back; and
-(b) with the HDMI sink present but a non-HDMI sink as default and a stream
-playing there, invoking the notification's action must make the HDMI sink
-the default and move the stream.
+Audio here: removing the HDMI-named null sink (module-always-sink puts
+auto_null in its place) must give one notification within 1 s, without a
+"Switch to HDMI" that could not work (null sinks have no card, so no HDMI
+profile is left to switch to), and it is withdrawn when the sink comes back.
+The switch itself, chosen outputs and PipeWire are in test-tray-audio.py;
+what notifications look like and when they repeat in test-tray-notify.py.
 '''
 
 import os
@@ -124,7 +122,7 @@ def main():
                                       if n['summary'] == 'Video acceleration failed'], 5,
                              'VA-API notification')
             assert len(notes) == 1, notes
-            assert 'cold-restart' in notes[0]['actions'] and 'details' in notes[0]['actions']
+            assert notes[0]['actions'] == ['default', 'Details', 'cold-restart', 'Cold restart VM']
             # The incident changes: the same notification is replaced in place.
             env.set_component('vaapi', 'failed', 'The VA-API probe timed out (GPU hang?).')
             changed = wait_for(lambda: [n for n in env.notify_calls()
@@ -160,7 +158,10 @@ def main():
             elapsed = time.monotonic() - t0
             assert env.default_sink() == 'auto_null', env.default_sink()
             assert elapsed < 1.0, f'notification after {elapsed:.3f} s'
-            assert 'switch-hdmi' in notes[0]['actions'], notes[0]
+            # Nothing to switch to (null sinks have no card profile): no
+            # "Switch to HDMI", and no advice naming it.
+            assert 'switch-hdmi' not in notes[0]['actions'], notes[0]
+            assert 'Switch audio to HDMI' not in notes[0]['body'], notes[0]
             assert 'Dummy Output' in notes[0]['body'], notes[0]
             time.sleep(0.5)
             notes = audio_notes(env)[before:]
@@ -172,48 +173,8 @@ def main():
                       'sink_properties=device.description=HDMI')
             wait_for(lambda: notes[0]['id'] in env.closed_ids(), 5, 'CloseNotification')
             wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-ok', 10, 'ok icon')
-        tap.run('removing the HDMI sink gives one "Switch to HDMI" notification within 1 s',
+        tap.run('removing the HDMI sink gives one Dummy Output notification within 1 s',
                 hdmi_sink_removed)
-
-        def switch_action():
-            # PulseAudio may already pick the new sink as default when it
-            # loads: count notifications from before.
-            before = len(audio_notes(env))
-            env.pactl('load-module', 'module-null-sink', 'sink_name=analog-stereo',
-                      'sink_properties=device.description=Analog')
-            env.pactl('load-module', 'module-null-sink', 'sink_name=hdmi-stereo-extra1',
-                      "sink_properties='device.description=\"HDMI 2 (DELL U2415)\"'")
-            stream = subprocess.Popen(['pacat', '--playback', '-d', 'analog-stereo',
-                                       '/dev/zero'], env=env.env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                env.pactl('set-default-sink', 'analog-stereo')
-                notes = wait_for(lambda: audio_notes(env)[before:], 5, 'audio notification')
-                assert 'switch-hdmi' in notes[0]['actions'], notes[0]
-                cid, props = env.menu_item('Switch audio to HDMI')
-                wait_for(lambda: bool(env.menu_item('Switch audio to HDMI')[1]['visible']), 5,
-                         'Switch item visible')
-                wait_for(lambda: env.pactl('list', 'short', 'sink-inputs').strip(), 10,
-                         'the stream to play')
-                env.invoke_action(notes[-1]['id'], 'switch-hdmi')
-                # Of the two HDMI sinks, the one on the monitor the agent
-                # reports (DELL U2415, from the ELD) wins over the first one.
-                wait_for(lambda: env.default_sink() == 'hdmi-stereo-extra1', 5,
-                         'the DELL U2415 HDMI sink as default')
-                hdmi_index = [l.split('\t')[0] for l in
-                              env.pactl('list', 'short', 'sinks').splitlines()
-                              if l.split('\t')[1] == 'hdmi-stereo-extra1'][0]
-                wait_for(lambda: all(l.split('\t')[1] == hdmi_index for l in
-                                     env.pactl('list', 'short', 'sink-inputs').splitlines()),
-                         5, 'stream moved to HDMI')
-                wait_for(lambda: notes[-1]['id'] in env.closed_ids(), 5, 'CloseNotification')
-                wait_for(lambda: not bool(env.menu_item('Switch audio to HDMI')[1]['visible']),
-                         5, 'Switch item hidden')
-            finally:
-                stream.terminate()
-                stream.wait(10)
-        tap.run('"Switch to HDMI" makes the HDMI sink of the agent\'s monitor default and moves the stream',
-                switch_action)
 
         def cold_restart():
             cid, props = env.menu_item('Cold restart VM…')
@@ -293,9 +254,9 @@ def main():
             env.set_component('usb', 'failed', 'The USB controller died (xhci_hcd: HC died).')
             note = wait_for(lambda: [n for n in env.notify_calls()
                                      if n['summary'] == 'USB failed'], 5, 'USB notification')[0]
-            assert note['actions'][:4] == ['default', 'Details', 'details', 'Details'], note
+            assert note['actions'] == ['default', 'Details'], note
             assert 'cold-restart' not in note['actions'] and 'switch-hdmi' not in note['actions']
-            env.invoke_action(note['id'], 'details')
+            env.invoke_action(note['id'], 'default')
             wait_for(lambda: 'passdesk status' in subprocess.run(
                 ['xwininfo', '-root', '-tree'], env=env.env, capture_output=True,
                 text=True).stdout, 10, 'status window')
@@ -309,9 +270,11 @@ def main():
             wait_for(lambda: 'org.passdesk.Tray' in env.pactl('list', 'clients'), 20,
                      'the tray to reconnect')
             time.sleep(0.3)  # its first listing of sinks and server
-            before = len(audio_notes(env))
             env.pactl('unload-module', env.module_of_sink(HDMI_SINK))
-            wait_for(lambda: audio_notes(env)[before:], 10, 'audio notification after restart')
+            # (The same Dummy Output incident as a minute ago: a flap, shown by
+            # the icon and the menu, not announced again.)
+            wait_for(lambda: env.menu_item('Audio: Failed')[0] is not None, 10,
+                     'the sink removal seen after the restart')
             env.pactl('load-module', 'module-null-sink', f'sink_name={HDMI_SINK}',
                       'sink_properties=device.description=HDMI')
             wait_for(lambda: str(env.item_prop('IconName')) == 'passdesk-ok', 10, 'ok icon')

@@ -21,6 +21,7 @@ pd_tray_state_free (PdTrayState *state)
   pd_report_free (state->report);
   g_free (state->cold_restart_state);
   g_free (state->cold_restart_blocked);
+  g_free (state->audio_keepable);
   g_free (state);
 }
 

@@ -13,12 +13,15 @@ G_BEGIN_DECLS
 typedef struct
 {
   gboolean agent_connected;
-  PdReport *report;           /* merged; never NULL (empty while no agent) */
-  PdState overall;            /* PD_STATE_UNKNOWN while the agent is away */
-  gboolean audio_fallback;    /* output fell back to Dummy Output or non-HDMI */
-  gboolean can_switch_audio;  /* an HDMI/DP output exists to switch to */
-  char *cold_restart_state;   /* as the agent reports it ("idle", ...) */
-  char *cold_restart_blocked; /* why a cold restart cannot start, or NULL */
+  PdReport *report;             /* merged; never NULL (empty while no agent) */
+  PdState overall;              /* PD_STATE_UNKNOWN while the agent is away */
+  gboolean audio_fallback;      /* output fell back to Dummy Output or non-HDMI */
+  gboolean can_switch_audio;    /* an HDMI/DP output exists to switch to */
+  gboolean audio_codec_missing; /* the agent sees the codec, the server no HDMI/DP */
+  char *audio_keepable;         /* a non-HDMI output the user may keep, or NULL */
+  gboolean audio_repairable;    /* the agent says the HD-Audio hardware failed */
+  char *cold_restart_state;     /* as the agent reports it ("idle", ...) */
+  char *cold_restart_blocked;   /* why a cold restart cannot start, or NULL */
 } PdTrayState;
 
 PdTrayState *pd_tray_state_new (void);

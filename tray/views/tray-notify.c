@@ -14,14 +14,18 @@ typedef struct
   guint flap_timer_id; /* announces a suppressed incident that outlasts the minute */
   PdTrayNotify *owner;
   char *key;        /* what was (or will be) shown, for change detection */
+  gboolean quiet;   /* open, but already announced before this tray started */
+  guint expire_id;  /* withdraws a critical notification after a while */
   gboolean pending; /* a Notify call is in flight */
   gboolean dirty;   /* content changed while in flight */
   gboolean close_after;
   gint64 last_time; /* monotonic time of the last announcement */
   char *last_key;   /* what it announced */
   char *summary;
-  char *body;
-  GPtrArray *actions; /* key, label, key, label ... */
+  char *text;         /* what happened (the component's summary) */
+  char *next;         /* the next step (the component's first advice), or NULL */
+  char *hint_item;    /* the menu item named when the server has no actions */
+  GPtrArray *actions; /* extra actions: key, label, key, label ... */
   PdState state;
 } Incident;
 
@@ -38,6 +42,9 @@ struct _PdTrayNotify
   gboolean have_icon;
   Incident incidents[PD_N_COMPONENTS];
   guint32 message_id;
+  PdTraySettings *settings; /* not owned */
+  GKeyFile *announced;      /* component -> key of the incident last announced */
+  char *announced_path;
 };
 
 G_DEFINE_TYPE (PdTrayNotify, pd_tray_notify, G_TYPE_OBJECT)
@@ -95,9 +102,13 @@ notify_cb (GObject *source, GAsyncResult *res, gpointer user_data)
     send_incident (call->self, inc);
 }
 
+/* Servers differ in what they do with "default": the spec makes it the click
+ * on the notification, xfce4-notifyd also draws it as a button. So it is the
+ * only way to the details, and every other action has a label of its own:
+ * one button per action everywhere. */
 static void
 call_notify (PdTrayNotify *self, Incident *inc, guint32 replaces, const char *icon,
-             const char *summary, const char *body, GPtrArray *actions, guchar urgency)
+             const char *summary, const char *body, GPtrArray *extra, guchar urgency)
 {
   GVariantBuilder acts, hints;
   NotifyCall *call = g_new0 (NotifyCall, 1);
@@ -105,15 +116,17 @@ call_notify (PdTrayNotify *self, Incident *inc, guint32 replaces, const char *ic
   call->self = self;
   call->inc = inc;
   g_variant_builder_init (&acts, G_VARIANT_TYPE ("as"));
-  if (self->have_actions && actions != NULL)
-    for (guint i = 0; i < actions->len; i++)
-      g_variant_builder_add (&acts, "s", (const char *) g_ptr_array_index (actions, i));
+  if (self->have_actions)
+    {
+      g_variant_builder_add (&acts, "s", "default");
+      g_variant_builder_add (&acts, "s", "Details");
+      for (guint i = 0; extra != NULL && i < extra->len; i++)
+        g_variant_builder_add (&acts, "s", (const char *) g_ptr_array_index (extra, i));
+    }
   g_variant_builder_init (&hints, G_VARIANT_TYPE ("a{sv}"));
   g_variant_builder_add (&hints, "{sv}", "desktop-entry",
                          g_variant_new_string ("org.passdesk.Tray"));
   g_variant_builder_add (&hints, "{sv}", "urgency", g_variant_new_byte (urgency));
-  if (urgency == 2)
-    g_variant_builder_add (&hints, "{sv}", "resident", g_variant_new_boolean (TRUE));
   g_dbus_connection_call (self->connection, NOTIFY_NAME, NOTIFY_PATH, NOTIFY_NAME, "Notify",
                           g_variant_new ("(susssasa{sv}i)", "passdesk", replaces, icon, summary,
                                          body, &acts, &hints, -1),
@@ -135,6 +148,63 @@ where_to_click (PdTrayNotify *self, const char *menu_item)
   return "Click the passdesk icon and choose “Status…” for the details.";
 }
 
+/* ---- what was announced, across tray restarts and logins ---- */
+
+static void
+announced_save (PdTrayNotify *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_path_get_dirname (self->announced_path);
+
+  if (g_mkdir_with_parents (dir, 0700) != 0
+      || !g_key_file_save_to_file (self->announced, self->announced_path, &error))
+    g_debug ("Cannot remember the announced incidents in %s: %s", self->announced_path,
+             error ? error->message : "cannot create the folder");
+}
+
+static void
+announced_set (PdTrayNotify *self, PdComponentId id, const char *key)
+{
+  const char *name = pd_component_id_to_string (id);
+  g_autofree char *old = g_key_file_get_string (self->announced, "announced", name, NULL);
+
+  if (g_strcmp0 (old, key) == 0)
+    return;
+  if (key != NULL)
+    g_key_file_set_string (self->announced, "announced", name, key);
+  else
+    g_key_file_remove_key (self->announced, "announced", name, NULL);
+  announced_save (self);
+}
+
+static gboolean
+announced_is (PdTrayNotify *self, PdComponentId id, const char *key)
+{
+  g_autofree char *old
+      = g_key_file_get_string (self->announced, "announced", pd_component_id_to_string (id), NULL);
+  return old != NULL && g_strcmp0 (old, key) == 0;
+}
+
+/* ---- sending ---- */
+
+static gboolean
+expire_cb (gpointer data)
+{
+  Incident *inc = data;
+
+  /* A failure's notification is critical (it stays on screen), but not for
+   * ever: the icon keeps showing the incident after this. */
+  inc->expire_id = 0;
+  if (inc->pending)
+    inc->close_after = TRUE;
+  else if (inc->id != 0)
+    {
+      close_notification (inc->owner, inc->id);
+      inc->id = 0;
+    }
+  return G_SOURCE_REMOVE;
+}
+
 static void
 send_incident (PdTrayNotify *self, Incident *inc)
 {
@@ -148,13 +218,22 @@ send_incident (PdTrayNotify *self, Incident *inc)
       inc->dirty = TRUE;
       return;
     }
+  const char *hint = where_to_click (self, inc->hint_item);
+  g_autofree char *body
+      = g_strdup_printf ("%s%s%s%s%s", inc->text, inc->next ? "\n" : "", inc->next ? inc->next : "",
+                         hint ? "\n" : "", hint ? hint : "");
   inc->dirty = FALSE;
   inc->pending = TRUE;
   inc->last_time = g_get_monotonic_time ();
   g_free (inc->last_key);
   inc->last_key = g_strdup (inc->key);
-  call_notify (self, inc, inc->id, pd_tray_state_icon_for (inc->state), inc->summary, inc->body,
+  announced_set (self, inc->component, inc->key);
+  call_notify (self, inc, inc->id, pd_tray_state_icon_for (inc->state), inc->summary, body,
                inc->actions, inc->state == PD_STATE_FAILED ? 2 : 1);
+  g_clear_handle_id (&inc->expire_id, g_source_remove);
+  guint expire_s = self->settings ? pd_tray_settings_get_critical_seconds (self->settings) : 0;
+  if (inc->state == PD_STATE_FAILED && expire_s > 0)
+    inc->expire_id = g_timeout_add_seconds (expire_s, expire_cb, inc);
 }
 
 static gboolean
@@ -183,6 +262,32 @@ incident_wanted (const PdTrayState *state, PdComponentId id, const PdComponent *
   return TRUE;
 }
 
+static void
+withdraw (PdTrayNotify *self, Incident *inc)
+{
+  inc->active = FALSE;
+  inc->suppressed = FALSE;
+  inc->quiet = FALSE;
+  g_clear_handle_id (&inc->flap_timer_id, g_source_remove);
+  g_clear_handle_id (&inc->expire_id, g_source_remove);
+  g_clear_pointer (&inc->key, g_free);
+  if (inc->pending)
+    inc->close_after = TRUE;
+  else if (inc->id != 0)
+    {
+      close_notification (self, inc->id);
+      inc->id = 0;
+    }
+  inc->dirty = FALSE;
+}
+
+static void
+add_action (GPtrArray *actions, const char *key, const char *label)
+{
+  g_ptr_array_add (actions, g_strdup (key));
+  g_ptr_array_add (actions, g_strdup (label));
+}
+
 void
 pd_tray_notify_update (PdTrayNotify *self, const PdTrayState *state)
 {
@@ -198,68 +303,90 @@ pd_tray_notify_update (PdTrayNotify *self, const PdTrayState *state)
       if ((!state->agent_connected && id != PD_COMPONENT_AUDIO) || c == NULL)
         continue;
 
-      if (!incident_wanted (state, id, c))
+      gboolean muted = self->settings != NULL && pd_tray_settings_get_muted (self->settings, id);
+      if (!incident_wanted (state, id, c) || muted)
         {
-          if (!inc->active)
-            continue;
-          /* Recovered: withdraw. */
-          inc->active = FALSE;
-          inc->suppressed = FALSE;
-          g_clear_handle_id (&inc->flap_timer_id, g_source_remove);
-          g_clear_pointer (&inc->key, g_free);
-          if (inc->pending)
-            inc->close_after = TRUE;
-          else if (inc->id != 0)
-            {
-              close_notification (self, inc->id);
-              inc->id = 0;
-            }
-          inc->dirty = FALSE;
+          if (inc->active)
+            withdraw (self, inc);
+          /* Recovered (or muted): the next time is news again. */
+          if (!muted)
+            announced_set (self, id, NULL);
           continue;
         }
 
-      g_autoptr (GPtrArray) actions = g_ptr_array_new ();
-      g_ptr_array_add (actions, "default");
-      g_ptr_array_add (actions, "Details");
-      g_ptr_array_add (actions, "details");
-      g_ptr_array_add (actions, "Details");
-      const char *extra = NULL;
+      g_autoptr (GPtrArray) actions = g_ptr_array_new_with_free_func (g_free);
+      const char *hint_item = NULL;
+      gboolean can_cold_restart = state->cold_restart_blocked == NULL;
       if ((id == PD_COMPONENT_GPU || id == PD_COMPONENT_VAAPI) && c->state == PD_STATE_FAILED
-          && state->cold_restart_blocked == NULL)
+          && can_cold_restart)
         {
-          g_ptr_array_add (actions, "cold-restart");
-          g_ptr_array_add (actions, "Cold restart VM");
-          extra = "cold-restart";
+          add_action (actions, "cold-restart", "Cold restart VM");
+          hint_item = "cold-restart";
         }
-      if (id == PD_COMPONENT_AUDIO && state->audio_fallback)
+      if (id == PD_COMPONENT_AUDIO)
         {
-          g_ptr_array_add (actions, "switch-hdmi");
-          g_ptr_array_add (actions, "Switch to HDMI");
-          extra = "switch-hdmi";
+          /* Only what can work in this state: a switch needs an HDMI/DP
+           * output to switch to; without one, or when the codec itself
+           * misbehaves, the cold restart is the step that resets it. */
+          /* The HD-Audio hardware failed (codec timeout, spurious
+           * answers, no codec): rebinding its driver resets the controller
+           * and probes the codecs again, without a restart. */
+          if (state->audio_repairable && state->agent_connected)
+            add_action (actions, "repair-audio", "Repair HDMI audio");
+          if (state->can_switch_audio && state->audio_fallback)
+            {
+              add_action (actions, "switch-hdmi", "Switch to HDMI");
+              hint_item = "switch-hdmi";
+            }
+          else if (c->state == PD_STATE_FAILED && can_cold_restart)
+            {
+              add_action (actions, "cold-restart", "Cold restart VM");
+              hint_item = "cold-restart";
+            }
+          if (state->audio_keepable != NULL)
+            {
+              g_autofree char *label = g_strdup_printf ("Keep “%s”", state->audio_keepable);
+              add_action (actions, "keep-output", label);
+            }
         }
 
-      const char *hint = where_to_click (self, extra);
+      const PdAdvice *advice = c->advice->len > 0 ? g_ptr_array_index (c->advice, 0) : NULL;
       g_autofree char *summary = g_strdup_printf (
           "%s %s", pd_component_title (id), c->state == PD_STATE_FAILED ? "failed" : "degraded");
-      g_autofree char *body = g_strdup_printf ("%s%s%s", c->summary ? c->summary : "",
-                                               hint ? "\n" : "", hint ? hint : "");
-      g_autofree char *key = g_strdup_printf ("%d|%s|%s|%u", c->state, summary, body, actions->len);
+      g_autoptr (GString) key = g_string_new (NULL);
+      g_string_append_printf (key, "%d|%s|%s|%s", c->state, summary, c->summary ? c->summary : "",
+                              advice ? advice->text : "");
+      for (guint i = 0; i < actions->len; i += 2)
+        g_string_append_printf (key, "|%s", (const char *) g_ptr_array_index (actions, i));
 
-      if (inc->active && g_strcmp0 (inc->key, key) == 0)
+      if (inc->active && g_strcmp0 (inc->key, key->str) == 0)
         continue;
 
       gboolean fresh = !inc->active;
       inc->active = TRUE;
       g_free (inc->key);
-      inc->key = g_steal_pointer (&key);
+      inc->key = g_strdup (key->str);
       g_free (inc->summary);
       inc->summary = g_steal_pointer (&summary);
-      g_free (inc->body);
-      inc->body = g_steal_pointer (&body);
+      g_free (inc->text);
+      inc->text = g_strdup (c->summary ? c->summary : "");
+      g_free (inc->next);
+      inc->next = advice ? g_strdup (advice->text) : NULL;
+      g_free (inc->hint_item);
+      inc->hint_item = g_strdup (hint_item);
       g_clear_pointer (&inc->actions, g_ptr_array_unref);
       inc->actions = g_ptr_array_ref (actions);
       inc->state = c->state;
 
+      if (fresh && announced_is (self, id, inc->key))
+        {
+          /* Announced before this tray started (an earlier login, a tray
+           * restart) and unchanged since: the icon shows it, the user has
+           * been told. */
+          inc->quiet = TRUE;
+          continue;
+        }
+      inc->quiet = FALSE;
       if (fresh && inc->last_time != 0 && g_strcmp0 (inc->last_key, inc->key) == 0
           && g_get_monotonic_time () - inc->last_time < FLAP_WINDOW_US)
         {
@@ -292,12 +419,7 @@ pd_tray_notify_set_have_icon (PdTrayNotify *self, gboolean have_icon)
 void
 pd_tray_notify_message (PdTrayNotify *self, const char *summary, const char *body)
 {
-  g_autoptr (GPtrArray) actions = g_ptr_array_new ();
-  g_ptr_array_add (actions, "default");
-  g_ptr_array_add (actions, "Details");
-  g_ptr_array_add (actions, "details");
-  g_ptr_array_add (actions, "Details");
-  call_notify (self, NULL, self->message_id, "passdesk-unknown", summary, body, actions, 1);
+  call_notify (self, NULL, self->message_id, "passdesk-unknown", summary, body, NULL, 1);
 }
 
 static void
@@ -364,7 +486,8 @@ caps_cb (GObject *source, GAsyncResult *res, gpointer user_data)
     g_debug ("GetCapabilities failed: %s", error->message);
   self->caps_known = TRUE;
   for (PdComponentId c = 0; c < PD_N_COMPONENTS; c++)
-    if (self->incidents[c].active && self->incidents[c].dirty && !self->incidents[c].suppressed)
+    if (self->incidents[c].active && self->incidents[c].dirty && !self->incidents[c].suppressed
+        && !self->incidents[c].quiet)
       send_incident (self, &self->incidents[c]);
 }
 
@@ -398,7 +521,10 @@ pd_tray_notify_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->watch_id, g_bus_unwatch_name);
   for (PdComponentId c = 0; c < PD_N_COMPONENTS; c++)
-    g_clear_handle_id (&self->incidents[c].flap_timer_id, g_source_remove);
+    {
+      g_clear_handle_id (&self->incidents[c].flap_timer_id, g_source_remove);
+      g_clear_handle_id (&self->incidents[c].expire_id, g_source_remove);
+    }
   if (self->connection != NULL)
     {
       g_dbus_connection_signal_unsubscribe (self->connection, self->action_sub);
@@ -421,9 +547,13 @@ pd_tray_notify_finalize (GObject *object)
       g_free (inc->key);
       g_free (inc->last_key);
       g_free (inc->summary);
-      g_free (inc->body);
+      g_free (inc->text);
+      g_free (inc->next);
+      g_free (inc->hint_item);
       g_clear_pointer (&inc->actions, g_ptr_array_unref);
     }
+  g_key_file_unref (self->announced);
+  g_free (self->announced_path);
   G_OBJECT_CLASS (pd_tray_notify_parent_class)->finalize (object);
 }
 
@@ -451,9 +581,16 @@ pd_tray_notify_init (PdTrayNotify *self)
 }
 
 PdTrayNotify *
-pd_tray_notify_new (GDBusConnection *session)
+pd_tray_notify_new (GDBusConnection *session, PdTraySettings *settings)
 {
   PdTrayNotify *self = g_object_new (PD_TYPE_TRAY_NOTIFY, NULL);
+
+  self->settings = settings;
+  self->announced_path
+      = g_build_filename (g_get_user_state_dir (), "passdesk", "announced.ini", NULL);
+  self->announced = g_key_file_new ();
+  /* Missing or unreadable: everything open is news. */
+  g_key_file_load_from_file (self->announced, self->announced_path, G_KEY_FILE_NONE, NULL);
 
   self->connection = g_object_ref (session);
   /* Sender left open: GDBus cannot match a well-known sender name before it

@@ -3,6 +3,8 @@
 
 #include "detail-keys.h"
 
+#include <string.h>
+
 #define MAX_HISTORY_ROWS 200
 
 struct _PdTrayWindow
@@ -314,6 +316,24 @@ pd_tray_window_init (PdTrayWindow *self)
   gtk_box_pack_start (GTK_BOX (content), history_title, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (content), framed_list (&self->history, NULL, "No events yet."),
                       FALSE, FALSE, 0);
+  /* Which kinds of incident are announced (pasystray and nm-applet offer the
+   * same): the icon and this window show every one regardless. */
+  GtkWidget *notify_title = label_new (NULL, FALSE, FALSE);
+  GtkWidget *notify_box = gtk_flow_box_new ();
+  gtk_label_set_markup (GTK_LABEL (notify_title), "<b>Notifications</b>");
+  gtk_box_pack_start (GTK_BOX (content), notify_title, FALSE, FALSE, 0);
+  gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (notify_box), GTK_SELECTION_NONE);
+  gtk_flow_box_set_min_children_per_line (GTK_FLOW_BOX (notify_box), 3);
+  for (PdComponentId id = 0; id < PD_N_COMPONENTS; id++)
+    {
+      g_autofree char *action = g_strdup_printf ("app.notify-%s", pd_component_id_to_string (id));
+      GtkWidget *check = gtk_check_button_new_with_label (pd_component_title (id));
+      gtk_widget_set_tooltip_text (check, "Show a notification when this part has a problem");
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (check), action);
+      gtk_widget_set_name (check, action + strlen ("app."));
+      gtk_container_add (GTK_CONTAINER (notify_box), check);
+    }
+  gtk_box_pack_start (GTK_BOX (content), notify_box, FALSE, FALSE, 0);
   gtk_container_add (GTK_CONTAINER (scroll), content);
   gtk_box_pack_start (GTK_BOX (box), scroll, TRUE, TRUE, 0);
 
