@@ -52,6 +52,9 @@ finish_cycle (PdAgentDaemon *self)
   self->cycle_running = FALSE;
   self->check_time = g_get_real_time ();
   pd_agent_daemon_update (self);
+  /* A caller of RunChecks reads the properties when it returns. */
+  if (self->waiters_now->len > 0)
+    pd_agent_daemon_flush_signals (self);
   complete_waiters (self->waiters_now);
   if (self->rerun || self->waiters_next->len > 0)
     start_cycle (self);

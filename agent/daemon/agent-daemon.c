@@ -70,6 +70,89 @@ pd_agent_daemon_add_event (PdAgentDaemon *self, gint64 time, const char *kind,
   g_signal_emit (self, signals[SIGNAL_EVENT], 0, added);
 }
 
+/* A component's change signals are rate-bounded: a flood of findings on
+ * ever new device names (each a new summary) would otherwise send one
+ * ComponentChanged and one full PropertiesChanged per finding. A burst of
+ * SIGNAL_BURST goes out at once (a change after a quiet spell is never
+ * delayed), then one per SIGNAL_INTERVAL_US; a held-back change goes out
+ * when its turn comes, with the state of that moment, so the last state is
+ * always sent. The published state itself (GetReport) is always current. */
+#define SIGNAL_BURST 8
+#define SIGNAL_INTERVAL_US (G_USEC_PER_SEC / 4)
+/* Components due within this much of the timer go out with it: one
+ * PropertiesChanged for components that change together. */
+#define SIGNAL_SLACK_US (SIGNAL_INTERVAL_US / 4)
+
+/* When component @id may signal next (GCRA: signal_tat is the bucket's
+ * theoretical arrival time). */
+static gint64
+signal_due (PdAgentDaemon *self, PdComponentId id)
+{
+  return self->signal_tat[id] - (SIGNAL_BURST - 1) * SIGNAL_INTERVAL_US;
+}
+
+static gboolean on_signal_due (gpointer user_data);
+
+static void
+schedule_signals (PdAgentDaemon *self)
+{
+  if (self->signal_id)
+    return;
+  gint64 next = G_MAXINT64;
+  for (guint i = 0; i < PD_N_COMPONENTS; i++)
+    if (self->pending[i])
+      next = MIN (next, signal_due (self, i));
+  if (next == G_MAXINT64)
+    return;
+  gint64 delay_ms = (next - g_get_monotonic_time () + 999) / 1000;
+  self->signal_id = g_timeout_add_full (G_PRIORITY_DEFAULT, (guint) CLAMP (delay_ms, 0, 1000),
+                                        on_signal_due, self, NULL);
+}
+
+static void
+signal_component (PdAgentDaemon *self, PdComponentId id, gint64 now)
+{
+  self->pending[id] = FALSE;
+  self->signal_tat[id] = MAX (self->signal_tat[id], now) + SIGNAL_INTERVAL_US;
+  g_signal_emit (self, signals[SIGNAL_COMPONENT_CHANGED], 0, id);
+}
+
+static gboolean
+on_signal_due (gpointer user_data)
+{
+  PdAgentDaemon *self = user_data;
+  self->signal_id = 0;
+  gint64 now = g_get_monotonic_time ();
+  for (guint i = 0; i < PD_N_COMPONENTS; i++)
+    if (self->pending[i] && signal_due (self, i) <= now + SIGNAL_SLACK_US)
+      signal_component (self, i, now);
+  schedule_signals (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+pd_agent_daemon_flush_signals (PdAgentDaemon *self)
+{
+  g_clear_handle_id (&self->signal_id, g_source_remove);
+  gint64 now = g_get_monotonic_time ();
+  for (guint i = 0; i < PD_N_COMPONENTS; i++)
+    if (self->pending[i])
+      signal_component (self, i, now);
+}
+
+static void
+component_changed (PdAgentDaemon *self, PdComponentId id)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (!self->pending[id] && signal_due (self, id) <= now)
+    {
+      signal_component (self, id, now);
+      return;
+    }
+  self->pending[id] = TRUE;
+  schedule_signals (self);
+}
+
 /* Recomputes every published component; signals the ones that changed. */
 void
 pd_agent_daemon_update (PdAgentDaemon *self)
@@ -96,8 +179,8 @@ pd_agent_daemon_update (PdAgentDaemon *self)
                                  pd_state_to_string (old_state), self->current[i]->summary);
           pd_agent_daemon_add_event (self, 0, kind, i, text, FALSE);
         }
-      g_signal_emit (self, signals[SIGNAL_COMPONENT_CHANGED], 0, i);
       pd_component_free (old);
+      component_changed (self, i);
     }
 }
 
@@ -502,6 +585,7 @@ pd_agent_daemon_dispose (GObject *object)
   g_clear_object (&self->system_bus);
   g_clear_object (&self->kmsg);
   g_clear_handle_id (&self->hold_id, g_source_remove);
+  g_clear_handle_id (&self->signal_id, g_source_remove);
   g_ptr_array_set_size (self->monitors, 0);
   g_clear_object (&self->hostlink);
   G_OBJECT_CLASS (pd_agent_daemon_parent_class)->dispose (object);

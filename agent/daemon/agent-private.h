@@ -46,6 +46,13 @@ struct _PdAgentDaemon
   PdComponent *current[PD_N_COMPONENTS]; /* published: the worst of both */
   gint64 check_time;
 
+  /* ComponentChanged rate bound (agent-daemon.c): a burst at once, then a
+   * few a second, the last state always; one timer, only while a change
+   * waits. */
+  gint64 signal_tat[PD_N_COMPONENTS];
+  gboolean pending[PD_N_COMPONENTS];
+  guint signal_id;
+
   PdAgentHistory *history;
   PdGpuScan *scan;
   PdKmsgMonitor *kmsg;
@@ -83,8 +90,11 @@ void pd_agent_overlay_clear (Overlay *o);
 /* Takes @c as what the checks or a monitor say (transfer full); may end a
  * kernel-log overlay whose kind clears when the device is back. */
 void pd_agent_daemon_set_base (PdAgentDaemon *self, PdComponent *c);
-/* Recomputes every published component; signals the ones that changed. */
+/* Recomputes every published component; signals the ones that changed
+ * (at most a few times a second each, the last state always). */
 void pd_agent_daemon_update (PdAgentDaemon *self);
+/* Sends the change signals still held back, now. */
+void pd_agent_daemon_flush_signals (PdAgentDaemon *self);
 void pd_agent_daemon_add_event (PdAgentDaemon *self, gint64 time, const char *kind,
                                 PdComponentId component, const char *text, gboolean boot_log);
 void pd_agent_daemon_refresh_monitors (PdAgentDaemon *self);
