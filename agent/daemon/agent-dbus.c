@@ -11,6 +11,13 @@
 
 #define REASON_MAX_BYTES 200
 #define COOL_OFF_MAX_S 3600
+/* ColdRestart takes two options; more entries are refused before anything
+ * else looks at them. */
+#define OPTIONS_MAX 2
+/* Authorizations waiting for polkit (which waits for a person at an
+ * authentication dialog, without a time limit): per caller and overall. */
+#define PENDING_PER_CALLER_MAX 2
+#define PENDING_MAX 16
 
 struct _PdAgentDbus
 {
@@ -18,6 +25,8 @@ struct _PdAgentDbus
   gboolean system_bus; /* polkit subjects: bus names there, processes elsewhere */
   PdDbusAgent1 *skeleton;
   GCancellable *cancellable;
+  GHashTable *pending; /* caller's unique name -> authorizations waiting (GUINT) */
+  GPtrArray *waiting;  /* Call, not owned: those counted there */
 };
 
 /* What an async method handler needs after the handler returned. */
@@ -25,6 +34,8 @@ typedef struct
 {
   PdAgentDaemon *daemon;
   PdDbusAgent1 *skeleton;
+  PdAgentDbus *owner; /* while counted in its pending authorizations */
+  char *sender;
   GDBusMethodInvocation *invocation;
   char *reason;
   guint cool_off;
@@ -41,9 +52,12 @@ call_new (PdAgentDbus *self, GDBusMethodInvocation *invocation)
   return c;
 }
 
+static void authorization_done (Call *c);
+
 static void
 call_free (Call *c)
 {
+  authorization_done (c);
   g_object_unref (c->daemon);
   g_object_unref (c->skeleton);
   g_free (c->reason);
@@ -90,6 +104,48 @@ on_cold_restart_progress (PdAgentDaemon *daemon, const char *phase, const char *
   pd_dbus_agent1_set_cold_restart_state (self->skeleton, phase);
   g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->skeleton));
   pd_dbus_agent1_emit_cold_restart_progress (self->skeleton, phase, text ? text : "");
+}
+
+/* ---- pending authorizations ---- */
+
+/* Counts @c as waiting for polkit, or FALSE when its caller (or everyone
+ * together) already has as many waiting as allowed. */
+static gboolean
+authorization_start (PdAgentDbus *self, Call *c, GError **error)
+{
+  const char *sender = g_dbus_method_invocation_get_sender (c->invocation);
+  if (sender == NULL)
+    sender = "";
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->pending, sender));
+  if (n >= PENDING_PER_CALLER_MAX || self->waiting->len >= PENDING_MAX)
+    {
+      g_set_error (error, PD_AGENT_ERROR, PD_AGENT_ERROR_BUSY,
+                   "%s cold-restart requests are already waiting for authorization; "
+                   "answer or dismiss the authentication dialog, then try again.",
+                   n >= PENDING_PER_CALLER_MAX ? "Your" : "Too many");
+      return FALSE;
+    }
+  c->owner = self;
+  c->sender = g_strdup (sender);
+  g_hash_table_insert (self->pending, g_strdup (sender), GUINT_TO_POINTER (n + 1));
+  g_ptr_array_add (self->waiting, c);
+  return TRUE;
+}
+
+static void
+authorization_done (Call *c)
+{
+  PdAgentDbus *self = c->owner;
+  if (self == NULL)
+    return;
+  c->owner = NULL;
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->pending, c->sender));
+  if (n > 1)
+    g_hash_table_insert (self->pending, g_strdup (c->sender), GUINT_TO_POINTER (n - 1));
+  else
+    g_hash_table_remove (self->pending, c->sender);
+  g_ptr_array_remove_fast (self->waiting, c);
+  g_clear_pointer (&c->sender, g_free);
 }
 
 /* ---- methods ---- */
@@ -157,6 +213,7 @@ on_authorized (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (Call) call = user_data;
   g_autoptr (GError) error = NULL;
+  authorization_done (call);
   if (!pd_agent_polkit_check_finish (result, &error))
     {
       g_dbus_method_invocation_return_gerror (call->invocation, error);
@@ -181,6 +238,16 @@ parse_options (GVariant *options, char **reason, guint *cool_off, GError **error
   GVariantIter iter;
   const char *key;
   GVariant *value;
+  /* Cheap first: the number of entries, before any is looked at. */
+  gsize n = g_variant_n_children (options);
+  if (n > OPTIONS_MAX)
+    {
+      g_set_error (error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
+                   "ColdRestart got %" G_GSIZE_FORMAT " options; it takes at most %d: "
+                   "“reason” (s) and “cool-off” (u).",
+                   n, OPTIONS_MAX);
+      return FALSE;
+    }
   g_variant_iter_init (&iter, options);
   while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
@@ -262,6 +329,12 @@ handle_cold_restart (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation, 
   Call *call = call_new (self, invocation);
   call->reason = g_steal_pointer (&reason);
   call->cool_off = cool_off;
+  if (!authorization_start (self, call, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      call_free (call);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
   pd_agent_polkit_check_async (g_dbus_method_invocation_get_connection (invocation),
                                self->system_bus, g_dbus_method_invocation_get_sender (invocation),
                                PD_POLKIT_ACTION_COLD_RESTART, self->cancellable, on_authorized,
@@ -274,8 +347,15 @@ handle_cancel_cold_restart (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invoc
                             gpointer user_data)
 {
   PdAgentDbus *self = user_data;
+  g_autoptr (GError) error = NULL;
   Call *call = call_new (self, invocation);
   call->cancel = TRUE;
+  if (!authorization_start (self, call, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      call_free (call);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
   pd_agent_polkit_check_async (g_dbus_method_invocation_get_connection (invocation),
                                self->system_bus, g_dbus_method_invocation_get_sender (invocation),
                                PD_POLKIT_ACTION_COLD_RESTART, self->cancellable, on_authorized,
@@ -293,6 +373,8 @@ pd_agent_dbus_new (PdAgentDaemon *daemon, gboolean system_bus)
   self->daemon = g_object_ref (daemon);
   self->skeleton = pd_dbus_agent1_skeleton_new ();
   self->cancellable = g_cancellable_new ();
+  self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->waiting = g_ptr_array_new ();
 
   pd_dbus_agent1_set_version (self->skeleton, PACKAGE_VERSION);
   pd_dbus_agent1_set_cold_restart_state (self->skeleton,
@@ -332,5 +414,14 @@ pd_agent_dbus_free (PdAgentDbus *self)
   g_object_unref (self->skeleton);
   g_object_unref (self->daemon);
   g_object_unref (self->cancellable);
+  /* Calls still waiting for polkit end after us (cancelled). */
+  for (guint i = 0; i < self->waiting->len; i++)
+    {
+      Call *c = g_ptr_array_index (self->waiting, i);
+      c->owner = NULL;
+      g_clear_pointer (&c->sender, g_free);
+    }
+  g_ptr_array_unref (self->waiting);
+  g_hash_table_unref (self->pending);
   g_free (self);
 }

@@ -202,6 +202,46 @@ class DbusTest(h.AgentTestCase):
                                       'cool-off': GLib.Variant('u', 15)})
         self.assertIn('host', msg.lower())
 
+    def test_cold_restart_options_bounded_before_polkit(self):
+        # Issue 10, item 9: an unauthorised caller's large option dictionary
+        # is refused by its size, at once, before polkit is asked and before
+        # any entry is looked at (it used to go through every entry).
+        polkit = self.start_polkitd(['org.example.other'])
+        self.start_agent(['--no-vaprobe'])
+        big = GLib.Variant('(a{sv})', ({'reason': GLib.Variant('s', 'x')} | {
+            f'reason{i}': GLib.Variant('s', 'x') for i in range(1000)},))
+        many = GLib.Variant('(a{sv})', ({'cool-off': GLib.Variant('u', 10)},))
+        # Duplicate keys are distinct dictionary entries on the wire.
+        dup = GLib.Variant.new_tuple(GLib.Variant.new_array(None, [
+            GLib.Variant.new_dict_entry(GLib.Variant('s', 'reason'),
+                                        GLib.Variant('v', GLib.Variant('s', 'x')))] * 3))
+        for v in (big, dup):
+            msg = self.assert_dbus_error(ERR + 'InvalidArgs', self.call, 'ColdRestart', v)
+            self.assertIn('at most 2', msg)
+        self.assertEqual(polkit.GetMethodCalls('CheckAuthorization'), [])
+        # Two options still get to polkit (which refuses this caller).
+        self.assert_dbus_error(ERR + 'NotAuthorized', self.call, 'ColdRestart', many)
+
+    def test_pending_authorizations_are_bounded(self):
+        # A caller cannot pile up requests waiting for polkit (which waits
+        # for a person without a time limit): the third is Busy at once.
+        polkit = self.start_polkitd(['org.passdesk.cold-restart'])
+        polkit.SimulateHang(True)
+        self.start_agent(['--no-vaprobe'])
+        pending = [self.call_async('ColdRestart', GLib.Variant('(a{sv})', ({},)), timeout=60)
+                   for _ in range(2)]
+        self.wait_until(lambda: polkit.HaveHangingCalls(), 'polkit to hold the calls')
+        msg = self.assert_dbus_error(ERR + 'Busy', self.call, 'ColdRestart',
+                                     GLib.Variant('(a{sv})', ({},)))
+        self.assertIn('authentication dialog', msg)
+        self.assert_dbus_error(ERR + 'Busy', self.call, 'CancelColdRestart')
+        polkit.SimulateHang(False)
+        polkit.ReleaseHangingCalls()
+        self.wait_until(lambda: all(pending), 'the held calls to finish')
+        # Answered: the caller may ask again.
+        self.assert_dbus_error(ERR + 'HostLinkUnavailable', self.call, 'ColdRestart',
+                               GLib.Variant('(a{sv})', ({},)))
+
     def test_polkit_allows(self):
         polkit = self.start_polkitd(['org.passdesk.cold-restart'])
         self.start_agent(['--no-vaprobe'])
