@@ -14,8 +14,11 @@
 #define READ_CHUNK 16384
 /* A line longer than this without a newline is dropped (bounded input). */
 #define LINE_MAX_BYTES (64 * 1024)
-/* Reads per main-loop dispatch, so a flood cannot starve other sources. */
+/* Reads and bytes per main-loop dispatch, so a flood cannot starve other
+ * sources (D-Bus callers): /dev/kmsg gives one record per read, a FIFO or
+ * file up to READ_CHUNK. */
 #define READS_PER_DISPATCH 64
+#define BYTES_PER_DISPATCH (64 * 1024)
 /* The boot log is read once at start; stop after this much. */
 #define BOOT_LOG_MAX_BYTES (32 * 1024 * 1024)
 
@@ -225,7 +228,7 @@ on_readable (int fd, GIOCondition condition, gpointer user_data)
   g_autofree char *buf = g_malloc (READ_CHUNK);
   gsize total = 0;
 
-  for (guint i = 0; i < READS_PER_DISPATCH; i++)
+  for (guint i = 0; i < READS_PER_DISPATCH && total < BYTES_PER_DISPATCH; i++)
     {
       switch (read_some (self, buf, FALSE, &total))
         {
