@@ -498,7 +498,8 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
   else
     add (out, "proxmox", 0, PD_DOCTOR_FAIL,
          g_strdup ("This machine is not a Proxmox VE host (there is no /etc/pve), so no VM could "
-                   "be checked; the host checks below describe this machine only."),
+                   "be checked; the host checks below describe this machine only. "
+                   "passdesk-hostd belongs on the Proxmox host that runs your desktop VM."),
          g_strdup ("Run `passdesk-hostd doctor` on the Proxmox VE host that runs the desktop "
                    "VM."));
 

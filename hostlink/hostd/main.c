@@ -424,8 +424,11 @@ main (int argc, char **argv)
       g_printerr ("passdesk-hostd: %s\n", error->message);
       return EXIT_PROBLEM;
     }
-  /* run and check-config check qm themselves (pd_qm_check, same words). */
-  if (!g_str_equal (cmd, "run") && !g_str_equal (cmd, "check-config") && !check_qm_present (config))
+  /* run and check-config check qm themselves (pd_qm_check, same words); the
+   * doctor judges a machine without Proxmox itself and says what it could
+   * not check there, which is what someone running it off the host needs. */
+  if (!g_str_equal (cmd, "run") && !g_str_equal (cmd, "check-config")
+      && !g_str_equal (cmd, "doctor") && !check_qm_present (config))
     {
       pd_hostd_config_free (config);
       return EXIT_PROBLEM;

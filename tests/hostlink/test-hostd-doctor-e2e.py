@@ -121,6 +121,18 @@ def main():
                "build machine: reports the IOMMU state", p.stdout)
             ok("checks were skipped" in p.stdout, "build machine: names the skipped checks",
                p.stdout)
+            # The same with no qm at all (the shipped config off Proxmox): the
+            # doctor still judges the machine instead of stopping at qm.
+            noqm = os.path.join(tmp, "no-qm.conf")
+            with open(noqm, "w") as f:
+                f.write(f"[global]\nqm={tmp}/no-such-dir/qm\n")
+            p = subprocess.run([HOSTD, "-c", noqm, "doctor"],
+                               env=env, capture_output=True, text=True, timeout=60)
+            ok(p.returncode == 1 and "[iommu-kernel]" in p.stdout
+               and "checks were skipped" in p.stdout
+               and "belongs on the Proxmox host" in p.stdout,
+               "build machine without qm: the doctor judges it, says where hostd belongs",
+               p.stdout + p.stderr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"1..{n}")
