@@ -1,5 +1,6 @@
 /* codec.c - the hostlink wire codec; the grammar is in PROTOCOL.md. */
 #include "codec.h"
+#include "pd-i18n.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -428,7 +429,7 @@ check_schema (const PdHlMessage *msg, GError **error, int code)
         {
           if (s->required)
             {
-              g_set_error (error, PD_HL_CODEC_ERROR, code, "%s needs the argument “%s”.",
+              g_set_error (error, PD_HL_CODEC_ERROR, code, _ ("%s needs the argument “%s”."),
                            verbs[msg->verb].name, s->key);
               return FALSE;
             }
@@ -436,7 +437,7 @@ check_schema (const PdHlMessage *msg, GError **error, int code)
         }
       if (!value_has_type (v, s->type))
         {
-          g_set_error (error, PD_HL_CODEC_ERROR, code, "%s: the value of “%s” is not a %s.",
+          g_set_error (error, PD_HL_CODEC_ERROR, code, _ ("%s: the value of “%s” is not a %s."),
                        verbs[msg->verb].name, s->key,
                        s->type == ARG_UINT   ? "number"
                        : s->type == ARG_BOOL ? "0 or 1"
@@ -450,7 +451,7 @@ check_schema (const PdHlMessage *msg, GError **error, int code)
       if (reason && strlen (reason) > PD_HL_MAX_REASON)
         {
           g_set_error (error, PD_HL_CODEC_ERROR, code,
-                       "RESTART: the reason is longer than %d bytes.", PD_HL_MAX_REASON);
+                       _ ("RESTART: the reason is longer than %d bytes."), PD_HL_MAX_REASON);
           return FALSE;
         }
     }
@@ -459,7 +460,7 @@ check_schema (const PdHlMessage *msg, GError **error, int code)
       guint32 items = 0;
       if (pd_hl_message_get_uint (msg, "items", &items) && items > PD_HL_MAX_REPORT_ITEMS)
         {
-          g_set_error (error, PD_HL_CODEC_ERROR, code, "HOST-REPORT: more than %d items.",
+          g_set_error (error, PD_HL_CODEC_ERROR, code, _ ("HOST-REPORT: more than %d items."),
                        PD_HL_MAX_REPORT_ITEMS);
           return FALSE;
         }
@@ -474,14 +475,14 @@ check_schema (const PdHlMessage *msg, GError **error, int code)
           || (fix && strlen (fix) > PD_HL_MAX_REPORT_TEXT))
         {
           g_set_error (error, PD_HL_CODEC_ERROR, code,
-                       "HOST-ITEM: n is %d or more, or text or fix is longer than %d bytes.",
+                       _ ("HOST-ITEM: n is %d or more, or text or fix is longer than %d bytes."),
                        PD_HL_MAX_REPORT_ITEMS, PD_HL_MAX_REPORT_TEXT);
           return FALSE;
         }
     }
   if (msg->id == 0 && !verbs[msg->verb].zero_id_ok)
     {
-      g_set_error (error, PD_HL_CODEC_ERROR, code, "%s needs a non-zero id.",
+      g_set_error (error, PD_HL_CODEC_ERROR, code, _ ("%s needs a non-zero id."),
                    verbs[msg->verb].name);
       return FALSE;
     }
@@ -526,13 +527,13 @@ pd_hl_decode (const char *line, gsize len, guint32 *bad_id, GError **error)
     *bad_id = 0;
   if (len == 0)
     {
-      g_set_error_literal (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_EMPTY, "Empty line.");
+      g_set_error_literal (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_EMPTY, _ ("Empty line."));
       return NULL;
     }
   if (len >= PD_HL_MAX_LINE)
     {
       g_set_error (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_TOO_LONG,
-                   "The line is longer than %d bytes.", PD_HL_MAX_LINE);
+                   _ ("The line is longer than %d bytes."), PD_HL_MAX_LINE);
       return NULL;
     }
 
@@ -544,20 +545,20 @@ pd_hl_decode (const char *line, gsize len, guint32 *bad_id, GError **error)
   if (verb_len == 0 || verb_len > 16)
     {
       g_set_error_literal (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_SYNTAX,
-                           "The line does not start with a verb.");
+                           _ ("The line does not start with a verb."));
       return NULL;
     }
   for (gsize i = 0; i < verb_len; i++)
     if (!is_verb_char ((guchar) line[i]))
       {
         g_set_error_literal (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_SYNTAX,
-                             "The verb holds characters other than A-Z and “-”.");
+                             _ ("The verb holds characters other than A-Z and “-”."));
         return NULL;
       }
   if (p == len)
     {
       g_set_error_literal (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_SYNTAX,
-                           "The line has no id after the verb.");
+                           _ ("The line has no id after the verb."));
       return NULL;
     }
   p++; /* the SP */
@@ -570,7 +571,7 @@ pd_hl_decode (const char *line, gsize len, guint32 *bad_id, GError **error)
   if (!parse_uint (line + id_start, p - id_start, &id))
     {
       g_set_error_literal (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_SYNTAX,
-                           "The id is not a number from 0 to 4294967295.");
+                           _ ("The id is not a number from 0 to 4294967295."));
       return NULL;
     }
   if (bad_id)
@@ -600,7 +601,7 @@ pd_hl_decode (const char *line, gsize len, guint32 *bad_id, GError **error)
       if (!key_is_valid (arg, key_len))
         {
           g_set_error_literal (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_SYNTAX,
-                               "An argument's key is not of the form [a-z][a-z0-9-]*.");
+                               _ ("An argument's key is not of the form [a-z][a-z0-9-]*."));
           return NULL;
         }
       gsize value_len = 0;
@@ -608,29 +609,29 @@ pd_hl_decode (const char *line, gsize len, guint32 *bad_id, GError **error)
       if (!value)
         {
           g_set_error_literal (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_SYNTAX,
-                               "An argument's value holds a character that must be "
-                               "percent-encoded, or a bad %XX escape.");
+                               _ ("An argument's value holds a character that must be "
+                                  "percent-encoded, or a bad %XX escape."));
           return NULL;
         }
       /* text_is_valid rejects NUL, so a %00 fails here too. */
       if (!text_is_valid (value, value_len))
         {
           g_set_error_literal (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_BAD_ARGS,
-                               "An argument's value is not UTF-8 text without control "
-                               "characters.");
+                               _ ("An argument's value is not UTF-8 text without control "
+                                  "characters."));
           return NULL;
         }
       if (msg->args->len >= PD_HL_MAX_ARGS)
         {
           g_set_error (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_BAD_ARGS,
-                       "More than %d arguments.", PD_HL_MAX_ARGS);
+                       _ ("More than %d arguments."), PD_HL_MAX_ARGS);
           return NULL;
         }
       g_autofree char *key = g_strndup (arg, key_len);
       if (find_arg (msg, key))
         {
           g_set_error (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_BAD_ARGS,
-                       "The argument “%s” appears twice.", key);
+                       _ ("The argument “%s” appears twice."), key);
           return NULL;
         }
       PdHlArg *a = g_new0 (PdHlArg, 1);
@@ -641,8 +642,8 @@ pd_hl_decode (const char *line, gsize len, guint32 *bad_id, GError **error)
 
   if (!known)
     {
-      g_set_error (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_UNKNOWN_VERB, "Unknown verb “%.*s”.",
-                   (int) verb_len, line);
+      g_set_error (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_UNKNOWN_VERB,
+                   _ ("Unknown verb “%.*s”."), (int) verb_len, line);
       return NULL;
     }
   if (!check_schema (msg, error, PD_HL_CODEC_ERROR_BAD_ARGS))
@@ -675,13 +676,14 @@ pd_hl_encode (const PdHlMessage *msg, gsize *out_len, GError **error)
   g_return_val_if_fail (msg != NULL, NULL);
   if (msg->verb >= PD_HL_N_VERBS)
     {
-      g_set_error_literal (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_INVALID, "Unknown verb.");
+      g_set_error_literal (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_INVALID,
+                           _ ("Unknown verb."));
       return NULL;
     }
   if (msg->args->len > PD_HL_MAX_ARGS)
     {
-      g_set_error (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_INVALID, "More than %d arguments.",
-                   PD_HL_MAX_ARGS);
+      g_set_error (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_INVALID,
+                   _ ("More than %d arguments."), PD_HL_MAX_ARGS);
       return NULL;
     }
   g_autoptr (GString) out = g_string_new (verbs[msg->verb].name);
@@ -692,13 +694,14 @@ pd_hl_encode (const PdHlMessage *msg, gsize *out_len, GError **error)
       if (!key_is_valid (a->key, strlen (a->key)))
         {
           g_set_error (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_INVALID,
-                       "“%s” is not a valid key.", a->key);
+                       _ ("“%s” is not a valid key."), a->key);
           return NULL;
         }
       if (!text_is_valid (a->value, strlen (a->value)))
         {
           g_set_error (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_INVALID,
-                       "The value of “%s” is not UTF-8 text without control characters.", a->key);
+                       _ ("The value of “%s” is not UTF-8 text without control characters."),
+                       a->key);
           return NULL;
         }
       g_autofree char *v = pd_hl_escape_value (a->value);
@@ -710,7 +713,7 @@ pd_hl_encode (const PdHlMessage *msg, gsize *out_len, GError **error)
   if (out->len > PD_HL_MAX_LINE)
     {
       g_set_error (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_INVALID,
-                   "The %s line would be %zu bytes, more than the limit of %d.",
+                   _ ("The %s line would be %zu bytes, more than the limit of %d."),
                    verbs[msg->verb].name, out->len, PD_HL_MAX_LINE);
       return NULL;
     }

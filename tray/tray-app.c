@@ -1,6 +1,8 @@
 /* tray-app.c - passdesk-tray: wiring of agent, audio and views. */
 #include "tray-app.h"
 
+#include "pd-i18n.h"
+
 #include "detail-keys.h"
 #include "tray-agent-client.h"
 #include "tray-audio.h"
@@ -84,7 +86,9 @@ recompute (PdTrayApp *self)
   state->audio_repairable = agent_audio != NULL && agent_audio->state == PD_STATE_FAILED;
   if (pd_tray_audio_merge (self->audio, agent_audio, self->settings, &view))
     {
-      pd_report_take (state->report, view.component);
+      /* The tray's own words are English in the model, like the agent's. */
+      pd_report_take (state->report, pd_component_localize (view.component));
+      pd_component_free (view.component);
       state->audio_fallback = view.fallback;
       state->can_switch_audio = view.can_switch;
       state->audio_codec_missing = view.codec_missing;
@@ -97,13 +101,14 @@ recompute (PdTrayApp *self)
 
   const PdComponent *link = pd_report_get (state->report, PD_COMPONENT_HOSTLINK);
   if (!state->agent_connected)
-    state->cold_restart_blocked = g_strdup ("the passdesk agent is not running");
+    state->cold_restart_blocked = g_strdup (_ ("the passdesk agent is not running"));
   else if (pd_tray_cold_restart_active (state->cold_restart_state))
-    state->cold_restart_blocked = g_strdup ("a restart is under way");
+    state->cold_restart_blocked = g_strdup (_ ("a restart is under way"));
   else if (link != NULL && link->state == PD_STATE_UNKNOWN)
-    state->cold_restart_blocked = g_strdup ("no host link"); /* not set up, or not checked yet */
+    state->cold_restart_blocked
+        = g_strdup (_ ("no host link")); /* not set up, or not checked yet */
   else if (link != NULL && link->state != PD_STATE_OK)
-    state->cold_restart_blocked = g_strdup ("host link down");
+    state->cold_restart_blocked = g_strdup (_ ("host link down"));
 
   pd_tray_state_free (self->state);
   self->state = g_steal_pointer (&state);
@@ -132,11 +137,12 @@ tell_no_tray (PdTrayApp *self)
   self->told_no_tray = TRUE;
   pd_tray_notify_set_have_icon (self->notify, FALSE);
   pd_tray_notify_message (
-      self->notify, "passdesk cannot show its tray icon",
-      "This desktop has no system tray. On GNOME, install and enable the “AppIndicator and "
-      "KStatusNotifierItem Support” extension (package gnome-shell-extension-appindicator), then "
-      "log out and back in. Until then passdesk reports problems as notifications; open "
-      "“passdesk” from the applications menu to see the status window.");
+      self->notify, _ ("passdesk cannot show its tray icon"),
+      _ ("This desktop has no system tray. On GNOME, install and enable the “AppIndicator and "
+         "KStatusNotifierItem Support” extension (package gnome-shell-extension-appindicator), "
+         "then "
+         "log out and back in. Until then passdesk reports problems as notifications; open "
+         "“passdesk” from the applications menu to see the status window."));
 }
 
 static gboolean
@@ -214,7 +220,7 @@ run_checks_cb (GObject *source, GAsyncResult *res, gpointer data)
   if (self->window != NULL)
     pd_tray_window_set_message (self->window, ok ? "Checks finished." : error->message);
   else if (!ok)
-    pd_tray_notify_message (self->notify, "passdesk could not run the checks", error->message);
+    pd_tray_notify_message (self->notify, _ ("passdesk could not run the checks"), error->message);
 }
 
 static void
@@ -263,7 +269,7 @@ switch_audio_cb (GObject *source, GAsyncResult *res, gpointer data)
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   self = PD_TRAY_APP (data);
-  pd_tray_notify_message (self->notify, "Audio could not be switched to HDMI", error->message);
+  pd_tray_notify_message (self->notify, _ ("Audio could not be switched to HDMI"), error->message);
   if (self->window != NULL)
     pd_tray_window_set_message (self->window, error->message);
 }
@@ -295,7 +301,7 @@ rebind_done_cb (GObject *source, GAsyncResult *res, gpointer data)
   if (error == NULL && g_subprocess_get_if_exited (proc)
       && g_subprocess_get_exit_status (proc) == 0)
     {
-      pd_tray_notify_message (self->notify, "HDMI audio was reset", g_strstrip (out));
+      pd_tray_notify_message (self->notify, _ ("HDMI audio was reset"), g_strstrip (out));
       /* The agent reads the card and codec again; a codec that answers ends
        * its kernel-log finding. */
       g_action_group_activate_action (G_ACTION_GROUP (self), "run-checks", NULL);
@@ -306,11 +312,11 @@ rebind_done_cb (GObject *source, GAsyncResult *res, gpointer data)
   if (error != NULL)
     why = error->message;
   else if (status == 126 || status == 127)
-    why = "Authentication was cancelled or refused; nothing was changed.";
+    why = _ ("Authentication was cancelled or refused; nothing was changed.");
   else
-    why = err != NULL && *g_strstrip (err) ? err : "The repair failed.";
+    why = err != NULL && *g_strstrip (err) ? err : _ ("The repair failed.");
   g_autofree char *body = g_strdup_printf ("%.600s", why);
-  pd_tray_notify_message (self->notify, "HDMI audio could not be repaired", body);
+  pd_tray_notify_message (self->notify, _ ("HDMI audio could not be repaired"), body);
 }
 
 static void
@@ -329,10 +335,10 @@ repair_audio_activated (GSimpleAction *action, GVariant *param, gpointer data)
                           "pkexec", helper != NULL && *helper ? helper : installed, NULL);
   if (proc == NULL)
     {
-      g_autofree char *body = g_strdup_printf (
-          "pkexec could not be started (%s). Install the pkexec package, or cold-restart the VM.",
-          error->message);
-      pd_tray_notify_message (self->notify, "HDMI audio could not be repaired", body);
+      g_autofree char *body = g_strdup_printf (_ ("pkexec could not be started (%s). Install the "
+                                                  "pkexec package, or cold-restart the VM."),
+                                               error->message);
+      pd_tray_notify_message (self->notify, _ ("HDMI audio could not be repaired"), body);
       return;
     }
   g_subprocess_communicate_utf8_async (proc, NULL, self->cancellable, rebind_done_cb, self);
@@ -565,10 +571,10 @@ pd_tray_app_class_init (PdTrayAppClass *klass)
 
 static const GOptionEntry options[] = {
   { "session", 0, 0, G_OPTION_ARG_NONE, NULL,
-    "Find the agent on the session bus (passdesk-agent --session); also PASSDESK_BUS=session",
+    N_ ("Find the agent on the session bus (passdesk-agent --session); also PASSDESK_BUS=session"),
     NULL },
-  { "status", 0, 0, G_OPTION_ARG_NONE, NULL, "Open the status window", NULL },
-  { "version", 0, 0, G_OPTION_ARG_NONE, NULL, "Print the version and exit", NULL },
+  { "status", 0, 0, G_OPTION_ARG_NONE, NULL, N_ ("Open the status window"), NULL },
+  { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_ ("Print the version and exit"), NULL },
   { NULL, 0, 0, 0, NULL, NULL, NULL },
 };
 
@@ -579,14 +585,14 @@ pd_tray_app_init (PdTrayApp *self)
   g_application_add_main_option_entries (G_APPLICATION (self), options);
   g_application_set_option_context_summary (
       G_APPLICATION (self),
-      "The passdesk tray icon: the health of this desktop VM (GPU, display, video acceleration, "
-      "HDMI audio, USB, host link), notifications when something breaks, and a confirmed "
-      "“Cold restart VM”.");
+      _ ("The passdesk tray icon: the health of this desktop VM (GPU, display, video acceleration, "
+         "HDMI audio, USB, host link), notifications when something breaks, and a confirmed "
+         "“Cold restart VM”."));
   g_application_set_option_context_description (
       G_APPLICATION (self),
-      "Only one instance runs per session; launching it again opens the status window.\n"
-      "Needs passdesk-agent on the system bus (org.passdesk.Agent1).\n"
-      "See passdesk-tray(1).");
+      _ ("Only one instance runs per session; launching it again opens the status window.\n"
+         "Needs passdesk-agent on the system bus (org.passdesk.Agent1).\n"
+         "See passdesk-tray(1)."));
 }
 
 PdTrayApp *
@@ -633,7 +639,7 @@ usage_ok (int argc, char **argv)
     }
   if (args[0] != NULL && args[1] != NULL)
     {
-      g_printerr ("passdesk-tray: unexpected argument “%s”. Try “passdesk-tray --help”.\n",
+      g_printerr (_ ("passdesk-tray: unexpected argument “%s”. Try “passdesk-tray --help”.\n"),
                   args[1]);
       return FALSE;
     }
@@ -643,6 +649,7 @@ usage_ok (int argc, char **argv)
 int
 main (int argc, char **argv)
 {
+  pd_i18n_init ();
   if (!usage_ok (argc, argv))
     return 2;
 

@@ -1,5 +1,6 @@
 /* tray-audio.c - PulseAudio / pipewire-pulse through libpulse on GLib. */
 #include "tray-audio.h"
+#include "pd-i18n.h"
 
 #include <pulse/glib-mainloop.h>
 #include <pulse/pulseaudio.h>
@@ -155,8 +156,8 @@ move_op_done (MoveOp *op, GTask *task)
     return;
   if (op->failed)
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED,
-                             "The sound server refused to switch to “%s”. Choose the HDMI "
-                             "output in the sound settings instead.",
+                             _ ("The sound server refused to switch to “%s”. Choose the HDMI "
+                                "output in the sound settings instead."),
                              op->sink_name);
   else
     g_task_return_boolean (task, TRUE);
@@ -269,9 +270,9 @@ pending_switch_finish (PdTrayAudio *self, const Sink *sink)
   else
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                               "The HDMI profile was selected but no HDMI sink appeared. Check "
-                               "that the monitor is on; if audio stays silent, cold-restart the "
-                               "VM.");
+                               _ ("The HDMI profile was selected but no HDMI sink appeared. Check "
+                                  "that the monitor is on; if audio stays silent, cold-restart the "
+                                  "VM."));
       g_object_unref (task);
     }
 }
@@ -297,8 +298,8 @@ set_profile_cb (pa_context *c, int success, void *userdata)
       GTask *task = g_steal_pointer (&self->pending_switch);
       g_clear_handle_id (&self->pending_timeout_id, g_source_remove);
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED,
-                               "The sound server refused the HDMI profile. Choose it in the "
-                               "sound settings instead.");
+                               _ ("The sound server refused the HDMI profile. Choose it in the "
+                                  "sound settings instead."));
       g_object_unref (task);
       return;
     }
@@ -319,16 +320,16 @@ pd_tray_audio_switch_to_hdmi (PdTrayAudio *self, const char *preferred_monitor,
   if (!self->connected)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
-                               "The sound server is not running. Log out and back in, or run "
-                               "“systemctl --user restart pipewire-pulse” (PipeWire) or "
-                               "“pulseaudio --start”.");
+                               _ ("The sound server is not running. Log out and back in, or run "
+                                  "“systemctl --user restart pipewire-pulse” (PipeWire) or "
+                                  "“pulseaudio --start”."));
       g_object_unref (task);
       return;
     }
   if (self->pending_switch != NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_BUSY,
-                               "A switch to HDMI is already under way.");
+                               _ ("A switch to HDMI is already under way."));
       g_object_unref (task);
       return;
     }
@@ -367,9 +368,9 @@ found:
   if (profile == NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                               "No HDMI or DisplayPort output is available: the sound server "
-                               "lists none. Check that the monitor is on and connected; if it "
-                               "stays missing, cold-restart the VM.");
+                               _ ("No HDMI or DisplayPort output is available: the sound server "
+                                  "lists none. Check that the monitor is on and connected; if it "
+                                  "stays missing, cold-restart the VM."));
       g_object_unref (task);
       return;
     }
@@ -601,8 +602,8 @@ forget_server (PdTrayAudio *self)
       g_clear_handle_id (&self->pending_timeout_id, g_source_remove);
       g_clear_pointer (&self->pending_monitor, g_free);
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CLOSED,
-                               "The sound server went away during the switch; try again once "
-                               "it is back.");
+                               _ ("The sound server went away during the switch; try again once "
+                                  "it is back."));
       g_object_unref (task);
     }
   queue_changed (self);
@@ -765,18 +766,19 @@ pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, PdTraySe
           pd_component_raise (c, PD_STATE_DEGRADED,
                               "Audio plays to Dummy Output (silence) although an HDMI/DP output "
                               "exists.");
-          lead_with_advice (c, "Choose “Switch audio to HDMI” in the passdesk menu.", NULL);
+          lead_with_advice (c, _ ("Choose “Switch audio to HDMI” in the passdesk menu."), NULL);
         }
       else if (codec_seen)
         {
           pd_component_raise (c, PD_STATE_FAILED,
                               "Audio fell back to Dummy Output: the sound server has no HDMI/DP "
                               "output although the HDMI codec is present.");
-          lead_with_advice (c,
-                            "Check that the monitor is on and set to this input: its HDMI output "
-                            "comes back by itself when it wakes. If it stays missing, "
-                            "cold-restart the VM.",
-                            "pactl list short sinks");
+          lead_with_advice (
+              c,
+              _ ("Check that the monitor is on and set to this input: its HDMI output "
+                 "comes back by itself when it wakes. If it stays missing, "
+                 "cold-restart the VM."),
+              "pactl list short sinks");
           view->codec_missing = TRUE;
         }
       else if (agent_audio == NULL)
@@ -786,8 +788,8 @@ pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, PdTraySe
                                   "output. The passdesk agent is not running, so whether the HDMI "
                                   "codec answers is not known.");
           lead_with_advice (c,
-                            "Start the agent to check the HDMI codec; check that the monitor is "
-                            "on and set to this input.",
+                            _ ("Start the agent to check the HDMI codec; check that the monitor is "
+                               "on and set to this input."),
                             "sudo systemctl start passdesk-agent");
         }
       else
@@ -808,14 +810,14 @@ pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, PdTraySe
   else if (codec_seen && !hdmi_output && !default_hdmi)
     {
       g_autofree char *summary
-          = g_strdup_printf ("Audio fell back to “%s”: the sound server has no HDMI/DP output "
-                             "although the HDMI codec is present.",
+          = g_strdup_printf (_ ("Audio fell back to “%s”: the sound server has no HDMI/DP output "
+                                "although the HDMI codec is present."),
                              sink_label (def));
       pd_component_raise (c, PD_STATE_DEGRADED, summary);
       lead_with_advice (c,
-                        "Check that the monitor is on and set to this input: its HDMI output "
-                        "comes back by itself when it wakes. If it stays missing, cold-restart "
-                        "the VM.",
+                        _ ("Check that the monitor is on and set to this input: its HDMI output "
+                           "comes back by itself when it wakes. If it stays missing, cold-restart "
+                           "the VM."),
                         "pactl list short sinks");
       view->fallback = TRUE;
       view->keepable = g_strdup (sink_label (def));
@@ -823,10 +825,10 @@ pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, PdTraySe
   else if (hdmi_output && !default_hdmi)
     {
       g_autofree char *summary
-          = g_strdup_printf ("Audio plays to “%s”, not to HDMI/DP.", sink_label (def));
+          = g_strdup_printf (_ ("Audio plays to “%s”, not to HDMI/DP."), sink_label (def));
       g_autofree char *advice
-          = g_strdup_printf ("Choose “Switch audio to HDMI” in the passdesk menu, or keep “%s” "
-                             "if you want this output.",
+          = g_strdup_printf (_ ("Choose “Switch audio to HDMI” in the passdesk menu, or keep “%s” "
+                                "if you want this output."),
                              sink_label (def));
       pd_component_raise (c, PD_STATE_DEGRADED, summary);
       lead_with_advice (c, advice, NULL);
@@ -864,7 +866,7 @@ pd_tray_audio_dispose (GObject *object)
   if (self->pending_switch != NULL)
     {
       GTask *task = g_steal_pointer (&self->pending_switch);
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Shutting down.");
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, _ ("Shutting down."));
       g_object_unref (task);
     }
   g_clear_pointer (&self->pending_monitor, g_free);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent-client.h"
+#include "pd-i18n.h"
 #include "agent-errors.h"
 #include "cli.h"
 #include "cold-restart-phase.h"
@@ -40,7 +41,7 @@ static void
 print_component_problem (PdHostlinkGuest *guest)
 {
   g_autoptr (PdComponent) c = pd_hostlink_guest_get_component (guest);
-  fprintf (stderr, "%s: the host link is not ready: %s.\n", PROG, c->summary);
+  fprintf (stderr, _ ("%s: the host link is not ready: %s.\n"), PROG, c->summary);
   const char *error = pd_component_get_detail (c, PD_DETAIL_ERROR);
   if (error)
     fprintf (stderr, "  Error: %s\n", error);
@@ -49,7 +50,7 @@ print_component_problem (PdHostlinkGuest *guest)
       PdAdvice *a = g_ptr_array_index (c->advice, i);
       fprintf (stderr, "  %s\n", a->text);
     }
-  fprintf (stderr, "Nothing was done.\n");
+  fprintf (stderr, _ ("Nothing was done.\n"));
 }
 
 static void
@@ -74,7 +75,7 @@ power_off_done (GObject *source, GAsyncResult *res, gpointer user_data)
     }
   else
     {
-      printf ("The VM is powering off now; the host starts it again after the cool-off.\n");
+      printf (_ ("The VM is powering off now; the host starts it again after the cool-off.\n"));
       run->status = PD_EXIT_OK;
     }
   g_main_loop_quit (run->loop);
@@ -88,16 +89,16 @@ request_done (GObject *source, GAsyncResult *res, gpointer user_data)
   if (!pd_hostlink_guest_request_cold_restart_finish (PD_HOSTLINK_GUEST (source), res, &error))
     {
       if (g_error_matches (error, PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_REFUSED))
-        fprintf (stderr, "%s: the host refused: %s\nNothing was done.\n", PROG, error->message);
+        fprintf (stderr, _ ("%s: the host refused: %s\nNothing was done.\n"), PROG, error->message);
       else
         fprintf (stderr, "%s: %s\n", PROG, error->message);
       run->status = PD_EXIT_PROBLEM;
       g_main_loop_quit (run->loop);
       return;
     }
-  printf ("The host accepted the cold restart%s%s\n", run->accepted_text ? ": " : ".",
+  printf (_ ("The host accepted the cold restart%s%s\n"), run->accepted_text ? ": " : ".",
           run->accepted_text ? run->accepted_text : "");
-  printf ("Asking systemd-logind to power this VM off…\n");
+  printf (_ ("Asking systemd-logind to power this VM off…\n"));
   fflush (stdout);
   pd_logind_power_off_async (NULL, power_off_done, run);
 }
@@ -112,7 +113,7 @@ maybe_request (Run *run)
   if (c->state != PD_STATE_OK)
     return;
   run->requested = TRUE;
-  printf ("Connected to %s (VM %s); asking for a cold restart…\n",
+  printf (_ ("Connected to %s (VM %s); asking for a cold restart…\n"),
           pd_component_get_detail (c, PD_DETAIL_HOST), pd_component_get_detail (c, PD_DETAIL_VMID));
   fflush (stdout);
   pd_hostlink_guest_request_cold_restart_async (run->guest, run->reason, run->cool_off, NULL,
@@ -152,7 +153,7 @@ cold_restart_direct (const char *port, const char *reason, guint cool_off, guint
   g_autoptr (GError) error = NULL;
   if (!pd_hostlink_guest_start (run.guest, &error))
     {
-      fprintf (stderr, "%s: cannot watch the host channel: %s\n", PROG, error->message);
+      fprintf (stderr, _ ("%s: cannot watch the host channel: %s\n"), PROG, error->message);
     }
   else
     {
@@ -196,7 +197,7 @@ cold_restart_via_agent (const char *reason, guint cool_off, guint timeout_s)
     g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string (reason));
   if (cool_off)
     g_variant_builder_add (&b, "{sv}", "cool-off", g_variant_new_uint32 (cool_off));
-  printf ("Asking the passdesk agent for a cold restart…\n");
+  printf (_ ("Asking the passdesk agent for a cold restart…\n"));
   fflush (stdout);
   (void) PD_AGENT_ERROR; /* registers the D-Bus error names */
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (agent), (int) (timeout_s * 1000));
@@ -207,19 +208,20 @@ cold_restart_via_agent (const char *reason, guint cool_off, guint timeout_s)
         return -1;
       g_dbus_error_strip_remote_error (error);
       if (g_error_matches (error, PD_AGENT_ERROR, PD_AGENT_ERROR_REFUSED))
-        fprintf (stderr, "%s: the host refused: %s\nNothing was done.\n", PROG, error->message);
+        fprintf (stderr, _ ("%s: the host refused: %s\nNothing was done.\n"), PROG, error->message);
       else if (g_error_matches (error, PD_AGENT_ERROR, PD_AGENT_ERROR_NOT_AUTHORIZED))
-        fprintf (stderr, "%s: not allowed: %s\nRun it from the local desktop session or as root.\n",
+        fprintf (stderr,
+                 _ ("%s: not allowed: %s\nRun it from the local desktop session or as root.\n"),
                  PROG, error->message);
       else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-        fprintf (stderr, "%s: the agent did not answer within %u s; nothing was done.\n", PROG,
+        fprintf (stderr, _ ("%s: the agent did not answer within %u s; nothing was done.\n"), PROG,
                  timeout_s);
       else
         fprintf (stderr, "%s: %s\n", PROG, error->message);
       return PD_EXIT_PROBLEM;
     }
-  printf ("The host accepted the cold restart; the agent is powering this VM off now and the "
-          "host starts it again after the cool-off.\n");
+  printf (_ ("The host accepted the cold restart; the agent is powering this VM off now and the "
+             "host starts it again after the cool-off.\n"));
   return PD_EXIT_OK;
 }
 
@@ -230,9 +232,9 @@ confirm (guint cool_off)
     return FALSE;
   g_autofree char *off
       = cool_off ? g_strdup_printf ("%u s", cool_off) : g_strdup ("the host's default cool-off");
-  printf ("This shuts this VM down, keeps it off for %s and starts it again from the host\n"
-          "(the Proxmox hook scripts run). Unsaved work in open programs is lost.\n"
-          "Cold-restart the VM now? [y/N] ",
+  printf (_ ("This shuts this VM down, keeps it off for %s and starts it again from the host\n"
+             "(the Proxmox hook scripts run). Unsaved work in open programs is lost.\n"
+             "Cold-restart the VM now? [y/N] "),
           off);
   fflush (stdout);
   char line[64];
@@ -251,31 +253,32 @@ pd_cli_cold_restart (int argc, char **argv)
   g_autofree char *reason = NULL;
   g_autofree char *port = NULL;
   const GOptionEntry entries[] = {
-    { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "Do not ask for confirmation", NULL },
+    { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, N_ ("Do not ask for confirmation"), NULL },
     { "cool-off", 0, 0, G_OPTION_ARG_INT, &cool_off,
-      "Seconds the VM stays off (within the host's limits; default: the host's)", "S" },
+      N_ ("Seconds the VM stays off (within the host's limits; default: the host's)"), N_ ("S") },
     { "reason", 0, 0, G_OPTION_ARG_STRING, &reason,
-      "Why, for the host's journal (at most 200 bytes)", "TEXT" },
+      N_ ("Why, for the host's journal (at most 200 bytes)"), N_ ("TEXT") },
     { "port", 0, 0, G_OPTION_ARG_FILENAME, &port,
-      "Use this virtio port directly instead of the agent (default: the agent, "
-      "else " PD_HOSTLINK_DEFAULT_PORT ")",
-      "PATH" },
+      N_ ("Use this virtio port directly instead of the agent (default: the agent, "
+          "else /dev/virtio-ports/org.passdesk.hostlink.0)"),
+      N_ ("PATH") },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s,
-      "Seconds to wait for the agent or for the host link (default 15); the host itself "
-      "must answer within 10 s",
-      "S" },
+      N_ ("Seconds to wait for the agent or for the host link (default 15); the host itself "
+          "must answer within 10 s"),
+      N_ ("S") },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("- restart this VM from the host");
+  g_autoptr (GOptionContext) ctx = g_option_context_new (N_ ("- restart this VM from the host"));
   g_option_context_set_summary (
-      ctx, "Asks the Proxmox host (passdesk-hostd) to shut this VM down, keep it off for a\n"
-           "cool-off and start it again, so the host's hook scripts reset the passed-through\n"
-           "GPU and audio. On acceptance this VM powers off cleanly through systemd-logind.\n"
-           "Goes through the passdesk agent when it runs, else opens the channel itself.");
-  g_option_context_set_description (ctx, "Exit status: 0 the host accepted and the VM powers "
-                                         "off, 1 refused, timed out or no host link (nothing "
-                                         "happened), 2 usage error or no confirmation.");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+      ctx, N_ ("Asks the Proxmox host (passdesk-hostd) to shut this VM down, keep it off for a\n"
+               "cool-off and start it again, so the host's hook scripts reset the passed-through\n"
+               "GPU and audio. On acceptance this VM powers off cleanly through systemd-logind.\n"
+               "Goes through the passdesk agent when it runs, else opens the channel itself."));
+  g_option_context_set_description (ctx, N_ ("Exit status: 0 the host accepted and the VM powers "
+                                             "off, 1 refused, timed out or no host link (nothing "
+                                             "happened), 2 usage error or no confirmation."));
+  g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -284,22 +287,22 @@ pd_cli_cold_restart (int argc, char **argv)
     }
   if (argc > 1)
     {
-      fprintf (stderr, "%s: unexpected argument “%s”\n", PROG, argv[1]);
+      fprintf (stderr, _ ("%s: unexpected argument “%s”\n"), PROG, argv[1]);
       return PD_EXIT_USAGE;
     }
   if (cool_off < 0 || cool_off > 86400)
     {
-      fprintf (stderr, "%s: --cool-off must be between 0 and 86400 seconds\n", PROG);
+      fprintf (stderr, _ ("%s: --cool-off must be between 0 and 86400 seconds\n"), PROG);
       return PD_EXIT_USAGE;
     }
   if (timeout_s < 1 || timeout_s > 600)
     {
-      fprintf (stderr, "%s: --timeout must be between 1 and 600 seconds\n", PROG);
+      fprintf (stderr, _ ("%s: --timeout must be between 1 and 600 seconds\n"), PROG);
       return PD_EXIT_USAGE;
     }
   if (reason && (strlen (reason) > 200 || !g_utf8_validate (reason, -1, NULL)))
     {
-      fprintf (stderr, "%s: --reason must be UTF-8 text of at most 200 bytes\n", PROG);
+      fprintf (stderr, _ ("%s: --reason must be UTF-8 text of at most 200 bytes\n"), PROG);
       return PD_EXIT_USAGE;
     }
   if (!yes)
@@ -307,14 +310,14 @@ pd_cli_cold_restart (int argc, char **argv)
       if (!isatty (STDIN_FILENO))
         {
           fprintf (stderr,
-                   "%s: this restarts the VM and needs a confirmation, but standard "
-                   "input is not a terminal. Pass --yes to confirm from a script.\n",
+                   _ ("%s: this restarts the VM and needs a confirmation, but standard "
+                      "input is not a terminal. Pass --yes to confirm from a script.\n"),
                    PROG);
           return PD_EXIT_USAGE;
         }
       if (!confirm ((guint) cool_off))
         {
-          printf ("Nothing was done.\n");
+          printf (_ ("Nothing was done.\n"));
           return PD_EXIT_USAGE;
         }
     }
@@ -324,7 +327,7 @@ pd_cli_cold_restart (int argc, char **argv)
       int r = cold_restart_via_agent (reason, (guint) cool_off, (guint) timeout_s);
       if (r >= 0)
         return r;
-      printf ("No passdesk agent runs; using the host channel directly.\n");
+      printf (_ ("No passdesk agent runs; using the host channel directly.\n"));
       fflush (stdout);
     }
   return cold_restart_direct (port, reason, (guint) cool_off, (guint) timeout_s);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "agent-client.h"
+#include "pd-i18n.h"
 #include "cli-format.h"
 #include "components-variant.h"
 #include "cli.h"
@@ -14,16 +15,18 @@ pd_cli_events (int argc, char **argv)
   gboolean json = FALSE;
   gboolean session = FALSE;
   const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the events as a JSON array", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_ ("Print the events as a JSON array"), NULL },
     { "session", 0, 0, G_OPTION_ARG_NONE, &session,
-      "Ask the agent on the session bus (also PASSDESK_BUS=session)", NULL },
+      N_ ("Ask the agent on the session bus (also PASSDESK_BUS=session)"), NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("- print the agent's event history");
-  g_option_context_set_summary (ctx, "Prints the last (up to) 200 events the running "
-                                     "passdesk-agent recorded, oldest first.");
-  g_option_context_set_description (ctx, "Exit status: 0 ok, 1 no agent answers, 2 usage error.");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GOptionContext) ctx = g_option_context_new (N_ ("- print the agent's event history"));
+  g_option_context_set_summary (ctx, N_ ("Prints the last (up to) 200 events the running "
+                                         "passdesk-agent recorded, oldest first."));
+  g_option_context_set_description (ctx,
+                                    N_ ("Exit status: 0 ok, 1 no agent answers, 2 usage error."));
+  g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -32,7 +35,7 @@ pd_cli_events (int argc, char **argv)
     }
   if (argc > 1)
     {
-      fprintf (stderr, "passdesk events: unexpected argument “%s”\n", argv[1]);
+      fprintf (stderr, _ ("passdesk events: unexpected argument “%s”\n"), argv[1]);
       return PD_EXIT_USAGE;
     }
 
@@ -41,8 +44,8 @@ pd_cli_events (int argc, char **argv)
   if (proxy == NULL)
     {
       fprintf (stderr,
-               "passdesk events: no passdesk-agent answers on the %s bus%s%s. The history lives "
-               "in the agent: start it with “systemctl start passdesk-agent”.\n",
+               _ ("passdesk events: no passdesk-agent answers on the %s bus%s%s. The history lives "
+                  "in the agent: start it with “systemctl start passdesk-agent”.\n"),
                pd_agent_client_bus_name (session), error ? ": " : "", error ? error->message : "");
       return PD_EXIT_PROBLEM;
     }
@@ -50,7 +53,7 @@ pd_cli_events (int argc, char **argv)
   if (!pd_dbus_agent1_call_get_events_sync (proxy, &events, NULL, &error))
     {
       g_dbus_error_strip_remote_error (error);
-      fprintf (stderr, "passdesk events: the agent did not answer: %s\n", error->message);
+      fprintf (stderr, _ ("passdesk events: the agent did not answer: %s\n"), error->message);
       return PD_EXIT_PROBLEM;
     }
 
@@ -83,12 +86,12 @@ pd_cli_events (int argc, char **argv)
       return PD_EXIT_OK;
     }
   if (history->len == 0)
-    printf ("No events yet.\n");
+    printf (_ ("No events yet.\n"));
   for (guint i = 0; i < history->len; i++)
     {
       const PdEventEntry *e = history->pdata[i];
       g_autofree char *when = pd_cli_format_time (e->time);
-      printf ("%s  %-8s %-28s %s\n", when, e->component, e->kind, e->text);
+      printf ("%s  %-8s %-28s %s\n", when, e->component, e->kind, pd_i18n_text (e->text));
     }
   return PD_EXIT_OK;
 }

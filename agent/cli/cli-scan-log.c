@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "logscan-rules.h"
+#include "pd-i18n.h"
 #include "logscan.h"
 
 /* Big reads: a 200 MB log should cost a few hundred read () calls. */
@@ -91,8 +92,8 @@ scan_fd (int fd, const char *file, Output *o, char *buf, GError **error)
           if (errno == EINTR)
             continue;
           int saved = errno;
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "cannot read %s: %s", file,
-                       g_strerror (saved));
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _ ("cannot read %s: %s"),
+                       file, g_strerror (saved));
           return FALSE;
         }
       if (r == 0)
@@ -135,7 +136,7 @@ list_kinds (void)
   const PdLogKind *kinds = pd_log_kinds (&n);
   for (guint i = 0; i < n; i++)
     printf ("%-26s %-8s %-9s %s\n", kinds[i].kind, pd_component_id_to_string (kinds[i].component),
-            pd_state_to_string (kinds[i].state), kinds[i].summary);
+            pd_state_to_string (kinds[i].state), _ (kinds[i].summary));
 }
 
 static void
@@ -158,44 +159,48 @@ pd_cli_scan_log (int argc, char **argv)
   gboolean patterns = FALSE;
   g_auto (GStrv) files = NULL;
   const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object per finding (JSON lines)",
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_ ("Print one JSON object per finding (JSON lines)"),
       NULL },
     { "list-kinds", 0, 0, G_OPTION_ARG_NONE, &kinds,
-      "List the kinds of problem found, with component, state and meaning", NULL },
+      N_ ("List the kinds of problem found, with component, state and meaning"), NULL },
     { "list-patterns", 0, 0, G_OPTION_ARG_NONE, &patterns,
-      "Print the rules as extended regexes, one per line (for grep -E -f)", NULL },
+      N_ ("Print the rules as extended regexes, one per line (for grep -E -f)"), NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "[FILE…]" },
     { NULL },
   };
   g_set_prgname ("passdesk scan-log"); /* for the "Usage:" line */
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("- find known problems in a kernel log");
+  g_autoptr (GOptionContext) ctx
+      = g_option_context_new (N_ ("- find known problems in a kernel log"));
   g_option_context_set_summary (
       ctx,
-      "Reads kernel logs as people paste them and reports known GPU, display, USB, audio\n"
-      "and VFIO problems. Reads standard input when no FILE is given or FILE is “-”.\n\n"
-      "Accepted line formats (mixed freely): dmesg “[   12.345678] msg”; dmesg -T\n"
-      "“[Tue Nov 24 01:03:17 2026] msg” (dates in any language); dmesg -H “[Nov24 01:03] msg”\n"
-      "and “[  +0.000123] msg”; journalctl and syslog/kern.log “Nov 24 01:03:17 host kernel:\n"
-      "msg”, ISO “2026-11-24T01:03:17+0000 host kernel: msg”, “[   12.345678] host kernel:\n"
-      "msg”; “<N>” priority prefixes; lines without timestamps; a cut first line.\n"
-      "Lines longer than 4096 bytes are scanned up to there; CRLF and invalid UTF-8 are fine.");
+      N_ ("Reads kernel logs as people paste them and reports known GPU, display, USB, audio\n"
+          "and VFIO problems. Reads standard input when no FILE is given or FILE is “-”.\n\n"
+          "Accepted line formats (mixed freely): dmesg “[   12.345678] msg”; dmesg -T\n"
+          "“[Tue Nov 24 01:03:17 2026] msg” (dates in any language); dmesg -H “[Nov24 01:03] msg”\n"
+          "and “[  +0.000123] msg”; journalctl and syslog/kern.log “Nov 24 01:03:17 host kernel:\n"
+          "msg”, ISO “2026-11-24T01:03:17+0000 host kernel: msg”, “[   12.345678] host kernel:\n"
+          "msg”; “<N>” priority prefixes; lines without timestamps; a cut first line.\n"
+          "Lines longer than 4096 bytes are scanned up to there; CRLF and invalid UTF-8 are "
+          "fine."));
   g_option_context_set_description (
-      ctx, "Output: one finding per line, KIND<TAB>LINE<TAB>EXCERPT, where LINE is the 1-based\n"
-           "number of the first matching line in its file. With more than one FILE each line\n"
-           "starts with FILE<TAB>. --json prints JSON lines with kind, line, excerpt, file\n"
-           "(“-” for standard input), device (or null), component, state and summary.\n\n"
-           "One finding per incident: repeats of a kind about the same device (\"1-4\",\n"
-           "\"0000:00:02.0\") are one incident while each follows the previous one within a\n"
-           "minute; lines without timestamps, while each is within 200 lines of the previous.\n"
-           "usb.reset-loop: the same device reset 3 or more times in a row like that;\n"
-           "usb.reconnect-storm: the same port disconnected and re-enumerated 3 or more times.\n"
-           "Run with --list-kinds for all kinds.\n\n"
-           "Exit status: 0 no problem found, 1 problems found, 2 usage error or unreadable input.");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+      ctx,
+      N_ ("Output: one finding per line, KIND<TAB>LINE<TAB>EXCERPT, where LINE is the 1-based\n"
+          "number of the first matching line in its file. With more than one FILE each line\n"
+          "starts with FILE<TAB>. --json prints JSON lines with kind, line, excerpt, file\n"
+          "(“-” for standard input), device (or null), component, state and summary.\n\n"
+          "One finding per incident: repeats of a kind about the same device (\"1-4\",\n"
+          "\"0000:00:02.0\") are one incident while each follows the previous one within a\n"
+          "minute; lines without timestamps, while each is within 200 lines of the previous.\n"
+          "usb.reset-loop: the same device reset 3 or more times in a row like that;\n"
+          "usb.reconnect-storm: the same port disconnected and re-enumerated 3 or more times.\n"
+          "Run with --list-kinds for all kinds.\n\n"
+          "Exit status: 0 no problem found, 1 problems found, 2 usage error or unreadable input."));
+  g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
-      fprintf (stderr, "passdesk scan-log: %s\nRun “passdesk scan-log --help” for usage.\n",
+      fprintf (stderr, _ ("passdesk scan-log: %s\nRun “passdesk scan-log --help” for usage.\n"),
                error->message);
       return PD_EXIT_USAGE;
     }
@@ -224,15 +229,15 @@ pd_cli_scan_log (int argc, char **argv)
       const char *name = inputs[i];
       gboolean is_stdin = strcmp (name, "-") == 0;
       if (is_stdin && isatty (STDIN_FILENO))
-        fprintf (stderr, "passdesk scan-log: reading a kernel log from the terminal; paste it, "
-                         "then press Ctrl-D (or give a FILE).\n");
+        fprintf (stderr, _ ("passdesk scan-log: reading a kernel log from the terminal; paste it, "
+                            "then press Ctrl-D (or give a FILE).\n"));
       int fd = is_stdin ? STDIN_FILENO : g_open (name, O_RDONLY | O_CLOEXEC, 0);
       if (fd < 0)
         {
           int saved = errno;
           fprintf (stderr,
-                   "passdesk scan-log: cannot open %s: %s. Check the path and that you "
-                   "may read it.\n",
+                   _ ("passdesk scan-log: cannot open %s: %s. Check the path and that you "
+                      "may read it.\n"),
                    name, g_strerror (saved));
           failed = TRUE;
           continue;
@@ -241,8 +246,8 @@ pd_cli_scan_log (int argc, char **argv)
       if (!scan_fd (fd, name, &o, buf, &read_error))
         {
           fprintf (stderr,
-                   "passdesk scan-log: %s. Give a kernel log file or “-” for standard "
-                   "input.\n",
+                   _ ("passdesk scan-log: %s. Give a kernel log file or “-” for standard "
+                      "input.\n"),
                    read_error->message);
           failed = TRUE;
         }

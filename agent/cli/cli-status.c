@@ -6,14 +6,35 @@
 #include <unistd.h>
 
 #include "agent-client.h"
+#include "pd-i18n.h"
 #include "checks.h"
 #include "cli.h"
+#include "components-variant.h"
 #include "report-table.h"
+
+/* The agent's components worded in our language (GetComponents), or NULL
+ * when the agent is older than that method. */
+static PdReport *
+localized_from_agent (PdDbusAgent1 *proxy)
+{
+  GVariantDict opts;
+  g_variant_dict_init (&opts, NULL);
+  g_variant_dict_insert (&opts, "locale", "s", pd_i18n_messages_locale ());
+  g_autoptr (GVariant) comps = NULL;
+  g_autoptr (GError) error = NULL;
+  if (!pd_dbus_agent1_call_get_components_sync (proxy, g_variant_dict_end (&opts), &comps, NULL,
+                                                &error))
+    {
+      g_debug ("GetComponents: %s", error->message);
+      return NULL;
+    }
+  return pd_report_from_components_variant (comps, "agent");
+}
 
 /* The agent's report, or NULL (with a note on stderr when the agent exists
  * but its answer was unusable). */
 static PdReport *
-report_from_agent (gboolean session)
+report_from_agent (gboolean session, gboolean json)
 {
   PdAgentClientStatus status;
   g_autoptr (GError) error = NULL;
@@ -24,21 +45,28 @@ report_from_agent (gboolean session)
       g_debug ("no agent: %s", error ? error->message : "nobody owns the name");
       return NULL;
     }
-  g_autofree char *json = NULL;
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (proxy), 10000);
-  if (!pd_dbus_agent1_call_get_report_sync (proxy, &json, NULL, &error))
+  /* JSON is for programs and stays English; the table is for people. */
+  if (!json)
+    {
+      PdReport *localized = localized_from_agent (proxy);
+      if (localized != NULL)
+        return localized;
+    }
+  g_autofree char *text = NULL;
+  if (!pd_dbus_agent1_call_get_report_sync (proxy, &text, NULL, &error))
     {
       g_dbus_error_strip_remote_error (error);
-      fprintf (stderr, "passdesk status: the agent did not answer (%s); checking in-process.\n",
+      fprintf (stderr, _ ("passdesk status: the agent did not answer (%s); checking in-process.\n"),
                error->message);
       return NULL;
     }
-  PdReport *report = pd_report_from_json_string (json, &error);
+  PdReport *report = pd_report_from_json_string (text, &error);
   if (report == NULL)
     {
       fprintf (stderr,
-               "passdesk status: the agent's report is unreadable (%s); checking "
-               "in-process.\n",
+               _ ("passdesk status: the agent's report is unreadable (%s); checking "
+                  "in-process.\n"),
                error->message);
       return NULL;
     }
@@ -56,25 +84,29 @@ pd_cli_status (int argc, char **argv)
   gboolean session = FALSE;
   int timeout_s = 0;
   const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the report as JSON", NULL },
-    { "local", 0, 0, G_OPTION_ARG_NONE, &local, "Check in-process even when the agent runs", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_ ("Print the report as JSON"), NULL },
+    { "local", 0, 0, G_OPTION_ARG_NONE, &local, N_ ("Check in-process even when the agent runs"),
+      NULL },
     { "session", 0, 0, G_OPTION_ARG_NONE, &session,
-      "Ask the agent on the session bus (also PASSDESK_BUS=session)", NULL },
+      N_ ("Ask the agent on the session bus (also PASSDESK_BUS=session)"), NULL },
     { "no-vaprobe", 0, 0, G_OPTION_ARG_NONE, &no_vaprobe,
-      "Do not run the VA-API probe in-process (leaves video acceleration unknown)", NULL },
+      N_ ("Do not run the VA-API probe in-process (leaves video acceleration unknown)"), NULL },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s,
-      "Seconds the in-process VA-API probe may take before it is killed (default 5)", "S" },
+      N_ ("Seconds the in-process VA-API probe may take before it is killed (default 5)"),
+      N_ ("S") },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("- check the passed-through GPU");
-  g_option_context_set_summary (ctx, "Checks the passed-through GPU, its display outputs and "
-                                     "hardware video acceleration,\nand prints state and advice. "
-                                     "Asks the running passdesk-agent when one answers\non the "
-                                     "bus, and checks in-process otherwise; the footer says "
-                                     "which.");
-  g_option_context_set_description (ctx, "Exit status: 0 nothing is degraded or failed, "
-                                         "1 something is degraded or failed, 2 usage error.");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GOptionContext) ctx = g_option_context_new (N_ ("- check the passed-through GPU"));
+  g_option_context_set_summary (ctx,
+                                N_ ("Checks the passed-through GPU, its display outputs and "
+                                    "hardware video acceleration,\nand prints state and advice. "
+                                    "Asks the running passdesk-agent when one answers\non the "
+                                    "bus, and checks in-process otherwise; the footer says "
+                                    "which."));
+  g_option_context_set_description (ctx, N_ ("Exit status: 0 nothing is degraded or failed, "
+                                             "1 something is degraded or failed, 2 usage error."));
+  g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -83,16 +115,16 @@ pd_cli_status (int argc, char **argv)
     }
   if (argc > 1)
     {
-      fprintf (stderr, "passdesk status: unexpected argument “%s”\n", argv[1]);
+      fprintf (stderr, _ ("passdesk status: unexpected argument “%s”\n"), argv[1]);
       return PD_EXIT_USAGE;
     }
   if (timeout_s < 0 || timeout_s > 600)
     {
-      fprintf (stderr, "passdesk status: --timeout must be between 1 and 600 seconds\n");
+      fprintf (stderr, _ ("passdesk status: --timeout must be between 1 and 600 seconds\n"));
       return PD_EXIT_USAGE;
     }
 
-  g_autoptr (PdReport) report = local ? NULL : report_from_agent (session);
+  g_autoptr (PdReport) report = local ? NULL : report_from_agent (session, json);
   if (report == NULL)
     {
       PdChecksOptions opts = {
@@ -109,12 +141,13 @@ pd_cli_status (int argc, char **argv)
     }
   else
     {
-      g_autofree char *s = pd_report_format_table (report, isatty (STDOUT_FILENO));
+      g_autoptr (PdReport) localized = pd_report_localize (report);
+      g_autofree char *s = pd_report_format_table (localized, isatty (STDOUT_FILENO));
       fputs (s, stdout);
       if (g_strcmp0 (report->source, "agent") != 0)
-        fputs ("Without the running agent, these are not checked: the kernel log (GPU hangs, "
-               "HD-Audio codec timeouts, USB resets), USB faults over time and the host "
-               "helper's answer. Start it with “sudo systemctl start passdesk-agent”.\n",
+        fputs (_ ("Without the running agent, these are not checked: the kernel log (GPU hangs, "
+                  "HD-Audio codec timeouts, USB resets), USB faults over time and the host "
+                  "helper's answer. Start it with “sudo systemctl start passdesk-agent”.\n"),
                stdout);
     }
   /* Unknown (e.g. a skipped probe) is not a problem: only degraded or

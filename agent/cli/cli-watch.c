@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "agent-client.h"
+#include "pd-i18n.h"
 #include "cli-format.h"
 #include "cli.h"
 
@@ -45,7 +46,7 @@ print_component (Watch *w, const char *id, const char *state, const char *summar
       return;
     }
   g_autofree char *when = pd_cli_format_time (g_get_real_time ());
-  printf ("%s  %-8s %-9s %s\n", when, id, state, summary);
+  printf ("%s  %-8s %-9s %s\n", when, id, state, pd_i18n_text (summary));
   fflush (stdout);
 }
 
@@ -88,14 +89,15 @@ on_event (PdDbusAgent1 *proxy, gint64 time, const char *kind, const char *compon
       return;
     }
   g_autofree char *when = pd_cli_format_time (time);
-  printf ("%s  %-8s event     %s: %s\n", when, component, kind, text);
+  printf ("%s  %-8s event     %s: %s\n", when, component, kind, pd_i18n_text (text));
   fflush (stdout);
 }
 
 static void
 on_progress (PdDbusAgent1 *proxy, const char *phase, const char *text, gpointer user_data)
 {
-  g_autofree char *line = g_strdup_printf ("Cold restart: %s%s%s", phase, *text ? ": " : "", text);
+  g_autofree char *line
+      = g_strdup_printf (_ ("Cold restart: %s%s%s"), phase, *text ? ": " : "", pd_i18n_text (text));
   print_note (user_data, "cold-restart", line);
 }
 
@@ -125,17 +127,20 @@ pd_cli_watch (int argc, char **argv)
   gboolean json = FALSE;
   gboolean session = FALSE;
   const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object per line", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_ ("Print one JSON object per line"), NULL },
     { "session", 0, 0, G_OPTION_ARG_NONE, &session,
-      "Watch the agent on the session bus (also PASSDESK_BUS=session)", NULL },
+      N_ ("Watch the agent on the session bus (also PASSDESK_BUS=session)"), NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("- follow the agent's state and events");
-  g_option_context_set_summary (ctx, "Prints state changes and events of the running "
-                                     "passdesk-agent as they happen,\nuntil interrupted "
-                                     "(Ctrl+C).");
-  g_option_context_set_description (ctx, "Exit status: 0 after Ctrl+C, 1 no bus, 2 usage error.");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GOptionContext) ctx
+      = g_option_context_new (N_ ("- follow the agent's state and events"));
+  g_option_context_set_summary (ctx, N_ ("Prints state changes and events of the running "
+                                         "passdesk-agent as they happen,\nuntil interrupted "
+                                         "(Ctrl+C)."));
+  g_option_context_set_description (ctx,
+                                    N_ ("Exit status: 0 after Ctrl+C, 1 no bus, 2 usage error."));
+  g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -144,7 +149,7 @@ pd_cli_watch (int argc, char **argv)
     }
   if (argc > 1)
     {
-      fprintf (stderr, "passdesk watch: unexpected argument “%s”\n", argv[1]);
+      fprintf (stderr, _ ("passdesk watch: unexpected argument “%s”\n"), argv[1]);
       return PD_EXIT_USAGE;
     }
 
@@ -152,7 +157,7 @@ pd_cli_watch (int argc, char **argv)
   g_autoptr (PdDbusAgent1) proxy = pd_agent_client_connect (session, FALSE, &status, &error);
   if (proxy == NULL)
     {
-      fprintf (stderr, "passdesk watch: cannot reach the %s bus: %s\n",
+      fprintf (stderr, _ ("passdesk watch: cannot reach the %s bus: %s\n"),
                pd_agent_client_bus_name (session), error->message);
       return PD_EXIT_PROBLEM;
     }
@@ -164,7 +169,7 @@ pd_cli_watch (int argc, char **argv)
   if (owner)
     {
       g_autofree char *line = g_strdup_printf (
-          "Watching passdesk-agent on the %s bus (overall: %s). Press Ctrl+C to stop.",
+          _ ("Watching passdesk-agent on the %s bus (overall: %s). Press Ctrl+C to stop."),
           pd_agent_client_bus_name (session),
           pd_dbus_agent1_get_overall_state (proxy) ? pd_dbus_agent1_get_overall_state (proxy)
                                                    : "unknown");
@@ -173,8 +178,8 @@ pd_cli_watch (int argc, char **argv)
   else
     {
       g_autofree char *line = g_strdup_printf (
-          "No passdesk-agent runs on the %s bus yet; waiting for it (start it with "
-          "“systemctl start passdesk-agent”). Press Ctrl+C to stop.",
+          _ ("No passdesk-agent runs on the %s bus yet; waiting for it (start it with "
+             "“systemctl start passdesk-agent”). Press Ctrl+C to stop."),
           pd_agent_client_bus_name (session));
       print_note (&w, "watching", line);
     }

@@ -1,6 +1,8 @@
 /* passdesk.c - the `passdesk` command: dispatches to a subcommand. */
 #include "config.h"
 
+#include "pd-i18n.h"
+
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,30 +17,32 @@ static const struct
   PdCliFunc func;
   const char *help;
 } commands[] = {
-  { "status", pd_cli_status, "Check GPU, display and video acceleration; print state and advice" },
-  { "scan-log", pd_cli_scan_log, "Find known GPU, USB, audio and VFIO problems in a kernel log" },
-  { "watch", pd_cli_watch, "Follow the agent's state changes and events as they happen" },
-  { "events", pd_cli_events, "Print the agent's event history" },
+  { "status", pd_cli_status,
+    N_ ("Check GPU, display and video acceleration; print state and advice") },
+  { "scan-log", pd_cli_scan_log,
+    N_ ("Find known GPU, USB, audio and VFIO problems in a kernel log") },
+  { "watch", pd_cli_watch, N_ ("Follow the agent's state changes and events as they happen") },
+  { "events", pd_cli_events, N_ ("Print the agent's event history") },
   { "cold-restart", pd_cli_cold_restart,
-    "Restart this VM from the host (stop, cool-off, start) so its hooks reset the GPU" },
+    N_ ("Restart this VM from the host (stop, cool-off, start) so its hooks reset the GPU") },
 };
 
 static void
 print_usage (FILE *out)
 {
-  fprintf (out, "Usage: passdesk COMMAND [OPTION…]\n\n"
-                "Keeps a Proxmox VM with a passed-through iGPU usable as a desktop.\n\n"
-                "Commands:\n");
+  fprintf (out, _ ("Usage: passdesk COMMAND [OPTION…]\n\n"
+                   "Keeps a Proxmox VM with a passed-through iGPU usable as a desktop.\n\n"
+                   "Commands:\n"));
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    fprintf (out, "  %-14s %s\n", commands[i].name, commands[i].help);
-  fprintf (out, "\nRun 'passdesk COMMAND --help' for a command's options.\n"
-                "Exit status: 0 all well, 1 a problem was found, 2 usage error.\n");
+    fprintf (out, "  %-14s %s\n", commands[i].name, _ (commands[i].help));
+  fprintf (out, _ ("\nRun 'passdesk COMMAND --help' for a command's options.\n"
+                   "Exit status: 0 all well, 1 a problem was found, 2 usage error.\n"));
 }
 
 int
 main (int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
+  pd_i18n_init ();
 
   if (argc < 2)
     {
@@ -65,7 +69,7 @@ main (int argc, char **argv)
         return commands[i].func (argc - 1, argv + 1);
       }
 
-  fprintf (stderr, "passdesk: unknown command “%s”\n\n", argv[1]);
+  fprintf (stderr, _ ("passdesk: unknown command “%s”\n\n"), argv[1]);
   print_usage (stderr);
   return PD_EXIT_USAGE;
 }

@@ -3,6 +3,49 @@
 
 #include <string.h>
 
+#include "pd-i18n.h"
+
+/* The state as people read it in the table. */
+static const char *
+state_label (PdState s)
+{
+  switch (s)
+    {
+    case PD_STATE_OK:
+      /* TRANSLATORS: a component's state in `passdesk status` */
+      return _ ("ok");
+    case PD_STATE_DEGRADED:
+      /* TRANSLATORS: a component's state in `passdesk status` */
+      return _ ("degraded");
+    case PD_STATE_FAILED:
+      /* TRANSLATORS: a component's state in `passdesk status` */
+      return _ ("failed");
+    case PD_STATE_UNKNOWN:
+    default:
+      /* TRANSLATORS: a component's state in `passdesk status` */
+      return _ ("unknown");
+    }
+}
+
+/* @text padded with spaces to @width characters (not bytes: translations
+ * carry umlauts). */
+static void
+append_padded (GString *out, const char *text, int width)
+{
+  g_string_append (out, text);
+  for (long n = (long) g_utf8_strlen (text, -1); n < width; n++)
+    g_string_append_c (out, ' ');
+}
+
+static int
+state_width (void)
+{
+  int w = 0;
+  for (PdState s = PD_STATE_OK; s <= PD_STATE_FAILED; s++)
+    w = MAX (w, (int) g_utf8_strlen (state_label (s), -1));
+  return w;
+}
+
 static const char *
 state_color (PdState s)
 {
@@ -23,11 +66,11 @@ state_color (PdState s)
 static void
 append_state (GString *out, PdState s, gboolean color)
 {
-  const char *name = pd_state_to_string (s);
   if (color)
-    g_string_append_printf (out, "%s%-9s\033[0m", state_color (s), name);
-  else
-    g_string_append_printf (out, "%-9s", name);
+    g_string_append (out, state_color (s));
+  append_padded (out, state_label (s), MAX (9, state_width ()));
+  if (color)
+    g_string_append (out, "\033[0m");
 }
 
 char *
@@ -38,15 +81,22 @@ pd_report_format_table (const PdReport *report, gboolean color)
 
   for (guint i = 0; i < PD_N_COMPONENTS; i++)
     if (report->components[i])
-      width = MAX (width, (int) strlen (pd_component_title (i)));
+      width = MAX (width, (int) g_utf8_strlen (pd_component_title_localized (i), -1));
+  /* TRANSLATORS: column headings of `passdesk status`, in capitals */
+  const char *h_component = _ ("COMPONENT"), *h_state = _ ("STATE"), *h_summary = _ ("SUMMARY");
+  width = MAX (width, (int) g_utf8_strlen (h_component, -1));
 
-  g_string_append_printf (out, "%-*s  %-9s  %s\n", width, "COMPONENT", "STATE", "SUMMARY");
+  append_padded (out, h_component, width);
+  g_string_append (out, "  ");
+  append_padded (out, h_state, MAX (9, state_width ()));
+  g_string_append_printf (out, "  %s\n", h_summary);
   for (guint i = 0; i < PD_N_COMPONENTS; i++)
     {
       const PdComponent *c = report->components[i];
       if (c == NULL)
         continue;
-      g_string_append_printf (out, "%-*s  ", width, pd_component_title (c->id));
+      append_padded (out, pd_component_title_localized (c->id), width);
+      g_string_append (out, "  ");
       append_state (out, c->state, color);
       g_string_append_printf (out, "  %s\n", c->summary);
       for (guint j = 0; j < c->advice->len; j++)
@@ -62,9 +112,15 @@ pd_report_format_table (const PdReport *report, gboolean color)
             }
         }
     }
-  g_string_append (out, "\nOverall: ");
+  /* TRANSLATORS: the table's last line starts "Overall: degraded (checked by the agent)" */
+  g_string_append_printf (out, "\n%s ", _ ("Overall:"));
   append_state (out, pd_report_overall (report), color);
   g_string_truncate (out, strlen (g_strchomp (out->str)));
-  g_string_append_printf (out, " (checked %s)\n", report->source);
+  if (g_strcmp0 (report->source, "agent") == 0)
+    g_string_append_printf (out, " %s\n", _ ("(checked agent)"));
+  else if (g_strcmp0 (report->source, "in-process") == 0)
+    g_string_append_printf (out, " %s\n", _ ("(checked in-process)"));
+  else
+    g_string_append_printf (out, " (%s)\n", report->source);
   return g_string_free (out, FALSE);
 }

@@ -1,68 +1,69 @@
 /* detail-keys.c - the one table of detail keys and their labels. */
 #include "detail-keys.h"
+#include "pd-i18n.h"
 
 #include <string.h>
 
 static const PdDetailKey keys[] = {
-  { PD_DETAIL_PROBLEMS, "Problems", 0 },
-  { PD_DETAIL_ERROR, "Error", 0 },
-  { PD_DETAIL_KERNEL_LOG, "Kernel log", 0 },
+  { PD_DETAIL_PROBLEMS, N_ ("Problems"), 0 },
+  { PD_DETAIL_ERROR, N_ ("Error"), 0 },
+  { PD_DETAIL_KERNEL_LOG, N_ ("Kernel log"), 0 },
 
-  { PD_DETAIL_PCI_SLOT, "PCI slot", 0 },
-  { PD_DETAIL_IDS, "PCI ids", 0 },
-  { PD_DETAIL_NAME, "Name", 0 },
-  { PD_DETAIL_GENERATION, "Generation", 0 },
-  { PD_DETAIL_DRIVER, "Driver", 0 },
-  { PD_DETAIL_CARD, "Card", 0 },
-  { PD_DETAIL_RENDER_NODE, "Render node", 0 },
-  { PD_DETAIL_RENDER_ACCESS, "Render node access", 0 },
-  { PD_DETAIL_OTHER_DISPLAY_DEVICES, "Other display devices", 0 },
-  { PD_DETAIL_DRIVER_BLOCKED_BY, "Driver blocked by", 0 },
+  { PD_DETAIL_PCI_SLOT, N_ ("PCI slot"), 0 },
+  { PD_DETAIL_IDS, N_ ("PCI ids"), 0 },
+  { PD_DETAIL_NAME, N_ ("Name"), 0 },
+  { PD_DETAIL_GENERATION, N_ ("Generation"), 0 },
+  { PD_DETAIL_DRIVER, N_ ("Driver"), 0 },
+  { PD_DETAIL_CARD, N_ ("Card"), 0 },
+  { PD_DETAIL_RENDER_NODE, N_ ("Render node"), 0 },
+  { PD_DETAIL_RENDER_ACCESS, N_ ("Render node access"), 0 },
+  { PD_DETAIL_OTHER_DISPLAY_DEVICES, N_ ("Other display devices"), 0 },
+  { PD_DETAIL_DRIVER_BLOCKED_BY, N_ ("Driver blocked by"), 0 },
 
-  { PD_DETAIL_PROBE, "Probe result", 0 },
-  { PD_DETAIL_PROBE_TIME, "Probe time", 0 },
-  { PD_DETAIL_PROBE_STATUS, "Probe status", 0 },
-  { PD_DETAIL_DEVICE, "Device", 0 },
-  { PD_DETAIL_PROBE_USER, "Probe user", 0 },
-  { PD_DETAIL_VENDOR, "Vendor", 0 },
-  { PD_DETAIL_VA_API_VERSION, "VA-API version", 0 },
-  { PD_DETAIL_DECODE, "Decode", 0 },
-  { PD_DETAIL_ENCODE, "Encode", 0 },
-  { PD_DETAIL_VIDEO_PROCESSING, "Video processing", 0 },
-  { PD_DETAIL_FUNCTIONAL_TEST, "Functional test", 0 },
-  { PD_DETAIL_PROBE_PATH, "Probe program", 0 },
-  { PD_DETAIL_EXIT_STATUS, "Exit status", 0 },
-  { PD_DETAIL_SIGNAL, "Signal", 0 },
-  { PD_DETAIL_PROBE_STDERR, "Probe error output", 0 },
-  { PD_DETAIL_PACKAGES, "Packages", 0 },
-  { PD_DETAIL_PACKAGES_INSTALLED, "Packages installed", 0 },
-  { PD_DETAIL_PACKAGES_MISSING, "Packages missing", 0 },
-  { PD_DETAIL_APT_SOURCES, "APT sources", 0 },
-  { PD_DETAIL_LIBVA_DRIVER_NAME, "LIBVA_DRIVER_NAME", 0 },
+  { PD_DETAIL_PROBE, N_ ("Probe result"), 0 },
+  { PD_DETAIL_PROBE_TIME, N_ ("Probe time"), 0 },
+  { PD_DETAIL_PROBE_STATUS, N_ ("Probe status"), 0 },
+  { PD_DETAIL_DEVICE, N_ ("Device"), 0 },
+  { PD_DETAIL_PROBE_USER, N_ ("Probe user"), 0 },
+  { PD_DETAIL_VENDOR, N_ ("Vendor"), 0 },
+  { PD_DETAIL_VA_API_VERSION, N_ ("VA-API version"), 0 },
+  { PD_DETAIL_DECODE, N_ ("Decode"), 0 },
+  { PD_DETAIL_ENCODE, N_ ("Encode"), 0 },
+  { PD_DETAIL_VIDEO_PROCESSING, N_ ("Video processing"), 0 },
+  { PD_DETAIL_FUNCTIONAL_TEST, N_ ("Functional test"), 0 },
+  { PD_DETAIL_PROBE_PATH, N_ ("Probe program"), 0 },
+  { PD_DETAIL_EXIT_STATUS, N_ ("Exit status"), 0 },
+  { PD_DETAIL_SIGNAL, N_ ("Signal"), 0 },
+  { PD_DETAIL_PROBE_STDERR, N_ ("Probe error output"), 0 },
+  { PD_DETAIL_PACKAGES, N_ ("Packages"), 0 },
+  { PD_DETAIL_PACKAGES_INSTALLED, N_ ("Packages installed"), 0 },
+  { PD_DETAIL_PACKAGES_MISSING, N_ ("Packages missing"), 0 },
+  { PD_DETAIL_APT_SOURCES, N_ ("APT sources"), 0 },
+  { PD_DETAIL_LIBVA_DRIVER_NAME, N_ ("LIBVA_DRIVER_NAME"), 0 },
 
-  { PD_DETAIL_CARDS, "Sound cards", 0 },
-  { PD_DETAIL_HDMI_CODEC, "HDMI codec", 0 },
-  { PD_DETAIL_HDMI_CODEC_PRESENT, "HDMI codec present", PD_DETAIL_FLAGS_HIDDEN },
-  { PD_DETAIL_MONITOR_NAME, "Monitor", PD_DETAIL_FLAGS_HIDDEN },
-  { PD_DETAIL_CONNECTED_OUTPUTS, "Connected outputs", 0 },
+  { PD_DETAIL_CARDS, N_ ("Sound cards"), 0 },
+  { PD_DETAIL_HDMI_CODEC, N_ ("HDMI codec"), 0 },
+  { PD_DETAIL_HDMI_CODEC_PRESENT, N_ ("HDMI codec present"), PD_DETAIL_FLAGS_HIDDEN },
+  { PD_DETAIL_MONITOR_NAME, N_ ("Monitor"), PD_DETAIL_FLAGS_HIDDEN },
+  { PD_DETAIL_CONNECTED_OUTPUTS, N_ ("Connected outputs"), 0 },
 
-  { PD_DETAIL_PORT, "Port", 0 },
-  { PD_DETAIL_HOST, "Host", 0 },
-  { PD_DETAIL_VMID, "VM", 0 },
-  { PD_DETAIL_COLD_RESTART, "Cold restart", 0 },
-  { PD_DETAIL_COOL_OFF, "Cool-off", 0 },
-  { PD_DETAIL_RATE_LIMIT, "Rate limit", 0 },
-  { PD_DETAIL_NEXT_ALLOWED_IN, "Next allowed in", 0 },
-  { PD_DETAIL_LAST_CYCLE, "Last cold restart", 0 },
+  { PD_DETAIL_PORT, N_ ("Port"), 0 },
+  { PD_DETAIL_HOST, N_ ("Host"), 0 },
+  { PD_DETAIL_VMID, N_ ("VM"), 0 },
+  { PD_DETAIL_COLD_RESTART, N_ ("Cold restart"), 0 },
+  { PD_DETAIL_COOL_OFF, N_ ("Cool-off"), 0 },
+  { PD_DETAIL_RATE_LIMIT, N_ ("Rate limit"), 0 },
+  { PD_DETAIL_NEXT_ALLOWED_IN, N_ ("Next allowed in"), 0 },
+  { PD_DETAIL_LAST_CYCLE, N_ ("Last cold restart"), 0 },
 
-  { PD_DETAIL_CHECKED, "Checked on the host", 0 },
-  { PD_DETAIL_FINDINGS, "Findings", 0 },
-  { PD_DETAIL_REPORT, "Report", 0 },
+  { PD_DETAIL_CHECKED, N_ ("Checked on the host"), 0 },
+  { PD_DETAIL_FINDINGS, N_ ("Findings"), 0 },
+  { PD_DETAIL_REPORT, N_ ("Report"), 0 },
 
-  { PD_DETAIL_SOUND_SERVER, "Sound server", 0 },
-  { PD_DETAIL_DEFAULT_OUTPUT, "Default output", 0 },
-  { PD_DETAIL_HDMI_SINKS, "HDMI/DP outputs", 0 },
-  { PD_DETAIL_HDA_HARDWARE, "HD-Audio hardware", 0 },
+  { PD_DETAIL_SOUND_SERVER, N_ ("Sound server"), 0 },
+  { PD_DETAIL_DEFAULT_OUTPUT, N_ ("Default output"), 0 },
+  { PD_DETAIL_HDMI_SINKS, N_ ("HDMI/DP outputs"), 0 },
+  { PD_DETAIL_HDA_HARDWARE, N_ ("HD-Audio hardware"), 0 },
 };
 
 const PdDetailKey *
@@ -148,11 +149,11 @@ pd_detail_label (const char *key)
 {
   const PdDetailKey *k = pd_detail_key_lookup (key);
   if (k != NULL)
-    return g_strdup (k->label);
+    return g_strdup (_ (k->label));
   if (key != NULL && is_eld_pin (key))
-    return g_strdup_printf ("HDMI audio pin %s", key + 4);
+    return g_strdup_printf (_ ("HDMI audio pin %s"), key + 4);
   if (key != NULL && is_usb_port (key))
-    return g_strdup_printf ("USB port %s", key);
+    return g_strdup_printf (_ ("USB port %s"), key);
   /* Connector names are what people know them by (xrandr, settings). */
   return g_strdup (key ? key : "");
 }

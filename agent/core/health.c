@@ -1,6 +1,8 @@
 /* health.c - the health model and its JSON form. */
 #include "health.h"
 
+#include "pd-i18n.h"
+
 #include <string.h>
 
 static const char *const state_names[] = {
@@ -15,13 +17,13 @@ static const struct
   const char *id;
   const char *title;
 } component_names[PD_N_COMPONENTS] = {
-  [PD_COMPONENT_GPU] = { "gpu", "GPU" },
-  [PD_COMPONENT_DISPLAY] = { "display", "Display" },
-  [PD_COMPONENT_VAAPI] = { "vaapi", "Video acceleration" },
-  [PD_COMPONENT_AUDIO] = { "audio", "Audio" },
-  [PD_COMPONENT_USB] = { "usb", "USB" },
-  [PD_COMPONENT_HOSTLINK] = { "hostlink", "Host link" },
-  [PD_COMPONENT_HOST] = { "host", "Proxmox host" },
+  [PD_COMPONENT_GPU] = { "gpu", N_ ("GPU") },
+  [PD_COMPONENT_DISPLAY] = { "display", N_ ("Display") },
+  [PD_COMPONENT_VAAPI] = { "vaapi", N_ ("Video acceleration") },
+  [PD_COMPONENT_AUDIO] = { "audio", N_ ("Audio") },
+  [PD_COMPONENT_USB] = { "usb", N_ ("USB") },
+  [PD_COMPONENT_HOSTLINK] = { "hostlink", N_ ("Host link") },
+  [PD_COMPONENT_HOST] = { "host", N_ ("Proxmox host") },
 };
 
 const char *
@@ -75,6 +77,40 @@ pd_component_title (PdComponentId id)
   return component_names[id].title;
 }
 
+const char *
+pd_component_title_localized (PdComponentId id)
+{
+  return pd_i18n_text (pd_component_title (id));
+}
+
+static gboolean
+text_unused (gpointer key, gpointer value, gpointer user_data)
+{
+  const PdComponent *c = user_data;
+  if (g_strcmp0 (c->summary, key) == 0)
+    return FALSE;
+  for (guint i = 0; i < c->advice->len; i++)
+    if (g_strcmp0 (((PdAdvice *) g_ptr_array_index (c->advice, i))->text, key) == 0)
+      return FALSE;
+  for (guint i = 0; i < c->details->len; i++)
+    if (g_strcmp0 (((PdDetail *) g_ptr_array_index (c->details, i))->value, key) == 0)
+      return FALSE;
+  return TRUE;
+}
+
+/* Keeps @m (taken) as the recipe of its English sentence. A long-lived
+ * component rewords itself often: recipes of sentences it no longer holds
+ * are dropped before they pile up. */
+static void
+remember (PdComponent *c, PdMsg *m)
+{
+  if (c->msgs == NULL)
+    c->msgs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) pd_msg_free);
+  if (g_hash_table_size (c->msgs) >= 16)
+    g_hash_table_foreach_remove (c->msgs, text_unused, c);
+  g_hash_table_replace (c->msgs, m->english, m);
+}
+
 static void
 detail_free (gpointer p)
 {
@@ -111,6 +147,7 @@ pd_component_free (PdComponent *c)
   if (c == NULL)
     return;
   g_free (c->summary);
+  g_clear_pointer (&c->msgs, g_hash_table_unref);
   g_ptr_array_unref (c->details);
   g_ptr_array_unref (c->advice);
   g_free (c);
@@ -130,6 +167,55 @@ pd_component_copy (const PdComponent *c)
       const PdAdvice *a = g_ptr_array_index (c->advice, i);
       pd_component_add_advice (copy, a->text, a->command);
     }
+  if (c->msgs != NULL)
+    {
+      GHashTableIter it;
+      gpointer k, v;
+      g_hash_table_iter_init (&it, c->msgs);
+      while (g_hash_table_iter_next (&it, &k, &v))
+        remember (copy, pd_msg_copy (v));
+    }
+  return copy;
+}
+
+/* The sentence @english in the current thread's language. */
+static char *
+localize_text (const PdComponent *c, const char *english)
+{
+  const PdMsg *m = c->msgs ? g_hash_table_lookup (c->msgs, english) : NULL;
+  if (m != NULL)
+    return pd_msg_localize (m);
+  return g_strdup (pd_i18n_text (english));
+}
+
+PdComponent *
+pd_component_localize (const PdComponent *c)
+{
+  g_autofree char *summary = localize_text (c, c->summary);
+  PdComponent *copy = pd_component_new (c->id, c->state, summary);
+  for (guint i = 0; i < c->details->len; i++)
+    {
+      const PdDetail *d = g_ptr_array_index (c->details, i);
+      g_autofree char *value = localize_text (c, d->value);
+      pd_component_set_detail (copy, d->key, value);
+    }
+  for (guint i = 0; i < c->advice->len; i++)
+    {
+      const PdAdvice *a = g_ptr_array_index (c->advice, i);
+      g_autofree char *text = localize_text (c, a->text);
+      pd_component_add_advice (copy, text, a->command);
+    }
+  return copy;
+}
+
+PdReport *
+pd_report_localize (const PdReport *r)
+{
+  PdReport *copy = pd_report_new (r->source);
+  copy->time = r->time;
+  for (guint i = 0; i < PD_N_COMPONENTS; i++)
+    if (r->components[i] != NULL)
+      pd_report_take (copy, pd_component_localize (r->components[i]));
   return copy;
 }
 
@@ -184,9 +270,39 @@ pd_component_set_summary_printf (PdComponent *c, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
-  g_free (c->summary);
-  c->summary = g_strdup_vprintf (fmt, ap);
+  PdMsg *m = pd_msg_new_valist (fmt, ap);
   va_end (ap);
+  g_free (c->summary);
+  c->summary = g_strdup (m->english);
+  remember (c, m);
+}
+
+void
+pd_component_add_advice_printf (PdComponent *c, const char *command, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  PdMsg *m = pd_msg_new_valist (fmt, ap);
+  va_end (ap);
+  pd_component_add_advice (c, m->english, command);
+  remember (c, m);
+}
+
+void
+pd_component_set_state_printf (PdComponent *c, PdState state, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  PdMsg *m = pd_msg_new_valist (fmt, ap);
+  va_end (ap);
+  pd_component_set_state (c, state, m->english);
+  remember (c, m);
+}
+
+void
+pd_component_remember (PdComponent *c, const PdMsg *m)
+{
+  remember (c, pd_msg_copy (m));
 }
 
 void
@@ -386,7 +502,7 @@ pd_component_from_json (JsonNode *node, GError **error)
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                           "component is not a JSON object");
+                           _ ("component is not a JSON object"));
       return NULL;
     }
   JsonObject *o = json_node_get_object (node);
@@ -394,14 +510,14 @@ pd_component_from_json (JsonNode *node, GError **error)
   PdState state;
   if (!pd_component_id_from_string (member_string (o, "id"), &id))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "unknown component id “%s”",
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _ ("unknown component id “%s”"),
                    member_string (o, "id") ? member_string (o, "id") : "(none)");
       return NULL;
     }
   if (!pd_state_from_string (member_string (o, "state"), &state))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "component “%s” has no valid state",
-                   pd_component_id_to_string (id));
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _ ("component “%s” has no valid state"), pd_component_id_to_string (id));
       return NULL;
     }
 
@@ -449,7 +565,7 @@ pd_report_from_json_string (const char *json, GError **error)
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                           "report is not a JSON object");
+                           _ ("report is not a JSON object"));
       return NULL;
     }
   JsonObject *o = json_node_get_object (root);
@@ -467,7 +583,7 @@ pd_report_from_json_string (const char *json, GError **error)
   if (comps == NULL || !JSON_NODE_HOLDS_ARRAY (comps))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                           "report has no components array");
+                           _ ("report has no components array"));
       return NULL;
     }
   JsonArray *arr = json_node_get_array (comps);

@@ -9,6 +9,8 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "pd-i18n.h"
+
 G_BEGIN_DECLS
 
 /* Ordered by severity: the overall state is the maximum. */
@@ -39,7 +41,8 @@ PdState pd_state_worst (PdState a, PdState b);
 /* Stable ids ("gpu", "display", "vaapi", ...) and human titles. */
 const char *pd_component_id_to_string (PdComponentId id);
 gboolean pd_component_id_from_string (const char *str, PdComponentId *out);
-const char *pd_component_title (PdComponentId id);
+const char *pd_component_title (PdComponentId id); /* English */
+const char *pd_component_title_localized (PdComponentId id);
 
 typedef struct
 {
@@ -60,6 +63,7 @@ typedef struct
   char *summary;
   GPtrArray *details; /* PdDetail, in insertion order */
   GPtrArray *advice;  /* PdAdvice */
+  GHashTable *msgs;   /* English sentence -> PdMsg, for those made from a format */
 } PdComponent;
 
 PdComponent *pd_component_new (PdComponentId id, PdState state, const char *summary);
@@ -70,7 +74,21 @@ gboolean pd_component_equal (const PdComponent *a, const PdComponent *b);
 void pd_component_set_state (PdComponent *c, PdState state, const char *summary);
 /* Raises the state to @state if it is worse, replacing the summary then. */
 void pd_component_raise (PdComponent *c, PdState state, const char *summary);
+/* Sentences are English msgids: the model never holds a translation (see
+ * pd-i18n.h). A literal passed as summary or advice text is extracted for
+ * translation as it stands (po/meson.build names these functions); the
+ * _printf forms remember format and arguments so that
+ * pd_component_localize() can word the sentence again. */
 void pd_component_set_summary_printf (PdComponent *c, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+void pd_component_set_state_printf (PdComponent *c, PdState state, const char *fmt, ...)
+    G_GNUC_PRINTF (3, 4);
+void pd_component_add_advice_printf (PdComponent *c, const char *command, const char *fmt, ...)
+    G_GNUC_PRINTF (3, 4);
+/* Keeps a copy of @m as the recipe of m->english (set as a text elsewhere). */
+void pd_component_remember (PdComponent *c, const PdMsg *m);
+/* A copy whose summary, detail values and advice are in the current
+ * thread's language (LC_MESSAGES, or the uselocale() locale). */
+PdComponent *pd_component_localize (const PdComponent *c);
 /* Sets (replaces) a detail; keeps its original position. */
 void pd_component_set_detail (PdComponent *c, const char *key, const char *value);
 void pd_component_set_detail_printf (PdComponent *c, const char *key, const char *fmt, ...)
@@ -92,6 +110,8 @@ void pd_report_free (PdReport *r);
 void pd_report_take (PdReport *r, PdComponent *c);
 const PdComponent *pd_report_get (const PdReport *r, PdComponentId id);
 PdState pd_report_overall (const PdReport *r);
+/* Every component localized (pd_component_localize). */
+PdReport *pd_report_localize (const PdReport *r);
 
 /* JSON: {"overall": "...", "time": "<ISO 8601>", "source": "...",
  *        "components": [{"id","title","state","summary",

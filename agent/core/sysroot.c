@@ -1,5 +1,6 @@
 /* sysroot.c - the root prefix for every host path. */
 #include "sysroot.h"
+#include "pd-i18n.h"
 #include "autofd.h"
 
 #include <errno.h>
@@ -67,7 +68,8 @@ pd_sysroot_read_file (const char *abs_path, gsize max_len, PdSysrootReadFlags fl
   struct stat st;
   if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: not a regular file", abs_path);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _ ("%s: not a regular file"),
+                   abs_path);
       return NULL;
     }
 
@@ -104,7 +106,7 @@ pd_sysroot_read_file (const char *abs_path, gsize max_len, PdSysrootReadFlags fl
       if (!(flags & PD_SYSROOT_READ_TRUNCATE))
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "%s: value longer than %zu bytes", abs_path, max_len);
+                       _ ("%s: value longer than %zu bytes"), abs_path, max_len);
           return NULL;
         }
       total = max_len;
@@ -112,7 +114,7 @@ pd_sysroot_read_file (const char *abs_path, gsize max_len, PdSysrootReadFlags fl
   buf[total] = '\0';
   if (!(flags & PD_SYSROOT_READ_ALLOW_NUL) && memchr (buf, '\0', total) != NULL)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: value holds a NUL byte",
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _ ("%s: value holds a NUL byte"),
                    abs_path);
       return NULL;
     }

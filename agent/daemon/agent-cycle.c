@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "agent-private.h"
+#include "pd-i18n.h"
 
 #include "detail-keys.h"
 #include "vaapi-check.h"
@@ -100,8 +101,8 @@ on_probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
       if (what != NULL || self->lost_after != NULL)
         {
           g_autofree char *text = g_strdup_printf (
-              "Video acceleration works again: the VA-API probe passed after the kernel "
-              "reported GPU trouble (%s)",
+              _ ("Video acceleration works again: the VA-API probe passed after the kernel "
+                 "reported GPU trouble (%s)"),
               what ? what : self->lost_after);
           pd_agent_daemon_add_event (self, 0, "vaapi.recovered", PD_COMPONENT_VAAPI, text, FALSE);
         }
@@ -123,8 +124,8 @@ on_probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
               g_free (self->lost_after);
               self->lost_after = finding_only (o->summary);
               g_autofree char *text = g_strdup_printf (
-                  "Video acceleration did not survive the GPU trouble (%s): %s", self->lost_after,
-                  c->summary ? c->summary : "the VA-API probe failed");
+                  _ ("Video acceleration did not survive the GPU trouble (%s): %s"),
+                  self->lost_after, c->summary ? c->summary : "the VA-API probe failed");
               pd_agent_daemon_add_event (self, 0, "vaapi.lost", PD_COMPONENT_VAAPI, text, FALSE);
             }
           pd_agent_overlay_clear (o);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "agent-private.h"
+#include "pd-i18n.h"
 
 #include "agent-errors.h"
 #include "detail-keys.h"
@@ -399,8 +400,8 @@ on_power_off_done (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       /* The host shuts the VM down through ACPI anyway; say what happened. */
       g_autofree char *text = g_strdup_printf (
-          "The host accepted the cold restart, but the clean power-off through logind failed: "
-          "%s. The host's `qm shutdown` will ask the guest to shut down instead.",
+          _ ("The host accepted the cold restart, but the clean power-off through logind failed: "
+             "%s. The host's `qm shutdown` will ask the guest to shut down instead."),
           error->message);
       pd_agent_daemon_add_event (self, 0, "hostlink.poweroff-failed", PD_COMPONENT_HOSTLINK, text,
                                  FALSE);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "agent-dbus.h"
+#include "pd-i18n.h"
 
 #include "agent-bus.h"
 #include "agent-errors.h"
@@ -120,8 +121,8 @@ authorization_start (PdAgentDbus *self, Call *c, GError **error)
   if (n >= PENDING_PER_CALLER_MAX || self->waiting->len >= PENDING_MAX)
     {
       g_set_error (error, PD_AGENT_ERROR, PD_AGENT_ERROR_BUSY,
-                   "%s cold-restart requests are already waiting for authorization; "
-                   "answer or dismiss the authentication dialog, then try again.",
+                   _ ("%s cold-restart requests are already waiting for authorization; "
+                      "answer or dismiss the authentication dialog, then try again."),
                    n >= PENDING_PER_CALLER_MAX ? "Your" : "Too many");
       return FALSE;
     }
@@ -157,6 +158,25 @@ handle_get_report (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation, gp
   g_autoptr (PdReport) report = pd_agent_daemon_get_report (self->daemon);
   g_autofree char *json = pd_report_to_json_string (report, TRUE);
   pd_dbus_agent1_complete_get_report (skeleton, invocation, json);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_components (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation, GVariant *options,
+                       gpointer user_data)
+{
+  PdAgentDbus *self = user_data;
+  const char *locale = NULL;
+  if (!g_variant_lookup (options, "locale", "&s", &locale))
+    locale = NULL;
+  g_autoptr (PdReport) report = pd_agent_daemon_get_report (self->daemon);
+  /* A locale the agent does not know, or a malformed one, gives English:
+   * pd_i18n_use_locale() checks the name before newlocale() sees it. */
+  gpointer use = pd_i18n_use_locale (locale);
+  g_autoptr (PdReport) localized = pd_report_localize (report);
+  GVariant *v = pd_components_to_variant (localized);
+  pd_i18n_restore (use);
+  pd_dbus_agent1_complete_get_components (skeleton, invocation, v);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -257,7 +277,7 @@ parse_options (GVariant *options, char **reason, guint *cool_off, GError **error
           if (!g_variant_is_of_type (v, G_VARIANT_TYPE_STRING))
             {
               g_set_error (error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
-                           "Option “reason” must be a string (s), not %s.",
+                           _ ("Option “reason” must be a string (s), not %s."),
                            g_variant_get_type_string (v));
               return FALSE;
             }
@@ -275,8 +295,8 @@ parse_options (GVariant *options, char **reason, guint *cool_off, GError **error
             if ((guchar) s[i] < 0x20 || s[i] == 0x7f)
               {
                 g_set_error_literal (error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
-                                     "Option “reason” must be one line of text without control "
-                                     "characters.");
+                                     _ ("Option “reason” must be one line of text without control "
+                                        "characters."));
                 return FALSE;
               }
           g_free (*reason);
@@ -287,7 +307,7 @@ parse_options (GVariant *options, char **reason, guint *cool_off, GError **error
           if (!g_variant_is_of_type (v, G_VARIANT_TYPE_UINT32))
             {
               g_set_error (error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
-                           "Option “cool-off” must be an unsigned 32-bit integer (u), not %s.",
+                           _ ("Option “cool-off” must be an unsigned 32-bit integer (u), not %s."),
                            g_variant_get_type_string (v));
               return FALSE;
             }
@@ -295,8 +315,8 @@ parse_options (GVariant *options, char **reason, guint *cool_off, GError **error
           if (u == 0 || u > COOL_OFF_MAX_S)
             {
               g_set_error (error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
-                           "Option “cool-off” is %u seconds; it must be between 1 and %d "
-                           "(the host may allow less).",
+                           _ ("Option “cool-off” is %u seconds; it must be between 1 and %d "
+                              "(the host may allow less)."),
                            u, COOL_OFF_MAX_S);
               return FALSE;
             }
@@ -304,9 +324,9 @@ parse_options (GVariant *options, char **reason, guint *cool_off, GError **error
         }
       else
         {
-          g_set_error (error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
-                       "Unknown option “%s”; ColdRestart takes “reason” (s) and “cool-off” (u).",
-                       key);
+          g_set_error (
+              error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
+              _ ("Unknown option “%s”; ColdRestart takes “reason” (s) and “cool-off” (u)."), key);
           return FALSE;
         }
     }
@@ -382,6 +402,8 @@ pd_agent_dbus_new (PdAgentDaemon *daemon, gboolean system_bus)
   publish_state (self);
 
   g_signal_connect (self->skeleton, "handle-get-report", G_CALLBACK (handle_get_report), self);
+  g_signal_connect (self->skeleton, "handle-get-components", G_CALLBACK (handle_get_components),
+                    self);
   g_signal_connect (self->skeleton, "handle-run-checks", G_CALLBACK (handle_run_checks), self);
   g_signal_connect (self->skeleton, "handle-get-events", G_CALLBACK (handle_get_events), self);
   g_signal_connect (self->skeleton, "handle-cold-restart", G_CALLBACK (handle_cold_restart), self);

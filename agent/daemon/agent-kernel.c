@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "agent-private.h"
+#include "pd-i18n.h"
 
 #include "monitor.h"
 
@@ -137,7 +138,7 @@ on_log_finding (PdKmsgMonitor *kmsg, const PdLogFinding *f, gboolean boot_log, g
   if (f->device)
     g_string_append_printf (text, " (device %s)", f->device);
   if (f->excerpt && *f->excerpt)
-    g_string_append_printf (text, " Kernel log: “%s”", f->excerpt);
+    g_string_append_printf (text, _ (" Kernel log: “%s”"), f->excerpt);
 
   if (boot_log)
     {
@@ -173,8 +174,8 @@ on_log_finding (PdKmsgMonitor *kmsg, const PdLogFinding *f, gboolean boot_log, g
   gboolean decide = kind->reprobe && !self->no_vaprobe;
   if (decide && kind->state < PD_STATE_FAILED)
     {
-      g_autofree char *checking
-          = g_strdup_printf ("%s Checking whether video acceleration survived it.", summary->str);
+      g_autofree char *checking = g_strdup_printf (
+          _ ("%s Checking whether video acceleration survived it."), summary->str);
       raise_overlay (self, kind->component, kind, PD_STATE_UNKNOWN, checking);
     }
   else
@@ -202,8 +203,8 @@ on_log_finding (PdKmsgMonitor *kmsg, const PdLogFinding *f, gboolean boot_log, g
       if (self->suppressed > 0)
         {
           g_autofree char *note = g_strdup_printf (
-              "%u more kernel-log findings came too fast to list one by one; "
-              "run `passdesk scan-log` on `journalctl -k` output for all of them.",
+              _ ("%u more kernel-log findings came too fast to list one by one; "
+                 "run `passdesk scan-log` on `journalctl -k` output for all of them."),
               self->suppressed);
           pd_agent_daemon_add_event (self, 0, "kernel.flood", kind->component, note, FALSE);
           self->suppressed = 0;

@@ -2,6 +2,8 @@
  * clean shutdown on SIGTERM/SIGINT. */
 #include "config.h"
 
+#include "pd-i18n.h"
+
 #include <glib-unix.h>
 #include <locale.h>
 #include <stdio.h>
@@ -35,7 +37,8 @@ on_bus_acquired (GDBusConnection *connection, const char *name, gpointer user_da
   g_autoptr (GError) error = NULL;
   if (!pd_agent_dbus_export (agent->dbus, connection, &error))
     {
-      g_printerr ("passdesk-agent: cannot export %s: %s\n", PD_AGENT_OBJECT_PATH, error->message);
+      g_printerr (_ ("passdesk-agent: cannot export %s: %s\n"), PD_AGENT_OBJECT_PATH,
+                  error->message);
       agent->status = 1;
       g_main_loop_quit (agent->loop);
     }
@@ -52,12 +55,12 @@ on_name_lost (GDBusConnection *connection, const char *name, gpointer user_data)
 {
   Agent *agent = user_data;
   if (connection == NULL)
-    g_printerr ("passdesk-agent: cannot connect to the %s bus.\n",
+    g_printerr (_ ("passdesk-agent: cannot connect to the %s bus.\n"),
                 agent->session ? "session" : "system");
   else
-    g_printerr ("passdesk-agent: cannot own the name %s on the %s bus: another agent runs, "
-                "or the D-Bus policy (org.passdesk.Agent1.conf) does not allow it. "
-                "Use --session for a development instance.\n",
+    g_printerr (_ ("passdesk-agent: cannot own the name %s on the %s bus: another agent runs, "
+                   "or the D-Bus policy (org.passdesk.Agent1.conf) does not allow it. "
+                   "Use --session for a development instance.\n"),
                 name, agent->session ? "session" : "system");
   agent->status = 1;
   g_main_loop_quit (agent->loop);
@@ -73,38 +76,41 @@ main (int argc, char **argv)
   g_autofree char *hostlink_port = NULL;
   const GOptionEntry entries[] = {
     { "session", 0, 0, G_OPTION_ARG_NONE, &session,
-      "Run on the session bus as a normal user (development and tests)", NULL },
+      N_ ("Run on the session bus as a normal user (development and tests)"), NULL },
     { "kmsg", 0, 0, G_OPTION_ARG_FILENAME, &kmsg,
-      "Read the kernel log from PATH (a FIFO is followed, a file read once) instead of "
-      "/dev/kmsg",
-      "PATH" },
+      N_ ("Read the kernel log from PATH (a FIFO is followed, a file read once) instead of "
+          "/dev/kmsg"),
+      N_ ("PATH") },
     { "hostlink-port", 0, 0, G_OPTION_ARG_FILENAME, &hostlink_port,
-      "The host channel (default /dev/virtio-ports/org.passdesk.hostlink.0)", "PATH" },
+      N_ ("The host channel (default /dev/virtio-ports/org.passdesk.hostlink.0)"), N_ ("PATH") },
     { "no-vaprobe", 0, 0, G_OPTION_ARG_NONE, &no_vaprobe,
-      "Do not run the VA-API probe (video acceleration stays unknown)", NULL },
+      N_ ("Do not run the VA-API probe (video acceleration stays unknown)"), NULL },
     { "vaprobe-timeout", 0, 0, G_OPTION_ARG_INT, &vaprobe_timeout_s,
-      "Seconds the VA-API probe may take before it is killed (default 5)", "S" },
+      N_ ("Seconds the VA-API probe may take before it is killed (default 5)"), N_ ("S") },
     { "kernel-hold-ms", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &kernel_hold_ms,
-      "How long passing kernel-log trouble keeps its component down (tests)", "MS" },
+      N_ ("How long passing kernel-log trouble keeps its component down (tests)"), N_ ("MS") },
     { "no-hotplug", 0, 0, G_OPTION_ARG_NONE, &no_hotplug,
-      "Do not listen to udev and libusb hotplug events (tests)", NULL },
-    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+      N_ ("Do not listen to udev and libusb hotplug events (tests)"), NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_ ("Print the version and exit"), NULL },
     { NULL },
   };
 
-  setlocale (LC_ALL, "");
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("- the passdesk guest agent");
+  pd_i18n_init ();
+  g_autoptr (GOptionContext) ctx = g_option_context_new (N_ ("- the passdesk guest agent"));
   g_option_context_set_summary (
-      ctx, "Watches the passed-through GPU, display, video acceleration, HDMI audio, USB and the "
-           "kernel log,\nand publishes their state as org.passdesk.Agent1 on the system bus.");
+      ctx,
+      N_ ("Watches the passed-through GPU, display, video acceleration, HDMI audio, USB and the "
+          "kernel log,\nand publishes their state as org.passdesk.Agent1 on the system bus."));
   g_option_context_set_description (
-      ctx, "Environment: PASSDESK_SYSROOT prefixes every /sys, /proc, /dev and /etc path "
-           "(tests).\nRuns as the systemd service passdesk-agent.service; see passdesk-agent(8).");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+      ctx,
+      N_ ("Environment: PASSDESK_SYSROOT prefixes every /sys, /proc, /dev and /etc path "
+          "(tests).\nRuns as the systemd service passdesk-agent.service; see passdesk-agent(8)."));
+  g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
-      g_printerr ("passdesk-agent: %s\nRun “passdesk-agent --help” for the options.\n",
+      g_printerr (_ ("passdesk-agent: %s\nRun “passdesk-agent --help” for the options.\n"),
                   error->message);
       return 2;
     }
@@ -115,18 +121,18 @@ main (int argc, char **argv)
     }
   if (argc > 1)
     {
-      g_printerr ("passdesk-agent: unexpected argument “%s”\n", argv[1]);
+      g_printerr (_ ("passdesk-agent: unexpected argument “%s”\n"), argv[1]);
       return 2;
     }
   if (vaprobe_timeout_s < 0 || vaprobe_timeout_s > 600)
     {
-      g_printerr ("passdesk-agent: --vaprobe-timeout must be between 1 and 600 seconds\n");
+      g_printerr (_ ("passdesk-agent: --vaprobe-timeout must be between 1 and 600 seconds\n"));
       return 2;
     }
 
   if (kernel_hold_ms < 0)
     {
-      g_printerr ("passdesk-agent: --kernel-hold-ms must not be negative\n");
+      g_printerr (_ ("passdesk-agent: --kernel-hold-ms must not be negative\n"));
       return 2;
     }
 

@@ -1,6 +1,7 @@
 /* guest-component.c - the `hostlink` health component's words, from the
  * link's state and the host's facts (PdHostInfo); no I/O. */
 #include "guest-private.h"
+#include "pd-i18n.h"
 
 #include "detail-keys.h"
 
@@ -21,10 +22,10 @@ word_busy (PdComponent *c, const PdGuestLinkView *v)
   pd_component_set_state (c, PD_STATE_DEGRADED, "The host channel is in use by another program");
   pd_component_set_detail (c, PD_DETAIL_PORT, v->port_path);
   pd_component_set_detail (c, PD_DETAIL_ERROR, v->open_error ? v->open_error : "busy");
-  g_autofree char *advice
-      = g_strdup_printf ("Only one program can hold the channel open. Find it with “fuser -v %s” "
-                         "and stop it (the agent retries every minute).",
-                         v->port_path);
+  g_autofree char *advice = g_strdup_printf (
+      _ ("Only one program can hold the channel open. Find it with “fuser -v %s” "
+         "and stop it (the agent retries every minute)."),
+      v->port_path);
   g_autofree char *cmd = g_strdup_printf ("fuser -v %s", v->port_path);
   pd_component_add_advice (c, advice, cmd);
 }
@@ -80,8 +81,8 @@ word_ready (PdComponent *c, const PdGuestLinkView *v)
   pd_component_set_detail_printf (c, PD_DETAIL_COOL_OFF, "%u s (allowed %u-%u s)",
                                   h->cool_off_default, h->cool_off_min, h->cool_off_max);
   g_autofree char *now = h->rate_left > 0 && h->next_allowed_in == 0
-                             ? g_strdup_printf ("%u allowed now", h->rate_left)
-                             : g_strdup ("none allowed now");
+                             ? g_strdup_printf (_ ("%u allowed now"), h->rate_left)
+                             : g_strdup (N_ ("none allowed now"));
   pd_component_set_detail_printf (c, PD_DETAIL_RATE_LIMIT, "%u per %u s, %u per day; %s",
                                   h->rate_max, h->rate_window, h->day_max, now);
   if (h->next_allowed_in > 0)

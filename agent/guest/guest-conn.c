@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "guest-conn.h"
+#include "pd-i18n.h"
 
 #include <string.h>
 
@@ -29,8 +30,8 @@ struct _PdGuestConn
   gboolean resync_done; /* the RESYNC after RESYNC_AFTER_S was sent */
   gboolean silent;
 
-  PdHostInfo *host;             /* the latest HELLO of this connection */
-  guint32 proto;                /* the version we answered the latest HELLO with */
+  PdHostInfo *host; /* the latest HELLO of this connection */
+  guint32 proto;    /* the version we answered the latest HELLO with */
   /* The host doctor's summary (protocol 2): the one shown, kept across a
    * reconnect until a newer one is complete, and the one being received. */
   PdHostReport *report;
@@ -287,7 +288,7 @@ handle_hello (PdGuestConn *conn, const PdHlMessage *m, GString *out)
     return; /* the caller disconnected us from inside changed */
   if (!was_ready)
     {
-      g_autofree char *text = g_strdup_printf ("Connected to the host helper on %s (VM %u).",
+      g_autofree char *text = g_strdup_printf (_ ("Connected to the host helper on %s (VM %u)."),
                                                conn->host->host, conn->host->vmid);
       emit_event (conn, "hostlink.connected", text);
     }
@@ -352,8 +353,9 @@ handle_reply (PdGuestConn *conn, const PdHlMessage *m, GString *out)
     {
       const char *code = pd_hl_message_get (m, "code");
       const char *text = pd_hl_message_get (m, "text");
-      g_autofree char *msg = g_strdup_printf ("The host helper reported a protocol error (%s)%s%s",
-                                              code, text ? ": " : ".", text ? text : "");
+      g_autofree char *msg
+          = g_strdup_printf (_ ("The host helper reported a protocol error (%s)%s%s"), code,
+                             text ? ": " : ".", text ? text : "");
       if (conn->pending_id && m->id == conn->pending_id)
         {
           conn->active_id = 0;
@@ -416,7 +418,7 @@ handle_line (PdGuestConn *conn, const char *line, gsize len, GString *out)
         {
           conn->garbage_reported = TRUE;
           g_autofree char *text = g_strdup_printf (
-              "The host helper sent a line this agent cannot read: %s", error->message);
+              _ ("The host helper sent a line this agent cannot read: %s"), error->message);
           emit_event (conn, "hostlink.protocol-error", text);
         }
       /* Never answer something that may itself be an ERROR. */
@@ -523,7 +525,7 @@ pd_guest_conn_check_reason (const char *reason, GError **error)
   if (reason && (strlen (reason) > PD_HL_MAX_REASON || !g_utf8_validate (reason, -1, NULL)))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "The reason must be UTF-8 text of at most %d bytes.", PD_HL_MAX_REASON);
+                   _ ("The reason must be UTF-8 text of at most %d bytes."), PD_HL_MAX_REASON);
       return FALSE;
     }
   return TRUE;
@@ -547,8 +549,8 @@ pd_guest_conn_request (PdGuestConn *conn, const char *reason, guint cool_off_s, 
   if (!line)
     {
       /* Control characters in the reason, for instance. */
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "The request cannot be sent: %s",
-                   local->message);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _ ("The request cannot be sent: %s"), local->message);
       return FALSE;
     }
   g_string_append_len (out, line, (gssize) len);

@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include "guest-port.h"
+#include "pd-i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -95,7 +96,7 @@ sigio_setup (GError **error)
   int err = pthread_sigmask (SIG_BLOCK, &set, NULL);
   if (err != 0)
     {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "Cannot block SIGIO: %s",
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), _ ("Cannot block SIGIO: %s"),
                    g_strerror (err));
       return FALSE;
     }
@@ -103,7 +104,7 @@ sigio_setup (GError **error)
   if (sigio_fd < 0)
     {
       int e = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "Cannot create a signalfd: %s",
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), _ ("Cannot create a signalfd: %s"),
                    g_strerror (e));
       return FALSE;
     }

@@ -5,6 +5,7 @@
  * Each finding becomes one advice: the host's sentence, and its fix as the
  * command, said to run on the Proxmox host (not in this VM). */
 #include "guest-private.h"
+#include "pd-i18n.h"
 
 #include "detail-keys.h"
 
@@ -110,7 +111,7 @@ word_report (PdComponent *c, const PdGuestHostView *v)
 
       if (it->fix)
         {
-          g_autofree char *text = g_strdup_printf ("%s On the Proxmox host:", it->text);
+          g_autofree char *text = g_strdup_printf (_ ("%s On the Proxmox host:"), it->text);
           pd_component_add_advice (c, text, it->fix);
         }
       else
@@ -123,10 +124,12 @@ word_report (PdComponent *c, const PdGuestHostView *v)
   if (pd_host_report_is_complete (r))
     g_string_append (report, "complete");
   else
-    g_string_append_printf (report, "%u of %u findings arrived before the host helper disconnected",
+    g_string_append_printf (report,
+                            _ ("%u of %u findings arrived before the host helper disconnected"),
                             r->n_received, r->n_items);
   if (v->state != PD_GUEST_LINK_READY)
-    g_string_append (report, "; the host helper is not connected now, so this is its last word");
+    g_string_append (report,
+                     _ ("; the host helper is not connected now, so this is its last word"));
   g_autofree char *report_text = g_string_free (report, FALSE);
   pd_component_set_detail (c, PD_DETAIL_REPORT, report_text);
 
@@ -135,8 +138,8 @@ word_report (PdComponent *c, const PdGuestHostView *v)
       g_autofree char *cmd = vmid ? g_strdup_printf ("passdesk-hostd doctor %u", vmid)
                                   : g_strdup ("passdesk-hostd doctor");
       g_autofree char *text = g_strdup_printf (
-          "Every check and its fix: run “%s” on the Proxmox host. After fixing, "
-          "“systemctl restart passdesk-hostd” there sends this VM a fresh report.",
+          _ ("Every check and its fix: run “%s” on the Proxmox host. After fixing, "
+             "“systemctl restart passdesk-hostd” there sends this VM a fresh report."),
           cmd);
       pd_component_add_advice (c, text, cmd);
     }

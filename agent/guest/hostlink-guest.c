@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "hostlink-guest.h"
+#include "pd-i18n.h"
 
 #include "guest-conn.h"
 #include "guest-port.h"
@@ -441,7 +442,7 @@ pd_hostlink_guest_cancel_cold_restart (PdHostlinkGuest *self, GError **error)
   if (!pd_guest_conn_cancel (self->conn, self->conn_out))
     {
       g_set_error_literal (error, PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_UNAVAILABLE,
-                           "There is no cold-restart request to cancel.");
+                           _ ("There is no cold-restart request to cancel."));
       return FALSE;
     }
   after_core (self);

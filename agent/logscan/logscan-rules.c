@@ -74,11 +74,12 @@ enum
  * codec), then rebinding the driver (passdesk-rebind-audio, through the
  * tray), then a real stop and start of the VM, which resets the HD-Audio
  * function (a reboot inside the VM does not). */
-#define CODEC_STEP                                                                                 \
-  "Turn the monitor off and on again (or choose its input again), then play a sound. Still "       \
-  "silent: choose “Repair HDMI audio” on the passdesk notification (it resets the HD-Audio "   \
-  "controller; the password may be asked). Still silent after that: cold-restart the VM (“Cold " \
-  "restart VM…”); a reboot inside the VM does not reset the HD-Audio function."
+#define CODEC_STEP                                                                                   \
+  N_ ("Turn the monitor off and on again (or choose its input again), then play a sound. Still "     \
+      "silent: choose “Repair HDMI audio” on the passdesk notification (it resets the HD-Audio " \
+      "controller; the password may be asked). Still silent after that: cold-restart the VM "        \
+      "(“Cold "                                                                                    \
+      "restart VM…”); a reboot inside the VM does not reset the HD-Audio function.")
 #define DISPLAY(id, st, text)                                                                      \
   {                                                                                                \
     id, PD_COMPONENT_DISPLAY, st, PD_N_COMPONENTS, PD_LOG_CLEARS_DEVICE_BACK, FALSE, text          \
@@ -87,61 +88,69 @@ enum
 static const PdLogKind kinds[K_N_KINDS] = {
   [K_USB_CONTROLLER_DIED]
   = USB_CONTROLLER ("usb.controller-died", PD_STATE_FAILED,
-                    "The USB host controller stopped answering and the kernel gave it "
-                    "up; every device on it is gone until the VM restarts."),
-  [K_USB_ENUMERATION_FAILED] = USB ("usb.enumeration-failed", PD_STATE_DEGRADED,
-                                    "A USB device could not be enumerated (descriptor read or "
-                                    "address errors): often a bad cable, hub or a USB 3 port."),
+                    N_ ("The USB host controller stopped answering and the kernel gave it "
+                        "up; every device on it is gone until the VM restarts.")),
+  [K_USB_ENUMERATION_FAILED]
+  = USB ("usb.enumeration-failed", PD_STATE_DEGRADED,
+         N_ ("A USB device could not be enumerated (descriptor read or "
+             "address errors): often a bad cable, hub or a USB 3 port.")),
   [K_USB_CABLE_BAD] = USB ("usb.cable-bad", PD_STATE_DEGRADED,
-                           "The kernel could not enable a USB port and suspects the cable."),
-  [K_USB_OVER_CURRENT] = USB ("usb.over-current", PD_STATE_DEGRADED,
-                              "A USB port reported over-current: a device draws more power than "
-                              "the port gives."),
-  [K_USB_PORT_DISABLED_EMI] = USB ("usb.port-disabled-emi", PD_STATE_DEGRADED,
-                                   "A USB port was disabled by its hub for electrical interference "
-                                   "(EMI) and re-enabled."),
-  [K_USB_RESET_LOOP]
-  = USB ("usb.reset-loop", PD_STATE_DEGRADED, "The same USB device was reset again and again."),
-  [K_USB_RECONNECT_STORM] = USB ("usb.reconnect-storm", PD_STATE_DEGRADED,
-                                 "A USB device kept disconnecting and coming back; a monitor's hub "
-                                 "on a USB 3 port often does this: try a USB 2.0 port."),
+                           N_ ("The kernel could not enable a USB port and suspects the cable.")),
+  [K_USB_OVER_CURRENT]
+  = USB ("usb.over-current", PD_STATE_DEGRADED,
+         N_ ("A USB port reported over-current: a device draws more power than "
+             "the port gives.")),
+  [K_USB_PORT_DISABLED_EMI]
+  = USB ("usb.port-disabled-emi", PD_STATE_DEGRADED,
+         N_ ("A USB port was disabled by its hub for electrical interference "
+             "(EMI) and re-enabled.")),
+  [K_USB_RESET_LOOP] = USB ("usb.reset-loop", PD_STATE_DEGRADED,
+                            N_ ("The same USB device was reset again and again.")),
+  [K_USB_RECONNECT_STORM]
+  = USB ("usb.reconnect-storm", PD_STATE_DEGRADED,
+         N_ ("A USB device kept disconnecting and coming back; a monitor's hub "
+             "on a USB 3 port often does this: try a USB 2.0 port.")),
   [K_USB_HUB_ERROR]
-  = USB ("usb.hub-error", PD_STATE_DEGRADED, "A USB hub failed to report its port status."),
-  [K_GPU_HANG]
-  = GPU ("gpu.hang", PD_STATE_DEGRADED, "The GPU hung and the driver reset an engine or context."),
+  = USB ("usb.hub-error", PD_STATE_DEGRADED, N_ ("A USB hub failed to report its port status.")),
+  [K_GPU_HANG] = GPU ("gpu.hang", PD_STATE_DEGRADED,
+                      N_ ("The GPU hung and the driver reset an engine or context.")),
   [K_GPU_RESET_FAILED] = GPU ("gpu.reset-failed", PD_STATE_FAILED,
-                              "The GPU driver had to reset the whole chip or a reset did not "
-                              "complete."),
-  [K_GPU_WEDGED] = GPU ("gpu.wedged", PD_STATE_FAILED,
-                        "The GPU driver declared the GPU wedged: it takes no more work until the "
-                        "VM is cold-restarted."),
+                              N_ ("The GPU driver had to reset the whole chip or a reset did not "
+                                  "complete.")),
+  [K_GPU_WEDGED]
+  = GPU ("gpu.wedged", PD_STATE_FAILED,
+         N_ ("The GPU driver declared the GPU wedged: it takes no more work until the "
+             "VM is cold-restarted.")),
   [K_GPU_FIRMWARE_MISSING] = GPU ("gpu.firmware-missing", PD_STATE_DEGRADED,
-                                  "GPU firmware (GuC/HuC/DMC) could not be loaded; install "
-                                  "firmware-misc-nonfree."),
+                                  N_ ("GPU firmware (GuC/HuC/DMC) could not be loaded; install "
+                                      "firmware-misc-nonfree.")),
   [K_DISPLAY_FIFO_UNDERRUN] = DISPLAY ("display.fifo-underrun", PD_STATE_DEGRADED,
-                                       "The display engine ran out of pixels (FIFO underrun): "
-                                       "flicker or a black screen."),
+                                       N_ ("The display engine ran out of pixels (FIFO underrun): "
+                                           "flicker or a black screen.")),
   [K_AUDIO_CODEC_TIMEOUT]
   = AUDIO ("audio.codec-timeout", PD_STATE_FAILED,
-           "The HD-Audio codec stopped answering the controller.", CODEC_STEP),
-  [K_AUDIO_CODEC_PROBE_FAILED] = AUDIO ("audio.codec-probe-failed", PD_STATE_FAILED,
-                                        "No HD-Audio codec came up: HDMI/DP audio is missing.",
-                                        "Check that the monitor was on when the VM started, then "
-                                        "cold-restart the VM (“Cold restart VM…”): the codec is "
-                                        "probed only when the HD-Audio function starts."),
+           N_ ("The HD-Audio codec stopped answering the controller."), CODEC_STEP),
+  [K_AUDIO_CODEC_PROBE_FAILED]
+  = AUDIO ("audio.codec-probe-failed", PD_STATE_FAILED,
+           N_ ("No HD-Audio codec came up: HDMI/DP audio is missing."),
+           N_ ("Check that the monitor was on when the VM started, then "
+               "cold-restart the VM (“Cold restart VM…”): the codec is "
+               "probed only when the HD-Audio function starts.")),
   [K_AUDIO_SPURIOUS_RESPONSE]
   = AUDIO ("audio.spurious-response", PD_STATE_FAILED,
-           "The HD-Audio controller got answers nobody asked for.", CODEC_STEP),
-  [K_AUDIO_NO_I915_BINDING] = AUDIO ("audio.no-i915-binding", PD_STATE_FAILED,
-                                     "HD-Audio could not bind to the i915 display driver, so "
-                                     "HDMI/DP audio cannot work.",
-                                     "Check that the i915 driver loads (lsmod | grep i915); if it "
-                                     "does, cold-restart the VM (“Cold restart VM…”)."),
-  [K_VFIO_ROM_INVALID] = VFIO ("vfio.rom-invalid", PD_STATE_DEGRADED,
-                               "The passed-through device's option ROM is invalid (check romfile= "
-                               "in the VM's hostpci line)."),
+           N_ ("The HD-Audio controller got answers nobody asked for."), CODEC_STEP),
+  [K_AUDIO_NO_I915_BINDING]
+  = AUDIO ("audio.no-i915-binding", PD_STATE_FAILED,
+           N_ ("HD-Audio could not bind to the i915 display driver, so "
+               "HDMI/DP audio cannot work."),
+           N_ ("Check that the i915 driver loads (lsmod | grep i915); if it "
+               "does, cold-restart the VM (“Cold restart VM…”).")),
+  [K_VFIO_ROM_INVALID]
+  = VFIO ("vfio.rom-invalid", PD_STATE_DEGRADED,
+          N_ ("The passed-through device's option ROM is invalid (check romfile= "
+              "in the VM's hostpci line).")),
   [K_VFIO_PROBE_FAILED]
-  = VFIO ("vfio.probe-failed", PD_STATE_FAILED, "vfio-pci failed to take a device."),
+  = VFIO ("vfio.probe-failed", PD_STATE_FAILED, N_ ("vfio-pci failed to take a device.")),
 };
 
 #undef USB

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "drm-monitor.h"
+#include "pd-i18n.h"
 #include "monitor.h"
 
 #include <gio/gio.h>
@@ -112,7 +113,7 @@ pd_drm_monitor_start (PdDrmMonitor *self, GError **error)
   if (self->client == NULL)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                           "Cannot watch GPU and display changes: udev is not available.");
+                           _ ("Cannot watch GPU and display changes: udev is not available."));
       return FALSE;
     }
   g_signal_connect (self->client, "uevent", G_CALLBACK (on_uevent), self);

@@ -1,5 +1,6 @@
 /* kmsg-monitor.c - reads /dev/kmsg (or a stand-in) and feeds the log scanner. */
 #include "kmsg-monitor.h"
+#include "pd-i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -269,7 +270,7 @@ open_log (PdKmsgMonitor *self, GError **error)
     {
       int saved = errno;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot open the kernel log %s: %s%s", self->path, g_strerror (saved),
+                   _ ("Cannot open the kernel log %s: %s%s"), self->path, g_strerror (saved),
                    saved == EACCES || saved == EPERM
                        ? " (run the agent as root, or with CAP_SYSLOG when dmesg_restrict is set)"
                        : "");
@@ -280,7 +281,7 @@ open_log (PdKmsgMonitor *self, GError **error)
     {
       int saved = errno;
       close (fd);
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "Cannot stat %s: %s",
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _ ("Cannot stat %s: %s"),
                    self->path, g_strerror (saved));
       return FALSE;
     }
@@ -319,7 +320,7 @@ pd_kmsg_monitor_start (PdKmsgMonitor *self, GError **error)
   if (status == READ_ERROR)
     {
       stop_watch (self);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot read the kernel log %s",
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _ ("Cannot read the kernel log %s"),
                    self->path);
       return FALSE;
     }

@@ -21,6 +21,7 @@
 #include "config.h"
 
 #include "usb-monitor.h"
+#include "pd-i18n.h"
 #include "monitor.h"
 #include "logscan.h"
 #include "sysroot.h"
@@ -168,7 +169,8 @@ device_label (const PdUsbDevice *d)
   if (d->product_name != NULL)
     return g_strdup_printf ("\"%s\" (%04x:%04x) at port %s", d->product_name, d->vendor, d->product,
                             d->port_path);
-  return g_strdup_printf ("USB device %04x:%04x at port %s", d->vendor, d->product, d->port_path);
+  return g_strdup_printf (_ ("USB device %04x:%04x at port %s"), d->vendor, d->product,
+                          d->port_path);
 }
 
 static gboolean
@@ -366,7 +368,7 @@ build_component (PdUsbMonitor *self)
         {
           g_autofree char *label = device_label (d);
           g_autofree char *summary
-              = g_strdup_printf ("USB hub %s runs at SuperSpeed (USB 3)", label);
+              = g_strdup_printf (_ ("USB hub %s runs at SuperSpeed (USB 3)"), label);
           pd_component_raise (c, PD_STATE_DEGRADED, summary);
           pd_component_add_advice (c, SUPERSPEED_HUB_ADVICE, NULL);
         }
@@ -379,7 +381,7 @@ build_component (PdUsbMonitor *self)
     {
       const Cascade *cas = value;
       g_autofree char *summary
-          = g_strdup_printf ("USB hub %s disconnected together with the %u device%s behind it",
+          = g_strdup_printf (_ ("USB hub %s disconnected together with the %u device%s behind it"),
                              cas->name, cas->n_children, cas->n_children == 1 ? "" : "s");
       pd_component_raise (c, PD_STATE_DEGRADED, summary);
       pd_component_add_advice (c,
@@ -393,7 +395,7 @@ build_component (PdUsbMonitor *self)
     {
       const Storm *st = value;
       g_autofree char *summary
-          = g_strdup_printf ("%s keeps disconnecting and reconnecting", st->name);
+          = g_strdup_printf (_ ("%s keeps disconnecting and reconnecting"), st->name);
       pd_component_raise (c, PD_STATE_DEGRADED, summary);
       pd_component_add_advice (c,
                                "A device that reconnects again and again has a bad cable, port "
@@ -403,10 +405,10 @@ build_component (PdUsbMonitor *self)
 
   if (self->controller_died != NULL)
     {
-      g_autofree char *summary
-          = *self->controller_died
-                ? g_strdup_printf ("The USB controller %s stopped working", self->controller_died)
-                : g_strdup ("A USB controller stopped working");
+      g_autofree char *summary = *self->controller_died
+                                     ? g_strdup_printf (_ ("The USB controller %s stopped working"),
+                                                        self->controller_died)
+                                     : g_strdup (N_ ("A USB controller stopped working"));
       pd_component_raise (c, PD_STATE_FAILED, summary);
       pd_component_add_advice (c,
                                "The USB controller died (the kernel gave it up); unplug the "
@@ -486,8 +488,8 @@ emit_device_event (PdUsbMonitor *self, const char *port_path, const char *kind, 
   self->device_events_in_window++;
   if (self->device_events_suppressed > 0)
     {
-      g_autofree char *more = g_strdup_printf ("%s (and %u earlier USB changes not listed)", text,
-                                               self->device_events_suppressed);
+      g_autofree char *more = g_strdup_printf (_ ("%s (and %u earlier USB changes not listed)"),
+                                               text, self->device_events_suppressed);
       self->device_events_suppressed = 0;
       emit_event (self, kind, more);
     }
@@ -632,7 +634,7 @@ device_arrived (PdUsbMonitor *self, PdUsbDevice *d)
     {
       /* The controller came back (e.g. after a cold restart or rebind). */
       g_clear_pointer (&self->controller_died, g_free);
-      g_autofree char *text = g_strdup_printf ("USB controller for bus %u is back", d->bus);
+      g_autofree char *text = g_strdup_printf (_ ("USB controller for bus %u is back"), d->bus);
       emit_event (self, "usb.controller-back", text);
     }
 
@@ -661,8 +663,8 @@ device_arrived (PdUsbMonitor *self, PdUsbDevice *d)
                   st->name = g_strdup (label);
                   g_hash_table_insert (self->storms, g_strdup (d->port_path), st);
                   g_autofree char *text = g_strdup_printf (
-                      "%s disconnected and reconnected %u times within %d s", label, STORM_RETURNS,
-                      (int) (self->storm_window_us / G_USEC_PER_SEC));
+                      _ ("%s disconnected and reconnected %u times within %d s"), label,
+                      STORM_RETURNS, (int) (self->storm_window_us / G_USEC_PER_SEC));
                   if (!ancestor_storming (self, d->port_path))
                     emit_event (self, "usb.reconnect-storm", text);
                 }
@@ -683,7 +685,7 @@ device_arrived (PdUsbMonitor *self, PdUsbDevice *d)
 
   if (is_superspeed_hub (d) && !was_ss_hub)
     {
-      g_autofree char *text = g_strdup_printf ("USB hub %s runs at %u Mbit/s (SuperSpeed). %s",
+      g_autofree char *text = g_strdup_printf (_ ("USB hub %s runs at %u Mbit/s (SuperSpeed). %s"),
                                                label, d->speed_mbps, SUPERSPEED_HUB_ADVICE);
       emit_event (self, "usb.superspeed-hub", text);
     }
@@ -730,7 +732,7 @@ device_left (PdUsbMonitor *self, const char *port_path)
           cas->until = now + self->cascade_hold_us;
           g_hash_table_replace (self->cascades, g_strdup (d->port_path), cas);
           g_autofree char *text = g_strdup_printf (
-              "USB hub %s and the %u device%s behind it disconnected within %d s", label,
+              _ ("USB hub %s and the %u device%s behind it disconnected within %d s"), label,
               n_children, n_children == 1 ? "" : "s",
               (int) MAX (1, self->cascade_window_us / G_USEC_PER_SEC));
           /* A hub that keeps dropping off says so once per storm window. */
@@ -835,15 +837,15 @@ pd_usb_monitor_start (PdUsbMonitor *self, GError **error)
     {
       self->ctx = NULL;
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "Cannot watch USB devices: libusb could not start (%s); check that usbfs "
-                   "(/dev/bus/usb) and sysfs are available.",
+                   _ ("Cannot watch USB devices: libusb could not start (%s); check that usbfs "
+                      "(/dev/bus/usb) and sysfs are available."),
                    libusb_strerror (rc));
       return FALSE;
     }
   if (!libusb_has_capability (LIBUSB_CAP_HAS_HOTPLUG))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                           "Cannot watch USB devices: this libusb has no hotplug support.");
+                           _ ("Cannot watch USB devices: this libusb has no hotplug support."));
       g_clear_pointer (&self->ctx, libusb_exit);
       return FALSE;
     }
@@ -871,7 +873,7 @@ pd_usb_monitor_start (PdUsbMonitor *self, GError **error)
   if (rc != 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "Cannot watch USB devices: libusb hotplug registration failed (%s).",
+                   _ ("Cannot watch USB devices: libusb hotplug registration failed (%s)."),
                    libusb_strerror (rc));
       libusb_set_pollfd_notifiers (self->ctx, NULL, NULL, NULL);
       g_hash_table_remove_all (self->fd_sources);

@@ -1,5 +1,6 @@
 /* apt-sources.c - reads apt sources in both formats and plans component edits. */
 #include "apt-sources.h"
+#include "pd-i18n.h"
 
 #include <gio/gio.h>
 #include <string.h>
@@ -491,10 +492,10 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
     {
       const char *suite = pd_apt_sources_debian_suite (s);
       *explanation = g_strdup_printf (
-          "No Debian archive entry was found in /etc/apt/sources.list or "
-          "/etc/apt/sources.list.d/; add one with the components %s, for example the line "
-          "“deb http://deb.debian.org/debian %s %s” in /etc/apt/sources.list, then run "
-          "“sudo apt update”.",
+          _ ("No Debian archive entry was found in /etc/apt/sources.list or "
+             "/etc/apt/sources.list.d/; add one with the components %s, for example the line "
+             "“deb http://deb.debian.org/debian %s %s” in /etc/apt/sources.list, then run "
+             "“sudo apt update”."),
           wanted_str, suite ? suite : "<your release>", wanted_str);
       return TRUE;
     }
@@ -546,9 +547,10 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
   g_ptr_array_add (missing_all, NULL);
   g_autofree char *missing_str = g_strjoinv (" ", (char **) missing_all->pdata);
   g_autoptr (GString) text = g_string_new (NULL);
-  g_string_append_printf (text, "Enable the Debian components %s in your apt sources", missing_str);
+  g_string_append_printf (text, _ ("Enable the Debian components %s in your apt sources"),
+                          missing_str);
   if (edits->len == 0)
-    g_string_append (text, " by adding them to each Debian entry's Components: line");
+    g_string_append (text, _ (" by adding them to each Debian entry's Components: line"));
   if (safe && edits->len > 1)
     {
       /* The command holds every line change; repeating them here made an
@@ -563,8 +565,8 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
       g_ptr_array_add (files, NULL);
       g_autofree char *file_list = g_strjoinv (" and ", (char **) files->pdata);
       g_string_append_printf (text,
-                              ": the command below adds them to the %u Debian lines of %s "
-                              "and runs “sudo apt update”.",
+                              _ (": the command below adds them to the %u Debian lines of %s "
+                                 "and runs “sudo apt update”."),
                               edits->len, file_list);
     }
   else
@@ -575,7 +577,7 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
           g_string_append_printf (text, "%s in %s change “%s” to “%s”", k == 0 ? ":" : ";", x->file,
                                   x->old_line, x->new_line);
         }
-      g_string_append (text, ", then run “sudo apt update”.");
+      g_string_append (text, _ (", then run “sudo apt update”."));
     }
   *explanation = g_string_free (g_steal_pointer (&text), FALSE);
 

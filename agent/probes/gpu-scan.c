@@ -6,6 +6,7 @@
  * bad one becomes "unknown" plus a note in the details, never a crash.
  */
 #include "gpu-scan.h"
+#include "pd-i18n.h"
 
 #include <gio/gio.h>
 #include <stdlib.h>
@@ -101,7 +102,7 @@ pd_gpu_name_for_ids (guint16 vendor, guint16 device, PdGpuGeneration *generation
             break;
           }
       if (name == NULL)
-        name = g_strdup_printf ("Intel GPU %04x:%04x", vendor, device);
+        name = g_strdup_printf (_ ("Intel GPU %04x:%04x"), vendor, device);
     }
   else
     {
@@ -109,7 +110,7 @@ pd_gpu_name_for_ids (guint16 vendor, guint16 device, PdGpuGeneration *generation
         if (emulated_gpus[i].vendor == vendor && emulated_gpus[i].device == device)
           name = g_strdup (emulated_gpus[i].name);
       if (name == NULL)
-        name = g_strdup_printf ("display device %04x:%04x", vendor, device);
+        name = g_strdup_printf (_ ("display device %04x:%04x"), vendor, device);
     }
   if (generation)
     *generation = gen;
@@ -626,7 +627,7 @@ read_device (const char *slot, GPtrArray *scan_notes)
   if (ok)
     d->name = pd_gpu_name_for_ids (d->vendor, d->device, &d->generation);
   else
-    d->name = g_strdup ("unidentified display device");
+    d->name = g_strdup (N_ ("unidentified display device"));
 
   read_driver (d);
   if (!pd_gpu_device_has_gpu_driver (d) && d->ids_known && d->vendor == INTEL_VENDOR)

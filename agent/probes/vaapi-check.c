@@ -1,6 +1,7 @@
 /* vaapi-check.c - the `vaapi` component: probe result + packages + apt
  * sources + firmware -> state, summary, details and advice. */
 #include "vaapi-check.h"
+#include "pd-i18n.h"
 
 #include <string.h>
 
@@ -426,10 +427,10 @@ advise_packages (PdComponent *c, const Facts *f)
                              : "No Intel VA-API driver package is installed; Kaby Lake (HD "
                                "Graphics 630) needs intel-media-va-driver-non-free for";
       g_ptr_array_add (later,
-                       g_strdup_printf ("%s H.264 and HEVC encoding and video processing "
-                                        "(scaling, deinterlacing, colour conversion): install "
-                                        "intel-media-va-driver-non-free from Debian's non-free "
-                                        "component.",
+                       g_strdup_printf (_ ("%s H.264 and HEVC encoding and video processing "
+                                           "(scaling, deinterlacing, colour conversion): install "
+                                           "intel-media-va-driver-non-free from Debian's non-free "
+                                           "component."),
                                         have));
       g_ptr_array_add (later, g_strdup ("sudo apt install intel-media-va-driver-non-free"));
     }
@@ -438,9 +439,10 @@ advise_packages (PdComponent *c, const Facts *f)
     {
       /* i965 is what runs now; its encoders need the prebuilt shaders. */
       need_nonfree = TRUE;
-      g_ptr_array_add (later, g_strdup ("The i965 driver in use encodes only with its prebuilt "
-                                        "shaders from i965-va-driver-shaders (Debian's non-free "
-                                        "component)."));
+      g_ptr_array_add (later,
+                       g_strdup (N_ ("The i965 driver in use encodes only with its prebuilt "
+                                     "shaders from i965-va-driver-shaders (Debian's non-free "
+                                     "component).")));
       g_ptr_array_add (later, g_strdup ("sudo apt install i965-va-driver-shaders"));
     }
 
@@ -451,14 +453,14 @@ advise_packages (PdComponent *c, const Facts *f)
       need_firmware = TRUE;
       g_autofree char *text
           = fw_missing
-                ? g_strdup_printf ("i915 firmware is missing from /lib/firmware/i915: %s; "
-                                   "without GuC/HuC the GPU cannot use its media engines fully "
-                                   "and hangs are more likely. Install firmware-misc-nonfree "
-                                   "(Debian's non-free-firmware component) and reboot the VM.",
+                ? g_strdup_printf (_ ("i915 firmware is missing from /lib/firmware/i915: %s; "
+                                      "without GuC/HuC the GPU cannot use its media engines fully "
+                                      "and hangs are more likely. Install firmware-misc-nonfree "
+                                      "(Debian's non-free-firmware component) and reboot the VM."),
                                    fw_missing)
-                : g_strdup ("firmware-misc-nonfree, which carries the i915 GuC/HuC firmware, "
-                            "is not installed; install it so firmware updates reach this "
-                            "machine.");
+                : g_strdup (N_ ("firmware-misc-nonfree, which carries the i915 GuC/HuC firmware, "
+                                "is not installed; install it so firmware updates reach this "
+                                "machine."));
       g_ptr_array_add (later, g_steal_pointer (&text));
       g_ptr_array_add (later, g_strdup ("sudo apt install firmware-misc-nonfree"));
     }

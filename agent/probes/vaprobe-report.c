@@ -1,6 +1,7 @@
 /* vaprobe-report.c - passdesk-vaprobe's report: the writer the probe uses and
  * the strict, bounded parser passdesk uses, side by side. */
 #include "vaprobe-report.h"
+#include "pd-i18n.h"
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
@@ -122,7 +123,7 @@ pd_vaprobe_report_to_json (const PdVaprobeReport *r, JsonNode *profiles,
 static gboolean
 bad (GError **error, const char *what)
 {
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the probe's report is invalid: %s",
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _ ("the probe's report is invalid: %s"),
                what);
   return FALSE;
 }
@@ -149,7 +150,7 @@ get_string (JsonObject *o, const char *name, gboolean required, char **out, GErr
   const char *s = json_node_get_string (n);
   if (strlen (s) > MAX_STRING || !g_utf8_validate (s, -1, NULL))
     {
-      g_autofree char *m = g_strdup_printf ("“%s” is too long or not UTF-8", name);
+      g_autofree char *m = g_strdup_printf (_ ("“%s” is too long or not UTF-8"), name);
       return bad (error, m);
     }
   *out = g_strdup (s);
@@ -186,7 +187,7 @@ get_number (JsonObject *o, const char *name, double *out, GError **error)
   double v = json_node_get_double (n);
   if (!isfinite (v) || v < 0 || v > 1e9)
     {
-      g_autofree char *m = g_strdup_printf ("“%s” is out of range", name);
+      g_autofree char *m = g_strdup_printf (_ ("“%s” is out of range"), name);
       return bad (error, m);
     }
   *out = v;
@@ -209,7 +210,7 @@ get_list (JsonObject *o, const char *name, char ***out, GError **error)
       guint len = json_array_get_length (a);
       if (len > MAX_LIST)
         {
-          g_autofree char *m = g_strdup_printf ("“%s” has too many entries", name);
+          g_autofree char *m = g_strdup_printf (_ ("“%s” has too many entries"), name);
           return bad (error, m);
         }
       for (guint i = 0; i < len; i++)
@@ -219,7 +220,7 @@ get_list (JsonObject *o, const char *name, char ***out, GError **error)
               || strlen (json_node_get_string (e)) > 64
               || !g_utf8_validate (json_node_get_string (e), -1, NULL))
             {
-              g_autofree char *m = g_strdup_printf ("“%s” holds a bad entry", name);
+              g_autofree char *m = g_strdup_printf (_ ("“%s” holds a bad entry"), name);
               return bad (error, m);
             }
           g_strv_builder_add (b, json_node_get_string (e));
@@ -251,8 +252,8 @@ pd_vaprobe_report_parse (const char *data, gsize len, GError **error)
   g_autoptr (GError) local = NULL;
   if (!json_parser_load_from_data (parser, data, (gssize) len, &local))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the probe's report is not JSON: %s",
-                   local->message);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _ ("the probe's report is not JSON: %s"), local->message);
       return NULL;
     }
   JsonNode *root = json_parser_get_root (parser);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "vaprobe-runner.h"
+#include "pd-i18n.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -57,7 +58,7 @@ pd_vaprobe_find (GError **error)
       if (is_executable_file (env))
         return g_strdup (env);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                   "PASSDESK_VAPROBE names %s, which is not an executable file", env);
+                   _ ("PASSDESK_VAPROBE names %s, which is not an executable file"), env);
       return NULL;
     }
   /* Our own executable, not host data: no sysroot prefix here. */
@@ -69,15 +70,15 @@ pd_vaprobe_find (GError **error)
       if (is_executable_file (beside))
         return g_steal_pointer (&beside);
       /* Run from the build tree: the probe is built in its own folder. */
-      if (g_str_has_prefix (self, PASSDESK_BUILDDIR "/") &&
-          is_executable_file (PASSDESK_BUILD_VAPROBE))
+      if (g_str_has_prefix (self, PASSDESK_BUILDDIR "/")
+          && is_executable_file (PASSDESK_BUILD_VAPROBE))
         return g_strdup (PASSDESK_BUILD_VAPROBE);
     }
   g_autofree char *installed = g_build_filename (PASSDESK_LIBEXECDIR, "passdesk-vaprobe", NULL);
   if (is_executable_file (installed))
     return g_steal_pointer (&installed);
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-               "the VA-API probe passdesk-vaprobe is not installed in %s; reinstall passdesk",
+               _ ("the VA-API probe passdesk-vaprobe is not installed in %s; reinstall passdesk"),
                PASSDESK_LIBEXECDIR);
   return NULL;
 }
@@ -226,25 +227,25 @@ run_maybe_finish (GTask *task)
     {
       r->kind = PD_VAPROBE_RESULT_TIMEOUT;
       if (run->timeout_ms % 1000 == 0)
-        r->message = g_strdup_printf ("the GPU did not answer within %u s: a GPU hang is likely",
-                                      run->timeout_ms / 1000);
+        r->message = g_strdup_printf (
+            _ ("the GPU did not answer within %u s: a GPU hang is likely"), run->timeout_ms / 1000);
       else
-        r->message = g_strdup_printf ("the GPU did not answer within %u ms: a GPU hang is likely",
-                                      run->timeout_ms);
+        r->message = g_strdup_printf (
+            _ ("the GPU did not answer within %u ms: a GPU hang is likely"), run->timeout_ms);
     }
   else if (run->overflow)
     {
       r->kind = PD_VAPROBE_RESULT_GARBAGE;
-      r->message = g_strdup_printf ("the VA-API probe printed more than %u KiB, which is not a "
-                                    "report; it was stopped",
+      r->message = g_strdup_printf (_ ("the VA-API probe printed more than %u KiB, which is not a "
+                                       "report; it was stopped"),
                                     PD_VAPROBE_STDOUT_MAX / 1024);
     }
   else if (signaled)
     {
       r->kind = PD_VAPROBE_RESULT_CRASHED;
       r->signal_number = g_subprocess_get_term_sig (run->proc);
-      r->message = g_strdup_printf ("the VA-API probe crashed (signal %d, %s): the VA driver or "
-                                    "the GPU failed while it was being used",
+      r->message = g_strdup_printf (_ ("the VA-API probe crashed (signal %d, %s): the VA driver or "
+                                       "the GPU failed while it was being used"),
                                     r->signal_number, signal_name (r->signal_number));
     }
   else
@@ -256,15 +257,15 @@ run_maybe_finish (GTask *task)
       else if (r->exit_status != 0)
         {
           r->kind = PD_VAPROBE_RESULT_FAILED;
-          r->message = g_strdup_printf ("the VA-API probe exited with status %d without a "
-                                        "report (%s)",
+          r->message = g_strdup_printf (_ ("the VA-API probe exited with status %d without a "
+                                           "report (%s)"),
                                         r->exit_status, error->message);
         }
       else
         {
           r->kind = PD_VAPROBE_RESULT_GARBAGE;
-          r->message
-              = g_strdup_printf ("the VA-API probe printed no usable report: %s", error->message);
+          r->message = g_strdup_printf (_ ("the VA-API probe printed no usable report: %s"),
+                                        error->message);
         }
     }
   g_task_return_pointer (task, g_steal_pointer (&r), (GDestroyNotify) pd_vaprobe_result_free);
@@ -425,8 +426,8 @@ pd_vaprobe_run_env_async (const char *device, const char *const *env, guint time
       r->kind = PD_VAPROBE_RESULT_NOT_FOUND;
       r->probe_path = g_strdup (run->probe_path);
       r->timeout_ms = run->timeout_ms;
-      r->message = g_strdup_printf ("the VA-API probe %s could not be started: %s", run->probe_path,
-                                    error->message);
+      r->message = g_strdup_printf (_ ("the VA-API probe %s could not be started: %s"),
+                                    run->probe_path, error->message);
       g_task_return_pointer (task, r, (GDestroyNotify) pd_vaprobe_result_free);
       return;
     }

@@ -14,6 +14,8 @@
  */
 #include "config.h"
 
+#include "pd-i18n.h"
+
 #include "sysroot.h"
 
 #include <errno.h>
@@ -56,7 +58,7 @@ write_attr (const char *file, const char *value, GError **error)
   if (fd < 0)
     {
       int e = errno;
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "cannot open %s: %s", path,
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), _ ("cannot open %s: %s"), path,
                    g_strerror (e));
       return FALSE;
     }
@@ -75,16 +77,17 @@ write_attr (const char *file, const char *value, GError **error)
 int
 main (int argc, char **argv)
 {
+  pd_i18n_init ();
   if (argc != 1)
     {
-      fprintf (stderr, "Usage: passdesk-rebind-audio (no arguments; run it with pkexec)\n");
+      fprintf (stderr, _ ("Usage: passdesk-rebind-audio (no arguments; run it with pkexec)\n"));
       return 2;
     }
   if (geteuid () != 0 && *pd_sysroot () == '\0')
     {
-      fprintf (stderr, "passdesk-rebind-audio: rebinding a driver needs root; run "
-                       "“pkexec passdesk-rebind-audio” or choose “Repair HDMI audio” in the "
-                       "passdesk notification.\n");
+      fprintf (stderr, _ ("passdesk-rebind-audio: rebinding a driver needs root; run "
+                          "“pkexec passdesk-rebind-audio” or choose “Repair HDMI audio” in the "
+                          "passdesk notification.\n"));
       return 1;
     }
 
@@ -97,9 +100,9 @@ main (int argc, char **argv)
       g_ptr_array_add (functions, g_strdup (name));
   if (functions->len == 0)
     {
-      fprintf (stderr, "passdesk-rebind-audio: no HD-Audio function is bound to snd_hda_intel, "
-                       "so there is nothing to rebind. Cold-restart the VM (“Cold restart "
-                       "VM…”) to reset the HD-Audio function.\n");
+      fprintf (stderr, _ ("passdesk-rebind-audio: no HD-Audio function is bound to snd_hda_intel, "
+                          "so there is nothing to rebind. Cold-restart the VM (“Cold restart "
+                          "VM…”) to reset the HD-Audio function.\n"));
       return 3;
     }
 
@@ -111,14 +114,14 @@ main (int argc, char **argv)
       if (!write_attr ("unbind", address, &error) || !write_attr ("bind", address, &error))
         {
           fprintf (stderr,
-                   "passdesk-rebind-audio: could not rebind %s (%s). If HDMI audio stays "
-                   "silent, cold-restart the VM.\n",
+                   _ ("passdesk-rebind-audio: could not rebind %s (%s). If HDMI audio stays "
+                      "silent, cold-restart the VM.\n"),
                    address, error->message);
           status = 1;
           continue;
         }
-      printf ("Rebound the HD-Audio function %s to snd_hda_intel: its codecs are probed again. "
-              "Play a sound; if HDMI audio stays silent, cold-restart the VM.\n",
+      printf (_ ("Rebound the HD-Audio function %s to snd_hda_intel: its codecs are probed again. "
+                 "Play a sound; if HDMI audio stays silent, cold-restart the VM.\n"),
               address);
     }
   return status;

@@ -13,6 +13,8 @@
  */
 #include "config.h"
 
+#include "pd-i18n.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -285,8 +287,8 @@ sync_surface (VADisplay dpy, VASurfaceID surface, char **why)
         return va_ok (st, "vaSyncSurface2", why);
       if (g_get_monotonic_time () > give_up)
         {
-          *why = g_strdup_printf ("the GPU did not finish a tiny scaling job within %d s: a GPU "
-                                  "hang is likely",
+          *why = g_strdup_printf (_ ("the GPU did not finish a tiny scaling job within %d s: a GPU "
+                                     "hang is likely"),
                                   (int) (SYNC_BUDGET_US / G_USEC_PER_SEC));
           return FALSE;
         }
@@ -439,8 +441,8 @@ probe_functional_test (Probe *p, VADisplay dpy)
       p->r.functional_passed = test_vpp_scale (dpy, &why);
       if (p->r.functional_passed)
         p->r.functional_message
-            = g_strdup_printf ("the GPU scaled a %dx%d NV12 test frame to %dx%d and "
-                               "every checked pixel came back right",
+            = g_strdup_printf (_ ("the GPU scaled a %dx%d NV12 test frame to %dx%d and "
+                                  "every checked pixel came back right"),
                                SRC_W, SRC_H, DST_W, DST_H);
     }
   else if (p->has_jpeg_decode)
@@ -450,9 +452,9 @@ probe_functional_test (Probe *p, VADisplay dpy)
       p->r.functional_passed = test_jpeg_decode (dpy, &why);
       if (p->r.functional_passed)
         p->r.functional_message
-            = g_strdup_printf ("the driver has no video processing; the GPU decoded a "
-                               "%dx%d test JPEG and every checked pixel came back "
-                               "right",
+            = g_strdup_printf (_ ("the driver has no video processing; the GPU decoded a "
+                                  "%dx%d test JPEG and every checked pixel came back "
+                                  "right"),
                                PD_VAPROBE_JPEG_SIZE, PD_VAPROBE_JPEG_SIZE);
     }
   else
@@ -487,15 +489,16 @@ drop_privileges (Probe *p, const char *user)
   struct passwd *pw = getpwnam (user);
   if (pw == NULL)
     {
-      p->r.error = g_strdup_printf ("the user “%s” to run the GPU test as does not exist; pass an "
-                                    "existing unprivileged user with --user",
-                                    user);
+      p->r.error
+          = g_strdup_printf (_ ("the user “%s” to run the GPU test as does not exist; pass an "
+                                "existing unprivileged user with --user"),
+                             user);
       return FALSE;
     }
   if (pw->pw_uid == 0)
     {
-      p->r.error
-          = g_strdup_printf ("“%s” is root; the GPU test must run as an unprivileged user", user);
+      p->r.error = g_strdup_printf (
+          _ ("“%s” is root; the GPU test must run as an unprivileged user"), user);
       return FALSE;
     }
   uid_t uid = pw->pw_uid;
@@ -515,13 +518,13 @@ drop_privileges (Probe *p, const char *user)
   if (setgroups ((size_t) n, groups) != 0 || setgid (gid) != 0 || setuid (uid) != 0)
     {
       p->r.error
-          = g_strdup_printf ("could not switch to the user “%s”: %s", user, g_strerror (errno));
+          = g_strdup_printf (_ ("could not switch to the user “%s”: %s"), user, g_strerror (errno));
       return FALSE;
     }
   if (getuid () != uid || geteuid () != uid || getgid () != gid || getegid () != gid
       || setuid (0) == 0)
     {
-      p->r.error = g_strdup_printf ("switching to the user “%s” did not take effect", user);
+      p->r.error = g_strdup_printf (_ ("switching to the user “%s” did not take effect"), user);
       return FALSE;
     }
 #ifdef __SANITIZE_ADDRESS__
@@ -640,8 +643,8 @@ probe_run_va (Probe *p, int fd)
   if (dpy == NULL)
     {
       set_str (&p->r.status, "init-failed");
-      p->r.error = g_strdup_printf ("libva could not use %s as a DRM device (vaGetDisplayDRM "
-                                    "failed)",
+      p->r.error = g_strdup_printf (_ ("libva could not use %s as a DRM device (vaGetDisplayDRM "
+                                       "failed)"),
                                     p->r.device);
       return;
     }
@@ -658,12 +661,12 @@ probe_run_va (Probe *p, int fd)
     {
       set_str (&p->r.status, "init-failed");
       const char *last = p->messages->len ? p->messages->pdata[p->messages->len - 1] : NULL;
-      p->r.error = g_strdup_printf ("vaInitialize failed: %s%s%s%s", vaErrorStr (st),
+      p->r.error = g_strdup_printf (_ ("vaInitialize failed: %s%s%s%s"), vaErrorStr (st),
                                     p->r.driver ? " (driver " : "", p->r.driver ? p->r.driver : "",
                                     p->r.driver ? ")" : "");
       if (last != NULL)
         {
-          char *e = g_strdup_printf ("%s; libva said “%s”", p->r.error, last);
+          char *e = g_strdup_printf (_ ("%s; libva said “%s”"), p->r.error, last);
           g_free (p->r.error);
           p->r.error = e;
         }
@@ -690,26 +693,29 @@ valid_device_path (const char *path)
 int
 main (int argc, char **argv)
 {
+  pd_i18n_init ();
   g_autofree char *device = NULL;
   g_autofree char *user = NULL;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
     { "device", 'd', 0, G_OPTION_ARG_FILENAME, &device,
-      "Render node to probe (default /dev/dri/renderD128)", "PATH" },
+      N_ ("Render node to probe (default /dev/dri/renderD128)"), N_ ("PATH") },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &user,
-      "When started as root, run the GPU test as this user (default nobody)", "NAME" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the report as one line of JSON", NULL },
+      N_ ("When started as root, run the GPU test as this user (default nobody)"), N_ ("NAME") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_ ("Print the report as one line of JSON"), NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("- probe VA-API on a render node");
-  g_option_context_set_summary (ctx, "Initialises VA-API on the render node, lists what it can "
-                                     "decode and encode,\nand has the GPU scale a test frame "
-                                     "whose pixels are then checked.\nPrints a JSON report.");
-  g_option_context_set_description (ctx, "Exit status: 0 VA-API works (the test frame came back "
-                                         "right, or no test was possible),\n1 VA-API or the GPU "
-                                         "failed, 2 usage error, 3 the render node does not "
-                                         "exist,\n4 root privileges could not be dropped.\n");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GOptionContext) ctx = g_option_context_new (N_ ("- probe VA-API on a render node"));
+  g_option_context_set_summary (ctx, N_ ("Initialises VA-API on the render node, lists what it can "
+                                         "decode and encode,\nand has the GPU scale a test frame "
+                                         "whose pixels are then checked.\nPrints a JSON report."));
+  g_option_context_set_description (ctx,
+                                    N_ ("Exit status: 0 VA-API works (the test frame came back "
+                                        "right, or no test was possible),\n1 VA-API or the GPU "
+                                        "failed, 2 usage error, 3 the render node does not "
+                                        "exist,\n4 root privileges could not be dropped.\n"));
+  g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -718,14 +724,14 @@ main (int argc, char **argv)
     }
   if (argc > 1)
     {
-      fprintf (stderr, "passdesk-vaprobe: unexpected argument “%s”\n", argv[1]);
+      fprintf (stderr, _ ("passdesk-vaprobe: unexpected argument “%s”\n"), argv[1]);
       return PD_VAPROBE_EXIT_USAGE;
     }
   if (device == NULL)
     device = g_strdup ("/dev/dri/renderD128");
   if (!valid_device_path (device))
     {
-      fprintf (stderr, "passdesk-vaprobe: --device must be a node under /dev/dri/, not “%s”\n",
+      fprintf (stderr, _ ("passdesk-vaprobe: --device must be a node under /dev/dri/, not “%s”\n"),
                device);
       return PD_VAPROBE_EXIT_USAGE;
     }
@@ -735,7 +741,7 @@ main (int argc, char **argv)
   int report_fd = dup (STDOUT_FILENO);
   if (report_fd < 0 || dup2 (STDERR_FILENO, STDOUT_FILENO) < 0)
     {
-      fprintf (stderr, "passdesk-vaprobe: cannot set up output: %s\n", g_strerror (errno));
+      fprintf (stderr, _ ("passdesk-vaprobe: cannot set up output: %s\n"), g_strerror (errno));
       return PD_VAPROBE_EXIT_PROBLEM;
     }
 
@@ -762,15 +768,15 @@ main (int argc, char **argv)
       if (st_rc != 0 && (st_errno == ENOENT || st_errno == ENOTDIR))
         {
           set_str (&p.r.status, "no-device");
-          p.r.error = g_strdup_printf ("the render node %s does not exist: no GPU with a DRM "
-                                       "driver is present",
+          p.r.error = g_strdup_printf (_ ("the render node %s does not exist: no GPU with a DRM "
+                                          "driver is present"),
                                        device);
         }
       else if (st_rc == 0 && !S_ISCHR (st.st_mode))
         {
           set_str (&p.r.status, "no-device");
-          p.r.error = g_strdup_printf ("%s is not a device node: no GPU with a DRM driver is "
-                                       "present",
+          p.r.error = g_strdup_printf (_ ("%s is not a device node: no GPU with a DRM driver is "
+                                          "present"),
                                        device);
         }
       else if ((fd = open (path, O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0)
@@ -779,21 +785,21 @@ main (int argc, char **argv)
           if (saved == ENOENT || saved == ENODEV || saved == ENXIO)
             {
               set_str (&p.r.status, "no-device");
-              p.r.error = g_strdup_printf ("the render node %s has no device behind it: %s", device,
-                                           g_strerror (saved));
+              p.r.error = g_strdup_printf (_ ("the render node %s has no device behind it: %s"),
+                                           device, g_strerror (saved));
             }
           else
             {
               set_str (&p.r.status, "open-failed");
-              p.r.error = g_strdup_printf ("cannot open %s as user %s: %s", device, p.r.user,
+              p.r.error = g_strdup_printf (_ ("cannot open %s as user %s: %s"), device, p.r.user,
                                            g_strerror (saved));
             }
         }
       else if (fstat (fd, &st) != 0 || !S_ISCHR (st.st_mode))
         {
           set_str (&p.r.status, "no-device");
-          p.r.error = g_strdup_printf ("%s is not a device node: no GPU with a DRM driver is "
-                                       "present",
+          p.r.error = g_strdup_printf (_ ("%s is not a device node: no GPU with a DRM driver is "
+                                          "present"),
                                        device);
           close (fd);
         }

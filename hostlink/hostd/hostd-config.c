@@ -1,5 +1,6 @@
 /* hostd-config.c - load and validate hostd.conf. */
 #include "hostd-config.h"
+#include "pd-i18n.h"
 
 #include "hostd-file.h"
 
@@ -114,8 +115,8 @@ bad_value (GError **error, const char *origin, const char *group, const char *ke
            const char *value, const char *want)
 {
   g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-               "%s: [%s] %s = \"%s\" is not valid: %s. Fix the value or remove the key to use "
-               "the default.",
+               _ ("%s: [%s] %s = \"%s\" is not valid: %s. Fix the value or remove the key to use "
+                  "the default."),
                origin, group, key, value, want);
   return FALSE;
 }
@@ -133,7 +134,8 @@ get_uint (GKeyFile *kf, const char *origin, const char *group, const char *key, 
   g_autoptr (GError) local = NULL;
   if (!g_ascii_string_to_unsigned (raw, 10, min, max, &v, &local))
     {
-      g_autofree char *want = g_strdup_printf ("expected a whole number from %u to %u", min, max);
+      g_autofree char *want
+          = g_strdup_printf (_ ("expected a whole number from %u to %u"), min, max);
       return bad_value (error, origin, group, key, raw, want);
     }
   *out = (guint) v;
@@ -202,8 +204,8 @@ load_policy (GKeyFile *kf, const char *origin, const char *group, PdVmPolicy *p,
       || p->cool_off > p->cool_off_max)
     {
       g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                   "%s: [%s] cool-off = %u must lie within cool-off-min = %u and cool-off-max = "
-                   "%u. Change one of these keys.",
+                   _ ("%s: [%s] cool-off = %u must lie within cool-off-min = %u and cool-off-max = "
+                      "%u. Change one of these keys."),
                    origin, group, p->cool_off, p->cool_off_min, p->cool_off_max);
       return FALSE;
     }
@@ -223,15 +225,15 @@ check_keys (GKeyFile *kf, const char *origin, const char *group, gboolean is_glo
       if (found == NULL)
         {
           g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
-                       "%s: [%s] has an unknown key \"%s\". Check its spelling against "
-                       "passdesk-hostd(8).",
+                       _ ("%s: [%s] has an unknown key \"%s\". Check its spelling against "
+                          "passdesk-hostd(8)."),
                        origin, group, keys[i]);
           return FALSE;
         }
       if (!is_global && found->scope == KEY_GLOBAL_ONLY)
         {
           g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                       "%s: [%s] key \"%s\" belongs in [global], not in a VM's group.", origin,
+                       _ ("%s: [%s] key \"%s\" belongs in [global], not in a VM's group."), origin,
                        group, keys[i]);
           return FALSE;
         }
@@ -252,8 +254,8 @@ check_text (const char *data, gsize len, const char *origin, GError **error)
       for (const char *p = data; p < nul; p++)
         line += *p == '\n';
       g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_PARSE,
-                   "%s: line %u holds a NUL byte; the configuration must be plain text. Remove "
-                   "it (e.g. rewrite the line in an editor).",
+                   _ ("%s: line %u holds a NUL byte; the configuration must be plain text. Remove "
+                      "it (e.g. rewrite the line in an editor)."),
                    origin, line);
       return FALSE;
     }
@@ -284,8 +286,8 @@ check_text (const char *data, gsize len, const char *origin, GError **error)
           if (first)
             {
               g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                           "%s: group [%s] appears twice (lines %u and %u). Merge them into "
-                           "one group.",
+                           _ ("%s: group [%s] appears twice (lines %u and %u). Merge them into "
+                              "one group."),
                            origin, group, first, lineno);
               return FALSE;
             }
@@ -302,8 +304,8 @@ check_text (const char *data, gsize len, const char *origin, GError **error)
       if (first)
         {
           g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                       "%s: [%s] sets \"%s\" twice (lines %u and %u). Keep one of them.", origin,
-                       group, line, first, lineno);
+                       _ ("%s: [%s] sets \"%s\" twice (lines %u and %u). Keep one of them."),
+                       origin, group, line, first, lineno);
           return FALSE;
         }
       g_hash_table_insert (keys, g_steal_pointer (&id), GUINT_TO_POINTER (lineno));
@@ -321,8 +323,8 @@ pd_hostd_config_load_data (const char *data, gsize len, const char *origin, GErr
   if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, &local))
     {
       g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_PARSE,
-                   "%s: cannot be read as a key file: %s. Fix its syntax (see "
-                   "passdesk-hostd(8)).",
+                   _ ("%s: cannot be read as a key file: %s. Fix its syntax (see "
+                      "passdesk-hostd(8))."),
                    origin, local->message);
       return NULL;
     }
@@ -355,15 +357,16 @@ pd_hostd_config_load_data (const char *data, gsize len, const char *origin, GErr
       if (!g_str_has_prefix (g, "vm ") || !pd_vmid_parse (g + 3, &vmid))
         {
           g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND,
-                       "%s: unknown group [%s]. Groups are [global] and [vm VMID] with a VMID "
-                       "from %u to %u, e.g. [vm 100].",
+                       _ ("%s: unknown group [%s]. Groups are [global] and [vm VMID] with a VMID "
+                          "from %u to %u, e.g. [vm 100]."),
                        origin, g, PD_VMID_MIN, PD_VMID_MAX);
           return NULL;
         }
       if (g_hash_table_contains (c->vms, GUINT_TO_POINTER (vmid)))
         {
           g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                       "%s: [%s] appears twice under different spellings. Keep one.", origin, g);
+                       _ ("%s: [%s] appears twice under different spellings. Keep one."), origin,
+                       g);
           return NULL;
         }
       PdVmPolicy *p = g_new (PdVmPolicy, 1);
@@ -390,13 +393,13 @@ pd_hostd_config_load (const char *path, gboolean must_exist, GError **error)
         }
       if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_FAILED))
         g_set_error (error, G_FILE_ERROR, local->code,
-                     "Cannot use the configuration: %s (1 MiB); that is not a hostd "
-                     "configuration. Check the path given with --config.",
+                     _ ("Cannot use the configuration: %s (1 MiB); that is not a hostd "
+                        "configuration. Check the path given with --config."),
                      local->message);
       else
         g_set_error (error, G_FILE_ERROR, local->code,
-                     "Cannot read the configuration: %s. Point --config at the hostd.conf text "
-                     "file.",
+                     _ ("Cannot read the configuration: %s. Point --config at the hostd.conf text "
+                        "file."),
                      local->message);
       return NULL;
     }

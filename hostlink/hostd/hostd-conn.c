@@ -1,5 +1,6 @@
 /* hostd-conn.c - the per-connection protocol core of passdesk-hostd. */
 #include "hostd-conn.h"
+#include "pd-i18n.h"
 
 #include "codec.h"
 #include "hostd-doctor.h"
@@ -301,8 +302,8 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
   if (!v.policy.enabled)
     {
       g_autofree char *t = g_strdup_printf (
-          "Cold restart is disabled for VM %u on this host. Ask the host's administrator to set "
-          "enabled=true in /etc/passdesk/hostd.conf.",
+          _ ("Cold restart is disabled for VM %u on this host. Ask the host's administrator to set "
+             "enabled=true in /etc/passdesk/hostd.conf."),
           v.vmid);
       send_refuse (c, msg->id, PD_HL_REFUSE_DISABLED, t, 0, out);
       return;
@@ -317,8 +318,8 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
   if (asked && (asked < v.policy.cool_off_min || asked > v.policy.cool_off_max))
     {
       g_autofree char *t = g_strdup_printf (
-          "The host allows a cool-off from %u to %u s; %u s was asked. Ask for a value in that "
-          "range or none for the default (%u s).",
+          _ ("The host allows a cool-off from %u to %u s; %u s was asked. Ask for a value in that "
+             "range or none for the default (%u s)."),
           v.policy.cool_off_min, v.policy.cool_off_max, asked, v.policy.cool_off);
       send_refuse (c, msg->id, PD_HL_REFUSE_OUT_OF_RANGE, t, 0, out);
       return;
@@ -326,8 +327,8 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
   if (v.next_allowed_in > 0)
     {
       g_autofree char *t = g_strdup_printf (
-          "This VM may be cold-restarted at most once per %u s and %u times a day; the next one "
-          "is allowed in %u s. Try again then.",
+          _ ("This VM may be cold-restarted at most once per %u s and %u times a day; the next one "
+             "is allowed in %u s. Try again then."),
           v.policy.min_interval, v.policy.max_per_day, v.next_allowed_in);
       send_refuse (c, msg->id, PD_HL_REFUSE_RATE_LIMITED, t, v.next_allowed_in, out);
       return;

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "passdesk-hostd"
 
 #include "hostd-cycle.h"
+#include "pd-i18n.h"
 
 #include "hostd-qm.h"
 
@@ -166,12 +167,13 @@ describe_failure (const char *what, PdQmResult *r)
   switch (r->outcome)
     {
     case PD_QM_TIMED_OUT:
-      return g_strdup_printf ("%s did not finish in time and was killed", what);
+      return g_strdup_printf (_ ("%s did not finish in time and was killed"), what);
     case PD_QM_SPAWN_FAILED:
-      return g_strdup_printf ("%s could not be run (%s)", what, summary);
+      return g_strdup_printf (_ ("%s could not be run (%s)"), what, summary);
     case PD_QM_EXITED:
     default:
-      return g_strdup_printf ("%s failed with exit status %d (%s)", what, r->exit_status, summary);
+      return g_strdup_printf (_ ("%s failed with exit status %d (%s)"), what, r->exit_status,
+                              summary);
     }
 }
 
@@ -185,8 +187,8 @@ qm_unrunnable (PdCycle *c, PdQmResult *r)
     return FALSE;
   g_autofree char *summary = pd_qm_output_summary (r->output, 160);
   g_autofree char *m = g_strdup_printf (
-      "The host could not run qm (%s: %s) during the cycle, so it could not finish. Check qm "
-      "and, if VM %u is off, start it with `qm start %u`.",
+      _ ("The host could not run qm (%s: %s) during the cycle, so it could not finish. Check qm "
+         "and, if VM %u is off, start it with `qm start %u`."),
       c->config->qm, summary, c->vmid, c->vmid);
   finish (c, FALSE, "hostd", m);
   return TRUE;
@@ -215,10 +217,10 @@ wait_status_reached (PdCycle *c)
       if (c->forced)
         {
           /* Never reported as a clean shutdown: the guest lost what it had not saved. */
-          g_autofree char *m = g_strdup_printf (
-              "The guest did not shut down within %u s, so the VM was stopped hard (qm stop) and "
-              "started again.",
-              c->policy.shutdown_timeout);
+          g_autofree char *m = g_strdup_printf (_ ("The guest did not shut down within %u s, so "
+                                                   "the VM was stopped hard (qm stop) and "
+                                                   "started again."),
+                                                c->policy.shutdown_timeout);
           finish (c, TRUE, NULL, m);
         }
       else
@@ -235,10 +237,10 @@ wait_status_expired (PdCycle *c)
     finish (c, FALSE, "start", c->start_failure);
   else if (c->phase == PD_CYCLE_CONFIRMING)
     {
-      g_autofree char *m = g_strdup_printf (
-          "qm start succeeded but the VM did not report running within %u s. Check `qm status %u` "
-          "and the task log on the host.",
-          c->config->confirm_timeout, c->vmid);
+      g_autofree char *m = g_strdup_printf (_ ("qm start succeeded but the VM did not report "
+                                               "running within %u s. Check `qm status %u` "
+                                               "and the task log on the host."),
+                                            c->config->confirm_timeout, c->vmid);
       finish (c, FALSE, "confirm", m);
     }
   else
@@ -334,7 +336,7 @@ enter_shutting_down (PdCycle *c)
 {
   set_phase (c, PD_CYCLE_SHUTTING_DOWN);
   g_autofree char *m
-      = g_strdup_printf ("shutting down (qm shutdown, up to %u s)", c->policy.shutdown_timeout);
+      = g_strdup_printf (_ ("shutting down (qm shutdown, up to %u s)"), c->policy.shutdown_timeout);
   emit (c, PD_CYCLE_EVENT_SHUTTING_DOWN, m);
   send_shutdown (c, c->policy.shutdown_timeout);
 }
@@ -371,7 +373,7 @@ enter_force_stopping (PdCycle *c)
   c->forced = TRUE; /* before set_phase, so the state file has it */
   set_phase (c, PD_CYCLE_FORCE_STOPPING);
   g_autofree char *m = g_strdup_printf (
-      "the guest did not stop within %u s; stopping it hard (qm stop, on-timeout=force-stop)",
+      _ ("the guest did not stop within %u s; stopping it hard (qm stop, on-timeout=force-stop)"),
       c->policy.shutdown_timeout);
   emit (c, PD_CYCLE_EVENT_FORCE_STOPPING, m);
   send_stop (c);
@@ -383,8 +385,8 @@ on_stop_wait_expired (PdCycle *c)
   if (c->phase == PD_CYCLE_FORCE_STOPPING)
     {
       g_autofree char *m = g_strdup_printf (
-          "The VM did not stop even after qm stop (waited %u s). Check `qm status %u` and the "
-          "task log on the host.",
+          _ ("The VM did not stop even after qm stop (waited %u s). Check `qm status %u` and the "
+             "task log on the host."),
           c->config->confirm_timeout, c->vmid);
       finish (c, FALSE, "stop", m);
       return;
@@ -395,8 +397,8 @@ on_stop_wait_expired (PdCycle *c)
       return;
     }
   g_autofree char *m = g_strdup_printf (
-      "The guest did not shut down within %u s and was left running (on-timeout=leave-running). "
-      "Close what blocks the shutdown in the guest and try again.",
+      _ ("The guest did not shut down within %u s and was left running (on-timeout=leave-running). "
+         "Close what blocks the shutdown in the guest and try again."),
       c->policy.shutdown_timeout);
   finish (c, FALSE, "shutdown", m);
 }
@@ -476,12 +478,12 @@ on_start_result (PdQmResult *r, gpointer data)
   c->deadline_mono = 0; /* one status query only */
   g_autofree char *m = NULL;
   if (pd_qm_output_says_locked (r->output))
-    m = g_strdup_printf ("The VM could not be started: its config stayed locked for %u s (%s). "
-                         "Start it by hand with `qm start %u` once the lock is gone.",
+    m = g_strdup_printf (_ ("The VM could not be started: its config stayed locked for %u s (%s). "
+                            "Start it by hand with `qm start %u` once the lock is gone."),
                          c->config->start_lock_timeout, why, c->vmid);
   else
-    m = g_strdup_printf ("The VM could not be started: %s. Start it by hand with `qm start %u` "
-                         "and read its task log.",
+    m = g_strdup_printf (_ ("The VM could not be started: %s. Start it by hand with `qm start %u` "
+                            "and read its task log."),
                          why, c->vmid);
   /* The failure sentence is kept for when the status is not running. */
   g_free (c->start_failure);
@@ -575,8 +577,8 @@ on_resume_status (PdQmResult *r, gpointer data)
       return;
     }
   g_autofree char *m = g_strdup_printf (
-      "passdesk-hostd was restarted during the cycle (phase %s) and qm status gives no usable "
-      "answer now. Check `qm status %u` and start the VM by hand if it is stopped.",
+      _ ("passdesk-hostd was restarted during the cycle (phase %s) and qm status gives no usable "
+         "answer now. Check `qm status %u` and start the VM by hand if it is stopped."),
       pd_cycle_phase_to_string (c->phase), c->vmid);
   finish (c, FALSE, "hostd", m);
 }

@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "hostd-daemon.h"
+#include "pd-i18n.h"
 
 #include "codec.h"
 #include "hostd-conn.h"
@@ -137,7 +138,7 @@ on_cycle_phase (PdCycle *cycle, gpointer data)
   if (st->phase == PD_CYCLE_COOLING_OFF)
     {
       g_autofree char *t
-          = g_strdup_printf ("Keeping the VM off for %u s.", pd_cycle_get_cool_off (cycle));
+          = g_strdup_printf (_ ("Keeping the VM off for %u s."), pd_cycle_get_cool_off (cycle));
       progress (vm, PD_HL_PHASE_COOLING_OFF, t);
     }
 }
@@ -239,7 +240,7 @@ conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *rea
   PdHostd *h = vm->hostd;
   if (vm->cycle)
     {
-      *why = g_strdup ("A cold restart of this VM is already running. Wait for it to finish.");
+      *why = g_strdup (_ ("A cold restart of this VM is already running. Wait for it to finish."));
       return FALSE;
     }
   /* Accept only what the host can do: a missing or non-executable qm would
@@ -248,7 +249,8 @@ conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *rea
   if (!pd_qm_check (h->config->qm, &qm_error))
     {
       g_warning ("VM %u: refusing a cold restart: %s", vm->vmid, qm_error->message);
-      *why = g_strdup_printf ("The host cannot run qm, so nothing was done: %s", qm_error->message);
+      *why = g_strdup_printf (_ ("The host cannot run qm, so nothing was done: %s"),
+                              qm_error->message);
       return FALSE;
     }
   PdVmState *st = pd_hostd_state_vm (h->state, vm->vmid);
@@ -272,7 +274,7 @@ conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *rea
       st->request = 0;
       g_array_set_size (st->history, st->history->len - 1);
       g_warning ("VM %u: refusing a cold restart: %s", vm->vmid, error->message);
-      *why = g_strdup_printf ("The host cannot record the cycle (%s); nothing was done.",
+      *why = g_strdup_printf (_ ("The host cannot record the cycle (%s); nothing was done."),
                               error->message);
       return FALSE;
     }
@@ -488,7 +490,7 @@ pd_hostd_start (PdHostd *h, GError **error)
         }
       else
         g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e),
-                     "Cannot lock %s: %s. Check state-dir in the configuration.", lock_path,
+                     _ ("Cannot lock %s: %s. Check state-dir in the configuration."), lock_path,
                      g_strerror (e));
       return FALSE;
     }

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "passdesk-hostd"
 
 #include "hostd-discovery.h"
+#include "pd-i18n.h"
 
 #include "hostd-config.h"
 
@@ -250,8 +251,8 @@ watch_dir (PdDiscovery *d, GError **error)
   if (stat (d->dir, &st) != 0 || !S_ISDIR (st.st_mode))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                   "The socket directory %s does not exist. Is this a Proxmox VE host? Set "
-                   "socket-dir in the configuration otherwise.",
+                   _ ("The socket directory %s does not exist. Is this a Proxmox VE host? Set "
+                      "socket-dir in the configuration otherwise."),
                    d->dir);
       return FALSE;
     }
@@ -262,7 +263,7 @@ watch_dir (PdDiscovery *d, GError **error)
   d->monitor = g_file_monitor_directory (f, G_FILE_MONITOR_WATCH_MOVES, NULL, &local);
   if (d->monitor == NULL)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot watch %s: %s.", d->dir,
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _ ("Cannot watch %s: %s."), d->dir,
                    local->message);
       return FALSE;
     }

@@ -1,5 +1,6 @@
 /* hostd-doctor-read.c - the doctor's facts from a (prefixed) host tree. */
 #include "hostd-doctor-read.h"
+#include "pd-i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -392,9 +393,9 @@ storage_path (PdDoctorHost *h, const char *id, char **why)
       if (in && g_str_has_prefix (t, "path "))
         return g_strstrip (g_strdup (t + 5));
     }
-  *why = found
-             ? g_strdup_printf ("storage “%s” has no path (snippets need a directory storage)", id)
-             : g_strdup_printf ("/etc/pve/storage.cfg defines no storage “%s”", id);
+  *why = found ? g_strdup_printf (
+             _ ("storage “%s” has no path (snippets need a directory storage)"), id)
+               : g_strdup_printf (_ ("/etc/pve/storage.cfg defines no storage “%s”"), id);
   return NULL;
 }
 
@@ -410,7 +411,7 @@ pd_doctor_read_vm (PdDoctorHost *h, PdDoctorVm *vm)
       /* STORAGE:snippets/FILE */
       const char *colon = strchr (hook, ':');
       if (colon == NULL || !g_str_has_prefix (colon + 1, "snippets/") || strstr (hook, ".."))
-        vm->hook_error = g_strdup_printf ("“%s” is not a STORAGE:snippets/FILE volume", hook);
+        vm->hook_error = g_strdup_printf (_ ("“%s” is not a STORAGE:snippets/FILE volume"), hook);
       else
         {
           g_autofree char *sid = g_strndup (hook, (gsize) (colon - hook));

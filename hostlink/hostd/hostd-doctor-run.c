@@ -1,5 +1,6 @@
 /* hostd-doctor-run.c - collecting and rendering one doctor run. */
 #include "hostd-doctor-run.h"
+#include "pd-i18n.h"
 
 #include "hostd-doctor-read.h"
 #include "hostd-qm.h"
@@ -87,12 +88,13 @@ on_config (PdQmResult *res, gpointer data)
     {
       g_autofree char *summary = pd_qm_output_summary (res->output, 200);
       g_autofree char *clean = pd_doctor_clean_text (summary);
-      vm->config_error = res->outcome == PD_QM_TIMED_OUT
-                             ? g_strdup_printf ("%s did not answer in time and was killed", run->qm)
-                         : res->outcome == PD_QM_SPAWN_FAILED
-                             ? g_strdup_printf ("%s could not be run (%s)", run->qm, clean)
-                             : g_strdup_printf ("%s exited with status %d (%s)", run->qm,
-                                                res->exit_status, clean);
+      vm->config_error
+          = res->outcome == PD_QM_TIMED_OUT
+                ? g_strdup_printf (_ ("%s did not answer in time and was killed"), run->qm)
+            : res->outcome == PD_QM_SPAWN_FAILED
+                ? g_strdup_printf (_ ("%s could not be run (%s)"), run->qm, clean)
+                : g_strdup_printf (_ ("%s exited with status %d (%s)"), run->qm, res->exit_status,
+                                   clean);
     }
   pd_qm_result_free (res);
   /* When qm failed, nobody knows whether it is a candidate: report it. */
@@ -173,9 +175,10 @@ pd_doctor_format_text (PdDoctorReport *r)
 {
   GString *s = g_string_new (NULL);
   const char *m = pd_doctor_machine (r->host);
-  g_string_append_printf (
-      s, "passdesk-hostd doctor: %s%s%s%s\n", r->host->is_proxmox ? "" : "not a Proxmox VE host, ",
-      pd_doctor_machine_name (m), *r->host->root ? ", host tree " : "", r->host->root);
+  g_string_append_printf (s, _ ("passdesk-hostd doctor: %s%s%s%s\n"),
+                          r->host->is_proxmox ? "" : "not a Proxmox VE host, ",
+                          pd_doctor_machine_name (m), *r->host->root ? ", host tree " : "",
+                          r->host->root);
   guint shown_vm = G_MAXUINT;
   for (guint i = 0; i < r->findings->len; i++)
     {
@@ -297,7 +300,7 @@ pd_doctor_command (PdHostdConfig *config, int n_vmids, char **vmids, gboolean js
       guint vmid;
       if (!pd_vmid_parse (vmids[i], &vmid))
         {
-          g_printerr ("passdesk-hostd doctor: \"%s\" is not a VMID (a number from %u to %u).\n",
+          g_printerr (_ ("passdesk-hostd doctor: \"%s\" is not a VMID (a number from %u to %u).\n"),
                       vmids[i], PD_VMID_MIN, PD_VMID_MAX);
           return 2;
         }

@@ -1,5 +1,6 @@
 /* hostd-file.c - bounded reads of regular files. */
 #include "hostd-file.h"
+#include "pd-i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,8 +47,8 @@ pd_file_read_bounded (const char *path, gsize max, char **data, gsize *len, GErr
   if (!S_ISREG (st.st_mode))
     {
       close (fd);
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s is %s, not a regular file", path,
-                   describe_type (st.st_mode));
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, _ ("%s is %s, not a regular file"),
+                   path, describe_type (st.st_mode));
       return FALSE;
     }
   if ((guint64) st.st_size > max)

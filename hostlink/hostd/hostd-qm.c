@@ -1,5 +1,6 @@
 /* hostd-qm.c - run qm with a deadline and bounded output. */
 #include "hostd-qm.h"
+#include "pd-i18n.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -195,24 +196,24 @@ pd_qm_check (const char *qm, GError **error)
       int e = errno;
       if (e == ENOENT)
         g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
-                     "qm (%s) cannot be used: %s, so this is not a Proxmox VE host. "
-                     "passdesk-hostd belongs on the Proxmox host that runs your desktop VM: "
-                     "install the passdesk-hostd package there (in the VM, install the passdesk "
-                     "package and use `passdesk status`). If qm lives elsewhere, set qm in the "
-                     "configuration to its path.",
+                     _ ("qm (%s) cannot be used: %s, so this is not a Proxmox VE host. "
+                        "passdesk-hostd belongs on the Proxmox host that runs your desktop VM: "
+                        "install the passdesk-hostd package there (in the VM, install the passdesk "
+                        "package and use `passdesk status`). If qm lives elsewhere, set qm in the "
+                        "configuration to its path."),
                      qm, g_strerror (e));
       else
         g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
-                     "qm (%s) cannot be used: %s. Is this a Proxmox VE host? Set qm in the "
-                     "configuration to the path of qm.",
+                     _ ("qm (%s) cannot be used: %s. Is this a Proxmox VE host? Set qm in the "
+                        "configuration to the path of qm."),
                      qm, g_strerror (e));
       return FALSE;
     }
   if (!S_ISREG (st.st_mode))
     {
       g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                   "qm (%s) is not a regular file. Set qm in the configuration to the path of "
-                   "qm.",
+                   _ ("qm (%s) is not a regular file. Set qm in the configuration to the path of "
+                      "qm."),
                    qm);
       return FALSE;
     }
@@ -220,8 +221,8 @@ pd_qm_check (const char *qm, GError **error)
     {
       int e = errno;
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
-                   "qm (%s) cannot be executed: %s. Check its permissions (it must be "
-                   "executable by root).",
+                   _ ("qm (%s) cannot be executed: %s. Check its permissions (it must be "
+                      "executable by root)."),
                    qm, g_strerror (e));
       return FALSE;
     }

@@ -1,5 +1,6 @@
 /* hostd-setup.c - plan the args change that adds the hostlink channel. */
 #include "hostd-setup.h"
+#include "pd-i18n.h"
 
 #include <gio/gio.h>
 #include <string.h>
@@ -51,8 +52,8 @@ find_args (const char *output, guint vmid, char **args_out, GError **error)
       if (k == 0 || l[k] != ':' || (l[k + 1] != ' ' && l[k + 1] != '\0'))
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "Line %u of `qm config %u` is not \"key: value\" (%.60s). Nothing was "
-                       "changed; edit the arguments by hand (see passdesk-hostd(8)).",
+                       _ ("Line %u of `qm config %u` is not \"key: value\" (%.60s). Nothing was "
+                          "changed; edit the arguments by hand (see passdesk-hostd(8))."),
                        i + 1, vmid, l);
           return FALSE;
         }
@@ -62,8 +63,8 @@ find_args (const char *output, guint vmid, char **args_out, GError **error)
           if (args)
             {
               g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                           "`qm config %u` shows two args lines. Nothing was changed; fix the "
-                           "VM config by hand.",
+                           _ ("`qm config %u` shows two args lines. Nothing was changed; fix the "
+                              "VM config by hand."),
                            vmid);
               return FALSE;
             }
@@ -73,8 +74,8 @@ find_args (const char *output, guint vmid, char **args_out, GError **error)
   if (keys == 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "`qm config %u` printed no configuration. Check that VM %u exists "
-                   "(`qm list`).",
+                   _ ("`qm config %u` printed no configuration. Check that VM %u exists "
+                      "(`qm list`)."),
                    vmid, vmid);
       return FALSE;
     }
@@ -106,8 +107,8 @@ pd_setup_plan (const char *output, guint vmid, const char *socket_dir, PdSetupPl
   if (!g_shell_parse_argv (args, &argc, &argv, &local))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "The args of VM %u cannot be split into arguments (%s). Nothing was changed; "
-                   "fix args by hand.",
+                   _ ("The args of VM %u cannot be split into arguments (%s). Nothing was changed; "
+                      "fix args by hand."),
                    vmid, local->message);
       return FALSE;
     }
@@ -125,9 +126,9 @@ pd_setup_plan (const char *output, guint vmid, const char *socket_dir, PdSetupPl
       if (!exact)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                       "The args of VM %u already hold \"%s %s\", which uses a passdesk id "
-                       "with other settings. Nothing was changed; remove it from args by hand "
-                       "and run setup again.",
+                       _ ("The args of VM %u already hold \"%s %s\", which uses a passdesk id "
+                          "with other settings. Nothing was changed; remove it from args by hand "
+                          "and run setup again."),
                        vmid, argv[i], argv[i + 1]);
           return FALSE;
         }
@@ -143,8 +144,8 @@ pd_setup_plan (const char *output, guint vmid, const char *socket_dir, PdSetupPl
   if (found != 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                   "The args of VM %u hold only part of the passdesk channel. Nothing was "
-                   "changed; remove the passdesk parts from args by hand and run setup again.",
+                   _ ("The args of VM %u hold only part of the passdesk channel. Nothing was "
+                      "changed; remove the passdesk parts from args by hand and run setup again."),
                    vmid);
       return FALSE;
     }
@@ -235,8 +236,8 @@ pd_setup_plan_remove (const char *output, guint vmid, PdSetupPlan *plan, char **
   if (!g_shell_parse_argv (args, &argc, &argv, &local))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "The args of VM %u cannot be split into arguments (%s). Nothing was changed; "
-                   "fix args by hand.",
+                   _ ("The args of VM %u cannot be split into arguments (%s). Nothing was changed; "
+                      "fix args by hand."),
                    vmid, local->message);
       return FALSE;
     }

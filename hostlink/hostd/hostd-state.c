@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "passdesk-hostd"
 
 #include "hostd-state.h"
+#include "pd-i18n.h"
 
 #include "hostd-file.h"
 
@@ -163,7 +164,7 @@ parse_into (PdHostdState *s, const char *data, gsize len, GError **error)
       if (!g_str_has_prefix (g, "vm ") || !pd_vmid_parse (g + 3, &vmid))
         {
           g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND,
-                       "unexpected group [%s]", g);
+                       _ ("unexpected group [%s]"), g);
           return FALSE;
         }
       PdVmState *vm = pd_hostd_state_vm (s, vmid);
@@ -216,8 +217,8 @@ load (const char *state_dir, gboolean repair, GError **error)
     {
       int e = errno;
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
-                   "Cannot create the state directory %s: %s. Check state-dir in the "
-                   "configuration.",
+                   _ ("Cannot create the state directory %s: %s. Check state-dir in the "
+                      "configuration."),
                    state_dir, g_strerror (e));
       return NULL;
     }
@@ -234,8 +235,8 @@ load (const char *state_dir, gboolean repair, GError **error)
           && !g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_FAILED))
         {
           g_set_error (error, G_FILE_ERROR, local->code,
-                       "Cannot read the state file: %s. Check the permissions of the state "
-                       "directory.",
+                       _ ("Cannot read the state file: %s. Check the permissions of the state "
+                          "directory."),
                        local->message);
           return NULL;
         }
@@ -248,8 +249,8 @@ load (const char *state_dir, gboolean repair, GError **error)
       if (!repair)
         {
           g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                       "The state file %s cannot be used (%s). passdesk-hostd keeps it aside as "
-                       "%s and starts empty when it next starts.",
+                       _ ("The state file %s cannot be used (%s). passdesk-hostd keeps it aside as "
+                          "%s and starts empty when it next starts."),
                        s->path, local->message, aside);
           return NULL;
         }
@@ -260,7 +261,7 @@ load (const char *state_dir, gboolean repair, GError **error)
         {
           int e = errno;
           g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
-                       "Cannot move the unusable state file %s aside: %s. Remove it by hand.",
+                       _ ("Cannot move the unusable state file %s aside: %s. Remove it by hand."),
                        s->path, g_strerror (e));
           return NULL;
         }
@@ -338,8 +339,8 @@ pd_hostd_state_save (PdHostdState *s, GError **error)
                                  &local))
     {
       g_set_error (error, G_FILE_ERROR, local->code,
-                   "Cannot write the state file %s: %s. Check the state directory's space and "
-                   "permissions.",
+                   _ ("Cannot write the state file %s: %s. Check the state directory's space and "
+                      "permissions."),
                    s->path, local->message);
       return FALSE;
     }

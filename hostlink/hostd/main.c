@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include "pd-i18n.h"
+
 #include "hostd-config.h"
 #include "hostd-daemon.h"
 #include "hostd-discovery.h"
@@ -22,25 +24,25 @@
 #define EXIT_PROBLEM 1
 #define EXIT_USAGE 2
 
-static const char summary[]
-    = "Commands:\n"
-      "  run (default)      serve the VMs' hostlink channels (what the systemd unit runs)\n"
-      "  setup VMID         add the hostlink channel to the VM's args (qm set); --dry-run\n"
-      "                     prints the change only. The VM needs a full stop and start\n"
-      "                     (not a reboot) to get the channel.\n"
-      "  setup --remove VMID  take the channel out of the VM's args again, keeping\n"
-      "                     everything else (--dry-run works here too)\n"
-      "  status             the VMs hostd sees: link, policy, running and last cycle\n"
-      "  check-config       validate the configuration and print the effective values\n"
-      "  doctor [VMID...]   check the host and the VMs against the passthrough guide\n"
-      "                     (IOMMU, groups, drivers, vfio, initramfs, hookscript, channel,\n"
-      "                     USB hubs); each finding ok/warn/fail with its fix. Without\n"
-      "                     VMID: every VM with the passdesk channel or the iGPU. --json\n"
-      "                     for scripts; --root DIR (or PASSDESK_HOST_ROOT) reads the host\n"
-      "                     files below DIR. Exit 1 when a check failed.\n"
-      "\n"
-      "Exit status: 0 ok, 1 a problem (printed), 2 a usage error.\n"
-      "See passdesk-hostd(8) for the configuration file.";
+static const char *const summary
+    = N_ ("Commands:\n"
+          "  run (default)      serve the VMs' hostlink channels (what the systemd unit runs)\n"
+          "  setup VMID         add the hostlink channel to the VM's args (qm set); --dry-run\n"
+          "                     prints the change only. The VM needs a full stop and start\n"
+          "                     (not a reboot) to get the channel.\n"
+          "  setup --remove VMID  take the channel out of the VM's args again, keeping\n"
+          "                     everything else (--dry-run works here too)\n"
+          "  status             the VMs hostd sees: link, policy, running and last cycle\n"
+          "  check-config       validate the configuration and print the effective values\n"
+          "  doctor [VMID...]   check the host and the VMs against the passthrough guide\n"
+          "                     (IOMMU, groups, drivers, vfio, initramfs, hookscript, channel,\n"
+          "                     USB hubs); each finding ok/warn/fail with its fix. Without\n"
+          "                     VMID: every VM with the passdesk channel or the iGPU. --json\n"
+          "                     for scripts; --root DIR (or PASSDESK_HOST_ROOT) reads the host\n"
+          "                     files below DIR. Exit 1 when a check failed.\n"
+          "\n"
+          "Exit status: 0 ok, 1 a problem (printed), 2 a usage error.\n"
+          "See passdesk-hostd(8) for the configuration file.");
 
 /* ---- run ---- */
 
@@ -102,10 +104,10 @@ qm_failure (PdQmResult *r)
 {
   g_autofree char *summary_text = pd_qm_output_summary (r->output, 200);
   if (r->outcome == PD_QM_TIMED_OUT)
-    return g_strdup ("it did not finish in time and was killed");
+    return g_strdup (_ ("it did not finish in time and was killed"));
   if (r->outcome == PD_QM_SPAWN_FAILED)
-    return g_strdup_printf ("it could not be run: %s", summary_text);
-  return g_strdup_printf ("it failed with exit status %d: %s", r->exit_status, summary_text);
+    return g_strdup_printf (_ ("it could not be run: %s"), summary_text);
+  return g_strdup_printf (_ ("it failed with exit status %d: %s"), r->exit_status, summary_text);
 }
 
 /* ---- setup ---- */
@@ -116,7 +118,7 @@ cmd_setup (PdHostdConfig *config, const char *vmid_text, gboolean remove, gboole
   guint vmid;
   if (!pd_vmid_parse (vmid_text, &vmid))
     {
-      g_printerr ("passdesk-hostd setup: \"%s\" is not a VMID (a number from %u to %u).\n",
+      g_printerr (_ ("passdesk-hostd setup: \"%s\" is not a VMID (a number from %u to %u).\n"),
                   vmid_text, PD_VMID_MIN, PD_VMID_MAX);
       return EXIT_USAGE;
     }
@@ -127,8 +129,8 @@ cmd_setup (PdHostdConfig *config, const char *vmid_text, gboolean remove, gboole
   if (r->outcome != PD_QM_EXITED || r->exit_status != 0)
     {
       g_autofree char *why = qm_failure (r);
-      g_printerr ("passdesk-hostd setup: `%s config %u` did not work: %s. Check that VM %u "
-                  "exists (`qm list`).\n",
+      g_printerr (_ ("passdesk-hostd setup: `%s config %u` did not work: %s. Check that VM %u "
+                     "exists (`qm list`).\n"),
                   config->qm, vmid, why, vmid);
       return EXIT_PROBLEM;
     }
@@ -147,9 +149,10 @@ cmd_setup (PdHostdConfig *config, const char *vmid_text, gboolean remove, gboole
   if (plan == PD_SETUP_ALREADY_DONE)
     {
       if (remove)
-        g_print ("VM %u has no passdesk channel in its args; nothing to change.\n", vmid);
+        g_print (_ ("VM %u has no passdesk channel in its args; nothing to change.\n"), vmid);
       else
-        g_print ("VM %u already has the passdesk channel in its args; nothing to change.\n", vmid);
+        g_print (_ ("VM %u already has the passdesk channel in its args; nothing to change.\n"),
+                 vmid);
       return 0;
     }
   /* Nothing left of args: delete the key rather than leave an empty value. */
@@ -159,11 +162,11 @@ cmd_setup (PdHostdConfig *config, const char *vmid_text, gboolean remove, gboole
   if (dry_run)
     {
       if (delete_args)
-        g_print ("Dry run: would run `%s set %u --delete args`; nothing was changed.\n", config->qm,
-                 vmid);
+        g_print (_ ("Dry run: would run `%s set %u --delete args`; nothing was changed.\n"),
+                 config->qm, vmid);
       else
-        g_print ("Dry run: would run `%s set %u --args '%s'`; nothing was changed.\n", config->qm,
-                 vmid, new_args);
+        g_print (_ ("Dry run: would run `%s set %u --args '%s'`; nothing was changed.\n"),
+                 config->qm, vmid, new_args);
       return 0;
     }
   const char *set_args[] = { "set", id, "--args", new_args, NULL };
@@ -172,19 +175,20 @@ cmd_setup (PdHostdConfig *config, const char *vmid_text, gboolean remove, gboole
   if (s->outcome != PD_QM_EXITED || s->exit_status != 0)
     {
       g_autofree char *why = qm_failure (s);
-      g_printerr ("passdesk-hostd setup: `%s set %u %s` did not work: %s. Nothing was "
-                  "changed.\n",
+      g_printerr (_ ("passdesk-hostd setup: `%s set %u %s` did not work: %s. Nothing was "
+                     "changed.\n"),
                   config->qm, vmid, delete_args ? "--delete args" : "--args ...", why);
       return EXIT_PROBLEM;
     }
   if (remove)
-    g_print ("Done. The channel is gone from VM %u's args; a running VM keeps it until its next "
-             "full stop and start (`qm shutdown %u && qm start %u`).\n",
+    g_print (_ ("Done. The channel is gone from VM %u's args; a running VM keeps it until its next "
+                "full stop and start (`qm shutdown %u && qm start %u`).\n"),
              vmid, vmid, vmid);
   else
-    g_print ("Done. The VM needs a full stop and start to get the channel (`qm shutdown %u && qm "
-             "start %u`); a reboot from inside the guest is not enough.\n",
-             vmid, vmid);
+    g_print (
+        _ ("Done. The VM needs a full stop and start to get the channel (`qm shutdown %u && qm "
+           "start %u`); a reboot from inside the guest is not enough.\n"),
+        vmid, vmid);
   return 0;
 }
 
@@ -239,8 +243,8 @@ cmd_status (PdHostdConfig *config)
   if (running)
     g_print ("passdesk-hostd: running (pid %" G_GINT64_FORMAT ")\n", state->daemon_pid);
   else
-    g_print ("passdesk-hostd: not running (start it with `systemctl start passdesk-hostd`)\n");
-  g_print ("socket directory: %s\nqm: %s\n", config->socket_dir, config->qm);
+    g_print (_ ("passdesk-hostd: not running (start it with `systemctl start passdesk-hostd`)\n"));
+  g_print (_ ("socket directory: %s\nqm: %s\n"), config->socket_dir, config->qm);
 
   /* Every VM anyone knows of: a socket, a state record, a config group. */
   g_autoptr (GArray) ids = pd_discovery_list (config->socket_dir);
@@ -279,26 +283,26 @@ cmd_status (PdHostdConfig *config)
         link = "socket present, hostd not running";
       g_print ("\nVM %u\n  link:   %s", vmid, link);
       if (running && st->connected)
-        g_print (" since %s (guest agent %s)", since, st->guest_name ? st->guest_name : "?");
+        g_print (_ (" since %s (guest agent %s)"), since, st->guest_name ? st->guest_name : "?");
       guint left, next;
       pd_vm_state_rate_budget (st, p, now, &left, &next);
-      g_print ("\n  policy: %s, cool-off %u s (guest may ask %u-%u), shutdown-timeout %u s, "
-               "on-timeout %s, at most 1 per %u s and %u a day\n",
+      g_print (_ ("\n  policy: %s, cool-off %u s (guest may ask %u-%u), shutdown-timeout %u s, "
+                  "on-timeout %s, at most 1 per %u s and %u a day\n"),
                p->enabled ? "enabled" : "disabled", p->cool_off, p->cool_off_min, p->cool_off_max,
                p->shutdown_timeout, pd_on_timeout_to_string (p->on_timeout), p->min_interval,
                p->max_per_day);
       if (next)
-        g_print ("  budget: %u left today, next allowed in %u s\n", left, next);
+        g_print (_ ("  budget: %u left today, next allowed in %u s\n"), left, next);
       else
-        g_print ("  budget: %u left today, next allowed now\n", left);
+        g_print (_ ("  budget: %u left today, next allowed now\n"), left);
       if (st->cycle_running)
         {
           g_autofree char *t = format_time (st->cycle_started);
-          g_print ("  cycle:  running since %s, phase %s\n", t,
+          g_print (_ ("  cycle:  running since %s, phase %s\n"), t,
                    pd_cycle_phase_to_string (st->phase));
         }
       else
-        g_print ("  cycle:  idle\n");
+        g_print (_ ("  cycle:  idle\n"));
       if (st->last)
         {
           g_autofree char *t = format_time (st->last->started);
@@ -307,11 +311,11 @@ cmd_status (PdHostdConfig *config)
                    st->last->message);
         }
       else
-        g_print ("  last:   no cycle yet\n");
+        g_print (_ ("  last:   no cycle yet\n"));
     }
   if (shown == 0)
-    g_print ("\nNo VMs: no channel sockets in %s and none in the state or config. Run "
-             "`passdesk-hostd setup VMID` for your desktop VM.\n",
+    g_print (_ ("\nNo VMs: no channel sockets in %s and none in the state or config. Run "
+                "`passdesk-hostd setup VMID` for your desktop VM.\n"),
              config->socket_dir);
   return 0;
 }
@@ -334,8 +338,8 @@ cmd_check_config (PdHostdConfig *c)
   g_autoptr (GError) error = NULL;
   if (!pd_qm_check (c->qm, &error))
     {
-      g_printerr ("passdesk-hostd check-config: %s: %s\n", c->path ? c->path : "built-in defaults",
-                  error->message);
+      g_printerr (_ ("passdesk-hostd check-config: %s: %s\n"),
+                  c->path ? c->path : "built-in defaults", error->message);
       return EXIT_PROBLEM;
     }
   g_print ("# %s: valid\n", c->path ? c->path : "built-in defaults");
@@ -358,29 +362,32 @@ cmd_check_config (PdHostdConfig *c)
 int
 main (int argc, char **argv)
 {
+  pd_i18n_init ();
   g_autofree char *config_path = NULL;
   g_autofree char *root = NULL;
   gboolean dry_run = FALSE, remove = FALSE, version = FALSE, json = FALSE;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
-      "Configuration file (default " PD_HOSTD_DEFAULT_CONFIG ")", "FILE" },
-    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "setup: print the change, change nothing",
-      NULL },
-    { "remove", 0, 0, G_OPTION_ARG_NONE, &remove, "setup: take the channel out of the VM's args",
-      NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "doctor: print the findings as JSON", NULL },
+      N_ ("Configuration file (default /etc/passdesk/hostd.conf)"), N_ ("FILE") },
+    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run,
+      N_ ("setup: print the change, change nothing"), NULL },
+    { "remove", 0, 0, G_OPTION_ARG_NONE, &remove,
+      N_ ("setup: take the channel out of the VM's args"), NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_ ("doctor: print the findings as JSON"), NULL },
     { "root", 0, 0, G_OPTION_ARG_FILENAME, &root,
-      "doctor: read the host's files below DIR (default $PASSDESK_HOST_ROOT or /)", "DIR" },
-    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
+      N_ ("doctor: read the host's files below DIR (default $PASSDESK_HOST_ROOT or /)"),
+      N_ ("DIR") },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_ ("Print the version"), NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new (
       "[run | setup [--remove] VMID | status | check-config | doctor [VMID...]]");
-  g_option_context_set_summary (ctx, "The Proxmox host side of passdesk: serves the guests' "
-                                     "hostlink channels and runs clean cold restarts (qm "
-                                     "shutdown, cool-off, qm start).");
+  g_option_context_set_summary (ctx, N_ ("The Proxmox host side of passdesk: serves the guests' "
+                                         "hostlink channels and runs clean cold restarts (qm "
+                                         "shutdown, cool-off, qm start)."));
   g_option_context_set_description (ctx, summary);
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
@@ -396,24 +403,24 @@ main (int argc, char **argv)
   int want_args = g_str_equal (cmd, "setup") ? 3 : 2;
   if (argc > 1 && argc != want_args && !g_str_equal (cmd, "doctor"))
     {
-      g_printerr ("passdesk-hostd: wrong number of arguments for \"%s\" (see --help)\n", cmd);
+      g_printerr (_ ("passdesk-hostd: wrong number of arguments for \"%s\" (see --help)\n"), cmd);
       return EXIT_USAGE;
     }
   if (!g_str_equal (cmd, "run") && !g_str_equal (cmd, "setup") && !g_str_equal (cmd, "status")
       && !g_str_equal (cmd, "check-config") && !g_str_equal (cmd, "doctor"))
     {
-      g_printerr ("passdesk-hostd: unknown command \"%s\" (see --help)\n", cmd);
+      g_printerr (_ ("passdesk-hostd: unknown command \"%s\" (see --help)\n"), cmd);
       return EXIT_USAGE;
     }
   if ((dry_run || remove) && !g_str_equal (cmd, "setup"))
     {
-      g_printerr ("passdesk-hostd: --%s goes with setup only (see --help)\n",
+      g_printerr (_ ("passdesk-hostd: --%s goes with setup only (see --help)\n"),
                   dry_run ? "dry-run" : "remove");
       return EXIT_USAGE;
     }
   if ((json || root) && !g_str_equal (cmd, "doctor"))
     {
-      g_printerr ("passdesk-hostd: --json and --root go with doctor only (see --help)\n");
+      g_printerr (_ ("passdesk-hostd: --json and --root go with doctor only (see --help)\n"));
       return EXIT_USAGE;
     }
 

@@ -374,8 +374,8 @@ host_removed() {
     [ -e "$1/var/lib/passdesk/upgrade-probe" ] || fail "remove took the state (purge's job)"
 }
 
-step_guest() { guard; lifecycle "$1" "guest-$1" guest_installed guest_upgraded guest_removed passdesk passdesk-tray; }
-step_host() { guard; lifecycle "$1" "host-$1" host_installed host_upgraded host_removed passdesk-hostd; }
+step_guest() { guard; lifecycle "$1" "guest-$1" guest_installed guest_upgraded guest_removed passdesk passdesk-tray passdesk-l10n; }
+step_host() { guard; lifecycle "$1" "host-$1" host_installed host_upgraded host_removed passdesk-hostd passdesk-l10n; }
 step_guest_bookworm() { step_guest bookworm; }
 step_guest_trixie() { step_guest trixie; }
 step_host_bookworm() { step_host bookworm; }

@@ -5,10 +5,16 @@
  * when the agent comes back, so there is no name watching of our own. The
  * report and the events are decoded by agent/dbus/components-variant.h,
  * which bounds and validates what the bus carries.
+ *
+ * The Components property is English. Unless we run in the C locale, each
+ * change is followed by GetComponents with our LC_MESSAGES locale, and
+ * "changed" is emitted only once that answer (or, from an agent without the
+ * method, the property with its plain sentences looked up here) is in.
  */
 #include "tray-agent-client.h"
 
 #include "agent-client.h"
+#include "pd-i18n.h"
 
 #define MAX_EVENTS 200
 
@@ -21,6 +27,7 @@ struct _PdTrayAgent
   char *cold_restart_state;
   GPtrArray *events;
   gboolean connected;
+  guint components_serial; /* drops answers overtaken by a newer change */
 };
 
 G_DEFINE_TYPE (PdTrayAgent, pd_tray_agent, G_TYPE_OBJECT)
@@ -53,9 +60,24 @@ reload_properties (PdTrayAgent *self)
   self->connected = owner != NULL;
 }
 
+/* Event and progress texts are the agent's or the host's English: plain
+ * sentences are msgids of our domain (pd-i18n.h). */
+static void
+localize_text (char **text)
+{
+  const char *t = pd_i18n_text (*text);
+  if (t != *text)
+    {
+      char *copy = g_strdup (t);
+      g_free (*text);
+      *text = copy;
+    }
+}
+
 static void
 add_event (PdTrayAgent *self, PdEventEntry *e)
 {
+  localize_text (&e->text);
   if (self->events->len >= MAX_EVENTS)
     g_ptr_array_remove_index (self->events, 0);
   g_ptr_array_add (self->events, e);
@@ -103,11 +125,71 @@ fetch_events (PdTrayAgent *self)
   pd_dbus_agent1_call_get_events (self->proxy, self->cancellable, get_events_cb, self);
 }
 
+typedef struct
+{
+  PdTrayAgent *self; /* a reference */
+  guint serial;
+} ComponentsCall;
+
 static void
-on_properties_changed (GDBusProxy *proxy, GVariant *changed, GStrv invalidated, PdTrayAgent *self)
+get_components_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  ComponentsCall *call = user_data;
+  g_autoptr (PdTrayAgent) self = call->self;
+  guint serial = call->serial;
+  g_free (call);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) comps = NULL;
+  gboolean ok
+      = pd_dbus_agent1_call_get_components_finish (PD_DBUS_AGENT1 (source), &comps, res, &error);
+  if (!ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (serial != self->components_serial)
+    return;
+  if (ok)
+    {
+      pd_report_free (self->report);
+      self->report = pd_report_from_components_variant (comps, "agent");
+    }
+  else
+    {
+      /* An older agent: its plain sentences are msgids we can look up. */
+      g_debug ("GetComponents failed: %s", error->message);
+      PdReport *localized = pd_report_localize (self->report);
+      pd_report_free (self->report);
+      self->report = localized;
+    }
+  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+}
+
+/* Emits "changed" now (C locale, or no agent), or once the agent has worded
+ * the components in our language. */
+static void
+changed (PdTrayAgent *self)
+{
+  const char *locale = pd_i18n_messages_locale ();
+  self->components_serial++;
+  if (*locale == '\0' || !self->connected)
+    {
+      g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+      return;
+    }
+  GVariantDict opts;
+  g_variant_dict_init (&opts, NULL);
+  g_variant_dict_insert (&opts, "locale", "s", locale);
+  ComponentsCall *call = g_new0 (ComponentsCall, 1);
+  call->self = g_object_ref (self);
+  call->serial = self->components_serial;
+  pd_dbus_agent1_call_get_components (self->proxy, g_variant_dict_end (&opts), self->cancellable,
+                                      get_components_cb, call);
+}
+
+static void
+on_properties_changed (GDBusProxy *proxy, GVariant *changed_props, GStrv invalidated,
+                       PdTrayAgent *self)
 {
   reload_properties (self);
-  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+  changed (self);
 }
 
 static void
@@ -116,7 +198,7 @@ on_name_owner (GObject *proxy, GParamSpec *pspec, PdTrayAgent *self)
   reload_properties (self);
   if (self->connected)
     fetch_events (self);
-  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+  changed (self);
 }
 
 /* The raw g-signal, so each signal's arguments go through the codec's checks
@@ -139,6 +221,7 @@ on_signal (GDBusProxy *proxy, const char *sender, const char *name, GVariant *pa
       const char *phase, *text;
       g_variant_get (params, "(&s&s)", &phase, &text);
       g_autoptr (PdEventEntry) p = pd_event_entry_new (0, phase, "", text);
+      localize_text (&p->text);
       g_signal_emit (self, signals[SIGNAL_COLD_RESTART_PROGRESS], 0, p->kind, p->text);
     }
   /* ComponentChanged needs no handling: PropertiesChanged carries the data. */
@@ -268,6 +351,7 @@ call_cb (GObject *source, GAsyncResult *res, gpointer user_data)
        * name prefix means nothing to a person. */
       if (g_dbus_error_is_remote_error (error))
         g_dbus_error_strip_remote_error (error);
+      localize_text (&error->message);
       g_task_return_error (task, error);
       return;
     }
@@ -285,8 +369,8 @@ start_call (PdTrayAgent *self, gpointer tag, GCancellable *cancellable,
   if (self->proxy == NULL || !self->connected)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
-                               "The passdesk agent is not running. Start it with "
-                               "“sudo systemctl start passdesk-agent” and try again.");
+                               _ ("The passdesk agent is not running. Start it with "
+                                  "“sudo systemctl start passdesk-agent” and try again."));
       g_object_unref (task);
       return NULL;
     }

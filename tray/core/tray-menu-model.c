@@ -1,5 +1,6 @@
 /* tray-menu-model.c - the tray menu's items and their wording. */
 #include "tray-menu-model.h"
+#include "pd-i18n.h"
 
 enum
 {
@@ -93,12 +94,12 @@ pd_tray_menu_model_update (PdTrayMenuModel *self, const PdTrayState *state)
           visible = c != NULL;
           if (c != NULL)
             {
-              g_autofree char *title = escape_mnemonic (pd_component_title (cid));
+              g_autofree char *title = escape_mnemonic (pd_component_title_localized (cid));
               label = g_strdup_printf ("%s: %s", title, pd_tray_state_label (c->state));
               icon = g_strdup (pd_tray_state_icon_for (c->state));
             }
           else
-            label = g_strdup (pd_component_title (cid));
+            label = g_strdup (pd_component_title_localized (cid));
         }
       else
         switch (item->id)
@@ -107,22 +108,22 @@ pd_tray_menu_model_update (PdTrayMenuModel *self, const PdTrayState *state)
             label = g_strdup ("_Status…");
             break;
           case ITEM_SWITCH_AUDIO:
-            label = g_strdup ("S_witch audio to HDMI");
+            label = g_strdup (_ ("S_witch audio to HDMI"));
             visible = state->can_switch_audio;
             break;
           case ITEM_RUN_CHECKS:
-            label = g_strdup ("_Run checks now");
+            label = g_strdup (_ ("_Run checks now"));
             enabled = state->agent_connected;
             break;
           case ITEM_COLD_RESTART:
             if (state->cold_restart_blocked != NULL)
               {
                 g_autofree char *why = escape_mnemonic (state->cold_restart_blocked);
-                label = g_strdup_printf ("Cold restart VM (%s)", why);
+                label = g_strdup_printf (_ ("Cold restart VM (%s)"), why);
                 enabled = FALSE;
               }
             else
-              label = g_strdup ("_Cold restart VM…");
+              label = g_strdup (_ ("_Cold restart VM…"));
             break;
           case ITEM_QUIT:
             label = g_strdup ("_Quit");

@@ -1,5 +1,6 @@
 /* tray-state.c - the tray's snapshot and its wording. */
 #include "tray-state.h"
+#include "pd-i18n.h"
 
 #include "cold-restart-phase.h"
 
@@ -62,14 +63,14 @@ pd_tray_state_label (PdState state)
   switch (state)
     {
     case PD_STATE_OK:
-      return "OK";
+      return C_ ("state", "OK");
     case PD_STATE_DEGRADED:
-      return "Degraded";
+      return _ ("Degraded");
     case PD_STATE_FAILED:
-      return "Failed";
+      return _ ("Failed");
     case PD_STATE_UNKNOWN:
     default:
-      return "Unknown";
+      return _ ("Unknown");
     }
 }
 
@@ -77,20 +78,20 @@ char *
 pd_tray_state_headline (const PdTrayState *state)
 {
   if (!state->agent_connected)
-    return g_strdup ("passdesk: the agent is not running");
+    return g_strdup (_ ("passdesk: the agent is not running"));
   if (pd_tray_cold_restart_active (state->cold_restart_state))
-    return g_strdup ("passdesk: cold restart in progress");
+    return g_strdup (_ ("passdesk: cold restart in progress"));
   switch (state->overall)
     {
     case PD_STATE_OK:
-      return g_strdup ("passdesk: everything works");
+      return g_strdup (_ ("passdesk: everything works"));
     case PD_STATE_DEGRADED:
-      return g_strdup ("passdesk: something works only partly");
+      return g_strdup (_ ("passdesk: something works only partly"));
     case PD_STATE_FAILED:
-      return g_strdup ("passdesk: something has failed");
+      return g_strdup (_ ("passdesk: something has failed"));
     case PD_STATE_UNKNOWN:
     default:
-      return g_strdup ("passdesk: state unknown");
+      return g_strdup (_ ("passdesk: state unknown"));
     }
 }
 
@@ -101,8 +102,8 @@ pd_tray_state_tooltip_body (const PdTrayState *state)
 
   if (!state->agent_connected)
     {
-      g_string_append (s, "The passdesk agent is not running. Start it with "
-                          "“sudo systemctl start passdesk-agent”.");
+      g_string_append (s, _ ("The passdesk agent is not running. Start it with "
+                             "“sudo systemctl start passdesk-agent”."));
       return g_string_free (s, FALSE);
     }
   for (guint i = 0; i < PD_N_COMPONENTS; i++)
@@ -112,10 +113,10 @@ pd_tray_state_tooltip_body (const PdTrayState *state)
         continue;
       if (s->len > 0)
         g_string_append_c (s, '\n');
-      g_string_append_printf (s, "%s: %s", pd_component_title (i),
+      g_string_append_printf (s, "%s: %s", pd_component_title_localized (i),
                               c->summary ? c->summary : pd_tray_state_label (c->state));
     }
   if (s->len == 0)
-    g_string_append (s, "GPU, display, video acceleration, audio and USB are fine.");
+    g_string_append (s, _ ("GPU, display, video acceleration, audio and USB are fine."));
   return g_string_free (s, FALSE);
 }

@@ -1,5 +1,6 @@
 /* tray-sni.c - org.kde.StatusNotifierItem over GDBus. */
 #include "tray-sni.h"
+#include "pd-i18n.h"
 
 #include "tray-dbusmenu.h"
 

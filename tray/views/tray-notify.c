@@ -140,12 +140,12 @@ where_to_click (PdTrayNotify *self, const char *menu_item)
   if (self->have_actions)
     return NULL;
   if (!self->have_icon)
-    return "Open “passdesk” from the applications menu to see the details.";
+    return _ ("Open “passdesk” from the applications menu to see the details.");
   if (g_strcmp0 (menu_item, "switch-hdmi") == 0)
-    return "Click the passdesk icon and choose “Switch audio to HDMI”.";
+    return _ ("Click the passdesk icon and choose “Switch audio to HDMI”.");
   if (g_strcmp0 (menu_item, "cold-restart") == 0)
-    return "Click the passdesk icon and choose “Cold restart VM…”.";
-  return "Click the passdesk icon and choose “Status…” for the details.";
+    return _ ("Click the passdesk icon and choose “Cold restart VM…”.");
+  return _ ("Click the passdesk icon and choose “Status…” for the details.");
 }
 
 /* ---- what was announced, across tray restarts and logins ---- */
@@ -159,7 +159,7 @@ announced_save (PdTrayNotify *self)
   if (g_mkdir_with_parents (dir, 0700) != 0
       || !g_key_file_save_to_file (self->announced, self->announced_path, &error))
     g_debug ("Cannot remember the announced incidents in %s: %s", self->announced_path,
-             error ? error->message : "cannot create the folder");
+             error ? error->message : _ ("cannot create the folder"));
 }
 
 static void
@@ -320,7 +320,7 @@ pd_tray_notify_update (PdTrayNotify *self, const PdTrayState *state)
       if ((id == PD_COMPONENT_GPU || id == PD_COMPONENT_VAAPI) && c->state == PD_STATE_FAILED
           && can_cold_restart)
         {
-          add_action (actions, "cold-restart", "Cold restart VM");
+          add_action (actions, "cold-restart", _ ("Cold restart VM"));
           hint_item = "cold-restart";
         }
       if (id == PD_COMPONENT_AUDIO)
@@ -332,27 +332,30 @@ pd_tray_notify_update (PdTrayNotify *self, const PdTrayState *state)
            * answers, no codec): rebinding its driver resets the controller
            * and probes the codecs again, without a restart. */
           if (state->audio_repairable && state->agent_connected)
-            add_action (actions, "repair-audio", "Repair HDMI audio");
+            add_action (actions, "repair-audio", _ ("Repair HDMI audio"));
           if (state->can_switch_audio && state->audio_fallback)
             {
-              add_action (actions, "switch-hdmi", "Switch to HDMI");
+              add_action (actions, "switch-hdmi", _ ("Switch to HDMI"));
               hint_item = "switch-hdmi";
             }
           else if (c->state == PD_STATE_FAILED && can_cold_restart)
             {
-              add_action (actions, "cold-restart", "Cold restart VM");
+              add_action (actions, "cold-restart", _ ("Cold restart VM"));
               hint_item = "cold-restart";
             }
           if (state->audio_keepable != NULL)
             {
-              g_autofree char *label = g_strdup_printf ("Keep “%s”", state->audio_keepable);
+              g_autofree char *label = g_strdup_printf (_ ("Keep “%s”"), state->audio_keepable);
               add_action (actions, "keep-output", label);
             }
         }
 
       const PdAdvice *advice = c->advice->len > 0 ? g_ptr_array_index (c->advice, 0) : NULL;
-      g_autofree char *summary = g_strdup_printf (
-          "%s %s", pd_component_title (id), c->state == PD_STATE_FAILED ? "failed" : "degraded");
+      /* TRANSLATORS: a notification's title; %s is a component ("GPU", "Audio") */
+      g_autofree char *summary
+          = c->state == PD_STATE_FAILED
+                ? g_strdup_printf (_ ("%s failed"), pd_component_title_localized (id))
+                : g_strdup_printf (_ ("%s degraded"), pd_component_title_localized (id));
       g_autoptr (GString) key = g_string_new (NULL);
       g_string_append_printf (key, "%d|%s|%s|%s", c->state, summary, c->summary ? c->summary : "",
                               advice ? advice->text : "");

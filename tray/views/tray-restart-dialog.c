@@ -1,5 +1,6 @@
 /* tray-restart-dialog.c - the cold-restart confirmation and progress. */
 #include "tray-restart-dialog.h"
+#include "pd-i18n.h"
 
 enum
 {
@@ -55,7 +56,7 @@ on_progress (PdTrayAgent *agent, const char *phase, const char *text, PdTrayRest
   if (g_strcmp0 (phase, "refused") == 0 || g_strcmp0 (phase, "failed") == 0
       || g_strcmp0 (phase, "cancelled") == 0)
     {
-      g_autofree char *msg = g_strdup_printf ("The cold restart did not happen: %s", text);
+      g_autofree char *msg = g_strdup_printf (_ ("The cold restart did not happen: %s"), text);
       finish_with (self, msg);
       return;
     }
@@ -74,14 +75,15 @@ cold_restart_cb (GObject *source, GAsyncResult *res, gpointer user_data)
         return;
       self = PD_TRAY_RESTART_DIALOG (user_data);
       /* The message is the agent's or the host's own sentence. */
-      g_autofree char *msg = g_strdup_printf ("The cold restart did not start: %s", error->message);
+      g_autofree char *msg
+          = g_strdup_printf (_ ("The cold restart did not start: %s"), error->message);
       finish_with (self, msg);
       return;
     }
   self = PD_TRAY_RESTART_DIALOG (user_data);
   show_progress (self,
-                 "The host accepted. The VM is shutting down cleanly; it will start again after "
-                 "the cool-off.",
+                 _ ("The host accepted. The VM is shutting down cleanly; it will start again after "
+                    "the cool-off."),
                  TRUE);
 }
 
@@ -91,9 +93,9 @@ start (PdTrayRestartDialog *self)
   self->mode = MODE_RUNNING;
   gtk_widget_set_sensitive (self->confirm, FALSE);
   gtk_widget_set_sensitive (self->cancel, FALSE);
-  show_progress (self, "Asking the host…", TRUE);
-  pd_tray_agent_cold_restart (self->agent, "requested from the passdesk tray", self->cancellable,
-                              cold_restart_cb, self);
+  show_progress (self, _ ("Asking the host…"), TRUE);
+  pd_tray_agent_cold_restart (self->agent, _ ("requested from the passdesk tray"),
+                              self->cancellable, cold_restart_cb, self);
 }
 
 static void
@@ -127,12 +129,12 @@ pd_tray_restart_dialog_update (PdTrayRestartDialog *self, const PdTrayState *sta
   g_autofree char *text = NULL;
 
   if (link != NULL)
-    text = g_strdup_printf ("Host link: %s — %s", pd_tray_state_label (link->state),
+    text = g_strdup_printf (_ ("Host link: %s — %s"), pd_tray_state_label (link->state),
                             link->summary ? link->summary : "");
   else
-    text = g_strdup (state->agent_connected ? "Host link: not reported by the agent."
-                                            : "Host link: unknown — the passdesk agent is not "
-                                              "running.");
+    text = g_strdup (state->agent_connected ? _ ("Host link: not reported by the agent.")
+                                            : _ ("Host link: unknown — the passdesk agent is not "
+                                                 "running."));
   gtk_label_set_text (GTK_LABEL (self->hostlink), text);
   if (self->mode == MODE_ASK)
     {
@@ -140,7 +142,7 @@ pd_tray_restart_dialog_update (PdTrayRestartDialog *self, const PdTrayState *sta
       gtk_widget_set_sensitive (self->confirm, self->allowed);
       if (!self->allowed)
         {
-          g_autofree char *why = g_strdup_printf ("A cold restart is not possible now: %s.",
+          g_autofree char *why = g_strdup_printf (_ ("A cold restart is not possible now: %s."),
                                                   state->cold_restart_blocked);
           show_progress (self, why, FALSE);
         }
@@ -176,17 +178,17 @@ pd_tray_restart_dialog_init (PdTrayRestartDialog *self)
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
   GtkWidget *title = gtk_label_new (NULL);
   GtkWidget *body = gtk_label_new (
-      "All applications will close. The VM powers off cleanly, stays off for the cool-off "
-      "(about 10 seconds) so that the host can reset the graphics and audio devices, and then "
-      "starts again.\n\nSave your work before you continue.");
+      _ ("All applications will close. The VM powers off cleanly, stays off for the cool-off "
+         "(about 10 seconds) so that the host can reset the graphics and audio devices, and then "
+         "starts again.\n\nSave your work before you continue."));
   GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
 
   self->cancellable = g_cancellable_new ();
-  gtk_window_set_title (GTK_WINDOW (self), "Cold restart VM");
+  gtk_window_set_title (GTK_WINDOW (self), _ ("Cold restart VM"));
   gtk_window_set_icon_name (GTK_WINDOW (self), "passdesk-restarting");
   gtk_window_set_resizable (GTK_WINDOW (self), FALSE);
   g_object_set (box, "margin", 18, NULL);
-  gtk_label_set_markup (GTK_LABEL (title), "<b><big>Cold restart this VM?</big></b>");
+  gtk_label_set_markup (GTK_LABEL (title), _ ("<b><big>Cold restart this VM?</big></b>"));
   gtk_label_set_xalign (GTK_LABEL (title), 0.0);
   gtk_label_set_xalign (GTK_LABEL (body), 0.0);
   gtk_label_set_line_wrap (GTK_LABEL (body), TRUE);
@@ -214,7 +216,7 @@ pd_tray_restart_dialog_init (PdTrayRestartDialog *self)
 
   self->cancel = gtk_dialog_add_button (GTK_DIALOG (self), "_Cancel", GTK_RESPONSE_CANCEL);
   self->confirm
-      = gtk_dialog_add_button (GTK_DIALOG (self), "Cold _restart VM", GTK_RESPONSE_ACCEPT);
+      = gtk_dialog_add_button (GTK_DIALOG (self), _ ("Cold _restart VM"), GTK_RESPONSE_ACCEPT);
   gtk_style_context_add_class (gtk_widget_get_style_context (self->confirm), "destructive-action");
   /* Cancel is the safe default for Enter. */
   gtk_dialog_set_default_response (GTK_DIALOG (self), GTK_RESPONSE_CANCEL);

@@ -1,5 +1,6 @@
 /* tray-window.c - the status window. */
 #include "tray-window.h"
+#include "pd-i18n.h"
 
 #include "detail-keys.h"
 
@@ -66,8 +67,8 @@ component_row (PdTrayWindow *self, const PdComponent *c)
   GtkWidget *vbox = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
   GtkWidget *icon
       = gtk_image_new_from_icon_name (pd_tray_state_icon_for (c->state), GTK_ICON_SIZE_DND);
-  g_autofree char *title = g_markup_printf_escaped ("<b>%s</b> — %s", pd_component_title (c->id),
-                                                    pd_tray_state_label (c->state));
+  g_autofree char *title = g_markup_printf_escaped (
+      "<b>%s</b> — %s", pd_component_title_localized (c->id), pd_tray_state_label (c->state));
   GtkWidget *title_label = label_new (NULL, FALSE, FALSE);
 
   gtk_label_set_markup (GTK_LABEL (title_label), title);
@@ -111,7 +112,7 @@ component_row (PdTrayWindow *self, const PdComponent *c)
           if (a->command != NULL && *a->command)
             {
               GtkWidget *entry = gtk_entry_new ();
-              GtkWidget *copy = gtk_button_new_with_label ("Copy");
+              GtkWidget *copy = gtk_button_new_with_label (_ ("Copy"));
               gtk_entry_set_text (GTK_ENTRY (entry), a->command);
               /* Show the whole command where it is short enough. */
               gtk_entry_set_width_chars (GTK_ENTRY (entry),
@@ -119,7 +120,7 @@ component_row (PdTrayWindow *self, const PdComponent *c)
               gtk_editable_set_editable (GTK_EDITABLE (entry), FALSE);
               gtk_widget_set_hexpand (entry, TRUE);
               gtk_style_context_add_class (gtk_widget_get_style_context (entry), "monospace");
-              gtk_widget_set_tooltip_text (copy, "Copy the command to the clipboard");
+              gtk_widget_set_tooltip_text (copy, _ ("Copy the command to the clipboard"));
               g_signal_connect (copy, "clicked", G_CALLBACK (copy_clicked), entry);
               gtk_grid_attach (GTK_GRID (grid), entry, 0, y, 2, 1);
               gtk_grid_attach (GTK_GRID (grid), copy, 2, y++, 1, 1);
@@ -190,8 +191,9 @@ history_row (const PdEventEntry *e)
   g_autoptr (GDateTime) dt = g_date_time_new_from_unix_local (e->time / G_USEC_PER_SEC);
   g_autofree char *when = dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
   PdComponentId cid;
-  const char *comp
-      = pd_component_id_from_string (e->component, &cid) ? pd_component_title (cid) : e->component;
+  const char *comp = pd_component_id_from_string (e->component, &cid)
+                         ? pd_component_title_localized (cid)
+                         : e->component;
   GtkWidget *row = gtk_list_box_row_new ();
   GtkWidget *hbox = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   GtkWidget *time_label = label_new (when, FALSE, FALSE);
@@ -282,12 +284,12 @@ pd_tray_window_init (PdTrayWindow *self)
   GtkWidget *content = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
   GtkWidget *history_title = label_new (NULL, FALSE, FALSE);
   GtkWidget *buttons = gtk_button_box_new (GTK_ORIENTATION_HORIZONTAL);
-  GtkWidget *run = gtk_button_new_with_mnemonic ("_Run checks now");
-  GtkWidget *restart = gtk_button_new_with_mnemonic ("_Cold restart VM…");
+  GtkWidget *run = gtk_button_new_with_mnemonic (_ ("_Run checks now"));
+  GtkWidget *restart = gtk_button_new_with_mnemonic (_ ("_Cold restart VM…"));
 
   self->expanded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->collapsed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  gtk_window_set_title (GTK_WINDOW (self), "passdesk status");
+  gtk_window_set_title (GTK_WINDOW (self), _ ("passdesk status"));
   gtk_window_set_icon_name (GTK_WINDOW (self), "passdesk-ok");
   gtk_window_set_default_size (GTK_WINDOW (self), 660, 760);
   g_object_set (box, "margin", 12, NULL);
@@ -310,11 +312,11 @@ pd_tray_window_init (PdTrayWindow *self)
                                   GTK_POLICY_AUTOMATIC);
   gtk_box_pack_start (
       GTK_BOX (content),
-      framed_list (&self->components, &self->placeholder, "Waiting for the passdesk agent…"), FALSE,
-      FALSE, 0);
+      framed_list (&self->components, &self->placeholder, _ ("Waiting for the passdesk agent…")),
+      FALSE, FALSE, 0);
   gtk_label_set_markup (GTK_LABEL (history_title), "<b>Events</b>");
   gtk_box_pack_start (GTK_BOX (content), history_title, FALSE, FALSE, 0);
-  gtk_box_pack_start (GTK_BOX (content), framed_list (&self->history, NULL, "No events yet."),
+  gtk_box_pack_start (GTK_BOX (content), framed_list (&self->history, NULL, _ ("No events yet.")),
                       FALSE, FALSE, 0);
   /* Which kinds of incident are announced (pasystray and nm-applet offer the
    * same): the icon and this window show every one regardless. */
@@ -327,8 +329,8 @@ pd_tray_window_init (PdTrayWindow *self)
   for (PdComponentId id = 0; id < PD_N_COMPONENTS; id++)
     {
       g_autofree char *action = g_strdup_printf ("app.notify-%s", pd_component_id_to_string (id));
-      GtkWidget *check = gtk_check_button_new_with_label (pd_component_title (id));
-      gtk_widget_set_tooltip_text (check, "Show a notification when this part has a problem");
+      GtkWidget *check = gtk_check_button_new_with_label (pd_component_title_localized (id));
+      gtk_widget_set_tooltip_text (check, _ ("Show a notification when this part has a problem"));
       gtk_actionable_set_action_name (GTK_ACTIONABLE (check), action);
       gtk_widget_set_name (check, action + strlen ("app."));
       gtk_container_add (GTK_CONTAINER (notify_box), check);

@@ -1,0 +1,74 @@
+/* pd-i18n.h - gettext for every passdesk program, and sentences that can be
+ * worded again in another language later.
+ *
+ * pd_i18n_init() is the first call of every main(): it sets the locale from
+ * the environment and binds the "passdesk" text domain (GETTEXT_PACKAGE) to
+ * LOCALEDIR. A build without the .mo files simply prints English.
+ *
+ * Marking: a sentence people read is written _("...") where it is used,
+ * N_("...") in a static table (translated with _() where it is shown), and
+ * ngettext() / g_dngettext() when a number decides the form. The .pot lists
+ * the files in po/POTFILES.
+ *
+ * The agent is a system daemon whose sentences reach D-Bus clients that may
+ * speak another language. So the health model keeps every sentence in
+ * English (the msgid) and remembers, for a sentence made from a format, the
+ * format and its arguments as strings (PdMsg). pd_msg_localize() words it
+ * again in the calling thread's LC_MESSAGES: the agent does that per call
+ * under uselocale() with the locale the client sent (pd_i18n_use_locale),
+ * the CLI and the tray for what they computed themselves.
+ */
+#pragma once
+
+#include "config.h" /* GETTEXT_PACKAGE, before gi18n-lib.h */
+
+#include <glib.h>
+#include <glib/gi18n-lib.h>
+
+G_BEGIN_DECLS
+
+/* setlocale (LC_ALL, ""), bindtextdomain, bind_textdomain_codeset (UTF-8),
+ * textdomain. The tests point PASSDESK_LOCALEDIR at the build tree's po/;
+ * it is ignored in set-uid/set-gid processes. */
+void pd_i18n_init (void);
+const char *pd_i18n_localedir (void);
+
+/* A sentence made from a format: the English msgid (and plural msgid with
+ * its count, or NULL), and each argument already turned into a string by
+ * its own conversion ("%04x" of 2 is "0002"). */
+typedef struct
+{
+  char *msgid;
+  char *msgid_plural; /* NULL unless plural */
+  gulong n;
+  GStrv args;
+  char *english; /* the sentence in English, as the msgid formats it */
+} PdMsg;
+
+/* Records @fmt (an untranslated msgid) and its arguments. Supported
+ * conversions: d i u x X o c s f g e (with flags, width, precision and the
+ * length modifiers hh h l ll z j t; no '*'), and %%. */
+PdMsg *pd_msg_new_printf (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+PdMsg *pd_msg_new_valist (const char *fmt, va_list ap) G_GNUC_PRINTF (1, 0);
+PdMsg *pd_msg_new_plural (const char *msgid, const char *msgid_plural, gulong n, ...);
+PdMsg *pd_msg_copy (const PdMsg *m);
+void pd_msg_free (PdMsg *m);
+/* The sentence in the current thread's language: the translated format with
+ * the recorded arguments put in (positional "%2$s" allowed). Falls back to
+ * English when there is no translation or it does not fit the arguments. */
+char *pd_msg_localize (const PdMsg *m);
+/* A plain sentence: its translation if @english is a msgid, else itself. */
+const char *pd_i18n_text (const char *english);
+
+/* Switches this thread's LC_MESSAGES to @locale (e.g. "de_DE.UTF-8") for as
+ * long as the returned handle lives; pd_i18n_restore() switches back. A NULL,
+ * empty, over-long or unknown locale changes nothing (returns NULL).
+ * Only [A-Za-z0-9_.@-] are accepted, at most 64 bytes. */
+gpointer pd_i18n_use_locale (const char *locale);
+void pd_i18n_restore (gpointer handle);
+/* The caller's LC_MESSAGES locale to send to the agent ("" for C/POSIX). */
+const char *pd_i18n_messages_locale (void);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdMsg, pd_msg_free)
+
+G_END_DECLS
