@@ -71,6 +71,37 @@ test_details_and_advice (void)
   g_assert_false (pd_component_equal (c, copy));
 }
 
+/* Sentences made from a format keep format and arguments (pd-i18n.h): the
+ * English text is exact, each argument formatted by its own conversion, and
+ * a localized copy in the C locale is the English one. */
+static void
+test_msg_recipes (void)
+{
+  g_autoptr (PdMsg) m = pd_msg_new_printf ("%s at %04x:%04x, %u%% in %.1f s, %ld/%zu %c", "card0",
+                                           0x8086u, 0x3e92u, 50u, 1.25, -3L, (gsize) 7, 'x');
+  g_assert_cmpstr (m->english, ==, "card0 at 8086:3e92, 50% in 1.2 s, -3/7 x");
+  g_assert_cmpuint (g_strv_length (m->args), ==, 8);
+  g_assert_cmpstr (m->args[1], ==, "8086");
+  g_autofree char *again = pd_msg_localize (m);
+  g_assert_cmpstr (again, ==, m->english);
+
+  g_autoptr (PdMsg) p = pd_msg_new_plural ("%u device", "%u devices", 2, 2u);
+  g_assert_cmpstr (p->english, ==, "2 devices");
+
+  /* The component keeps the recipe with its copy, and drops recipes of
+   * sentences it no longer holds before they pile up. */
+  g_autoptr (PdComponent) c = pd_component_new (PD_COMPONENT_USB, PD_STATE_OK, "");
+  for (guint i = 0; i < 100; i++)
+    pd_component_set_summary_printf (c, "%u USB devices", i);
+  pd_component_add_advice_printf (c, "lsusb", "Check port %s", "1-4");
+  g_assert_cmpstr (c->summary, ==, "99 USB devices");
+  g_assert_cmpuint (g_hash_table_size (c->msgs), <=, 17);
+  g_autoptr (PdComponent) copy = pd_component_copy (c);
+  g_autoptr (PdComponent) local = pd_component_localize (copy);
+  g_assert_true (pd_component_equal (c, local));
+  g_assert_cmpstr (((PdAdvice *) local->advice->pdata[0])->text, ==, "Check port 1-4");
+}
+
 static void
 test_json_round_trip (void)
 {
@@ -127,6 +158,7 @@ main (int argc, char **argv)
   g_test_add_func ("/health/names-round-trip", test_names_round_trip);
   g_test_add_func ("/health/details-and-advice", test_details_and_advice);
   g_test_add_func ("/health/json-round-trip", test_json_round_trip);
+  g_test_add_func ("/health/msg-recipes", test_msg_recipes);
   g_test_add_func ("/health/json-rejects-bad-input", test_json_rejects_bad_input);
   return g_test_run ();
 }
