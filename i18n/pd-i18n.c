@@ -352,7 +352,8 @@ const char *
 pd_i18n_messages_locale (void)
 {
   const char *l = setlocale (LC_MESSAGES, NULL);
-  if (l == NULL || strcmp (l, "C") == 0 || strcmp (l, "POSIX") == 0)
+  /* C, C.UTF-8 and POSIX print the msgids: nothing to ask for. */
+  if (l == NULL || strcmp (l, "C") == 0 || g_str_has_prefix (l, "C.") || strcmp (l, "POSIX") == 0)
     return "";
   return l;
 }

@@ -66,7 +66,7 @@ const char *pd_i18n_text (const char *english);
  * Only [A-Za-z0-9_.@-] are accepted, at most 64 bytes. */
 gpointer pd_i18n_use_locale (const char *locale);
 void pd_i18n_restore (gpointer handle);
-/* The caller's LC_MESSAGES locale to send to the agent ("" for C/POSIX). */
+/* The caller's LC_MESSAGES locale to send to the agent ("" for C, C.UTF-8, POSIX). */
 const char *pd_i18n_messages_locale (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdMsg, pd_msg_free)
