@@ -355,6 +355,9 @@ start_hostlink (PdAgentDaemon *self)
                            G_CALLBACK (on_host_component_changed), self, 0);
   g_signal_connect_object (self->hostlink, "progress", G_CALLBACK (on_hostlink_progress), self, 0);
   g_signal_connect_object (self->hostlink, "event", G_CALLBACK (on_hostlink_event), self, 0);
+  /* systemd's RuntimeDirectory=passdesk (kept for the boot): which cycle
+   * result was reported survives `systemctl restart passdesk-agent`. */
+  pd_hostlink_guest_set_state_dir (self->hostlink, g_getenv ("RUNTIME_DIRECTORY"));
   if (!pd_hostlink_guest_start (self->hostlink, &error))
     g_warning ("Host link: %s", error->message);
   PdComponent *c = pd_hostlink_guest_get_component (self->hostlink);
@@ -549,8 +552,23 @@ pd_agent_daemon_get_report (PdAgentDaemon *self)
   PdReport *r = pd_report_new ("agent");
   r->time = self->check_time ? self->check_time : g_get_real_time ();
   for (guint i = 0; i < PD_N_COMPONENTS; i++)
-    if (self->current[i])
+    {
+      if (self->current[i] == NULL)
+        continue;
+      /* The host link's rate figures count down from the host's HELLO to
+       * this moment: worded when asked, not by a timer. */
+      if (i == PD_COMPONENT_HOSTLINK && self->hostlink)
+        {
+          g_autoptr (PdComponent) fresh = pd_hostlink_guest_get_component (self->hostlink);
+          PdComponent *merged = fresh ? merge (fresh, &self->overlay[i], i) : NULL;
+          if (merged)
+            {
+              pd_report_take (r, merged);
+              continue;
+            }
+        }
       pd_report_take (r, pd_component_copy (self->current[i]));
+    }
   return r;
 }
 

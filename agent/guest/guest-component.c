@@ -80,13 +80,18 @@ word_ready (PdComponent *c, const PdGuestLinkView *v)
                            h->enabled ? "allowed" : "disabled on the host");
   pd_component_set_detail_printf (c, PD_DETAIL_COOL_OFF, "%u s (allowed %u-%u s)",
                                   h->cool_off_default, h->cool_off_min, h->cool_off_max);
-  g_autofree char *now = h->rate_left > 0 && h->next_allowed_in == 0
-                             ? g_strdup_printf (_ ("%u allowed now"), h->rate_left)
-                             : g_strdup (N_ ("none allowed now"));
-  pd_component_set_detail_printf (c, PD_DETAIL_RATE_LIMIT, "%u per %u s, %u per day; %s",
-                                  h->rate_max, h->rate_window, h->day_max, now);
-  if (h->next_allowed_in > 0)
-    pd_component_set_detail_printf (c, PD_DETAIL_NEXT_ALLOWED_IN, "%u s", h->next_allowed_in);
+  /* Counted down from when the HELLO came, at the moment of asking. */
+  guint32 allowed = pd_host_info_allowed_now (h, v->now_us);
+  guint32 next_in = pd_host_info_next_allowed_in (h, v->now_us);
+  g_autofree char *now = allowed > 0 ? g_strdup_printf (_ ("%u allowed now"), allowed)
+                                     : g_strdup (N_ ("none allowed now"));
+  /* Today's budget only from a host that says it apart (day-left). */
+  g_autofree char *today
+      = h->has_day_left ? g_strdup_printf (_ (", %u left today"), h->day_left) : g_strdup ("");
+  pd_component_set_detail_printf (c, PD_DETAIL_RATE_LIMIT, "%u per %u s, %u per day; %s%s",
+                                  h->rate_max, h->rate_window, h->day_max, now, today);
+  if (next_in > 0)
+    pd_component_set_detail_printf (c, PD_DETAIL_NEXT_ALLOWED_IN, "%u s", next_in);
   if (h->has_last)
     {
       g_autofree char *last = last_cycle_text (h);

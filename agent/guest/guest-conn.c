@@ -27,6 +27,7 @@ struct _PdGuestConn
   gboolean garbage_reported;
 
   gint64 connected_at;
+  gint64 now;           /* of the current feed */
   gboolean resync_done; /* the RESYNC after RESYNC_AFTER_S was sent */
   gboolean silent;
 
@@ -36,8 +37,11 @@ struct _PdGuestConn
    * reconnect until a newer one is complete, and the one being received. */
   PdHostReport *report;
   PdHostReport *assembling;
-  gboolean last_cycle_reported; /* one "hostlink.last-cycle" event per result */
-  guint32 last_cycle_time_reported;
+  /* The newest result reported ("hostlink.last-cycle"), in this life or an
+   * earlier one of this boot (pd_guest_conn_set_reported). */
+  guint32 reported_id;
+  guint32 reported_time;
+  gboolean last_due; /* a HELLO came in this feed: judge its last cycle at the end */
 
   guint32 pending_id; /* RESTART waiting for ACCEPT/REFUSE; 0: none */
   gint64 pending_deadline;
@@ -48,7 +52,7 @@ struct _PdGuestConn
 /* --- PdHostInfo --- */
 
 PdHostInfo *
-pd_host_info_new_from_hello (const PdHlMessage *m)
+pd_host_info_new_from_hello (const PdHlMessage *m, gint64 now_us)
 {
   if (m == NULL || m->verb != PD_HL_VERB_HELLO)
     return NULL;
@@ -64,7 +68,10 @@ pd_host_info_new_from_hello (const PdHlMessage *m)
   pd_hl_message_get_uint (m, "rate-window", &info->rate_window);
   pd_hl_message_get_uint (m, "day-max", &info->day_max);
   pd_hl_message_get_uint (m, "rate-left", &info->rate_left);
+  info->has_day_left = pd_hl_message_get_uint (m, "day-left", &info->day_left);
   pd_hl_message_get_uint (m, "next-allowed-in", &info->next_allowed_in);
+  info->received_at = now_us;
+  info->has_last_id = pd_hl_message_get_uint (m, "last-id", &info->last_id);
   const char *last = pd_hl_message_get (m, "last");
   info->has_last = last != NULL;
   info->last_ok = g_strcmp0 (last, "ok") == 0;
@@ -72,6 +79,34 @@ pd_host_info_new_from_hello (const PdHlMessage *m)
   info->has_last_duration = pd_hl_message_get_uint (m, "last-duration", &info->last_duration);
   info->last_text = g_strdup (pd_hl_message_get (m, "last-text"));
   return info;
+}
+
+guint32
+pd_host_info_next_allowed_in (const PdHostInfo *info, gint64 now_us)
+{
+  gint64 passed = MAX (0, now_us - info->received_at);
+  gint64 left = (gint64) info->next_allowed_in * G_USEC_PER_SEC - passed;
+  return left > 0 ? (guint32) ((left + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC) : 0;
+}
+
+guint32
+pd_host_info_allowed_now (const PdHostInfo *info, gint64 now_us)
+{
+  if (pd_host_info_next_allowed_in (info, now_us) > 0)
+    return 0;
+  /* A host from before day-left sent the day's budget as rate-left. */
+  guint32 now
+      = info->has_day_left ? info->rate_left : MIN (info->rate_left, MAX (info->rate_max, 1));
+  /* The wait the host named is over: the next one is allowed. */
+  if (info->next_allowed_in > 0)
+    now = MAX (now, 1);
+  return now;
+}
+
+guint32
+pd_host_info_day_left (const PdHostInfo *info)
+{
+  return info->has_day_left ? info->day_left : info->rate_left;
 }
 
 void
@@ -230,15 +265,32 @@ pd_guest_conn_disconnect (PdGuestConn *conn)
 
 /* --- incoming lines --- */
 
+/* Whether the latest HELLO's last cycle is newer than the one reported. */
+static gboolean
+last_cycle_is_new (PdGuestConn *conn, const PdHostInfo *h)
+{
+  guint32 t = h->has_last_time ? h->last_time : 0;
+  if (conn->reported_id == 0 && conn->reported_time == 0)
+    return TRUE;
+  if (h->has_last_id && h->last_id > conn->reported_id)
+    return TRUE;
+  /* A host without last-id, or one that numbers from 1 again (its state
+   * was lost): only a later end time is news. */
+  if (!h->has_last_id || h->last_id < conn->reported_id)
+    return t > conn->reported_time;
+  return FALSE;
+}
+
 static void
 report_last_cycle (PdGuestConn *conn)
 {
   const PdHostInfo *h = conn->host;
-  guint32 last_time = h->has_last_time ? h->last_time : 0;
-  if (!h->has_last || (conn->last_cycle_reported && last_time == conn->last_cycle_time_reported))
+  if (!h->has_last || !last_cycle_is_new (conn, h))
     return;
-  conn->last_cycle_reported = TRUE;
-  conn->last_cycle_time_reported = last_time;
+  conn->reported_id = h->has_last_id ? h->last_id : 0;
+  conn->reported_time = h->has_last_time ? h->last_time : 0;
+  if (conn->ops->reported)
+    conn->ops->reported (conn->user_data, conn->reported_id, conn->reported_time);
   g_autofree char *sentence = g_strdup_printf (
       "%s %s", h->last_ok ? "The last cold restart succeeded." : "The last cold restart failed.",
       h->last_text ? h->last_text : "");
@@ -280,7 +332,7 @@ handle_hello (PdGuestConn *conn, const PdHlMessage *m, GString *out)
     }
 
   pd_host_info_free (conn->host);
-  conn->host = pd_host_info_new_from_hello (m);
+  conn->host = pd_host_info_new_from_hello (m, conn->now);
   conn->state = CONN_READY;
   conn->ops->changed (conn->user_data);
 
@@ -292,8 +344,9 @@ handle_hello (PdGuestConn *conn, const PdHlMessage *m, GString *out)
                                                conn->host->host, conn->host->vmid);
       emit_event (conn, "hostlink.connected", text);
     }
-  if (conn->host)
-    report_last_cycle (conn);
+  /* Judged when the feed is done: HELLOs queued while the port was closed
+   * arrive together, and only the latest one's result counts. */
+  conn->last_due = TRUE;
 }
 
 static void
@@ -453,8 +506,17 @@ handle_line (PdGuestConn *conn, const char *line, gsize len, GString *out)
 }
 
 void
-pd_guest_conn_feed (PdGuestConn *conn, const char *data, gsize len, GString *out)
+pd_guest_conn_set_reported (PdGuestConn *conn, guint32 last_id, guint32 last_time)
 {
+  conn->reported_id = last_id;
+  conn->reported_time = last_time;
+}
+
+void
+pd_guest_conn_feed (PdGuestConn *conn, const char *data, gsize len, gint64 now_us, GString *out)
+{
+  conn->now = now_us;
+  conn->last_due = FALSE;
   /* An effect may disconnect us (a caller reacting to an answer). */
   while (len > 0 && conn->state != CONN_IDLE)
     {
@@ -469,6 +531,9 @@ pd_guest_conn_feed (PdGuestConn *conn, const char *data, gsize len, GString *out
       else if (st == PD_HL_LINE_TOO_LONG && conn->state == CONN_READY)
         send_error (conn, 0, PD_HL_ERR_LINE_TOO_LONG, NULL, out);
     }
+  if (conn->last_due && conn->state == CONN_READY && conn->host)
+    report_last_cycle (conn);
+  conn->last_due = FALSE;
 }
 
 /* --- time --- */

@@ -52,11 +52,16 @@ typedef struct
   gboolean enabled;                                     /* cold restarts allowed for this VM */
   guint32 cool_off_min, cool_off_max, cool_off_default; /* seconds */
   guint32 rate_max, rate_window, day_max;               /* cycles per window (s), per day */
-  guint32 rate_left;                                    /* cycles allowed right now */
-  guint32 next_allowed_in;                              /* seconds; 0: now */
+  guint32 rate_left;       /* cycles allowed right now, when the HELLO came */
+  gboolean has_day_left;   /* FALSE: a host from before day-left (its rate-left is the day's) */
+  guint32 day_left;        /* cycles left today */
+  guint32 next_allowed_in; /* seconds from received_at; 0: now */
+  gint64 received_at;      /* monotonic µs: when the HELLO came (figures count from it) */
   /* The last cycle of this VM, if one ran. */
   gboolean has_last;
   gboolean last_ok;
+  gboolean has_last_id;
+  guint32 last_id; /* the cycle's serial number on the host (increasing per VM) */
   gboolean has_last_time;
   guint32 last_time; /* Unix time, seconds */
   gboolean has_last_duration;
@@ -64,8 +69,15 @@ typedef struct
   char *last_text;       /* may be NULL */
 } PdHostInfo;
 
-/* NULL unless @hello is a HELLO (pd_hl_decode checked its keys and types). */
-PdHostInfo *pd_host_info_new_from_hello (const PdHlMessage *hello);
+/* NULL unless @hello is a HELLO (pd_hl_decode checked its keys and types);
+ * @now_us: when it came (monotonic). */
+PdHostInfo *pd_host_info_new_from_hello (const PdHlMessage *hello, gint64 now_us);
+/* The rate figures at @now_us (monotonic), counted down from when the HELLO
+ * came: no timer runs for them, they are computed when asked. Seconds until
+ * the next cycle is allowed (0: now), cycles allowed now, cycles left today. */
+guint32 pd_host_info_next_allowed_in (const PdHostInfo *info, gint64 now_us);
+guint32 pd_host_info_allowed_now (const PdHostInfo *info, gint64 now_us);
+guint32 pd_host_info_day_left (const PdHostInfo *info);
 void pd_host_info_free (PdHostInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdHostInfo, pd_host_info_free)
 
@@ -85,6 +97,10 @@ typedef struct
   /* Ready, silent, the host's facts or its report changed: word the
    * components again. */
   void (*changed) (gpointer user_data);
+  /* Optional: a last cycle was reported ("hostlink.last-cycle"); keep
+   * @last_id / @last_time for pd_guest_conn_set_reported in a later agent
+   * life of this boot. */
+  void (*reported) (gpointer user_data, guint32 last_id, guint32 last_time);
 } PdGuestConnOps;
 
 typedef struct _PdGuestConn PdGuestConn;
@@ -106,9 +122,17 @@ void pd_guest_conn_connect (PdGuestConn *conn, gboolean fresh_open, gint64 now_u
  * new link state). Harmless when not connected. */
 void pd_guest_conn_disconnect (PdGuestConn *conn);
 
-/* Feeds bytes from the host. Replies go to @out. Nothing here depends on
- * the time: what is due runs from pd_guest_conn_tick. */
-void pd_guest_conn_feed (PdGuestConn *conn, const char *data, gsize len, GString *out);
+/* Feeds bytes from the host that arrived at @now_us (monotonic; it stamps a
+ * HELLO's figures). Replies go to @out. What is due later runs from
+ * pd_guest_conn_tick. Several HELLOs in one feed (queued while the port was
+ * closed) are answered each, but the last cycle is judged by the latest. */
+void pd_guest_conn_feed (PdGuestConn *conn, const char *data, gsize len, gint64 now_us,
+                         GString *out);
+/* The newest cycle result already reported in this boot (an earlier agent
+ * life): "hostlink.last-cycle" comes once per cycle, never for an older
+ * cycle after a newer one. A result counts as newer by its last-id, or by
+ * its time for a host that sends no last-id (or whose numbering restarted). */
+void pd_guest_conn_set_reported (PdGuestConn *conn, guint32 last_id, guint32 last_time);
 /* Runs what is due at @now_us (RESYNC, silent, request timeout). */
 void pd_guest_conn_tick (PdGuestConn *conn, gint64 now_us, GString *out);
 /* When pd_guest_conn_tick has something to do next (monotonic µs), or -1. */

@@ -32,6 +32,7 @@ typedef struct
   const char *open_error; /* NULL: none known */
   gboolean silent;        /* WAIT_HELLO for over PD_GUEST_CONN_SILENT_AFTER_S */
   const PdHostInfo *host; /* READY: the latest HELLO's facts */
+  gint64 now_us;          /* monotonic: the rate figures count down to it */
 } PdGuestLinkView;
 
 /* The `hostlink` component for @view, transfer full. */

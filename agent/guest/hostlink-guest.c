@@ -21,6 +21,8 @@
 #include "guest-private.h"
 #include "sysroot.h"
 
+#include <sys/stat.h>
+
 /* The quark name is not an expression: keep clang-format away. */
 // clang-format off
 G_DEFINE_QUARK (pd-hostlink-error-quark, pd_hostlink_error)
@@ -41,6 +43,7 @@ struct _PdHostlinkGuest
 
   PdComponent *component;
   PdComponent *host_component; /* the `host` component (host doctor's summary) */
+  char *state_file;            /* the reported cycle result, for the next life; NULL: none */
 };
 
 G_DEFINE_FINAL_TYPE (PdHostlinkGuest, pd_hostlink_guest, G_TYPE_OBJECT)
@@ -78,16 +81,23 @@ link_state (PdHostlinkGuest *self)
     }
 }
 
-static void
-update_component (PdHostlinkGuest *self)
+static PdGuestLinkView
+link_view (PdHostlinkGuest *self)
 {
-  PdGuestLinkView view = {
+  return (PdGuestLinkView){
     .state = link_state (self),
     .port_path = self->port ? pd_guest_port_get_path (self->port) : NULL,
     .open_error = self->port ? pd_guest_port_get_error (self->port) : NULL,
     .silent = pd_guest_conn_is_silent (self->conn),
     .host = pd_guest_conn_get_host (self->conn),
+    .now_us = g_get_monotonic_time (),
   };
+}
+
+static void
+update_component (PdHostlinkGuest *self)
+{
+  PdGuestLinkView view = link_view (self);
   g_autoptr (PdComponent) c = pd_guest_component_new (&view);
   if (!self->component || !pd_component_equal (self->component, c))
     {
@@ -217,11 +227,30 @@ conn_changed (gpointer user_data)
   update_component (self);
 }
 
+/* The newest cycle result reported in this boot, kept where the next agent
+ * life of this boot finds it (PdHostlinkGuest:state-file). */
+static void
+conn_reported (gpointer user_data, guint32 last_id, guint32 last_time)
+{
+  PdHostlinkGuest *self = user_data;
+  if (self->state_file == NULL)
+    return;
+  g_autofree char *text = g_strdup_printf ("%u %u\n", last_id, last_time);
+  g_autoptr (GError) error = NULL;
+  /* A few bytes on tmpfs (/run), once per cycle. */
+  if (!g_file_set_contents_full (self->state_file, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                 &error))
+    g_warning ("Cannot record the reported cold-restart result in %s: %s. After an agent "
+               "restart its event may be repeated once.",
+               self->state_file, error->message);
+}
+
 static const PdGuestConnOps conn_ops = {
   .event = conn_event,
   .progress = conn_progress,
   .answered = conn_answered,
   .changed = conn_changed,
+  .reported = conn_reported,
 };
 
 /* --- what the port tells us --- */
@@ -238,7 +267,7 @@ static void
 port_input (gpointer owner, const char *data, gsize len)
 {
   PdHostlinkGuest *self = owner;
-  pd_guest_conn_feed (self->conn, data, len, self->conn_out);
+  pd_guest_conn_feed (self->conn, data, len, g_get_monotonic_time (), self->conn_out);
   after_core (self);
 }
 
@@ -286,6 +315,7 @@ pd_hostlink_guest_finalize (GObject *object)
   g_string_free (self->conn_out, TRUE);
   g_clear_pointer (&self->component, pd_component_free);
   g_clear_pointer (&self->host_component, pd_component_free);
+  g_free (self->state_file);
   G_OBJECT_CLASS (pd_hostlink_guest_parent_class)->finalize (object);
 }
 
@@ -327,6 +357,33 @@ pd_hostlink_guest_new (const char *port_path)
   return self;
 }
 
+void
+pd_hostlink_guest_set_state_dir (PdHostlinkGuest *self, const char *dir)
+{
+  g_return_if_fail (PD_IS_HOSTLINK_GUEST (self));
+  g_clear_pointer (&self->state_file, g_free);
+  if (dir == NULL || *dir == '\0')
+    return;
+  self->state_file = g_build_filename (dir, "hostlink-reported", NULL);
+  /* "ID TIME\n", written by us; anything else (or over 64 bytes) is ignored. */
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  struct stat st;
+  if (lstat (self->state_file, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size > 64
+      || !g_file_get_contents (self->state_file, &text, &len, NULL))
+    return;
+  guint64 id = 0, when = 0;
+  char *end = NULL;
+  id = g_ascii_strtoull (text, &end, 10);
+  if (end == text || *end != ' ' || id > G_MAXUINT32)
+    return;
+  const char *p = end + 1;
+  when = g_ascii_strtoull (p, &end, 10);
+  if (end == p || (*end != '\n' && *end != '\0') || when > G_MAXUINT32)
+    return;
+  pd_guest_conn_set_reported (self->conn, (guint32) id, (guint32) when);
+}
+
 gboolean
 pd_hostlink_guest_start (PdHostlinkGuest *self, GError **error)
 {
@@ -338,7 +395,10 @@ PdComponent *
 pd_hostlink_guest_get_component (PdHostlinkGuest *self)
 {
   g_return_val_if_fail (PD_IS_HOSTLINK_GUEST (self), NULL);
-  return pd_component_copy (self->component);
+  /* Worded now: the rate figures count down from the HELLO to this moment
+   * (no timer ticks for them; "component-changed" is for real changes). */
+  PdGuestLinkView view = link_view (self);
+  return pd_guest_component_new (&view);
 }
 
 PdComponent *

@@ -50,6 +50,14 @@ PdHostlinkGuest *pd_hostlink_guest_new (const char *port_path);
  * SIGIO. */
 gboolean pd_hostlink_guest_start (PdHostlinkGuest *self, GError **error);
 
+/* Where this agent keeps, for its later lives in the same boot, which cycle
+ * result it reported ("hostlink.last-cycle" once per cycle, also across
+ * `systemctl restart passdesk-agent`): a directory that lives as long as the
+ * boot (the unit's RuntimeDirectory, /run/passdesk). Reads what an earlier
+ * life left there. NULL: nothing is kept (the CLI, tests). Call before
+ * pd_hostlink_guest_start. */
+void pd_hostlink_guest_set_state_dir (PdHostlinkGuest *self, const char *dir);
+
 /* The `hostlink` component, transfer full. */
 PdComponent *pd_hostlink_guest_get_component (PdHostlinkGuest *self);
 /* The `host` component (what the host doctor found), transfer full. */

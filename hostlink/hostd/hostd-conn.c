@@ -23,6 +23,8 @@ struct _PdHostdConn
   char *agent;
   guint error_tokens;
   gint64 error_refill_at;
+  guint sent_rate_left; /* the figures of the latest HELLO */
+  guint sent_day_left;
 };
 
 PdHostdConn *
@@ -139,12 +141,15 @@ set_policy_fields (PdHlMessage *m, const PdHostdView *v)
   pd_hl_message_set_uint (m, "rate-window", v->policy.min_interval);
   pd_hl_message_set_uint (m, "day-max", v->policy.max_per_day);
   pd_hl_message_set_uint (m, "rate-left", v->rate_left);
+  pd_hl_message_set_uint (m, "day-left", v->day_left);
   pd_hl_message_set_uint (m, "next-allowed-in", v->next_allowed_in);
   if (v->last)
     {
       const PdCycleResult *r = v->last;
       gint64 ended = r->started / G_USEC_PER_SEC + r->duration_ms / 1000;
       pd_hl_message_set (m, "last", r->ok ? "ok" : "failed");
+      if (r->serial)
+        pd_hl_message_set_uint (m, "last-id", r->serial);
       pd_hl_message_set_uint (m, "last-time", (guint32) CLAMP (ended, 0, G_MAXUINT32));
       pd_hl_message_set_uint (m, "last-duration",
                               (guint32) CLAMP ((r->duration_ms + 500) / 1000, 0, G_MAXUINT32));
@@ -181,6 +186,19 @@ send_hello (PdHostdConn *c, GString *out)
   pd_hl_message_set_uint (m, "vmid", v.vmid);
   set_policy_fields (m, &v);
   send_msg (c, m, out);
+  c->sent_rate_left = v.rate_left;
+  c->sent_day_left = v.day_left;
+}
+
+/* After a RESTART or CANCEL: a fresh HELLO when the budget the guest was
+ * told no longer holds (a cycle counted, or a withdrawn one given back). */
+static void
+refresh_figures (PdHostdConn *c, GString *out)
+{
+  PdHostdView v;
+  get_view (c, &v);
+  if (c->ready && (v.rate_left != c->sent_rate_left || v.day_left != c->sent_day_left))
+    send_hello (c, out);
 }
 
 void
@@ -460,6 +478,9 @@ handle_line (PdHostdConn *c, const char *line, gsize len, gint64 now, GString *o
        * one and goes on). The latest HELLO's facts reach it anyway. */
       if (msg->id >= 1 && msg->id <= c->hello_id)
         {
+          /* The answer to a HELLO that only brought new facts: the guest
+           * has the report already. */
+          gboolean again = c->ready;
           c->ready = TRUE;
           g_free (c->agent);
           c->agent = g_strdup (pd_hl_message_get (msg, "agent"));
@@ -467,9 +488,10 @@ handle_line (PdHostdConn *c, const char *line, gsize len, gint64 now, GString *o
           pd_hl_message_get_uint (msg, "proto", &proto);
           c->proto = CLAMP (proto, PD_HL_PROTOCOL_VERSION, PD_HL_PROTOCOL_VERSION_HOST_REPORT);
           gint64 when = 0;
-          GPtrArray *findings = c->ops.report && c->proto >= PD_HL_PROTOCOL_VERSION_HOST_REPORT
-                                    ? c->ops.report (c->user_data, &when)
-                                    : NULL;
+          GPtrArray *findings
+              = !again && c->ops.report && c->proto >= PD_HL_PROTOCOL_VERSION_HOST_REPORT
+                    ? c->ops.report (c->user_data, &when)
+                    : NULL;
           if (findings)
             pd_hostd_conn_report (c, findings, when, out);
         }
@@ -506,9 +528,11 @@ handle_line (PdHostdConn *c, const char *line, gsize len, gint64 now, GString *o
     {
     case PD_HL_VERB_RESTART:
       handle_restart (c, msg, out);
+      refresh_figures (c, out);
       break;
     case PD_HL_VERB_CANCEL:
       handle_cancel (c, msg, out);
+      refresh_figures (c, out);
       break;
     case PD_HL_VERB_STATUS:
       handle_status (c, msg, out);

@@ -20,6 +20,11 @@
  * The handshake completes on a READY to any HELLO sent on this connection
  * (not only the latest): a RESYNC crossing our HELLO makes the guest answer
  * the older one, and it is in sync either way.
+ *
+ * Rate figures: when a RESTART or CANCEL changed what the latest HELLO said
+ * (cycles allowed now, left today), a fresh HELLO follows the answer, so the
+ * guest never shows a budget the host no longer has. The guest counts
+ * next-allowed-in down itself; time alone sends nothing.
  */
 #pragma once
 
@@ -37,11 +42,14 @@ typedef struct
   const char *host_name;
   guint vmid;
   PdVmPolicy policy;
-  guint rate_left;           /* cycles allowed in the current window */
-  guint next_allowed_in;     /* seconds; 0: now */
-  const char *cycle;         /* "idle" or the PROGRESS phase of a running cycle */
-  const char *vm_state;      /* "running", "stopped", ... or "unknown" */
-  const PdCycleResult *last; /* may be NULL */
+  guint rate_left;       /* cycles allowed right now (0 or 1) */
+  guint day_left;        /* cycles left in the 24 h window */
+  guint next_allowed_in; /* seconds; 0: now */
+  const char *cycle;     /* "idle" or the PROGRESS phase of a running cycle */
+  const char *vm_state;  /* "running", "stopped", ... or "unknown" */
+  /* The last finished cycle's result; NULL when none, and while a cycle
+   * runs (then it is older than the cycle in flight, PROTOCOL.md). */
+  const PdCycleResult *last;
 } PdHostdView;
 
 typedef enum

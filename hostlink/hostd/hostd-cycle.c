@@ -309,7 +309,18 @@ on_shutdown_result (PdQmResult *r, gpointer data)
   c->busy = FALSE;
   if (qm_unrunnable (c, r))
     return;
-  if (r->outcome != PD_QM_EXITED || r->exit_status != 0)
+  if (r->outcome == PD_QM_EXITED && pd_qm_output_says_not_running (r->output, c->vmid))
+    {
+      /* The guest powered itself off before qm looked (qemu-server prints
+       * "VM VMID not running"; a qm that exits 255 with it means the same).
+       * Not a failure: the VM is down once `qm status` confirms it, and the
+       * cycle goes on with the cool-off. */
+      cycle_log (c, G_LOG_LEVEL_MESSAGE,
+                 "qm shutdown says the VM is not running (exit status %d): the guest powered "
+                 "off first; confirming with qm status",
+                 r->exit_status);
+    }
+  else if (r->outcome != PD_QM_EXITED || r->exit_status != 0)
     {
       /* `qm shutdown` fails when the guest did not stop within its timeout;
        * the status poll below decides what that means. */

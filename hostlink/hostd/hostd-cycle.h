@@ -53,6 +53,7 @@ typedef struct
   gboolean ok;
   char *step;     /* where it failed: shutdown, stop, start, confirm, hostd; NULL when ok */
   char *message;  /* one sentence for people */
+  guint32 serial; /* the cycle's number for this VM (hostd-state.h); 0: none known */
   gint64 started; /* wall clock, µs since the epoch */
   gint64 duration_ms;
 } PdCycleResult;

@@ -180,6 +180,10 @@ on_cycle_done (PdCycle *cycle, const PdCycleResult *result, gpointer data)
   HostdVm *vm = data;
   PdVmState *st = pd_hostd_state_vm (vm->hostd->state, vm->vmid);
   pd_vm_state_set_result (st, result);
+  /* One cycle at a time: the latest accepted is this one. */
+  if (st->serial == 0)
+    st->serial = 1;
+  st->last->serial = st->serial;
   st->cycle_running = FALSE;
   st->request = 0;
   st->forced = FALSE;
@@ -213,15 +217,16 @@ conn_view (gpointer data, PdHostdView *view)
   view->host_name = h->host_name;
   view->vmid = vm->vmid;
   view->policy = *pd_hostd_config_policy (h->config, vm->vmid);
-  pd_vm_state_rate_budget (st, &view->policy, g_get_real_time (), &view->rate_left,
-                           &view->next_allowed_in);
-  /* PROTOCOL.md: rate-left counts what is allowed right now. */
-  if (view->next_allowed_in > 0)
-    view->rate_left = 0;
+  pd_vm_state_rate_figures (st, &view->policy, g_get_real_time (), &view->rate_left,
+                            &view->day_left, &view->next_allowed_in);
   view->cycle = cycle_wire_phase (vm->cycle);
   /* A guest that talks runs; during a cycle the cycle knows better. */
   view->vm_state = vm->cycle ? "unknown" : "running";
-  view->last = st->last;
+  /* While a cycle runs the recorded result is an older cycle's: a guest
+   * that connects now (the new boot, as soon as `qm start` made the socket)
+   * must not take it for this cycle's. Its result follows in a fresh HELLO
+   * when the cycle ends. */
+  view->last = vm->cycle ? NULL : st->last;
 }
 
 static gboolean
@@ -260,6 +265,7 @@ conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *rea
   /* Persist before acting: a cycle that cannot be written down is refused
    * rather than risked being lost. */
   pd_vm_state_note_cycle (st, now);
+  st->serial++;
   st->cycle_running = TRUE;
   st->phase = PD_CYCLE_SHUTTING_DOWN;
   st->cycle_started = now;
@@ -272,6 +278,7 @@ conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *rea
     {
       st->cycle_running = FALSE;
       st->request = 0;
+      st->serial--;
       g_array_set_size (st->history, st->history->len - 1);
       g_warning ("VM %u: refusing a cold restart: %s", vm->vmid, error->message);
       *why = g_strdup_printf (_ ("The host cannot record the cycle (%s); nothing was done."),

@@ -259,6 +259,20 @@ pd_qm_output_says_locked (const char *output)
              || strstr (output, "trying to acquire lock") != NULL);
 }
 
+gboolean
+pd_qm_output_says_not_running (const char *output, guint vmid)
+{
+  if (output == NULL)
+    return FALSE;
+  /* A whole line, so a longer id or other text around it does not count. */
+  g_autofree char *want = g_strdup_printf ("VM %u not running", vmid);
+  gsize n = strlen (want);
+  for (const char *p = strstr (output, want); p; p = strstr (p + 1, want))
+    if ((p == output || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\r' || p[n] == '\0'))
+      return TRUE;
+  return FALSE;
+}
+
 char *
 pd_qm_output_summary (const char *output, gsize max)
 {

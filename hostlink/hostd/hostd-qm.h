@@ -48,6 +48,10 @@ gboolean pd_qm_check (const char *qm, GError **error);
 char *pd_qm_parse_status (const char *output);
 /* Whether output of a failed `qm start` says the VM config lock was held. */
 gboolean pd_qm_output_says_locked (const char *output);
+/* Whether qm's output has the line qemu-server prints for a VM whose QEMU
+ * is gone: "VM <vmid> not running" (PVE::QemuServer::Monitor::qmp_cmd, which
+ * `qm shutdown` reaches through vm_is_paused, and the API's own checks). */
+gboolean pd_qm_output_says_not_running (const char *output, guint vmid);
 /* A short printable summary of @output for logs and messages (last line,
  * control bytes replaced, at most @max chars). */
 char *pd_qm_output_summary (const char *output, gsize max);

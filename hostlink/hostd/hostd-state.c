@@ -126,6 +126,18 @@ pd_vm_state_rate_budget (PdVmState *vm, const PdVmPolicy *p, gint64 now, guint *
     *next_in_s = wait_us > 0 ? secs_ceil (wait_us) : 0;
 }
 
+void
+pd_vm_state_rate_figures (PdVmState *vm, const PdVmPolicy *p, gint64 now, guint *rate_left,
+                          guint *day_left, guint *next_in_s)
+{
+  guint left = 0, next = 0;
+  pd_vm_state_rate_budget (vm, p, now, &left, &next);
+  /* At most one cycle per min-interval (rate-max=1): allowed now is 0 or 1. */
+  *rate_left = next == 0 && left > 0 ? 1 : 0;
+  *day_left = left;
+  *next_in_s = next;
+}
+
 gboolean
 pd_vm_state_rate_allows (PdVmState *vm, const PdVmPolicy *p, gint64 now, guint *retry_after_s)
 {
@@ -202,6 +214,19 @@ parse_into (PdHostdState *s, const char *data, gsize len, GError **error)
           r.duration_ms = g_key_file_get_int64 (kf, g, "last-duration-ms", NULL);
           pd_vm_state_set_result (vm, &r);
         }
+      vm->serial = (guint32) CLAMP (g_key_file_get_int64 (kf, g, "serial", NULL), 0, G_MAXUINT32);
+      if (vm->last)
+        {
+          gint64 id = g_key_file_get_int64 (kf, g, "last-id", NULL);
+          /* A file from before serial numbers: its result becomes number 1. */
+          vm->last->serial = (guint32) CLAMP (id, 0, G_MAXUINT32);
+          if (vm->last->serial == 0)
+            vm->last->serial = MAX (vm->serial, 1);
+          vm->serial = MAX (vm->serial, vm->last->serial);
+        }
+      /* A cycle in flight from before serial numbers gets the next one. */
+      if (vm->cycle_running && !g_key_file_has_key (kf, g, "serial", NULL))
+        vm->serial++;
       vm->connected = g_key_file_get_boolean (kf, g, "link-connected", NULL);
       vm->link_since = g_key_file_get_int64 (kf, g, "link-since", NULL);
       vm->guest_name = g_key_file_get_string (kf, g, "guest-name", NULL);
@@ -313,9 +338,13 @@ pd_hostd_state_save (PdHostdState *s, GError **error)
           if (vm->forced)
             g_key_file_set_boolean (kf, g, "cycle-forced", TRUE);
         }
+      if (vm->serial)
+        g_key_file_set_int64 (kf, g, "serial", vm->serial);
       if (vm->last)
         {
           g_key_file_set_string (kf, g, "last-outcome", vm->last->ok ? "ok" : "failed");
+          if (vm->last->serial)
+            g_key_file_set_int64 (kf, g, "last-id", vm->last->serial);
           if (vm->last->step)
             g_key_file_set_string (kf, g, "last-step", vm->last->step);
           g_key_file_set_string (kf, g, "last-message", vm->last->message);

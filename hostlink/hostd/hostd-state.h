@@ -2,6 +2,7 @@
  *
  * One GKeyFile, STATE_DIR/hostd-state, a [vm VMID] group per VM: the cycle
  * in flight (phase, start, phase start, cool-off), the last result, the
+ * cycles' serial number (the guest reports each result once by it), the
  * start times of the cycles in the last 24 hours (rate limits), and the link
  * state for `passdesk-hostd status`. Written whole and atomically
  * (g_file_set_contents_full: temp file, rename) after every change. Read
@@ -24,6 +25,7 @@ typedef struct
   guint vmid;
   GArray *history;     /* gint64 wall µs of accepted cycles, oldest first, ≤ 24 h old */
   PdCycleResult *last; /* NULL when no cycle has finished */
+  guint32 serial;      /* the latest accepted cycle's number: counts up, never reused */
   gboolean cycle_running;
   PdCyclePhase phase;
   gint64 cycle_started; /* wall µs */
@@ -68,6 +70,11 @@ gboolean pd_vm_state_rate_allows (PdVmState *vm, const PdVmPolicy *policy, gint6
 /* Cycles left in the current 24 h window, and seconds until the next allowed one (0: now). */
 void pd_vm_state_rate_budget (PdVmState *vm, const PdVmPolicy *policy, gint64 now, guint *left,
                               guint *next_in_s);
+/* What the guest is told (PROTOCOL.md, HELLO): cycles allowed right now
+ * (0 or 1: one per min-interval), cycles left today, seconds until the next
+ * allowed one. */
+void pd_vm_state_rate_figures (PdVmState *vm, const PdVmPolicy *policy, gint64 now,
+                               guint *rate_left, guint *day_left, guint *next_in_s);
 void pd_vm_state_note_cycle (PdVmState *vm, gint64 now);
 
 G_END_DECLS

@@ -26,7 +26,9 @@ typedef struct
 {
   PdGuestConn *conn;
   GString *out;
-  GPtrArray *effects; /* "event KIND: TEXT", "progress PHASE: TEXT", "answered ...", "changed" */
+  GPtrArray *effects; /* "event KIND: TEXT", "progress PHASE: TEXT", "answered ...", "changed",
+                         "reported ID TIME" */
+  gint64 now;         /* when fed bytes arrive */
 } Fixture;
 
 static void
@@ -71,7 +73,14 @@ on_changed (gpointer data)
   g_ptr_array_add (f->effects, g_strdup ("changed"));
 }
 
-static const PdGuestConnOps ops = { on_event, on_progress, on_answered, on_changed };
+static void
+on_reported (gpointer data, guint32 last_id, guint32 last_time)
+{
+  Fixture *f = data;
+  g_ptr_array_add (f->effects, g_strdup_printf ("reported %u %u", last_id, last_time));
+}
+
+static const PdGuestConnOps ops = { on_event, on_progress, on_answered, on_changed, on_reported };
 
 static void
 setup (Fixture *f, gconstpointer data)
@@ -79,6 +88,7 @@ setup (Fixture *f, gconstpointer data)
   f->conn = pd_guest_conn_new (&ops, f, 41); /* first request id: 42 */
   f->out = g_string_new (NULL);
   f->effects = g_ptr_array_new_with_free_func (g_free);
+  f->now = T0;
 }
 
 static void
@@ -122,7 +132,7 @@ assert_effects (Fixture *f, ...)
 static void
 feed (Fixture *f, const char *s)
 {
-  pd_guest_conn_feed (f->conn, s, strlen (s), f->out);
+  pd_guest_conn_feed (f->conn, s, strlen (s), f->now, f->out);
 }
 
 static void
@@ -181,7 +191,7 @@ test_handshake (Fixture *f, gconstpointer data)
            "last-text=qm%20start%20failed\n");
   g_autofree char *ready2 = take_out (f);
   g_assert_cmpstr (ready2, ==, "\nREADY 9 proto=1 agent=" PACKAGE_VERSION "\n");
-  assert_effects (f, "changed",
+  assert_effects (f, "changed", "reported 0 1795999999",
                   "event hostlink.last-cycle: The last cold restart failed. qm start failed", NULL);
   h = pd_guest_conn_get_host (f->conn);
   g_assert_true (h->has_last);
@@ -616,6 +626,90 @@ test_phase_names (void)
   g_assert_false (pd_cold_restart_phase_is_final (PD_COLD_RESTART_PHASE_STOPPED));
 }
 
+/* Issue 13, defect 1: HELLOs queued in the port while the guest booted
+ * (the previous cycle's result, then this one's) arrive in one read. Each
+ * is answered, but only the latest result is reported, once. */
+static void
+test_queued_hellos (Fixture *f, gconstpointer data)
+{
+  pd_guest_conn_connect (f->conn, FALSE, T0, f->out);
+  feed (f, "\nHELLO 1 " HELLO_ARGS " last=failed last-id=4 last-time=1795990000 "
+           "last-text=qm%20start%20failed\n"
+           "\nHELLO 2 " HELLO_ARGS " last=ok last-id=5 last-time=1795999999 "
+           "last-text=The%20VM%20was%20shut%20down%20and%20started%20again.\n");
+  g_autofree char *out = take_out (f);
+  g_assert_cmpstr (out, ==,
+                   "\nREADY 1 proto=1 agent=" PACKAGE_VERSION "\n"
+                   "\nREADY 2 proto=1 agent=" PACKAGE_VERSION "\n");
+  assert_effects (
+      f, "changed", "event hostlink.connected: Connected to the host helper on pve (VM 100).",
+      "changed", "reported 5 1795999999",
+      "event hostlink.last-cycle: The last cold restart succeeded. The VM was shut down "
+      "and started again.",
+      NULL);
+  /* The older cycle's result arriving late is not news either. */
+  feed (f, "HELLO 3 " HELLO_ARGS " last=failed last-id=4 last-time=1795990000\n");
+  assert_effects (f, "changed", NULL);
+  g_assert_cmpuint (pd_guest_conn_get_host (f->conn)->last_id, ==, 4);
+}
+
+/* Once per cycle and boot: a later agent life (pd_guest_conn_set_reported
+ * from what the earlier one kept) does not report it again. */
+static void
+test_reported_once (Fixture *f, gconstpointer data)
+{
+  pd_guest_conn_set_reported (f->conn, 5, 1795999999);
+  pd_guest_conn_connect (f->conn, FALSE, T0, f->out);
+  feed (f, "\nHELLO 1 " HELLO_ARGS " last=ok last-id=5 last-time=1795999999\n");
+  assert_effects (f, "changed",
+                  "event hostlink.connected: Connected to the host helper on pve (VM 100).", NULL);
+  feed (f, "HELLO 2 " HELLO_ARGS " last=failed last-id=6 last-time=1796000100\n");
+  assert_effects (f, "changed", "reported 6 1796000100",
+                  "event hostlink.last-cycle: The last cold restart failed.", NULL);
+  /* Reconnecting (hostd restarted) brings the same result: not news. */
+  pd_guest_conn_disconnect (f->conn);
+  pd_guest_conn_connect (f->conn, FALSE, T0 + S (5), f->out);
+  feed (f, "\nHELLO 1 " HELLO_ARGS " last=failed last-id=6 last-time=1796000100\n");
+  assert_effects (f, "event hostlink.disconnected: The host helper disconnected.", "changed",
+                  "event hostlink.connected: Connected to the host helper on pve (VM 100).", NULL);
+  /* A host without last-id: a later end time is news, the same one is not. */
+  feed (f, "HELLO 2 " HELLO_ARGS " last=ok last-time=1796000100\n");
+  assert_effects (f, "changed", NULL);
+  feed (f, "HELLO 3 " HELLO_ARGS " last=ok last-time=1796000200\n");
+  assert_effects (f, "changed", "reported 0 1796000200",
+                  "event hostlink.last-cycle: The last cold restart succeeded.", NULL);
+}
+
+/* Issue 13, defect 2: the figures count down from when the HELLO came,
+ * computed when asked (no timer); rate-left is what is allowed now,
+ * day-left the day's budget. A host without day-left sent the day's budget
+ * as rate-left. */
+static void
+test_rate_countdown (Fixture *f, gconstpointer data)
+{
+  pd_guest_conn_connect (f->conn, FALSE, T0, f->out);
+  f->now = T0 + S (2);
+  feed (f, "\nHELLO 1 proto=1 proto-min=1 host=pve vmid=100 enabled=1 cool-off-min=5 "
+           "cool-off-max=120 cool-off-default=10 rate-max=1 rate-window=120 day-max=6 "
+           "rate-left=0 day-left=5 next-allowed-in=54\n");
+  const PdHostInfo *h = pd_guest_conn_get_host (f->conn);
+  g_assert_cmpint (pd_guest_conn_next_wakeup (f->conn), ==, -1);
+  g_assert_cmpuint (pd_host_info_next_allowed_in (h, T0 + S (2)), ==, 54);
+  g_assert_cmpuint (pd_host_info_next_allowed_in (h, T0 + S (17)), ==, 39);
+  g_assert_cmpuint (pd_host_info_next_allowed_in (h, T0 + S (17) + 1), ==, 39);
+  g_assert_cmpuint (pd_host_info_allowed_now (h, T0 + S (17)), ==, 0);
+  g_assert_cmpuint (pd_host_info_next_allowed_in (h, T0 + S (56)), ==, 0);
+  g_assert_cmpuint (pd_host_info_allowed_now (h, T0 + S (56)), ==, 1);
+  g_assert_cmpuint (pd_host_info_day_left (h), ==, 5);
+
+  feed (f, "HELLO 2 proto=1 proto-min=1 host=pve vmid=100 enabled=1 cool-off-min=5 "
+           "cool-off-max=120 cool-off-default=10 rate-max=1 rate-window=120 day-max=6 "
+           "rate-left=6 next-allowed-in=0\n");
+  h = pd_guest_conn_get_host (f->conn);
+  g_assert_cmpuint (pd_host_info_allowed_now (h, T0 + S (3)), ==, 1);
+  g_assert_cmpuint (pd_host_info_day_left (h), ==, 6);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -634,6 +728,9 @@ main (int argc, char **argv)
   ADD ("/guest-conn/cancel-and-abandon", test_cancel_and_abandon);
   ADD ("/guest-conn/disconnect", test_disconnect);
   ADD ("/guest-conn/bad-lines", test_bad_lines);
+  ADD ("/guest-conn/queued-hellos", test_queued_hellos);
+  ADD ("/guest-conn/reported-once", test_reported_once);
+  ADD ("/guest-conn/rate-countdown", test_rate_countdown);
   g_test_add_func ("/cold-restart-phase/names", test_phase_names);
   return g_test_run ();
 }

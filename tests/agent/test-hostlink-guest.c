@@ -647,6 +647,79 @@ test_last_cycle (Fixture *f, gconstpointer data)
   g_assert_cmpuint (c3->advice->len, ==, 1);
 }
 
+/* Issue 13: each cycle's result is reported once per boot, also when the
+ * agent restarts (systemctl restart passdesk-agent): what was reported is
+ * kept in the state directory (the unit's RuntimeDirectory) and read by the
+ * next life. */
+static void
+test_reported_across_restart (Fixture *f, gconstpointer data)
+{
+  g_autofree char *run = g_build_filename (f->tmpdir, "run", NULL);
+  g_assert_cmpint (g_mkdir (run, 0700), ==, 0);
+  g_autofree char *port = g_build_filename (f->tmpdir, "org.passdesk.hostlink.0", NULL);
+  g_autofree char *kept = g_build_filename (run, "hostlink-reported", NULL);
+  pd_hostlink_guest_set_state_dir (f->guest, run);
+  handshake (f, "last=ok last-id=5 last-time=1796000100");
+  g_assert_true (has_event (f, "hostlink.last-cycle: The last cold restart succeeded."));
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (kept, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "5 1796000100\n");
+
+  /* The agent restarts; hostd stays connected and answers its RESYNC with
+   * the same result. */
+  host_disconnect (f->host);
+  g_clear_object (&f->guest);
+  host_free (f->host);
+  f->host = host_new ();
+  g_ptr_array_set_size (f->events, 0);
+  f->guest = pd_hostlink_guest_new (port);
+  g_signal_connect (f->guest, "event", G_CALLBACK (on_event), f);
+  pd_hostlink_guest_set_state_dir (f->guest, run);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (pd_hostlink_guest_start (f->guest, &error));
+  g_assert_no_error (error);
+  handshake (f, "last=ok last-id=5 last-time=1796000100");
+  g_assert_true (has_event (f, "hostlink.connected"));
+  g_assert_false (has_event (f, "hostlink.last-cycle"));
+
+  /* The next cycle's result is news; an older one after it is not. */
+  host_send (f->host, "\nHELLO 2 " HELLO_ARGS " last=failed last-id=6 last-time=1796000500\n");
+  g_autoptr (PdHlMessage) r2 = host_expect (f->host, "READY 2 ", 5000);
+  host_send (f->host, "\nHELLO 3 " HELLO_ARGS " last=ok last-id=5 last-time=1796000100\n");
+  g_autoptr (PdHlMessage) r3 = host_expect (f->host, "READY 3 ", 5000);
+  g_assert_cmpuint (f->events->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (f->events, 1), ==,
+                   "hostlink.last-cycle: The last cold restart failed.");
+  g_free (text);
+  text = NULL;
+  g_assert_true (g_file_get_contents (kept, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "6 1796000500\n");
+}
+
+/* Issue 13: the wait the host named counts down from the HELLO, worded when
+ * the component is asked for; no timer runs for it. */
+static void
+test_rate_countdown (Fixture *f, gconstpointer data)
+{
+  host_connect (f->host);
+  host_send (f->host, "\nHELLO 1 proto=1 proto-min=1 host=pve1 vmid=101 enabled=1 "
+                      "cool-off-min=5 cool-off-max=120 cool-off-default=10 rate-max=1 "
+                      "rate-window=120 day-max=6 rate-left=0 day-left=5 next-allowed-in=69\n");
+  g_autoptr (PdHlMessage) ready = host_expect (f->host, "READY 1 ", 5000);
+  g_assert_true (wait_until (is_ready, f, 5000));
+  guint changes = f->changes;
+  spin_for (1600);
+  g_assert_cmpuint (f->changes, ==, changes);
+  g_autoptr (PdComponent) c = pd_hostlink_guest_get_component (f->guest);
+  const char *next = pd_component_get_detail (c, "next-allowed-in");
+  g_assert_nonnull (next);
+  guint secs = (guint) g_ascii_strtoull (next, NULL, 10);
+  g_assert_cmpuint (secs, <=, 68);
+  g_assert_cmpuint (secs, >=, 50);
+  g_assert_cmpstr (pd_component_get_detail (c, "rate-limit"), ==,
+                   "1 per 120 s, 6 per day; none allowed now, 5 left today");
+}
+
 static gboolean
 guest_has_port (gpointer data)
 {
@@ -912,7 +985,6 @@ test_busy (void)
   close (master);
 }
 
-
 static PdState
 host_state (Fixture *f, char **report)
 {
@@ -997,6 +1069,10 @@ main (int argc, char **argv)
   g_test_add ("/hostlink/guest/timeout", Fixture, NULL, setup_pty, test_timeout, teardown);
   g_test_add ("/hostlink/guest/unavailable", Fixture, NULL, setup_pty, test_unavailable, teardown);
   g_test_add ("/hostlink/guest/last-cycle", Fixture, NULL, setup_pty, test_last_cycle, teardown);
+  g_test_add ("/hostlink/guest/reported-across-restart", Fixture, NULL, setup_pty,
+              test_reported_across_restart, teardown);
+  g_test_add ("/hostlink/guest/rate-countdown", Fixture, NULL, setup_pty, test_rate_countdown,
+              teardown);
   g_test_add ("/hostlink/guest/host-report", Fixture, NULL, setup_pty, test_host_report, teardown);
   g_test_add ("/hostlink/guest/port-appears", Fixture, NULL, NULL, test_port_appears, teardown);
   g_test_add ("/hostlink/guest/no-spin-while-disconnected", Fixture, NULL, setup_pty,

@@ -180,7 +180,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         }
       gboolean was_ready = pd_guest_conn_is_ready (f.conn);
       gsize before = out->len;
-      pd_guest_conn_feed (f.conn, (const char *) data + fed, n, out);
+      pd_guest_conn_feed (f.conn, (const char *) data + fed, n, now, out);
       if (!was_ready && !pd_guest_conn_is_ready (f.conn))
         {
           /* Before the handshake: nothing but READY, RESYNC, ERROR. */

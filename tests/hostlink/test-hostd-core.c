@@ -416,6 +416,7 @@ host_view (gpointer data, PdHostdView *v)
   v->vmid = 100;
   v->policy = h->policy;
   v->rate_left = h->next_allowed_in ? 0 : 1;
+  v->day_left = 6;
   v->next_allowed_in = h->next_allowed_in;
   v->cycle = h->running ? "shutting-down" : "idle";
   v->vm_state = "running";
@@ -517,8 +518,12 @@ test_conn_core (void)
   g_assert_cmpstr (r4c, ==, "ERROR 14 unexpected; ERROR 15 unexpected");
   h.running = FALSE;
   h.next_allowed_in = 299;
+  /* The budget changed since the HELLO (rate-left=1 then): the refusal is
+   * followed by a HELLO with the figures as they are now; once only. */
   g_autofree char *r5 = feed (c, "RESTART 8\n", NULL);
-  g_assert_cmpstr (r5, ==, "REFUSE 8 rate-limited");
+  g_assert_cmpstr (r5, ==, "REFUSE 8 rate-limited; HELLO 2");
+  g_autofree char *r5b = feed (c, "READY 2 proto=1\nRESTART 16\n", NULL);
+  g_assert_cmpstr (r5b, ==, "REFUSE 16 rate-limited");
   h.policy.enabled = FALSE;
   g_autofree char *r6 = feed (c, "RESTART 9\n", NULL);
   g_assert_cmpstr (r6, ==, "REFUSE 9 disabled");
@@ -526,8 +531,8 @@ test_conn_core (void)
 
   /* RESYNC: a new HELLO, and the handshake starts over. */
   g_autofree char *r7 = feed (c, "RESYNC 10\nPING 11\n", NULL);
-  g_assert_cmpstr (r7, ==, "HELLO 2; ERROR 11 not-ready");
-  g_autofree char *r8 = feed (c, "READY 2 proto=1\nSTATUS 12\n", NULL);
+  g_assert_cmpstr (r7, ==, "HELLO 3; ERROR 11 not-ready");
+  g_autofree char *r8 = feed (c, "READY 3 proto=1\nSTATUS 12\n", NULL);
   g_assert_cmpstr (r8, ==, "STATUS-REPLY 12");
 
   /* Bad lines: errors, then the connection is closed. */

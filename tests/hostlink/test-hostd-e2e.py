@@ -348,7 +348,7 @@ def case_cycle(env):
     hello = g.handshake()
     check(hello["vmid"] == "100" and hello["enabled"] == "1", f"HELLO facts: {hello}")
     check("last" not in hello, "no last result before any cycle")
-    check(hello["rate-left"] == "6" and hello["next-allowed-in"] == "0"
+    check(hello["rate-left"] == "1" and hello["day-left"] == "6" and hello["next-allowed-in"] == "0"
           and hello["day-max"] == "6" and hello["cool-off-default"] == "1",
           f"HELLO policy and budget: {hello}")
     g.send("RESTART 7 reason=test%20run cool-off=2\n")
@@ -373,6 +373,149 @@ def case_cycle(env):
     check(hello.get("last") == "ok", f"result in the next HELLO: {hello}")
     check(int(hello["last-duration"]) >= 2, "duration reported")
     check("started again" in hello.get("last-text", ""), f"last-text: {hello.get('last-text')}")
+    g.close()
+
+
+def wait_state(env, vmid, needle, timeout=25):
+    """Waits until the state file's [vm VMID] group holds @needle."""
+
+    def has():
+        try:
+            text = open(os.path.join(env.state, "hostd-state")).read()
+        except FileNotFoundError:
+            return False
+        sect = text.split(f"[vm {vmid}]")
+        return len(sect) > 1 and needle in sect[1].split("\n[")[0]
+
+    wait_for(has, timeout, f"'{needle}' in the state of VM {vmid}", step=0.1)
+
+
+def queued_hellos(g, quiet=1.5):
+    """Every HELLO that waited in the port, answered, until the host is quiet."""
+    hellos = []
+    while True:
+        try:
+            l = g.line(quiet)
+        except Fail:
+            return hellos
+        if l is None:
+            return hellos
+        m = parse(l)
+        if m["verb"] == "HELLO":
+            hellos.append(m)
+            g.send(f"\nREADY {m['id']} proto=1 agent=test\n")
+
+
+def case_stale_hello(env):
+    """Issue 13, defect 1: a failed cycle, then a good one. hostd connects as
+    soon as `qm start` has made the socket (the start still runs: start-delay),
+    and what it sends waits there until the guest opens its port. No HELLO of
+    the new boot carries the failed, older result; the good one comes with
+    last-id=2, also from a restarted hostd (the serial is in its state)."""
+    env.write("100.refuse-stop", "")
+    env.start_hostd()
+    g = Guest(env, 100)
+    g.handshake()
+    g.send("RESTART 1\n")
+    g.expect("ACCEPT", id=1)
+    wait_state(env, 100, "last-outcome=failed")
+    h = g.hello_with_result()
+    check(h.get("last") == "failed", f"first result: {h}")
+    first_id = h.get("last-id")
+    g.send(f"\nREADY {h['id']} proto=1\nPING 3\n")
+    g.expect("PONG", id=3)
+    os.unlink(os.path.join(env.fake, "100.refuse-stop"))
+    env.write("100.start-delay", "0.8")
+    g.send("RESTART 4\n")
+    g.expect("ACCEPT", id=4)
+    g.wait_closed()
+    g.close()
+    wait_state(env, 100, "last-outcome=ok")
+    g = Guest(env, 100)  # the new boot's agent opens the port
+    hellos = queued_hellos(g)
+    check(hellos, "the new boot got a HELLO")
+    for h in hellos:
+        check(h.get("last") != "failed",
+              f"a HELLO of the new boot carries the older cycle's result: {h} "
+              f"(all: {[x.get('last') for x in hellos]})")
+    check(first_id == "1" and hellos[-1].get("last") == "ok" and hellos[-1].get("last-id") == "2",
+          f"the latest HELLO carries this cycle's result: {hellos[-1]}")
+    state = open(os.path.join(env.state, "hostd-state")).read()
+    check("serial=2" in state and "last-id=2" in state, f"state:\n{state}")
+    # A restarted hostd keeps the numbering.
+    env.stop_hostd()
+    env.start_hostd()
+    h = g.expect("HELLO", timeout=15)
+    check(h.get("last") == "ok" and h.get("last-id") == "2", f"after a hostd restart: {h}")
+    g.close()
+
+
+def case_rate_figures(env):
+    """Issue 13, defect 2: rate-left is what is allowed now (1 per
+    min-interval), day-left the day's budget; when a cycle changes them the
+    guest gets a fresh HELLO right after ACCEPT (without the previous
+    result: a cycle runs). A refusal that changes nothing sends none."""
+    env.start_hostd()
+    g = Guest(env, 100)
+    h = g.handshake()
+    check(h["rate-left"] == "1" and h.get("day-left") == "6" and h["next-allowed-in"] == "0",
+          f"HELLO figures: {h}")
+    g.send("RESTART 1\n")
+    g.expect("ACCEPT", id=1)
+    h = g.expect("HELLO", timeout=5)
+    check(h["rate-left"] == "0" and h.get("day-left") == "5"
+          and 110 <= int(h["next-allowed-in"]) <= 120, f"HELLO after ACCEPT: {h}")
+    check("last" not in h, f"no result while the cycle runs: {h}")
+    g.send(f"\nREADY {h['id']} proto=1\n")
+    g.wait_closed()
+    g.close()
+    wait_state(env, 100, "last-outcome=ok")
+    g = Guest(env, 100)
+    h = g.hello_with_result()
+    check(h["rate-left"] == "0" and h.get("day-left") == "5"
+          and 0 < int(h["next-allowed-in"]) <= 120, f"HELLO after the cycle: {h}")
+    g.send("PING 5\nRESTART 2\n")
+    g.expect("PONG", id=5)
+    r = g.expect("REFUSE", id=2)
+    check(r["code"] == "rate-limited", f"REFUSE: {r}")
+    try:
+        l = g.line(0.7)
+    except Fail:
+        l = None
+    check(l is None or not l.startswith("HELLO"), f"a HELLO after a refusal that changed nothing: {l}")
+    g.close()
+
+
+def case_not_running(env, code):
+    """Issue 13, defect 3: the guest powered itself off before `qm shutdown`
+    looked; qm says "VM 100 not running" (exit @code). hostd confirms with
+    qm status that the VM is down and goes on: cool-off, start; not a failure."""
+    env.write("100.guest-off-first", "1")
+    env.write("100.not-running-exit", str(code))
+    env.start_hostd()
+    g = Guest(env, 100)
+    g.handshake()
+    g.send("RESTART 1 cool-off=2\n")
+    g.expect("ACCEPT", id=1)
+    g.wait_closed()
+    g.close()
+    wait_state(env, 100, "last-outcome=", timeout=30)
+    calls = env.calls(100)
+    shape = squash([c["argv"][0] for c in calls])
+    check(re.fullmatch(r"shutdown status\+? start status\+?", shape), f"qm calls in order: {shape}")
+    start = next(c for c in calls if c["argv"][0] == "start")
+    stopped_seen = [c for c in calls if c["argv"][0] == "status" and c["t"] < start["t"]][-1]
+    check(start["t"] - stopped_seen["t"] >= 1.9,
+          f"cool-off honoured: {start['t'] - stopped_seen['t']:.2f} s")
+    check(env.status(100) == "running", "the VM runs again")
+    log = env.hostd_log()
+    check("qm shutdown failed" not in log, "qm shutdown's answer logged as a failure:\n"
+          + "\n".join(l for l in log.splitlines() if "shutdown" in l))
+    check("not running" in log, "the log says the guest was already off")
+    g = Guest(env, 100)
+    h = g.hello_with_result()
+    check(h.get("last") == "ok" and "shut down and started again" in h.get("last-text", ""),
+          f"result: {h}")
     g.close()
 
 
@@ -1344,7 +1487,7 @@ def case_qm_unusable(env):
     check(env.status(100) == "running", "the VM was left alone")
     g.send("STATUS 5\n")
     m = g.expect("STATUS-REPLY", id=5)
-    check(m["cycle"] == "idle" and m["rate-left"] == "6", f"no cycle recorded: {m}")
+    check(m["cycle"] == "idle" and m["day-left"] == "6", f"no cycle recorded: {m}")
     # qm goes away during a cycle: it ends at once naming qm, not blaming the VM.
     shutil.copy(os.path.join(FAKES, "fake-qm"), qm)
     os.chmod(qm, 0o755)
@@ -1379,7 +1522,7 @@ def case_cancel(env):
     check(env.calls() == [], f"nothing ran: {env.calls()}")
     g.send("STATUS 3\n")
     m = g.expect("STATUS-REPLY", id=3)
-    check(m["cycle"] == "idle" and m["rate-left"] == "6",
+    check(m["cycle"] == "idle" and m["day-left"] == "6",
           f"idle, and the withdrawn request did not count: {m}")
     check("cycle-phase" not in state_text(env), "no cycle in the state file")
     g.close()
@@ -1701,6 +1844,11 @@ CASES = {
     "socket-dir-recreated": (case_socket_dir_recreated, {}),
     "socket-hygiene": (case_socket_hygiene, {}),
     "flood-many": (case_flood_many, {"conf": "enabled=false\n"}),
+    # issue 13 (real VM findings)
+    "stale-hello": (case_stale_hello, {"conf": "[vm 100]\non-timeout=leave-running\n"}),
+    "rate-figures": (case_rate_figures, {"conf": "[vm 100]\nmin-interval=120\n"}),
+    "shutdown-not-running": (lambda env: case_not_running(env, 255), {}),
+    "shutdown-not-running-0": (lambda env: case_not_running(env, 0), {}),
     "real-guest": (case_real_guest, {"vmids": (100, 101), "pty": True,
                                      "conf": "[vm 101]\nenabled=false\n"}),
 }
