@@ -39,6 +39,7 @@ struct _PdGuestConn
   PdHostReport *assembling;
   /* The newest result reported ("hostlink.last-cycle"), in this life or an
    * earlier one of this boot (pd_guest_conn_set_reported). */
+  gboolean reported_any;
   guint32 reported_id;
   guint32 reported_time;
   gboolean last_due; /* a HELLO came in this feed: judge its last cycle at the end */
@@ -270,7 +271,7 @@ static gboolean
 last_cycle_is_new (PdGuestConn *conn, const PdHostInfo *h)
 {
   guint32 t = h->has_last_time ? h->last_time : 0;
-  if (conn->reported_id == 0 && conn->reported_time == 0)
+  if (!conn->reported_any)
     return TRUE;
   if (h->has_last_id && h->last_id > conn->reported_id)
     return TRUE;
@@ -287,6 +288,7 @@ report_last_cycle (PdGuestConn *conn)
   const PdHostInfo *h = conn->host;
   if (!h->has_last || !last_cycle_is_new (conn, h))
     return;
+  conn->reported_any = TRUE;
   conn->reported_id = h->has_last_id ? h->last_id : 0;
   conn->reported_time = h->has_last_time ? h->last_time : 0;
   if (conn->ops->reported)
@@ -508,6 +510,7 @@ handle_line (PdGuestConn *conn, const char *line, gsize len, GString *out)
 void
 pd_guest_conn_set_reported (PdGuestConn *conn, guint32 last_id, guint32 last_time)
 {
+  conn->reported_any = TRUE;
   conn->reported_id = last_id;
   conn->reported_time = last_time;
 }
