@@ -305,6 +305,36 @@ test_rate_limits (void)
   g_assert_cmpstr (b->last->message, ==, r.message);
   g_assert_cmpint (b->last->duration_ms, ==, 61234);
 
+  /* Rate figures for the guest: allowed now is 0 or 1, the day's budget apart. */
+  guint now_left, day_left, next_in;
+  pd_vm_state_rate_figures (b, &p, t0 + S (86400) + 1, &now_left, &day_left, &next_in);
+  g_assert_cmpuint (now_left, ==, 1);
+  g_assert_cmpuint (day_left, ==, 1);
+  g_assert_cmpuint (next_in, ==, 0);
+  pd_vm_state_rate_figures (b, &p, t0 + S (700), &now_left, &day_left, &next_in);
+  g_assert_cmpuint (now_left, ==, 0);
+  g_assert_cmpuint (day_left, ==, 1);
+  g_assert_cmpuint (next_in, ==, 200);
+
+  /* Serial numbers: kept; a file from before them numbers its result 1 and
+   * gives a cycle in flight the next number. */
+  b->serial = 7;
+  b->last->serial = 6;
+  g_assert_true (pd_hostd_state_save (back, NULL));
+  g_autoptr (PdHostdState) again = pd_hostd_state_load (dir, NULL);
+  PdVmState *a = pd_hostd_state_vm (again, 100);
+  g_assert_cmpuint (a->serial, ==, 7);
+  g_assert_cmpuint (a->last->serial, ==, 6);
+  g_autofree char *old_path = g_build_filename (dir, "hostd-state", NULL);
+  g_assert_true (g_file_set_contents (old_path,
+                                      "[vm 100]\ncycle-phase=starting\nlast-outcome=ok\n"
+                                      "last-message=x\n",
+                                      -1, NULL));
+  g_autoptr (PdHostdState) old = pd_hostd_state_load (dir, NULL);
+  PdVmState *o = pd_hostd_state_vm (old, 100);
+  g_assert_cmpuint (o->last->serial, ==, 1);
+  g_assert_cmpuint (o->serial, ==, 2);
+
   /* A corrupt file is kept aside, never lost, and the state starts empty. */
   g_autofree char *path = g_build_filename (dir, "hostd-state", NULL);
   g_assert_true (g_file_set_contents (path, "\x01\x02 not a key file [", -1, NULL));
@@ -328,6 +358,12 @@ test_qm_parse (void)
 {
   g_autofree char *a = pd_qm_parse_status ("status: running\n");
   g_assert_cmpstr (a, ==, "running");
+  /* qemu-server's line for a VM whose QEMU is gone, as a whole line only. */
+  g_assert_true (pd_qm_output_says_not_running ("VM 100 not running\n\n", 100));
+  g_assert_true (pd_qm_output_says_not_running ("trying...\nVM 100 not running", 100));
+  g_assert_false (pd_qm_output_says_not_running ("VM 1000 not running\n", 100));
+  g_assert_false (pd_qm_output_says_not_running ("VM 100 not running anymore\n", 100));
+  g_assert_false (pd_qm_output_says_not_running (NULL, 100));
   g_autofree char *b = pd_qm_parse_status ("noise\nstatus: stopped\n");
   g_assert_cmpstr (b, ==, "stopped");
   g_assert_null (pd_qm_parse_status ("status: \n"));
