@@ -6,10 +6,12 @@ pty's other end, PROTOCOL.md) → on ACCEPT the clean poweroff through logind
 (dbusmock logind) → the reply; REFUSE comes back as Refused with the host's
 sentence; PROGRESS becomes ColdRestartProgress and ColdRestartState."""
 import ctypes
+import json
 import os
 import re
 import subprocess
 import sys
+import time
 import tty
 import unittest
 import urllib.parse
@@ -94,11 +96,11 @@ class ColdRestartTest(h.AgentTestCase):
                 self.inbuf = b'\n'.join(lines[i + 1:])
                 return l.decode()
 
-    def handshake(self):
-        self.start_agent(['--no-vaprobe', '--hostlink-port', self.port])
+    def handshake(self, hello=HELLO, env=None):
+        self.start_agent(['--no-vaprobe', '--hostlink-port', self.port], env=env)
         self.connect_host()
         os.write(self.host, b'\n')
-        self.send(HELLO)
+        self.send(hello)
         ready = self.read_line('READY')
         self.assertTrue(ready.startswith('READY 1 proto=1'), ready)
         self.wait_until(lambda: self.components().get('hostlink', ('',) * 5)[1] == 'ok',
@@ -148,6 +150,42 @@ class ColdRestartTest(h.AgentTestCase):
         self.assertEqual(h.Gio.DBusError.get_remote_error(e), ERR + 'Refused')
         self.assertIn(text, e.message)
         self.assertEqual(self.logind.GetMethodCalls('PowerOff'), [])
+
+    def test_figures_count_down_and_result_once_per_boot(self):
+        """Issue 13: GetReport counts next-allowed-in down from the HELLO
+        (the guest said 69 s while hostd said 54 s: it was the HELLO's
+        figure); the last cycle's result is one event, also across an agent
+        restart (what was reported is kept in $RUNTIME_DIRECTORY)."""
+        run = os.path.join(self.tmp.name, 'run')
+        os.mkdir(run, 0o700)
+        env = {'RUNTIME_DIRECTORY': run}
+        hello = (HELLO.replace('rate-left=1 next-allowed-in=0',
+                               'rate-left=0 day-left=5 next-allowed-in=69')
+                 + ' last=ok last-id=5 last-time=1796000100 last-duration=52')
+        self.handshake(hello, env)
+        sent = time.monotonic()
+
+        def last_cycle_events():
+            return [e for e in self.events() if e[1] == 'hostlink.last-cycle']
+        self.wait_until(lambda: len(last_cycle_events()) == 1, 'the last-cycle event')
+        time.sleep(max(0, sent + 3.2 - time.monotonic()))
+        report = json.loads(self.call('GetReport')[0])
+        link = next(c for c in report['components'] if c['id'] == 'hostlink')
+        left = int(link['details']['next-allowed-in'].split()[0])
+        self.assertLessEqual(left, 66, link['details'])
+        self.assertGreaterEqual(left, 50, link['details'])
+        self.assertIn('none allowed now, 5 left today', link['details']['rate-limit'])
+
+        # systemctl restart passdesk-agent: hostd stays, answers RESYNC with
+        # the same result; no second event in this boot.
+        os.close(self.host)
+        self.host = None
+        self.stop_agent()
+        self.inbuf = b''
+        self.handshake(hello, env)
+        self.send('PING 77')
+        self.read_line('PONG')
+        self.assertEqual(last_cycle_events(), [], self.events())
 
     def test_denied_never_reaches_the_host(self):
         self.polkit.SetAllowed(['org.example.other'])
