@@ -190,8 +190,10 @@ send_hello (PdHostdConn *c, GString *out)
   c->sent_day_left = v.day_left;
 }
 
-/* After a RESTART or CANCEL: a fresh HELLO when the budget the guest was
- * told no longer holds (a cycle counted, or a withdrawn one given back). */
+/* After an ACCEPT, a rate-limited REFUSE or a successful CANCEL (the answers
+ * that can change the budget, or show the guest's was stale): a fresh HELLO
+ * when the budget the guest was told no longer holds. Other refusals cost
+ * no second view, so a flood of them stays cheap. */
 static void
 refresh_figures (PdHostdConn *c, GString *out)
 {
@@ -349,6 +351,7 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
              "is allowed in %u s. Try again then."),
           v.policy.min_interval, v.policy.max_per_day, v.next_allowed_in);
       send_refuse (c, msg->id, PD_HL_REFUSE_RATE_LIMITED, t, v.next_allowed_in, out);
+      refresh_figures (c, out);
       return;
     }
   g_autofree char *why = NULL;
@@ -367,6 +370,7 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
                             "again.",
                             cool_off);
   send_msg (c, m, out);
+  refresh_figures (c, out);
 }
 
 static void
@@ -389,6 +393,7 @@ handle_cancel (PdHostdConn *c, const PdHlMessage *msg, GString *out)
                                 "The cold restart was cancelled before the shutdown started; "
                                 "nothing was done.",
                                 out);
+        refresh_figures (c, out);
       }
       break;
     case PD_HOSTD_CANCEL_TOO_LATE:
@@ -528,11 +533,9 @@ handle_line (PdHostdConn *c, const char *line, gsize len, gint64 now, GString *o
     {
     case PD_HL_VERB_RESTART:
       handle_restart (c, msg, out);
-      refresh_figures (c, out);
       break;
     case PD_HL_VERB_CANCEL:
       handle_cancel (c, msg, out);
-      refresh_figures (c, out);
       break;
     case PD_HL_VERB_STATUS:
       handle_status (c, msg, out);

@@ -21,8 +21,9 @@
  * (not only the latest): a RESYNC crossing our HELLO makes the guest answer
  * the older one, and it is in sync either way.
  *
- * Rate figures: when a RESTART or CANCEL changed what the latest HELLO said
- * (cycles allowed now, left today), a fresh HELLO follows the answer, so the
+ * Rate figures: when an ACCEPT, a rate-limited REFUSE or a successful CANCEL
+ * finds the budget changed from what the latest HELLO said (cycles allowed
+ * now, left today), a fresh HELLO follows the answer, so the
  * guest never shows a budget the host no longer has. The guest counts
  * next-allowed-in down itself; time alone sends nothing.
  */
