@@ -16,6 +16,7 @@
 #include "agent-client.h"
 #include "pd-i18n.h"
 #include "agent-errors.h"
+#include "cli-format.h"
 #include "cli.h"
 #include "cold-restart-phase.h"
 #include "detail-keys.h"
@@ -281,30 +282,17 @@ pd_cli_cold_restart (int argc, char **argv)
   g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    {
-      fprintf (stderr, "%s: %s\n", PROG, error->message);
-      return PD_EXIT_USAGE;
-    }
+    return pd_cli_usage_error ("cold-restart", "%s", error->message);
   if (argc > 1)
-    {
-      fprintf (stderr, _ ("%s: unexpected argument “%s”\n"), PROG, argv[1]);
-      return PD_EXIT_USAGE;
-    }
+    return pd_cli_usage_error ("cold-restart", _ ("unexpected argument “%s”"), argv[1]);
   if (cool_off < 0 || cool_off > 86400)
-    {
-      fprintf (stderr, _ ("%s: --cool-off must be between 0 and 86400 seconds\n"), PROG);
-      return PD_EXIT_USAGE;
-    }
+    return pd_cli_usage_error ("cold-restart",
+                               _ ("--cool-off must be between 0 and 86400 seconds"));
   if (timeout_s < 1 || timeout_s > 600)
-    {
-      fprintf (stderr, _ ("%s: --timeout must be between 1 and 600 seconds\n"), PROG);
-      return PD_EXIT_USAGE;
-    }
+    return pd_cli_usage_error ("cold-restart", _ ("--timeout must be between 1 and 600 seconds"));
   if (reason && (strlen (reason) > 200 || !g_utf8_validate (reason, -1, NULL)))
-    {
-      fprintf (stderr, _ ("%s: --reason must be UTF-8 text of at most 200 bytes\n"), PROG);
-      return PD_EXIT_USAGE;
-    }
+    return pd_cli_usage_error ("cold-restart",
+                               _ ("--reason must be UTF-8 text of at most 200 bytes"));
   if (!yes)
     {
       if (!isatty (STDIN_FILENO))

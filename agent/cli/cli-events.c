@@ -30,13 +30,11 @@ pd_cli_events (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
-      fprintf (stderr, "passdesk events: %s\n", error->message);
-      return PD_EXIT_USAGE;
+      return pd_cli_usage_error ("events", "%s", error->message);
     }
   if (argc > 1)
     {
-      fprintf (stderr, _ ("passdesk events: unexpected argument “%s”\n"), argv[1]);
-      return PD_EXIT_USAGE;
+      return pd_cli_usage_error ("events", _ ("unexpected argument “%s”"), argv[1]);
     }
 
   PdAgentClientStatus status;

@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "cli-format.h"
 #include "cli.h"
 #include "logscan-rules.h"
 #include "pd-i18n.h"
@@ -200,9 +201,7 @@ pd_cli_scan_log (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
-      fprintf (stderr, _ ("passdesk scan-log: %s\nRun “passdesk scan-log --help” for usage.\n"),
-               error->message);
-      return PD_EXIT_USAGE;
+      return pd_cli_usage_error ("scan-log", "%s", error->message);
     }
   if (kinds || patterns)
     {

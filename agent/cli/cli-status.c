@@ -8,6 +8,7 @@
 #include "agent-client.h"
 #include "pd-i18n.h"
 #include "checks.h"
+#include "cli-format.h"
 #include "cli.h"
 #include "components-variant.h"
 #include "report-table.h"
@@ -110,18 +111,15 @@ pd_cli_status (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
-      fprintf (stderr, "passdesk status: %s\n", error->message);
-      return PD_EXIT_USAGE;
+      return pd_cli_usage_error ("status", "%s", error->message);
     }
   if (argc > 1)
     {
-      fprintf (stderr, _ ("passdesk status: unexpected argument “%s”\n"), argv[1]);
-      return PD_EXIT_USAGE;
+      return pd_cli_usage_error ("status", _ ("unexpected argument “%s”"), argv[1]);
     }
   if (timeout_s < 0 || timeout_s > 600)
     {
-      fprintf (stderr, _ ("passdesk status: --timeout must be between 1 and 600 seconds\n"));
-      return PD_EXIT_USAGE;
+      return pd_cli_usage_error ("status", _ ("--timeout must be between 1 and 600 seconds"));
     }
 
   g_autoptr (PdReport) report = local ? NULL : report_from_agent (session, json);
@@ -141,14 +139,21 @@ pd_cli_status (int argc, char **argv)
     }
   else
     {
+      guint columns = pd_cli_output_width (STDOUT_FILENO);
       g_autoptr (PdReport) localized = pd_report_localize (report);
-      g_autofree char *s = pd_report_format_table (localized, isatty (STDOUT_FILENO));
+      g_autofree char *s = pd_report_format_table (localized, isatty (STDOUT_FILENO), columns);
       fputs (s, stdout);
       if (g_strcmp0 (report->source, "agent") != 0)
-        fputs (_ ("Without the running agent, these are not checked: the kernel log (GPU hangs, "
-                  "HD-Audio codec timeouts, USB resets), USB faults over time and the host "
-                  "helper's answer. Start it with “sudo systemctl start passdesk-agent”.\n"),
-               stdout);
+        {
+          g_autoptr (GString) note = g_string_new (NULL);
+          pd_cli_append_wrapped (
+              note,
+              _ ("Without the running agent, these are not checked: the kernel log (GPU hangs, "
+                 "HD-Audio codec timeouts, USB resets), USB faults over time and the host "
+                 "helper's answer. Start it with “sudo systemctl start passdesk-agent”."),
+              0, 0, columns);
+          printf ("%s\n", note->str);
+        }
     }
   /* Unknown (e.g. a skipped probe) is not a problem: only degraded or
    * failed components make the exit status 1. */

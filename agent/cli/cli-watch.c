@@ -144,13 +144,11 @@ pd_cli_watch (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
-      fprintf (stderr, "passdesk watch: %s\n", error->message);
-      return PD_EXIT_USAGE;
+      return pd_cli_usage_error ("watch", "%s", error->message);
     }
   if (argc > 1)
     {
-      fprintf (stderr, _ ("passdesk watch: unexpected argument “%s”\n"), argv[1]);
-      return PD_EXIT_USAGE;
+      return pd_cli_usage_error ("watch", _ ("unexpected argument “%s”"), argv[1]);
     }
 
   PdAgentClientStatus status;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli-format.h"
 #include "cli.h"
 
 typedef int (*PdCliFunc) (int argc, char **argv);
@@ -30,13 +31,36 @@ static const struct
 static void
 print_usage (FILE *out)
 {
-  fprintf (out, _ ("Usage: passdesk COMMAND [OPTION…]\n\n"
+  fprintf (out, _ ("Usage: passdesk COMMAND [OPTION…]\n"
+                   "       passdesk help COMMAND\n\n"
                    "Keeps a Proxmox VM with a passed-through iGPU usable as a desktop.\n\n"
                    "Commands:\n"));
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     fprintf (out, "  %-14s %s\n", commands[i].name, _ (commands[i].help));
-  fprintf (out, _ ("\nRun 'passdesk COMMAND --help' for a command's options.\n"
+  fprintf (out, _ ("\nOptions:\n"
+                   "  -h, --help     Show this help\n"
+                   "  -V, --version  Show the version\n"
+                   "\nRun 'passdesk help COMMAND' or 'passdesk COMMAND --help' for a command's "
+                   "options.\n"
                    "Exit status: 0 all well, 1 a problem was found, 2 usage error.\n"));
+}
+
+static int
+run_command (guint i, int argc, char **argv)
+{
+  /* GOption's usage line says "<prgname> [OPTION…]". */
+  g_autofree char *prgname = g_strdup_printf ("passdesk %s", commands[i].name);
+  g_set_prgname (prgname);
+  return commands[i].func (argc, argv);
+}
+
+static int
+find_command (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (name, commands[i].name) == 0)
+      return (int) i;
+  return -1;
 }
 
 int
@@ -49,27 +73,30 @@ main (int argc, char **argv)
       print_usage (stderr);
       return PD_EXIT_USAGE;
     }
+  if (strcmp (argv[1], "help") == 0 && argc > 2)
+    {
+      /* "passdesk help status" is "passdesk status --help", as with git. */
+      int i = find_command (argv[2]);
+      if (i < 0)
+        return pd_cli_usage_error (NULL, "no command “%s”", argv[2]);
+      char *help_argv[] = { argv[2], (char *) "--help", NULL };
+      return run_command ((guint) i, 2, help_argv);
+    }
   if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
       || strcmp (argv[1], "help") == 0)
     {
       print_usage (stdout);
       return PD_EXIT_OK;
     }
-  if (strcmp (argv[1], "--version") == 0)
+  if (strcmp (argv[1], "--version") == 0 || strcmp (argv[1], "-V") == 0)
     {
       printf ("passdesk %s\n", PACKAGE_VERSION);
       return PD_EXIT_OK;
     }
-  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    if (strcmp (argv[1], commands[i].name) == 0)
-      {
-        /* GOption's usage line says "<prgname> [OPTION…]". */
-        g_autofree char *prgname = g_strdup_printf ("passdesk %s", commands[i].name);
-        g_set_prgname (prgname);
-        return commands[i].func (argc - 1, argv + 1);
-      }
-
-  fprintf (stderr, _ ("passdesk: unknown command “%s”\n\n"), argv[1]);
-  print_usage (stderr);
-  return PD_EXIT_USAGE;
+  int i = find_command (argv[1]);
+  if (i >= 0)
+    return run_command ((guint) i, argc - 1, argv + 1);
+  if (argv[1][0] == '-')
+    return pd_cli_usage_error (NULL, _ ("unknown option %s"), argv[1]);
+  return pd_cli_usage_error (NULL, _ ("unknown command “%s”"), argv[1]);
 }

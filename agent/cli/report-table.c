@@ -1,6 +1,8 @@
 /* report-table.c - the human-readable status table. */
 #include "report-table.h"
 
+#include "cli-format.h"
+
 #include <string.h>
 
 #include "pd-i18n.h"
@@ -74,7 +76,7 @@ append_state (GString *out, PdState s, gboolean color)
 }
 
 char *
-pd_report_format_table (const PdReport *report, gboolean color)
+pd_report_format_table (const PdReport *report, gboolean color, guint columns)
 {
   GString *out = g_string_new (NULL);
   int width = 0;
@@ -98,11 +100,17 @@ pd_report_format_table (const PdReport *report, gboolean color)
       append_padded (out, pd_component_title_localized (c->id), width);
       g_string_append (out, "  ");
       append_state (out, c->state, color);
-      g_string_append_printf (out, "  %s\n", c->summary);
+      g_string_append (out, "  ");
+      /* Wrapped lines of the summary line up under its first word. */
+      guint col = width + 2 + MAX (9, state_width ()) + 2;
+      pd_cli_append_wrapped (out, c->summary, col, col, columns);
+      g_string_append_c (out, '\n');
       for (guint j = 0; j < c->advice->len; j++)
         {
           const PdAdvice *a = g_ptr_array_index (c->advice, j);
-          g_string_append_printf (out, "%*s  -> %s\n", width, "", a->text);
+          g_string_append_printf (out, "%*s  -> ", width, "");
+          pd_cli_append_wrapped (out, a->text, width + 5, width + 5, columns);
+          g_string_append_c (out, '\n');
           if (a->command)
             {
               /* Multi-line commands keep their own lines, indented alike. */
@@ -114,8 +122,12 @@ pd_report_format_table (const PdReport *report, gboolean color)
     }
   /* TRANSLATORS: the table's last line starts "Overall: degraded (checked by the agent)" */
   g_string_append_printf (out, "\n%s ", _ ("Overall:"));
-  append_state (out, pd_report_overall (report), color);
-  g_string_truncate (out, strlen (g_strchomp (out->str)));
+  /* the state unpadded: nothing follows it in its column */
+  PdState overall = pd_report_overall (report);
+  if (color)
+    g_string_append_printf (out, "%s%s\033[0m", state_color (overall), state_label (overall));
+  else
+    g_string_append (out, state_label (overall));
   if (g_strcmp0 (report->source, "agent") == 0)
     g_string_append_printf (out, " %s\n", _ ("(checked agent)"));
   else if (g_strcmp0 (report->source, "in-process") == 0)

@@ -12,7 +12,7 @@ test_table (void)
   pd_component_add_advice (v, "Install the non-free driver.",
                            "sudo apt update\nsudo apt install intel-media-va-driver-non-free");
   pd_report_take (r, v);
-  g_autofree char *t = pd_report_format_table (r, FALSE);
+  g_autofree char *t = pd_report_format_table (r, FALSE, 0);
   g_assert_nonnull (strstr (t, "Video acceleration  degraded   no HEVC encode\n"));
   g_assert_nonnull (strstr (t, "-> Install the non-free driver.\n"));
   g_assert_nonnull (strstr (t, "sudo apt install intel-media-va-driver-non-free\n"));

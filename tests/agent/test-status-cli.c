@@ -5,7 +5,10 @@
  * first ask the agent there and fall back to checking in-process.
  */
 #include <json-glib/json-glib.h>
+#include <pty.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "detail-keys.h"
 #include "health.h"
@@ -301,6 +304,152 @@ test_no_gpu_plainly (void)
   run_result_clear (&r);
 }
 
+/* Runs passdesk on fixture @machine with its output on a terminal of @cols
+ * columns (a pty); @columns_env sets $COLUMNS (NULL: unset). */
+static char *
+run_on_pty (const char *machine, const char *const *args, unsigned short cols,
+            const char *columns_env)
+{
+  int master, slave;
+  struct winsize ws = { .ws_row = 50, .ws_col = cols };
+  g_assert_cmpint (openpty (&master, &slave, NULL, NULL, &ws), ==, 0);
+  const char *builddir = g_getenv ("PASSDESK_BUILDDIR");
+  g_autofree char *exe = g_build_filename (builddir, "agent", "cli", "passdesk", NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, exe);
+  for (guint i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GSubprocessLauncher) launcher
+      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_autofree char *root = fixture_path (machine);
+  g_subprocess_launcher_setenv (launcher, "PASSDESK_SYSROOT", root, TRUE);
+  g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent",
+                                TRUE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  if (columns_env)
+    g_subprocess_launcher_setenv (launcher, "COLUMNS", columns_env, TRUE);
+  else
+    g_subprocess_launcher_unsetenv (launcher, "COLUMNS");
+  g_subprocess_launcher_take_stdout_fd (launcher, slave);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) proc
+      = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_clear_object (&launcher); /* closes our copy of the slave: EOF (EIO) when the child ends */
+  GString *out = g_string_new (NULL);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read (master, buf, sizeof buf)) > 0)
+    g_string_append_len (out, buf, n);
+  close (master);
+  g_subprocess_wait (proc, NULL, NULL);
+  /* the pty turns \n into \r\n; colours are escapes of no width */
+  g_autoptr (GRegex) esc = g_regex_new ("\033\\[[0-9;]*m|\r", 0, 0, NULL);
+  char *plain = g_regex_replace_literal (esc, out->str, -1, 0, "", 0, NULL);
+  g_string_free (out, TRUE);
+  return plain;
+}
+
+/* The widest line; command lines (indented 25, under their advice) and
+ * `code` are never broken and do not count when @skip_commands. */
+static guint
+longest_line_full (const char *text, gboolean skip_commands)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  guint max = 0;
+  for (guint i = 0; lines[i]; i++)
+    {
+      /* at a narrow width a `code span` longer than the room stays whole */
+      if (skip_commands && (strspn (lines[i], " ") == 25 || strchr (lines[i], '`')))
+        continue;
+      max = MAX (max, (guint) g_utf8_strlen (lines[i], -1));
+    }
+  return max;
+}
+
+static guint
+longest_line (const char *text)
+{
+  return longest_line_full (text, FALSE);
+}
+
+/* Issue 15: on a terminal, status wraps summaries and advice to its width
+ * (continued lines indented); a pipe keeps one record per line. */
+static void
+test_wraps_on_terminal (void)
+{
+  const char *args[] = { "status", "--local", "--no-vaprobe", NULL };
+  RunResult piped = run_passdesk ("no-gpu", args);
+  g_assert_cmpuint (longest_line (piped.out), >, 150); /* the advice runs long */
+
+  g_autofree char *tty80 = run_on_pty ("no-gpu", args, 80, NULL);
+  if (longest_line (tty80) > 80)
+    g_error ("a line is wider than the 80-column terminal:\n%s", tty80);
+  /* nothing lost: the words are the same, only the line breaks differ */
+  g_autoptr (GRegex) ws = g_regex_new ("\\s+", 0, 0, NULL);
+  g_autofree char *a = g_regex_replace_literal (ws, piped.out, -1, 0, " ", 0, NULL);
+  g_autofree char *b = g_regex_replace_literal (ws, tty80, -1, 0, " ", 0, NULL);
+  g_assert_cmpstr (g_strstrip (a), ==, g_strstrip (b));
+  /* a continued summary line starts under the summary's first word */
+  assert_contains (tty80, "\n                               ");
+  /* `lspci -nnk -s 00:02.0` in a sentence is not broken apart */
+  assert_contains (tty80, "`lspci -nnk`");
+
+  g_autofree char *tty60 = run_on_pty ("no-gpu", args, 132, "60");
+  g_assert_cmpuint (longest_line_full (tty60, TRUE), <=, 60);
+  g_autofree char *tty132 = run_on_pty ("no-gpu", args, 132, NULL);
+  g_assert_cmpuint (longest_line (tty132), <=, 132);
+  g_assert_cmpuint (longest_line (tty132), >, 100);
+  run_result_clear (&piped);
+}
+
+/* Issue 15: -V, `help COMMAND`, and usage errors that point at --help. */
+static void
+test_help_and_version (void)
+{
+  const char *v[] = { "-V", NULL };
+  RunResult r = run_passdesk ("esprimo", v);
+  g_assert_cmpint (r.exit_status, ==, 0);
+  g_assert_true (g_str_has_prefix (r.out, "passdesk "));
+  const char *version[] = { "--version", NULL };
+  RunResult r2 = run_passdesk ("esprimo", version);
+  g_assert_cmpstr (r.out, ==, r2.out);
+  run_result_clear (&r);
+  run_result_clear (&r2);
+
+  const char *help_status[] = { "help", "status", NULL };
+  const char *status_help[] = { "status", "--help", NULL };
+  r = run_passdesk ("esprimo", help_status);
+  r2 = run_passdesk ("esprimo", status_help);
+  g_assert_cmpint (r.exit_status, ==, 0);
+  g_assert_cmpstr (r.out, ==, r2.out);
+  assert_contains (r.out, "--no-vaprobe");
+  run_result_clear (&r);
+  run_result_clear (&r2);
+
+  const char *const bad[][4] = {
+    { "status", "--bogus", NULL },     { "scan-log", "--jsn", NULL }, { "watch", "--bogus", NULL },
+    { "events", "extra", NULL },       { "cold-restart", "--bogus", NULL },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      r = run_passdesk ("esprimo", bad[i]);
+      g_assert_cmpint (r.exit_status, ==, 2);
+      g_autofree char *want = g_strdup_printf ("\nTry 'passdesk %s --help'.\n", bad[i][0]);
+      assert_contains (r.err, want);
+      run_result_clear (&r);
+    }
+  const char *const top[][3] = { { "frob", NULL }, { "--bogus", NULL }, { "help", "frob", NULL } };
+  for (guint i = 0; i < G_N_ELEMENTS (top); i++)
+    {
+      r = run_passdesk ("esprimo", top[i]);
+      g_assert_cmpint (r.exit_status, ==, 2);
+      assert_contains (r.err, "Try 'passdesk --help'.");
+      run_result_clear (&r);
+    }
+}
+
 static void
 test_usage_errors (void)
 {
@@ -341,5 +490,7 @@ main (int argc, char **argv)
   g_test_add_func ("/status-cli/no-gpu-plainly", test_no_gpu_plainly);
   g_test_add_func ("/status-cli/without-agent-reads-more", test_without_agent_reads_more);
   g_test_add_func ("/status-cli/usage-errors", test_usage_errors);
+  g_test_add_func ("/status-cli/wraps-on-terminal", test_wraps_on_terminal);
+  g_test_add_func ("/status-cli/help-and-version", test_help_and_version);
   return g_test_run ();
 }
