@@ -4,6 +4,7 @@
 
 #include <glib-unix.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "agent-client.h"
 #include "pd-i18n.h"
@@ -15,6 +16,7 @@ typedef struct
   GMainLoop *loop;
   gboolean json;
   gboolean had_owner;
+  GHashTable *states; /* component id -> last state seen (text mode's "was") */
 } Watch;
 
 static void
@@ -45,9 +47,31 @@ print_component (Watch *w, const char *id, const char *state, const char *summar
       print_json (root);
       return;
     }
+  /* One line per change: the state, what it was, and the summary (the
+   * agent's "<id>.state-changed" event says the same and is not printed). */
   g_autofree char *when = pd_cli_format_time (g_get_real_time ());
-  printf ("%s  %-8s %-9s %s\n", when, id, state, pd_i18n_text (summary));
+  const char *was = g_hash_table_lookup (w->states, id);
+  /* TRANSLATORS: after a state change in `passdesk watch`; %s is the old state */
+  g_autofree char *was_text = was && strcmp (was, state) != 0
+                                  ? g_strdup_printf (_ (" (was %s)"), was)
+                                  : g_strdup ("");
+  printf ("%s  %-8s %-9s %s%s\n", when, id, state, pd_i18n_text (summary), was_text);
   fflush (stdout);
+  g_hash_table_insert (w->states, g_strdup (id), g_strdup (state));
+}
+
+/* The states the agent publishes now, so the first change can say "was". */
+static void
+remember_states (Watch *w, PdDbusAgent1 *proxy)
+{
+  GVariant *comps = pd_dbus_agent1_get_components (proxy);
+  if (comps == NULL || !g_variant_is_of_type (comps, G_VARIANT_TYPE ("a(sssa(ss)a(ss))")))
+    return;
+  GVariantIter iter;
+  const char *id, *state;
+  g_variant_iter_init (&iter, comps);
+  while (g_variant_iter_next (&iter, "(&s&s&s@a(ss)@a(ss))", &id, &state, NULL, NULL, NULL))
+    g_hash_table_insert (w->states, g_strdup (id), g_strdup (state));
 }
 
 static void
@@ -88,6 +112,8 @@ on_event (PdDbusAgent1 *proxy, gint64 time, const char *kind, const char *compon
       print_json (node);
       return;
     }
+  if (g_str_has_suffix (kind, ".state-changed"))
+    return; /* the component's own line says it */
   g_autofree char *when = pd_cli_format_time (time);
   printf ("%s  %-8s event     %s: %s\n", when, component, kind, pd_i18n_text (text));
   fflush (stdout);
@@ -162,6 +188,8 @@ pd_cli_watch (int argc, char **argv)
 
   Watch w = { .json = json };
   w.loop = g_main_loop_new (NULL, FALSE);
+  w.states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  remember_states (&w, proxy);
   g_autofree char *owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (proxy));
   w.had_owner = owner != NULL;
   if (owner)
@@ -195,5 +223,6 @@ pd_cli_watch (int argc, char **argv)
   g_source_remove (sigterm);
   g_signal_handlers_disconnect_by_data (proxy, &w);
   g_main_loop_unref (w.loop);
+  g_hash_table_unref (w.states);
   return PD_EXIT_OK;
 }

@@ -5,6 +5,7 @@ allow/deny (python3-dbusmock's polkitd on a private "system" bus), the CLI
 commands that talk to the agent, and clean shutdown."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -309,6 +310,34 @@ class DbusTest(h.AgentTestCase):
                 seen.append(json.loads(line))
             comp = [l for l in seen if l['type'] == 'component' and l['id'] == 'audio'][0]
             self.assertEqual(comp['state'], 'failed')
+        finally:
+            watch.send_signal(signal.SIGINT)
+            rc = watch.wait(timeout=h.TIMEOUT)
+        self.assertEqual(rc, 0)
+
+    def test_watch_prints_one_line_per_change(self):
+        # Issue 15: a state change is one line (the component's, saying what
+        # it was), not the component line plus the agent's state-changed event.
+        self.start_agent(['--no-vaprobe'])
+        env = dict(os.environ, PASSDESK_BUS='session', PASSDESK_SYSROOT=self.root)
+        watch = subprocess.Popen([h.CLI, 'watch'], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertIn('Watching passdesk-agent', watch.stdout.readline())
+            self.write_kmsg(h.AUDIO_TIMEOUT)
+            seen = []
+            while not any(re.search(r'  audio +failed ', l) for l in seen):
+                line = watch.stdout.readline()
+                if not line:
+                    self.fail('watch ended early: ' + watch.stderr.read())
+                seen.append(line)
+            # the kernel finding is an event of its own; the change is one line
+            about_change = [l for l in seen
+                            if 'audio.state-changed' in l or re.search(r'  audio +failed ', l)]
+            self.assertEqual(len(about_change), 1, ''.join(seen))
+            self.assertIn('(was ok)', about_change[0])
+            self.assertEqual(len([l for l in seen if 'audio.codec-timeout' in l]), 1,
+                             ''.join(seen))
         finally:
             watch.send_signal(signal.SIGINT)
             rc = watch.wait(timeout=h.TIMEOUT)
