@@ -3,7 +3,11 @@
  * The needles are verbatim pieces of the kernel's format strings:
  * drivers/usb/host/xhci*.c, drivers/usb/core/hub.c, drivers/gpu/drm/i915 and
  * drivers/gpu/drm/xe, sound/pci/hda, drivers/base/regmap (regcache sync),
- * drivers/pci/rom.c and the driver core's "probe of ... failed".
+ * drivers/pci/rom.c and the driver core's "probe of ... failed"; from the
+ * Proxmox host's kernel: drivers/pci/pci.c (pci_dev_wait's "not ready %dms
+ * after %s; giving up", __pci_request_region's "BAR %d: can't reserve %pR")
+ * and drivers/iommu/intel/dmar.c (dmar_fault_do_one's "[%s NO_PASID] Request
+ * device [%02x:%02x.%d] fault addr ...", older "[%s] Request device ...").
  */
 #include "logscan-rules.h"
 
@@ -30,6 +34,9 @@ enum
   K_AUDIO_NO_I915_BINDING,
   K_VFIO_ROM_INVALID,
   K_VFIO_PROBE_FAILED,
+  K_VFIO_RESET_TIMEOUT,
+  K_VFIO_BAR_BUSY,
+  K_VFIO_DMAR_FAULT,
   K_N_KINDS
 };
 
@@ -45,6 +52,9 @@ enum
  *         re-probes VA-API shortly after, and a probe that passes ends both
  *         overlays, one that fails says acceleration did not survive.
  *  VFIO:  about the passed-through GPU; a passing probe ends it.
+ *  VFIO_HOST: the same, for lines only the Proxmox host's kernel prints
+ *         (pasted from the host: `journalctl -k` there); the next step is
+ *         on the host.
  *  AUDIO: the agent publishes FAILED (HDMI audio the kernel says misbehaves is
  *         not to be trusted); the audio monitor re-reads /proc/asound.
  *  DISPLAY: ends when the outputs read well again. */
@@ -63,6 +73,11 @@ enum
 #define VFIO(id, st, text)                                                                         \
   {                                                                                                \
     id, PD_COMPONENT_GPU, st, PD_N_COMPONENTS, PD_LOG_CLEARS_PROBE_PASSES, FALSE, text             \
+  }
+#define VFIO_HOST(id, st, text, step)                                                              \
+  {                                                                                                \
+    id, PD_COMPONENT_GPU, st, PD_N_COMPONENTS, PD_LOG_CLEARS_PROBE_PASSES, FALSE, text, FALSE,     \
+        step                                                                                       \
   }
 #define AUDIO(id, st, text, step)                                                                  \
   {                                                                                                \
@@ -151,12 +166,38 @@ static const PdLogKind kinds[K_N_KINDS] = {
               "in the VM's hostpci line).")),
   [K_VFIO_PROBE_FAILED]
   = VFIO ("vfio.probe-failed", PD_STATE_FAILED, N_ ("vfio-pci failed to take a device.")),
+  [K_VFIO_RESET_TIMEOUT] = VFIO_HOST (
+      "vfio.reset-timeout", PD_STATE_FAILED,
+      N_ ("A passed-through device did not come back from its reset (FLR or bus reset) on the "
+          "Proxmox host; the VM cannot use it until the host resets it again."),
+      N_ ("On the Proxmox host: stop the VM (“qm stop VMID”) and reboot the host; a full "
+          "power-off resets the device when a reboot does not. To make it rarer, shut the VM "
+          "down cleanly (“qm shutdown VMID”, or `passdesk cold-restart` from inside) instead of "
+          "resetting it.")),
+  [K_VFIO_BAR_BUSY] = VFIO_HOST (
+      "vfio.bar-busy", PD_STATE_FAILED,
+      N_ ("vfio-pci on the Proxmox host could not reserve the device's memory (BAR): the host's "
+          "own framebuffer (efifb, simplefb or simpledrm) still holds it."),
+      N_ ("On the Proxmox host: add “initcall_blacklist=sysfb_init” (and video=efifb:off "
+          "video=simplefb:off) to GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub as in the "
+          "guide's step 1, run “update-grub” (“proxmox-boot-tool refresh” on systemd-boot), "
+          "reboot the host, and check that `grep -i -e efifb -e simple /proc/iomem` prints "
+          "nothing.")),
+  [K_VFIO_DMAR_FAULT] = VFIO_HOST (
+      "vfio.dmar-fault", PD_STATE_DEGRADED,
+      N_ ("The Proxmox host's IOMMU blocked a memory access of a passed-through device (DMAR "
+          "fault): the device used memory its VM has not mapped for it."),
+      N_ ("A few faults while the VM starts are common and harmless. If they go on: on the "
+          "Proxmox host check that `cat /proc/cmdline` has intel_iommu=on iommu=pt (the guide's "
+          "step 1) and that the VM's hostpci line and ROM file match the guide (steps 3 to 5), "
+          "then stop and start the VM (“qm shutdown VMID && qm start VMID”).")),
 };
 
 #undef USB
 #undef USB_CONTROLLER
 #undef GPU
 #undef VFIO
+#undef VFIO_HOST
 #undef AUDIO
 #undef CODEC_STEP
 #undef DISPLAY
@@ -216,7 +257,53 @@ static const PdLogPattern patterns[] = {
   { K_VFIO_ROM_INVALID, "Invalid PCI ROM header signature", NULL },
   { K_VFIO_PROBE_FAILED, "vfio-pci: probe of ", "vfio-pci: probe of [^ ]+ failed",
     PD_LOG_ACTION_REPORT, PD_LOG_DEVICE_PROBE_OF },
+  /* the Proxmox host: drivers/pci/pci.c (pci_dev_wait; pci_bus_wait_crs's
+   * "not ready after %dms" too), __pci_request_region (5.x/6.x "BAR 2:
+   * can't reserve [mem ...]", later "BAR 2 [mem ...]: can't reserve"),
+   * drivers/iommu/intel/dmar.c */
+  { K_VFIO_RESET_TIMEOUT, "; giving up", "not ready ([0-9]+ms after [^;]+|after [0-9]+ms); giving up" },
+  { K_VFIO_BAR_BUSY, "can't reserve", "BAR [0-9]+( \\[[^]]*\\])?: can't reserve" },
+  { K_VFIO_DMAR_FAULT, "Request device [",
+    "\\[(DMA (Read|Write)|INTR-REMAP)[^]]*\\] Request device \\[[0-9a-fx:.]+\\]",
+    PD_LOG_ACTION_REPORT, PD_LOG_DEVICE_DMAR },
+  /* hda_intel.c's dev_printk prefix: which HD-Audio controller codecs belong to */
+  { K_AUDIO_CODEC_TIMEOUT, "snd_hda_intel ", NULL, PD_LOG_ACTION_NOTE_HDA },
 };
+
+/* Each kind in a few words, for people (scan-log's headings); English,
+ * marked for translation: callers translate with _(). */
+static const char *const titles[K_N_KINDS] = {
+  [K_USB_CONTROLLER_DIED] = N_ ("USB controller died"),
+  [K_USB_ENUMERATION_FAILED] = N_ ("USB device not recognised"),
+  [K_USB_CABLE_BAD] = N_ ("USB port cannot be enabled"),
+  [K_USB_OVER_CURRENT] = N_ ("USB over-current"),
+  [K_USB_PORT_DISABLED_EMI] = N_ ("USB port disabled by interference"),
+  [K_USB_RESET_LOOP] = N_ ("USB device reset again and again"),
+  [K_USB_RECONNECT_STORM] = N_ ("USB device keeps reconnecting"),
+  [K_USB_HUB_ERROR] = N_ ("USB hub error"),
+  [K_GPU_HANG] = N_ ("GPU hang"),
+  [K_GPU_RESET_FAILED] = N_ ("GPU reset failed"),
+  [K_GPU_WEDGED] = N_ ("GPU wedged"),
+  [K_GPU_FIRMWARE_MISSING] = N_ ("GPU firmware missing"),
+  [K_DISPLAY_FIFO_UNDERRUN] = N_ ("Display FIFO underrun"),
+  [K_AUDIO_CODEC_TIMEOUT] = N_ ("HD-Audio codec not answering"),
+  [K_AUDIO_CODEC_PROBE_FAILED] = N_ ("HD-Audio codec did not come up"),
+  [K_AUDIO_SPURIOUS_RESPONSE] = N_ ("HD-Audio spurious responses"),
+  [K_AUDIO_NO_I915_BINDING] = N_ ("HD-Audio not bound to the GPU driver"),
+  [K_VFIO_ROM_INVALID] = N_ ("Invalid option ROM"),
+  [K_VFIO_PROBE_FAILED] = N_ ("vfio-pci could not take a device"),
+  [K_VFIO_RESET_TIMEOUT] = N_ ("Device lost after reset (host)"),
+  [K_VFIO_BAR_BUSY] = N_ ("Device memory held by the host's framebuffer (host)"),
+  [K_VFIO_DMAR_FAULT] = N_ ("IOMMU fault (DMAR, host)"),
+};
+
+const char *
+pd_log_kind_title (const PdLogKind *kind)
+{
+  g_return_val_if_fail (kind >= kinds && kind < kinds + K_N_KINDS, "?");
+  const char *t = titles[kind - kinds];
+  return t ? t : kind->kind;
+}
 
 /* The scanner's masks (logscan.c) hold one bit per pattern and per kind. */
 G_STATIC_ASSERT (G_N_ELEMENTS (patterns) <= PD_LOG_MAX_PATTERNS);

@@ -26,6 +26,9 @@ G_BEGIN_DECLS
 const PdLogKind *pd_log_kind_lookup (const char *kind);
 /* All kinds, in table order; @n_kinds receives the count. */
 const PdLogKind *pd_log_kinds (guint *n_kinds);
+/* A kind in a few words ("GPU hang"), for headings; @kind from the table.
+ * English (a msgid): translate with _() where people read it. */
+const char *pd_log_kind_title (const PdLogKind *kind);
 
 typedef enum
 {
@@ -33,12 +36,15 @@ typedef enum
   PD_LOG_ACTION_USB_RESET,  /* "reset ... USB device number N": counts toward usb.reset-loop */
   PD_LOG_ACTION_USB_NEW,    /* "new ... USB device number N": re-enumeration, usb.reconnect-storm */
   PD_LOG_ACTION_USB_DISCONNECT, /* "USB disconnect, device number N" */
+  PD_LOG_ACTION_NOTE_HDA,       /* "snd_hda_intel <PCI address>:": names an HD-Audio controller;
+                                 * finds nothing itself (not in --list-patterns) */
 } PdLogAction;
 
 typedef enum
 {
   PD_LOG_DEVICE_PREFIX = 0, /* from the dev_printk prefix "driver device: " */
   PD_LOG_DEVICE_PROBE_OF,   /* from "probe of DEVICE failed" (driver core) */
+  PD_LOG_DEVICE_DMAR,       /* from "Request device [BB:DD.F]" (Intel IOMMU) */
 } PdLogDeviceFrom;
 
 typedef struct

@@ -169,14 +169,13 @@ pd_log_finding_free (PdLogFinding *f)
 
 /* ---- scanner state ---- */
 
-typedef enum
-{
-  CLOCK_NONE = 0,
-  CLOCK_MONO,  /* seconds since boot */
-  CLOCK_TOD,   /* time of day, days counted by rollover */
-  CLOCK_HUMAN, /* dmesg -H: minute stamps plus deltas, its own estimate */
-  CLOCK_ABS,   /* a full date */
-} Clock;
+/* The public PdLogClock, under short names. */
+typedef PdLogClock Clock;
+#define CLOCK_NONE PD_LOG_CLOCK_NONE
+#define CLOCK_MONO PD_LOG_CLOCK_BOOT         /* seconds since boot */
+#define CLOCK_TOD PD_LOG_CLOCK_TIME_OF_DAY   /* time of day, days counted by rollover */
+#define CLOCK_HUMAN PD_LOG_CLOCK_HUMAN       /* dmesg -H: minute stamps plus deltas */
+#define CLOCK_ABS PD_LOG_CLOCK_ABSOLUTE      /* a full date */
 
 typedef struct
 {
@@ -188,6 +187,7 @@ typedef struct
 typedef struct
 {
   Stamp last; /* the incident's latest hit */
+  guint id;   /* its serial number */
 } Incident;
 
 /* A time-of-day clock with day rollover. */
@@ -206,6 +206,7 @@ typedef struct
   guint first_line;
   gint64 first_us;
   char *first_excerpt;
+  guint incident; /* once reported: its serial number; 0 before (or when a hub's storm covers it) */
 } Series;
 
 struct _PdLogScanner
@@ -219,6 +220,11 @@ struct _PdLogScanner
   gint64 human_us;
   TodState human_tod;
   TodState tod; /* dmesg -T, syslog */
+  guint n_incidents;
+  gboolean report_repeats;
+  /* The one HD-Audio controller the log named, for codecs' findings. */
+  char *hda_controller;
+  gboolean hda_ambiguous; /* the log named more than one */
 };
 
 static void
@@ -248,7 +254,15 @@ pd_log_scanner_free (PdLogScanner *s)
   g_hash_table_unref (s->incidents);
   g_hash_table_unref (s->resets);
   g_hash_table_unref (s->reconnects);
+  g_free (s->hda_controller);
   g_free (s);
+}
+
+void
+pd_log_scanner_set_report_repeats (PdLogScanner *s, gboolean report)
+{
+  g_return_if_fail (s != NULL);
+  s->report_repeats = report;
 }
 
 /* Same incident as @prev? Sliding: each hit extends the window. */
@@ -713,6 +727,44 @@ device_from_probe_of (const char *msg, gsize len)
   return g_strndup (d, p - d);
 }
 
+/* Intel IOMMU: "Request device [00:02.0]" (older kernels "[0x00:0x02.0]")
+ * -> "0000:00:02.0". */
+static char *
+device_from_dmar (const char *msg, gsize len)
+{
+  const char *end = msg + len;
+  const char *p = g_strstr_len (msg, len, "Request device [");
+  if (p == NULL)
+    return NULL;
+  p += strlen ("Request device [");
+  const char *close = memchr (p, ']', MIN (end - p, 24));
+  if (close == NULL)
+    return NULL;
+  GString *d = g_string_new ("0000:");
+  for (const char *c = p; c < close; c++)
+    {
+      if (c[0] == '0' && c + 1 < close && c[1] == 'x')
+        {
+          c++;
+          continue;
+        }
+      if (!g_ascii_isxdigit (*c) && *c != ':' && *c != '.')
+        {
+          g_string_free (d, TRUE);
+          return NULL;
+        }
+      g_string_append_c (d, g_ascii_tolower (*c));
+    }
+  return g_string_free (d, FALSE);
+}
+
+/* "0000:00:1f.3": a PCI address as the kernel prints it. */
+static gboolean
+is_pci_address (const char *d)
+{
+  return d && strlen (d) == 12 && d[4] == ':' && d[7] == ':' && d[10] == '.';
+}
+
 /* ---- findings ---- */
 
 static char *
@@ -734,7 +786,8 @@ make_excerpt (const char *msg, gsize len)
 }
 
 static PdLogFinding *
-finding_new (const PdLogKind *kind, guint line, char *excerpt, const char *device, gint64 us)
+finding_new (const PdLogKind *kind, guint line, char *excerpt, const char *device, gint64 us,
+             Clock clock, guint incident)
 {
   PdLogFinding *f = g_new0 (PdLogFinding, 1);
   f->kind = kind;
@@ -742,6 +795,9 @@ finding_new (const PdLogKind *kind, guint line, char *excerpt, const char *devic
   f->excerpt = excerpt;
   f->device = g_strdup (device);
   f->timestamp_us = us;
+  f->clock = us >= 0 ? clock : CLOCK_NONE;
+  f->incident = incident;
+  f->hits = 1;
   return f;
 }
 
@@ -760,16 +816,18 @@ bound_table (GHashTable *t)
     g_hash_table_remove_all (t);
 }
 
-/* TRUE when this hit opens a new incident of @kind on @device. */
-static gboolean
-incident_hit (PdLogScanner *s, const PdLogKind *kind, const char *device, const Stamp *now)
+/* The incident this hit of @kind on @device belongs to; @opened: it opens it. */
+static guint
+incident_hit (PdLogScanner *s, const PdLogKind *kind, const char *device, const Stamp *now,
+              gboolean *opened)
 {
   g_autofree char *key = g_strconcat (kind->kind, "\x1f", device ? device : "", NULL);
   Incident *inc = g_hash_table_lookup (s->incidents, key);
   if (inc && stamp_continues (&inc->last, now))
     {
       inc->last = *now;
-      return FALSE;
+      *opened = FALSE;
+      return inc->id;
     }
   if (inc == NULL)
     {
@@ -778,7 +836,9 @@ incident_hit (PdLogScanner *s, const PdLogKind *kind, const char *device, const 
       g_hash_table_insert (s->incidents, g_steal_pointer (&key), inc);
     }
   inc->last = *now;
-  return TRUE;
+  inc->id = ++s->n_incidents;
+  *opened = TRUE;
+  return inc->id;
 }
 
 /* Is a reconnect storm already running on a hub above @device ("1-4" for "1-4.2")? */
@@ -819,6 +879,7 @@ usb_series_event (PdLogScanner *s, const PdLogPattern *pat, const char *device, 
     {
       ser->count = 0;
       ser->disconnected = FALSE;
+      ser->incident = 0;
     }
   ser->last = pl->stamp;
 
@@ -847,13 +908,39 @@ usb_series_event (PdLogScanner *s, const PdLogPattern *pat, const char *device, 
       ser->first_line = lineno;
       ser->first_us = pl->stamp.us;
     }
-  if (++ser->count != PD_LOG_REPEAT_THRESHOLD)
+  const PdLogKind *kind = &pd_log_kinds (NULL)[pat->kind_index];
+  if (++ser->count > PD_LOG_REPEAT_THRESHOLD)
+    {
+      if (ser->incident && s->report_repeats)
+        {
+          PdLogFinding *f = finding_new (kind, lineno, make_excerpt (pl->msg, pl->msg_len), device,
+                                         pl->stamp.us, pl->stamp.clock, ser->incident);
+          f->repeat = TRUE;
+          add_finding (found, f);
+        }
+      return;
+    }
+  if (ser->count != PD_LOG_REPEAT_THRESHOLD)
     return;
   if (!reset && ancestor_storm (s, device, &pl->stamp))
     return;
-  const PdLogKind *kind = &pd_log_kinds (NULL)[pat->kind_index];
-  add_finding (found, finding_new (kind, ser->first_line, g_strdup (ser->first_excerpt), device,
-                                   ser->first_us));
+  ser->incident = ++s->n_incidents;
+  PdLogFinding *f = finding_new (kind, ser->first_line, g_strdup (ser->first_excerpt), device,
+                                 ser->first_us, pl->stamp.clock, ser->incident);
+  f->hits = PD_LOG_REPEAT_THRESHOLD;
+  add_finding (found, f);
+}
+
+/* "snd_hda_intel 0000:00:1f.3: ...": remember the controller. */
+static void
+note_hda_controller (PdLogScanner *s, const char *device)
+{
+  if (!is_pci_address (device))
+    return;
+  if (s->hda_controller == NULL)
+    s->hda_controller = g_strdup (device);
+  else if (strcmp (s->hda_controller, device) != 0)
+    s->hda_ambiguous = TRUE;
 }
 
 static GPtrArray *
@@ -888,6 +975,8 @@ process (PdLogScanner *s, guint64 hits, const Parsed *pl, guint lineno)
       const char *device;
       if (pat->device_from == PD_LOG_DEVICE_PROBE_OF)
         device = probe_device = device_from_probe_of (pl->msg, pl->msg_len);
+      else if (pat->device_from == PD_LOG_DEVICE_DMAR)
+        device = probe_device = device_from_dmar (pl->msg, pl->msg_len);
       else
         {
           if (!prefix_done)
@@ -896,6 +985,11 @@ process (PdLogScanner *s, guint64 hits, const Parsed *pl, guint lineno)
           device = prefix_device;
         }
 
+      if (pat->action == PD_LOG_ACTION_NOTE_HDA)
+        {
+          note_hda_controller (s, device);
+          continue;
+        }
       if (pat->action != PD_LOG_ACTION_REPORT)
         {
           usb_series_event (s, pat, device, pl, lineno, &found);
@@ -903,9 +997,19 @@ process (PdLogScanner *s, guint64 hits, const Parsed *pl, guint lineno)
         }
       kinds_done |= kbit;
       const PdLogKind *kind = &kinds[pat->kind_index];
-      if (incident_hit (s, kind, device, &pl->stamp))
-        add_finding (&found, finding_new (kind, lineno, make_excerpt (pl->msg, pl->msg_len), device,
-                                          pl->stamp.us));
+      /* A codec's trouble is its controller's incident (one device, one incident). */
+      if (kind->component == PD_COMPONENT_AUDIO && device && g_str_has_prefix (device, "hdaudioC")
+          && s->hda_controller && !s->hda_ambiguous)
+        device = s->hda_controller;
+      gboolean opened;
+      guint id = incident_hit (s, kind, device, &pl->stamp, &opened);
+      if (opened || s->report_repeats)
+        {
+          PdLogFinding *f = finding_new (kind, lineno, make_excerpt (pl->msg, pl->msg_len), device,
+                                         pl->stamp.us, pl->stamp.clock, id);
+          f->repeat = !opened;
+          add_finding (&found, f);
+        }
     }
   return found;
 }

@@ -16,6 +16,13 @@
  * often (a hub's children that storm along with it are not reported again).
  * Their finding names the first line of the series.
  *
+ * One incident per device: an HD-Audio codec ("hdaudioC0D2") is the
+ * controller's codec, so audio findings about a codec count as the
+ * controller's ("0000:00:1f.3") once the log has named exactly one HD-Audio
+ * controller (any "snd_hda_intel <PCI address>:" line before it); with
+ * several controllers, or none yet, the codec keeps its own name.
+ * Host-side DMAR faults name the device "[00:02.0]"; it becomes 0000:00:02.0.
+ *
  * The scanner is not thread-safe; use one per stream. Memory is bounded: at
  * most a few thousand (kind, device) entries are remembered.
  */
@@ -76,6 +83,16 @@ typedef struct
   const char *next_step;
 } PdLogKind;
 
+/* Which clock a finding's timestamp is on (see PdLogFinding.timestamp_us). */
+typedef enum
+{
+  PD_LOG_CLOCK_NONE = 0,    /* the line had no usable timestamp */
+  PD_LOG_CLOCK_BOOT,        /* since boot (dmesg, /dev/kmsg, kern.log's printk time) */
+  PD_LOG_CLOCK_TIME_OF_DAY, /* since midnight of the first day seen (dmesg -T, syslog) */
+  PD_LOG_CLOCK_HUMAN,       /* dmesg -H: the same, estimated from minute stamps and deltas */
+  PD_LOG_CLOCK_ABSOLUTE,    /* since the Unix epoch (ISO 8601 dates) */
+} PdLogClock;
+
 typedef struct
 {
   const PdLogKind *kind;
@@ -85,6 +102,12 @@ typedef struct
   gint64 timestamp_us; /* from the line when it has one, else -1; on the line's own clock:
                         * since boot (dmesg, /dev/kmsg), since the Unix epoch (ISO dates),
                         * or since midnight of the first day seen (dmesg -T/-H, syslog) */
+  PdLogClock clock;    /* which of those */
+  guint incident;      /* the incident's serial number in this scanner, from 1 */
+  /* FALSE: the finding opens its incident. TRUE: one more line of an open
+   * incident (only with pd_log_scanner_set_report_repeats ()). */
+  gboolean repeat;
+  guint hits; /* kernel lines this finding stands for (a usb.reset-loop opens with 3) */
 } PdLogFinding;
 
 void pd_log_finding_free (PdLogFinding *f);
@@ -93,6 +116,12 @@ typedef struct _PdLogScanner PdLogScanner;
 
 PdLogScanner *pd_log_scanner_new (void);
 void pd_log_scanner_free (PdLogScanner *s);
+
+/* Also return the later lines of an open incident, as findings with
+ * @repeat set and the incident's number, so that a caller can count an
+ * incident's lines and see its last time (scan-log's text output). Off by
+ * default: the agent wants one finding per incident. */
+void pd_log_scanner_set_report_repeats (PdLogScanner *s, gboolean report);
 
 /* A pasted line in any supported format (plain dmesg, dmesg -T/-H, journalctl,
  * syslog, <N> prefixes, no timestamp, a cut first line; a trailing CR or LF is

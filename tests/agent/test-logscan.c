@@ -4,7 +4,9 @@
  * strings; the expected findings live here, next to the reasons. */
 #include "config.h"
 
+#include <pty.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
@@ -121,6 +123,10 @@ test_kinds (void)
     { "audio.no-i915-binding", PD_COMPONENT_AUDIO, FAIL, NONE, BACK, TRUE },
     { "vfio.rom-invalid", PD_COMPONENT_GPU, DEG, NONE, PROBE, FALSE },
     { "vfio.probe-failed", PD_COMPONENT_GPU, FAIL, NONE, PROBE, FALSE },
+    /* lines only the Proxmox host's kernel prints (issue 15) */
+    { "vfio.reset-timeout", PD_COMPONENT_GPU, FAIL, NONE, PROBE, FALSE },
+    { "vfio.bar-busy", PD_COMPONENT_GPU, FAIL, NONE, PROBE, FALSE },
+    { "vfio.dmar-fault", PD_COMPONENT_GPU, DEG, NONE, PROBE, FALSE },
   };
   guint n;
   const PdLogKind *kinds = pd_log_kinds (&n);
@@ -138,6 +144,14 @@ test_kinds (void)
       g_assert_cmpint (k->also, ==, rows[i].also);
       g_assert_cmpint (k->clears, ==, rows[i].clears);
       g_assert_cmpint (k->tell_monitor, ==, rows[i].tell_monitor);
+      /* every kind has a heading in words, not its id */
+      g_assert_cmpstr (pd_log_kind_title (k), !=, k->kind);
+      g_assert_true (g_ascii_isupper (pd_log_kind_title (k)[0])
+                     || g_str_has_prefix (pd_log_kind_title (k), "vfio-pci"));
+      /* the host's kinds say what to do on the host */
+      if (g_str_has_prefix (k->kind, "vfio.") && strcmp (k->kind, "vfio.rom-invalid") != 0
+          && strcmp (k->kind, "vfio.probe-failed") != 0)
+        g_assert_true (k->next_step && strstr (k->next_step, "Proxmox host"));
       /* a probe can only vouch for the GPU and video acceleration */
       if (k->clears == PD_LOG_CLEARS_PROBE_PASSES)
         g_assert_cmpint (k->component, ==, PD_COMPONENT_GPU);
@@ -189,7 +203,10 @@ static const Expect dmesg_h[] = {
   { "audio.codec-timeout", 6, "0000:00:1b.0" }, /* +30 s, next minute: same incident */
   { "audio.spurious-response", 9, "0000:00:1b.0" },
   { "audio.spurious-response", 10, "0000:00:1b.0" }, /* [01:06] -> [01:08] */
-  { "audio.codec-timeout", 11, "hdaudioC0D2" },      /* rt5640's regmap line 12 is not HDA */
+  /* the codec hdaudioC0D2 is the controller's (the log named one): its
+   * incident, 4 minutes after line 8, so a new one; rt5640's regmap line 12
+   * is not HDA */
+  { "audio.codec-timeout", 11, "0000:00:1b.0" },
 };
 static const Expect journal[] = {
   { "usb.reconnect-storm", 3, "1-2" }, /* the hub's child 1-2.1 storms with it: not again */
@@ -229,6 +246,22 @@ static const Expect no_ts[] = {
   { "audio.spurious-response", 5, "0000:00:1f.3" },
 };
 
+/* Pasted from the Proxmox host (journalctl -k there, kernel 6.8): the BAR
+ * is held by efifb, DMAR faults at VM start, the audio function lost after
+ * its FLR. The "waiting" lines before "giving up" are no incident. */
+static const Expect host[] = {
+  { "vfio.bar-busy", 13, "0000:00:02.0" },   /* lines 14-15 join */
+  { "vfio.dmar-fault", 17, "0000:00:02.0" }, /* line 18 joins */
+  { "vfio.dmar-fault", 19, "0000:00:1f.3" }, /* another device */
+  { "vfio.reset-timeout", 28, "0000:00:1f.3" },
+};
+/* The same from an older host (5.15, dmesg): the older formats. */
+static const Expect host_dmesg[] = {
+  { "vfio.bar-busy", 4, "0000:00:02.0" },
+  { "vfio.dmar-fault", 6, "0000:00:02.0" },
+  { "vfio.reset-timeout", 7, "0000:00:02.0" },
+};
+
 static const FormatCase format_cases[] = {
   { "dmesg-plain.log", plain, G_N_ELEMENTS (plain) },
   { "dmesg-T.log", dmesg_t, G_N_ELEMENTS (dmesg_t) },
@@ -239,6 +272,8 @@ static const FormatCase format_cases[] = {
   { "kern.log", kernlog, G_N_ELEMENTS (kernlog) },
   { "priority.log", priority, G_N_ELEMENTS (priority) },
   { "no-timestamps.log", no_ts, G_N_ELEMENTS (no_ts) },
+  { "proxmox-host.log", host, G_N_ELEMENTS (host) },
+  { "proxmox-host-dmesg.log", host_dmesg, G_N_ELEMENTS (host_dmesg) },
 };
 
 static void
@@ -489,6 +524,97 @@ test_feed_message (void)
   g_assert_null (pd_log_scanner_feed_message (s, "random: crng init done", 22, 1, 5));
 }
 
+/* ---- one incident per device, counts ---- */
+
+/* Issue 15: a codec timeout on the controller and the codec's own line are
+ * one incident of the controller, not two of "0000:00:1f.3" and "hdaudioC0D2". */
+static void
+test_codec_is_its_controller (void)
+{
+  g_autoptr (GPtrArray) f = scan_string (
+      "[ 5.000000] snd_hda_intel 0000:00:1f.3: bound 0000:00:02.0 (ops i915_audio_component_bind_ops)\n"
+      "[ 60.000000] snd_hda_intel 0000:00:1f.3: azx_get_response timeout, switching to polling "
+      "mode: last cmd=0x20270503\n"
+      "[ 62.000000] snd_hda_codec_hdmi hdaudioC0D2: Unable to sync register 0x2f0d00. -11\n");
+  Expect e[] = { { "audio.codec-timeout", 2, "0000:00:1f.3" } };
+  assert_findings (f, e, G_N_ELEMENTS (e), "codec and controller");
+
+  /* the codec first, before the log named its controller: its own name */
+  g_autoptr (GPtrArray) g = scan_string (
+      "[ 62.000000] snd_hda_codec_hdmi hdaudioC0D2: Unable to sync register 0x2f0d00. -11\n");
+  Expect e2[] = { { "audio.codec-timeout", 1, "hdaudioC0D2" } };
+  assert_findings (g, e2, G_N_ELEMENTS (e2), "codec alone");
+
+  /* two controllers named: which card is C0 is not known, the codec keeps its name */
+  g_autoptr (GPtrArray) h = scan_string (
+      "[ 5.0] snd_hda_intel 0000:00:1f.3: enabling device (0000 -> 0002)\n"
+      "[ 5.1] snd_hda_intel 0000:01:00.1: enabling device (0000 -> 0002)\n"
+      "[ 60.0] snd_hda_intel 0000:00:1f.3: azx_get_response timeout, switching to polling mode\n"
+      "[ 61.0] snd_hda_codec_hdmi hdaudioC0D2: Unable to sync register 0x2f0d00. -11\n");
+  Expect e3[] = { { "audio.codec-timeout", 3, "0000:00:1f.3" },
+                  { "audio.codec-timeout", 4, "hdaudioC0D2" } };
+  assert_findings (h, e3, G_N_ELEMENTS (e3), "two controllers");
+}
+
+/* With repeats reported, every line of an incident comes back with the
+ * incident's number: what scan-log counts. Without, nothing changes. */
+static void
+test_repeats (void)
+{
+  const char *text
+      = "[ 100.000000] i915 0000:00:02.0: [drm] GPU HANG: ecode 9:1:85dffffb, in Xorg [766]\n"
+        "[ 130.000000] i915 0000:00:02.0: [drm] GPU HANG: ecode 9:1:85dffffb, in firefox-esr "
+        "[2216]\n"
+        "[ 300.000000] i915 0000:00:02.0: [drm] GPU HANG: ecode 9:1:85dffffb, in mpv [3000]\n";
+  g_autoptr (PdLogScanner) s = pd_log_scanner_new ();
+  pd_log_scanner_set_report_repeats (s, TRUE);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  guint ids[3];
+  gboolean repeat[3];
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (GPtrArray) f = pd_log_scanner_feed_line (s, lines[i], strlen (lines[i]), i + 1);
+      g_assert_nonnull (f);
+      g_assert_cmpuint (f->len, ==, 1);
+      PdLogFinding *x = f->pdata[0];
+      ids[i] = x->incident;
+      repeat[i] = x->repeat;
+      g_assert_cmpint (x->clock, ==, PD_LOG_CLOCK_BOOT);
+      g_assert_cmpuint (x->hits, ==, 1);
+    }
+  /* 30 s apart: one incident; 170 s later: the next */
+  g_assert_cmpuint (ids[0], ==, 1);
+  g_assert_cmpuint (ids[1], ==, 1);
+  g_assert_cmpuint (ids[2], ==, 2);
+  g_assert_false (repeat[0]);
+  g_assert_true (repeat[1]);
+  g_assert_false (repeat[2]);
+
+  /* a reset loop opens with the 3 resets it stands for; the 4th is a repeat */
+  g_autofree char *four = resets (4, "1-4");
+  g_autoptr (PdLogScanner) r = pd_log_scanner_new ();
+  pd_log_scanner_set_report_repeats (r, TRUE);
+  g_auto (GStrv) rl = g_strsplit (four, "\n", -1);
+  guint hits = 0, opened = 0;
+  for (guint i = 0; rl[i] && rl[i][0]; i++)
+    {
+      g_autoptr (GPtrArray) f = pd_log_scanner_feed_line (r, rl[i], strlen (rl[i]), i + 1);
+      for (guint j = 0; f && j < f->len; j++)
+        {
+          PdLogFinding *x = f->pdata[j];
+          hits += x->hits;
+          opened += !x->repeat;
+          g_assert_cmpuint (x->incident, ==, 1);
+        }
+    }
+  g_assert_cmpuint (opened, ==, 1);
+  g_assert_cmpuint (hits, ==, 4);
+
+  /* off (the agent's way): one finding for the first two lines */
+  g_autoptr (GPtrArray) plain_scan = scan_string (text);
+  g_assert_cmpuint (plain_scan->len, ==, 2);
+}
+
 /* ---- benign text and bad input ---- */
 
 static void
@@ -604,6 +730,41 @@ run_cli (const char *const *args, GBytes *input, char **out, char **err)
                ? g_strndup (g_bytes_get_data (ebytes, NULL), g_bytes_get_size (ebytes))
                : g_strdup ("");
   return g_subprocess_get_exit_status (p);
+}
+
+/* passdesk with its standard output on a terminal of @cols columns. */
+static char *
+run_cli_pty (const char *const *args, unsigned short cols)
+{
+  int master, slave;
+  struct winsize ws = { .ws_row = 50, .ws_col = cols };
+  g_assert_cmpint (openpty (&master, &slave, NULL, NULL, &ws), ==, 0);
+  g_autofree char *exe = passdesk_path ();
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, exe);
+  for (guint i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_unsetenv (l, "COLUMNS");
+  g_subprocess_launcher_setenv (l, "TZ", "UTC", TRUE);
+  g_subprocess_launcher_take_stdout_fd (l, slave);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) p
+      = g_subprocess_launcher_spawnv (l, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_clear_object (&l); /* our copy of the slave: the child's end closes it */
+  GString *out = g_string_new (NULL);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read (master, buf, sizeof buf)) > 0)
+    g_string_append_len (out, buf, n);
+  close (master);
+  g_subprocess_wait (p, NULL, NULL);
+  g_autoptr (GRegex) cr = g_regex_new ("\r", 0, 0, NULL);
+  char *text = g_regex_replace_literal (cr, out->str, -1, 0, "", 0, NULL);
+  g_string_free (out, TRUE);
+  return text;
 }
 
 static void
@@ -777,6 +938,99 @@ test_cli_bad_input (void)
                    "usb.controller-died\t3\txhci_hcd 0000:00:14.0: HC died; cleaning up\n");
 }
 
+/* Issue 15: the text form says what each incident is in words, how often
+ * and when, what it means and what to do; two GPU hangs 30 s apart in two
+ * programs are one incident counted twice that names both. */
+static void
+test_cli_words (void)
+{
+  static const char log[]
+      = "[  100.000000] i915 0000:00:02.0: [drm] GPU HANG: ecode 9:1:85dffffb, in Xorg [766]\n"
+        "[  100.000100] i915 0000:00:02.0: [drm] Resetting rcs0 for stopped heartbeat on rcs0\n"
+        "[  130.000000] i915 0000:00:02.0: [drm] GPU HANG: ecode 9:1:85dffffb, in firefox-esr "
+        "[2216]\n"
+        "[  140.000000] snd_hda_intel 0000:00:1f.3: azx_get_response timeout, switching to "
+        "polling mode: last cmd=0x20270503\n"
+        "[  141.000000] snd_hda_codec_hdmi hdaudioC0D2: Unable to sync register 0x2f0d00. -11\n";
+  g_autoptr (GBytes) in = g_bytes_new_static (log, sizeof log - 1);
+  g_autofree char *out = NULL;
+  const char *args[] = { "scan-log", "--format=text", NULL };
+  g_assert_cmpint (run_cli (args, in, &out, NULL), ==, 1);
+  /* a pipe: no wrapping, one line per part */
+  g_assert_nonnull (strstr (out, "GPU hang on 0000:00:02.0: 3 times, 1 min 40 s to 2 min 10 s "
+                                 "after boot (lines 1 to 3)\n"));
+  g_assert_nonnull (strstr (out, "Programs: Xorg, firefox-esr."));
+  g_assert_nonnull (strstr (out, "The GPU hung and the driver reset an engine or context."));
+  g_assert_nonnull (strstr (out, "Kernel log: i915 0000:00:02.0: [drm] GPU HANG"));
+  /* the codec's line is the controller's incident: one, counted twice */
+  g_assert_nonnull (strstr (out, "HD-Audio codec not answering on 0000:00:1f.3: 2 times"));
+  g_assert_null (strstr (out, "hdaudioC0D2:")); /* no incident of its own */
+  g_assert_nonnull (strstr (out, "What to do: "));
+  g_assert_null (strstr (out, "\t"));
+  g_assert_null (strstr (out, "gpu.hang"));
+
+  /* a host log in words, with the fix on the host */
+  g_autofree char *path = log_path ("proxmox-host.log");
+  g_autofree char *host_out = NULL;
+  const char *hargs[] = { "scan-log", "--format", "text", path, NULL };
+  g_assert_cmpint (run_cli (hargs, NULL, &host_out, NULL), ==, 1);
+  g_assert_nonnull (strstr (host_out, "on 0000:00:02.0: 3 times, 08:15:41 to 08:15:42 (lines 13 "
+                                  "to 15)\n"));
+  g_assert_nonnull (strstr (host_out, "initcall_blacklist=sysfb_init"));
+  g_assert_nonnull (strstr (host_out, "IOMMU fault (DMAR, host) on 0000:00:1f.3: once, at 08:15:44"));
+
+  /* nothing found: said so */
+  g_autoptr (GBytes) benign = g_bytes_new_static ("[ 1.0] random: crng init done\n", 30);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_cli (args, benign, &out, NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "No known problem found.\n");
+}
+
+/* On a terminal the default is the text form, wrapped to its width;
+ * piped, the TSV (tested above); --tsv and --format=tsv|json choose. */
+static void
+test_cli_formats (void)
+{
+  g_autofree char *path = log_path ("dmesg-plain.log");
+  const char *plain_args[] = { "scan-log", path, NULL };
+  g_autofree char *tty = run_cli_pty (plain_args, 80);
+  g_assert_nonnull (strstr (tty, "GPU hang on 0000:01:00.0: 3 times"));
+  g_assert_null (strstr (tty, "\t"));
+  g_auto (GStrv) lines = g_strsplit (tty, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    if (g_utf8_strlen (lines[i], -1) > 80)
+      g_error ("wider than the terminal: “%s”", lines[i]);
+
+  g_autofree char *piped = NULL, *tsv = NULL, *tsv2 = NULL, *json = NULL, *json2 = NULL;
+  const char *a_tsv[] = { "scan-log", "--tsv", path, NULL };
+  const char *a_tsv2[] = { "scan-log", "--format=tsv", path, NULL };
+  const char *a_json[] = { "scan-log", "--json", path, NULL };
+  const char *a_json2[] = { "scan-log", "--format=json", path, NULL };
+  run_cli (plain_args, NULL, &piped, NULL);
+  run_cli (a_tsv, NULL, &tsv, NULL);
+  run_cli (a_tsv2, NULL, &tsv2, NULL);
+  run_cli (a_json, NULL, &json, NULL);
+  run_cli (a_json2, NULL, &json2, NULL);
+  g_assert_cmpstr (piped, ==, tsv);
+  g_assert_cmpstr (tsv2, ==, tsv);
+  g_assert_cmpstr (json2, ==, json);
+  /* --tsv on a terminal is the TSV */
+  const char *tty_tsv[] = { "scan-log", "--tsv", path, NULL };
+  g_autofree char *t2 = run_cli_pty (tty_tsv, 80);
+  g_assert_cmpstr (t2, ==, tsv);
+  /* JSON carries the heading and the next step too */
+  g_assert_nonnull (strstr (json, "\"title\":\"GPU hang\""));
+  g_assert_nonnull (strstr (json, "\"next_step\":"));
+
+  g_autofree char *err = NULL;
+  const char *bad[] = { "scan-log", "--format=xml", path, NULL };
+  g_assert_cmpint (run_cli (bad, NULL, NULL, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "Try 'passdesk scan-log --help'."));
+  g_clear_pointer (&err, g_free);
+  const char *both[] = { "scan-log", "--tsv", "--json", path, NULL };
+  g_assert_cmpint (run_cli (both, NULL, NULL, &err), ==, 2);
+}
+
 static void
 add_api_tests (void)
 {
@@ -794,6 +1048,8 @@ add_api_tests (void)
   g_test_add_func ("/logscan/usb/reset-loop", test_reset_loop);
   g_test_add_func ("/logscan/usb/reconnect-storm", test_reconnect_storm);
   g_test_add_func ("/logscan/feed-message", test_feed_message);
+  g_test_add_func ("/logscan/codec-is-its-controller", test_codec_is_its_controller);
+  g_test_add_func ("/logscan/repeats", test_repeats);
   g_test_add_func ("/logscan/no-false-positives", test_no_false_positives);
   g_test_add_func ("/logscan/bad-input", test_bad_input);
 }
@@ -808,6 +1064,8 @@ add_cli_tests (void)
   g_test_add_func ("/logscan/cli/exit-codes", test_cli_exit_codes);
   g_test_add_func ("/logscan/cli/help-and-lists", test_cli_help_and_lists);
   g_test_add_func ("/logscan/cli/bad-input", test_cli_bad_input);
+  g_test_add_func ("/logscan/cli/words", test_cli_words);
+  g_test_add_func ("/logscan/cli/formats", test_cli_formats);
 }
 
 /* Meson runs this program twice: the C API (unit, "--api") and the CLI
