@@ -31,6 +31,7 @@ void
 pd_agent_overlay_clear (Overlay *o)
 {
   g_clear_pointer (&o->summary, g_free);
+  g_clear_pointer (&o->device, g_free);
   o->kind = NULL;
   o->active = FALSE;
   o->state = PD_STATE_OK;
@@ -48,6 +49,9 @@ merge (const PdComponent *base, const Overlay *o, PdComponentId id)
     {
       pd_component_raise (c, o->state, o->summary);
       pd_component_set_detail (c, PD_DETAIL_KERNEL_LOG, o->summary);
+      /* the device goes in a detail, not in the sentence */
+      if (o->device)
+        pd_component_set_detail (c, PD_DETAIL_DEVICE, o->device);
       if (o->kind->next_step != NULL)
         {
           /* The kernel's finding is what went wrong now: its step first. */

@@ -88,13 +88,15 @@ on_hold_over (gpointer user_data)
 
 static void
 raise_overlay (PdAgentDaemon *self, PdComponentId id, const PdLogKind *kind, PdState state,
-               const char *summary)
+               const char *summary, const char *device)
 {
   Overlay *o = &self->overlay[id];
   if (!o->active || state >= o->state)
     {
       g_free (o->summary);
       o->summary = g_strdup (summary);
+      g_free (o->device);
+      o->device = g_strdup (device);
       o->kind = kind;
       o->state = state;
     }
@@ -134,9 +136,8 @@ on_log_finding (PdKmsgMonitor *kmsg, const PdLogFinding *f, gboolean boot_log, g
 {
   PdAgentDaemon *self = user_data;
   const PdLogKind *kind = f->kind;
+  /* The kernel's line names the device; the sentence does not repeat it. */
   g_autoptr (GString) text = g_string_new (kind->summary);
-  if (f->device)
-    g_string_append_printf (text, " (device %s)", f->device);
   if (f->excerpt && *f->excerpt)
     g_string_append_printf (text, _ (" Kernel log: “%s”"), f->excerpt);
 
@@ -158,16 +159,12 @@ on_log_finding (PdKmsgMonitor *kmsg, const PdLogFinding *f, gboolean boot_log, g
     }
 
   g_autofree char *program = hung_program (f->excerpt);
+  /* The device is a detail of the component (merge ()); the program that
+   * hung reads as a sentence of its own. */
   g_autoptr (GString) summary = g_string_new (kind->summary);
-  if (f->device || program)
-    {
-      g_string_truncate (summary, summary->len - (g_str_has_suffix (summary->str, ".") ? 1 : 0));
-      if (f->device)
-        g_string_append_printf (summary, " (device %s)", f->device);
-      if (program)
-        g_string_append_printf (summary, " in %s", program);
-      g_string_append_c (summary, '.');
-    }
+  if (program)
+    /* TRANSLATORS: after a GPU hang's sentence; %s is the program whose work hung */
+    g_string_append_printf (summary, _ (" Program: %s."), program);
   /* What the finding means is the kind's row (logscan-rules.c), nothing else.
    * Where a probe decides, the agent says it is checking (one question
    * open, no alarm) and asks the probe once the driver has settled. */
@@ -176,14 +173,15 @@ on_log_finding (PdKmsgMonitor *kmsg, const PdLogFinding *f, gboolean boot_log, g
     {
       g_autofree char *checking = g_strdup_printf (
           _ ("%s Checking whether video acceleration survived it."), summary->str);
-      raise_overlay (self, kind->component, kind, PD_STATE_UNKNOWN, checking);
+      raise_overlay (self, kind->component, kind, PD_STATE_UNKNOWN, checking, f->device);
     }
   else
-    raise_overlay (self, kind->component, kind, kind->state, summary->str);
+    raise_overlay (self, kind->component, kind, kind->state, summary->str, f->device);
   if (kind->also < PD_N_COMPONENTS)
     raise_overlay (self, kind->also, kind, PD_STATE_UNKNOWN,
                    decide ? "Re-checking after the GPU trouble the kernel reported."
-                          : "Not known since the GPU trouble the kernel reported.");
+                          : "Not known since the GPU trouble the kernel reported.",
+                   NULL);
   if (decide)
     {
       g_clear_handle_id (&self->reprobe_id, g_source_remove);

@@ -24,6 +24,7 @@ typedef struct
   gboolean active;
   PdState state;
   char *summary;
+  char *device;          /* the finding's device ("0000:00:02.0", "1-4"), or NULL */
   const PdLogKind *kind; /* what raised it (logscan-rules.c): says what clears it */
   guint gen;             /* when it was set (compared with a probe's start) */
   gint64 until;          /* PD_LOG_CLEARS_AFTER_HOLD: monotonic time it ends */

@@ -234,7 +234,7 @@ pd_gpu_component (const PdGpuScan *scan)
           pd_component_set_state (c, PD_STATE_UNKNOWN, "");
           pd_component_set_summary_printf (
               c,
-              "the display device at %s could not be identified (its vendor or device id "
+              "The display device at %s could not be identified (its vendor or device id "
               "is unreadable)",
               unidentified->pci_slot);
           g_autofree char *cmd = g_strdup_printf ("lspci -nnk -s %s", unidentified->pci_slot);
@@ -242,7 +242,7 @@ pd_gpu_component (const PdGpuScan *scan)
           return g_steal_pointer (&c);
         }
       pd_component_set_state (c, PD_STATE_FAILED,
-                              "no GPU was passed through: this VM has no Intel display device");
+                              "No GPU was passed through: this VM has no Intel display device");
       advise_no_gpu (c);
       return g_steal_pointer (&c);
     }
@@ -290,7 +290,7 @@ pd_gpu_component (const PdGpuScan *scan)
   else if (!d->render_exists)
     {
       pd_component_set_state (c, PD_STATE_FAILED, "");
-      pd_component_set_summary_printf (c, "the render node %s is missing", d->render_node);
+      pd_component_set_summary_printf (c, "The render node %s is missing", d->render_node);
       pd_component_add_advice (
           c,
           "The kernel has the render node but its device file was not created (udev); "
@@ -339,14 +339,14 @@ pd_display_component (const PdGpuScan *scan)
    * counting the same cause twice. */
   if (d == NULL)
     {
-      pd_component_set_state (c, PD_STATE_UNKNOWN, "not checked: no passed-through GPU");
+      pd_component_set_state (c, PD_STATE_UNKNOWN, "Not checked: no passed-through GPU");
       return g_steal_pointer (&c);
     }
   pd_component_set_detail (c, PD_DETAIL_CARD, d->card_node ? d->card_node : "none");
   if (d->card_node == NULL)
     {
       pd_component_set_state (c, PD_STATE_UNKNOWN,
-                              "not checked: the GPU has no working driver (see GPU)");
+                              "Not checked: the GPU has no working driver (see GPU)");
       return g_steal_pointer (&c);
     }
 
@@ -387,7 +387,7 @@ pd_display_component (const PdGpuScan *scan)
 
   if (d->connectors->len == 0)
     {
-      pd_component_set_state (c, PD_STATE_FAILED, "the GPU reports no display outputs");
+      pd_component_set_state (c, PD_STATE_FAILED, "The GPU reports no display outputs");
       pd_component_add_advice (
           c,
           "i915 found no outputs. On the host, pass the iGPU as the guide does (Esprimo: "
@@ -400,7 +400,7 @@ pd_display_component (const PdGpuScan *scan)
   else if (off->len)
     {
       pd_component_set_state (c, PD_STATE_DEGRADED, "");
-      pd_component_set_summary_printf (c, "a monitor is connected on %s but the output is off",
+      pd_component_set_summary_printf (c, "A monitor is connected on %s but the output is off",
                                        off->str);
       pd_component_add_advice (c,
                                "Turn the output on in the desktop's display settings, or log in "
@@ -410,13 +410,13 @@ pd_display_component (const PdGpuScan *scan)
   else if (unknown->len)
     {
       pd_component_set_state (c, PD_STATE_UNKNOWN, "");
-      pd_component_set_summary_printf (c, "cannot tell whether a monitor is connected (%s)",
+      pd_component_set_summary_printf (c, "Cannot tell whether a monitor is connected (%s)",
                                        unknown->str);
     }
   else
     {
       pd_component_set_state (c, PD_STATE_DEGRADED, "");
-      pd_component_set_summary_printf (c, "no monitor is connected (%s: disconnected)", all->str);
+      pd_component_set_summary_printf (c, "No monitor is connected (%s: disconnected)", all->str);
       pd_component_add_advice (
           c,
           "Check the cable and the monitor's input source. The monitor belongs on the host's "

@@ -210,20 +210,20 @@ judge_probe (PdComponent *c, const Facts *f)
   if (dev == NULL)
     {
       pd_component_set_state (c, PD_STATE_UNKNOWN,
-                              "not checked: no Intel GPU was found (see the gpu component)");
+                              "Not checked: no Intel GPU was found (see the gpu component)");
       return;
     }
   if (res == NULL && dev->render_node != NULL)
     {
       pd_component_set_summary_printf (c,
-                                       "not checked: the kernel registered %s for %s, but that "
+                                       "Not checked: the kernel registered %s for %s, but that "
                                        "device file does not exist",
                                        dev->render_node, dev->name ? dev->name : "the GPU");
       return;
     }
   if (res == NULL)
     {
-      pd_component_set_summary_printf (c, "not checked: %s has no render node (kernel driver: %s)",
+      pd_component_set_summary_printf (c, "Not checked: %s has no render node (kernel driver: %s)",
                                        dev->name ? dev->name : "the GPU",
                                        dev->driver ? dev->driver : "none");
       return;
@@ -264,13 +264,13 @@ judge_probe (PdComponent *c, const Facts *f)
   if (g_str_equal (r->status, "no-device"))
     {
       pd_component_set_state (c, PD_STATE_UNKNOWN, "");
-      pd_component_set_summary_printf (c, "not checked: %s", r->error ? r->error : "no device");
+      pd_component_set_summary_printf (c, "Not checked: %s", r->error ? r->error : "no device");
       return;
     }
   if (g_str_equal (r->status, "privileges-failed"))
     {
       pd_component_set_state (c, PD_STATE_UNKNOWN, "");
-      pd_component_set_summary_printf (c, "not checked: %s",
+      pd_component_set_summary_printf (c, "Not checked: %s",
                                        r->error ? r->error : "could not drop privileges");
       return;
     }
@@ -529,7 +529,7 @@ set_package_details (PdComponent *c, const Facts *f)
 PdComponent *
 pd_vaapi_component (const PdGpuDevice *dev, const PdVaprobeResult *result)
 {
-  PdComponent *c = pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN, "not checked");
+  PdComponent *c = pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN, "Not checked");
   Facts f = { 0 };
   f.dev = dev;
   f.result = result;
@@ -625,7 +625,7 @@ on_probe_done (GObject *source, GAsyncResult *res, gpointer user_data)
     {
       g_task_return_pointer (
           task,
-          pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN, "the VA-API check was cancelled"),
+          pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN, "The VA-API check was cancelled"),
           (GDestroyNotify) pd_component_free);
       return;
     }
@@ -668,7 +668,7 @@ pd_vaapi_check_finish (GAsyncResult *result)
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
   PdComponent *c = g_task_propagate_pointer (G_TASK (result), NULL);
   if (c == NULL)
-    c = pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN, "the VA-API check was cancelled");
+    c = pd_component_new (PD_COMPONENT_VAAPI, PD_STATE_UNKNOWN, "The VA-API check was cancelled");
   return c;
 }
 

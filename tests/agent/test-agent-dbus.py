@@ -132,7 +132,7 @@ class DbusTest(h.AgentTestCase):
         self.call('RunChecks')
         args = self.wait_signal('ComponentChanged', lambda a: a[0] == 'display', start)
         self.assertEqual(args[1], 'degraded')
-        self.assertIn('no monitor is connected', args[2])
+        self.assertIn('No monitor is connected', args[2])
         # Let any stray duplicate arrive, then count.
         self.call('GetReport')
         self.wait_until(lambda: True, 'nothing')

@@ -47,7 +47,14 @@ class KmsgTest(h.AgentTestCase):
         self.assertIn('GPU HANG', ev[3])
         self.assertFalse(ev[3].startswith('Earlier'))
         self.assertEqual(self.comp_state('gpu'), 'degraded')
-        self.assertIn('in vainfo', self.components()['gpu'][2])
+        # Issue 15: the program reads as a sentence, the device is a detail
+        # (not "(device 0000:00:02.0)" appended to the sentence).
+        gpu = self.components()['gpu']
+        self.assertIn('Program: vainfo.', gpu[2])
+        self.assertNotIn('(device', gpu[2])
+        self.assertNotIn('0000:00:02.0', gpu[2])
+        self.assertEqual(dict(gpu[3]).get('device'), '0000:00:02.0')
+        self.assertNotIn('(device', ev[3])
         self.assertEqual(dict(self.components()['gpu'][3]).get('kernel-log') is not None, True)
         self.assertEqual(self.comp_state('vaapi'), 'unknown')
         self.assertFalse([a for n, a in self.signals[start:]

@@ -247,7 +247,7 @@ test_no_gpu (void)
 
   g_autoptr (PdComponent) gpu = pd_gpu_component (scan);
   g_assert_cmpint (gpu->state, ==, PD_STATE_FAILED);
-  assert_contains (gpu->summary, "no GPU was passed through");
+  assert_contains (gpu->summary, "No GPU was passed through");
   g_assert_true (has_advice (gpu, "qm set 100 --hostpci0 0000:00:02.0"));
   g_assert_true (has_advice (gpu, "0000:00:02,pcie=1,x-vga=1"));
   g_assert_true (has_advice (gpu, "qm start 100"));
@@ -338,7 +338,7 @@ test_all_disconnected (void)
 
   g_autoptr (PdComponent) display = pd_display_component (scan);
   g_assert_cmpint (display->state, ==, PD_STATE_DEGRADED);
-  assert_contains (display->summary, "no monitor is connected");
+  assert_contains (display->summary, "No monitor is connected");
   assert_contains (display->summary, "DP-1, HDMI-A-1");
   g_assert_true (has_advice (display, "cable"));
   g_assert_true (has_advice (display, "host's HDMI"));

@@ -135,7 +135,7 @@ static const Case cases[] = {
     "HDMI-A-1 connected, enabled, 1920x1080", NULL },
   { "n100", PD_STATE_OK, "Intel UHD Graphics (Alder Lake-N) on i915", NULL, PD_STATE_OK,
     "DP-1 connected, enabled, 2560x1440", NULL },
-  { "no-gpu", PD_STATE_FAILED, "no GPU was passed through", "qm set 100 --hostpci0",
+  { "no-gpu", PD_STATE_FAILED, "No GPU was passed through", "qm set 100 --hostpci0",
     PD_STATE_UNKNOWN, "no passed-through GPU", NULL },
   { "vfio-bound", PD_STATE_FAILED, "bound to vfio-pci inside the guest",
     "/etc/modprobe.d/vfio.conf", PD_STATE_UNKNOWN, "no working driver", NULL },
@@ -143,12 +143,12 @@ static const Case cases[] = {
     PD_STATE_UNKNOWN, "no working driver", NULL },
   { "no-render-node", PD_STATE_FAILED, "/dev/dri/renderD128 is missing", "udevadm trigger",
     PD_STATE_OK, "HDMI-A-1 connected", NULL },
-  { "all-disconnected", PD_STATE_OK, "on i915", NULL, PD_STATE_DEGRADED, "no monitor is connected",
+  { "all-disconnected", PD_STATE_OK, "on i915", NULL, PD_STATE_DEGRADED, "No monitor is connected",
     "cable" },
   { "unidentified", PD_STATE_UNKNOWN, "could not be identified", "lspci -nnk", PD_STATE_UNKNOWN,
     "no passed-through GPU", NULL },
   { "malformed", PD_STATE_OK, "on i915", NULL, PD_STATE_UNKNOWN,
-    "cannot tell whether a monitor is connected", NULL },
+    "Cannot tell whether a monitor is connected", NULL },
 };
 
 static void
@@ -220,6 +220,16 @@ test_fixture_json (gconstpointer data)
   g_assert_cmpstr (report->source, ==, "in-process");
   g_assert_cmpstr (r.err, ==, "");
   check_exit (tc, r.exit_status);
+  /* Issue 15: every summary starts like a sentence, with a capital (or a
+   * digit or a name such as "HDMI-A-1"), never lower-case. */
+  for (guint i = 0; i < PD_N_COMPONENTS; i++)
+    if (report->components[i])
+      {
+        const char *sum = report->components[i]->summary;
+        if (g_unichar_islower (g_utf8_get_char (sum)))
+          g_error ("%s: the %s summary starts in lower case: “%s”", tc->machine,
+                   pd_component_id_to_string (i), sum);
+      }
   /* Every detail key is declared in agent/core/detail-keys.c. */
   for (guint i = 0; i < PD_N_COMPONENTS; i++)
     for (guint k = 0; report->components[i] && k < report->components[i]->details->len; k++)
@@ -297,7 +307,7 @@ test_no_gpu_plainly (void)
   const char *args[] = { "status", "--no-vaprobe", NULL };
   RunResult r = run_passdesk ("no-gpu", args);
   g_assert_cmpint (r.exit_status, ==, 1);
-  assert_contains (r.out, "no GPU was passed through");
+  assert_contains (r.out, "No GPU was passed through");
   assert_contains (r.out, "qm set 100 --hostpci0 0000:00:02.0");
   assert_contains (r.out, "qm set 100 --hostpci0 0000:00:02,pcie=1,x-vga=1");
   assert_contains (r.out, "Overall: failed");

@@ -422,7 +422,7 @@ test_no_render_node (void)
   g_autoptr (PdComponent) c = check ("esprimo-deb822-nonfree", &vfio, NULL);
   g_assert_cmpint (c->state, ==, PD_STATE_UNKNOWN);
   g_assert_cmpstr (c->summary, ==,
-                   "not checked: Intel HD Graphics 630 (Kaby Lake GT2) has no "
+                   "Not checked: Intel HD Graphics 630 (Kaby Lake GT2) has no "
                    "render node (kernel driver: vfio-pci)");
   PdGpuDevice no_file = kaby_lake;
   no_file.render_in_sysfs = TRUE;
@@ -430,7 +430,7 @@ test_no_render_node (void)
   g_autoptr (PdComponent) nf = check ("esprimo-deb822-nonfree", &no_file, NULL);
   g_assert_cmpint (nf->state, ==, PD_STATE_UNKNOWN);
   g_assert_cmpstr (nf->summary, ==,
-                   "not checked: the kernel registered /dev/dri/renderD128 for "
+                   "Not checked: the kernel registered /dev/dri/renderD128 for "
                    "Intel HD Graphics 630 (Kaby Lake GT2), but that device file "
                    "does not exist");
   g_autoptr (PdComponent) none = check ("no-gpu", NULL, NULL);
@@ -610,7 +610,7 @@ test_status_real_probe_on_fixture (void)
   StatusRun r = run_status ("esprimo", NULL, NULL, NULL);
   const PdComponent *c = vaapi_of (&r);
   g_assert_cmpint (c->state, ==, PD_STATE_UNKNOWN);
-  assert_contains (c->summary, "not checked: /dev/dri/renderD128 is not a device node");
+  assert_contains (c->summary, "Not checked: /dev/dri/renderD128 is not a device node");
   must_cmd (c, "sudo sed -i -e 's|^Components: main non-free-firmware$|Components: main "
                "non-free-firmware contrib non-free|' /etc/apt/sources.list.d/debian.sources && "
                "sudo apt update");

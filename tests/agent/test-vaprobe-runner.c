@@ -395,7 +395,7 @@ test_check_async_cancel (Fixture *fx, gconstpointer data)
   g_autoptr (PdComponent) c = pd_vaapi_check_finish (res);
   g_object_unref (res);
   g_assert_cmpint (c->state, ==, PD_STATE_UNKNOWN);
-  g_assert_cmpstr (c->summary, ==, "the VA-API check was cancelled");
+  g_assert_cmpstr (c->summary, ==, "The VA-API check was cancelled");
   g_autofree char *text = NULL;
   g_assert_true (g_file_get_contents (pidfile, &text, NULL, NULL));
   int pid = 0, grandchild = 0;
@@ -628,7 +628,7 @@ test_real_check_sync (void)
   g_assert_nonnull (pd_gpu_scan_primary (&scan));
   g_autoptr (PdComponent) c = pd_vaapi_check_sync (&scan, 10000);
   g_assert_cmpint (c->state, ==, PD_STATE_UNKNOWN);
-  assert_contains (c->summary, "not checked: the render node /dev/dri/renderD128 does not exist");
+  assert_contains (c->summary, "Not checked: the render node /dev/dri/renderD128 does not exist");
   g_assert_cmpstr (pd_component_get_detail (c, "probe"), ==, "report");
   g_assert_cmpstr (pd_component_get_detail (c, "probe-status"), ==, "no-device");
 

@@ -93,6 +93,31 @@ test_state_words (void)
   g_assert_false (pd_tray_cold_restart_active ("idle"));
 }
 
+/* Issue 15: the tooltip names each part once: "Audio fell back…", not
+ * "Audio: Audio fell back…"; a summary that does not name it keeps its title. */
+static void
+test_tooltip_subject_once (void)
+{
+  g_autoptr (PdTrayState) state = pd_tray_state_new ();
+  state->agent_connected = TRUE;
+  g_autoptr (PdReport) r = pd_report_new ("agent");
+  pd_report_take (r, pd_component_new (PD_COMPONENT_AUDIO, PD_STATE_DEGRADED,
+                                       "Audio fell back to Dummy Output: the sound server has no "
+                                       "HDMI/DP output."));
+  pd_report_take (r, pd_component_new (PD_COMPONENT_GPU, PD_STATE_DEGRADED,
+                                       "The GPU hung and the driver reset an engine or context."));
+  pd_report_take (r, pd_component_new (PD_COMPONENT_DISPLAY, PD_STATE_DEGRADED,
+                                       "No monitor is connected (HDMI-A-1: disconnected)"));
+  pd_report_take (r, pd_component_new (PD_COMPONENT_USB, PD_STATE_OK, "2 USB devices"));
+  g_clear_pointer (&state->report, pd_report_free);
+  state->report = g_steal_pointer (&r);
+  g_autofree char *body = pd_tray_state_tooltip_body (state);
+  g_assert_cmpstr (body, ==,
+                   "The GPU hung and the driver reset an engine or context.\n"
+                   "Display: No monitor is connected (HDMI-A-1: disconnected)\n"
+                   "Audio fell back to Dummy Output: the sound server has no HDMI/DP output.");
+}
+
 /* What the user told the tray survives a restart (a new PdTraySettings on
  * the same file); bad input is ignored, the list of outputs is bounded. */
 static void
@@ -142,6 +167,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/tray/menu", test_menu);
   g_test_add_func ("/tray/state", test_state_words);
+  g_test_add_func ("/tray/tooltip-subject-once", test_tooltip_subject_once);
   g_test_add_func ("/tray/settings", test_settings);
   return g_test_run ();
 }

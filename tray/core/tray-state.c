@@ -2,6 +2,8 @@
 #include "tray-state.h"
 #include "pd-i18n.h"
 
+#include <string.h>
+
 #include "cold-restart-phase.h"
 
 PdTrayState *
@@ -95,6 +97,19 @@ pd_tray_state_headline (const PdTrayState *state)
     }
 }
 
+/* Does @summary start with its component's @title ("Audio fell back…",
+ * "The GPU hung…")? Then it needs no "Title: " in front. */
+static gboolean
+names_itself (const char *summary, const char *title)
+{
+  if (g_ascii_strncasecmp (summary, "The ", 4) == 0)
+    summary += 4;
+  gsize n = strlen (title);
+  return g_ascii_strncasecmp (summary, title, n) == 0
+         && (summary[n] == ' ' || summary[n] == ':' || summary[n] == ',' || summary[n] == '.'
+             || summary[n] == '\0');
+}
+
 char *
 pd_tray_state_tooltip_body (const PdTrayState *state)
 {
@@ -113,8 +128,12 @@ pd_tray_state_tooltip_body (const PdTrayState *state)
         continue;
       if (s->len > 0)
         g_string_append_c (s, '\n');
-      g_string_append_printf (s, "%s: %s", pd_component_title_localized (i),
-                              c->summary ? c->summary : pd_tray_state_label (c->state));
+      const char *title = pd_component_title_localized (i);
+      if (c->summary && names_itself (c->summary, title))
+        g_string_append (s, c->summary); /* "Audio fell back…", not "Audio: Audio fell back…" */
+      else
+        g_string_append_printf (s, "%s: %s", title,
+                                c->summary ? c->summary : pd_tray_state_label (c->state));
     }
   if (s->len == 0)
     g_string_append (s, _ ("GPU, display, video acceleration, audio and USB are fine."));
