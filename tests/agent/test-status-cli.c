@@ -460,6 +460,97 @@ test_help_and_version (void)
     }
 }
 
+/* The long options a --help lists ("  --json  ...", "  -V, --version"). */
+static GPtrArray *
+options_of (const char *help)
+{
+  GPtrArray *opts = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GRegex) re = g_regex_new ("^\\s+(?:-[A-Za-z], )?(--[a-z][a-z-]*)", G_REGEX_MULTILINE,
+                                       0, NULL);
+  g_autoptr (GMatchInfo) m = NULL;
+  g_regex_match (re, help, 0, &m);
+  while (g_match_info_matches (m))
+    {
+      char *o = g_match_info_fetch (m, 1);
+      if (strcmp (o, "--help") == 0 || g_str_has_prefix (o, "--help-"))
+        g_free (o);
+      else
+        g_ptr_array_add (opts, o);
+      g_match_info_next (m, NULL);
+    }
+  return opts;
+}
+
+static char *
+man_page (const char *name)
+{
+  g_autofree char *path
+      = g_build_filename (g_getenv ("PASSDESK_TEST_FIXTURES"), "..", "..", "data", name, NULL);
+  char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  return text;
+}
+
+/* "--no-hotplug" as roff writes it: "\-\-no\-hotplug". */
+static char *
+roff_option (const char *opt)
+{
+  g_auto (GStrv) parts = g_strsplit (opt, "-", -1);
+  return g_strjoinv ("\\-", parts);
+}
+
+/* Issue 15: the man pages name every option the programs take: passdesk(1)
+ * each command's and -V/--version; passdesk-agent(8) in its synopsis. */
+static void
+test_man_pages_name_every_option (void)
+{
+  g_autofree char *page = man_page ("passdesk.1");
+  static const char *const commands[] = { "status", "scan-log", "watch", "events",
+                                          "cold-restart" };
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      const char *args[] = { commands[i], "--help", NULL };
+      RunResult r = run_passdesk ("esprimo", args);
+      g_autoptr (GPtrArray) opts = options_of (r.out);
+      g_assert_cmpuint (opts->len, >, 0);
+      for (guint k = 0; k < opts->len; k++)
+        {
+          g_autofree char *roff = roff_option (opts->pdata[k]);
+          if (!strstr (page, roff))
+            g_error ("passdesk.1 does not mention %s of %s", (char *) opts->pdata[k], commands[i]);
+        }
+      run_result_clear (&r);
+    }
+  g_assert_nonnull (strstr (page, "\\-V"));
+  g_assert_nonnull (strstr (page, "\\-\\-version"));
+  g_assert_nonnull (strstr (page, ".B passdesk help"));
+
+  g_autofree char *agent_page = man_page ("passdesk-agent.8");
+  const char *synopsis = strstr (agent_page, ".SH SYNOPSIS");
+  const char *synopsis_end = synopsis ? strstr (synopsis, ".SH DESCRIPTION") : NULL;
+  g_assert_nonnull (synopsis_end);
+  g_autofree char *syn = g_strndup (synopsis, synopsis_end - synopsis);
+  const char *options_sec = strstr (agent_page, ".SH OPTIONS");
+  g_assert_nonnull (options_sec);
+  const char *builddir = g_getenv ("PASSDESK_BUILDDIR");
+  g_autofree char *agent = g_build_filename (builddir, "agent", "daemon", "passdesk-agent", NULL);
+  g_autofree char *help = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *argv[] = { agent, "--help", NULL };
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                               &help, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) opts = options_of (help);
+  g_assert_cmpuint (opts->len, >=, 7);
+  for (guint k = 0; k < opts->len; k++)
+    {
+      g_autofree char *roff = roff_option (opts->pdata[k]);
+      if (!strstr (syn, roff) || !strstr (options_sec, roff))
+        g_error ("passdesk-agent.8 does not name %s in SYNOPSIS and OPTIONS",
+                 (char *) opts->pdata[k]);
+    }
+}
+
 static void
 test_usage_errors (void)
 {
@@ -502,5 +593,6 @@ main (int argc, char **argv)
   g_test_add_func ("/status-cli/usage-errors", test_usage_errors);
   g_test_add_func ("/status-cli/wraps-on-terminal", test_wraps_on_terminal);
   g_test_add_func ("/status-cli/help-and-version", test_help_and_version);
+  g_test_add_func ("/status-cli/man-pages-name-every-option", test_man_pages_name_every_option);
   return g_test_run ();
 }
