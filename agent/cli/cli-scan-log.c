@@ -318,8 +318,8 @@ print_incidents (Output *o, const char *file)
       g_autofree char *head
           = inc->device
                 ? /* TRANSLATORS: an incident's heading: "GPU hang on 0000:00:02.0: 2 times, ..." */
-                g_strdup_printf (_ ("%s on %s: %s"), _ (pd_log_kind_title (inc->kind)),
-                                 inc->device, span)
+                g_strdup_printf (_ ("%s on %s: %s"), _ (pd_log_kind_title (inc->kind)), inc->device,
+                                 span)
                 : g_strdup_printf (_ ("%s: %s"), _ (pd_log_kind_title (inc->kind)), span);
       append_para (out, base, base + 4, head, o->columns);
       GString *what = g_string_new (_ (inc->kind->summary));
@@ -481,8 +481,7 @@ pd_cli_scan_log (int argc, char **argv)
     { "format", 0, 0, G_OPTION_ARG_STRING, &format_name,
       N_ ("text (terminal default), tsv (pipe default) or json"), N_ ("FORMAT") },
     { "tsv", 0, 0, G_OPTION_ARG_NONE, &tsv, N_ ("The same as --format=tsv"), NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_ ("The same as --format=json (JSON lines)"),
-      NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_ ("The same as --format=json (JSON lines)"), NULL },
     { "list-kinds", 0, 0, G_OPTION_ARG_NONE, &kinds,
       N_ ("List the kinds of problem found, with component, state and meaning"), NULL },
     { "list-patterns", 0, 0, G_OPTION_ARG_NONE, &patterns,

@@ -52,9 +52,8 @@ print_component (Watch *w, const char *id, const char *state, const char *summar
   g_autofree char *when = pd_cli_format_time (g_get_real_time ());
   const char *was = g_hash_table_lookup (w->states, id);
   /* TRANSLATORS: after a state change in `passdesk watch`; %s is the old state */
-  g_autofree char *was_text = was && strcmp (was, state) != 0
-                                  ? g_strdup_printf (_ (" (was %s)"), was)
-                                  : g_strdup ("");
+  g_autofree char *was_text
+      = was && strcmp (was, state) != 0 ? g_strdup_printf (_ (" (was %s)"), was) : g_strdup ("");
   printf ("%s  %-8s %-9s %s%s\n", when, id, state, pd_i18n_text (summary), was_text);
   fflush (stdout);
   g_hash_table_insert (w->states, g_strdup (id), g_strdup (state));

@@ -258,10 +258,11 @@ static const PdLogPattern patterns[] = {
   { K_VFIO_PROBE_FAILED, "vfio-pci: probe of ", "vfio-pci: probe of [^ ]+ failed",
     PD_LOG_ACTION_REPORT, PD_LOG_DEVICE_PROBE_OF },
   /* the Proxmox host: drivers/pci/pci.c (pci_dev_wait; pci_bus_wait_crs's
-   * "not ready after %dms" too), __pci_request_region (5.x/6.x "BAR 2:
-   * can't reserve [mem ...]", later "BAR 2 [mem ...]: can't reserve"),
-   * drivers/iommu/intel/dmar.c */
-  { K_VFIO_RESET_TIMEOUT, "; giving up", "not ready ([0-9]+ms after [^;]+|after [0-9]+ms); giving up" },
+   * "not ready after %dms" too), __pci_request_region ("BAR 2: can't
+   * reserve [mem ...]"; the regex also takes the resource before the colon,
+   * in case a kernel prints it there), drivers/iommu/intel/dmar.c */
+  { K_VFIO_RESET_TIMEOUT, "; giving up",
+    "not ready ([0-9]+ms after [^;]+|after [0-9]+ms); giving up" },
   { K_VFIO_BAR_BUSY, "can't reserve", "BAR [0-9]+( \\[[^]]*\\])?: can't reserve" },
   { K_VFIO_DMAR_FAULT, "Request device [",
     "\\[(DMA (Read|Write)|INTR-REMAP)[^]]*\\] Request device \\[[0-9a-fx:.]+\\]",

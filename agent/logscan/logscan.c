@@ -172,10 +172,10 @@ pd_log_finding_free (PdLogFinding *f)
 /* The public PdLogClock, under short names. */
 typedef PdLogClock Clock;
 #define CLOCK_NONE PD_LOG_CLOCK_NONE
-#define CLOCK_MONO PD_LOG_CLOCK_BOOT         /* seconds since boot */
-#define CLOCK_TOD PD_LOG_CLOCK_TIME_OF_DAY   /* time of day, days counted by rollover */
-#define CLOCK_HUMAN PD_LOG_CLOCK_HUMAN       /* dmesg -H: minute stamps plus deltas */
-#define CLOCK_ABS PD_LOG_CLOCK_ABSOLUTE      /* a full date */
+#define CLOCK_MONO PD_LOG_CLOCK_BOOT       /* seconds since boot */
+#define CLOCK_TOD PD_LOG_CLOCK_TIME_OF_DAY /* time of day, days counted by rollover */
+#define CLOCK_HUMAN PD_LOG_CLOCK_HUMAN     /* dmesg -H: minute stamps plus deltas */
+#define CLOCK_ABS PD_LOG_CLOCK_ABSOLUTE    /* a full date */
 
 typedef struct
 {

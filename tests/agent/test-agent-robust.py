@@ -138,7 +138,7 @@ class RobustTest(h.AgentTestCase):
         # The agent re-probes by itself (no RunChecks) and says it survived.
         ev = self.wait_signal('Event', lambda a: a[1] == 'vaapi.recovered', start)
         self.assertIn('works again', ev[3])
-        self.assertIn('in vainfo', ev[3])
+        self.assertIn('Program: vainfo.', ev[3])
         self.assertNotIn('Checking', ev[3])
         self.wait_until(lambda: self.comp('gpu')[1] == 'ok' and self.comp('vaapi')[1] == 'ok',
                         'gpu and vaapi ok')

@@ -439,8 +439,9 @@ test_help_and_version (void)
   run_result_clear (&r2);
 
   const char *const bad[][4] = {
-    { "status", "--bogus", NULL },     { "scan-log", "--jsn", NULL }, { "watch", "--bogus", NULL },
-    { "events", "extra", NULL },       { "cold-restart", "--bogus", NULL },
+    { "status", "--bogus", NULL },       { "scan-log", "--jsn", NULL },
+    { "watch", "--bogus", NULL },        { "events", "extra", NULL },
+    { "cold-restart", "--bogus", NULL },
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -465,8 +466,8 @@ static GPtrArray *
 options_of (const char *help)
 {
   GPtrArray *opts = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GRegex) re = g_regex_new ("^\\s+(?:-[A-Za-z], )?(--[a-z][a-z-]*)", G_REGEX_MULTILINE,
-                                       0, NULL);
+  g_autoptr (GRegex) re
+      = g_regex_new ("^\\s+(?:-[A-Za-z], )?(--[a-z][a-z-]*)", G_REGEX_MULTILINE, 0, NULL);
   g_autoptr (GMatchInfo) m = NULL;
   g_regex_match (re, help, 0, &m);
   while (g_match_info_matches (m))
@@ -505,8 +506,7 @@ static void
 test_man_pages_name_every_option (void)
 {
   g_autofree char *page = man_page ("passdesk.1");
-  static const char *const commands[] = { "status", "scan-log", "watch", "events",
-                                          "cold-restart" };
+  static const char *const commands[] = { "status", "scan-log", "watch", "events", "cold-restart" };
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
       const char *args[] = { commands[i], "--help", NULL };
