@@ -18,14 +18,13 @@ static const struct
   PdCliFunc func;
   const char *help;
 } commands[] = {
-  { "status", pd_cli_status,
-    N_ ("Check GPU, display and video acceleration; print state and advice") },
+  { "status", pd_cli_status, N_ ("Check the GPU, display and video acceleration, with advice") },
   { "scan-log", pd_cli_scan_log,
     N_ ("Find known GPU, USB, audio and VFIO problems in a kernel log") },
   { "watch", pd_cli_watch, N_ ("Follow the agent's state changes and events as they happen") },
   { "events", pd_cli_events, N_ ("Print the agent's event history") },
   { "cold-restart", pd_cli_cold_restart,
-    N_ ("Restart this VM from the host (stop, cool-off, start) so its hooks reset the GPU") },
+    N_ ("Have the host stop and start this VM so its hooks reset the GPU") },
 };
 
 static void
@@ -40,8 +39,7 @@ print_usage (FILE *out)
   fprintf (out, _ ("\nOptions:\n"
                    "  -h, --help     Show this help\n"
                    "  -V, --version  Show the version\n"
-                   "\nRun 'passdesk help COMMAND' or 'passdesk COMMAND --help' for a command's "
-                   "options.\n"
+                   "\nRun 'passdesk help COMMAND' for a command's options.\n"
                    "Exit status: 0 all well, 1 a problem was found, 2 usage error.\n"));
 }
 
