@@ -145,13 +145,13 @@ pd_cli_status (int argc, char **argv)
       fputs (s, stdout);
       if (g_strcmp0 (report->source, "agent") != 0)
         {
-          g_autoptr (GString) note = g_string_new (NULL);
-          pd_cli_append_wrapped (
-              note,
+          /* the msgid keeps its newline (the catalogue has it); wrapped without */
+          g_autofree char *text = g_strdup (
               _ ("Without the running agent, these are not checked: the kernel log (GPU hangs, "
                  "HD-Audio codec timeouts, USB resets), USB faults over time and the host "
-                 "helper's answer. Start it with “sudo systemctl start passdesk-agent”."),
-              0, 0, columns);
+                 "helper's answer. Start it with “sudo systemctl start passdesk-agent”.\n"));
+          g_autoptr (GString) note = g_string_new (NULL);
+          pd_cli_append_wrapped (note, g_strchomp (text), 0, 0, columns);
           printf ("%s\n", note->str);
         }
     }
