@@ -25,11 +25,9 @@ import struct
 import subprocess
 import sys
 import time
-import urllib.parse
 
 import dbus
 import dbusmock
-from gi.repository import GLib
 
 sys.path.insert(0, os.path.dirname(__file__))
 import agent_harness as h  # noqa: E402
