@@ -42,6 +42,10 @@
 #define RELOAD_TIMEOUT_MS 30000
 
 #define PLAIN_RESTART_RECORD "/var/lib/passdesk/plain-restart"
+/* The host's last word on converting reboots, for a boot in which the host
+ * helper never connected (it was stopped): that reboot was expected to be
+ * cold, and the next boot says why it was not. */
+#define HOST_REBOOT_COLD_RECORD "/var/lib/passdesk/host-reboot-cold"
 #define PLAIN_RESTART_MAX 2048
 #define REBOOT_DROPIN_DIR "/run/systemd/system/systemd-reboot.service.d"
 #define REBOOT_DROPIN REBOOT_DROPIN_DIR "/50-passdesk-cold-restart.conf"
@@ -292,6 +296,9 @@ on_reboot_answered (GObject *source, GAsyncResult *res, gpointer user_data)
                                   REBOOT_ANSWER_S);
       else if (g_error_matches (error, PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_REFUSED))
         reason = g_strdup_printf ("the host refused a cold restart. %s", error->message);
+      else if (g_error_matches (error, PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_UNAVAILABLE))
+        reason = g_strdup ("the host helper was not connected to this VM. Check “systemctl "
+                           "status passdesk-hostd” on the host.");
       else
         reason = g_strdup (error->message);
       write_plain_restart (reason);
@@ -367,6 +374,31 @@ on_stop_bus (GObject *source, GAsyncResult *res, gpointer user_data)
 
 /* ---- the stop ---- */
 
+/* Whether the host converts this VM's reboots: its HELLO in this agent's
+ * life, remembered for the next (one write per life, at the stop); without
+ * one, what the last life heard. */
+static gboolean
+host_converts_reboots (PdAgentDaemon *self)
+{
+  gboolean known = FALSE;
+  gboolean cold = self->hostlink && pd_hostlink_guest_get_host_reboot_cold (self->hostlink, &known);
+  g_autofree char *path = pd_sysroot_path (HOST_REBOOT_COLD_RECORD);
+  if (!known)
+    return g_file_test (path, G_FILE_TEST_EXISTS);
+  g_autofree char *dir = g_path_get_dirname (path);
+  if (!cold)
+    {
+      if (g_unlink (path) < 0 && errno != ENOENT)
+        g_message ("Cannot remove %s: %s", path, g_strerror (errno));
+    }
+  else if (!g_file_test (path, G_FILE_TEST_EXISTS)
+           && (g_mkdir_with_parents (dir, 0755) < 0
+               || !g_file_set_contents_full (path, "1\n", -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                             NULL)))
+    g_message ("Cannot remember in %s that the host converts reboots.", path);
+  return cold;
+}
+
 void
 pd_agent_daemon_stop_async (PdAgentDaemon *self, GAsyncReadyCallback callback, gpointer user_data)
 {
@@ -384,7 +416,7 @@ pd_agent_daemon_stop_async (PdAgentDaemon *self, GAsyncReadyCallback callback, g
       begin_hold (self);
       return;
     }
-  if (pd_hostlink_guest_get_host_reboot_cold (self->hostlink))
+  if (host_converts_reboots (self))
     {
       g_bus_get (G_BUS_TYPE_SYSTEM, NULL, on_stop_bus, g_object_ref (self));
       return;

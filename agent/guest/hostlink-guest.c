@@ -49,6 +49,7 @@ struct _PdHostlinkGuest
    * whether a reboot would have been a cold restart tells the next boot
    * why it was not one. */
   gboolean host_reboot_cold;
+  gboolean host_reboot_cold_known; /* a HELLO came in this agent's life */
 };
 
 G_DEFINE_FINAL_TYPE (PdHostlinkGuest, pd_hostlink_guest, G_TYPE_OBJECT)
@@ -231,7 +232,10 @@ conn_changed (gpointer user_data)
   flush_conn_out (self);
   const PdHostInfo *host = pd_guest_conn_get_host (self->conn);
   if (host)
-    self->host_reboot_cold = host->reboot_cold;
+    {
+      self->host_reboot_cold = host->reboot_cold;
+      self->host_reboot_cold_known = TRUE;
+    }
   update_component (self);
 }
 
@@ -517,9 +521,11 @@ pd_hostlink_guest_set_reboot_cold (PdHostlinkGuest *self, gboolean will_convert)
 }
 
 gboolean
-pd_hostlink_guest_get_host_reboot_cold (PdHostlinkGuest *self)
+pd_hostlink_guest_get_host_reboot_cold (PdHostlinkGuest *self, gboolean *known)
 {
   g_return_val_if_fail (PD_IS_HOSTLINK_GUEST (self), FALSE);
+  if (known)
+    *known = self->host_reboot_cold_known;
   return self->host_reboot_cold;
 }
 

@@ -84,8 +84,9 @@ void pd_hostlink_guest_request_reboot_async (PdHostlinkGuest *self, const char *
 /* READY says `reboot-cold=1`: this agent turns reboots into cold restarts
  * when the host converts them. Takes effect with the next HELLO. */
 void pd_hostlink_guest_set_reboot_cold (PdHostlinkGuest *self, gboolean will_convert);
-/* The host's latest HELLO said `reboot-cold=1` (kept after it went away). */
-gboolean pd_hostlink_guest_get_host_reboot_cold (PdHostlinkGuest *self);
+/* The host's latest HELLO said `reboot-cold=1` (kept after it went away).
+ * @known (may be NULL): FALSE while no HELLO came since the start. */
+gboolean pd_hostlink_guest_get_host_reboot_cold (PdHostlinkGuest *self, gboolean *known);
 /* `shutdown-timeout` (s) of the latest ACCEPT; 0 before any. */
 guint pd_hostlink_guest_get_shutdown_timeout (PdHostlinkGuest *self);
 

@@ -251,6 +251,7 @@ class ShutdownTest(_cr.ColdRestartTest):
         for w in words:
             self.assertIn(w, text)
         self.assertFalse(os.path.exists(os.path.join(self.root, RECORD)))
+        self.set_jobs([])  # this time the agent is just restarted
         self.stop_agent()
         self.assertEqual(self.restart_agent_events(), [])
 
@@ -287,7 +288,22 @@ class ShutdownTest(_cr.ColdRestartTest):
         t = self.sigterm()
         self.assertLess(self.wait_exit() - t, 4.0)
         self.assertEqual(self.systemd.GetMethodCalls('Reload'), [])
-        self.assert_plain_restart_reported_once()
+        self.assert_plain_restart_reported_once('the host helper was not connected')
+
+    def test_reboot_in_a_boot_the_host_never_greeted_stays_a_reboot(self):
+        # The last boot heard reboot-cold=1 (kept at its stop, a power off) ...
+        self.handshake_with(self.HELLO_COLD)
+        self.set_jobs(POWEROFF_JOBS)
+        self.sigterm()
+        self.wait_exit()
+        os.close(self.host)
+        self.host = None
+        # ... this boot hostd is stopped from the start, and the guest reboots.
+        self.start_agent(['--no-vaprobe', '--hostlink-port', self.port])
+        self.set_jobs(REBOOT_JOBS)
+        t = self.sigterm()
+        self.assertLess(self.wait_exit() - t, 4.0)
+        self.assert_plain_restart_reported_once('the host helper was not connected')
 
     def test_power_off_is_never_touched(self):
         self.handshake_with(self.HELLO_COLD)
