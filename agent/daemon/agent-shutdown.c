@@ -29,6 +29,7 @@
 #include "config.h"
 
 #include "agent-private.h"
+#include "pd-i18n.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -208,7 +209,7 @@ pd_agent_daemon_report_plain_restart (PdAgentDaemon *self)
   g_strstrip (reason);
   if (!g_utf8_validate (reason, -1, NULL) || *reason == '\0')
     return;
-  g_autofree char *text = g_strdup_printf ("This restart was a plain restart: %s", reason);
+  g_autofree char *text = g_strdup_printf (_ ("This restart was a plain restart: %s"), reason);
   pd_agent_daemon_add_event (self, 0, "hostlink.plain-restart", PD_COMPONENT_HOSTLINK, text, FALSE);
 }
 
@@ -272,7 +273,7 @@ on_reboot_answer_late (gpointer user_data)
    * cycle on the restarted guest; the request finishes as cancelled. */
   if (!pd_hostlink_guest_cancel_cold_restart (self->hostlink, NULL))
     {
-      write_plain_restart ("the host helper did not answer in time.");
+      write_plain_restart (_ ("the host helper did not answer in time."));
       finish_stop (self);
     }
   return G_SOURCE_REMOVE;
@@ -291,14 +292,14 @@ on_reboot_answered (GObject *source, GAsyncResult *res, gpointer user_data)
       g_autofree char *reason = NULL;
       if (self->reboot_timed_out
           || g_error_matches (error, PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_TIMEOUT))
-        reason = g_strdup_printf ("the host helper did not answer within %d s. Check "
-                                  "“systemctl status passdesk-hostd” on the host.",
+        reason = g_strdup_printf (_ ("the host helper did not answer within %d s. Check "
+                                     "“systemctl status passdesk-hostd” on the host."),
                                   REBOOT_ANSWER_S);
       else if (g_error_matches (error, PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_REFUSED))
-        reason = g_strdup_printf ("the host refused a cold restart. %s", error->message);
+        reason = g_strdup_printf (_ ("the host refused a cold restart. %s"), error->message);
       else if (g_error_matches (error, PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_UNAVAILABLE))
-        reason = g_strdup ("the host helper was not connected to this VM. Check “systemctl "
-                           "status passdesk-hostd” on the host.");
+        reason = g_strdup (_ ("the host helper was not connected to this VM. Check “systemctl "
+                              "status passdesk-hostd” on the host."));
       else
         reason = g_strdup (error->message);
       write_plain_restart (reason);

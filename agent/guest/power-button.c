@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pd-i18n.h"
 #include "sysroot.h"
 
 /* A machine has a handful of input devices; a fixture or a broken sysfs
@@ -120,8 +121,8 @@ pd_power_button_open (GError **error)
   if (best == NULL)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                           "This VM has no ACPI power button input device (no “Power Button” "
-                           "with KEY_POWER under /sys/class/input)");
+                           _ ("This VM has no ACPI power button input device (no “Power Button” "
+                              "with KEY_POWER under /sys/class/input)"));
       return NULL;
     }
 
@@ -132,7 +133,7 @@ pd_power_button_open (GError **error)
     {
       int err = errno;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err),
-                   "Cannot open the power button's input device %s: %s", dev, g_strerror (err));
+                   _ ("Cannot open the power button's input device %s: %s"), dev, g_strerror (err));
       return NULL;
     }
   PdPowerButton *button = g_new0 (PdPowerButton, 1);
