@@ -9,6 +9,7 @@
 #include "agent-errors.h"
 #include "detail-keys.h"
 #include "audio-monitor.h"
+#include "cold-restart-phase.h"
 #include "drm-monitor.h"
 #include "logind-poweroff.h"
 #include "monitor.h"
@@ -339,6 +340,9 @@ on_hostlink_progress (PdHostlinkGuest *guest, const char *phase, const char *tex
   g_free (self->cold_restart_state);
   g_free (self->lost_after);
   self->cold_restart_state = g_strdup (phase);
+  PdColdRestartPhase p = pd_cold_restart_phase_from_string (phase);
+  if (p == PD_COLD_RESTART_PHASE_FAILED || p == PD_COLD_RESTART_PHASE_CANCELLED)
+    pd_agent_daemon_disarm_hold (self, text ? text : phase);
   g_signal_emit (self, signals[SIGNAL_COLD_RESTART_PROGRESS], 0, phase, text);
 }
 
@@ -353,6 +357,9 @@ start_hostlink (PdAgentDaemon *self)
 {
   g_autoptr (GError) error = NULL;
   self->hostlink = pd_hostlink_guest_new (self->hostlink_port);
+  /* This agent turns reboots into cold restarts when the host asks
+   * (agent-shutdown.c). */
+  pd_hostlink_guest_set_reboot_cold (self->hostlink, TRUE);
   g_signal_connect_object (self->hostlink, "component-changed",
                            G_CALLBACK (on_hostlink_component_changed), self, 0);
   g_signal_connect_object (self->hostlink, "host-component-changed",
@@ -426,6 +433,11 @@ on_cold_restart_requested (GObject *source, GAsyncResult *result, gpointer user_
       g_task_return_error (task, map_hostlink_error (error));
       return;
     }
+  /* The guest powers off now (the desktop session ends cleanly, whatever
+   * its power-key policy), but the agent's stop holds the last step until
+   * the host's pre-stop hook has run (agent-shutdown.c). */
+  PdAgentDaemon *self = g_task_get_source_object (task);
+  pd_agent_daemon_arm_hold (self, pd_hostlink_guest_get_shutdown_timeout (self->hostlink));
   GCancellable *cancellable = g_task_get_cancellable (task);
   pd_logind_power_off_async (cancellable, on_power_off_done, g_steal_pointer (&task));
 }
@@ -509,6 +521,7 @@ pd_agent_daemon_start (PdAgentDaemon *self)
 {
   start_monitors (self);
   start_hostlink (self);
+  pd_agent_daemon_report_plain_restart (self);
 
   pd_agent_daemon_start_kernel_log (self);
 
@@ -593,6 +606,7 @@ pd_agent_daemon_dispose (GObject *object)
 {
   PdAgentDaemon *self = PD_AGENT_DAEMON (object);
   g_cancellable_cancel (self->cancellable);
+  pd_agent_daemon_clear_shutdown (self);
   g_clear_handle_id (&self->reprobe_id, g_source_remove);
   GPtrArray *lists[] = { self->waiters_now, self->waiters_next };
   for (guint l = 0; l < G_N_ELEMENTS (lists); l++)

@@ -62,6 +62,15 @@ gboolean pd_agent_daemon_cold_restart_finish (PdAgentDaemon *self, GAsyncResult 
                                               GError **error);
 gboolean pd_agent_daemon_cancel_cold_restart (PdAgentDaemon *self, GError **error);
 
+/* systemd is stopping the agent (SIGTERM). Completes at once, unless the
+ * guest is going down for a cycle the host accepted: then it completes when
+ * the host presses the ACPI power button (its pre-stop hook has run) or a
+ * deadline passes; and when the host turns reboots into cold restarts and
+ * this is a reboot, it first asks the host (agent-shutdown.c). Never fails. */
+void pd_agent_daemon_stop_async (PdAgentDaemon *self, GAsyncReadyCallback callback,
+                                 gpointer user_data);
+gboolean pd_agent_daemon_stop_finish (PdAgentDaemon *self, GAsyncResult *result, GError **error);
+
 /* Signals:
  *  "component-changed" (guint id)             a published component changed
  *  "event" (const PdAgentEvent *event)        a new history entry

@@ -16,6 +16,7 @@
 #include "hostlink-guest.h"
 #include "kmsg-monitor.h"
 #include "logscan.h"
+#include "power-button.h"
 
 G_BEGIN_DECLS
 
@@ -83,6 +84,18 @@ struct _PdAgentDaemon
 
   GPtrArray *monitors; /* PdMonitor, the ones that started */
   PdHostlinkGuest *hostlink;
+
+  /* the stop (agent-shutdown.c): the hold for the host's power button
+   * after an ACCEPT, and the reboot conversion */
+  GTask *stop_task;      /* systemd is stopping us */
+  gboolean hold_armed;   /* a cycle was accepted: hold the stop for the key */
+  gboolean key_seen;     /* the host pressed the button since */
+  PdPowerButton *button; /* open only while armed */
+  gint64 hold_deadline;  /* monotonic */
+  gint64 hold_started;   /* when the stop began to wait, 0: not yet */
+  guint hold_timer;
+  guint reboot_timer; /* the host's answer to RESTART kind=reboot */
+  gboolean reboot_timed_out;
 };
 
 /* ---- agent-daemon.c ---- */
@@ -106,6 +119,21 @@ void pd_agent_daemon_refresh_monitors (PdAgentDaemon *self);
  * (may be NULL, transfer full) completes when that cycle ends. */
 void pd_agent_daemon_request_checks (PdAgentDaemon *self, GTask *task);
 void pd_agent_daemon_rescan_display (PdAgentDaemon *self);
+
+/* ---- agent-shutdown.c ---- */
+
+/* The hold after an ACCEPT lasts half of its shutdown-timeout, within these. */
+#define PD_AGENT_HOLD_MIN_S 10
+#define PD_AGENT_HOLD_MAX_S 120
+guint pd_agent_hold_seconds (guint shutdown_timeout_s);
+/* A cycle was accepted: opens the power button and watches it. */
+void pd_agent_daemon_arm_hold (PdAgentDaemon *self, guint shutdown_timeout_s);
+/* The cycle failed or was cancelled: no hold (@why goes to the journal). */
+void pd_agent_daemon_disarm_hold (PdAgentDaemon *self, const char *why);
+/* At start: the event saying why the last restart was a plain one. */
+void pd_agent_daemon_report_plain_restart (PdAgentDaemon *self);
+/* At dispose: ends whatever the stop waits for. */
+void pd_agent_daemon_clear_shutdown (PdAgentDaemon *self);
 
 /* ---- agent-kernel.c ---- */
 

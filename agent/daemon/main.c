@@ -19,14 +19,33 @@ typedef struct
   PdAgentDbus *dbus;
   int status;
   gboolean session;
+  gboolean stopping;
 } Agent;
 
+static void
+on_stopped (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Agent *agent = user_data;
+  pd_agent_daemon_stop_finish (PD_AGENT_DAEMON (source), result, NULL);
+  g_main_loop_quit (agent->loop);
+}
+
+/* The first signal lets the daemon finish what the guest's shutdown needs
+ * (the wait for the host's power button during a cold restart, bounded);
+ * a second one quits at once. */
 static gboolean
 on_signal (gpointer user_data)
 {
   Agent *agent = user_data;
+  if (agent->stopping)
+    {
+      g_message ("Stopping now on a second signal.");
+      g_main_loop_quit (agent->loop);
+      return G_SOURCE_CONTINUE;
+    }
+  agent->stopping = TRUE;
   g_message ("Stopping on a signal.");
-  g_main_loop_quit (agent->loop);
+  pd_agent_daemon_stop_async (agent->daemon, on_stopped, agent);
   return G_SOURCE_CONTINUE;
 }
 

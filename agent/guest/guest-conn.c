@@ -48,6 +48,9 @@ struct _PdGuestConn
   gint64 pending_deadline;
   guint32 active_id; /* the latest RESTART (pending or accepted) */
   guint32 timed_out_id;
+
+  gboolean reboot_cold;           /* READY says reboot-cold=1 */
+  guint32 accepted_shutdown_timeout; /* of the latest ACCEPT */
 };
 
 /* --- PdHostInfo --- */
@@ -73,6 +76,8 @@ pd_host_info_new_from_hello (const PdHlMessage *m, gint64 now_us)
   pd_hl_message_get_uint (m, "next-allowed-in", &info->next_allowed_in);
   info->received_at = now_us;
   info->has_last_id = pd_hl_message_get_uint (m, "last-id", &info->last_id);
+  /* Optional (hosts before the reboot conversion do not send it). */
+  pd_hl_message_get_bool (m, "reboot-cold", &info->reboot_cold);
   const char *last = pd_hl_message_get (m, "last");
   info->has_last = last != NULL;
   info->last_ok = g_strcmp0 (last, "ok") == 0;
@@ -322,6 +327,8 @@ handle_hello (PdGuestConn *conn, const PdHlMessage *m, GString *out)
   g_autoptr (PdHlMessage) ready = pd_hl_message_new (PD_HL_VERB_READY, m->id);
   pd_hl_message_set_uint (ready, "proto", chosen);
   pd_hl_message_set (ready, "agent", PACKAGE_VERSION);
+  if (conn->reboot_cold)
+    pd_hl_message_set (ready, "reboot-cold", "1");
   send_msg (conn, ready, TRUE, out);
 
   conn->proto = chosen;
@@ -360,6 +367,8 @@ handle_answer (PdGuestConn *conn, const PdHlMessage *m, GString *out)
     {
       if (accept)
         {
+          conn->accepted_shutdown_timeout = 0;
+          pd_hl_message_get_uint (m, "shutdown-timeout", &conn->accepted_shutdown_timeout);
           emit_progress (conn, PD_COLD_RESTART_PHASE_ACCEPTED, NULL, text);
           finish_pending (conn, NULL);
         }
@@ -599,9 +608,9 @@ pd_guest_conn_check_reason (const char *reason, GError **error)
   return TRUE;
 }
 
-gboolean
-pd_guest_conn_request (PdGuestConn *conn, const char *reason, guint cool_off_s, gint64 now_us,
-                       GString *out, GError **error)
+static gboolean
+send_request (PdGuestConn *conn, const char *reason, guint cool_off_s, gboolean reboot,
+              gint64 now_us, GString *out, GError **error)
 {
   g_return_val_if_fail (conn->state == CONN_READY && !conn->pending_id, FALSE);
   if (!pd_guest_conn_check_reason (reason, error))
@@ -611,6 +620,8 @@ pd_guest_conn_request (PdGuestConn *conn, const char *reason, guint cool_off_s, 
     pd_hl_message_set (m, "reason", reason);
   if (cool_off_s > 0)
     pd_hl_message_set_uint (m, "cool-off", (guint32) MIN (cool_off_s, G_MAXUINT32));
+  if (reboot)
+    pd_hl_message_set (m, "kind", "reboot");
   g_autoptr (GError) local = NULL;
   gsize len = 0;
   g_autofree char *line = pd_hl_encode (m, &len, &local);
@@ -627,6 +638,32 @@ pd_guest_conn_request (PdGuestConn *conn, const char *reason, guint cool_off_s, 
   conn->pending_deadline = now_us + PD_GUEST_CONN_REQUEST_TIMEOUT_S * G_USEC_PER_SEC;
   emit_progress (conn, PD_COLD_RESTART_PHASE_REQUESTED, NULL, "Asked the host for a cold restart.");
   return TRUE;
+}
+
+gboolean
+pd_guest_conn_request (PdGuestConn *conn, const char *reason, guint cool_off_s, gint64 now_us,
+                       GString *out, GError **error)
+{
+  return send_request (conn, reason, cool_off_s, FALSE, now_us, out, error);
+}
+
+gboolean
+pd_guest_conn_request_reboot (PdGuestConn *conn, const char *reason, gint64 now_us, GString *out,
+                              GError **error)
+{
+  return send_request (conn, reason, 0, TRUE, now_us, out, error);
+}
+
+void
+pd_guest_conn_set_reboot_cold (PdGuestConn *conn, gboolean will_convert)
+{
+  conn->reboot_cold = will_convert;
+}
+
+guint32
+pd_guest_conn_get_shutdown_timeout (PdGuestConn *conn)
+{
+  return conn->accepted_shutdown_timeout;
 }
 
 void

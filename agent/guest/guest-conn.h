@@ -57,6 +57,9 @@ typedef struct
   guint32 day_left;        /* cycles left today */
   guint32 next_allowed_in; /* seconds from received_at; 0: now */
   gint64 received_at;      /* monotonic µs: when the HELLO came (figures count from it) */
+  /* HELLO reboot-cold=1: the host turns this VM's reboots into cold
+   * restarts (RESTART kind=reboot); absent or 0: it does not. */
+  gboolean reboot_cold;
   /* The last cycle of this VM, if one ran. */
   gboolean has_last;
   gboolean last_ok;
@@ -146,6 +149,15 @@ gboolean pd_guest_conn_check_reason (const char *reason, GError **error);
  * be sent (control characters). Emits the "requested" phase. */
 gboolean pd_guest_conn_request (PdGuestConn *conn, const char *reason, guint cool_off_s,
                                 gint64 now_us, GString *out, GError **error);
+/* The same as a RESTART with `kind=reboot`: the guest is on its way to a
+ * reboot and asks the host to make it a cold restart instead. */
+gboolean pd_guest_conn_request_reboot (PdGuestConn *conn, const char *reason, gint64 now_us,
+                                       GString *out, GError **error);
+/* Whether READY says `reboot-cold=1` (this agent turns reboots into cold
+ * restarts when the host asks). Default FALSE. */
+void pd_guest_conn_set_reboot_cold (PdGuestConn *conn, gboolean will_convert);
+/* The `shutdown-timeout` of the latest ACCEPT (seconds), 0 before any. */
+guint32 pd_guest_conn_get_shutdown_timeout (PdGuestConn *conn);
 /* The caller stopped waiting for the pending request (its cancellable):
  * forgets it without telling the host; a later answer is ignored, its
  * PROGRESS still reported. */

@@ -44,6 +44,12 @@ struct _PdHostlinkGuest
   PdComponent *component;
   PdComponent *host_component; /* the `host` component (host doctor's summary) */
   char *state_file;            /* the reported cycle result, for the next life; NULL: none */
+
+  /* The latest HELLO's `reboot-cold`, kept while no host is connected:
+   * whether a reboot would have been a cold restart tells the next boot
+   * why it was not one. */
+  gboolean host_reboot_cold;
+  gboolean host_reboot_cold_known; /* a HELLO came in this agent's life */
 };
 
 G_DEFINE_FINAL_TYPE (PdHostlinkGuest, pd_hostlink_guest, G_TYPE_OBJECT)
@@ -224,6 +230,12 @@ conn_changed (gpointer user_data)
 {
   PdHostlinkGuest *self = user_data;
   flush_conn_out (self);
+  const PdHostInfo *host = pd_guest_conn_get_host (self->conn);
+  if (host)
+    {
+      self->host_reboot_cold = host->reboot_cold;
+      self->host_reboot_cold_known = TRUE;
+    }
   update_component (self);
 }
 
@@ -433,12 +445,10 @@ on_pending_cancelled (GCancellable *cancellable, gpointer user_data)
   g_idle_add (on_pending_cancelled_idle, g_object_ref (user_data));
 }
 
-void
-pd_hostlink_guest_request_cold_restart_async (PdHostlinkGuest *self, const char *reason,
-                                              guint cool_off_s, GCancellable *cancellable,
-                                              GAsyncReadyCallback callback, gpointer user_data)
+static void
+start_request (PdHostlinkGuest *self, const char *reason, guint cool_off_s, gboolean reboot,
+               GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
-  g_return_if_fail (PD_IS_HOSTLINK_GUEST (self));
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, pd_hostlink_guest_request_cold_restart_async);
 
@@ -467,8 +477,12 @@ pd_hostlink_guest_request_cold_restart_async (PdHostlinkGuest *self, const char 
   /* Pending before the core sends: its "requested" phase reaches handlers
    * that may ask again, and they must get BUSY. */
   self->pending = g_object_ref (task);
-  if (!pd_guest_conn_request (self->conn, reason, cool_off_s, g_get_monotonic_time (),
-                              self->conn_out, &error))
+  gboolean sent = reboot ? pd_guest_conn_request_reboot (self->conn, reason,
+                                                         g_get_monotonic_time (), self->conn_out,
+                                                         &error)
+                         : pd_guest_conn_request (self->conn, reason, cool_off_s,
+                                                  g_get_monotonic_time (), self->conn_out, &error);
+  if (!sent)
     {
       g_clear_object (&self->pending);
       after_core (self);
@@ -479,6 +493,47 @@ pd_hostlink_guest_request_cold_restart_async (PdHostlinkGuest *self, const char 
   if (cancellable && self->pending == task)
     self->pending_cancel_handler
         = g_cancellable_connect (cancellable, G_CALLBACK (on_pending_cancelled), self, NULL);
+}
+
+void
+pd_hostlink_guest_request_cold_restart_async (PdHostlinkGuest *self, const char *reason,
+                                              guint cool_off_s, GCancellable *cancellable,
+                                              GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (PD_IS_HOSTLINK_GUEST (self));
+  start_request (self, reason, cool_off_s, FALSE, cancellable, callback, user_data);
+}
+
+void
+pd_hostlink_guest_request_reboot_async (PdHostlinkGuest *self, const char *reason,
+                                        GCancellable *cancellable, GAsyncReadyCallback callback,
+                                        gpointer user_data)
+{
+  g_return_if_fail (PD_IS_HOSTLINK_GUEST (self));
+  start_request (self, reason, 0, TRUE, cancellable, callback, user_data);
+}
+
+void
+pd_hostlink_guest_set_reboot_cold (PdHostlinkGuest *self, gboolean will_convert)
+{
+  g_return_if_fail (PD_IS_HOSTLINK_GUEST (self));
+  pd_guest_conn_set_reboot_cold (self->conn, will_convert);
+}
+
+gboolean
+pd_hostlink_guest_get_host_reboot_cold (PdHostlinkGuest *self, gboolean *known)
+{
+  g_return_val_if_fail (PD_IS_HOSTLINK_GUEST (self), FALSE);
+  if (known)
+    *known = self->host_reboot_cold_known;
+  return self->host_reboot_cold;
+}
+
+guint
+pd_hostlink_guest_get_shutdown_timeout (PdHostlinkGuest *self)
+{
+  g_return_val_if_fail (PD_IS_HOSTLINK_GUEST (self), 0);
+  return pd_guest_conn_get_shutdown_timeout (self->conn);
 }
 
 gboolean

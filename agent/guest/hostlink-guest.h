@@ -75,6 +75,21 @@ void pd_hostlink_guest_request_cold_restart_async (PdHostlinkGuest *self, const 
 gboolean pd_hostlink_guest_request_cold_restart_finish (PdHostlinkGuest *self, GAsyncResult *res,
                                                         GError **error);
 
+/* The same request with `kind=reboot` (PROTOCOL.md): the guest is going
+ * down for a reboot and asks the host to make it a cold restart; the host's
+ * default cool-off. Finished with pd_hostlink_guest_request_cold_restart_finish. */
+void pd_hostlink_guest_request_reboot_async (PdHostlinkGuest *self, const char *reason,
+                                             GCancellable *cancellable,
+                                             GAsyncReadyCallback callback, gpointer user_data);
+/* READY says `reboot-cold=1`: this agent turns reboots into cold restarts
+ * when the host converts them. Takes effect with the next HELLO. */
+void pd_hostlink_guest_set_reboot_cold (PdHostlinkGuest *self, gboolean will_convert);
+/* The host's latest HELLO said `reboot-cold=1` (kept after it went away).
+ * @known (may be NULL): FALSE while no HELLO came since the start. */
+gboolean pd_hostlink_guest_get_host_reboot_cold (PdHostlinkGuest *self, gboolean *known);
+/* `shutdown-timeout` (s) of the latest ACCEPT; 0 before any. */
+guint pd_hostlink_guest_get_shutdown_timeout (PdHostlinkGuest *self);
+
 /* Withdraws the latest request (pending or accepted, before the host's
  * shutdown started) by sending CANCEL. FALSE with UNAVAILABLE when there is
  * nothing to cancel or no host. The outcome arrives as "progress"

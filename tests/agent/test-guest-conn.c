@@ -280,6 +280,41 @@ test_request_accepted (Fixture *f, gconstpointer data)
   g_assert_cmpstr (f->out->str, ==, "");
 }
 
+/* Issue 14: READY says the agent converts reboots once asked to; a reboot
+ * request carries kind=reboot and the host's default cool-off; ACCEPT's
+ * shutdown-timeout is kept for the hold (issue 13). */
+static void
+test_request_reboot (Fixture *f, gconstpointer data)
+{
+  pd_guest_conn_connect (f->conn, FALSE, T0, f->out);
+  feed (f, "\nHELLO 7 " HELLO_ARGS " reboot-cold=1\n");
+  g_autofree char *ready = take_out (f);
+  g_assert_null (strstr (ready, "reboot-cold"));
+  pd_guest_conn_set_reboot_cold (f->conn, TRUE);
+  feed (f, "HELLO 8 " HELLO_ARGS " reboot-cold=1\n");
+  g_autofree char *ready2 = take_out (f);
+  g_assert_nonnull (strstr (ready2, "READY 8 proto=1 "));
+  g_assert_nonnull (strstr (ready2, " reboot-cold=1"));
+  g_assert_true (pd_guest_conn_get_host (f->conn)->reboot_cold);
+  g_ptr_array_set_size (f->effects, 0);
+
+  g_assert_cmpuint (pd_guest_conn_get_shutdown_timeout (f->conn), ==, 0);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (
+      pd_guest_conn_request_reboot (f->conn, "The guest is rebooting.", T0 + S (1), f->out, &error));
+  g_assert_no_error (error);
+  g_autofree char *req = take_out (f);
+  g_assert_cmpstr (req, ==, "RESTART 42 reason=The%20guest%20is%20rebooting. kind=reboot\n");
+  assert_effects (f, "progress requested: Asked the host for a cold restart.", NULL);
+  feed (f, "ACCEPT 42 cool-off=10 shutdown-timeout=90 text=ok\n");
+  assert_effects (f, "progress accepted: ok", "answered ok", NULL);
+  g_assert_cmpuint (pd_guest_conn_get_shutdown_timeout (f->conn), ==, 90);
+  /* A plain request says no kind (absent = request, PROTOCOL.md). */
+  g_assert_true (pd_guest_conn_request (f->conn, NULL, 0, T0 + S (2), f->out, &error));
+  g_autofree char *plain = take_out (f);
+  g_assert_cmpstr (plain, ==, "RESTART 43\n");
+}
+
 static void
 test_request_refused (Fixture *f, gconstpointer data)
 {
@@ -723,6 +758,7 @@ main (int argc, char **argv)
   ADD ("/guest-conn/hello-timers", test_hello_timers);
   ADD ("/guest-conn/request-accepted", test_request_accepted);
   ADD ("/guest-conn/request-refused", test_request_refused);
+  ADD ("/guest-conn/request-reboot", test_request_reboot);
   ADD ("/guest-conn/request-invalid", test_request_invalid);
   ADD ("/guest-conn/request-timeout", test_request_timeout);
   ADD ("/guest-conn/cancel-and-abandon", test_cancel_and_abandon);
