@@ -351,8 +351,18 @@ def case_cycle(env):
     check(hello["rate-left"] == "1" and hello["day-left"] == "6" and hello["next-allowed-in"] == "0"
           and hello["day-max"] == "6" and hello["cool-off-default"] == "1",
           f"HELLO policy and budget: {hello}")
-    g.send("RESTART 7 reason=test%20run cool-off=2\n")
+    # The reason is guest text: a C1 control (CSI; the codec refuses C0 ones)
+    # must not reach the journal.
+    g.send("RESTART 7 reason=GPU%20h%C3%A4ngt%C2%9B2J cool-off=2\n")
     acc = g.expect("ACCEPT", id=7)
+    # The reason belongs in the message `journalctl -u passdesk-hostd` shows.
+    wait_for(lambda: "asks for a cold restart" in env.hostd_log(), 5, "request logged")
+    line = next(l for l in env.hostd_log().splitlines() if "asks for a cold restart" in l)
+    # (Without a UTF-8 locale GLib writes the ä as "?" on stderr; the
+    # journal gets UTF-8 either way.)
+    check(re.search(r'cold restart: "GPU h(ä|\?)ngt\?2J" \(request 7', line)
+          and "\x9b" not in env.hostd_log(),
+          f"reason in the journal message, one printable line: {line!r}")
     check(acc["cool-off"] == "2" and acc["shutdown-timeout"] == "2", f"ACCEPT: {acc}")
     prog = g.expect("PROGRESS", id=7)
     check(prog["phase"] == "shutting-down", f"first PROGRESS: {prog}")
