@@ -307,8 +307,8 @@ conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *rea
   /* The reason in the message itself: `journalctl -u passdesk-hostd` shows
    * messages, not fields. Guest text, so one line of printable characters. */
   g_autofree char *reason_text = printable_line (reason);
-  g_autofree char *why_text = *reason_text ? g_strdup_printf ("\"%s\"", reason_text)
-                                           : g_strdup ("no reason given");
+  g_autofree char *why_text
+      = *reason_text ? g_strdup_printf ("\"%s\"", reason_text) : g_strdup ("no reason given");
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PASSDESK_VMID", vm->vmid_str,
                     "PASSDESK_REASON", reason_escaped, "MESSAGE",
                     "VM %u: the guest asks for a cold restart: %s (request %u, cool-off %u s)",
