@@ -130,6 +130,7 @@ pd_cli_status (int argc, char **argv)
       PdChecksOptions opts = {
         .skip_vaprobe = no_vaprobe,
         .vaprobe_timeout_ms = (guint) timeout_s * 1000,
+        .start_agent = pd_agent_client_start_command (session),
       };
       report = pd_checks_run (&opts);
     }
@@ -145,10 +146,10 @@ pd_cli_status (int argc, char **argv)
       g_autofree char *s = pd_report_format_table (localized, isatty (STDOUT_FILENO));
       fputs (s, stdout);
       if (g_strcmp0 (report->source, "agent") != 0)
-        fputs (_ ("Without the running agent, these are not checked: the kernel log (GPU hangs, "
-                  "HD-Audio codec timeouts, USB resets), USB faults over time and the host "
-                  "helper's answer. Start it with “sudo systemctl start passdesk-agent”.\n"),
-               stdout);
+        printf (_ ("Without the running agent, these are not checked: the kernel log (GPU hangs, "
+                   "HD-Audio codec timeouts, USB resets), USB faults over time and the host "
+                   "helper's answer. Start it with “%s”.\n"),
+                pd_agent_client_start_command (session));
     }
   /* Unknown (e.g. a skipped probe) is not a problem: only degraded or
    * failed components make the exit status 1. */
