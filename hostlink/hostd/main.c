@@ -164,7 +164,7 @@ print_next_steps (PdHostdConfig *config, guint vmid)
   const char *hostd_step = NULL;
   if (enabled && g_str_equal (enabled, "masked"))
     hostd_step = _ ("`systemctl unmask passdesk-hostd && systemctl enable --now passdesk-hostd`: "
-                    "the passdesk-hostd unit is masked, so nothing answers the VM's channel.");
+                    "the passdesk-hostd unit is masked, so systemd does not start it.");
   else if (enabled == NULL && !running)
     hostd_step = _ ("`systemctl enable --now passdesk-hostd`: passdesk-hostd does not run (and "
                     "systemctl could not say whether it starts at boot), so nothing would answer "
