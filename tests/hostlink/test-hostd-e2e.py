@@ -1158,6 +1158,13 @@ def case_status_setup(env):
     r = env.hostd_cli("setup", "101")
     check("1. `systemctl enable --now passdesk-hostd`: passdesk-hostd is enabled but does not run"
           in r.stdout and "2. `qm start 101`" in r.stdout, f"enabled, not running: {r.stdout}")
+    # Masked: unmask first.
+    with open(unit_state, "w") as f:
+        f.write("masked\n")
+    check(env.hostd_cli("setup", "--remove", "101").returncode == 0, "remove 101 again")
+    r = env.hostd_cli("setup", "101")
+    check("1. `systemctl unmask passdesk-hostd && systemctl enable --now passdesk-hostd`"
+          in r.stdout, f"masked: {r.stdout}")
 
 
 def case_config_errors(env):
