@@ -43,8 +43,9 @@ pd_cli_events (int argc, char **argv)
     {
       fprintf (stderr,
                _ ("passdesk events: no passdesk-agent answers on the %s bus%s%s. The history lives "
-                  "in the agent: start it with “systemctl start passdesk-agent”.\n"),
-               pd_agent_client_bus_name (session), error ? ": " : "", error ? error->message : "");
+                  "in the agent: start it with “%s”.\n"),
+               pd_agent_client_bus_name (session), error ? ": " : "", error ? error->message : "",
+               pd_agent_client_start_command (session));
       return PD_EXIT_PROBLEM;
     }
   g_autoptr (GVariant) events = NULL;

@@ -128,6 +128,7 @@ pd_cli_status (int argc, char **argv)
       PdChecksOptions opts = {
         .skip_vaprobe = no_vaprobe,
         .vaprobe_timeout_ms = (guint) timeout_s * 1000,
+        .start_agent = pd_agent_client_start_command (session),
       };
       report = pd_checks_run (&opts);
     }
@@ -146,10 +147,11 @@ pd_cli_status (int argc, char **argv)
       if (g_strcmp0 (report->source, "agent") != 0)
         {
           /* the msgid keeps its newline (the catalogue has it); wrapped without */
-          g_autofree char *text = g_strdup (
+          g_autofree char *text = g_strdup_printf (
               _ ("Without the running agent, these are not checked: the kernel log (GPU hangs, "
                  "HD-Audio codec timeouts, USB resets), USB faults over time and the host "
-                 "helper's answer. Start it with “sudo systemctl start passdesk-agent”.\n"));
+                 "helper's answer. Start it with “%s”.\n"),
+              pd_agent_client_start_command (session));
           g_autoptr (GString) note = g_string_new (NULL);
           pd_cli_append_wrapped (note, g_strchomp (text), 0, 0, columns);
           printf ("%s\n", note->str);

@@ -204,8 +204,8 @@ pd_cli_watch (int argc, char **argv)
     {
       g_autofree char *line = g_strdup_printf (
           _ ("No passdesk-agent runs on the %s bus yet; waiting for it (start it with "
-             "“systemctl start passdesk-agent”). Press Ctrl+C to stop."),
-          pd_agent_client_bus_name (session));
+             "“%s”). Press Ctrl+C to stop."),
+          pd_agent_client_bus_name (session), pd_agent_client_start_command (session));
       print_note (&w, "watching", line);
     }
 

@@ -144,8 +144,9 @@ on_probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
           pd_component_set_detail (c, PD_DETAIL_KERNEL_LOG, self->lost_after);
           pd_component_add_advice (c,
                                    "Only a real stop and start of the VM resets the GPU (a reboot "
-                                   "inside the VM does not): choose “Cold restart VM…” in the "
-                                   "passdesk menu.",
+                                   "inside the VM does not): cold-restart the VM "
+                                   "(`passdesk cold-restart`, or “Cold restart VM…” in the "
+                                   "passdesk menu).",
                                    "passdesk cold-restart");
           PdAdvice *a = g_ptr_array_steal_index (c->advice, c->advice->len - 1);
           g_ptr_array_insert (c->advice, 0, a);

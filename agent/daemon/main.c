@@ -73,9 +73,23 @@ static void
 on_name_lost (GDBusConnection *connection, const char *name, gpointer user_data)
 {
   Agent *agent = user_data;
-  if (connection == NULL)
-    g_printerr (_ ("passdesk-agent: cannot connect to the %s bus.\n"),
-                agent->session ? "session" : "system");
+  const char *session_address = g_getenv ("DBUS_SESSION_BUS_ADDRESS");
+  if (connection == NULL && !agent->session)
+    g_printerr (_ ("passdesk-agent: cannot connect to the system bus. Check that D-Bus runs "
+                   "(`systemctl status dbus`), or use --session for a development instance.\n"));
+  /* A root shell, su or ssh has no session bus: that is where developers
+   * meet this, so name the way out. */
+  else if (connection == NULL && (session_address == NULL || *session_address == '\0'))
+    g_printerr (_ ("passdesk-agent: cannot connect to the session bus: this shell has none "
+                   "(DBUS_SESSION_BUS_ADDRESS is unset, as in a root shell, su or ssh). Give it a "
+                   "bus of its own: `dbus-run-session -- passdesk-agent --session`. To reach it "
+                   "with passdesk or passdesk-tray --session too, start a shell on one bus "
+                   "(`dbus-run-session -- bash`) and run them all from there.\n"));
+  else if (connection == NULL)
+    g_printerr (_ ("passdesk-agent: cannot connect to the session bus at %s: check that it still "
+                   "runs, or give the agent a bus of its own: `dbus-run-session -- "
+                   "passdesk-agent --session`.\n"),
+                session_address);
   else
     g_printerr (_ ("passdesk-agent: cannot own the name %s on the %s bus: another agent runs, "
                    "or the D-Bus policy (org.passdesk.Agent1.conf) does not allow it. "

@@ -7,3 +7,8 @@
 #define PD_AGENT_BUS_NAME "org.passdesk.Agent1"
 #define PD_AGENT_OBJECT_PATH "/org/passdesk/Agent1"
 #define PD_AGENT_INTERFACE "org.passdesk.Agent1"
+
+/* How to start the agent a client looks for: the system service, or a
+ * development instance, which must run on the client's own session bus. */
+#define PD_AGENT_START_SYSTEM "sudo systemctl start passdesk-agent"
+#define PD_AGENT_START_SESSION "passdesk-agent --session &"

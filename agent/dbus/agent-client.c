@@ -15,6 +15,12 @@ pd_agent_client_bus_name (gboolean session)
   return use_session (session) ? "session" : "system";
 }
 
+const char *
+pd_agent_client_start_command (gboolean session)
+{
+  return use_session (session) ? PD_AGENT_START_SESSION : PD_AGENT_START_SYSTEM;
+}
+
 PdDbusAgent1 *
 pd_agent_client_connect (gboolean session, gboolean need_owner, PdAgentClientStatus *status,
                          GError **error)

@@ -26,6 +26,9 @@ typedef enum
 
 /* "system" or "session". */
 const char *pd_agent_client_bus_name (gboolean session);
+/* The command that starts the agent this client would look for
+ * (PD_AGENT_START_SYSTEM or PD_AGENT_START_SESSION). */
+const char *pd_agent_client_start_command (gboolean session);
 
 /* A proxy for the agent, or NULL with @status (and @error for NO_BUS). With
  * @need_owner FALSE a proxy is returned even when no agent runs yet (watch). */

@@ -12,7 +12,7 @@
 /* The channel's presence is all a program without the agent can see: the
  * handshake with passdesk-hostd is the agent's (one reader at a time). */
 static PdComponent *
-hostlink_presence (void)
+hostlink_presence (const char *start_agent)
 {
   g_autofree char *port = pd_sysroot_path (PD_CHECKS_HOSTLINK_PORT);
   PdComponent *c;
@@ -23,7 +23,7 @@ hostlink_presence (void)
                             "The host channel exists; whether passdesk-hostd answers is known "
                             "only to the running agent.");
       pd_component_add_advice (c, "Start the agent to check the host link.",
-                               "sudo systemctl start passdesk-agent");
+                               start_agent ? start_agent : "sudo systemctl start passdesk-agent");
     }
   else
     {
@@ -60,6 +60,6 @@ pd_checks_run (const PdChecksOptions *options)
                                                            : PD_VAPROBE_DEFAULT_TIMEOUT_MS));
   pd_report_take (report, pd_audio_component_read ());
   pd_report_take (report, pd_usb_component_read ());
-  pd_report_take (report, hostlink_presence ());
+  pd_report_take (report, hostlink_presence (options->start_agent));
   return report;
 }

@@ -15,6 +15,8 @@ typedef struct
 {
   gboolean skip_vaprobe;    /* leave `vaapi` unknown instead of running the probe */
   guint vaprobe_timeout_ms; /* 0: PD_VAPROBE_DEFAULT_TIMEOUT_MS */
+  const char *start_agent;  /* the command that starts the agent the caller looks
+                               for; NULL: the system service */
 } PdChecksOptions;
 
 /* The virtio port the agent talks to the host on. */

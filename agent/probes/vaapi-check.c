@@ -241,8 +241,9 @@ judge_probe (PdComponent *c, const Facts *f)
       pd_component_set_state (c, PD_STATE_FAILED, res->message);
       pd_component_add_advice (c,
                                "Look for a GPU hang in the kernel log; if the GPU stays "
-                               "stuck, cold-restart the VM from the passdesk menu so the "
-                               "host resets the iGPU.",
+                               "stuck, cold-restart the VM (`passdesk cold-restart`, or "
+                               "“Cold restart VM…” in the passdesk menu) so the host resets "
+                               "the iGPU.",
                                "sudo dmesg | passdesk scan-log");
       return;
     case PD_VAPROBE_RESULT_CRASHED:
@@ -355,19 +356,72 @@ judge_probe (PdComponent *c, const Facts *f)
  * non-free (their helpers in contrib), the i915 firmware in non-free-firmware. */
 static const char *const wanted_components[]
     = { "main", "contrib", "non-free", "non-free-firmware", NULL };
-static const char *const firmware_components[] = { "main", "non-free-firmware", NULL };
 
-/* Adds the apt-sources advice once, when something to install needs it. */
-static gboolean
-advise_sources (PdComponent *c, const Facts *f, const char *const *wanted, const char *why_needed)
+/* The apt-sources advice, once, naming only the packages that really have
+ * no installation candidate: those whose component the release's entry
+ * lacks. @packages: the non-free packages to install, NULL-terminated. */
+static void
+advise_sources (PdComponent *c, const Facts *f, const char *const *packages)
 {
+  gboolean lacks_non_free = !pd_apt_sources_has_component (f->apt, "non-free");
+  gboolean lacks_firmware = !pd_apt_sources_has_component (f->apt, "non-free-firmware");
+  g_autoptr (GPtrArray) blocked = g_ptr_array_new ();
+  for (guint i = 0; packages[i]; i++)
+    if (g_str_equal (packages[i], "firmware-misc-nonfree") ? lacks_firmware : lacks_non_free)
+      g_ptr_array_add (blocked, (gpointer) packages[i]);
+  if (blocked->len == 0)
+    return;
+  gboolean need_non_free = FALSE, need_firmware = FALSE;
+  for (guint i = 0; i < blocked->len; i++)
+    if (g_str_equal (blocked->pdata[i], "firmware-misc-nonfree"))
+      need_firmware = TRUE;
+    else
+      need_non_free = TRUE;
+
+  /* contrib goes with non-free, as the guide's sources line has it. */
+  const char *wanted[5] = { "main" };
+  guint n = 1;
+  if (need_non_free)
+    {
+      wanted[n++] = "contrib";
+      wanted[n++] = "non-free";
+    }
+  if (need_firmware)
+    wanted[n++] = "non-free-firmware";
+  wanted[n] = NULL;
   g_autofree char *explanation = NULL;
   g_autofree char *command = NULL;
   if (!pd_apt_sources_plan_components (f->apt, wanted, &explanation, &command))
-    return FALSE;
-  g_autofree char *text = g_strdup_printf ("%s %s", why_needed, explanation);
-  pd_component_add_advice (c, text, command);
-  return TRUE;
+    return;
+
+  /* One whole sentence per case (at most three packages), so that each
+   * translates as one; the explanation is the apt-sources module's. */
+  const char *const *p = (const char *const *) blocked->pdata;
+  if (blocked->len == 3)
+    pd_component_add_advice_printf (c, command,
+                                    "%s, %s and %s have no installation candidate until apt has "
+                                    "the non-free and non-free-firmware components. %s",
+                                    p[0], p[1], p[2], explanation);
+  else if (blocked->len == 2 && need_firmware)
+    pd_component_add_advice_printf (c, command,
+                                    "%s and %s have no installation candidate until apt has the "
+                                    "non-free and non-free-firmware components. %s",
+                                    p[0], p[1], explanation);
+  else if (blocked->len == 2)
+    pd_component_add_advice_printf (c, command,
+                                    "%s and %s have no installation candidate until apt has the "
+                                    "non-free component. %s",
+                                    p[0], p[1], explanation);
+  else if (need_firmware)
+    pd_component_add_advice_printf (c, command,
+                                    "%s has no installation candidate until apt has the "
+                                    "non-free-firmware component. %s",
+                                    p[0], explanation);
+  else
+    pd_component_add_advice_printf (c, command,
+                                    "%s has no installation candidate until apt has the non-free "
+                                    "component. %s",
+                                    p[0], explanation);
 }
 
 static void
@@ -380,9 +434,11 @@ advise_packages (PdComponent *c, const Facts *f)
   gboolean media_nf = installed (f, "intel-media-va-driver-non-free");
   gboolean fw_pkg = installed (f, "firmware-misc-nonfree");
   PdGpuGeneration gen = dev ? dev->generation : PD_GPU_GEN_UNKNOWN;
-  gboolean need_nonfree = FALSE;
-  gboolean need_firmware = FALSE;
-  g_autoptr (GPtrArray) later = g_ptr_array_new_with_free_func (g_free); /* text, command pairs */
+  const char *non_free_pkgs[4] = { NULL }; /* to install from non-free(-firmware) */
+  guint n_non_free = 0;
+  /* Advice that follows the apt-sources advice: sentence (a PdMsg, so the
+   * agent can word it in each client's language) and command pairs. */
+  g_autoptr (GPtrArray) later = g_ptr_array_new ();
 
   if (f->dpkg == NULL)
     return;
@@ -418,65 +474,90 @@ advise_packages (PdComponent *c, const Facts *f)
 
   if (gen == PD_GPU_GEN_KABY_LAKE && !media_nf)
     {
-      need_nonfree = TRUE;
-      const char *have = media ? "The free build intel-media-va-driver is installed, but on "
-                                 "Kaby Lake (HD Graphics 630) it lacks"
+      non_free_pkgs[n_non_free++] = "intel-media-va-driver-non-free";
+      const char *have = media ? N_ ("The free build intel-media-va-driver is installed, but on "
+                                     "Kaby Lake (HD Graphics 630) it lacks")
                          : installed (f, "i965-va-driver")
-                             ? "Only the i965 driver is installed; the Intel media driver's "
-                               "non-free build adds"
-                             : "No Intel VA-API driver package is installed; Kaby Lake (HD "
-                               "Graphics 630) needs intel-media-va-driver-non-free for";
-      g_ptr_array_add (later,
-                       g_strdup_printf (_ ("%s H.264 and HEVC encoding and video processing "
-                                           "(scaling, deinterlacing, colour conversion): install "
-                                           "intel-media-va-driver-non-free from Debian's non-free "
-                                           "component."),
-                                        have));
-      g_ptr_array_add (later, g_strdup ("sudo apt install intel-media-va-driver-non-free"));
+                             ? N_ ("Only the i965 driver is installed; the Intel media driver's "
+                                   "non-free build adds")
+                             : N_ ("No Intel VA-API driver package is installed; Kaby Lake (HD "
+                                   "Graphics 630) needs intel-media-va-driver-non-free for");
+      g_ptr_array_add (later, pd_msg_new_printf ("%s H.264 and HEVC encoding and video processing "
+                                                 "(scaling, deinterlacing, colour conversion): "
+                                                 "install intel-media-va-driver-non-free from "
+                                                 "Debian's non-free component.",
+                                                 have));
+      g_ptr_array_add (later, (gpointer) "sudo apt install intel-media-va-driver-non-free");
     }
   if (gen == PD_GPU_GEN_KABY_LAKE && driver && g_str_equal (driver, "i965")
       && !installed (f, "i965-va-driver-shaders"))
     {
       /* i965 is what runs now; its encoders need the prebuilt shaders. */
-      need_nonfree = TRUE;
-      g_ptr_array_add (later,
-                       g_strdup (N_ ("The i965 driver in use encodes only with its prebuilt "
-                                     "shaders from i965-va-driver-shaders (Debian's non-free "
-                                     "component).")));
-      g_ptr_array_add (later, g_strdup ("sudo apt install i965-va-driver-shaders"));
+      non_free_pkgs[n_non_free++] = "i965-va-driver-shaders";
+      g_ptr_array_add (later, pd_msg_new_printf ("The i965 driver in use encodes only with its "
+                                                 "prebuilt shaders from i965-va-driver-shaders "
+                                                 "(Debian's non-free component)."));
+      g_ptr_array_add (later, (gpointer) "sudo apt install i965-va-driver-shaders");
     }
 
   g_autofree char *fw_missing = missing_firmware (gen);
   if (fw_missing != NULL
       || ((gen == PD_GPU_GEN_KABY_LAKE || gen == PD_GPU_GEN_ALDER_LAKE_N) && !fw_pkg))
     {
-      need_firmware = TRUE;
-      g_autofree char *text
-          = fw_missing
-                ? g_strdup_printf (_ ("i915 firmware is missing from /lib/firmware/i915: %s; "
-                                      "without GuC/HuC the GPU cannot use its media engines fully "
-                                      "and hangs are more likely. Install firmware-misc-nonfree "
-                                      "(Debian's non-free-firmware component) and reboot the VM."),
-                                   fw_missing)
-                : g_strdup (N_ ("firmware-misc-nonfree, which carries the i915 GuC/HuC firmware, "
-                                "is not installed; install it so firmware updates reach this "
-                                "machine."));
-      g_ptr_array_add (later, g_steal_pointer (&text));
-      g_ptr_array_add (later, g_strdup ("sudo apt install firmware-misc-nonfree"));
+      non_free_pkgs[n_non_free++] = "firmware-misc-nonfree";
+      /* With the component already in the sources, "no installation
+       * candidate" means package lists older than it: apt update first. A
+       * reboot inside the VM leaves a passed-through GPU as it was; new
+       * firmware loads cleanly into a GPU the host has reset. */
+      gboolean have_component
+          = f->apt != NULL && pd_apt_sources_has_component (f->apt, "non-free-firmware");
+      PdMsg *m;
+      if (fw_missing && have_component)
+        m = pd_msg_new_printf ("i915 firmware is missing from /lib/firmware/i915: %s; without "
+                               "GuC/HuC the GPU cannot use its media engines fully and hangs are "
+                               "more likely. The apt sources already have non-free-firmware: "
+                               "update the package lists and install firmware-misc-nonfree, then "
+                               "cold-restart the VM (`passdesk cold-restart`, or “Cold restart "
+                               "VM…” in the passdesk menu) so the firmware loads into a freshly "
+                               "reset GPU; a reboot inside the VM does not reset a "
+                               "passed-through GPU.",
+                               fw_missing);
+      else if (fw_missing)
+        m = pd_msg_new_printf ("i915 firmware is missing from /lib/firmware/i915: %s; without "
+                               "GuC/HuC the GPU cannot use its media engines fully and hangs are "
+                               "more likely. Once apt has non-free-firmware, install "
+                               "firmware-misc-nonfree, then cold-restart the VM (`passdesk "
+                               "cold-restart`, or “Cold restart VM…” in the passdesk menu) so "
+                               "the firmware loads into a freshly reset GPU; a reboot inside the "
+                               "VM does not reset a passed-through GPU.",
+                               fw_missing);
+      else if (have_component)
+        m = pd_msg_new_printf ("firmware-misc-nonfree, which carries the i915 GuC/HuC firmware, "
+                               "is not installed, so firmware updates do not reach this machine. "
+                               "The apt sources already have non-free-firmware: update the "
+                               "package lists and install firmware-misc-nonfree.");
+      else
+        m = pd_msg_new_printf ("firmware-misc-nonfree, which carries the i915 GuC/HuC firmware, "
+                               "is not installed, so firmware updates do not reach this machine. "
+                               "Once apt has non-free-firmware, install firmware-misc-nonfree.");
+      g_ptr_array_add (later, m);
+      g_ptr_array_add (later,
+                       (gpointer) (have_component ? "sudo apt update && sudo apt install "
+                                                    "firmware-misc-nonfree"
+                                                  : "sudo apt install firmware-misc-nonfree"));
     }
 
-  if (need_nonfree && f->apt != NULL)
-    advise_sources (c, f, wanted_components,
-                    "intel-media-va-driver-non-free, i965-va-driver-shaders and "
-                    "firmware-misc-nonfree have no installation candidate until apt has the "
-                    "non-free and non-free-firmware components.");
-  else if (need_firmware && f->apt != NULL)
-    advise_sources (c, f, firmware_components,
-                    "firmware-misc-nonfree has no installation candidate until apt has the "
-                    "non-free-firmware component.");
+  non_free_pkgs[n_non_free] = NULL;
+  if (n_non_free > 0 && f->apt != NULL)
+    advise_sources (c, f, non_free_pkgs);
 
   for (guint i = 0; i + 1 < later->len; i += 2)
-    pd_component_add_advice (c, later->pdata[i], later->pdata[i + 1]);
+    {
+      PdMsg *m = later->pdata[i];
+      pd_component_add_advice (c, m->english, later->pdata[i + 1]);
+      pd_component_remember (c, m);
+      pd_msg_free (m);
+    }
 
   if (!installed (f, "vainfo"))
     pd_component_add_advice (c,

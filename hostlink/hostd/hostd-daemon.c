@@ -238,6 +238,24 @@ start_cycle (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Guest text made fit for one log line: valid UTF-8, every control
+ * character (C0, DEL, C1: newlines, escapes, CSI) a '?'. */
+static char *
+printable_line (const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+  GString *s = g_string_new (NULL);
+  for (const char *p = valid; *p; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      if (g_unichar_iscntrl (c))
+        g_string_append_c (s, '?');
+      else
+        g_string_append_unichar (s, c);
+    }
+  return g_string_free (s, FALSE);
+}
+
 static gboolean
 conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *reason, char **why)
 {
@@ -286,10 +304,15 @@ conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *rea
       return FALSE;
     }
   g_autofree char *reason_escaped = g_strescape (reason, NULL); /* guest text */
+  /* The reason in the message itself: `journalctl -u passdesk-hostd` shows
+   * messages, not fields. Guest text, so one line of printable characters. */
+  g_autofree char *reason_text = printable_line (reason);
+  g_autofree char *why_text
+      = *reason_text ? g_strdup_printf ("\"%s\"", reason_text) : g_strdup ("no reason given");
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PASSDESK_VMID", vm->vmid_str,
                     "PASSDESK_REASON", reason_escaped, "MESSAGE",
-                    "VM %u: the guest asks for a cold restart (request %u, cool-off %u s)",
-                    vm->vmid, request_id, cool_off);
+                    "VM %u: the guest asks for a cold restart: %s (request %u, cool-off %u s)",
+                    vm->vmid, why_text, request_id, cool_off);
   vm->request_id = request_id;
   vm->generation = vm->link ? pd_hostd_link_get_generation (vm->link) : 0;
   vm->cycle = pd_cycle_new (vm->vmid, h->config, policy, cool_off, &cycle_callbacks, vm);

@@ -486,3 +486,21 @@ pd_doctor_list_vms (const char *root, gboolean candidates, guint *n_configs)
     *n_configs = seen;
   return ids;
 }
+
+GHashTable *
+pd_doctor_list_channel_vms (const char *root)
+{
+  GHashTable *found = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autofree char *dir = g_strconcat (root, "/etc/pve/qemu-server", NULL);
+  g_autoptr (GArray) ids = pd_doctor_list_vms (root, FALSE, NULL);
+  for (guint i = 0; i < ids->len; i++)
+    {
+      guint id = g_array_index (ids, guint, i);
+      g_autofree char *p = g_strdup_printf ("%s/%u.conf", dir, id);
+      g_autofree char *text = read_bounded (p, NULL);
+      PdChannelConfig where = pd_doctor_config_channel (text);
+      if (where != PD_CHANNEL_NONE)
+        g_hash_table_insert (found, GUINT_TO_POINTER (id), GINT_TO_POINTER (where));
+    }
+  return found;
+}

@@ -26,5 +26,8 @@ void pd_doctor_read_vm (PdDoctorHost *h, PdDoctorVm *vm);
  * or cannot be read, so qm is asked about few VMs on a busy host;
  * *@n_configs counts all. */
 GArray *pd_doctor_list_vms (const char *root, gboolean candidates, guint *n_configs);
+/* The VMs whose config file has the passdesk channel, for `status`:
+ * GUINT_TO_POINTER (vmid) → GINT_TO_POINTER (PdChannelConfig), never NONE. */
+GHashTable *pd_doctor_list_channel_vms (const char *root);
 
 G_END_DECLS

@@ -911,6 +911,30 @@ pd_doctor_vm_is_candidate (const char *config_text)
   return find_hostpci (cfg, "00:02", NULL, &v, &all) != NULL;
 }
 
+static gboolean
+args_have_channel (const char *section_text)
+{
+  g_autoptr (GHashTable) cfg = pd_doctor_parse_config (section_text);
+  const char *args = g_hash_table_lookup (cfg, "args");
+  return args && strstr (args, "org.passdesk.hostlink.0");
+}
+
+PdChannelConfig
+pd_doctor_config_channel (const char *config_text)
+{
+  if (config_text == NULL)
+    return PD_CHANNEL_NONE;
+  if (args_have_channel (config_text))
+    return PD_CHANNEL_CURRENT;
+  /* The file, unlike `qm config`, keeps pending changes apart. */
+  const char *pending = g_str_has_prefix (config_text, "[PENDING]\n")
+                            ? config_text
+                            : strstr (config_text, "\n[PENDING]\n");
+  if (pending)
+    pending = strchr (pending + 1, '\n') + 1;
+  return pending && args_have_channel (pending) ? PD_CHANNEL_PENDING : PD_CHANNEL_NONE;
+}
+
 static void
 judge_hookscript (const PdDoctorHost *h, const PdDoctorVm *vm, GHashTable *cfg,
                   const PdDoctorPci *audio, gboolean shared, GPtrArray *out)

@@ -135,6 +135,19 @@ const char *pd_doctor_machine_name (const char *machine);
  * the passdesk channel or a hostpci line for 00:02. */
 gboolean pd_doctor_vm_is_candidate (const char *config_text);
 
+/* Where a VM's config file (/etc/pve/qemu-server/VMID.conf) has the
+ * passdesk channel in its args. */
+typedef enum
+{
+  PD_CHANNEL_NONE = 0,
+  PD_CHANNEL_CURRENT, /* in the current args: QEMU gets it whenever it starts */
+  PD_CHANNEL_PENDING, /* only in the [PENDING] section: `qm set` on a running VM
+                         leaves args there (they cannot be hot-plugged) until
+                         the VM's next start */
+} PdChannelConfig;
+
+PdChannelConfig pd_doctor_config_channel (const char *config_text);
+
 /* Appends host findings (PdDoctorFinding) to @out. @vms: the VMs checked,
  * for the workaround the hookscripts run (may be empty). */
 void pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out);

@@ -8,6 +8,7 @@
 #include "hostd-config.h"
 #include "hostd-daemon.h"
 #include "hostd-discovery.h"
+#include "hostd-doctor-read.h"
 #include "hostd-doctor-run.h"
 #include "hostd-qm.h"
 #include "hostd-setup.h"
@@ -89,14 +90,21 @@ on_sync_done (PdQmResult *r, gpointer data)
   g_main_loop_quit (s->loop);
 }
 
+/* @program with qm's deadline and output bound (hostd-qm.h). */
 static PdQmResult *
-qm_sync (PdHostdConfig *config, const char *const *args)
+run_sync (PdHostdConfig *config, const char *program, const char *const *args)
 {
   SyncRun s = { g_main_loop_new (NULL, FALSE), NULL };
-  pd_qm_run (config->qm, args, config->qm_timeout * 1000, on_sync_done, &s);
+  pd_qm_run (program, args, config->qm_timeout * 1000, on_sync_done, &s);
   g_main_loop_run (s.loop);
   g_main_loop_unref (s.loop);
   return s.result;
+}
+
+static PdQmResult *
+qm_sync (PdHostdConfig *config, const char *const *args)
+{
+  return run_sync (config, config->qm, args);
 }
 
 static char *
@@ -110,7 +118,98 @@ qm_failure (PdQmResult *r)
   return g_strdup_printf (_ ("it failed with exit status %d: %s"), r->exit_status, summary_text);
 }
 
+/* Whether the hostd that last wrote @state still runs (EPERM: it does, as
+ * another user). */
+static gboolean
+daemon_running (const PdHostdState *state)
+{
+  return state->daemon_pid > 0 && (kill ((pid_t) state->daemon_pid, 0) == 0 || errno == EPERM);
+}
+
 /* ---- setup ---- */
+
+/* `systemctl is-enabled passdesk-hostd.service`'s word ("enabled",
+ * "disabled", "masked", ...), or NULL when systemctl cannot answer. */
+static char *
+unit_enablement (PdHostdConfig *config)
+{
+  g_autofree char *systemctl = g_find_program_in_path ("systemctl");
+  if (systemctl == NULL)
+    return NULL;
+  const char *args[] = { "is-enabled", "passdesk-hostd.service", NULL };
+  g_autoptr (PdQmResult) r = run_sync (config, systemctl, args);
+  if (r->outcome != PD_QM_EXITED)
+    return NULL;
+  /* One word on the first line; an error message is no state. */
+  g_autofree char *word = g_strndup (r->output, strcspn (r->output, "\n"));
+  g_strstrip (word);
+  if (*word == '\0' || strlen (word) > 32 || strchr (word, ' '))
+    return NULL;
+  return g_steal_pointer (&word);
+}
+
+/* After setup changed the args, what still stands between the admin and a
+ * working channel, checked rather than assumed: hostd must run (and start at
+ * boot), and QEMU must start again, since it reads its args only then. */
+static void
+print_next_steps (PdHostdConfig *config, guint vmid)
+{
+  g_autoptr (GPtrArray) steps = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (PdHostdState) state = pd_hostd_state_peek (config->state_dir, NULL);
+  gboolean running = state && daemon_running (state);
+  g_autofree char *enabled = unit_enablement (config);
+  gboolean is_enabled
+      = enabled && (g_str_equal (enabled, "enabled") || g_str_equal (enabled, "enabled-runtime"));
+  /* Whole sentences, one per case, so each translates as one. */
+  const char *hostd_step = NULL;
+  if (enabled && g_str_equal (enabled, "masked"))
+    hostd_step = _ ("`systemctl unmask passdesk-hostd && systemctl enable --now passdesk-hostd`: "
+                    "the passdesk-hostd unit is masked, so systemd does not start it.");
+  else if (enabled == NULL && !running)
+    hostd_step = _ ("`systemctl enable --now passdesk-hostd`: passdesk-hostd does not run (and "
+                    "systemctl could not say whether it starts at boot), so nothing would answer "
+                    "the VM's channel.");
+  else if (enabled == NULL)
+    hostd_step = NULL; /* runs; whether at boot too, nobody could say */
+  else if (!is_enabled && !running)
+    hostd_step = _ ("`systemctl enable --now passdesk-hostd`: passdesk-hostd is neither enabled "
+                    "nor running, so nothing would answer the VM's channel.");
+  else if (!is_enabled)
+    hostd_step = _ ("`systemctl enable --now passdesk-hostd`: passdesk-hostd runs but is not "
+                    "enabled, so it would not start again at the next boot.");
+  else if (!running)
+    hostd_step = _ ("`systemctl enable --now passdesk-hostd`: passdesk-hostd is enabled but does "
+                    "not run, so nothing would answer the VM's channel.");
+  if (hostd_step)
+    g_ptr_array_add (steps, g_strdup (hostd_step));
+
+  char id[16];
+  g_snprintf (id, sizeof id, "%u", vmid);
+  const char *status_args[] = { "status", id, NULL };
+  g_autoptr (PdQmResult) r = qm_sync (config, status_args);
+  g_autofree char *vm_status
+      = r->outcome == PD_QM_EXITED && r->exit_status == 0 ? pd_qm_parse_status (r->output) : NULL;
+  if (g_strcmp0 (vm_status, "stopped") == 0)
+    g_ptr_array_add (steps, g_strdup_printf (_ ("`qm start %u`: VM %u is stopped; QEMU creates the "
+                                                "channel when it starts."),
+                                             vmid, vmid));
+  else if (g_strcmp0 (vm_status, "running") == 0)
+    g_ptr_array_add (steps, g_strdup_printf (_ ("`qm shutdown %u && qm start %u`: VM %u runs, and "
+                                                "needs a full stop and start, because QEMU reads "
+                                                "its args only when it starts; a reboot from "
+                                                "inside the guest is not enough."),
+                                             vmid, vmid, vmid));
+  else
+    g_ptr_array_add (steps, g_strdup_printf (_ ("`qm shutdown %u && qm start %u` if VM %u runs: it "
+                                                "needs a full stop and start, because QEMU reads "
+                                                "its args only when it starts; a reboot from "
+                                                "inside the guest is not enough."),
+                                             vmid, vmid, vmid));
+  g_print (_ ("Done. VM %u's args have the passdesk channel. Next:\n"), vmid);
+  for (guint i = 0; i < steps->len; i++)
+    g_print ("  %u. %s\n", i + 1, (const char *) steps->pdata[i]);
+  g_print (_ ("Then `passdesk-hostd status` shows the VM's link.\n"));
+}
 
 static int
 cmd_setup (PdHostdConfig *config, const char *vmid_text, gboolean remove, gboolean dry_run)
@@ -185,10 +284,7 @@ cmd_setup (PdHostdConfig *config, const char *vmid_text, gboolean remove, gboole
                 "full stop and start (`qm shutdown %u && qm start %u`).\n"),
              vmid, vmid, vmid);
   else
-    g_print (
-        _ ("Done. The VM needs a full stop and start to get the channel (`qm shutdown %u && qm "
-           "start %u`); a reboot from inside the guest is not enough.\n"),
-        vmid, vmid);
+    print_next_steps (config, vmid);
   return 0;
 }
 
@@ -238,20 +334,28 @@ cmd_status (PdHostdConfig *config)
       g_printerr ("passdesk-hostd status: %s\n", error->message);
       return EXIT_PROBLEM;
     }
-  gboolean running
-      = state->daemon_pid > 0 && (kill ((pid_t) state->daemon_pid, 0) == 0 || errno == EPERM);
+  gboolean running = daemon_running (state);
   if (running)
     g_print ("passdesk-hostd: running (pid %" G_GINT64_FORMAT ")\n", state->daemon_pid);
   else
     g_print (_ ("passdesk-hostd: not running (start it with `systemctl start passdesk-hostd`)\n"));
   g_print (_ ("socket directory: %s\nqm: %s\n"), config->socket_dir, config->qm);
 
-  /* Every VM anyone knows of: a socket, a state record, a config group. */
+  /* Every VM anyone knows of: a socket, a state record, a config group, and
+   * a VM config with the channel (what setup wrote, before QEMU made a
+   * socket of it and before any cycle). */
   g_autoptr (GArray) ids = pd_discovery_list (config->socket_dir);
   g_autoptr (GArray) known = pd_hostd_state_vmids (state);
   g_array_append_vals (ids, known->data, known->len);
+  g_autoptr (GHashTable) set_up = pd_doctor_list_channel_vms (pd_doctor_root (NULL));
   GHashTableIter it;
   gpointer key;
+  g_hash_table_iter_init (&it, set_up);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      guint id = GPOINTER_TO_UINT (key);
+      g_array_append_val (ids, id);
+    }
   g_hash_table_iter_init (&it, config->vms);
   while (g_hash_table_iter_next (&it, &key, NULL))
     {
@@ -272,15 +376,30 @@ cmd_status (PdHostdConfig *config)
       PdVmState *st = pd_hostd_state_vm (state, vmid);
       const PdVmPolicy *p = pd_hostd_config_policy (config, vmid);
       g_autofree char *since = format_time (st->link_since);
+      PdChannelConfig channel
+          = GPOINTER_TO_INT (g_hash_table_lookup (set_up, GUINT_TO_POINTER (vmid)));
+      g_autofree char *no_socket = NULL;
+      if (channel == PD_CHANNEL_PENDING)
+        no_socket = g_strdup_printf (
+            _ ("set up, not yet active: the channel waits in the VM's pending changes until "
+               "QEMU starts again (`qm shutdown %u && qm start %u`; a reboot inside the guest is "
+               "not enough)"),
+            vmid, vmid);
+      else if (channel == PD_CHANNEL_CURRENT)
+        no_socket = g_strdup_printf (_ ("set up, no channel socket: QEMU creates it when the VM "
+                                        "starts (stopped? `qm start %u`)"),
+                                     vmid);
       const char *link;
-      if (!has_socket)
-        link = "no channel socket (VM stopped, or not set up: passdesk-hostd setup VMID)";
+      if (!has_socket && no_socket)
+        link = no_socket;
+      else if (!has_socket)
+        link = _ ("no channel socket (VM stopped, or not set up: passdesk-hostd setup VMID)");
       else if (running && st->connected)
-        link = "connected";
+        link = _ ("connected");
       else if (running)
-        link = "socket present, no handshake (is passdesk-agent running in the guest?)";
+        link = _ ("socket present, no handshake (is passdesk-agent running in the guest?)");
       else
-        link = "socket present, hostd not running";
+        link = _ ("socket present, hostd not running");
       g_print ("\nVM %u\n  link:   %s", vmid, link);
       if (running && st->connected)
         g_print (_ (" since %s (guest agent %s)"), since, st->guest_name ? st->guest_name : "?");
@@ -314,8 +433,9 @@ cmd_status (PdHostdConfig *config)
         g_print (_ ("  last:   no cycle yet\n"));
     }
   if (shown == 0)
-    g_print (_ ("\nNo VMs: no channel sockets in %s and none in the state or config. Run "
-                "`passdesk-hostd setup VMID` for your desktop VM.\n"),
+    g_print (_ ("\nNo VMs: no channel sockets in %s, no VM config with the passdesk channel, "
+                "and none in the state or config. Run `passdesk-hostd setup VMID` for your "
+                "desktop VM.\n"),
              config->socket_dir);
   return 0;
 }

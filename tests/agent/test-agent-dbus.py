@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import unittest
 
 from gi.repository import GLib
@@ -344,9 +345,18 @@ class DbusTest(h.AgentTestCase):
         self.assertEqual(rc, 0)
 
     def test_events_and_watch_without_agent(self):
+        # On the session bus, the way to start a session agent; on the
+        # system bus, the service.
         r = self.run_cli('events')
         self.assertEqual(r.returncode, 1)
-        self.assertIn('systemctl start passdesk-agent', r.stderr)
+        self.assertIn('start it with “passdesk-agent --session &”', r.stderr)
+        self.assertNotIn('systemctl', r.stderr)
+        r = self.run_cli('status', '--no-vaprobe')
+        self.assertIn('Start it with “passdesk-agent --session &”', r.stdout)
+        self.assertNotIn('systemctl', r.stdout)
+        r = self.run_cli('events', env={'PASSDESK_BUS': '',
+                                        'DBUS_SYSTEM_BUS_ADDRESS': 'unix:path=/nonexistent'})
+        self.assertIn('start it with “sudo systemctl start passdesk-agent”', r.stderr)
         self.assertEqual(self.run_cli('events', '--bogus').returncode, 2)
         self.assertEqual(self.run_cli('watch', 'extra').returncode, 2)
 
@@ -362,6 +372,25 @@ class DbusTest(h.AgentTestCase):
                            env=self.agent_env(), capture_output=True, text=True, timeout=h.TIMEOUT)
         self.assertEqual(r.returncode, 1)
         self.assertIn('cannot own the name', r.stderr)
+
+    def test_session_without_a_bus_names_dbus_run_session(self):
+        """A root shell has no session bus: the agent says how to give it one."""
+        runtime = tempfile.mkdtemp(prefix='passdesk-no-bus-')
+        self.addCleanup(os.rmdir, runtime)
+        env = self.agent_env({'XDG_RUNTIME_DIR': runtime})
+        for k in ('DBUS_SESSION_BUS_ADDRESS', 'DISPLAY', 'WAYLAND_DISPLAY'):
+            env.pop(k, None)
+        argv = [h.AGENT, '--session', '--no-vaprobe', '--no-hotplug', '--kmsg', self.kmsg]
+        r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=h.TIMEOUT)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn('cannot connect to the session bus', r.stderr)
+        self.assertIn('`dbus-run-session -- passdesk-agent --session`', r.stderr)
+        # A bus that is named but gone: the address, and the same way out.
+        env['DBUS_SESSION_BUS_ADDRESS'] = 'unix:path=' + runtime + '/gone'
+        r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=h.TIMEOUT)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn('session bus at unix:path=' + runtime + '/gone', r.stderr)
+        self.assertIn('`dbus-run-session -- passdesk-agent --session`', r.stderr)
 
     def test_usage_errors(self):
         for args in (['--bogus'], ['extra'], ['--vaprobe-timeout', '9999']):

@@ -155,7 +155,9 @@ class RobustTest(h.AgentTestCase):
                          timeout=30)
         va = self.comp('vaapi')
         self.assertTrue(va[2].startswith('Video acceleration is gone since the GPU hung'), va)
-        self.assertIn('Cold restart VM', va[4][0][0], va)
+        # Read in the tray and in the terminal: both ways are named.
+        self.assertIn('(`passdesk cold-restart`, or “Cold restart VM…” in the passdesk menu)',
+                      va[4][0][0], va)
         self.assertEqual(va[4][0][1], 'passdesk cold-restart', va)
         self.wait_signal('Event', lambda a: a[1] == 'vaapi.lost', start)
         # One component in alarm: the GPU's "checking" ended, it is not a

@@ -209,7 +209,10 @@ test_kaby_lake_free_build_deb822 (void)
          "non-free-firmware contrib non-free|' /etc/apt/sources.list.d/debian.sources && sudo "
          "apt update");
   g_assert_nonnull (src);
-  assert_contains (src->text, "have no installation candidate until apt has the non-free");
+  /* The tree has non-free-firmware: only the VA driver lacks a candidate. */
+  assert_contains (src->text, "intel-media-va-driver-non-free has no installation candidate "
+                              "until apt has the non-free component.");
+  g_assert_null (strstr (src->text, "firmware-misc-nonfree"));
   assert_contains (src->text, "/etc/apt/sources.list.d/debian.sources");
   g_assert_true (src == c->advice->pdata[0]);
 
@@ -219,9 +222,17 @@ test_kaby_lake_free_build_deb822 (void)
                              "Lake (HD Graphics 630) it lacks H.264 and HEVC encoding and video "
                              "processing");
 
-  const PdAdvice *fw = must_cmd (c, "sudo apt install firmware-misc-nonfree");
+  /* Its component is there: stale package lists are what is left. */
+  const PdAdvice *fw = must_cmd (c, "sudo apt update && sudo apt install firmware-misc-nonfree");
   g_assert_nonnull (fw);
   assert_contains (fw->text, "GuC (kbl_guc_*.bin), HuC (kbl_huc_*.bin), DMC (kbl_dmc_*.bin)");
+  assert_contains (fw->text, "The apt sources already have non-free-firmware");
+  /* New firmware needs a GPU the host reset: a cold restart, named for the
+   * terminal and for the menu, not a reboot. */
+  assert_contains (fw->text, "then cold-restart the VM (`passdesk cold-restart`, or “Cold "
+                             "restart VM…” in the passdesk menu)");
+  assert_contains (fw->text, "a reboot inside the VM does not reset a passed-through GPU");
+  g_assert_null (strstr (fw->text, "reboot the VM"));
 
   g_assert_nonnull (find_advice_cmd (c, "sudo apt install vainfo"));
 }
@@ -244,9 +255,14 @@ test_kaby_lake_free_build_oneline (void)
   g_assert_true (g_str_has_suffix (src->command, " /etc/apt/sources.list && sudo apt update"));
   g_assert_null (find_advice_text (c, "debian.sources"));
   g_assert_nonnull (find_advice_cmd (c, "sudo apt install intel-media-va-driver-non-free"));
-  /* Firmware files are there, the package that updates them is not. */
+  /* Firmware files are there, the package that updates them is not; its
+   * component is missing too, so the sources advice comes first. */
   const PdAdvice *fw = must_cmd (c, "sudo apt install firmware-misc-nonfree");
   g_assert_nonnull (fw);
+  assert_contains (fw->text, "Once apt has non-free-firmware, install firmware-misc-nonfree");
+  assert_contains (src->text, "intel-media-va-driver-non-free and firmware-misc-nonfree have no "
+                              "installation candidate until apt has the non-free and "
+                              "non-free-firmware components.");
   assert_contains (fw->text, "firmware-misc-nonfree, which carries the i915 GuC/HuC firmware, "
                              "is not installed");
   /* vainfo is installed there. */
@@ -321,11 +337,12 @@ test_firmware_missing_n100 (void)
   /* The esprimo tree's firmware directory has no ADL-N files either. */
   g_autoptr (PdComponent) c = check ("esprimo", &n100, full_ihd);
   dump (c);
-  const PdAdvice *fw = must_cmd (c, "sudo apt install firmware-misc-nonfree");
+  const PdAdvice *fw = must_cmd (c, "sudo apt update && sudo apt install firmware-misc-nonfree");
   g_assert_nonnull (fw);
   assert_contains (fw->text, "GuC (adlp_guc_*.bin), HuC (tgl_huc_*.bin), DMC (adlp_dmc_*.bin)");
   /* The firmware needs only non-free-firmware, which that tree has. */
   g_assert_null (find_advice_text (c, "Enable the Debian components"));
+  g_assert_null (find_advice_text (c, "no installation candidate"));
 }
 
 static void
@@ -453,6 +470,10 @@ test_runner_outcomes (void)
   g_assert_cmpint (t->state, ==, PD_STATE_FAILED);
   g_assert_cmpstr (t->summary, ==, "the GPU did not answer within 5 s: a GPU hang is likely");
   g_assert_nonnull (find_advice_text (t, "cold-restart the VM"));
+  /* The terminal reads this too: the command, beside the menu item. */
+  g_assert_nonnull (find_advice_text (t, "cold-restart the VM (`passdesk cold-restart`, or "
+                                         "“Cold restart VM…” in the passdesk menu)"));
+  g_assert_null (find_advice_text (t, "from the passdesk menu"));
 
   r.kind = PD_VAPROBE_RESULT_NOT_FOUND;
   r.message = (char *) "the VA-API probe passdesk-vaprobe is not installed";
@@ -614,7 +635,7 @@ test_status_real_probe_on_fixture (void)
   must_cmd (c, "sudo sed -i -e 's|^Components: main non-free-firmware$|Components: main "
                "non-free-firmware contrib non-free|' /etc/apt/sources.list.d/debian.sources && "
                "sudo apt update");
-  must_cmd (c, "sudo apt install firmware-misc-nonfree");
+  must_cmd (c, "sudo apt update && sudo apt install firmware-misc-nonfree");
   pd_report_free (r.report);
 }
 

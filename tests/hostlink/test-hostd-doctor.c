@@ -534,6 +534,29 @@ test_parse_config (void)
   g_assert_false (pd_doctor_vm_is_candidate ("hostpci0: 0000:01:00.0\n"));
 }
 
+/* Where status finds the channel in a VM's config file: current args, or
+ * only pending ones (qm set on a running VM), never a snapshot's. */
+static void
+test_config_channel (void)
+{
+  const char *port = "args: -device virtserialport,name=org.passdesk.hostlink.0\n";
+  g_autofree char *current = g_strconcat ("boot: order=scsi0\n", port, NULL);
+  g_autofree char *pending
+      = g_strconcat ("boot: order=scsi0\n\n[PENDING]\n", port, "\n[snap1]\nboot: c\n", NULL);
+  g_autofree char *only_pending = g_strconcat ("[PENDING]\n", port, NULL);
+  g_autofree char *snapshot = g_strconcat ("boot: order=scsi0\n\n[before]\n", port, NULL);
+  g_autofree char *snapshot_then_pending
+      = g_strconcat ("boot: c\n\n[PENDING]\nmemory: 4096\n\n[snap]\n", port, NULL);
+  g_assert_cmpint (pd_doctor_config_channel (current), ==, PD_CHANNEL_CURRENT);
+  g_assert_cmpint (pd_doctor_config_channel (pending), ==, PD_CHANNEL_PENDING);
+  g_assert_cmpint (pd_doctor_config_channel (only_pending), ==, PD_CHANNEL_PENDING);
+  g_assert_cmpint (pd_doctor_config_channel (snapshot), ==, PD_CHANNEL_NONE);
+  g_assert_cmpint (pd_doctor_config_channel (snapshot_then_pending), ==, PD_CHANNEL_NONE);
+  g_assert_cmpint (pd_doctor_config_channel ("args: -cpu host\n"), ==, PD_CHANNEL_NONE);
+  g_assert_cmpint (pd_doctor_config_channel (""), ==, PD_CHANNEL_NONE);
+  g_assert_cmpint (pd_doctor_config_channel (NULL), ==, PD_CHANNEL_NONE);
+}
+
 static void
 test_not_proxmox (void)
 {
@@ -712,6 +735,7 @@ main (int argc, char **argv)
   g_test_add_func ("/doctor/blacklist-fix-applies", test_blacklist_fix_applies);
   g_test_add_func ("/doctor/boot-config", test_boot_config);
   g_test_add_func ("/doctor/vm-config", test_vm_config);
+  g_test_add_func ("/doctor/config-channel", test_config_channel);
   g_test_add_func ("/doctor/vm-config-failed", test_vm_config_failed);
   g_test_add_func ("/doctor/hook-phase", test_hook_phase);
   g_test_add_func ("/doctor/parse-config", test_parse_config);

@@ -351,8 +351,18 @@ def case_cycle(env):
     check(hello["rate-left"] == "1" and hello["day-left"] == "6" and hello["next-allowed-in"] == "0"
           and hello["day-max"] == "6" and hello["cool-off-default"] == "1",
           f"HELLO policy and budget: {hello}")
-    g.send("RESTART 7 reason=test%20run cool-off=2\n")
+    # The reason is guest text: a C1 control (CSI; the codec refuses C0 ones)
+    # must not reach the journal.
+    g.send("RESTART 7 reason=GPU%20h%C3%A4ngt%C2%9B2J cool-off=2\n")
     acc = g.expect("ACCEPT", id=7)
+    # The reason belongs in the message `journalctl -u passdesk-hostd` shows.
+    wait_for(lambda: "asks for a cold restart" in env.hostd_log(), 5, "request logged")
+    line = next(l for l in env.hostd_log().splitlines() if "asks for a cold restart" in l)
+    # (Without a UTF-8 locale GLib writes the ä as "?" on stderr; the
+    # journal gets UTF-8 either way.)
+    check(re.search(r'cold restart: "GPU h(ä|\?)ngt\?2J" \(request 7', line)
+          and "\x9b" not in env.hostd_log(),
+          f"reason in the journal message, one printable line: {line!r}")
     check(acc["cool-off"] == "2" and acc["shutdown-timeout"] == "2", f"ACCEPT: {acc}")
     prog = g.expect("PROGRESS", id=7)
     check(prog["phase"] == "shutting-down", f"first PROGRESS: {prog}")
@@ -1072,6 +1082,91 @@ def case_status(env):
     check("not running" in out, out)
 
 
+def case_status_setup(env):
+    """Right after setup (VMs stopped, no socket, no cycle), status lists the
+    VMs set up, and setup's next steps are the ones it found missing."""
+    # fake-qm's directory is what /etc/pve/qemu-server is to qm: VMID.conf,
+    # written by `qm set`. status reads it below PASSDESK_HOST_ROOT.
+    root = os.path.join(env.tmp, "root")
+    os.makedirs(os.path.join(root, "etc", "pve"))
+    os.symlink(env.fake, os.path.join(root, "etc", "pve", "qemu-server"))
+    # No systemd here: a systemctl answering is-enabled as the real one does
+    # (the state word on stdout; exit 0 only for enabled ones).
+    bindir = os.path.join(env.tmp, "bin")
+    os.mkdir(bindir)
+    unit_state = os.path.join(env.tmp, "unit-state")
+    with open(os.path.join(bindir, "systemctl"), "w") as f:
+        f.write("#!/bin/sh\n"
+                f"echo \"$*\" >> {env.tmp}/systemctl.log\n"
+                '[ "$1 $2" = "is-enabled passdesk-hostd.service" ] || exit 1\n'
+                f"state=$(cat {unit_state} 2>/dev/null || echo disabled)\n"
+                'echo "$state"\n'
+                'case $state in enabled|enabled-runtime) exit 0 ;; *) exit 1 ;; esac\n')
+    os.chmod(os.path.join(bindir, "systemctl"), 0o755)
+    env.env["PASSDESK_HOST_ROOT"] = root
+    env.env["PATH"] = bindir + ":" + env.env.get("PATH", "/usr/bin:/bin")
+
+    out = env.hostd_cli("status").stdout
+    check("No VMs" in out, f"nothing set up yet: {out}")
+    done = {}
+    for v in (100, 101):
+        done[v] = env.hostd_cli("setup", str(v))
+        check(done[v].returncode == 0, f"setup {v}: {done[v].stdout}{done[v].stderr}")
+    out = env.hostd_cli("status").stdout
+    check("No VMs" not in out, f"status after two setups lists them:\n{out}")
+    for v in (100, 101):
+        block = out.split(f"\nVM {v}\n", 1)[-1].split("\nVM ", 1)[0]
+        check(f"\nVM {v}\n" in out and "set up, no channel socket" in block
+              and f"`qm start {v}`" in block and "last:   no cycle yet" in block,
+              f"VM {v} set up, no cycle yet:\n{out}")
+    for v, r in done.items():
+        check("1. `systemctl enable --now passdesk-hostd`: passdesk-hostd is neither enabled nor "
+              "running" in r.stdout, f"setup {v} names the unit step: {r.stdout}")
+        check(f"2. `qm start {v}`: VM {v} is stopped" in r.stdout,
+              f"setup {v} names the start of the stopped VM: {r.stdout}")
+    check(open(os.path.join(env.tmp, "systemctl.log")).read().splitlines()
+          == ["is-enabled passdesk-hostd.service"] * 2, "asked systemctl, once per setup")
+
+    # A running VM gets new args as a pending change (qemu-server's
+    # update_vm_api: args cannot be hot-plugged); the file keeps them in
+    # [PENDING] until the next start, and status says what that takes.
+    conf101 = open(os.path.join(env.fake, "101.conf")).read().splitlines()
+    args = next(l for l in conf101 if l.startswith("args: ")).replace("101.passdesk", "102.passdesk")
+    env.write("102.conf", "\n".join(l for l in conf101 if not l.startswith("args: "))
+              + "\n\n[PENDING]\n" + args + "\n")
+    out = env.hostd_cli("status").stdout
+    block = out.split("\nVM 102\n", 1)[-1]
+    check("set up, not yet active" in block and "`qm shutdown 102 && qm start 102`" in block,
+          f"pending channel:\n{out}")
+
+    # hostd enabled and running, VM running: only the VM's full stop/start.
+    with open(unit_state, "w") as f:
+        f.write("enabled\n")
+    env.start_hostd()
+    wait_for(lambda: "passdesk-hostd: running" in env.hostd_cli("status").stdout, 5,
+             "hostd running")
+    check(env.hostd_cli("setup", "--remove", "100").returncode == 0, "remove 100")
+    env.write("100.status", "running\n")
+    r = env.hostd_cli("setup", "100")
+    check(r.returncode == 0 and "systemctl" not in r.stdout
+          and "1. `qm shutdown 100 && qm start 100`: VM 100 runs, and needs a full stop and start"
+          in r.stdout and "2." not in r.stdout, f"only the VM step: {r.stdout}")
+    # Enabled, but not running: start it.
+    env.stop_hostd()
+    env.write("101.status", "stopped\n")
+    check(env.hostd_cli("setup", "--remove", "101").returncode == 0, "remove 101")
+    r = env.hostd_cli("setup", "101")
+    check("1. `systemctl enable --now passdesk-hostd`: passdesk-hostd is enabled but does not run"
+          in r.stdout and "2. `qm start 101`" in r.stdout, f"enabled, not running: {r.stdout}")
+    # Masked: unmask first.
+    with open(unit_state, "w") as f:
+        f.write("masked\n")
+    check(env.hostd_cli("setup", "--remove", "101").returncode == 0, "remove 101 again")
+    r = env.hostd_cli("setup", "101")
+    check("1. `systemctl unmask passdesk-hostd && systemctl enable --now passdesk-hostd`"
+          in r.stdout, f"masked: {r.stdout}")
+
+
 def case_config_errors(env):
     bad = {
         "[global]\ncool-off=ten\n": ("[global] cool-off", "whole number"),
@@ -1236,6 +1331,7 @@ def case_real_qemu(env):
     check(r.returncode == 0, f"setup: {r.stderr}")
     conf = open(os.path.join(env.fake, "100.conf")).read()
     args = shlex.split(next(l for l in conf.splitlines() if l.startswith("args: "))[6:])
+    setup_calls = env.calls(100)  # config, set, and status for the next steps
     env.start_hostd()
 
     def run_qemu():
@@ -1257,8 +1353,7 @@ def case_real_qemu(env):
         # hostd tries a few times, then waits for the next QEMU to replace it.
         wait_for(lambda: env.hostd_log().count("VM 100: disconnected") >= round_, 10,
                  "hostd to notice QEMU going")
-    check(env.calls(100) == [c for c in env.calls(100) if c["argv"][0] in ("config", "set")],
-          "no qm call but setup's")
+    check(env.calls(100) == setup_calls, "no qm call but setup's")
 
 
 
@@ -1828,6 +1923,7 @@ CASES = {
     "setup-remove": (case_setup_remove, {"vmids": (100, 101)}),
     "no-qm": (case_no_qm, {}),
     "status": (case_status, {"vmids": (100, 101)}),
+    "status-setup": (case_status_setup, {"vmids": (100, 101), "running": False}),
     "config-errors": (case_config_errors, {}),
     "reconnect": (case_reconnect, {}),
     "rehello": (case_rehello, {}),
