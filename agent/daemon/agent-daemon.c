@@ -31,6 +31,7 @@ void
 pd_agent_overlay_clear (Overlay *o)
 {
   g_clear_pointer (&o->summary, g_free);
+  g_clear_pointer (&o->line, g_free);
   o->kind = NULL;
   o->active = FALSE;
   o->state = PD_STATE_OK;
@@ -47,7 +48,8 @@ merge (const PdComponent *base, const Overlay *o, PdComponentId id)
   if (o->active)
     {
       pd_component_raise (c, o->state, o->summary);
-      pd_component_set_detail (c, PD_DETAIL_KERNEL_LOG, o->summary);
+      /* The summary already says what it means; the detail is the evidence. */
+      pd_component_set_detail (c, PD_DETAIL_KERNEL_LOG, o->line ? o->line : o->summary);
       if (o->kind->next_step != NULL)
         {
           /* The kernel's finding is what went wrong now: its step first. */

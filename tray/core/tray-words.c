@@ -1,0 +1,112 @@
+/* tray-words.c - words for the agent's ids and durations. */
+#include "tray-words.h"
+
+#include "detail-keys.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+char *
+pd_tray_duration_words (guint64 seconds)
+{
+  guint64 h = seconds / 3600, min = seconds % 3600 / 60, s = seconds % 60;
+
+  if (h > 0)
+    return min > 0 ? g_strdup_printf ("%" G_GUINT64_FORMAT " h %" G_GUINT64_FORMAT " min", h, min)
+                   : g_strdup_printf ("%" G_GUINT64_FORMAT " h", h);
+  if (min > 0)
+    return s > 0 ? g_strdup_printf ("%" G_GUINT64_FORMAT " min %" G_GUINT64_FORMAT " s", min, s)
+                 : g_strdup_printf ("%" G_GUINT64_FORMAT " min", min);
+  return g_strdup_printf ("%" G_GUINT64_FORMAT " s", s);
+}
+
+typedef struct
+{
+  const char *key;
+  const char *id;
+  const char *words;
+} ValueWords;
+
+/* The ids the agent puts in values (vaprobe-runner.c, vaprobe's "status",
+ * gpu-component.c). An id not listed is shown as it is. */
+static const ValueWords value_words[] = {
+  { PD_DETAIL_PROBE, "report", "answered" },
+  { PD_DETAIL_PROBE, "not-found", "not installed" },
+  { PD_DETAIL_PROBE, "timeout", "did not answer in time" },
+  { PD_DETAIL_PROBE, "crashed", "crashed" },
+  { PD_DETAIL_PROBE, "failed", "could not run" },
+  { PD_DETAIL_PROBE, "garbage", "gave an unreadable answer" },
+  { PD_DETAIL_PROBE_STATUS, "ok", "works" },
+  { PD_DETAIL_PROBE_STATUS, "no-device", "no render device found" },
+  { PD_DETAIL_PROBE_STATUS, "open-failed", "the render device could not be opened" },
+  { PD_DETAIL_PROBE_STATUS, "init-failed", "VA-API did not start on the device" },
+  { PD_DETAIL_PROBE_STATUS, "functional-failed", "the test conversion failed" },
+  { PD_DETAIL_PROBE_STATUS, "privileges-failed", "could not drop its privileges" },
+  { PD_DETAIL_RENDER_ACCESS, "read-write", "read and write" },
+  { PD_DETAIL_RENDER_ACCESS, "denied", "denied" },
+  { PD_DETAIL_RENDER_ACCESS, "missing", "the device file is missing" },
+};
+
+/* "258 s" (guest-component.c): the seconds, or FALSE. */
+static gboolean
+parse_seconds (const char *value, guint64 *out)
+{
+  char *end = NULL;
+  if (value == NULL || !g_ascii_isdigit (*value))
+    return FALSE;
+  guint64 v = g_ascii_strtoull (value, &end, 10);
+  if (end == value || (strcmp (end, " s") != 0 && *end != '\0') || v > G_MAXUINT32)
+    return FALSE;
+  *out = v;
+  return TRUE;
+}
+
+char *
+pd_tray_detail_value (const char *key, const char *value)
+{
+  guint64 s;
+
+  if (value == NULL)
+    return g_strdup ("");
+  if (g_strcmp0 (key, PD_DETAIL_NEXT_ALLOWED_IN) == 0 && parse_seconds (value, &s))
+    return pd_tray_duration_words (s);
+  for (guint i = 0; i < G_N_ELEMENTS (value_words); i++)
+    if (g_strcmp0 (key, value_words[i].key) == 0 && strcmp (value, value_words[i].id) == 0)
+      return g_strdup (value_words[i].words);
+  return g_strdup (value);
+}
+
+PdTrayRateWait
+pd_tray_rate_wait (const PdComponent *hostlink, guint64 elapsed_s)
+{
+  PdTrayRateWait w = { FALSE, FALSE, 0 };
+  guint64 next = 0, left = 1;
+
+  if (hostlink == NULL)
+    return w;
+  const char *next_s = pd_component_get_detail (hostlink, PD_DETAIL_NEXT_ALLOWED_IN);
+  const char *left_s = pd_component_get_detail (hostlink, PD_DETAIL_RATE_LEFT);
+  gboolean have_next = parse_seconds (next_s, &next);
+  gboolean have_left = parse_seconds (left_s, &left);
+  w.known = have_next || have_left;
+  if (have_next && next > elapsed_s)
+    {
+      w.blocked = TRUE;
+      w.wait_s = next - elapsed_s;
+    }
+  else if (have_left && left == 0 && !have_next)
+    w.blocked = TRUE; /* no time given: the day's cycles are used up */
+  return w;
+}
+
+char *
+pd_tray_rate_wait_sentence (const PdTrayRateWait *wait)
+{
+  if (!wait->blocked)
+    return NULL;
+  if (wait->wait_s == 0)
+    return g_strdup ("The host allows no more cold restarts for now (its rate limit). Try again "
+                     "later.");
+  g_autofree char *when = pd_tray_duration_words (wait->wait_s);
+  return g_strdup_printf ("The host's rate limit allows the next cold restart in %s.", when);
+}
