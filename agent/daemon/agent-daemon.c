@@ -335,7 +335,10 @@ on_hostlink_progress (PdHostlinkGuest *guest, const char *phase, const char *tex
 {
   PdAgentDaemon *self = user_data;
   g_free (self->cold_restart_state);
-  g_free (self->lost_after);
+  /* A cold restart is under way: the loss it answers is over (cleared, not
+   * just freed: finish_cycle() reads lost_after). */
+  g_clear_pointer (&self->lost_after, g_free);
+  g_clear_pointer (&self->lost_line, g_free);
   self->cold_restart_state = g_strdup (phase);
   g_signal_emit (self, signals[SIGNAL_COLD_RESTART_PROGRESS], 0, phase, text);
 }
@@ -631,6 +634,7 @@ pd_agent_daemon_finalize (GObject *object)
   g_free (self->hostlink_port);
   g_free (self->cold_restart_state);
   g_free (self->lost_after);
+  g_free (self->lost_line);
   g_object_unref (self->cancellable);
   G_OBJECT_CLASS (pd_agent_daemon_parent_class)->finalize (object);
 }

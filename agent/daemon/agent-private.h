@@ -74,6 +74,7 @@ struct _PdAgentDaemon
   guint probe_gen;
   guint reprobe_id; /* one-shot: the VA-API probe that decides a GPU finding */
   char *lost_after; /* the GPU finding video acceleration did not survive, or NULL */
+  char *lost_line;  /* ... and the kernel's line of it, or NULL */
   GCancellable *cancellable;
 
   GDBusConnection *system_bus;

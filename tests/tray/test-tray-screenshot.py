@@ -249,6 +249,13 @@ def main():
             assert [n['summary'] for n in notes] == ['Video acceleration failed'], notes
             assert 'cold-restart' in notes[0]['actions'], notes
             assert 'gone since the GPU hung' in notes[0]['body'], notes
+            # Its "Kernel log" detail is the kernel's line, not the summary.
+            agent_obj = env.session.get_object('org.passdesk.Agent1', '/org/passdesk/Agent1')
+            comps = agent_obj.Get('org.passdesk.Agent1', 'Components',
+                                  dbus_interface='org.freedesktop.DBus.Properties')
+            vaapi = [c for c in comps if str(c[0]) == 'vaapi'][0]
+            kernel_log = dict((str(k), str(v)) for k, v in vaapi[3]).get('kernel-log', '')
+            assert 'GPU HANG: ecode 9:1:85dffffb' in kernel_log, vaapi
             shots['gpu-hang'] = capture(env, 'tray-status-gpu-hang')
             check(analyse(shots['gpu-hang']), expect['gpu-hang'])
         tap.run('status window after a GPU hang that acceleration did not survive', gpu_hang)

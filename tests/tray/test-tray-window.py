@@ -220,6 +220,23 @@ def main():
             assert [t for t in now if 'the host allows one every' in t], now
             names = [n['name'] for n in read() if n['role'] == 'push button' and n['showing']]
             assert 'Close' in names and 'Cold restart VM' not in names, names
+            env.agent.EmitColdRestartProgress('idle', '', dbus_interface=MOCK_IFACE)
+            # The host's refusal as the real agent gives it: ColdRestart's
+            # error (org.passdesk.Agent1.Error.Refused) with its sentence.
+            close = [n for n in read() if n['role'] == 'push button' and n['name'] == 'Close']
+            env.accessibles(APP, do_action=close[0]['path'])
+            wait_for(lambda: not [n for n in read() if n['name'] == 'Close'], 10, 'closed')
+            env.agent.SetColdRestartError('org.passdesk.Agent1.Error.Refused',
+                                          'The host allows one every 10 minutes.',
+                                          dbus_interface=MOCK_IFACE)
+            env.app_action('cold-restart')
+            wait_for(lambda: 'Cold restart this VM?' in labels(), 10, 'a new dialog asking')
+            env.app_action('confirm-cold-restart')
+            wait_for(lambda: 'The host refused the cold restart' in labels(), 10,
+                     'the refused heading (D-Bus error)')
+            now = labels()
+            assert not [t for t in now if 'Save your work' in t], now
+            assert 'The host allows one every 10 minutes.' in now, now
         tap.run('the dialog\'s heading and body follow the cycle: under way, refused',
                 dialog_follows_state)
     finally:

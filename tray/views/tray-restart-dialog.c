@@ -2,6 +2,7 @@
 #include "tray-restart-dialog.h"
 #include "pd-i18n.h"
 
+#include "agent-errors.h"
 #include "tray-words.h"
 
 enum
@@ -108,8 +109,16 @@ cold_restart_cb (GObject *source, GAsyncResult *res, gpointer user_data)
         return;
       self = PD_TRAY_RESTART_DIALOG (user_data);
       /* The message is the agent's or the host's own sentence. */
-      finish_with (self, "The cold restart did not start",
-                   "Nothing was changed: the VM keeps running. The reason:", error->message);
+      if (g_error_matches (error, PD_AGENT_ERROR, PD_AGENT_ERROR_REFUSED))
+        finish_with (
+            self, "The host refused the cold restart",
+            "Nothing was changed: the VM keeps running. The host's reason:", error->message);
+      else if (g_error_matches (error, PD_AGENT_ERROR, PD_AGENT_ERROR_NOT_AUTHORIZED))
+        finish_with (self, "The cold restart was not authorised",
+                     "Nothing was changed: the VM keeps running. The reason:", error->message);
+      else
+        finish_with (self, "The cold restart did not start",
+                     "Nothing was changed: the VM keeps running. The reason:", error->message);
       return;
     }
   self = PD_TRAY_RESTART_DIALOG (user_data);
@@ -251,6 +260,8 @@ static void
 pd_tray_restart_dialog_class_init (PdTrayRestartDialogClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = pd_tray_restart_dialog_dispose;
+  /* The agent's D-Bus errors come back as PD_AGENT_ERROR once registered. */
+  (void) PD_AGENT_ERROR;
   GTK_DIALOG_CLASS (klass)->response = pd_tray_restart_dialog_response;
 }
 

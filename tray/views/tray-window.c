@@ -63,7 +63,7 @@ expander_toggled (GtkExpander *expander, GParamSpec *pspec, PdTrayWindow *self)
     }
 }
 
-/* The advice, outside Details: it is what to do, so it is seen first. */
+/* The advice, each with its command in a field and a Copy button. */
 static void
 add_advice (GtkWidget *vbox, const PdComponent *c)
 {
@@ -123,7 +123,12 @@ component_row (PdTrayWindow *self, const PdComponent *c)
   gtk_box_pack_start (GTK_BOX (hbox), vbox, TRUE, TRUE, 0);
   gtk_box_pack_start (GTK_BOX (vbox), title_label, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (vbox), summary, FALSE, FALSE, 0);
-  add_advice (vbox, c);
+  /* A part that is not ok: its advice is what to do now, seen without
+   * opening Details. An ok part's advice is an improvement: in Details. */
+  gboolean problem = c->state != PD_STATE_OK;
+  GtkWidget *inner = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+  if (problem)
+    add_advice (vbox, c);
 
   gtk_grid_set_row_spacing (GTK_GRID (grid), 4);
   gtk_grid_set_column_spacing (GTK_GRID (grid), 12);
@@ -148,9 +153,19 @@ component_row (PdTrayWindow *self, const PdComponent *c)
       gtk_grid_attach (GTK_GRID (grid), v, 1, y++, 1, 1);
     }
   if (y > 0)
+    gtk_box_pack_start (GTK_BOX (inner), grid, FALSE, FALSE, 0);
+  else
+    {
+      /* Never parented: drop the floating reference. */
+      g_object_ref_sink (grid);
+      g_object_unref (grid);
+    }
+  if (!problem)
+    add_advice (inner, c);
+  if (y > 0 || (!problem && c->advice->len > 0))
     {
       GtkWidget *expander = gtk_expander_new_with_mnemonic ("_Details");
-      gtk_container_add (GTK_CONTAINER (expander), grid);
+      gtk_container_add (GTK_CONTAINER (expander), inner);
       g_object_set_data_full (G_OBJECT (expander), "component",
                               g_strdup (pd_component_id_to_string (c->id)), g_free);
       const char *cid = pd_component_id_to_string (c->id);
@@ -163,9 +178,8 @@ component_row (PdTrayWindow *self, const PdComponent *c)
     }
   else
     {
-      /* Never parented: drop the floating reference. */
-      g_object_ref_sink (grid);
-      g_object_unref (grid);
+      g_object_ref_sink (inner);
+      g_object_unref (inner);
     }
   gtk_container_add (GTK_CONTAINER (row), hbox);
   /* Rows are containers; focus goes to what is inside. */
