@@ -134,6 +134,11 @@ def main():
             assert path, 'IconThemePath is empty'
             assert os.path.isfile(os.path.join(path, 'hicolor', 'scalable', 'status',
                                                'passdesk-ok.svg')), path
+            # The menu's items name the same icons: the menu says where too.
+            menu = env.session.get_object(env.item_name(), '/MenuBar')
+            dirs = menu.Get('com.canonical.dbusmenu', 'IconThemePath',
+                            dbus_interface='org.freedesktop.DBus.Properties')
+            assert [str(d) for d in dirs] == [path], (dirs, path)
         tap.run('run from the build tree, IconThemePath names the build tree\'s icons',
                 icon_theme_path)
 

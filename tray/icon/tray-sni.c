@@ -376,4 +376,6 @@ pd_tray_sni_set_icon_theme_path (PdTraySni *self, const char *path)
 {
   g_free (self->icon_theme_path);
   self->icon_theme_path = g_strdup (path);
+  if (self->menu != NULL)
+    pd_tray_dbusmenu_set_icon_theme_path (self->menu, path);
 }
