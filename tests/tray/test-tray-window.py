@@ -123,7 +123,7 @@ def main():
                         'no-device', 'read-write', 'probe status: no-device',
                         'probe user: nobody'):
                 assert raw not in names, (raw, names)
-            for want in ('PCI slot', 'Render node access', 'Probe status', 'Probe ran as',
+            for want in ('PCI slot', 'Render node access', 'Probe status', 'Probe user',
                          'HDMI audio pin 2.0', 'no render device found', 'denied', 'answered'):
                 assert want in names, (want, names)
         tap.run('details read as words: labels for every key, ids in values as words', words)

@@ -1,5 +1,6 @@
 /* tray-words.c - words for the agent's ids and durations. */
 #include "tray-words.h"
+#include "pd-i18n.h"
 
 #include "detail-keys.h"
 
@@ -9,15 +10,23 @@
 char *
 pd_tray_duration_words (guint64 seconds)
 {
-  guint64 h = seconds / 3600, min = seconds % 3600 / 60, s = seconds % 60;
+  /* At most a day or so in practice; clamped so the parts fit a guint. */
+  seconds = MIN (seconds, (guint64) G_MAXUINT);
+  guint h = (guint) (seconds / 3600), min = (guint) (seconds % 3600 / 60),
+        s = (guint) (seconds % 60);
 
   if (h > 0)
-    return min > 0 ? g_strdup_printf ("%" G_GUINT64_FORMAT " h %" G_GUINT64_FORMAT " min", h, min)
-                   : g_strdup_printf ("%" G_GUINT64_FORMAT " h", h);
+    /* TRANSLATORS: a duration: hours and minutes */
+    return min > 0 ? g_strdup_printf (_ ("%u h %u min"), h, min)
+                   /* TRANSLATORS: a duration in whole hours */
+                   : g_strdup_printf (_ ("%u h"), h);
   if (min > 0)
-    return s > 0 ? g_strdup_printf ("%" G_GUINT64_FORMAT " min %" G_GUINT64_FORMAT " s", min, s)
-                 : g_strdup_printf ("%" G_GUINT64_FORMAT " min", min);
-  return g_strdup_printf ("%" G_GUINT64_FORMAT " s", s);
+    /* TRANSLATORS: a duration: minutes and seconds */
+    return s > 0 ? g_strdup_printf (_ ("%u min %u s"), min, s)
+                 /* TRANSLATORS: a duration in whole minutes */
+                 : g_strdup_printf (_ ("%u min"), min);
+  /* TRANSLATORS: a duration in seconds */
+  return g_strdup_printf (_ ("%u s"), s);
 }
 
 typedef struct
@@ -30,21 +39,21 @@ typedef struct
 /* The ids the agent puts in values (vaprobe-runner.c, vaprobe's "status",
  * gpu-component.c). An id not listed is shown as it is. */
 static const ValueWords value_words[] = {
-  { PD_DETAIL_PROBE, "report", "answered" },
-  { PD_DETAIL_PROBE, "not-found", "not installed" },
-  { PD_DETAIL_PROBE, "timeout", "did not answer in time" },
-  { PD_DETAIL_PROBE, "crashed", "crashed" },
-  { PD_DETAIL_PROBE, "failed", "could not run" },
-  { PD_DETAIL_PROBE, "garbage", "gave an unreadable answer" },
-  { PD_DETAIL_PROBE_STATUS, "ok", "works" },
-  { PD_DETAIL_PROBE_STATUS, "no-device", "no render device found" },
-  { PD_DETAIL_PROBE_STATUS, "open-failed", "the render device could not be opened" },
-  { PD_DETAIL_PROBE_STATUS, "init-failed", "VA-API did not start on the device" },
-  { PD_DETAIL_PROBE_STATUS, "functional-failed", "the test conversion failed" },
-  { PD_DETAIL_PROBE_STATUS, "privileges-failed", "could not drop its privileges" },
-  { PD_DETAIL_RENDER_ACCESS, "read-write", "read and write" },
-  { PD_DETAIL_RENDER_ACCESS, "denied", "denied" },
-  { PD_DETAIL_RENDER_ACCESS, "missing", "the device file is missing" },
+  { PD_DETAIL_PROBE, "report", N_ ("answered") },
+  { PD_DETAIL_PROBE, "not-found", N_ ("not installed") },
+  { PD_DETAIL_PROBE, "timeout", N_ ("did not answer in time") },
+  { PD_DETAIL_PROBE, "crashed", N_ ("crashed") },
+  { PD_DETAIL_PROBE, "failed", N_ ("could not run") },
+  { PD_DETAIL_PROBE, "garbage", N_ ("gave an unreadable answer") },
+  { PD_DETAIL_PROBE_STATUS, "ok", N_ ("works") },
+  { PD_DETAIL_PROBE_STATUS, "no-device", N_ ("no render device found") },
+  { PD_DETAIL_PROBE_STATUS, "open-failed", N_ ("the render device could not be opened") },
+  { PD_DETAIL_PROBE_STATUS, "init-failed", N_ ("VA-API did not start on the device") },
+  { PD_DETAIL_PROBE_STATUS, "functional-failed", N_ ("the test conversion failed") },
+  { PD_DETAIL_PROBE_STATUS, "privileges-failed", N_ ("could not drop its privileges") },
+  { PD_DETAIL_RENDER_ACCESS, "read-write", N_ ("read and write") },
+  { PD_DETAIL_RENDER_ACCESS, "denied", N_ ("denied") },
+  { PD_DETAIL_RENDER_ACCESS, "missing", N_ ("the device file is missing") },
 };
 
 /* "258 s" (guest-component.c): the seconds, or FALSE. */
@@ -72,7 +81,7 @@ pd_tray_detail_value (const char *key, const char *value)
     return pd_tray_duration_words (s);
   for (guint i = 0; i < G_N_ELEMENTS (value_words); i++)
     if (g_strcmp0 (key, value_words[i].key) == 0 && strcmp (value, value_words[i].id) == 0)
-      return g_strdup (value_words[i].words);
+      return g_strdup (_ (value_words[i].words));
   return g_strdup (value);
 }
 
@@ -105,8 +114,8 @@ pd_tray_rate_wait_sentence (const PdTrayRateWait *wait)
   if (!wait->blocked)
     return NULL;
   if (wait->wait_s == 0)
-    return g_strdup ("The host allows no more cold restarts for now (its rate limit). Try again "
-                     "later.");
+    return g_strdup (
+        _ ("The host allows no more cold restarts for now (its rate limit). Try again later."));
   g_autofree char *when = pd_tray_duration_words (wait->wait_s);
-  return g_strdup_printf ("The host's rate limit allows the next cold restart in %s.", when);
+  return g_strdup_printf (_ ("The host's rate limit allows the next cold restart in %s."), when);
 }

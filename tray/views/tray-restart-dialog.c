@@ -68,7 +68,8 @@ finish_with (PdTrayRestartDialog *self, const char *heading, const char *body, c
   gtk_widget_hide (self->limit);
   show_progress (self, text, FALSE);
   gtk_widget_hide (self->confirm);
-  gtk_button_set_label (GTK_BUTTON (self->cancel), "_Close");
+  /* GTK's own words and translations for its standard buttons. */
+  gtk_button_set_label (GTK_BUTTON (self->cancel), g_dgettext ("gtk30", "_Close"));
   gtk_widget_set_sensitive (self->cancel, TRUE);
 }
 
@@ -79,19 +80,19 @@ on_progress (PdTrayAgent *agent, const char *phase, const char *text, PdTrayRest
     return;
   if (g_strcmp0 (phase, "refused") == 0)
     {
-      finish_with (self, "The host refused the cold restart",
-                   "Nothing was changed: the VM keeps running. The host's reason:", text);
+      finish_with (self, _ ("The host refused the cold restart"),
+                   _ ("Nothing was changed: the VM keeps running. The host's reason:"), text);
       return;
     }
   if (g_strcmp0 (phase, "cancelled") == 0)
     {
-      finish_with (self, "The cold restart was cancelled", "The VM keeps running.", text);
+      finish_with (self, _ ("The cold restart was cancelled"), _ ("The VM keeps running."), text);
       return;
     }
   if (g_strcmp0 (phase, "failed") == 0)
     {
-      finish_with (self, "The cold restart failed",
-                   "The host could not finish the cycle. What it reported:", text);
+      finish_with (self, _ ("The cold restart failed"),
+                   _ ("The host could not finish the cycle. What it reported:"), text);
       return;
     }
   show_progress (self, text, TRUE);
@@ -110,15 +111,15 @@ cold_restart_cb (GObject *source, GAsyncResult *res, gpointer user_data)
       self = PD_TRAY_RESTART_DIALOG (user_data);
       /* The message is the agent's or the host's own sentence. */
       if (g_error_matches (error, PD_AGENT_ERROR, PD_AGENT_ERROR_REFUSED))
-        finish_with (
-            self, "The host refused the cold restart",
-            "Nothing was changed: the VM keeps running. The host's reason:", error->message);
+        finish_with (self, _ ("The host refused the cold restart"),
+                     _ ("Nothing was changed: the VM keeps running. The host's reason:"),
+                     error->message);
       else if (g_error_matches (error, PD_AGENT_ERROR, PD_AGENT_ERROR_NOT_AUTHORIZED))
-        finish_with (self, "The cold restart was not authorised",
-                     "Nothing was changed: the VM keeps running. The reason:", error->message);
+        finish_with (self, _ ("The cold restart was not authorised"),
+                     _ ("Nothing was changed: the VM keeps running. The reason:"), error->message);
       else
-        finish_with (self, "The cold restart did not start",
-                     "Nothing was changed: the VM keeps running. The reason:", error->message);
+        finish_with (self, _ ("The cold restart did not start"),
+                     _ ("Nothing was changed: the VM keeps running. The reason:"), error->message);
       return;
     }
   self = PD_TRAY_RESTART_DIALOG (user_data);
@@ -134,10 +135,10 @@ start (PdTrayRestartDialog *self)
   self->mode = MODE_RUNNING;
   g_clear_handle_id (&self->countdown_id, g_source_remove);
   gtk_widget_hide (self->limit);
-  set_heading (self, "Cold restart under way",
-               "Applications are closing and the VM powers off cleanly. It stays off for the "
-               "cool-off, so that the host can reset the graphics and audio devices, and then "
-               "starts again.");
+  set_heading (self, _ ("Cold restart under way"),
+               _ ("Applications are closing and the VM powers off cleanly. It stays off for the "
+                  "cool-off, so that the host can reset the graphics and audio devices, and then "
+                  "starts again."));
   gtk_widget_set_sensitive (self->confirm, FALSE);
   gtk_widget_set_sensitive (self->cancel, FALSE);
   show_progress (self, _ ("Asking the host…"), TRUE);
@@ -194,7 +195,7 @@ refresh_ask (PdTrayRestartDialog *self)
   if (self->blocked != NULL)
     {
       g_autofree char *why
-          = g_strdup_printf ("A cold restart is not possible now: %s.", self->blocked);
+          = g_strdup_printf (_ ("A cold restart is not possible now: %s."), self->blocked);
       show_progress (self, why, FALSE);
       gtk_widget_set_tooltip_text (self->confirm, why);
     }
@@ -315,7 +316,8 @@ pd_tray_restart_dialog_init (PdTrayRestartDialog *self)
   gtk_widget_hide (self->progress);
   gtk_widget_hide (self->limit);
 
-  self->cancel = gtk_dialog_add_button (GTK_DIALOG (self), "_Cancel", GTK_RESPONSE_CANCEL);
+  self->cancel = gtk_dialog_add_button (GTK_DIALOG (self), g_dgettext ("gtk30", "_Cancel"),
+                                        GTK_RESPONSE_CANCEL);
   self->confirm
       = gtk_dialog_add_button (GTK_DIALOG (self), _ ("Cold _restart VM"), GTK_RESPONSE_ACCEPT);
   gtk_style_context_add_class (gtk_widget_get_style_context (self->confirm), "destructive-action");

@@ -78,7 +78,7 @@ add_advice (GtkWidget *vbox, const PdComponent *c)
         {
           GtkWidget *line = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
           GtkWidget *entry = gtk_entry_new ();
-          GtkWidget *copy = gtk_button_new_with_label ("Copy");
+          GtkWidget *copy = gtk_button_new_with_label (_ ("Copy"));
           gtk_entry_set_text (GTK_ENTRY (entry), a->command);
           /* Narrow at least, the whole command where there is room: a long
            * command must not widen the window (the entry scrolls). */
@@ -88,7 +88,7 @@ add_advice (GtkWidget *vbox, const PdComponent *c)
           gtk_editable_set_editable (GTK_EDITABLE (entry), FALSE);
           gtk_widget_set_hexpand (entry, TRUE);
           gtk_style_context_add_class (gtk_widget_get_style_context (entry), "monospace");
-          gtk_widget_set_tooltip_text (copy, "Copy the command to the clipboard");
+          gtk_widget_set_tooltip_text (copy, _ ("Copy the command to the clipboard"));
           g_signal_connect (copy, "clicked", G_CALLBACK (copy_clicked), entry);
           gtk_box_pack_start (GTK_BOX (line), entry, TRUE, TRUE, 0);
           gtk_box_pack_start (GTK_BOX (line), copy, FALSE, FALSE, 0);
@@ -164,7 +164,7 @@ component_row (PdTrayWindow *self, const PdComponent *c)
     add_advice (inner, c);
   if (y > 0 || (!problem && c->advice->len > 0))
     {
-      GtkWidget *expander = gtk_expander_new_with_mnemonic ("_Details");
+      GtkWidget *expander = gtk_expander_new_with_mnemonic (_ ("_Details"));
       gtk_container_add (GTK_CONTAINER (expander), inner);
       g_object_set_data_full (G_OBJECT (expander), "component",
                               g_strdup (pd_component_id_to_string (c->id)), g_free);
@@ -206,15 +206,15 @@ pd_tray_window_update (PdTrayWindow *self, const PdTrayState *state)
   /* Greyed with the reason, as the tray menu says it. */
   if (state->cold_restart_blocked != NULL)
     {
-      g_autofree char *why
-          = g_strdup_printf ("Cold restart is not possible now: %s.", state->cold_restart_blocked);
+      g_autofree char *why = g_strdup_printf (_ ("Cold restart is not possible now: %s."),
+                                              state->cold_restart_blocked);
       gtk_label_set_text (GTK_LABEL (self->restart_why), why);
       gtk_widget_set_tooltip_text (self->restart, why);
     }
   else
     gtk_widget_set_tooltip_text (self->restart,
-                                 "Power the VM off cleanly and start it again, so that the host "
-                                 "resets the GPU and audio (asks first)");
+                                 _ ("Power the VM off cleanly and start it again, so that the "
+                                    "host resets the GPU and audio (asks first)"));
   gtk_widget_set_visible (self->restart_why, state->cold_restart_blocked != NULL);
 
   /* Rows are replaced only when their component changed, so keyboard focus
