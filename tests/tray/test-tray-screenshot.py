@@ -7,7 +7,8 @@ README shows is what the agent says): kernel-log lines go in through a FIFO
 the VA-API probe is a stand-in (no GPU here): fake-vaprobe, answering with
 a real iHD report or hanging as a hung GPU does.
 
-Renders the window in the ok state, after a GPU hang (the probe no longer
+Renders the window in the ok state (the host end speaks protocol 2 and sends
+a clean doctor report, so every part is ok), after a GPU hang (the probe no longer
 answers), after an HDMI codec timeout, the failed state at GDK_SCALE=2, and
 the cold-restart dialog asking and after the host refused (its red confirm
 button gone, only "Close" left),
@@ -102,7 +103,7 @@ def check(counts, exp):
 
 BUILDDIR = os.environ['PASSDESK_BUILDDIR']
 FIXTURES = os.environ['PASSDESK_TEST_FIXTURES']
-HELLO = ('HELLO 1 proto=1 proto-min=1 host=pve1 vmid=101 enabled=1 cool-off-min=5 '
+HELLO = ('HELLO 1 proto=2 proto-min=1 host=pve1 vmid=101 enabled=1 cool-off-min=5 '
          'cool-off-max=120 cool-off-default=10 rate-max=1 rate-window=300 day-max=6 '
          'rate-left=1 next-allowed-in=0')
 IHD_REPORT = {
@@ -195,6 +196,8 @@ FAKE_VAPROBE_PIDFILE={tmp}/vaprobe.pid exec {BUILDDIR}/tests/fakes/fake-vaprobe 
         self.send('')
         self.send(HELLO)
         self.read_line('READY')
+        # Protocol 2: the host doctor found nothing to report.
+        self.send(f'HOST-REPORT 2 state=ok time={int(time.time())} ok=23 warn=0 fail=0 items=0')
 
     def close(self):
         for fd in (self.kmsg_fd, self.host, self.slave):
@@ -248,10 +251,8 @@ def main():
 
         def ok_state():
             wait_for(lambda: env.item_name() in env.registered_items(), 20, 'the tray')
-            wait_for(lambda: tray_shows(env, {'vaapi': 'ok', 'hostlink': 'ok'}), 20,
-                     'the agent\'s first checks')
-            # (The host component stays unknown: this host end speaks
-            # protocol 1 and sends no doctor report.)
+            wait_for(lambda: tray_shows(env, {'vaapi': 'ok', 'hostlink': 'ok', 'host': 'ok'}),
+                     20, 'the agent\'s first checks and the host report')
             shots['ok'] = capture(env, 'tray-status-ok' + SUFFIX, STATUS_TITLE)
             check(analyse(shots['ok']), expect['ok'])
         tap.run('status window, ok state (real agent, Esprimo tree)', ok_state)
