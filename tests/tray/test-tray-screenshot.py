@@ -58,6 +58,12 @@ def window_id(env, title='passdesk status'):
     return None
 
 
+def drawn(env, path):
+    out = subprocess.run(['identify', '-format', '%k', path], env=env.env,
+                         capture_output=True, text=True, timeout=30).stdout
+    return out.strip().isdigit() and int(out.strip()) > 16
+
+
 def capture(env, name, title='passdesk status'):
     wid = wait_for(lambda: window_id(env, title), 20, f'the window "{title}"')
     path = os.path.join(OUT, name + '.png')
@@ -69,7 +75,9 @@ def capture(env, name, title='passdesk status'):
                        capture_output=True, timeout=30)
         with open(path, 'rb') as f:
             data = f.read()
-        if data == prev:
+        # Two shots that agree, of a window that has drawn something (a
+        # slow start, as under ASan at GDK_SCALE=2, maps it blank first).
+        if data == prev and drawn(env, path):
             break
         prev = data
     return path
