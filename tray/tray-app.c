@@ -42,6 +42,10 @@ struct _PdTrayApp
   PdTrayState *state;
   PdTraySettings *settings;
   char *keepable_sink; /* the output "keep-output" remembers, or NULL */
+  /* The host's rate-limit facts as last seen, and when they arrived: the
+   * dialog counts next-allowed-in down from then. */
+  char *rate_facts;
+  gint64 rate_facts_time;
   GCancellable *cancellable;
   guint embed_check_id;
   gboolean told_no_tray;
@@ -100,6 +104,16 @@ recompute (PdTrayApp *self)
   state->overall = state->agent_connected ? pd_report_overall (state->report) : PD_STATE_UNKNOWN;
 
   const PdComponent *link = pd_report_get (state->report, PD_COMPONENT_HOSTLINK);
+  const char *next = link ? pd_component_get_detail (link, PD_DETAIL_NEXT_ALLOWED_IN) : NULL;
+  const char *left = link ? pd_component_get_detail (link, PD_DETAIL_RATE_LEFT) : NULL;
+  g_autofree char *facts = g_strconcat (next ? next : "-", "/", left ? left : "-", NULL);
+  if (g_strcmp0 (facts, self->rate_facts) != 0)
+    {
+      g_free (self->rate_facts);
+      self->rate_facts = g_steal_pointer (&facts);
+      self->rate_facts_time = g_get_monotonic_time ();
+    }
+  state->hostlink_facts_time = self->rate_facts_time;
   if (!state->agent_connected)
     state->cold_restart_blocked = g_strdup (_ ("the passdesk agent is not running"));
   else if (pd_tray_cold_restart_active (state->cold_restart_state))
@@ -453,11 +467,32 @@ on_audio_changed (PdTrayAudio *audio, PdTrayApp *self)
 
 /* ---- GApplication ---- */
 
+/* The folder holding hicolor/ with our icons: PASSDESK_TRAY_ICON_DIR when
+ * set, the source tree's data/icons when this program runs from the build
+ * tree (nothing is installed yet), the installed one otherwise. Panels read
+ * it as the item's IconThemePath: without it a panel that only knows the
+ * installed themes shows an empty slot. */
+static char *
+icon_theme_dir (gboolean *uninstalled)
+{
+  const char *env = g_getenv ("PASSDESK_TRAY_ICON_DIR");
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+
+  *uninstalled = TRUE;
+  if (env != NULL && *env)
+    return g_strdup (env);
+  if (self != NULL && g_str_has_prefix (self, PASSDESK_BUILDDIR "/"))
+    return g_strdup (PASSDESK_BUILD_ICON_DIR);
+  *uninstalled = FALSE;
+  return g_build_filename (PASSDESK_DATADIR, "icons", NULL);
+}
+
 static void
 pd_tray_app_startup (GApplication *app)
 {
   PdTrayApp *self = PD_TRAY_APP (app);
-  const char *icon_dir = g_getenv ("PASSDESK_TRAY_ICON_DIR");
+  gboolean uninstalled;
+  g_autofree char *icon_dir = icon_theme_dir (&uninstalled);
 
   G_APPLICATION_CLASS (pd_tray_app_parent_class)->startup (app);
 
@@ -465,9 +500,9 @@ pd_tray_app_startup (GApplication *app)
   g_application_hold (app);
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions),
                                    self);
-  if (icon_dir != NULL && *icon_dir)
+  if (uninstalled)
     gtk_icon_theme_prepend_search_path (gtk_icon_theme_get_default (), icon_dir);
-  gtk_window_set_default_icon_name ("passdesk-ok");
+  gtk_window_set_default_icon_name (PD_TRAY_APP_ICON);
 
   self->cancellable = g_cancellable_new ();
   self->settings = pd_tray_settings_new (NULL);
@@ -477,6 +512,7 @@ pd_tray_app_startup (GApplication *app)
   self->notify = pd_tray_notify_new (g_application_get_dbus_connection (app), self->settings);
   self->sni = pd_tray_sni_new (g_application_get_dbus_connection (app), self->menu,
                                G_ACTION_GROUP (self));
+  pd_tray_sni_set_icon_theme_path (self->sni, icon_dir);
   self->agent = pd_tray_agent_new (self->agent_bus);
   self->audio = pd_tray_audio_new ();
 
@@ -537,6 +573,7 @@ pd_tray_app_shutdown (GApplication *app)
   g_clear_pointer (&self->state, pd_tray_state_free);
   g_clear_pointer (&self->settings, pd_tray_settings_free);
   g_clear_pointer (&self->keepable_sink, g_free);
+  g_clear_pointer (&self->rate_facts, g_free);
   G_APPLICATION_CLASS (pd_tray_app_parent_class)->shutdown (app);
 }
 

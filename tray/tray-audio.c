@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "detail-keys.h"
+#include "tray-state.h"
 
 #define RECONNECT_MIN_S 1
 #define RECONNECT_MAX_S 30
@@ -652,7 +653,7 @@ connect_context (PdTrayAudio *self)
   pa_proplist *props = pa_proplist_new ();
   pa_proplist_sets (props, PA_PROP_APPLICATION_NAME, "passdesk tray");
   pa_proplist_sets (props, PA_PROP_APPLICATION_ID, "org.passdesk.Tray");
-  pa_proplist_sets (props, PA_PROP_APPLICATION_ICON_NAME, "passdesk-ok");
+  pa_proplist_sets (props, PA_PROP_APPLICATION_ICON_NAME, PD_TRAY_APP_ICON);
   self->ctx = pa_context_new_with_proplist (pa_glib_mainloop_get_api (self->mainloop),
                                             "passdesk tray", props);
   pa_proplist_free (props);

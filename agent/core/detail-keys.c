@@ -54,6 +54,7 @@ static const PdDetailKey keys[] = {
   { PD_DETAIL_COOL_OFF, N_ ("Cool-off"), 0 },
   { PD_DETAIL_RATE_LIMIT, N_ ("Rate limit"), 0 },
   { PD_DETAIL_NEXT_ALLOWED_IN, N_ ("Next allowed in"), 0 },
+  { PD_DETAIL_RATE_LEFT, N_ ("Cold restarts allowed now"), PD_DETAIL_FLAGS_HIDDEN },
   { PD_DETAIL_LAST_CYCLE, N_ ("Last cold restart"), 0 },
 
   { PD_DETAIL_CHECKED, N_ ("Checked on the host"), 0 },

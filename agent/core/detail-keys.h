@@ -78,7 +78,13 @@ G_BEGIN_DECLS
 #define PD_DETAIL_COLD_RESTART "cold-restart"
 #define PD_DETAIL_COOL_OFF "cool-off"
 #define PD_DETAIL_RATE_LIMIT "rate-limit"
+/* Read by programs: "UINT s", the seconds until the host allows the next
+ * cold restart, counted from when the agent reported it; absent when one is
+ * allowed now. */
 #define PD_DETAIL_NEXT_ALLOWED_IN "next-allowed-in"
+/* Read by programs: "UINT", the cold restarts the host allows right now
+ * (HELLO/STATUS-REPLY rate-left); "Rate limit" says it to people. */
+#define PD_DETAIL_RATE_LEFT "rate-left"
 #define PD_DETAIL_LAST_CYCLE "last-cycle"
 
 /* host (the host doctor's summary; also "host", "vmid" and "problems") */

@@ -107,6 +107,7 @@ on_probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
           pd_agent_daemon_add_event (self, 0, "vaapi.recovered", PD_COMPONENT_VAAPI, text, FALSE);
         }
       g_clear_pointer (&self->lost_after, g_free);
+      g_clear_pointer (&self->lost_line, g_free);
     }
   else if (c->state >= PD_STATE_DEGRADED)
     {
@@ -123,6 +124,8 @@ on_probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
             {
               g_free (self->lost_after);
               self->lost_after = finding_only (o->summary);
+              g_free (self->lost_line);
+              self->lost_line = g_strdup (o->line);
               g_autofree char *text = g_strdup_printf (
                   _ ("Video acceleration did not survive the GPU trouble (%s): %s"),
                   self->lost_after, c->summary ? c->summary : "the VA-API probe failed");
@@ -141,7 +144,8 @@ on_probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
                 c, "Video acceleration is gone since the GPU hung (%s).", probe);
           else
             pd_component_set_summary_printf (c, "Video acceleration is gone since the GPU hung.");
-          pd_component_set_detail (c, PD_DETAIL_KERNEL_LOG, self->lost_after);
+          pd_component_set_detail (c, PD_DETAIL_KERNEL_LOG,
+                                   self->lost_line ? self->lost_line : self->lost_after);
           pd_component_add_advice (c,
                                    "Only a real stop and start of the VM resets the GPU (a reboot "
                                    "inside the VM does not): cold-restart the VM "

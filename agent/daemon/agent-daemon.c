@@ -33,6 +33,7 @@ pd_agent_overlay_clear (Overlay *o)
 {
   g_clear_pointer (&o->summary, g_free);
   g_clear_pointer (&o->device, g_free);
+  g_clear_pointer (&o->line, g_free);
   o->kind = NULL;
   o->active = FALSE;
   o->state = PD_STATE_OK;
@@ -49,7 +50,8 @@ merge (const PdComponent *base, const Overlay *o, PdComponentId id)
   if (o->active)
     {
       pd_component_raise (c, o->state, o->summary);
-      pd_component_set_detail (c, PD_DETAIL_KERNEL_LOG, o->summary);
+      /* The summary already says what it means; the detail is the evidence. */
+      pd_component_set_detail (c, PD_DETAIL_KERNEL_LOG, o->line ? o->line : o->summary);
       /* the device goes in a detail, not in the sentence */
       if (o->device)
         pd_component_set_detail (c, PD_DETAIL_DEVICE, o->device);
@@ -338,7 +340,10 @@ on_hostlink_progress (PdHostlinkGuest *guest, const char *phase, const char *tex
 {
   PdAgentDaemon *self = user_data;
   g_free (self->cold_restart_state);
-  g_free (self->lost_after);
+  /* A cold restart is under way: the loss it answers is over (cleared, not
+   * just freed: finish_cycle() reads lost_after). */
+  g_clear_pointer (&self->lost_after, g_free);
+  g_clear_pointer (&self->lost_line, g_free);
   self->cold_restart_state = g_strdup (phase);
   PdColdRestartPhase p = pd_cold_restart_phase_from_string (phase);
   if (p == PD_COLD_RESTART_PHASE_FAILED || p == PD_COLD_RESTART_PHASE_CANCELLED)
@@ -647,6 +652,7 @@ pd_agent_daemon_finalize (GObject *object)
   g_free (self->hostlink_port);
   g_free (self->cold_restart_state);
   g_free (self->lost_after);
+  g_free (self->lost_line);
   g_object_unref (self->cancellable);
   G_OBJECT_CLASS (pd_agent_daemon_parent_class)->finalize (object);
 }

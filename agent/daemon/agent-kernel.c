@@ -88,7 +88,7 @@ on_hold_over (gpointer user_data)
 
 static void
 raise_overlay (PdAgentDaemon *self, PdComponentId id, const PdLogKind *kind, PdState state,
-               const char *summary, const char *device)
+               const char *summary, const char *device, const char *line)
 {
   Overlay *o = &self->overlay[id];
   if (!o->active || state >= o->state)
@@ -97,6 +97,8 @@ raise_overlay (PdAgentDaemon *self, PdComponentId id, const PdLogKind *kind, PdS
       o->summary = g_strdup (summary);
       g_free (o->device);
       o->device = g_strdup (device);
+      g_free (o->line);
+      o->line = line != NULL && *line ? g_strdup (line) : NULL;
       o->kind = kind;
       o->state = state;
     }
@@ -173,15 +175,17 @@ on_log_finding (PdKmsgMonitor *kmsg, const PdLogFinding *f, gboolean boot_log, g
     {
       g_autofree char *checking = g_strdup_printf (
           _ ("%s Checking whether video acceleration survived it."), summary->str);
-      raise_overlay (self, kind->component, kind, PD_STATE_UNKNOWN, checking, f->device);
+      raise_overlay (self, kind->component, kind, PD_STATE_UNKNOWN, checking, f->device,
+                     f->excerpt);
     }
   else
-    raise_overlay (self, kind->component, kind, kind->state, summary->str, f->device);
+    raise_overlay (self, kind->component, kind, kind->state, summary->str, f->device,
+                   f->excerpt);
   if (kind->also < PD_N_COMPONENTS)
     raise_overlay (self, kind->also, kind, PD_STATE_UNKNOWN,
                    decide ? "Re-checking after the GPU trouble the kernel reported."
                           : "Not known since the GPU trouble the kernel reported.",
-                   NULL);
+                   NULL, f->excerpt);
   if (decide)
     {
       g_clear_handle_id (&self->reprobe_id, g_source_remove);

@@ -26,6 +26,7 @@ typedef struct
   PdState state;
   char *summary;
   char *device;          /* the finding's device ("0000:00:02.0", "1-4"), or NULL */
+  char *line;            /* the kernel's own line (the finding's excerpt), or NULL */
   const PdLogKind *kind; /* what raised it (logscan-rules.c): says what clears it */
   guint gen;             /* when it was set (compared with a probe's start) */
   gint64 until;          /* PD_LOG_CLEARS_AFTER_HOLD: monotonic time it ends */
@@ -73,8 +74,9 @@ struct _PdAgentDaemon
   GPtrArray *waiters_next; /* GTask: complete when the next cycle ends */
   guint overlay_gen;
   guint probe_gen;
-  guint reprobe_id;     /* one-shot: the VA-API probe that decides a GPU finding */
-  char *lost_after;     /* the GPU finding video acceleration did not survive, or NULL */
+  guint reprobe_id; /* one-shot: the VA-API probe that decides a GPU finding */
+  char *lost_after; /* the GPU finding video acceleration did not survive, or NULL */
+  char *lost_line;  /* ... and the kernel's line of it, or NULL */
   GCancellable *cancellable;
 
   GDBusConnection *system_bus;

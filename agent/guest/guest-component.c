@@ -90,8 +90,15 @@ word_ready (PdComponent *c, const PdGuestLinkView *v)
       = h->has_day_left ? g_strdup_printf (_ (", %u left today"), h->day_left) : g_strdup ("");
   pd_component_set_detail_printf (c, PD_DETAIL_RATE_LIMIT, "%u per %u s, %u per day; %s%s",
                                   h->rate_max, h->rate_window, h->day_max, now, today);
+  /* Facts programs read (detail-keys.h): plain strings, never worded again
+   * in a client's language. */
+  g_autofree char *left = g_strdup_printf ("%u", allowed);
+  pd_component_set_detail (c, PD_DETAIL_RATE_LEFT, left);
   if (next_in > 0)
-    pd_component_set_detail_printf (c, PD_DETAIL_NEXT_ALLOWED_IN, "%u s", next_in);
+    {
+      g_autofree char *next = g_strdup_printf ("%u s", next_in);
+      pd_component_set_detail (c, PD_DETAIL_NEXT_ALLOWED_IN, next);
+    }
   if (h->has_last)
     {
       g_autofree char *last = last_cycle_text (h);

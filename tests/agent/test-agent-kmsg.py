@@ -55,7 +55,10 @@ class KmsgTest(h.AgentTestCase):
         self.assertNotIn('0000:00:02.0', gpu[2])
         self.assertEqual(dict(gpu[3]).get('device'), '0000:00:02.0')
         self.assertNotIn('(device', ev[3])
-        self.assertEqual(dict(self.components()['gpu'][3]).get('kernel-log') is not None, True)
+        # The detail is the kernel's own line, not the summary again.
+        kernel_log = dict(self.components()['gpu'][3]).get('kernel-log')
+        self.assertIn('GPU HANG: ecode', kernel_log)
+        self.assertNotEqual(kernel_log, self.components()['gpu'][2])
         self.assertEqual(self.comp_state('vaapi'), 'unknown')
         self.assertFalse([a for n, a in self.signals[start:]
                           if n == 'ComponentChanged' and a[0] == 'vaapi' and a[1] == 'degraded'])

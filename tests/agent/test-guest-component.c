@@ -101,6 +101,7 @@ test_ready (void)
   g_assert_cmpstr (pd_component_get_detail (c, "rate-limit"), ==,
                    "3 per 3600 s, 6 per day; 2 allowed now");
   g_assert_null (pd_component_get_detail (c, "next-allowed-in"));
+  g_assert_cmpstr (pd_component_get_detail (c, "rate-left"), ==, "2");
   g_assert_null (pd_component_get_detail (c, "last-cycle"));
   g_assert_cmpuint (c->advice->len, ==, 0);
 }
@@ -127,6 +128,8 @@ test_ready_limited_disabled_failed (void)
   g_assert_cmpstr (pd_component_get_detail (c, "rate-limit"), ==,
                    "3 per 3600 s, 6 per day; none allowed now");
   g_assert_cmpstr (pd_component_get_detail (c, "next-allowed-in"), ==, "250 s");
+  /* Allowed right now: none before the minimum interval is over. */
+  g_assert_cmpstr (pd_component_get_detail (c, "rate-left"), ==, "0");
   g_assert_cmpstr (pd_component_get_detail (c, "last-cycle"), ==,
                    "failed in 61 s, 2026-11-30 00:53: The VM could not be started.");
   g_assert_cmpuint (c->advice->len, ==, 1);

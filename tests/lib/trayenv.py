@@ -179,16 +179,22 @@ load-module module-always-sink
                    'sink_properties=device.description=HDMI')
         wait_for(lambda: self.default_sink() == HDMI_SINK, 10, 'the HDMI sink as default')
 
+    def start_atspi(self):
+        """The AT-SPI bus; programs started after this (without NO_AT_BRIDGE)
+        can be read through it. Returns the environment they need."""
+        env = dict(self.env)
+        env.pop('NO_AT_BRIDGE', None)
+        if not self.session.name_has_owner('org.a11y.Bus'):
+            p = subprocess.Popen(['/usr/libexec/at-spi-bus-launcher', '--launch-immediately'],
+                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.procs.append(p)
+            wait_for(lambda: self.session.name_has_owner('org.a11y.Bus'), 10, 'the AT-SPI bus')
+        return env
+
     def start_notifyd(self):
         """A real notification server with actions (xfce4-notifyd) and the
         AT-SPI bus, so that a test can read the buttons it draws."""
-        env = dict(self.env)
-        env.pop('NO_AT_BRIDGE', None)
-        for exe in ('/usr/libexec/at-spi-bus-launcher',):
-            p = subprocess.Popen([exe, '--launch-immediately'], env=env,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            self.procs.append(p)
-        wait_for(lambda: self.session.name_has_owner('org.a11y.Bus'), 10, 'the AT-SPI bus')
+        env = self.start_atspi()
         log = open(os.path.join(self.tmp, 'notifyd.log'), 'w')
         # Debian installs it under the multiarch libdir, not on PATH.
         exe = (glob.glob('/usr/lib/*/xfce4/notifyd/xfce4-notifyd')
@@ -226,6 +232,63 @@ print(json.dumps(out))
         r = subprocess.run([sys.executable, '-c', code, app_name], env=self.env,
                            capture_output=True, text=True, timeout=30)
         return json.loads(r.stdout) if r.returncode == 0 and r.stdout.strip() else []
+
+    def accessibles(self, app_name, do_action=None):
+        """Every accessible of @app_name's windows, read through AT-SPI in a
+        fresh process: dicts with path (child indices), role, name, text
+        (of a text field), description, showing (on screen: mapped and not scrolled away),
+        sensitive, expanded and x, y, w, h (screen pixels).
+        @do_action: a path whose first action (a button's or expander's
+        "activate") is done first."""
+        code = r'''
+import json, sys, gi
+gi.require_version("Atspi", "2.0")
+from gi.repository import Atspi
+want = json.loads(sys.argv[2])
+out = []
+def node(a, path):
+    st = a.get_state_set()
+    try:
+        e = a.get_extents(Atspi.CoordType.SCREEN)
+        box = (e.x, e.y, e.width, e.height)
+    except Exception:
+        box = (0, 0, 0, 0)
+    text = ""
+    if a.get_role_name() == "text":
+        text = Atspi.Text.get_text(a, 0, Atspi.Text.get_character_count(a))
+    out.append({"path": path, "role": a.get_role_name(), "name": a.get_name() or "",
+                "text": text,
+                "description": a.get_description() or "",
+                "showing": st.contains(Atspi.StateType.SHOWING),
+                "sensitive": st.contains(Atspi.StateType.SENSITIVE),
+                "expanded": st.contains(Atspi.StateType.EXPANDED),
+                "x": box[0], "y": box[1], "w": box[2], "h": box[3]})
+def walk(a, path):
+    for i in range(a.get_child_count()):
+        c = a.get_child_at_index(i)
+        if c is not None:
+            node(c, path + [i])
+            walk(c, path + [i])
+d = Atspi.get_desktop(0)
+for i in range(d.get_child_count()):
+    app = d.get_child_at_index(i)
+    if app is None or app.get_name() != sys.argv[1]:
+        continue
+    if want is not None:
+        a = app
+        for j in want:
+            a = a.get_child_at_index(j)
+        a.do_action(0)
+        print("[]")
+        sys.exit(0)
+    walk(app, [])
+print(json.dumps(out))
+'''
+        r = subprocess.run([sys.executable, '-c', code, app_name, json.dumps(do_action)],
+                           env=self.env, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError(f'AT-SPI reader failed: {r.stderr[-2000:]}')
+        return json.loads(r.stdout) if r.stdout.strip() else []
 
     def config_file(self, *parts):
         return os.path.join(self.env['XDG_CONFIG_HOME'], *parts)
@@ -386,10 +449,14 @@ print(json.dumps(out))
             return f.read()
 
     # ---- the tray ----
-    def start_tray(self, *args, extra_env=None):
+    def start_tray(self, *args, extra_env=None, atspi=False, unset=()):
+        """@atspi: readable through AT-SPI (start_atspi() first); @unset:
+        variables of the test environment the tray must not see."""
         exe = os.path.join(os.environ['PASSDESK_BUILDDIR'], 'tray', 'passdesk-tray')
         env = dict(self.env)
         env.update(extra_env or {})
+        for k in list(unset) + (['NO_AT_BRIDGE'] if atspi else []):
+            env.pop(k, None)
         self.tray_log = open(os.path.join(self.tmp, 'tray.log'), 'w')
         self.tray = subprocess.Popen([exe] + list(args), env=env, stdout=self.tray_log,
                                      stderr=subprocess.STDOUT)

@@ -5,6 +5,9 @@
 #include "tray-menu-model.h"
 #include "tray-settings.h"
 #include "tray-state.h"
+#include "tray-words.h"
+
+#include "detail-keys.h"
 
 #include <glib/gstdio.h>
 
@@ -161,6 +164,99 @@ test_settings (void)
   g_rmdir (dir);
 }
 
+/* Durations in the units people count in; ids in values as words. */
+static void
+test_words (void)
+{
+  struct
+  {
+    guint64 s;
+    const char *words;
+  } d[] = { { 0, "0 s" },     { 45, "45 s" },  { 60, "1 min" },       { 258, "4 min 18 s" },
+            { 300, "5 min" }, { 3600, "1 h" }, { 3720, "1 h 2 min" }, { 86399, "23 h 59 min" } };
+  for (guint i = 0; i < G_N_ELEMENTS (d); i++)
+    {
+      g_autofree char *w = pd_tray_duration_words (d[i].s);
+      g_assert_cmpstr (w, ==, d[i].words);
+    }
+  struct
+  {
+    const char *key, *value, *words;
+  } v[] = {
+    { "probe-status", "no-device", "no render device found" },
+    { "probe-status", "ok", "works" },
+    { "probe", "timeout", "did not answer in time" },
+    { "render-access", "read-write", "read and write" },
+    { "next-allowed-in", "258 s", "4 min 18 s" },
+    { "next-allowed-in", "soon", "soon" },  /* not a count: as it is */
+    { "driver", "no-device", "no-device" }, /* only the keys that carry ids */
+    { "probe-user", "nobody", "nobody" },   /* a user name stays one */
+    { "probe-status", "new-status", "new-status" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (v); i++)
+    {
+      g_autofree char *w = pd_tray_detail_value (v[i].key, v[i].value);
+      g_assert_cmpstr (w, ==, v[i].words);
+    }
+  /* Every key the agent knows has a label that is not its id (the window
+   * never shows "pci-slot"); the families read as words too. */
+  guint n;
+  const PdDetailKey *keys = pd_detail_keys (&n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *label = pd_detail_label (keys[i].id);
+      g_assert_cmpstr (label, !=, keys[i].id);
+    }
+  g_autofree char *eld = pd_detail_label ("eld#2.0");
+  g_assert_cmpstr (eld, ==, "HDMI audio pin 2.0");
+  g_autofree char *usb = pd_detail_label ("1-4.1");
+  g_assert_cmpstr (usb, ==, "USB port 1-4.1");
+}
+
+/* The host's rate limit, read from the hostlink facts and counted down
+ * from when they arrived. */
+static void
+test_rate_wait (void)
+{
+  g_autoptr (PdComponent) link = pd_component_new (PD_COMPONENT_HOSTLINK, PD_STATE_OK, "Connected");
+  PdTrayRateWait w = pd_tray_rate_wait (NULL, 0);
+  g_assert_false (w.known);
+  g_assert_false (w.blocked);
+  pd_component_set_detail (link, PD_DETAIL_RATE_LEFT, "1");
+  w = pd_tray_rate_wait (link, 0);
+  g_assert_true (w.known);
+  g_assert_false (w.blocked);
+  g_assert_null (pd_tray_rate_wait_sentence (&w));
+
+  pd_component_set_detail (link, PD_DETAIL_RATE_LEFT, "0");
+  pd_component_set_detail (link, PD_DETAIL_NEXT_ALLOWED_IN, "258 s");
+  w = pd_tray_rate_wait (link, 0);
+  g_assert_true (w.blocked);
+  g_assert_cmpuint (w.wait_s, ==, 258);
+  g_autofree char *sentence = pd_tray_rate_wait_sentence (&w);
+  g_assert_cmpstr (sentence, ==,
+                   "The host's rate limit allows the next cold restart in 4 min 18 s.");
+  w = pd_tray_rate_wait (link, 200);
+  g_assert_cmpuint (w.wait_s, ==, 58);
+  w = pd_tray_rate_wait (link, 258);
+  g_assert_false (w.blocked); /* the time has come: the host will say if not */
+
+  /* No time given and none left: blocked, without a count. */
+  g_autoptr (PdComponent) day = pd_component_new (PD_COMPONENT_HOSTLINK, PD_STATE_OK, "Connected");
+  pd_component_set_detail (day, PD_DETAIL_RATE_LEFT, "0");
+  w = pd_tray_rate_wait (day, 0);
+  g_assert_true (w.blocked);
+  g_assert_cmpuint (w.wait_s, ==, 0);
+  g_autofree char *later = pd_tray_rate_wait_sentence (&w);
+  g_assert_nonnull (strstr (later, "no more cold restarts"));
+
+  /* Values that are not counts block nothing. */
+  pd_component_set_detail (day, PD_DETAIL_RATE_LEFT, "-1");
+  pd_component_set_detail (day, PD_DETAIL_NEXT_ALLOWED_IN, "99999999999 s");
+  w = pd_tray_rate_wait (day, 0);
+  g_assert_false (w.blocked);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -169,5 +265,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tray/state", test_state_words);
   g_test_add_func ("/tray/tooltip-subject-once", test_tooltip_subject_once);
   g_test_add_func ("/tray/settings", test_settings);
+  g_test_add_func ("/tray/words", test_words);
+  g_test_add_func ("/tray/rate-wait", test_rate_wait);
   return g_test_run ();
 }

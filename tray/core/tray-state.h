@@ -10,6 +10,9 @@
 
 G_BEGIN_DECLS
 
+/* The application's own icon (windows, menu entry): neutral, not a state. */
+#define PD_TRAY_APP_ICON "org.passdesk.Tray"
+
 typedef struct
 {
   gboolean agent_connected;
@@ -22,6 +25,7 @@ typedef struct
   gboolean audio_repairable;    /* the agent says the HD-Audio hardware failed */
   char *cold_restart_state;     /* as the agent reports it ("idle", ...) */
   char *cold_restart_blocked;   /* why a cold restart cannot start, or NULL */
+  gint64 hostlink_facts_time;   /* monotonic time the host's rate-limit facts arrived */
 } PdTrayState;
 
 PdTrayState *pd_tray_state_new (void);

@@ -72,6 +72,7 @@ struct _PdTrayDbusmenu
   GActionGroup *actions;
   gulong changed_id;
   guint32 revision;
+  char *icon_theme_path; /* the item's, for the items' icons; NULL: none */
 };
 
 static gboolean
@@ -264,7 +265,11 @@ get_property (GDBusConnection *connection, const char *sender, const char *objec
   if (g_strcmp0 (property_name, "Status") == 0)
     return g_variant_new_string ("normal");
   if (g_strcmp0 (property_name, "IconThemePath") == 0)
-    return g_variant_new_strv (NULL, 0);
+    {
+      PdTrayDbusmenu *menu = user_data;
+      const char *dirs[] = { menu->icon_theme_path, NULL };
+      return g_variant_new_strv (dirs, menu->icon_theme_path != NULL ? 1 : 0);
+    }
   g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "No property %s.",
                property_name);
   return NULL;
@@ -337,5 +342,13 @@ pd_tray_dbusmenu_free (PdTrayDbusmenu *menu)
   g_clear_object (&menu->actions);
   g_clear_object (&menu->connection);
   g_free (menu->path);
+  g_free (menu->icon_theme_path);
   g_free (menu);
+}
+
+void
+pd_tray_dbusmenu_set_icon_theme_path (PdTrayDbusmenu *menu, const char *path)
+{
+  g_free (menu->icon_theme_path);
+  menu->icon_theme_path = path != NULL && *path ? g_strdup (path) : NULL;
 }

@@ -19,6 +19,8 @@ PdTrayDbusmenu *pd_tray_dbusmenu_export (GDBusConnection *connection, const char
                                          PdTrayMenuModel *model, GActionGroup *actions,
                                          GError **error);
 void pd_tray_dbusmenu_free (PdTrayDbusmenu *menu);
+/* The folder (holding hicolor/) where hosts find the items' icons. */
+void pd_tray_dbusmenu_set_icon_theme_path (PdTrayDbusmenu *menu, const char *path);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PdTrayDbusmenu, pd_tray_dbusmenu_free)
 

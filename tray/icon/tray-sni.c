@@ -65,6 +65,7 @@ struct _PdTraySni
   char *icon_name;
   char *tooltip_title;
   char *tooltip_body;
+  char *icon_theme_path; /* where panels find our icons; "" when installed where they look */
 };
 
 G_DEFINE_TYPE (PdTraySni, pd_tray_sni, G_TYPE_OBJECT)
@@ -121,8 +122,9 @@ get_property (GDBusConnection *connection, const char *sender, const char *objec
     return g_variant_new_int32 (0);
   if (g_str_equal (name, "IconName") || g_str_equal (name, "AttentionIconName"))
     return g_variant_new_string (self->icon_name);
-  if (g_str_equal (name, "IconThemePath") || g_str_equal (name, "OverlayIconName")
-      || g_str_equal (name, "AttentionMovieName"))
+  if (g_str_equal (name, "IconThemePath"))
+    return g_variant_new_string (self->icon_theme_path ? self->icon_theme_path : "");
+  if (g_str_equal (name, "OverlayIconName") || g_str_equal (name, "AttentionMovieName"))
     return g_variant_new_string ("");
   if (g_str_equal (name, "ToolTip"))
     return g_variant_new ("(s@a(iiay)ss)", self->icon_name,
@@ -309,6 +311,7 @@ pd_tray_sni_finalize (GObject *object)
   g_free (self->icon_name);
   g_free (self->tooltip_title);
   g_free (self->tooltip_body);
+  g_free (self->icon_theme_path);
   G_OBJECT_CLASS (pd_tray_sni_parent_class)->finalize (object);
 }
 
@@ -366,4 +369,13 @@ pd_tray_sni_new (GDBusConnection *connection, PdTrayMenuModel *model, GActionGro
       = g_bus_watch_name_on_connection (connection, WATCHER_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
                                         watcher_appeared_cb, watcher_vanished_cb, self, NULL);
   return self;
+}
+
+void
+pd_tray_sni_set_icon_theme_path (PdTraySni *self, const char *path)
+{
+  g_free (self->icon_theme_path);
+  self->icon_theme_path = g_strdup (path);
+  if (self->menu != NULL)
+    pd_tray_dbusmenu_set_icon_theme_path (self->menu, path);
 }

@@ -24,6 +24,10 @@ G_DECLARE_FINAL_TYPE (PdTraySni, pd_tray_sni, PD, TRAY_SNI, GObject)
 PdTraySni *pd_tray_sni_new (GDBusConnection *connection, PdTrayMenuModel *model,
                             GActionGroup *actions);
 void pd_tray_sni_update (PdTraySni *self, const PdTrayState *state);
+/* The IconThemePath panels are given: the folder holding hicolor/ with our
+ * icons (a build tree's data/icons when run uninstalled). Set it before the
+ * item registers. */
+void pd_tray_sni_set_icon_theme_path (PdTraySni *self, const char *path);
 gboolean pd_tray_sni_get_registered (PdTraySni *self);
 gboolean pd_tray_sni_get_watcher_known (PdTraySni *self);
 gboolean pd_tray_sni_get_watcher_present (PdTraySni *self);

@@ -2,6 +2,9 @@
 #include "tray-restart-dialog.h"
 #include "pd-i18n.h"
 
+#include "agent-errors.h"
+#include "tray-words.h"
+
 enum
 {
   MODE_ASK,
@@ -14,7 +17,10 @@ struct _PdTrayRestartDialog
   GtkDialog parent_instance;
   PdTrayAgent *agent;
   GCancellable *cancellable;
+  GtkWidget *title;
+  GtkWidget *body;
   GtkWidget *hostlink;
+  GtkWidget *limit; /* the host's rate limit, before anyone confirms */
   GtkWidget *spinner;
   GtkWidget *progress;
   GtkWidget *confirm;
@@ -22,9 +28,24 @@ struct _PdTrayRestartDialog
   int mode;
   gboolean allowed;
   gulong progress_id;
+  /* The host's rate limit, counted down while the dialog asks. */
+  PdComponent *link;   /* hostlink as last reported, or NULL */
+  gint64 link_seen_us; /* monotonic time its facts arrived */
+  char *blocked;       /* why the tray cannot ask now (tray-app), or NULL */
+  guint countdown_id;
 };
 
 G_DEFINE_TYPE (PdTrayRestartDialog, pd_tray_restart_dialog, GTK_TYPE_DIALOG)
+
+/* The heading and the sentence under it say where the cycle is: asking,
+ * under way, or over without a restart. */
+static void
+set_heading (PdTrayRestartDialog *self, const char *heading, const char *body)
+{
+  g_autofree char *markup = g_markup_printf_escaped ("<b><big>%s</big></b>", heading);
+  gtk_label_set_markup (GTK_LABEL (self->title), markup);
+  gtk_label_set_text (GTK_LABEL (self->body), body);
+}
 
 static void
 show_progress (PdTrayRestartDialog *self, const char *text, gboolean spinning)
@@ -39,12 +60,16 @@ show_progress (PdTrayRestartDialog *self, const char *text, gboolean spinning)
 }
 
 static void
-finish_with (PdTrayRestartDialog *self, const char *text)
+finish_with (PdTrayRestartDialog *self, const char *heading, const char *body, const char *text)
 {
   self->mode = MODE_DONE;
+  g_clear_handle_id (&self->countdown_id, g_source_remove);
+  set_heading (self, heading, body);
+  gtk_widget_hide (self->limit);
   show_progress (self, text, FALSE);
   gtk_widget_hide (self->confirm);
-  gtk_button_set_label (GTK_BUTTON (self->cancel), "_Close");
+  /* GTK's own words and translations for its standard buttons. */
+  gtk_button_set_label (GTK_BUTTON (self->cancel), g_dgettext ("gtk30", "_Close"));
   gtk_widget_set_sensitive (self->cancel, TRUE);
 }
 
@@ -53,11 +78,21 @@ on_progress (PdTrayAgent *agent, const char *phase, const char *text, PdTrayRest
 {
   if (self->mode != MODE_RUNNING)
     return;
-  if (g_strcmp0 (phase, "refused") == 0 || g_strcmp0 (phase, "failed") == 0
-      || g_strcmp0 (phase, "cancelled") == 0)
+  if (g_strcmp0 (phase, "refused") == 0)
     {
-      g_autofree char *msg = g_strdup_printf (_ ("The cold restart did not happen: %s"), text);
-      finish_with (self, msg);
+      finish_with (self, _ ("The host refused the cold restart"),
+                   _ ("Nothing was changed: the VM keeps running. The host's reason:"), text);
+      return;
+    }
+  if (g_strcmp0 (phase, "cancelled") == 0)
+    {
+      finish_with (self, _ ("The cold restart was cancelled"), _ ("The VM keeps running."), text);
+      return;
+    }
+  if (g_strcmp0 (phase, "failed") == 0)
+    {
+      finish_with (self, _ ("The cold restart failed"),
+                   _ ("The host could not finish the cycle. What it reported:"), text);
       return;
     }
   show_progress (self, text, TRUE);
@@ -75,9 +110,16 @@ cold_restart_cb (GObject *source, GAsyncResult *res, gpointer user_data)
         return;
       self = PD_TRAY_RESTART_DIALOG (user_data);
       /* The message is the agent's or the host's own sentence. */
-      g_autofree char *msg
-          = g_strdup_printf (_ ("The cold restart did not start: %s"), error->message);
-      finish_with (self, msg);
+      if (g_error_matches (error, PD_AGENT_ERROR, PD_AGENT_ERROR_REFUSED))
+        finish_with (self, _ ("The host refused the cold restart"),
+                     _ ("Nothing was changed: the VM keeps running. The host's reason:"),
+                     error->message);
+      else if (g_error_matches (error, PD_AGENT_ERROR, PD_AGENT_ERROR_NOT_AUTHORIZED))
+        finish_with (self, _ ("The cold restart was not authorised"),
+                     _ ("Nothing was changed: the VM keeps running. The reason:"), error->message);
+      else
+        finish_with (self, _ ("The cold restart did not start"),
+                     _ ("Nothing was changed: the VM keeps running. The reason:"), error->message);
       return;
     }
   self = PD_TRAY_RESTART_DIALOG (user_data);
@@ -91,6 +133,12 @@ static void
 start (PdTrayRestartDialog *self)
 {
   self->mode = MODE_RUNNING;
+  g_clear_handle_id (&self->countdown_id, g_source_remove);
+  gtk_widget_hide (self->limit);
+  set_heading (self, _ ("Cold restart under way"),
+               _ ("Applications are closing and the VM powers off cleanly. It stays off for the "
+                  "cool-off, so that the host can reset the graphics and audio devices, and then "
+                  "starts again."));
   gtk_widget_set_sensitive (self->confirm, FALSE);
   gtk_widget_set_sensitive (self->cancel, FALSE);
   show_progress (self, _ ("Asking the host…"), TRUE);
@@ -122,6 +170,54 @@ pd_tray_restart_dialog_confirm (PdTrayRestartDialog *self)
   return TRUE;
 }
 
+static gboolean countdown_cb (gpointer data);
+
+/* While asking: Confirm only when the tray and the host's rate limit allow
+ * it, and the reason beside it when not. */
+static void
+refresh_ask (PdTrayRestartDialog *self)
+{
+  guint64 elapsed
+      = (guint64) MAX (0, g_get_monotonic_time () - self->link_seen_us) / G_USEC_PER_SEC;
+  PdTrayRateWait wait = pd_tray_rate_wait (self->link, elapsed);
+  g_autofree char *limit = pd_tray_rate_wait_sentence (&wait);
+
+  self->allowed = self->blocked == NULL && !wait.blocked;
+  gtk_widget_set_sensitive (self->confirm, self->allowed);
+  if (limit != NULL)
+    {
+      gtk_label_set_text (GTK_LABEL (self->limit), limit);
+      gtk_widget_set_tooltip_text (self->confirm, limit);
+    }
+  else
+    gtk_widget_set_tooltip_text (self->confirm, NULL);
+  gtk_widget_set_visible (self->limit, limit != NULL);
+  if (self->blocked != NULL)
+    {
+      g_autofree char *why
+          = g_strdup_printf (_ ("A cold restart is not possible now: %s."), self->blocked);
+      show_progress (self, why, FALSE);
+      gtk_widget_set_tooltip_text (self->confirm, why);
+    }
+  else
+    gtk_widget_hide (self->progress);
+  /* Counted down once a second, only while there is a wait to show. */
+  if (wait.blocked && wait.wait_s > 0 && self->countdown_id == 0)
+    self->countdown_id = g_timeout_add_seconds (1, countdown_cb, self);
+  else if (!(wait.blocked && wait.wait_s > 0))
+    g_clear_handle_id (&self->countdown_id, g_source_remove);
+}
+
+static gboolean
+countdown_cb (gpointer data)
+{
+  PdTrayRestartDialog *self = data;
+  self->countdown_id = 0;
+  if (self->mode == MODE_ASK)
+    refresh_ask (self);
+  return G_SOURCE_REMOVE;
+}
+
 void
 pd_tray_restart_dialog_update (PdTrayRestartDialog *self, const PdTrayState *state)
 {
@@ -136,19 +232,13 @@ pd_tray_restart_dialog_update (PdTrayRestartDialog *self, const PdTrayState *sta
                                             : _ ("Host link: unknown — the passdesk agent is not "
                                                  "running."));
   gtk_label_set_text (GTK_LABEL (self->hostlink), text);
+  g_clear_pointer (&self->link, pd_component_free);
+  self->link = link != NULL ? pd_component_copy (link) : NULL;
+  self->link_seen_us = state->hostlink_facts_time;
+  g_free (self->blocked);
+  self->blocked = g_strdup (state->cold_restart_blocked);
   if (self->mode == MODE_ASK)
-    {
-      self->allowed = state->cold_restart_blocked == NULL;
-      gtk_widget_set_sensitive (self->confirm, self->allowed);
-      if (!self->allowed)
-        {
-          g_autofree char *why = g_strdup_printf (_ ("A cold restart is not possible now: %s."),
-                                                  state->cold_restart_blocked);
-          show_progress (self, why, FALSE);
-        }
-      else
-        gtk_widget_hide (self->progress);
-    }
+    refresh_ask (self);
 }
 
 static void
@@ -159,6 +249,9 @@ pd_tray_restart_dialog_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_signal_handler (&self->progress_id, self->agent);
+  g_clear_handle_id (&self->countdown_id, g_source_remove);
+  g_clear_pointer (&self->link, pd_component_free);
+  g_clear_pointer (&self->blocked, g_free);
   g_clear_object (&self->agent);
   g_clear_object (&self->cancellable);
   G_OBJECT_CLASS (pd_tray_restart_dialog_parent_class)->dispose (object);
@@ -168,6 +261,8 @@ static void
 pd_tray_restart_dialog_class_init (PdTrayRestartDialogClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = pd_tray_restart_dialog_dispose;
+  /* The agent's D-Bus errors come back as PD_AGENT_ERROR once registered. */
+  (void) PD_AGENT_ERROR;
   GTK_DIALOG_CLASS (klass)->response = pd_tray_restart_dialog_response;
 }
 
@@ -176,8 +271,8 @@ pd_tray_restart_dialog_init (PdTrayRestartDialog *self)
 {
   GtkWidget *area = gtk_dialog_get_content_area (GTK_DIALOG (self));
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  GtkWidget *title = gtk_label_new (NULL);
-  GtkWidget *body = gtk_label_new (
+  GtkWidget *title = self->title = gtk_label_new (NULL);
+  GtkWidget *body = self->body = gtk_label_new (
       _ ("All applications will close. The VM powers off cleanly, stays off for the cool-off "
          "(about 10 seconds) so that the host can reset the graphics and audio devices, and then "
          "starts again.\n\nSave your work before you continue."));
@@ -185,7 +280,7 @@ pd_tray_restart_dialog_init (PdTrayRestartDialog *self)
 
   self->cancellable = g_cancellable_new ();
   gtk_window_set_title (GTK_WINDOW (self), _ ("Cold restart VM"));
-  gtk_window_set_icon_name (GTK_WINDOW (self), "passdesk-restarting");
+  gtk_window_set_icon_name (GTK_WINDOW (self), PD_TRAY_APP_ICON);
   gtk_window_set_resizable (GTK_WINDOW (self), FALSE);
   g_object_set (box, "margin", 18, NULL);
   gtk_label_set_markup (GTK_LABEL (title), _ ("<b><big>Cold restart this VM?</big></b>"));
@@ -197,6 +292,11 @@ pd_tray_restart_dialog_init (PdTrayRestartDialog *self)
   gtk_label_set_xalign (GTK_LABEL (self->hostlink), 0.0);
   gtk_label_set_line_wrap (GTK_LABEL (self->hostlink), TRUE);
   gtk_label_set_max_width_chars (GTK_LABEL (self->hostlink), 60);
+  self->limit = gtk_label_new ("");
+  gtk_label_set_xalign (GTK_LABEL (self->limit), 0.0);
+  gtk_label_set_line_wrap (GTK_LABEL (self->limit), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (self->limit), 60);
+  gtk_widget_set_name (self->limit, "rate-limit");
   self->spinner = gtk_spinner_new ();
   self->progress = gtk_label_new ("");
   gtk_label_set_xalign (GTK_LABEL (self->progress), 0.0);
@@ -208,13 +308,16 @@ pd_tray_restart_dialog_init (PdTrayRestartDialog *self)
   gtk_box_pack_start (GTK_BOX (box), title, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (box), body, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (box), self->hostlink, FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (box), self->limit, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (box), row, FALSE, FALSE, 0);
   gtk_container_add (GTK_CONTAINER (area), box);
   gtk_widget_show_all (box);
   gtk_widget_hide (self->spinner);
   gtk_widget_hide (self->progress);
+  gtk_widget_hide (self->limit);
 
-  self->cancel = gtk_dialog_add_button (GTK_DIALOG (self), "_Cancel", GTK_RESPONSE_CANCEL);
+  self->cancel = gtk_dialog_add_button (GTK_DIALOG (self), g_dgettext ("gtk30", "_Cancel"),
+                                        GTK_RESPONSE_CANCEL);
   self->confirm
       = gtk_dialog_add_button (GTK_DIALOG (self), _ ("Cold _restart VM"), GTK_RESPONSE_ACCEPT);
   gtk_style_context_add_class (gtk_widget_get_style_context (self->confirm), "destructive-action");

@@ -3,6 +3,7 @@
 #include "pd-i18n.h"
 
 #include "detail-keys.h"
+#include "tray-words.h"
 
 #include <string.h>
 
@@ -20,8 +21,11 @@ struct _PdTrayWindow
   PdComponent *shown[PD_N_COMPONENTS];
   GtkWidget *history; /* GtkListBox */
   GtkWidget *message;
-  GHashTable *expanded;  /* component ids whose details the user opened */
-  GHashTable *collapsed; /* ... and closed (problems start open) */
+  GHashTable *expanded;     /* component ids whose details the user opened */
+  GHashTable *collapsed;    /* ... and closed (problems start open) */
+  GtkSizeGroup *key_column; /* the detail labels of every section */
+  GtkWidget *restart;
+  GtkWidget *restart_why; /* why "Cold restart VM…" is greyed */
 };
 
 G_DEFINE_TYPE (PdTrayWindow, pd_tray_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -59,6 +63,40 @@ expander_toggled (GtkExpander *expander, GParamSpec *pspec, PdTrayWindow *self)
     }
 }
 
+/* The advice, each with its command in a field and a Copy button. */
+static void
+add_advice (GtkWidget *vbox, const PdComponent *c)
+{
+  for (guint i = 0; i < c->advice->len; i++)
+    {
+      const PdAdvice *a = g_ptr_array_index (c->advice, i);
+      GtkWidget *text = label_new (a->text, TRUE, TRUE);
+      gtk_label_set_line_wrap_mode (GTK_LABEL (text), PANGO_WRAP_WORD_CHAR);
+      gtk_widget_set_margin_top (text, 2);
+      gtk_box_pack_start (GTK_BOX (vbox), text, FALSE, FALSE, 0);
+      if (a->command != NULL && *a->command)
+        {
+          GtkWidget *line = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+          GtkWidget *entry = gtk_entry_new ();
+          GtkWidget *copy = gtk_button_new_with_label (_ ("Copy"));
+          gtk_entry_set_text (GTK_ENTRY (entry), a->command);
+          /* Narrow at least, the whole command where there is room: a long
+           * command must not widen the window (the entry scrolls). */
+          gtk_entry_set_width_chars (GTK_ENTRY (entry), 16);
+          gtk_entry_set_max_width_chars (GTK_ENTRY (entry),
+                                         (int) MIN (g_utf8_strlen (a->command, -1) + 1, 56));
+          gtk_editable_set_editable (GTK_EDITABLE (entry), FALSE);
+          gtk_widget_set_hexpand (entry, TRUE);
+          gtk_style_context_add_class (gtk_widget_get_style_context (entry), "monospace");
+          gtk_widget_set_tooltip_text (copy, _ ("Copy the command to the clipboard"));
+          g_signal_connect (copy, "clicked", G_CALLBACK (copy_clicked), entry);
+          gtk_box_pack_start (GTK_BOX (line), entry, TRUE, TRUE, 0);
+          gtk_box_pack_start (GTK_BOX (line), copy, FALSE, FALSE, 0);
+          gtk_box_pack_start (GTK_BOX (vbox), line, FALSE, FALSE, 0);
+        }
+    }
+}
+
 static GtkWidget *
 component_row (PdTrayWindow *self, const PdComponent *c)
 {
@@ -70,8 +108,12 @@ component_row (PdTrayWindow *self, const PdComponent *c)
   g_autofree char *title = g_markup_printf_escaped (
       "<b>%s</b> — %s", pd_component_title_localized (c->id), pd_tray_state_label (c->state));
   GtkWidget *title_label = label_new (NULL, FALSE, FALSE);
+  GtkWidget *summary = label_new (c->summary ? c->summary : "", TRUE, TRUE);
+  GtkWidget *grid = gtk_grid_new ();
+  int y = 0;
 
   gtk_label_set_markup (GTK_LABEL (title_label), title);
+  gtk_label_set_line_wrap_mode (GTK_LABEL (summary), PANGO_WRAP_WORD_CHAR);
   gtk_widget_set_name (row, pd_component_id_to_string (c->id));
   gtk_widget_set_name (icon, "state-icon");
   gtk_image_set_pixel_size (GTK_IMAGE (icon), 32);
@@ -80,53 +122,50 @@ component_row (PdTrayWindow *self, const PdComponent *c)
   gtk_box_pack_start (GTK_BOX (hbox), icon, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (hbox), vbox, TRUE, TRUE, 0);
   gtk_box_pack_start (GTK_BOX (vbox), title_label, FALSE, FALSE, 0);
-  gtk_box_pack_start (GTK_BOX (vbox), label_new (c->summary ? c->summary : "", TRUE, TRUE), FALSE,
-                      FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (vbox), summary, FALSE, FALSE, 0);
+  /* A part that is not ok: its advice is what to do now, seen without
+   * opening Details. An ok part's advice is an improvement: in Details. */
+  gboolean problem = c->state != PD_STATE_OK;
+  GtkWidget *inner = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+  if (problem)
+    add_advice (vbox, c);
 
-  if (c->details->len > 0 || c->advice->len > 0)
+  gtk_grid_set_row_spacing (GTK_GRID (grid), 4);
+  gtk_grid_set_column_spacing (GTK_GRID (grid), 12);
+  g_object_set (grid, "margin-top", 6, "margin-start", 12, NULL);
+  for (guint i = 0; i < c->details->len; i++)
     {
-      GtkWidget *expander = gtk_expander_new_with_mnemonic ("_Details");
-      GtkWidget *grid = gtk_grid_new ();
-      int y = 0;
-
-      gtk_grid_set_row_spacing (GTK_GRID (grid), 4);
-      gtk_grid_set_column_spacing (GTK_GRID (grid), 12);
-      g_object_set (grid, "margin-top", 6, "margin-start", 12, NULL);
-      for (guint i = 0; i < c->details->len; i++)
-        {
-          const PdDetail *d = g_ptr_array_index (c->details, i);
-          if (!pd_detail_key_is_shown (d->key))
-            continue;
-          g_autofree char *label = pd_detail_label (d->key);
-          GtkWidget *k = label_new (label, FALSE, FALSE);
-          gtk_style_context_add_class (gtk_widget_get_style_context (k), "dim-label");
-          gtk_grid_attach (GTK_GRID (grid), k, 0, y, 1, 1);
-          gtk_grid_attach (GTK_GRID (grid), label_new (d->value, TRUE, TRUE), 1, y++, 2, 1);
-        }
-      for (guint i = 0; i < c->advice->len; i++)
-        {
-          const PdAdvice *a = g_ptr_array_index (c->advice, i);
-          GtkWidget *text = label_new (a->text, TRUE, TRUE);
-          gtk_widget_set_margin_top (text, 6);
-          gtk_grid_attach (GTK_GRID (grid), text, 0, y++, 3, 1);
-          if (a->command != NULL && *a->command)
-            {
-              GtkWidget *entry = gtk_entry_new ();
-              GtkWidget *copy = gtk_button_new_with_label (_ ("Copy"));
-              gtk_entry_set_text (GTK_ENTRY (entry), a->command);
-              /* Show the whole command where it is short enough. */
-              gtk_entry_set_width_chars (GTK_ENTRY (entry),
-                                         (int) MIN (g_utf8_strlen (a->command, -1) + 1, 56));
-              gtk_editable_set_editable (GTK_EDITABLE (entry), FALSE);
-              gtk_widget_set_hexpand (entry, TRUE);
-              gtk_style_context_add_class (gtk_widget_get_style_context (entry), "monospace");
-              gtk_widget_set_tooltip_text (copy, _ ("Copy the command to the clipboard"));
-              g_signal_connect (copy, "clicked", G_CALLBACK (copy_clicked), entry);
-              gtk_grid_attach (GTK_GRID (grid), entry, 0, y, 2, 1);
-              gtk_grid_attach (GTK_GRID (grid), copy, 2, y++, 1, 1);
-            }
-        }
-      gtk_container_add (GTK_CONTAINER (expander), grid);
+      const PdDetail *d = g_ptr_array_index (c->details, i);
+      if (!pd_detail_key_is_shown (d->key))
+        continue;
+      g_autofree char *label = pd_detail_label (d->key);
+      g_autofree char *value = pd_tray_detail_value (d->key, d->value);
+      GtkWidget *k = label_new (label, TRUE, FALSE);
+      GtkWidget *v = label_new (value, TRUE, TRUE);
+      gtk_style_context_add_class (gtk_widget_get_style_context (k), "dim-label");
+      gtk_widget_set_valign (k, GTK_ALIGN_START);
+      /* Every section's values start at the same x: one column width for
+       * the labels of all sections. */
+      gtk_size_group_add_widget (self->key_column, k);
+      gtk_label_set_line_wrap_mode (GTK_LABEL (v), PANGO_WRAP_WORD_CHAR);
+      gtk_widget_set_hexpand (v, TRUE);
+      gtk_grid_attach (GTK_GRID (grid), k, 0, y, 1, 1);
+      gtk_grid_attach (GTK_GRID (grid), v, 1, y++, 1, 1);
+    }
+  if (y > 0)
+    gtk_box_pack_start (GTK_BOX (inner), grid, FALSE, FALSE, 0);
+  else
+    {
+      /* Never parented: drop the floating reference. */
+      g_object_ref_sink (grid);
+      g_object_unref (grid);
+    }
+  if (!problem)
+    add_advice (inner, c);
+  if (y > 0 || (!problem && c->advice->len > 0))
+    {
+      GtkWidget *expander = gtk_expander_new_with_mnemonic (_ ("_Details"));
+      gtk_container_add (GTK_CONTAINER (expander), inner);
       g_object_set_data_full (G_OBJECT (expander), "component",
                               g_strdup (pd_component_id_to_string (c->id)), g_free);
       const char *cid = pd_component_id_to_string (c->id);
@@ -136,6 +175,11 @@ component_row (PdTrayWindow *self, const PdComponent *c)
               || (c->state >= PD_STATE_DEGRADED && !g_hash_table_contains (self->collapsed, cid)));
       g_signal_connect (expander, "notify::expanded", G_CALLBACK (expander_toggled), self);
       gtk_box_pack_start (GTK_BOX (vbox), expander, FALSE, FALSE, 0);
+    }
+  else
+    {
+      g_object_ref_sink (inner);
+      g_object_unref (inner);
     }
   gtk_container_add (GTK_CONTAINER (row), hbox);
   /* Rows are containers; focus goes to what is inside. */
@@ -158,6 +202,20 @@ pd_tray_window_update (PdTrayWindow *self, const PdTrayState *state)
   gtk_label_set_text (GTK_LABEL (self->placeholder), body);
   gtk_label_set_text (GTK_LABEL (self->notice), body);
   gtk_widget_set_visible (self->notice, !state->agent_connected);
+
+  /* Greyed with the reason, as the tray menu says it. */
+  if (state->cold_restart_blocked != NULL)
+    {
+      g_autofree char *why = g_strdup_printf (_ ("Cold restart is not possible now: %s."),
+                                              state->cold_restart_blocked);
+      gtk_label_set_text (GTK_LABEL (self->restart_why), why);
+      gtk_widget_set_tooltip_text (self->restart, why);
+    }
+  else
+    gtk_widget_set_tooltip_text (self->restart,
+                                 _ ("Power the VM off cleanly and start it again, so that the "
+                                    "host resets the GPU and audio (asks first)"));
+  gtk_widget_set_visible (self->restart_why, state->cold_restart_blocked != NULL);
 
   /* Rows are replaced only when their component changed, so keyboard focus
    * and scrolling survive updates of other components. */
@@ -203,6 +261,7 @@ history_row (const PdEventEntry *e)
   gtk_style_context_add_class (gtk_widget_get_style_context (time_label), "dim-label");
   gtk_label_set_width_chars (GTK_LABEL (comp_label), 16);
   gtk_label_set_xalign (GTK_LABEL (text), 0.0);
+  gtk_label_set_line_wrap_mode (GTK_LABEL (text), PANGO_WRAP_WORD_CHAR);
   g_object_set (hbox, "margin", 4, NULL);
   gtk_box_pack_start (GTK_BOX (hbox), time_label, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (hbox), comp_label, FALSE, FALSE, 0);
@@ -249,6 +308,7 @@ pd_tray_window_finalize (GObject *object)
     g_clear_pointer (&PD_TRAY_WINDOW (object)->shown[i], pd_component_free);
   g_hash_table_unref (PD_TRAY_WINDOW (object)->expanded);
   g_hash_table_unref (PD_TRAY_WINDOW (object)->collapsed);
+  g_object_unref (PD_TRAY_WINDOW (object)->key_column);
   G_OBJECT_CLASS (pd_tray_window_parent_class)->finalize (object);
 }
 
@@ -289,9 +349,14 @@ pd_tray_window_init (PdTrayWindow *self)
 
   self->expanded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->collapsed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->key_column = gtk_size_group_new (GTK_SIZE_GROUP_HORIZONTAL);
+  self->restart = restart;
   gtk_window_set_title (GTK_WINDOW (self), _ ("passdesk status"));
-  gtk_window_set_icon_name (GTK_WINDOW (self), "passdesk-ok");
-  gtk_window_set_default_size (GTK_WINDOW (self), 660, 760);
+  gtk_window_set_icon_name (GTK_WINDOW (self), PD_TRAY_APP_ICON);
+  /* Fits a 1366×768 screen with a panel or two and the title bar; what does
+   * not fit scrolls. Nothing inside asks for more width than this, so the
+   * window keeps its width when a section opens. */
+  gtk_window_set_default_size (GTK_WINDOW (self), 620, 580);
   g_object_set (box, "margin", 12, NULL);
 
   self->headline_icon = gtk_image_new_from_icon_name ("passdesk-unknown", GTK_ICON_SIZE_DIALOG);
@@ -349,12 +414,17 @@ pd_tray_window_init (PdTrayWindow *self)
   gtk_box_set_spacing (GTK_BOX (buttons), 6);
   gtk_container_add (GTK_CONTAINER (buttons), run);
   gtk_container_add (GTK_CONTAINER (buttons), restart);
+  self->restart_why = label_new ("", TRUE, FALSE);
+  gtk_label_set_xalign (GTK_LABEL (self->restart_why), 1.0);
+  gtk_style_context_add_class (gtk_widget_get_style_context (self->restart_why), "dim-label");
   gtk_box_pack_start (GTK_BOX (box), buttons, FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (box), self->restart_why, FALSE, FALSE, 0);
 
   gtk_container_add (GTK_CONTAINER (self), box);
   gtk_widget_show_all (box);
   gtk_widget_hide (self->message);
   gtk_widget_hide (self->notice);
+  gtk_widget_hide (self->restart_why);
 }
 
 PdTrayWindow *
