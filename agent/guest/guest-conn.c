@@ -73,6 +73,8 @@ pd_host_info_new_from_hello (const PdHlMessage *m, gint64 now_us)
   pd_hl_message_get_uint (m, "next-allowed-in", &info->next_allowed_in);
   info->received_at = now_us;
   info->has_last_id = pd_hl_message_get_uint (m, "last-id", &info->last_id);
+  /* Optional (hosts before the reboot conversion do not send it). */
+  pd_hl_message_get_bool (m, "reboot-cold", &info->reboot_cold);
   const char *last = pd_hl_message_get (m, "last");
   info->has_last = last != NULL;
   info->last_ok = g_strcmp0 (last, "ok") == 0;

@@ -57,6 +57,9 @@ typedef struct
   guint32 day_left;        /* cycles left today */
   guint32 next_allowed_in; /* seconds from received_at; 0: now */
   gint64 received_at;      /* monotonic µs: when the HELLO came (figures count from it) */
+  /* HELLO reboot-cold=1: the host turns this VM's reboots into cold
+   * restarts (RESTART kind=reboot); absent or 0: it does not. */
+  gboolean reboot_cold;
   /* The last cycle of this VM, if one ran. */
   gboolean has_last;
   gboolean last_ok;
