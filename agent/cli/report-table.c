@@ -1,6 +1,8 @@
 /* report-table.c - the human-readable status table. */
 #include "report-table.h"
 
+#include "detail-keys.h"
+
 #include <string.h>
 
 #include "pd-i18n.h"
@@ -99,6 +101,13 @@ pd_report_format_table (const PdReport *report, gboolean color)
       g_string_append (out, "  ");
       append_state (out, c->state, color);
       g_string_append_printf (out, "  %s\n", c->summary);
+      /* What the user should know before acting (what Restart will do). */
+      for (guint j = 0; j < c->details->len; j++)
+        {
+          const PdDetail *d = g_ptr_array_index (c->details, j);
+          if (pd_detail_key_is_status_line (d->key))
+            g_string_append_printf (out, "%*s  %9s  %s\n", width, "", "", d->value);
+        }
       for (guint j = 0; j < c->advice->len; j++)
         {
           const PdAdvice *a = g_ptr_array_index (c->advice, j);
