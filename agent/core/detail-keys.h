@@ -85,8 +85,9 @@ G_BEGIN_DECLS
  * stays a plain restart. Shown in the status table too. */
 #define PD_DETAIL_RESTART "restart"
 /* Read by programs: "yes" when a reboot of this VM now becomes a cold
- * restart (the host converts its reboots and allows one now), "no" when it
- * stays a plain restart; absent while no host is connected. */
+ * restart (the host converts its reboots and allows one now), "later" when
+ * the host converts them but would refuse one now (rate limit, disabled),
+ * "no" when it does not convert them; absent while no host is connected. */
 #define PD_DETAIL_REBOOT_COLD "reboot-cold"
 
 /* host (the host doctor's summary; also "host", "vmid" and "problems") */
