@@ -407,8 +407,8 @@ print_reboot_line (const PdVmState *st, const PdVmPolicy *p, guint vmid, gboolea
   if (!running)
     g_print (_ ("not working now: hostd is not running, so a guest reboot is a plain reboot\n"));
   else if (conf_newer)
-    g_print (_ ("not in force yet: hostd.conf changed after hostd started (`systemctl restart "
-                "passdesk-hostd`)\n"));
+    g_print (_ ("may not be in force yet: hostd.conf changed after hostd started (`systemctl "
+                "restart passdesk-hostd`)\n"));
   else if (!p->enabled)
     g_print (_ ("not working: cold restarts are disabled for this VM (enabled=false), so its "
                 "reboots stay plain reboots\n"));
