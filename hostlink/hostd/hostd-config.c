@@ -236,8 +236,8 @@ check_keys (GKeyFile *kf, const char *origin, const char *group, gboolean is_glo
       if (is_global && found->scope == KEY_VM_ONLY)
         {
           g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                       "%s: [%s] key \"%s\" belongs in a VM's group ([vm VMID]): it is "
-                       "switched on per VM (passdesk-hostd setup VMID --%s).",
+                       _ ("%s: [%s] key \"%s\" belongs in a VM's group ([vm VMID]): it is "
+                          "switched on per VM (passdesk-hostd setup VMID --%s)."),
                        origin, group, keys[i], keys[i]);
           return FALSE;
         }

@@ -349,9 +349,9 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
   if (reboot && !v.policy.reboot_cold)
     {
       g_autofree char *t = g_strdup_printf (
-          "The host does not turn VM %u's reboots into cold restarts, so this reboot is a plain "
-          "one. To change that, run passdesk-hostd setup %u --reboot-as-cold-restart on the "
-          "host.",
+          _ ("The host does not turn VM %u's reboots into cold restarts, so this reboot is a plain "
+             "one. To change that, run passdesk-hostd setup %u --reboot-as-cold-restart on the "
+             "host."),
           v.vmid, v.vmid);
       send_refuse (c, msg->id, PD_HL_REFUSE_DISABLED, t, 0, out);
       return;

@@ -402,8 +402,8 @@ pd_setup_conf_reboot_cold (const char *text, guint vmid, gboolean on, char **new
   if (check == NULL || pd_hostd_config_policy (check, vmid)->reboot_cold != on)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "Cannot edit the configuration safely (%s). Nothing was changed; set %s in "
-                   "[%s] by hand (see passdesk-hostd(8)).",
+                   _ ("Cannot edit the configuration safely (%s). Nothing was changed; set %s in "
+                      "[%s] by hand (see passdesk-hostd(8))."),
                    local ? local->message : "the result does not hold the change",
                    PD_CONFIG_KEY_REBOOT_COLD, want_group);
       return FALSE;
