@@ -2,6 +2,7 @@
 #include "report-table.h"
 
 #include "cli-format.h"
+#include "detail-keys.h"
 
 #include <string.h>
 
@@ -105,6 +106,17 @@ pd_report_format_table (const PdReport *report, gboolean color, guint columns)
       guint col = width + 2 + MAX (9, state_width ()) + 2;
       pd_cli_append_wrapped (out, c->summary, col, col, columns);
       g_string_append_c (out, '\n');
+      /* What the user should know before acting (what Restart will do). */
+      for (guint j = 0; j < c->details->len; j++)
+        {
+          const PdDetail *d = g_ptr_array_index (c->details, j);
+          if (pd_detail_key_is_status_line (d->key))
+            {
+              g_string_append_printf (out, "%*s", col, "");
+              pd_cli_append_wrapped (out, d->value, col, col, columns);
+              g_string_append_c (out, '\n');
+            }
+        }
       for (guint j = 0; j < c->advice->len; j++)
         {
           const PdAdvice *a = g_ptr_array_index (c->advice, j);

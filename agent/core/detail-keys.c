@@ -56,6 +56,8 @@ static const PdDetailKey keys[] = {
   { PD_DETAIL_NEXT_ALLOWED_IN, N_ ("Next allowed in"), 0 },
   { PD_DETAIL_RATE_LEFT, N_ ("Cold restarts allowed now"), PD_DETAIL_FLAGS_HIDDEN },
   { PD_DETAIL_LAST_CYCLE, N_ ("Last cold restart"), 0 },
+  { PD_DETAIL_RESTART, N_ ("Restart"), PD_DETAIL_FLAGS_STATUS_LINE },
+  { PD_DETAIL_REBOOT_COLD, N_ ("Restart is a cold restart"), PD_DETAIL_FLAGS_HIDDEN },
 
   { PD_DETAIL_CHECKED, N_ ("Checked on the host"), 0 },
   { PD_DETAIL_FINDINGS, N_ ("Findings"), 0 },
@@ -164,4 +166,11 @@ pd_detail_key_is_shown (const char *key)
 {
   const PdDetailKey *k = pd_detail_key_lookup (key);
   return k == NULL || !(k->flags & PD_DETAIL_FLAGS_HIDDEN);
+}
+
+gboolean
+pd_detail_key_is_status_line (const char *key)
+{
+  const PdDetailKey *k = pd_detail_key_lookup (key);
+  return k != NULL && (k->flags & PD_DETAIL_FLAGS_STATUS_LINE);
 }

@@ -86,6 +86,15 @@ G_BEGIN_DECLS
  * (HELLO/STATUS-REPLY rate-left); "Rate limit" says it to people. */
 #define PD_DETAIL_RATE_LEFT "rate-left"
 #define PD_DETAIL_LAST_CYCLE "last-cycle"
+/* What the desktop's Restart (or `reboot`) will do now, as a sentence:
+ * "Restart will be a cold restart: the VM stays off for 10 s." or why it
+ * stays a plain restart. Shown in the status table too. */
+#define PD_DETAIL_RESTART "restart"
+/* Read by programs: "yes" when a reboot of this VM now becomes a cold
+ * restart (the host converts its reboots and allows one now), "later" when
+ * the host converts them but would refuse one now (rate limit, disabled),
+ * "no" when it does not convert them; absent while no host is connected. */
+#define PD_DETAIL_REBOOT_COLD "reboot-cold"
 
 /* host (the host doctor's summary; also "host", "vmid" and "problems") */
 #define PD_DETAIL_CHECKED "checked"   /* when the doctor ran on the host */
@@ -105,6 +114,9 @@ typedef enum
   /* A fact for programs that another detail already shows to people: views
    * leave it out. */
   PD_DETAIL_FLAGS_HIDDEN = 1 << 0,
+  /* Said before anyone acts: `passdesk status` prints it under the
+   * component's summary, not only in the details. */
+  PD_DETAIL_FLAGS_STATUS_LINE = 1 << 1,
 } PdDetailFlags;
 
 typedef struct
@@ -130,5 +142,7 @@ char *pd_detail_label (const char *key);
 
 /* Whether views show @key (everything but PD_DETAIL_FLAGS_HIDDEN keys). */
 gboolean pd_detail_key_is_shown (const char *key);
+/* Whether the status table prints @key under the summary. */
+gboolean pd_detail_key_is_status_line (const char *key);
 
 G_END_DECLS

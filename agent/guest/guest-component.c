@@ -67,6 +67,53 @@ last_cycle_text (const PdHostInfo *h)
   return g_string_free (s, FALSE);
 }
 
+/* A detail in English that each client can have in its language: a plain
+ * msgid (N_), or a format whose arguments the component remembers. */
+static void
+set_detail_msg (PdComponent *c, const char *key, PdMsg *m)
+{
+  pd_component_set_detail (c, key, m->english);
+  pd_component_remember (c, m);
+  pd_msg_free (m);
+}
+
+/* What the desktop's Restart will do, said before anyone presses it: the
+ * host converts this VM's reboots (HELLO reboot-cold=1) and would accept
+ * one now (@allowed, @next_in: counted down from when the HELLO came), or
+ * the reboot stays a plain one, and why. */
+static void
+word_restart (PdComponent *c, const PdHostInfo *h, guint32 allowed, guint32 next_in)
+{
+  const char *cold = h->reboot_cold ? "later" : "no";
+  if (!h->reboot_cold)
+    pd_component_set_detail (c, PD_DETAIL_RESTART,
+                             N_ ("Restart is a plain restart: the host does not turn this VM's "
+                                 "reboots into cold restarts, so the graphics and audio devices "
+                                 "are not reset (use Cold restart VM for that)."));
+  else if (!h->enabled)
+    pd_component_set_detail (c, PD_DETAIL_RESTART,
+                             N_ ("Restart is a plain restart: cold restarts are disabled for this "
+                                 "VM on the host."));
+  else if (next_in > 0)
+    set_detail_msg (c, PD_DETAIL_RESTART,
+                    pd_msg_new_printf (N_ ("Restart is a plain restart for now: the host allows "
+                                           "the next cold restart in %u s."),
+                                       next_in));
+  else if (allowed == 0)
+    pd_component_set_detail (c, PD_DETAIL_RESTART,
+                             N_ ("Restart is a plain restart for now: the host's rate limit "
+                                 "allows no cold restart at the moment."));
+  else
+    {
+      cold = "yes";
+      set_detail_msg (c, PD_DETAIL_RESTART,
+                      pd_msg_new_printf (N_ ("Restart will be a cold restart: the VM stays off "
+                                             "for %u s."),
+                                         h->cool_off_default));
+    }
+  pd_component_set_detail (c, PD_DETAIL_REBOOT_COLD, cold);
+}
+
 static void
 word_ready (PdComponent *c, const PdGuestLinkView *v)
 {
@@ -95,10 +142,8 @@ word_ready (PdComponent *c, const PdGuestLinkView *v)
   g_autofree char *left = g_strdup_printf ("%u", allowed);
   pd_component_set_detail (c, PD_DETAIL_RATE_LEFT, left);
   if (next_in > 0)
-    {
-      g_autofree char *next = g_strdup_printf ("%u s", next_in);
-      pd_component_set_detail (c, PD_DETAIL_NEXT_ALLOWED_IN, next);
-    }
+    pd_component_set_detail_printf (c, PD_DETAIL_NEXT_ALLOWED_IN, "%u s", next_in);
+  word_restart (c, h, allowed, next_in);
   if (h->has_last)
     {
       g_autofree char *last = last_cycle_text (h);

@@ -13,6 +13,7 @@ typedef enum
 {
   KEY_GLOBAL_ONLY,
   KEY_POLICY,
+  KEY_VM_ONLY, /* a decision about one VM, never a default for all */
 } KeyScope;
 
 typedef struct
@@ -37,6 +38,7 @@ static const KnownKey known_keys[] = {
   { "on-timeout", KEY_POLICY },
   { "min-interval", KEY_POLICY },
   { "max-per-day", KEY_POLICY },
+  { PD_CONFIG_KEY_REBOOT_COLD, KEY_VM_ONLY },
 };
 
 gboolean
@@ -72,6 +74,7 @@ policy_defaults (PdVmPolicy *p)
   p->on_timeout = PD_ON_TIMEOUT_FORCE_STOP;
   p->min_interval = 300;
   p->max_per_day = 6;
+  p->reboot_cold = FALSE;
 }
 
 PdHostdConfig *
@@ -230,6 +233,14 @@ check_keys (GKeyFile *kf, const char *origin, const char *group, gboolean is_glo
                        origin, group, keys[i]);
           return FALSE;
         }
+      if (is_global && found->scope == KEY_VM_ONLY)
+        {
+          g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                       _ ("%s: [%s] key \"%s\" belongs in a VM's group ([vm VMID]): it is "
+                          "switched on per VM (passdesk-hostd setup VMID --%s)."),
+                       origin, group, keys[i], keys[i]);
+          return FALSE;
+        }
       if (!is_global && found->scope == KEY_GLOBAL_ONLY)
         {
           g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
@@ -372,7 +383,8 @@ pd_hostd_config_load_data (const char *data, gsize len, const char *origin, GErr
       PdVmPolicy *p = g_new (PdVmPolicy, 1);
       *p = c->defaults;
       g_hash_table_insert (c->vms, GUINT_TO_POINTER (vmid), p);
-      if (!check_keys (kf, origin, g, FALSE, error) || !load_policy (kf, origin, g, p, error))
+      if (!check_keys (kf, origin, g, FALSE, error) || !load_policy (kf, origin, g, p, error)
+          || !get_bool (kf, origin, g, PD_CONFIG_KEY_REBOOT_COLD, &p->reboot_cold, error))
         return NULL;
     }
   return g_steal_pointer (&c);

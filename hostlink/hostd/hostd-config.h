@@ -2,7 +2,9 @@
  *
  * A GKeyFile with a [global] group (paths, timing, and policy defaults for
  * every VM) and optional [vm VMID] groups that override policy keys for one
- * VM. A VM without a group is served with the defaults. Loading validates
+ * VM, and the one key that only a VM's group may set:
+ * reboot-as-cold-restart (this VM's reboots become cold restarts, see
+ * passdesk-hostd(8)). A VM without a group is served with the defaults. Loading validates
  * every key: an unknown group or key, or a bad value, is an error naming the
  * file, group and key, and the daemon refuses to start. What GKeyFile would
  * pass over in silence is refused too, naming the lines: a group given twice,
@@ -18,6 +20,7 @@ G_BEGIN_DECLS
 #define PD_HOSTD_DEFAULT_CONFIG "/etc/passdesk/hostd.conf"
 #define PD_VMID_MIN 100
 #define PD_VMID_MAX 999999999
+#define PD_CONFIG_KEY_REBOOT_COLD "reboot-as-cold-restart"
 
 typedef enum
 {
@@ -35,6 +38,9 @@ typedef struct
   PdOnTimeout on_timeout;
   guint min_interval; /* seconds between two cycles of one VM */
   guint max_per_day;  /* cycles of one VM in any 24 hours */
+  /* reboot-as-cold-restart ([vm VMID] only, default false): HELLO says
+   * reboot-cold=1 and a RESTART kind=reboot is served like any request. */
+  gboolean reboot_cold;
 } PdVmPolicy;
 
 typedef struct

@@ -21,6 +21,8 @@ struct _PdHostdConn
   gboolean ready;
   guint proto; /* chosen by the guest's READY */
   char *agent;
+  PdHostdGuestReboot guest_reboot; /* from READY */
+  guint handshakes;                /* READYs accepted */
   guint error_tokens;
   gint64 error_refill_at;
   guint sent_rate_left; /* the figures of the latest HELLO */
@@ -56,6 +58,12 @@ pd_hostd_conn_is_ready (PdHostdConn *c)
 }
 
 guint
+pd_hostd_conn_get_handshakes (PdHostdConn *c)
+{
+  return c->handshakes;
+}
+
+guint
 pd_hostd_conn_get_proto (PdHostdConn *c)
 {
   return c->ready ? c->proto : 0;
@@ -65,6 +73,12 @@ const char *
 pd_hostd_conn_get_agent (PdHostdConn *c)
 {
   return c->agent;
+}
+
+PdHostdGuestReboot
+pd_hostd_conn_get_guest_reboot (PdHostdConn *c)
+{
+  return c->ready ? c->guest_reboot : PD_HOSTD_GUEST_REBOOT_UNSAID;
 }
 
 /* Encodes @msg onto @out. A message that does not fit the line limit is cut
@@ -185,6 +199,7 @@ send_hello (PdHostdConn *c, GString *out)
   pd_hl_message_set (m, "host", v.host_name);
   pd_hl_message_set_uint (m, "vmid", v.vmid);
   set_policy_fields (m, &v);
+  pd_hl_message_set (m, "reboot-cold", v.policy.reboot_cold ? "1" : "0");
   send_msg (c, m, out);
   c->sent_rate_left = v.rate_left;
   c->sent_day_left = v.day_left;
@@ -319,6 +334,28 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
                    "The cool-off value is not a number; this is a bug in the guest agent.", 0, out);
       return;
     }
+  /* kind=reboot: the guest is going down for a reboot and converts it only
+   * with the host's word; refused, it reboots in place. */
+  const char *kind = pd_hl_message_get (msg, "kind");
+  gboolean reboot = g_strcmp0 (kind, "reboot") == 0;
+  if (kind && !reboot && strcmp (kind, "request") != 0)
+    {
+      send_refuse (c, msg->id, PD_HL_REFUSE_BAD_REQUEST,
+                   "The request is of a kind this host does not know (it knows request and "
+                   "reboot); update passdesk on the host or in the VM so both match.",
+                   0, out);
+      return;
+    }
+  if (reboot && !v.policy.reboot_cold)
+    {
+      g_autofree char *t = g_strdup_printf (
+          _ ("The host does not turn VM %u's reboots into cold restarts, so this reboot is a plain "
+             "one. To change that, run passdesk-hostd setup %u --reboot-as-cold-restart on the "
+             "host."),
+          v.vmid, v.vmid);
+      send_refuse (c, msg->id, PD_HL_REFUSE_DISABLED, t, 0, out);
+      return;
+    }
   if (!v.policy.enabled)
     {
       g_autofree char *t = g_strdup_printf (
@@ -356,7 +393,7 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
     }
   g_autofree char *why = NULL;
   const char *reason = pd_hl_message_get (msg, "reason");
-  if (!c->ops.restart (c->user_data, msg->id, cool_off, reason ? reason : "", &why))
+  if (!c->ops.restart (c->user_data, msg->id, cool_off, reason ? reason : "", reboot, &why))
     {
       send_refuse (c, msg->id, PD_HL_REFUSE_HOST_ERROR,
                    why ? why : "The host could not start the cycle; see its journal.", 0, out);
@@ -365,10 +402,16 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
   g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_ACCEPT, msg->id);
   pd_hl_message_set_uint (m, "cool-off", cool_off);
   pd_hl_message_set_uint (m, "shutdown-timeout", v.policy.shutdown_timeout);
-  pd_hl_message_set_printf (m, "text",
-                            "The host will shut this VM down, keep it off for %u s and start it "
-                            "again.",
-                            cool_off);
+  if (reboot)
+    pd_hl_message_set_printf (m, "text",
+                              "The host turns this reboot into a cold restart: it will shut this "
+                              "VM down, keep it off for %u s and start it again.",
+                              cool_off);
+  else
+    pd_hl_message_set_printf (m, "text",
+                              "The host will shut this VM down, keep it off for %u s and start it "
+                              "again.",
+                              cool_off);
   send_msg (c, m, out);
   refresh_figures (c, out);
 }
@@ -487,8 +530,17 @@ handle_line (PdHostdConn *c, const char *line, gsize len, gint64 now, GString *o
            * has the report already. */
           gboolean again = c->ready;
           c->ready = TRUE;
+          c->handshakes++;
           g_free (c->agent);
           c->agent = g_strdup (pd_hl_message_get (msg, "agent"));
+          /* Absent: an agent from before the conversion; unreadable: no. */
+          gboolean converts = FALSE;
+          if (pd_hl_message_get (msg, "reboot-cold") == NULL)
+            c->guest_reboot = PD_HOSTD_GUEST_REBOOT_UNSAID;
+          else if (pd_hl_message_get_bool (msg, "reboot-cold", &converts) && converts)
+            c->guest_reboot = PD_HOSTD_GUEST_REBOOT_YES;
+          else
+            c->guest_reboot = PD_HOSTD_GUEST_REBOOT_NO;
           guint32 proto = PD_HL_PROTOCOL_VERSION;
           pd_hl_message_get_uint (msg, "proto", &proto);
           c->proto = CLAMP (proto, PD_HL_PROTOCOL_VERSION, PD_HL_PROTOCOL_VERSION_HOST_REPORT);

@@ -9,7 +9,10 @@
  * It speaks PROTOCOL.md with the codec: sends LF + HELLO on start, answers
  * RESYNC with LF + a new HELLO, answers nothing but READY and RESYNC before
  * the handshake (ERROR not-ready), then serves
- * RESTART (policy, rate limit and busy checks decide; ACCEPT or REFUSE),
+ * RESTART (policy, rate limit and busy checks decide; ACCEPT or REFUSE;
+ * kind=reboot only for a VM whose reboots the host converts, see
+ * PdVmPolicy.reboot_cold, else REFUSE disabled and the guest reboots in
+ * place),
  * CANCEL (the daemon decides: OK and PROGRESS cancelled before the point of
  * no return, REFUSE too-late after it, unknown-request otherwise), STATUS
  * and PING. A host-only verb from the guest gets ERROR unexpected even when
@@ -64,10 +67,12 @@ typedef struct
 {
   /* Fills @view (strings must live until the next call into the core). */
   void (*view) (gpointer user_data, PdHostdView *view);
-  /* A RESTART passed every check: start the cycle now. Returns FALSE (with
-   * a sentence in *@why, owned by the caller) when it could not start. */
+  /* A RESTART passed every check: start the cycle now. @reboot: it came
+   * with kind=reboot (the guest is on its way to a reboot the host
+   * converts). Returns FALSE (with a sentence in *@why, owned by the
+   * caller) when it could not start. */
   gboolean (*restart) (gpointer user_data, guint32 request_id, guint cool_off, const char *reason,
-                       char **why);
+                       gboolean reboot, char **why);
   /* Optional: called when a protocol 2 guest completes the handshake; the
    * doctor's latest findings for this VM (PdDoctorFinding, host and VM) to
    * send as HOST-REPORT, or NULL when there are none yet (the daemon may
@@ -114,7 +119,20 @@ void pd_hostd_conn_report (PdHostdConn *conn, GPtrArray *findings, gint64 checke
 guint pd_hostd_conn_get_proto (PdHostdConn *conn);
 
 gboolean pd_hostd_conn_is_ready (PdHostdConn *conn);
+/* Counts the READYs accepted on this connection (a guest agent restarted
+ * behind a RESYNC answers again, possibly as another version). */
+guint pd_hostd_conn_get_handshakes (PdHostdConn *conn);
 /* The guest's agent version from READY (or NULL). */
 const char *pd_hostd_conn_get_agent (PdHostdConn *conn);
+
+typedef enum
+{
+  PD_HOSTD_GUEST_REBOOT_UNSAID = 0, /* READY without reboot-cold: an agent before the conversion */
+  PD_HOSTD_GUEST_REBOOT_NO,         /* READY reboot-cold=0: this agent will not convert */
+  PD_HOSTD_GUEST_REBOOT_YES,        /* READY reboot-cold=1: it will */
+} PdHostdGuestReboot;
+
+/* What the guest's READY said about turning reboots into cold restarts. */
+PdHostdGuestReboot pd_hostd_conn_get_guest_reboot (PdHostdConn *conn);
 
 G_END_DECLS

@@ -257,7 +257,8 @@ printable_line (const char *text)
 }
 
 static gboolean
-conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *reason, char **why)
+conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *reason,
+              gboolean reboot, char **why)
 {
   HostdVm *vm = data;
   PdHostd *h = vm->hostd;
@@ -307,12 +308,19 @@ conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *rea
   /* The reason in the message itself: `journalctl -u passdesk-hostd` shows
    * messages, not fields. Guest text, so one line of printable characters. */
   g_autofree char *reason_text = printable_line (reason);
-  g_autofree char *why_text
+  g_autofree char *said
       = *reason_text ? g_strdup_printf ("\"%s\"", reason_text) : g_strdup ("no reason given");
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PASSDESK_VMID", vm->vmid_str,
-                    "PASSDESK_REASON", reason_escaped, "MESSAGE",
-                    "VM %u: the guest asks for a cold restart: %s (request %u, cool-off %u s)",
-                    vm->vmid, why_text, request_id, cool_off);
+  if (reboot)
+    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PASSDESK_VMID", vm->vmid_str,
+                      "PASSDESK_REASON", reason_escaped, "PASSDESK_KIND", "reboot", "MESSAGE",
+                      "VM %u: the guest is rebooting; turning the reboot into a cold restart "
+                      "(request %u, cool-off %u s): %s",
+                      vm->vmid, request_id, cool_off, said);
+  else
+    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PASSDESK_VMID", vm->vmid_str,
+                      "PASSDESK_REASON", reason_escaped, "PASSDESK_KIND", "request", "MESSAGE",
+                      "VM %u: the guest asks for a cold restart: %s (request %u, cool-off %u s)",
+                      vm->vmid, said, request_id, cool_off);
   vm->request_id = request_id;
   vm->generation = vm->link ? pd_hostd_link_get_generation (vm->link) : 0;
   vm->cycle = pd_cycle_new (vm->vmid, h->config, policy, cool_off, &cycle_callbacks, vm);
@@ -460,7 +468,10 @@ on_link_state (PdHostdLink *link, gboolean connected, gpointer data)
     {
       g_free (st->guest_name);
       st->guest_name = printable_ascii (pd_hostd_link_get_agent (link), 64);
+      st->guest_reboot = pd_hostd_link_get_guest_reboot (link);
     }
+  else
+    st->guest_reboot = PD_HOSTD_GUEST_REBOOT_UNSAID;
   save_state (vm->hostd);
 }
 
@@ -528,6 +539,8 @@ pd_hostd_start (PdHostd *h, GError **error)
   if (h->state == NULL)
     return FALSE;
   h->state->daemon_pid = getpid ();
+  /* For status: a hostd.conf changed after this is not in force yet. */
+  h->state->daemon_started = g_get_real_time ();
   /* Links from an earlier run are gone. */
   GHashTableIter it;
   gpointer value;

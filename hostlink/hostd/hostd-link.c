@@ -55,8 +55,9 @@ struct _PdHostdLink
   guint hello_id;
   guint hello_delay_s;
   gboolean hello_gave_up;
-  gboolean ready_reported; /* state_func was told about this connection */
-  guint quick_closes;      /* connections in a row closed by QEMU before a handshake */
+  gboolean ready_reported;   /* state_func was told about this connection */
+  guint handshakes_reported; /* ...and about this many of its READYs */
+  guint quick_closes;        /* connections in a row closed by QEMU before a handshake */
 
   double byte_tokens;
   double line_tokens;
@@ -303,6 +304,15 @@ serve (PdHostdLink *l)
       const char *agent = pd_hostd_conn_get_agent (l->core);
       g_autofree char *escaped = g_strescape (agent ? agent : "unknown", NULL);
       link_log (l, G_LOG_LEVEL_MESSAGE, "handshake complete (guest agent %s)", escaped);
+      l->handshakes_reported = pd_hostd_conn_get_handshakes (l->core);
+      if (l->state_func)
+        l->state_func (l, TRUE, l->user_data);
+    }
+  else if (l->ready_reported && pd_hostd_conn_is_ready (l->core)
+           && pd_hostd_conn_get_handshakes (l->core) != l->handshakes_reported)
+    {
+      /* The guest agent restarted behind a RESYNC: what it said may differ. */
+      l->handshakes_reported = pd_hostd_conn_get_handshakes (l->core);
       if (l->state_func)
         l->state_func (l, TRUE, l->user_data);
     }
@@ -593,4 +603,10 @@ const char *
 pd_hostd_link_get_agent (PdHostdLink *l)
 {
   return l->core ? pd_hostd_conn_get_agent (l->core) : NULL;
+}
+
+PdHostdGuestReboot
+pd_hostd_link_get_guest_reboot (PdHostdLink *l)
+{
+  return l->core ? pd_hostd_conn_get_guest_reboot (l->core) : PD_HOSTD_GUEST_REBOOT_UNSAID;
 }

@@ -61,5 +61,7 @@ gboolean pd_hostd_link_is_connected (PdHostdLink *link);
 gboolean pd_hostd_link_is_ready (PdHostdLink *link);
 guint pd_hostd_link_get_vmid (PdHostdLink *link);
 const char *pd_hostd_link_get_agent (PdHostdLink *link);
+/* What the ready guest said about converting reboots (UNSAID when not ready). */
+PdHostdGuestReboot pd_hostd_link_get_guest_reboot (PdHostdLink *link);
 
 G_END_DECLS

@@ -2,6 +2,8 @@
 #include "hostd-setup.h"
 #include "pd-i18n.h"
 
+#include "hostd-config.h"
+
 #include <gio/gio.h>
 #include <string.h>
 
@@ -273,4 +275,156 @@ pd_setup_plan_remove (const char *output, guint vmid, PdSetupPlan *plan, char **
   *new_args = g_strdup (g_strstrip (kept->str));
   *old_args = g_steal_pointer (&args);
   return TRUE;
+}
+
+/* ---- hostd.conf: the reboot conversion ---- */
+
+/* One line of the file with its end (so the text is kept byte for byte). */
+typedef struct
+{
+  const char *start;
+  gsize len; /* with its LF, if it has one */
+} Line;
+
+/* The stripped text of @l (without its LF), newly allocated. */
+static char *
+line_text (const Line *l)
+{
+  char *t = g_strndup (l->start, l->len);
+  return g_strstrip (t);
+}
+
+gboolean
+pd_setup_conf_reboot_cold (const char *text, guint vmid, gboolean on, char **new_text,
+                           GError **error)
+{
+  *new_text = NULL;
+  if (text == NULL)
+    text = "";
+  g_autoptr (GArray) lines = g_array_new (FALSE, FALSE, sizeof (Line));
+  for (const char *p = text; *p;)
+    {
+      const char *nl = strchr (p, '\n');
+      Line l = { p, nl ? (gsize) (nl - p + 1) : strlen (p) };
+      g_array_append_val (lines, l);
+      p += l.len;
+    }
+  g_autofree char *want_group = g_strdup_printf ("vm %u", vmid);
+  gint header = -1, key = -1, last_content = -1;
+  gboolean others = FALSE; /* anything else in the VM's group (keys, comments) */
+  gboolean in_group = FALSE;
+  for (guint i = 0; i < lines->len; i++)
+    {
+      g_autofree char *t = line_text (&g_array_index (lines, Line, i));
+      if (t[0] == '[')
+        {
+          char *close = strrchr (t, ']');
+          in_group = close && (gsize) (close - t - 1) == strlen (want_group)
+                     && strncmp (t + 1, want_group, strlen (want_group)) == 0;
+          if (in_group)
+            header = (gint) i;
+          continue;
+        }
+      if (!in_group || t[0] == '\0')
+        continue;
+      last_content = (gint) i;
+      char *eq = strchr (t, '=');
+      if (t[0] != '#' && eq)
+        {
+          *eq = '\0';
+          if (g_str_equal (g_strchomp (t), PD_CONFIG_KEY_REBOOT_COLD))
+            {
+              key = (gint) i;
+              if (on && g_str_equal (g_strstrip (eq + 1), "true"))
+                return TRUE; /* already on */
+              continue;
+            }
+        }
+      others = TRUE;
+    }
+
+  static const char line_on[] = PD_CONFIG_KEY_REBOOT_COLD "=true\n";
+  g_autoptr (GString) out = g_string_new (NULL);
+  if (on && header < 0)
+    {
+      /* A new group at the end, after a blank line. */
+      g_string_append (out, text);
+      if (out->len > 0 && out->str[out->len - 1] != '\n')
+        g_string_append_c (out, '\n');
+      if (out->len > 0)
+        g_string_append_c (out, '\n');
+      g_string_append_printf (out, "[%s]\n%s", want_group, line_on);
+    }
+  else if (on)
+    {
+      /* Replace the key's line, or add it after the group's last line. */
+      gint after = key >= 0 ? key : (last_content >= 0 ? last_content : header);
+      for (guint i = 0; i < lines->len; i++)
+        {
+          const Line *l = &g_array_index (lines, Line, i);
+          if ((gint) i != key)
+            g_string_append_len (out, l->start, (gssize) l->len);
+          if ((gint) i == after)
+            {
+              if (out->str[out->len - 1] != '\n')
+                g_string_append_c (out, '\n');
+              g_string_append (out, line_on);
+            }
+        }
+    }
+  else
+    {
+      if (key < 0)
+        return TRUE; /* already off */
+      /* The header goes too when the group held nothing else (as setup
+       * left it), with the blank line setup put before it. */
+      gboolean drop_header = !others;
+      gint blank_before = -1;
+      if (drop_header && header > 0)
+        {
+          g_autofree char *t = line_text (&g_array_index (lines, Line, header - 1));
+          if (t[0] == '\0')
+            blank_before = header - 1;
+        }
+      for (guint i = 0; i < lines->len; i++)
+        {
+          if ((gint) i == key || (drop_header && ((gint) i == header || (gint) i == blank_before)))
+            continue;
+          const Line *l = &g_array_index (lines, Line, i);
+          g_string_append_len (out, l->start, (gssize) l->len);
+        }
+    }
+
+  /* What is written must load, with the conversion as asked. */
+  g_autoptr (GError) local = NULL;
+  g_autoptr (PdHostdConfig) check
+      = pd_hostd_config_load_data (out->str, out->len, "the edited hostd.conf", &local);
+  if (check == NULL || pd_hostd_config_policy (check, vmid)->reboot_cold != on)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _ ("Cannot edit the configuration safely (%s). Nothing was changed; set %s in "
+                      "[%s] by hand (see passdesk-hostd(8))."),
+                   local ? local->message : "the result does not hold the change",
+                   PD_CONFIG_KEY_REBOOT_COLD, want_group);
+      return FALSE;
+    }
+  *new_text = g_string_free (g_steal_pointer (&out), FALSE);
+  return TRUE;
+}
+
+gboolean
+pd_setup_vm_has_no_reboot (const char *output)
+{
+  g_auto (GStrv) lines = g_strsplit (output ? output : "", "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      if (lines[i][0] == '[')
+        break; /* snapshots and pending changes */
+      if (g_str_has_prefix (lines[i], "reboot:"))
+        {
+          g_autofree char *v = g_strstrip (g_strdup (lines[i] + strlen ("reboot:")));
+          return g_str_equal (v, "0");
+        }
+    }
+  return FALSE;
 }

@@ -38,4 +38,25 @@ gboolean pd_setup_plan (const char *qm_config_output, guint vmid, const char *so
 gboolean pd_setup_plan_remove (const char *qm_config_output, guint vmid, PdSetupPlan *plan,
                                char **old_args, char **new_args, GError **error);
 
+/* --reboot-as-cold-restart: the VM's reboots become cold restarts. That is a
+ * record in hostd.conf, not a change of the VM's config: setting `reboot: 0`
+ * would make QEMU exit on a guest reboot, and with hostd not running nobody
+ * would start the VM again. Instead the guest agent asks hostd for each
+ * reboot (RESTART kind=reboot), and without either of them a reboot stays a
+ * reboot in place.
+ *
+ * Plans the edit of hostd.conf's text (@text, NULL or "" for no file yet)
+ * that switches VM @vmid's conversion on (`reboot-as-cold-restart=true` in
+ * its [vm VMID] group, which is added at the end when missing) or off (the
+ * key's line goes, and the group's header with it when nothing else is left
+ * in the group). Every other byte of the file stays as it is. *@new_text is
+ * NULL when nothing changes. FALSE with an error when the result would not
+ * load (the text was not a valid configuration to begin with). */
+gboolean pd_setup_conf_reboot_cold (const char *text, guint vmid, gboolean on, char **new_text,
+                                    GError **error);
+
+/* Whether the VM's config (`qm config` output) holds `reboot: 0`: QEMU runs
+ * with -no-reboot, so a guest reboot leaves the VM off. */
+gboolean pd_setup_vm_has_no_reboot (const char *qm_config_output);
+
 G_END_DECLS

@@ -166,6 +166,7 @@ parse_into (PdHostdState *s, const char *data, gsize len, GError **error)
   if (!g_key_file_load_from_data (kf, data, len, G_KEY_FILE_NONE, error))
     return FALSE;
   s->daemon_pid = g_key_file_get_int64 (kf, "hostd", "pid", NULL);
+  s->daemon_started = g_key_file_get_int64 (kf, "hostd", "started", NULL);
   g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
   for (guint i = 0; groups[i]; i++)
     {
@@ -230,6 +231,8 @@ parse_into (PdHostdState *s, const char *data, gsize len, GError **error)
       vm->connected = g_key_file_get_boolean (kf, g, "link-connected", NULL);
       vm->link_since = g_key_file_get_int64 (kf, g, "link-since", NULL);
       vm->guest_name = g_key_file_get_string (kf, g, "guest-name", NULL);
+      g_autofree char *reboot = g_key_file_get_string (kf, g, "guest-reboot-cold", NULL);
+      vm->guest_reboot = g_strcmp0 (reboot, "yes") == 0 ? 2 : g_strcmp0 (reboot, "no") == 0 ? 1 : 0;
     }
   return TRUE;
 }
@@ -312,6 +315,8 @@ pd_hostd_state_save (PdHostdState *s, GError **error)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_key_file_set_int64 (kf, "hostd", "pid", s->daemon_pid);
+  if (s->daemon_started)
+    g_key_file_set_int64 (kf, "hostd", "started", s->daemon_started);
   g_autoptr (GArray) ids = pd_hostd_state_vmids (s);
   for (guint i = 0; i < ids->len; i++)
     {
@@ -356,6 +361,8 @@ pd_hostd_state_save (PdHostdState *s, GError **error)
         g_key_file_set_int64 (kf, g, "link-since", vm->link_since);
       if (vm->guest_name)
         g_key_file_set_string (kf, g, "guest-name", vm->guest_name);
+      if (vm->guest_reboot)
+        g_key_file_set_string (kf, g, "guest-reboot-cold", vm->guest_reboot == 2 ? "yes" : "no");
     }
   gsize len;
   g_autofree char *data = g_key_file_to_data (kf, &len, NULL);

@@ -36,13 +36,17 @@ typedef struct
   gboolean connected;
   gint64 link_since; /* wall µs of the last connect or disconnect */
   char *guest_name;  /* what the guest said in its handshake, for status only */
+  /* Its READY's reboot-cold, for status only: 0 not said (an agent from
+   * before the conversion), 1 no, 2 yes (PdHostdGuestReboot). */
+  guint guest_reboot;
 } PdVmState;
 
 typedef struct
 {
   char *path;
-  gint64 daemon_pid; /* the hostd that wrote the file */
-  GHashTable *vms;   /* GUINT_TO_POINTER(vmid) → PdVmState* */
+  gint64 daemon_pid;     /* the hostd that wrote the file */
+  gint64 daemon_started; /* wall µs when it started (and read hostd.conf); 0: unknown */
+  GHashTable *vms;       /* GUINT_TO_POINTER(vmid) → PdVmState* */
 } PdHostdState;
 
 /* Loads STATE_DIR/hostd-state. A missing file gives an empty state; an

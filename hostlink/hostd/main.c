@@ -6,20 +6,25 @@
 #include "pd-i18n.h"
 
 #include "hostd-config.h"
+#include "hostd-conn.h"
 #include "hostd-daemon.h"
 #include "hostd-discovery.h"
 #include "hostd-doctor-read.h"
+#include "hostd-file.h"
 #include "hostd-doctor-run.h"
 #include "hostd-qm.h"
 #include "hostd-setup.h"
 #include "hostd-state.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define EXIT_PROBLEM 1
@@ -31,8 +36,13 @@ static const char *const summary
           "  setup VMID         add the hostlink channel to the VM's args (qm set); --dry-run\n"
           "                     prints the change only. The VM needs a full stop and start\n"
           "                     (not a reboot) to get the channel.\n"
+          "  setup VMID --reboot-as-cold-restart\n"
+          "                     also make the VM's reboots cold restarts (recorded in\n"
+          "                     hostd.conf; the VM config is not touched for it);\n"
+          "                     --no-reboot-as-cold-restart switches that off again\n"
           "  setup --remove VMID  take the channel out of the VM's args again, keeping\n"
-          "                     everything else (--dry-run works here too)\n"
+          "                     everything else, and switch the reboot conversion off\n"
+          "                     (--dry-run works here too)\n"
           "  status             the VMs hostd sees: link, policy, running and last cycle\n"
           "  check-config       validate the configuration and print the effective values\n"
           "  doctor [VMID...]   check the host and the VMs against the passthrough guide\n"
@@ -211,8 +221,88 @@ print_next_steps (PdHostdConfig *config, guint vmid)
   g_print (_ ("Then `passdesk-hostd status` shows the VM's link.\n"));
 }
 
+typedef enum
+{
+  REBOOT_KEEP, /* no option: the conversion stays as it is */
+  REBOOT_ON,   /* --reboot-as-cold-restart */
+  REBOOT_OFF,  /* --no-reboot-as-cold-restart, or setup --remove */
+} RebootChange;
+
+/* hostd.conf as it is now; "" with *@exists FALSE when there is none. */
+static gboolean
+read_conf (const char *path, char **text, gboolean *exists, GError **error)
+{
+  gsize len;
+  g_autoptr (GError) local = NULL;
+  *exists = pd_file_read_bounded (path, 1024 * 1024, text, &len, &local);
+  if (*exists)
+    return TRUE;
+  if (g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    {
+      *text = g_strdup ("");
+      return TRUE;
+    }
+  g_propagate_error (error, g_steal_pointer (&local));
+  return FALSE;
+}
+
+/* Writes @text to @path (to the file a symlink points at), keeping what
+ * was there (@old) as PATH.old; *@kept names it (NULL: no old file). */
+static gboolean
+write_conf (const char *path, gboolean existed, const char *old, const char *text, char **kept,
+            GError **error)
+{
+  g_autofree char *target = existed ? realpath (path, NULL) : NULL;
+  if (target == NULL)
+    target = g_strdup (path);
+  int mode = 0644;
+  struct stat st;
+  if (existed && stat (target, &st) == 0)
+    mode = st.st_mode & 07777;
+  g_autofree char *dir = g_path_get_dirname (target);
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "cannot create %s: %s", dir,
+                   g_strerror (e));
+      return FALSE;
+    }
+  *kept = NULL;
+  if (existed)
+    {
+      g_autofree char *old_path = g_strconcat (target, ".old", NULL);
+      if (!g_file_set_contents_full (old_path, old, -1, G_FILE_SET_CONTENTS_CONSISTENT, mode,
+                                     error))
+        return FALSE;
+      *kept = g_steal_pointer (&old_path);
+    }
+  return g_file_set_contents_full (target, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, mode, error);
+}
+
+/* What the conversion means, said once after it was switched on. */
+static void
+explain_reboot_on (const PdHostdConfig *config, guint vmid)
+{
+  const PdVmPolicy *p = pd_hostd_config_policy (config, vmid);
+  g_print (_ ("VM %u's reboots become cold restarts: when the guest reboots (desktop menu, "
+              "`systemctl reboot`, `reboot`), its passdesk agent asks hostd, which shuts the VM "
+              "down cleanly, keeps it off for %u s and starts it again, so every hook phase runs. "
+              "The rate limits apply as to any cold restart; a reboot they refuse stays a plain "
+              "reboot in place. A power off stays a power off.\n"),
+           vmid, p->cool_off);
+  g_print (_ ("VM %u's config is not changed for this: passdesk does not set `reboot: 0`, because "
+              "with it a reboot while hostd is not running would leave the VM off. Without hostd "
+              "or without the guest agent a reboot stays a plain reboot.\n"),
+           vmid);
+  if (!p->enabled)
+    g_print (_ ("Note: cold restarts are disabled for VM %u (enabled=false), so hostd refuses its "
+                "reboots too and they stay plain reboots until you set enabled=true.\n"),
+             vmid);
+}
+
 static int
-cmd_setup (PdHostdConfig *config, const char *vmid_text, gboolean remove, gboolean dry_run)
+cmd_setup (PdHostdConfig *config, const char *conf_path, const char *vmid_text, gboolean remove,
+           gboolean dry_run, RebootChange reboot)
 {
   guint vmid;
   if (!pd_vmid_parse (vmid_text, &vmid))
@@ -221,6 +311,8 @@ cmd_setup (PdHostdConfig *config, const char *vmid_text, gboolean remove, gboole
                   vmid_text, PD_VMID_MIN, PD_VMID_MAX);
       return EXIT_USAGE;
     }
+  if (remove)
+    reboot = REBOOT_OFF; /* without the channel nothing could convert a reboot */
   char id[16];
   g_snprintf (id, sizeof id, "%u", vmid);
   const char *get_args[] = { "config", id, NULL };
@@ -245,46 +337,114 @@ cmd_setup (PdHostdConfig *config, const char *vmid_text, gboolean remove, gboole
       g_printerr ("passdesk-hostd setup: %s\n", error->message);
       return EXIT_PROBLEM;
     }
-  if (plan == PD_SETUP_ALREADY_DONE)
+
+  /* The reboot conversion lives in hostd.conf, planned before anything runs. */
+  g_autofree char *conf_old = NULL, *conf_new = NULL;
+  gboolean conf_existed = FALSE;
+  if (reboot != REBOOT_KEEP)
     {
-      if (remove)
-        g_print (_ ("VM %u has no passdesk channel in its args; nothing to change.\n"), vmid);
-      else
-        g_print (_ ("VM %u already has the passdesk channel in its args; nothing to change.\n"),
-                 vmid);
-      return 0;
+      if (!read_conf (conf_path, &conf_old, &conf_existed, &error)
+          || !pd_setup_conf_reboot_cold (conf_old, vmid, reboot == REBOOT_ON, &conf_new, &error))
+        {
+          g_printerr ("passdesk-hostd setup: %s: %s\n", conf_path, error->message);
+          return EXIT_PROBLEM;
+        }
     }
+
   /* Nothing left of args: delete the key rather than leave an empty value. */
-  gboolean delete_args = *new_args == '\0';
-  g_print ("VM %u args\n  before: %s\n  after:  %s\n", vmid, old_args ? old_args : "(none)",
-           delete_args ? "(none)" : new_args);
+  gboolean change_args = plan == PD_SETUP_CHANGE;
+  gboolean delete_args = change_args && *new_args == '\0';
+  if (!change_args && remove)
+    g_print (_ ("VM %u has no passdesk channel in its args; nothing to change there.\n"), vmid);
+  else if (!change_args)
+    g_print (_ ("VM %u already has the passdesk channel in its args; nothing to change there.\n"),
+             vmid);
+  else
+    g_print ("VM %u args\n  before: %s\n  after:  %s\n", vmid, old_args ? old_args : "(none)",
+             delete_args ? "(none)" : new_args);
+  if (conf_new)
+    g_print (_ ("%s: [vm %u] %s=true %s\n"), conf_path, vmid, PD_CONFIG_KEY_REBOOT_COLD,
+             reboot == REBOOT_ON ? _ ("is added") : _ ("is taken out"));
+  else if (reboot == REBOOT_ON)
+    g_print (_ ("%s already turns VM %u's reboots into cold restarts; nothing to change there.\n"),
+             conf_path, vmid);
+  else if (reboot == REBOOT_OFF && !remove)
+    g_print (_ ("%s does not turn VM %u's reboots into cold restarts; nothing to change there.\n"),
+             conf_path, vmid);
+  if (reboot == REBOOT_ON && pd_setup_vm_has_no_reboot (r->output))
+    g_print (_ ("Note: VM %u's config has `reboot: 0`, set outside passdesk: QEMU then exits on a "
+                "guest reboot, and while hostd is not running nothing starts the VM again. The "
+                "conversion does not need it; `qm set %u --delete reboot` takes it out (it takes "
+                "effect at the next full stop and start).\n"),
+             vmid, vmid);
+
   if (dry_run)
     {
       if (delete_args)
-        g_print (_ ("Dry run: would run `%s set %u --delete args`; nothing was changed.\n"),
-                 config->qm, vmid);
-      else
-        g_print (_ ("Dry run: would run `%s set %u --args '%s'`; nothing was changed.\n"),
-                 config->qm, vmid, new_args);
+        g_print (_ ("Dry run: would run `%s set %u --delete args`.\n"), config->qm, vmid);
+      else if (change_args)
+        g_print (_ ("Dry run: would run `%s set %u --args '%s'`.\n"), config->qm, vmid, new_args);
+      if (conf_new)
+        g_print (_ ("Dry run: would write %s%s.\n"), conf_path,
+                 conf_existed ? _ (" (keeping the old file as .old)") : "");
+      g_print (_ ("Dry run: nothing was changed.\n"));
       return 0;
     }
-  const char *set_args[] = { "set", id, "--args", new_args, NULL };
-  const char *delete_argv[] = { "set", id, "--delete", "args", NULL };
-  g_autoptr (PdQmResult) s = qm_sync (config, delete_args ? delete_argv : set_args);
-  if (s->outcome != PD_QM_EXITED || s->exit_status != 0)
+  if (!change_args && conf_new == NULL)
+    return 0;
+  if (change_args)
     {
-      g_autofree char *why = qm_failure (s);
-      g_printerr (_ ("passdesk-hostd setup: `%s set %u %s` did not work: %s. Nothing was "
-                     "changed.\n"),
-                  config->qm, vmid, delete_args ? "--delete args" : "--args ...", why);
-      return EXIT_PROBLEM;
+      const char *set_args[] = { "set", id, "--args", new_args, NULL };
+      const char *delete_argv[] = { "set", id, "--delete", "args", NULL };
+      g_autoptr (PdQmResult) s = qm_sync (config, delete_args ? delete_argv : set_args);
+      if (s->outcome != PD_QM_EXITED || s->exit_status != 0)
+        {
+          g_autofree char *why = qm_failure (s);
+          g_printerr (_ ("passdesk-hostd setup: `%s set %u %s` did not work: %s. Nothing was "
+                         "changed.\n"),
+                      config->qm, vmid, delete_args ? "--delete args" : "--args ...", why);
+          return EXIT_PROBLEM;
+        }
     }
-  if (remove)
+  if (conf_new)
+    {
+      g_autofree char *kept = NULL;
+      if (!write_conf (conf_path, conf_existed, conf_old, conf_new, &kept, &error))
+        {
+          g_printerr (_ ("passdesk-hostd setup: cannot write %s: %s. %s\n"), conf_path,
+                      error->message,
+                      change_args ? _ ("The VM's args were changed; the reboot setting was not: "
+                                       "fix the cause and run setup again.")
+                                  : _ ("Nothing was changed."));
+          return EXIT_PROBLEM;
+        }
+      if (kept)
+        g_print (_ ("The previous %s is kept as %s.\n"), conf_path, kept);
+    }
+  if (remove && change_args)
     g_print (_ ("Done. The channel is gone from VM %u's args; a running VM keeps it until its next "
                 "full stop and start (`qm shutdown %u && qm start %u`).\n"),
              vmid, vmid, vmid);
-  else
+  else if (change_args)
     print_next_steps (config, vmid);
+  else
+    g_print (_ ("Done.\n"));
+  if (conf_new && reboot == REBOOT_ON)
+    explain_reboot_on (config, vmid);
+  else if (conf_new)
+    g_print (
+        _ ("VM %u's reboots are plain reboots in place again (no hook runs); the VM config was "
+           "not touched.\n"),
+        vmid);
+  g_autofree char *undo
+      = reboot == REBOOT_ON ? g_strdup_printf (
+            _ (" To undo it: passdesk-hostd setup %u --no-reboot-as-cold-restart."), vmid)
+                            : NULL;
+  if (conf_new)
+    g_print (_ ("hostd reads %s when it starts: run `systemctl restart passdesk-hostd` for this to "
+                "take effect (the guest agent hears it when it reconnects; `passdesk-hostd status` "
+                "shows whether it works).%s\n"),
+             conf_path, undo ? undo : "");
   return 0;
 }
 
@@ -324,6 +484,45 @@ cmp_uint (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
+/* The "reboot:" line: whether the VM's reboots become cold restarts, and
+ * if they are meant to, whether that works right now and what is missing. */
+static void
+print_reboot_line (const PdVmState *st, const PdVmPolicy *p, guint vmid, gboolean running,
+                   gboolean conf_newer)
+{
+  if (!p->reboot_cold)
+    {
+      g_print (
+          _ ("  reboot: a guest reboot stays a reboot in place (no hook runs); `passdesk-hostd "
+             "setup %u --reboot-as-cold-restart` makes it a cold restart\n"),
+          vmid);
+      return;
+    }
+  const char *agent = st->guest_name ? st->guest_name : "?";
+  g_print (_ ("  reboot: becomes a cold restart (cool-off %u s); "), p->cool_off);
+  if (!running)
+    g_print (_ ("not working now: hostd is not running, so a guest reboot is a plain reboot\n"));
+  else if (conf_newer)
+    g_print (_ ("may not be in force yet: hostd.conf changed after hostd started (`systemctl "
+                "restart passdesk-hostd`)\n"));
+  else if (!p->enabled)
+    g_print (_ ("not working: cold restarts are disabled for this VM (enabled=false), so its "
+                "reboots stay plain reboots\n"));
+  else if (!st->connected)
+    g_print (_ ("not working now: no guest agent is connected, so a guest reboot is a plain "
+                "reboot\n"));
+  else if (st->guest_reboot == PD_HOSTD_GUEST_REBOOT_YES)
+    g_print (_ ("working: the guest agent (%s) converts reboots\n"), agent);
+  else if (st->guest_reboot == PD_HOSTD_GUEST_REBOOT_NO)
+    g_print (_ ("not working: the guest agent (%s) said it will not convert reboots (`passdesk "
+                "status` in the guest says why)\n"),
+             agent);
+  else
+    g_print (_ ("not working: the guest agent (%s) is too old to convert reboots; update the "
+                "passdesk package in the guest\n"),
+             agent);
+}
+
 static int
 cmd_status (PdHostdConfig *config)
 {
@@ -340,6 +539,17 @@ cmd_status (PdHostdConfig *config)
   else
     g_print (_ ("passdesk-hostd: not running (start it with `systemctl start passdesk-hostd`)\n"));
   g_print (_ ("socket directory: %s\nqm: %s\n"), config->socket_dir, config->qm);
+  /* A config edited after hostd started (setup --reboot-as-cold-restart)
+   * is not what the running hostd serves. */
+  struct stat conf_st;
+  gboolean conf_newer
+      = running && state->daemon_started > 0 && config->path && stat (config->path, &conf_st) == 0
+        && (gint64) conf_st.st_mtim.tv_sec * G_USEC_PER_SEC + conf_st.st_mtim.tv_nsec / 1000
+               > state->daemon_started;
+  if (conf_newer)
+    g_print (_ ("configuration: %s changed after hostd started; run `systemctl restart "
+                "passdesk-hostd` to put it in force\n"),
+             config->path);
 
   /* Every VM anyone knows of: a socket, a state record, a config group, and
    * a VM config with the channel (what setup wrote, before QEMU made a
@@ -410,6 +620,7 @@ cmd_status (PdHostdConfig *config)
                p->enabled ? "enabled" : "disabled", p->cool_off, p->cool_off_min, p->cool_off_max,
                p->shutdown_timeout, pd_on_timeout_to_string (p->on_timeout), p->min_interval,
                p->max_per_day);
+      print_reboot_line (st, p, vmid, running, conf_newer);
       if (next)
         g_print (_ ("  budget: %u left today, next allowed in %u s\n"), left, next);
       else
@@ -475,6 +686,8 @@ cmd_check_config (PdHostdConfig *c)
       g_autofree char *g = g_strdup_printf ("vm %u", vmid);
       g_print ("\n");
       print_policy (g, pd_hostd_config_policy (c, vmid));
+      g_print ("%s=%s\n", PD_CONFIG_KEY_REBOOT_COLD,
+               pd_hostd_config_policy (c, vmid)->reboot_cold ? "true" : "false");
     }
   return 0;
 }
@@ -486,6 +699,7 @@ main (int argc, char **argv)
   g_autofree char *config_path = NULL;
   g_autofree char *root = NULL;
   gboolean dry_run = FALSE, remove = FALSE, version = FALSE, json = FALSE;
+  gboolean reboot_on = FALSE, reboot_off = FALSE;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
       N_ ("Configuration file (default /etc/passdesk/hostd.conf)"), N_ ("FILE") },
@@ -493,6 +707,10 @@ main (int argc, char **argv)
       N_ ("setup: print the change, change nothing"), NULL },
     { "remove", 0, 0, G_OPTION_ARG_NONE, &remove,
       N_ ("setup: take the channel out of the VM's args"), NULL },
+    { "reboot-as-cold-restart", 0, 0, G_OPTION_ARG_NONE, &reboot_on,
+      N_ ("setup: the VM's reboots become cold restarts (hostd.conf)"), NULL },
+    { "no-reboot-as-cold-restart", 0, 0, G_OPTION_ARG_NONE, &reboot_off,
+      N_ ("setup: the VM's reboots stay reboots in place"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_ ("doctor: print the findings as JSON"), NULL },
     { "root", 0, 0, G_OPTION_ARG_FILENAME, &root,
       N_ ("doctor: read the host's files below DIR (default $PASSDESK_HOST_ROOT or /)"),
@@ -501,7 +719,8 @@ main (int argc, char **argv)
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new (
-      "[run | setup [--remove] VMID | status | check-config | doctor [VMID...]]");
+      "[run | setup [--remove] VMID [--[no-]reboot-as-cold-restart] | status | check-config | "
+      "doctor [VMID...]]");
   g_option_context_set_summary (ctx, N_ ("The Proxmox host side of passdesk: serves the guests' "
                                          "hostlink channels and runs clean cold restarts (qm "
                                          "shutdown, cool-off, qm start)."));
@@ -538,6 +757,19 @@ main (int argc, char **argv)
                   dry_run ? "dry-run" : "remove");
       return EXIT_USAGE;
     }
+  if ((reboot_on || reboot_off) && !g_str_equal (cmd, "setup"))
+    {
+      g_printerr (
+          _ ("passdesk-hostd: --%sreboot-as-cold-restart goes with setup only (see --help)\n"),
+          reboot_on ? "" : "no-");
+      return EXIT_USAGE;
+    }
+  if (reboot_on && (reboot_off || remove))
+    {
+      g_printerr (_ ("passdesk-hostd: --reboot-as-cold-restart cannot go with --%s (see --help)\n"),
+                  reboot_off ? "no-reboot-as-cold-restart" : "remove");
+      return EXIT_USAGE;
+    }
   if ((json || root) && !g_str_equal (cmd, "doctor"))
     {
       g_printerr (_ ("passdesk-hostd: --json and --root go with doctor only (see --help)\n"));
@@ -565,7 +797,11 @@ main (int argc, char **argv)
 
   g_autoptr (PdHostdConfig) owned = config;
   if (g_str_equal (cmd, "setup"))
-    return cmd_setup (config, argv[2], remove, dry_run);
+    return cmd_setup (config, config_path ? config_path : PD_HOSTD_DEFAULT_CONFIG, argv[2], remove,
+                      dry_run,
+                      reboot_on    ? REBOOT_ON
+                      : reboot_off ? REBOOT_OFF
+                                   : REBOOT_KEEP);
   if (g_str_equal (cmd, "status"))
     return cmd_status (config);
   if (g_str_equal (cmd, "doctor"))

@@ -143,6 +143,51 @@ test_ready_limited_disabled_failed (void)
   g_assert_cmpstr (pd_component_get_detail (ok, "last-cycle"), ==, "ok");
 }
 
+/* Issue 14: what Restart will do, said before anyone presses it. */
+static void
+test_restart_words (void)
+{
+  PdHostInfo h = host_info ();
+  g_autoptr (PdComponent) off = word (PD_GUEST_LINK_READY, NULL, FALSE, &h);
+  g_assert_cmpstr (pd_component_get_detail (off, "reboot-cold"), ==, "no");
+  g_assert_nonnull (strstr (pd_component_get_detail (off, "restart"),
+                            "Restart is a plain restart: the host does not turn this VM's "
+                            "reboots into cold restarts"));
+
+  h.reboot_cold = TRUE;
+  g_autoptr (PdComponent) on = word (PD_GUEST_LINK_READY, NULL, FALSE, &h);
+  g_assert_cmpstr (pd_component_get_detail (on, "reboot-cold"), ==, "yes");
+  g_assert_cmpstr (pd_component_get_detail (on, "restart"), ==,
+                   "Restart will be a cold restart: the VM stays off for 10 s.");
+  g_assert_cmpint (on->state, ==, PD_STATE_OK);
+  g_assert_cmpuint (on->advice->len, ==, 0);
+
+  /* The host would refuse it now: the rate limit, or disabled. */
+  h.next_allowed_in = 240;
+  h.rate_left = 0;
+  g_autoptr (PdComponent) limited = word (PD_GUEST_LINK_READY, NULL, FALSE, &h);
+  g_assert_cmpstr (pd_component_get_detail (limited, "reboot-cold"), ==, "later");
+  g_assert_cmpstr (pd_component_get_detail (limited, "restart"), ==,
+                   "Restart is a plain restart for now: the host allows the next cold restart "
+                   "in 240 s.");
+  h.next_allowed_in = 0;
+  g_autoptr (PdComponent) spent = word (PD_GUEST_LINK_READY, NULL, FALSE, &h);
+  g_assert_cmpstr (pd_component_get_detail (spent, "reboot-cold"), ==, "later");
+  g_assert_nonnull (strstr (pd_component_get_detail (spent, "restart"), "rate limit"));
+  h.rate_left = 1;
+  h.enabled = FALSE;
+  g_autoptr (PdComponent) disabled = word (PD_GUEST_LINK_READY, NULL, FALSE, &h);
+  g_assert_cmpstr (pd_component_get_detail (disabled, "reboot-cold"), ==, "later");
+  g_assert_cmpstr (pd_component_get_detail (disabled, "restart"), ==,
+                   "Restart is a plain restart: cold restarts are disabled for this VM on the "
+                   "host.");
+
+  /* No host: nothing is said (the agent says after the reboot why it was plain). */
+  g_autoptr (PdComponent) disc = word (PD_GUEST_LINK_DISCONNECTED, NULL, FALSE, NULL);
+  g_assert_null (pd_component_get_detail (disc, "restart"));
+  g_assert_null (pd_component_get_detail (disc, "reboot-cold"));
+}
+
 static void
 test_unavailable (void)
 {
@@ -290,6 +335,7 @@ main (int argc, char **argv)
   g_test_add_func ("/guest-component/ready", test_ready);
   g_test_add_func ("/guest-component/ready-limited-disabled-failed",
                    test_ready_limited_disabled_failed);
+  g_test_add_func ("/guest-component/restart-words", test_restart_words);
   g_test_add_func ("/guest-component/unavailable", test_unavailable);
   g_test_add_func ("/host-component/no-report", test_host_no_report);
   g_test_add_func ("/host-component/report", test_host_report);

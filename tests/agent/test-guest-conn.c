@@ -179,6 +179,7 @@ test_handshake (Fixture *f, gconstpointer data)
   g_assert_cmpuint (h->rate_left, ==, 2);
   g_assert_cmpuint (h->next_allowed_in, ==, 0);
   g_assert_false (h->has_last);
+  g_assert_false (h->reboot_cold); /* a host that does not say converts nothing */
 
   /* Ready: PING gets PONG, and no timer is left. */
   feed (f, "PING 8\n");
@@ -200,8 +201,14 @@ test_handshake (Fixture *f, gconstpointer data)
   g_assert_cmpuint (h->last_time, ==, 1795999999);
   g_assert_cmpuint (h->last_duration, ==, 61);
   g_assert_cmpstr (h->last_text, ==, "qm start failed");
+  g_assert_false (h->reboot_cold);
+  /* The host turns this VM's reboots into cold restarts. */
+  feed (f, "HELLO 11 " HELLO_ARGS " reboot-cold=1\n");
+  g_assert_true (pd_guest_conn_get_host (f->conn)->reboot_cold);
+  assert_effects (f, "changed", NULL);
   /* The same result again is not news. */
-  feed (f, "HELLO 10 " HELLO_ARGS " last=failed last-time=1795999999\n");
+  feed (f, "HELLO 12 " HELLO_ARGS " last=failed last-time=1795999999 reboot-cold=0\n");
+  g_assert_false (pd_guest_conn_get_host (f->conn)->reboot_cold);
   assert_effects (f, "changed", NULL);
 }
 

@@ -20,10 +20,31 @@ test_table (void)
   g_assert_null (strstr (t, "\033["));
 }
 
+/* Issue 14: what Restart will do is printed under the host link's summary;
+ * other details stay in --json and the status window. */
+static void
+test_restart_line (void)
+{
+  g_autoptr (PdReport) r = pd_report_new ("agent");
+  PdComponent *c
+      = pd_component_new (PD_COMPONENT_HOSTLINK, PD_STATE_OK, "Connected to pve (VM 100)");
+  pd_component_set_detail (c, "host", "pve");
+  pd_component_set_detail (c, "restart",
+                           "Restart will be a cold restart: the VM stays off for 10 s.");
+  pd_component_set_detail (c, "reboot-cold", "yes");
+  pd_report_take (r, c);
+  g_autofree char *t = pd_report_format_table (r, FALSE, 0);
+  g_assert_nonnull (strstr (t, "Connected to pve (VM 100)\n"));
+  g_assert_nonnull (strstr (t, "  Restart will be a cold restart: the VM stays off for 10 s.\n"));
+  g_assert_null (strstr (t, "pve\n"));
+  g_assert_null (strstr (t, "yes"));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cli/report-table", test_table);
+  g_test_add_func ("/cli/report-table/restart-line", test_restart_line);
   return g_test_run ();
 }

@@ -52,7 +52,8 @@ fake_view (gpointer data, PdHostdView *v)
 }
 
 static gboolean
-fake_restart (gpointer data, guint32 id, guint cool_off, const char *reason, char **why)
+fake_restart (gpointer data, guint32 id, guint cool_off, const char *reason, gboolean reboot,
+              char **why)
 {
   Fake *f = data;
   g_assert_true (pd_hostd_conn_is_ready (f->conn));

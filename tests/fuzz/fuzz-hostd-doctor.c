@@ -52,7 +52,7 @@ view (gpointer d, PdHostdView *v)
 }
 
 static gboolean
-restart (gpointer d, guint32 id, guint c, const char *r, char **why)
+restart (gpointer d, guint32 id, guint c, const char *r, gboolean rb, char **why)
 {
   return FALSE;
 }

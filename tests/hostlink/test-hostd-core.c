@@ -53,7 +53,8 @@ test_config_vm_groups (void)
 {
   const char *text = "[global]\ncool-off=20\non-timeout=leave-running\n"
                      "[vm 100]\nenabled=false\n"
-                     "[vm 101]\nshutdown-timeout=60\non-timeout=force-stop\n";
+                     "[vm 101]\nshutdown-timeout=60\non-timeout=force-stop\n"
+                     "[vm 102]\nreboot-as-cold-restart=true\n";
   g_autoptr (GError) error = NULL;
   g_autoptr (PdHostdConfig) c = pd_hostd_config_load_data (text, strlen (text), "t.conf", &error);
   g_assert_no_error (error);
@@ -63,9 +64,14 @@ test_config_vm_groups (void)
   g_assert_cmpint (pd_hostd_config_policy (c, 100)->on_timeout, ==, PD_ON_TIMEOUT_LEAVE_RUNNING);
   g_assert_cmpuint (pd_hostd_config_policy (c, 101)->shutdown_timeout, ==, 60);
   g_assert_cmpint (pd_hostd_config_policy (c, 101)->on_timeout, ==, PD_ON_TIMEOUT_FORCE_STOP);
+  /* Reboots become cold restarts only where a VM's group says so. */
+  g_assert_true (pd_hostd_config_policy (c, 102)->reboot_cold);
+  g_assert_false (pd_hostd_config_policy (c, 101)->reboot_cold);
+  g_assert_false (c->defaults.reboot_cold);
   /* A VM without a group gets the global policy. */
-  g_assert_true (pd_hostd_config_policy (c, 102)->enabled);
-  g_assert_cmpuint (pd_hostd_config_policy (c, 102)->cool_off, ==, 20);
+  g_assert_true (pd_hostd_config_policy (c, 103)->enabled);
+  g_assert_cmpuint (pd_hostd_config_policy (c, 103)->cool_off, ==, 20);
+  g_assert_false (pd_hostd_config_policy (c, 103)->reboot_cold);
 }
 
 static void
@@ -81,6 +87,8 @@ test_config_errors (void)
     { "[global]\nenabled=yes\n", "[global] enabled" },
     { "[global]\nqm=qm\n", "[global] qm" },
     { "[vm 100]\nsocket-dir=/tmp\n", "belongs in [global]" },
+    { "[global]\nreboot-as-cold-restart=true\n", "belongs in a VM's group ([vm VMID])" },
+    { "[vm 100]\nreboot-as-cold-restart=1\n", "[vm 100] reboot-as-cold-restart" },
     { "[vm 99]\n", "unknown group [vm 99]" },
     { "[vm abc]\n", "unknown group [vm abc]" },
     { "[vms 100]\n", "unknown group" },
@@ -431,6 +439,60 @@ test_qm_runner (void)
   g_assert_cmpint (r4->outcome, ==, PD_QM_SPAWN_FAILED);
 }
 
+/* --reboot-as-cold-restart: hostd.conf edited in place, every other byte kept. */
+static void
+test_setup_conf_reboot (void)
+{
+  struct
+  {
+    const char *before;
+    gboolean on;
+    const char *after; /* NULL: nothing to change */
+  } cases[] = {
+    /* No file yet, or one without the VM's group: the group is added at the end. */
+    { NULL, TRUE, "[vm 100]\nreboot-as-cold-restart=true\n" },
+    { "# mine\n[global]\ncool-off=20", TRUE,
+      "# mine\n[global]\ncool-off=20\n\n[vm 100]\nreboot-as-cold-restart=true\n" },
+    /* The group is there: the key goes after its last line. */
+    { "[vm 100]\nenabled = true\n# note\n\n[vm 101]\nenabled=false\n", TRUE,
+      "[vm 100]\nenabled = true\n# note\nreboot-as-cold-restart=true\n\n[vm "
+      "101]\nenabled=false\n" },
+    { "[vm 101]\n[vm 100]\n", TRUE, "[vm 101]\n[vm 100]\nreboot-as-cold-restart=true\n" },
+    /* Set to false by hand: replaced; already on: nothing to do. */
+    { "[vm 100]\nreboot-as-cold-restart = false\ncool-off=5\n", TRUE,
+      "[vm 100]\nreboot-as-cold-restart=true\ncool-off=5\n" },
+    { "[vm 100]\n reboot-as-cold-restart = true \n", TRUE, NULL },
+    /* Off: the line goes; the group too when setup made it, with its blank line. */
+    { "[global]\ncool-off=20\n\n[vm 100]\nreboot-as-cold-restart=true\n", FALSE,
+      "[global]\ncool-off=20\n" },
+    { "[vm 100]\nenabled=false\nreboot-as-cold-restart=true\n[vm 101]\n", FALSE,
+      "[vm 100]\nenabled=false\n[vm 101]\n" },
+    { "[vm 100]\n# kept for later\nreboot-as-cold-restart=true\n", FALSE,
+      "[vm 100]\n# kept for later\n" },
+    { "[vm 101]\nreboot-as-cold-restart=true\n", FALSE, NULL },
+    { NULL, FALSE, NULL },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *out = NULL;
+      g_autoptr (GError) error = NULL;
+      g_assert_true (pd_setup_conf_reboot_cold (cases[i].before, 100, cases[i].on, &out, &error));
+      g_assert_no_error (error);
+      if (g_strcmp0 (out, cases[i].after) != 0)
+        g_error ("case %u: got \"%s\", want \"%s\"", i, out, cases[i].after);
+    }
+  /* A [global] key that makes the result invalid is not written over. */
+  g_autofree char *out = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_false (pd_setup_conf_reboot_cold ("[global]\nfrob=1\n", 100, TRUE, &out, &error));
+  g_assert_null (out);
+  g_assert_nonnull (strstr (error->message, "Nothing was changed"));
+
+  g_assert_true (pd_setup_vm_has_no_reboot ("boot: order=scsi0\nreboot: 0\n"));
+  g_assert_false (pd_setup_vm_has_no_reboot ("reboot: 1\n"));
+  g_assert_false (pd_setup_vm_has_no_reboot ("boot: c\n[snap]\nreboot: 0\n"));
+}
+
 /* ---- the connection core ---- */
 
 typedef struct
@@ -442,6 +504,7 @@ typedef struct
   guint32 request;
   guint restarts;
   guint last_cool_off;
+  gboolean last_reboot;
 } Host;
 
 static void
@@ -459,11 +522,13 @@ host_view (gpointer data, PdHostdView *v)
 }
 
 static gboolean
-host_restart (gpointer data, guint32 id, guint cool_off, const char *reason, char **why)
+host_restart (gpointer data, guint32 id, guint cool_off, const char *reason, gboolean reboot,
+              char **why)
 {
   Host *h = data;
   h->restarts++;
   h->last_cool_off = cool_off;
+  h->last_reboot = reboot;
   h->running = TRUE;
   h->request = id;
   return TRUE;
@@ -587,6 +652,90 @@ test_conn_core (void)
   g_assert_cmpuint (errors, <, 40);
 }
 
+/* Feeds @text, returns what the host wrote, undecoded. */
+static char *
+feed_raw (PdHostdConn *c, const char *text)
+{
+  GString *out = g_string_new (NULL);
+  guint lines;
+  g_assert_true (pd_hostd_conn_feed (c, text, strlen (text), g_get_monotonic_time (), out, &lines));
+  return g_string_free (out, FALSE);
+}
+
+/* Issue 14: HELLO reboot-cold says whether the host converts this VM's
+ * reboots; RESTART kind=reboot is served like any request when it does
+ * (policy and rate limits included) and refused, naming the setup
+ * option, when it does not; READY reboot-cold is what the agent said. */
+static void
+test_conn_reboot (void)
+{
+  Host h = { .policy = { .enabled = TRUE,
+                         .cool_off = 10,
+                         .cool_off_min = 5,
+                         .cool_off_max = 120,
+                         .shutdown_timeout = 180,
+                         .min_interval = 300,
+                         .max_per_day = 6 } };
+  g_autoptr (PdHostdConn) c = pd_hostd_conn_new (&host_ops, &h);
+  g_autoptr (GString) out = g_string_new (NULL);
+  pd_hostd_conn_start (c, out);
+  g_assert_nonnull (strstr (out->str, " reboot-cold=0"));
+  /* (The LF ends whatever half line was there before.) */
+  g_autofree char *r1 = feed (c, "\nREADY 1 proto=1 agent=0.1.0\n", NULL);
+  g_assert_cmpint (pd_hostd_conn_get_guest_reboot (c), ==, PD_HOSTD_GUEST_REBOOT_UNSAID);
+  g_assert_cmpuint (pd_hostd_conn_get_handshakes (c), ==, 1);
+
+  /* The conversion is off: a reboot is refused and the guest reboots in place. */
+  g_autofree char *r2 = feed_raw (c, "RESTART 3 kind=reboot reason=reboot\n");
+  g_assert_true (g_str_has_prefix (r2, "REFUSE 3 code=disabled text="));
+  g_assert_nonnull (strstr (r2, "setup%20100%20--reboot-as-cold-restart"));
+  g_assert_nonnull (strstr (r2, "plain%20one"));
+  g_autofree char *r3 = feed (c, "RESTART 4 kind=frob\n", NULL);
+  g_assert_cmpstr (r3, ==, "REFUSE 4 bad-request");
+  g_assert_cmpuint (h.restarts, ==, 0);
+  g_autofree char *r4 = feed (c, "RESTART 5 kind=request\n", NULL);
+  g_assert_cmpstr (r4, ==, "ACCEPT 5");
+  g_assert_false (h.last_reboot);
+
+  /* On: HELLO says so; the agent's READY says it converts. */
+  h.running = FALSE;
+  h.policy.reboot_cold = TRUE;
+  g_autofree char *r5 = feed_raw (c, "RESYNC 6\n");
+  g_assert_nonnull (strstr (r5, "HELLO 2 "));
+  g_assert_nonnull (strstr (r5, " reboot-cold=1"));
+  g_autofree char *r6 = feed (c, "READY 2 proto=1 agent=0.2 reboot-cold=1\n", NULL);
+  g_assert_cmpint (pd_hostd_conn_get_guest_reboot (c), ==, PD_HOSTD_GUEST_REBOOT_YES);
+  g_assert_cmpuint (pd_hostd_conn_get_handshakes (c), ==, 2);
+  g_autofree char *r7 = feed_raw (c, "RESTART 7 kind=reboot reason=reboot\n");
+  g_assert_true (g_str_has_prefix (r7, "ACCEPT 7 cool-off=10 "));
+  g_assert_nonnull (strstr (r7, "turns%20this%20reboot%20into%20a%20cold%20restart"));
+  g_assert_true (h.last_reboot);
+  g_assert_cmpuint (h.restarts, ==, 2);
+
+  /* The same policy as any request: busy, rate limit, disabled. */
+  g_autofree char *r8 = feed (c, "RESTART 8 kind=reboot\n", NULL);
+  g_assert_cmpstr (r8, ==, "REFUSE 8 busy");
+  h.running = FALSE;
+  h.next_allowed_in = 120;
+  g_autofree char *r9 = feed_raw (c, "RESTART 9 kind=reboot\n");
+  g_assert_true (g_str_has_prefix (r9, "REFUSE 9 code=rate-limited "));
+  g_assert_nonnull (strstr (r9, "retry-in=120"));
+  h.next_allowed_in = 0;
+  h.policy.enabled = FALSE;
+  g_autofree char *r10 = feed (c, "RESTART 10 kind=reboot\n", NULL);
+  g_assert_cmpstr (r10, ==, "REFUSE 10 disabled");
+  g_assert_cmpuint (h.restarts, ==, 2);
+
+  /* READY reboot-cold=0, or a value that is no boolean: it will not convert. */
+  g_autofree char *r11 = feed (c, "RESYNC 11\nREADY 3 proto=1 reboot-cold=0\n", NULL);
+  g_assert_cmpint (pd_hostd_conn_get_guest_reboot (c), ==, PD_HOSTD_GUEST_REBOOT_NO);
+  g_autofree char *r12 = feed (c, "RESYNC 12\nREADY 4 proto=1 reboot-cold=yes\n", NULL);
+  g_assert_cmpint (pd_hostd_conn_get_guest_reboot (c), ==, PD_HOSTD_GUEST_REBOOT_NO);
+  /* Not ready (a RESYNC pending): nothing said. */
+  g_autofree char *r13 = feed (c, "RESYNC 13\n", NULL);
+  g_assert_cmpint (pd_hostd_conn_get_guest_reboot (c), ==, PD_HOSTD_GUEST_REBOOT_UNSAID);
+}
+
 static void
 test_config_nul (void)
 {
@@ -699,9 +848,11 @@ main (int argc, char **argv)
   g_test_add_func ("/hostd/setup/plan", test_setup_plan);
   g_test_add_func ("/hostd/setup/refuses", test_setup_refuses);
   g_test_add_func ("/hostd/setup/remove", test_setup_remove);
+  g_test_add_func ("/hostd/setup/conf-reboot", test_setup_conf_reboot);
   g_test_add_func ("/hostd/state/rate-limits-and-file", test_rate_limits);
   g_test_add_func ("/hostd/qm/parse", test_qm_parse);
   g_test_add_func ("/hostd/qm/runner", test_qm_runner);
   g_test_add_func ("/hostd/conn/core", test_conn_core);
+  g_test_add_func ("/hostd/conn/reboot", test_conn_reboot);
   return g_test_run ();
 }

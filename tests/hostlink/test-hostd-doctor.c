@@ -592,7 +592,7 @@ rh_view (gpointer data, PdHostdView *v)
 }
 
 static gboolean
-rh_restart (gpointer d, guint32 id, guint cool_off, const char *reason, char **why)
+rh_restart (gpointer d, guint32 id, guint cool_off, const char *reason, gboolean reboot, char **why)
 {
   return FALSE;
 }

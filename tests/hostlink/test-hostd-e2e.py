@@ -1900,6 +1900,314 @@ def case_flood_many(env):
             q.close()
 
 
+# ------------------------------------------------- issue 14: reboots as cold restarts
+
+REBOOT_ON = "[vm 100]\nreboot-as-cold-restart=true\n"
+
+
+def add_hookscript(env, vmid):
+    """Gives the VM a hookscript, so fake-qm logs its phases (hooks.log)."""
+    with open(os.path.join(env.fake, f"{vmid}.conf"), "a") as f:
+        f.write(f"hookscript: local:snippets/vm{vmid}-hooks.sh\n")
+
+
+def hooks(env, vmid):
+    p = os.path.join(env.fake, "hooks.log")
+    if not os.path.exists(p):
+        return []
+    out = [json.loads(l) for l in open(p)]
+    return [h for h in out if h["vmid"] == str(vmid)]
+
+
+def ready(g, hello, extra=""):
+    """READY to @hello with @extra keys; a PING round trip proves hostd read it."""
+    g.send(f"\nREADY {hello['id']} proto=1 agent=test{extra}\n")
+    g.send("PING 99\n")
+    g.expect("PONG", 10, id=99)
+
+
+def reboot_line(env, vmid=100):
+    out = env.hostd_cli("status").stdout
+    sect = out.split(f"\nVM {vmid}\n")
+    if len(sect) < 2:
+        return ""
+    return next((l for l in sect[1].splitlines() if l.startswith("  reboot: ")), "")
+
+
+def case_reboot_cycle(env):
+    """Conversion on: RESTART kind=reboot runs the cold-restart cycle, the four
+    hook phases in order with the cool-off between post-stop and pre-start;
+    the journal names the reboot and its reason; the next HELLO the result."""
+    add_hookscript(env, 100)
+    env.start_hostd()
+    g = Guest(env, 100)
+    hello = g.expect("HELLO")
+    check(hello.get("reboot-cold") == "1" and hello["cool-off-default"] == "2",
+          f"HELLO says the host converts reboots: {hello}")
+    ready(g, hello, " reboot-cold=1")
+    wait_for(lambda: "working: the guest agent (test) converts reboots" in reboot_line(env), 5,
+             "status: working")
+    g.send("RESTART 21 kind=reboot reason=the%20user%20chose%20Restart\n")
+    acc = g.expect("ACCEPT", id=21)
+    check(acc["cool-off"] == "2" and "turns this reboot into a cold restart" in acc["text"],
+          f"ACCEPT: {acc}")
+    g.wait_closed()
+    g.close()
+    wait_cycle_done(env, 100)
+    hs = hooks(env, 100)
+    phases = [h["phase"] for h in hs]
+    check(phases == ["pre-stop", "post-stop", "pre-start", "post-start"],
+          f"the four hook phases in order: {phases}")
+    check(hs[2]["t"] - hs[1]["t"] >= 1.9,
+          f"cool-off honoured: {hs[2]['t'] - hs[1]['t']:.2f} s from post-stop to pre-start")
+    check(squash(env.verbs(100)).startswith("shutdown"), f"qm calls: {env.verbs(100)}")
+    log = env.hostd_log()
+    check("VM 100: the guest is rebooting; turning the reboot into a cold restart (request 21, "
+          "cool-off 2 s): the user chose Restart" in log, f"journal message:\n{log}")
+    g = Guest(env, 100)
+    hello = g.hello_with_result()
+    check(hello.get("last") == "ok" and hello.get("reboot-cold") == "1",
+          f"result in the next HELLO: {hello}")
+    g.close()
+
+
+def case_reboot_rate_limit(env):
+    """A converted reboot counts against the rate limit like any request, and is
+    refused by it: the guest reboots in place; no qm call, no hook."""
+    add_hookscript(env, 100)
+    env.start_hostd()
+    g = Guest(env, 100)
+    ready(g, g.expect("HELLO"), " reboot-cold=1")
+    g.send("RESTART 1 kind=reboot\n")
+    g.expect("ACCEPT", id=1)
+    g.wait_closed()
+    g.close()
+    wait_cycle_done(env, 100)
+    n_calls, n_hooks = len(env.calls(100)), len(hooks(env, 100))
+    g = Guest(env, 100)
+    hello = g.expect("HELLO")
+    ready(g, hello, " reboot-cold=1")
+    check(hello["rate-left"] == "0" and int(hello["next-allowed-in"]) > 0,
+          f"the reboot used the budget: {hello}")
+    g.send("RESTART 2 kind=reboot reason=reboot\n")
+    r = g.expect("REFUSE", id=2)
+    check(r["code"] == "rate-limited" and 250 <= int(r["retry-in"]) <= 300, f"REFUSE: {r}")
+    check(r["retry-in"] in r["text"], f"the sentence names the time: {r['text']}")
+    time.sleep(0.3)
+    check(len(env.calls(100)) == n_calls and len(hooks(env, 100)) == n_hooks,
+          "nothing ran for the refused reboot")
+    g.close()
+
+
+def case_reboot_off(env):
+    """Conversion off (the default): HELLO says reboot-cold=0 and a kind=reboot is
+    refused with the setup command to switch it on; an unknown kind is a bad
+    request; nothing runs."""
+    env.start_hostd()
+    g = Guest(env, 100)
+    hello = g.expect("HELLO")
+    check(hello.get("reboot-cold") == "0" and hello["enabled"] == "1", f"HELLO: {hello}")
+    ready(g, hello, " reboot-cold=1")
+    g.send("RESTART 3 kind=reboot\n")
+    r = g.expect("REFUSE", id=3)
+    check(r["code"] == "disabled" and "plain one" in r["text"]
+          and "passdesk-hostd setup 100 --reboot-as-cold-restart" in r["text"], f"REFUSE: {r}")
+    g.send("RESTART 4 kind=frob\n")
+    r = g.expect("REFUSE", id=4)
+    check(r["code"] == "bad-request", f"unknown kind: {r}")
+    time.sleep(0.3)
+    check(env.calls(100) == [], f"no qm call: {env.calls(100)}")
+    line = reboot_line(env)
+    check("stays a reboot in place" in line and "--reboot-as-cold-restart" in line,
+          f"status: {line}")
+    g.close()
+
+
+def case_reboot_disabled(env):
+    """Conversion on for a VM whose cold restarts are disabled: refused as
+    disabled, and status says why the conversion does not work."""
+    env.start_hostd()
+    g = Guest(env, 100)
+    hello = g.expect("HELLO")
+    check(hello.get("reboot-cold") == "1" and hello["enabled"] == "0", f"HELLO: {hello}")
+    ready(g, hello, " reboot-cold=1")
+    g.send("RESTART 5 kind=reboot\n")
+    r = g.expect("REFUSE", id=5)
+    check(r["code"] == "disabled" and "enabled=true" in r["text"], f"REFUSE: {r}")
+    time.sleep(0.3)
+    check(env.calls(100) == [], "no qm call")
+    check("disabled for this VM (enabled=false)" in reboot_line(env),
+          f"status: {reboot_line(env)}")
+    g.close()
+
+
+def case_reboot_fails(env):
+    """A converted reboot whose start fails (the pre-start hook fails, as in
+    qemu-server): the cycle ends failed with qm's words in status and the
+    journal; pre-start ran, post-start did not."""
+    add_hookscript(env, 100)
+    env.write("100.pre-start.fail", "")
+    env.start_hostd()
+    g = Guest(env, 100)
+    ready(g, g.expect("HELLO"), " reboot-cold=1")
+    g.send("RESTART 6 kind=reboot\n")
+    g.expect("ACCEPT", id=6)
+    g.wait_closed()
+    g.close()
+    wait_cycle_done(env, 100)
+    phases = [h["phase"] for h in hooks(env, 100)]
+    check(phases == ["pre-stop", "post-stop", "pre-start"], f"hook phases: {phases}")
+    st = env.hostd_cli("status").stdout
+    check("last:   failed" in st and "hookscript error" in st, f"status:\n{st}")
+    check("cold restart failed" in env.hostd_log(), "the failure is in the journal")
+    check(env.status(100) == "stopped", "the VM stays off, as qm left it")
+
+
+def case_reboot_resume(env):
+    """hostd killed (SIGKILL) during a converted reboot's shutdown: the next
+    hostd resumes the cycle, and all four hook phases run."""
+    add_hookscript(env, 100)
+    env.write("100.shutdown-delay", "1.5")
+    env.start_hostd()
+    g = Guest(env, 100)
+    ready(g, g.expect("HELLO"), " reboot-cold=1")
+    g.send("RESTART 7 kind=reboot\n")
+    g.expect("ACCEPT", id=7)
+    time.sleep(0.5)  # qm shutdown is running
+    env.stop_hostd(signal.SIGKILL)
+    g.close()
+    env.start_hostd()
+    wait_cycle_done(env, 100)
+    wait_for(lambda: env.status(100) == "running", 10, "VM running again")
+    phases = [h["phase"] for h in hooks(env, 100)]
+    # The resumed hostd sends `qm shutdown` again (PROTOCOL.md, section 3), so
+    # the stop phases may run twice; the start phases come once, after them.
+    check(phases[0] == "pre-stop" and set(phases[:-2]) == {"pre-stop", "post-stop"}
+          and phases[-2:] == ["pre-start", "post-start"], f"hook phases: {phases}")
+    g = Guest(env, 100)
+    check(g.hello_with_result().get("last") == "ok", "resumed cycle reported ok")
+    g.close()
+
+
+def case_reboot_agent_absent(env):
+    """Conversion on, no guest agent: a VM that powers itself off (qmeventd's
+    cleanup ran post-stop) is left off; a guest end that opens and closes the
+    port (a reboot in place) starts nothing."""
+    add_hookscript(env, 100)
+    env.start_hostd()
+    wait_for(lambda: "no guest agent is connected" in reboot_line(env), 5,
+             "status: no agent")
+    g = Guest(env, 100)  # something opens the port and goes (a reboot) without a word
+    g.close()
+    time.sleep(1)
+    check(env.calls(100) == [], f"no qm call for a guest that came and went: {env.calls(100)}")
+    # The guest powers itself off: QEMU exits, qmeventd runs `qm cleanup`.
+    env.write("100.status", "stopped\n")
+    subprocess.run([os.path.join(FAKES, "fake-qm"), "cleanup", "100", "1", "1"], env=env.env,
+                   check=True, timeout=10)
+    time.sleep(3)
+    check([c["argv"][0] for c in env.calls(100)] == ["cleanup"],
+          f"hostd ran nothing: {env.calls(100)}")
+    check([h["phase"] for h in hooks(env, 100)] == ["post-stop"], "post-stop only")
+    check(env.status(100) == "stopped", "a power off stays a power off")
+    check("cold restart" not in env.hostd_log(), "no cycle in the journal")
+
+
+def case_reboot_status(env):
+    """status: per VM whether the conversion is on and whether it works, and
+    what is missing (hostd not running, no agent, agent too old or unwilling,
+    hostd.conf newer than hostd)."""
+    line = reboot_line(env)
+    check("not working now: hostd is not running" in line, f"hostd stopped: {line}")
+    check("stays a reboot in place" in reboot_line(env, 101), f"VM 101: {reboot_line(env, 101)}")
+    env.start_hostd()
+    wait_for(lambda: "no guest agent is connected" in reboot_line(env), 5, "no agent")
+    g = Guest(env, 100)
+    ready(g, g.expect("HELLO"))
+    wait_for(lambda: "(test) is too old to convert reboots" in reboot_line(env), 5,
+             "agent too old")
+    g.send("\nRESYNC 40\n")
+    ready(g, g.expect("HELLO"), " reboot-cold=0")
+    wait_for(lambda: "(test) said it will not convert reboots" in reboot_line(env), 5,
+             "agent unwilling")
+    g.send("\nRESYNC 41\n")
+    ready(g, g.expect("HELLO"), " reboot-cold=1")
+    wait_for(lambda: "working: the guest agent (test) converts reboots" in reboot_line(env), 5,
+             "working")
+    check("cool-off 1 s" in reboot_line(env), f"the cool-off: {reboot_line(env)}")
+    time.sleep(0.05)
+    with open(env.conf, "a") as f:
+        f.write("[vm 101]\nreboot-as-cold-restart=true\n")
+    out = env.hostd_cli("status").stdout
+    check("changed after hostd started" in out and "may not be in force yet" in reboot_line(env, 101),
+          f"config newer than hostd:\n{out}")
+    g.close()
+    env.stop_hostd()
+    check("hostd is not running" in reboot_line(env), "stopped again")
+
+
+def case_reboot_setup(env):
+    """setup --reboot-as-cold-restart records the conversion in hostd.conf (old
+    file kept as .old, every other byte kept), leaves the VM config alone
+    (only the channel, as plain setup), says what changes and how to undo it;
+    --no-reboot-as-cold-restart and setup --remove take it out again."""
+    conf_before = open(env.conf).read()
+    vm = os.path.join(env.fake, "100.conf")
+    vm_before = open(vm).read()
+    r = env.hostd_cli("setup", "100", "--reboot-as-cold-restart", "--dry-run")
+    check(r.returncode == 0 and "would write " + env.conf in r.stdout
+          and "nothing was changed" in r.stdout, f"dry run: {r.stdout}{r.stderr}")
+    check(open(env.conf).read() == conf_before and open(vm).read() == vm_before,
+          "the dry run changes nothing")
+    r = env.hostd_cli("setup", "100", "--reboot-as-cold-restart")
+    check(r.returncode == 0, f"setup: {r.stdout}{r.stderr}")
+    conf = open(env.conf).read()
+    check(conf == conf_before + "\n[vm 100]\nreboot-as-cold-restart=true\n",
+          f"hostd.conf: only the VM's group added:\n{conf}")
+    check(open(env.conf + ".old").read() == conf_before, "the old file kept as .old")
+    vm_after = open(vm).read().splitlines()
+    check(sorted(l for l in vm_after if not l.startswith("args:")) == sorted(vm_before.splitlines()),
+          f"the VM config: nothing but the channel args: {vm_after}")
+    for want in ("is not changed for this", "does not set `reboot: 0`", "keeps it off for 1 s",
+                 "systemctl restart passdesk-hostd",
+                 "passdesk-hostd setup 100 --no-reboot-as-cold-restart", "full stop and start"):
+        check(want in r.stdout, f"setup says {want!r}:\n{r.stdout}")
+    check("reboot-as-cold-restart=true" in env.hostd_cli("check-config").stdout, "check-config")
+    sets = len([c for c in env.calls(100) if c["argv"][0] == "set"])
+    r = env.hostd_cli("setup", "100", "--reboot-as-cold-restart")
+    check(r.returncode == 0 and r.stdout.count("nothing to change there") == 2,
+          f"again: nothing to do: {r.stdout}")
+    check(len([c for c in env.calls(100) if c["argv"][0] == "set"]) == sets, "no second qm set")
+    check(open(env.conf).read() == conf_before + "\n[vm 100]\nreboot-as-cold-restart=true\n",
+          "hostd.conf unchanged")
+    # A reboot: 0 set by hand is pointed out, not changed.
+    with open(os.path.join(env.fake, "101.conf"), "a") as f:
+        f.write("reboot: 0\n")
+    r = env.hostd_cli("setup", "101", "--reboot-as-cold-restart")
+    check(r.returncode == 0 and "has `reboot: 0`" in r.stdout
+          and "qm set 101 --delete reboot" in r.stdout, f"reboot: 0 noted: {r.stdout}")
+    check("reboot: 0" in open(os.path.join(env.fake, "101.conf")).read(), "and left alone")
+    # Off again: hostd.conf as it was before 101's setup.
+    with_101 = open(env.conf).read()
+    r = env.hostd_cli("setup", "101", "--no-reboot-as-cold-restart")
+    check(r.returncode == 0 and "plain reboots in place again" in r.stdout, f"off: {r.stdout}")
+    check(open(env.conf).read() == conf_before + "\n[vm 100]\nreboot-as-cold-restart=true\n",
+          f"101's group gone again: {open(env.conf).read()}")
+    check(open(env.conf + ".old").read() == with_101, ".old is the file before this change")
+    # setup --remove takes the channel and the conversion out.
+    r = env.hostd_cli("setup", "--remove", "100")
+    check(r.returncode == 0 and "gone" in r.stdout, f"remove: {r.stdout}{r.stderr}")
+    check(open(env.conf).read() == conf_before, f"hostd.conf as before: {open(env.conf).read()}")
+    check(sorted(open(vm).read().splitlines()) == sorted(vm_before.splitlines()),
+          "the VM config as before")
+    for args, want in ((["setup", "--remove", "100", "--reboot-as-cold-restart"], "--remove"),
+                       (["setup", "100", "--reboot-as-cold-restart",
+                         "--no-reboot-as-cold-restart"], "cannot go with"),
+                       (["status", "--reboot-as-cold-restart"], "setup only")):
+        r = env.hostd_cli(*args)
+        check(r.returncode == 2 and want in r.stderr, f"{args}: {r.returncode} {r.stderr}")
+
+
 CASES = {
     "cycle": (case_cycle, {}),
     "disabled": (case_disabled, {"conf": "[vm 100]\nenabled=false\n"}),
@@ -1945,6 +2253,16 @@ CASES = {
     "rate-figures": (case_rate_figures, {"conf": "[vm 100]\nmin-interval=120\n"}),
     "shutdown-not-running": (lambda env: case_not_running(env, 255), {}),
     "shutdown-not-running-0": (lambda env: case_not_running(env, 0), {}),
+    # issue 14 (reboots as cold restarts)
+    "reboot-cycle": (case_reboot_cycle, {"conf": REBOOT_ON + "cool-off=2\n"}),
+    "reboot-rate-limit": (case_reboot_rate_limit, {"conf": REBOOT_ON + "min-interval=300\n"}),
+    "reboot-off": (case_reboot_off, {}),
+    "reboot-disabled": (case_reboot_disabled, {"conf": REBOOT_ON + "enabled=false\n"}),
+    "reboot-fails": (case_reboot_fails, {"conf": REBOOT_ON}),
+    "reboot-resume": (case_reboot_resume, {"conf": REBOOT_ON}),
+    "reboot-agent-absent": (case_reboot_agent_absent, {"conf": REBOOT_ON}),
+    "reboot-status": (case_reboot_status, {"vmids": (100, 101), "conf": REBOOT_ON}),
+    "reboot-setup": (case_reboot_setup, {"vmids": (100, 101)}),
     "real-guest": (case_real_guest, {"vmids": (100, 101), "pty": True,
                                      "conf": "[vm 101]\nenabled=false\n"}),
 }

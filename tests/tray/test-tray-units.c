@@ -77,6 +77,67 @@ test_menu (void)
   g_assert_cmpuint (changes, ==, 2);
 }
 
+/* The item right after the one labelled @plain_prefix. */
+static const PdTrayMenuItem *
+item_after (PdTrayMenuModel *model, const char *plain_prefix)
+{
+  for (guint i = 0; i + 1 < pd_tray_menu_model_get_n_items (model); i++)
+    {
+      g_autofree char *plain
+          = pd_tray_menu_label_plain (pd_tray_menu_model_get_item (model, i)->label);
+      if (g_str_has_prefix (plain, plain_prefix))
+        return pd_tray_menu_model_get_item (model, i + 1);
+    }
+  return NULL;
+}
+
+/* Issue 14: the menu says what Restart will do where the host converts
+ * this VM's reboots; nothing where it does not or no host is there. */
+static void
+test_menu_restart_note (void)
+{
+  g_autoptr (PdTrayMenuModel) model = pd_tray_menu_model_new ();
+  g_autoptr (PdTrayState) state = pd_tray_state_new ();
+  state->agent_connected = TRUE;
+  PdComponent *link = pd_component_new (PD_COMPONENT_HOSTLINK, PD_STATE_OK, "Connected");
+  pd_component_set_detail (link, "restart",
+                           "Restart will be a cold restart: the VM stays off for 10 s.");
+  pd_component_set_detail (link, "reboot-cold", "yes");
+  pd_report_take (state->report, link);
+  pd_tray_menu_model_update (model, state);
+  const PdTrayMenuItem *note = item_after (model, "Cold restart VM");
+  g_assert_nonnull (note);
+  g_assert_true (note->visible);
+  g_assert_false (note->enabled);
+  g_assert_null (note->action);
+  g_assert_cmpstr (note->label, ==, "Restart will be a cold restart: the VM stays off for 10 s.");
+  gboolean converted;
+  g_assert_nonnull (pd_tray_state_restart_note (state, &converted));
+  g_assert_true (converted);
+
+  /* Rate-limited: still converted, the sentence says it is plain for now. */
+  pd_component_set_detail (link, "restart",
+                           "Restart is a plain restart for now: the host allows the next cold "
+                           "restart in 240 s.");
+  pd_component_set_detail (link, "reboot-cold", "later");
+  pd_tray_menu_model_update (model, state);
+  g_assert_true (find_item (model, "Restart is a plain restart for now")->visible);
+
+  /* Not converted: the line goes (the dialog explains instead). */
+  pd_component_set_detail (link, "reboot-cold", "no");
+  pd_tray_menu_model_update (model, state);
+  g_assert_false (item_after (model, "Cold restart VM")->visible);
+  g_assert_nonnull (pd_tray_state_restart_note (state, &converted));
+  g_assert_false (converted);
+
+  /* No agent: nothing is known. */
+  pd_component_set_detail (link, "reboot-cold", "yes");
+  state->agent_connected = FALSE;
+  pd_tray_menu_model_update (model, state);
+  g_assert_false (item_after (model, "Cold restart VM")->visible);
+  g_assert_null (pd_tray_state_restart_note (state, &converted));
+}
+
 static void
 test_state_words (void)
 {
@@ -262,6 +323,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/tray/menu", test_menu);
+  g_test_add_func ("/tray/menu/restart-note", test_menu_restart_note);
   g_test_add_func ("/tray/state", test_state_words);
   g_test_add_func ("/tray/tooltip-subject-once", test_tooltip_subject_once);
   g_test_add_func ("/tray/settings", test_settings);

@@ -83,7 +83,7 @@ def main():
             assert [int(e) for e in errors] == [9999], errors
             # Only the root's children are sent for depth 1; a bad parent is an error.
             _, (rid, rprops, children) = menu.GetLayout(0, 1, [], dbus_interface=iface)
-            assert str(rprops['children-display']) == 'submenu' and len(children) == 14
+            assert str(rprops['children-display']) == 'submenu' and len(children) == 15
             try:
                 menu.GetLayout(4242, -1, [], dbus_interface=iface)
                 raise AssertionError('GetLayout accepted an unknown parent')

@@ -10,6 +10,7 @@ enum
   ITEM_SWITCH_AUDIO,
   ITEM_RUN_CHECKS,
   ITEM_COLD_RESTART,
+  ITEM_RESTART_NOTE, /* what the desktop's Restart will do, when the host converts it */
   ITEM_SEPARATOR_2,
   ITEM_QUIT,
   N_ITEMS = ITEM_QUIT
@@ -124,6 +125,16 @@ pd_tray_menu_model_update (PdTrayMenuModel *self, const PdTrayState *state)
               }
             else
               label = g_strdup (_ ("_Cold restart VM…"));
+            break;
+          case ITEM_RESTART_NOTE:
+            {
+              /* Said where people look before they restart: a line, not an action. */
+              gboolean converted;
+              const char *note = pd_tray_state_restart_note (state, &converted);
+              visible = note != NULL && converted;
+              label = visible ? escape_mnemonic (note) : NULL;
+              enabled = FALSE;
+            }
             break;
           case ITEM_QUIT:
             label = g_strdup ("_Quit");

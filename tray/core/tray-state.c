@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cold-restart-phase.h"
+#include "detail-keys.h"
 
 PdTrayState *
 pd_tray_state_new (void)
@@ -32,6 +33,20 @@ gboolean
 pd_tray_cold_restart_active (const char *phase)
 {
   return pd_cold_restart_phase_is_active (pd_cold_restart_phase_from_string (phase));
+}
+
+const char *
+pd_tray_state_restart_note (const PdTrayState *state, gboolean *converted)
+{
+  *converted = FALSE;
+  const PdComponent *link
+      = state->agent_connected ? pd_report_get (state->report, PD_COMPONENT_HOSTLINK) : NULL;
+  const char *note = link ? pd_component_get_detail (link, PD_DETAIL_RESTART) : NULL;
+  const char *cold = link ? pd_component_get_detail (link, PD_DETAIL_REBOOT_COLD) : NULL;
+  if (note == NULL || *note == '\0')
+    return NULL;
+  *converted = g_strcmp0 (cold, "yes") == 0 || g_strcmp0 (cold, "later") == 0;
+  return note;
 }
 
 const char *

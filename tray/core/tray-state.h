@@ -34,6 +34,13 @@ void pd_tray_state_free (PdTrayState *state);
 /* A cold-restart cycle is under way (requested .. starting). */
 gboolean pd_tray_cold_restart_active (const char *phase);
 
+/* What the desktop's Restart will do, as the agent words it from the host's
+ * facts (the host link's "restart" detail), or NULL while the agent or the
+ * host is not there. *@converted: the host turns this VM's reboots into
+ * cold restarts (now, or once its rate limit allows: reboot-cold yes or
+ * later). */
+const char *pd_tray_state_restart_note (const PdTrayState *state, gboolean *converted);
+
 /* Icon names: passdesk-ok, -degraded, -failed, -unknown, -restarting. */
 const char *pd_tray_state_icon_name (const PdTrayState *state);
 const char *pd_tray_state_icon_for (PdState state);

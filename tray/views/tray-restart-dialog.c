@@ -21,6 +21,7 @@ struct _PdTrayRestartDialog
   GtkWidget *body;
   GtkWidget *hostlink;
   GtkWidget *limit; /* the host's rate limit, before anyone confirms */
+  GtkWidget *restart_note; /* how the desktop's Restart compares (issue 14) */
   GtkWidget *spinner;
   GtkWidget *progress;
   GtkWidget *confirm;
@@ -237,6 +238,17 @@ pd_tray_restart_dialog_update (PdTrayRestartDialog *self, const PdTrayState *sta
   self->link_seen_us = state->hostlink_facts_time;
   g_free (self->blocked);
   self->blocked = g_strdup (state->cold_restart_blocked);
+  /* Where the host converts reboots, Restart does the same and the dialog
+   * says so; elsewhere it says why Restart is not enough. */
+  gboolean converted;
+  const char *note = pd_tray_state_restart_note (state, &converted);
+  if (note != NULL && converted)
+    gtk_label_set_text (GTK_LABEL (self->restart_note), note);
+  else if (note != NULL)
+    gtk_label_set_text (GTK_LABEL (self->restart_note),
+                        _ ("Restart from the desktop menu is not the same: it reboots the VM "
+                           "in place, and the graphics and audio devices are not reset."));
+  gtk_widget_set_visible (self->restart_note, note != NULL);
   if (self->mode == MODE_ASK)
     refresh_ask (self);
 }
@@ -297,6 +309,10 @@ pd_tray_restart_dialog_init (PdTrayRestartDialog *self)
   gtk_label_set_line_wrap (GTK_LABEL (self->limit), TRUE);
   gtk_label_set_max_width_chars (GTK_LABEL (self->limit), 60);
   gtk_widget_set_name (self->limit, "rate-limit");
+  self->restart_note = gtk_label_new ("");
+  gtk_label_set_xalign (GTK_LABEL (self->restart_note), 0.0);
+  gtk_label_set_line_wrap (GTK_LABEL (self->restart_note), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (self->restart_note), 60);
   self->spinner = gtk_spinner_new ();
   self->progress = gtk_label_new ("");
   gtk_label_set_xalign (GTK_LABEL (self->progress), 0.0);
@@ -307,6 +323,7 @@ pd_tray_restart_dialog_init (PdTrayRestartDialog *self)
   gtk_box_pack_start (GTK_BOX (row), self->progress, TRUE, TRUE, 0);
   gtk_box_pack_start (GTK_BOX (box), title, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (box), body, FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (box), self->restart_note, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (box), self->hostlink, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (box), self->limit, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (box), row, FALSE, FALSE, 0);
@@ -315,6 +332,7 @@ pd_tray_restart_dialog_init (PdTrayRestartDialog *self)
   gtk_widget_hide (self->spinner);
   gtk_widget_hide (self->progress);
   gtk_widget_hide (self->limit);
+  gtk_widget_hide (self->restart_note);
 
   self->cancel = gtk_dialog_add_button (GTK_DIALOG (self), g_dgettext ("gtk30", "_Cancel"),
                                         GTK_RESPONSE_CANCEL);
