@@ -411,10 +411,22 @@ def check_udev(bed):
     return "udev tagged the port: its device unit Wants=passdesk-agent.service, agent active"
 
 
+def hostlink_state(bed):
+    """The agent's hostlink component, for a failure's message."""
+    try:
+        rc, out = bed.sh("passdesk status --json")
+        for c in json.loads(out).get("components", []):
+            if c.get("id") == "hostlink":
+                return f"agent's hostlink: {c.get('state')}: {c.get('summary')} {c.get('details', '')}"
+    except Exception as e:
+        return f"(passdesk status --json: {e})"
+    return "(no hostlink component)"
+
+
 def check_handshake(bed, t_start):
     t_host = bed.wait_hostd(t_start, rf"VM {VMID}: handshake complete", 60)
     if t_host is None:
-        raise CheckFailed(f"hostd logged no handshake for VM {VMID} (hostd log: {bed.hostd_log})")
+        raise CheckFailed(f"hostd logged no handshake for VM {VMID}; {hostlink_state(bed)}")
     bed.wait_agent()
     e = bed.wait_event("hostlink.connected", 0, 30)
     rc, out = bed.sh("busctl --system get-property org.passdesk.Agent1 /org/passdesk/Agent1 "
@@ -628,7 +640,7 @@ def check_reported_once(bed, c):
     bed.wait_agent()
     e = bed.wait_event("hostlink.connected", 0, 60)
     if e is None:
-        raise CheckFailed("the new boot's agent never connected to the host")
+        raise CheckFailed(f"the new boot's agent never connected to the host; {hostlink_state(bed)}")
     time.sleep(3)
     evs = [e for e in bed.events() if e["kind"] == "hostlink.last-cycle"]
     texts = [e["text"] for e in evs]

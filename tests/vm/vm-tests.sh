@@ -108,6 +108,6 @@ echo "== vm: checks"
 PASSDESK_VM_ACCEL=$accel python3 "$here/vm-test.py" "$out" "$out/image" "$hostd"
 rc=$?
 echo "vm: $((SECONDS - start)) s in all"
-# The image is large and rebuilt each run.
-[ $rc -ne 0 ] || rm -f "$out/image/root.img"
+# The image is large and rebuilt each run; what a reader needs was copied out.
+rm -f "$out/image/root.img"
 exit $rc
