@@ -399,6 +399,7 @@ def check_setup_args(bed):
 
 
 def check_udev(bed):
+    bed.wait_agent()
     rc, out = bed.sh("udevadm info -q property /dev/virtio-ports/org.passdesk.hostlink.0; "
                      "systemctl show -p Wants --value "
                      "'dev-virtio\\x2dports-org.passdesk.hostlink.0.device'; "
@@ -438,23 +439,34 @@ def check_handshake(bed, t_start):
 
 
 def guest_ctxt(bed, pid):
-    rc, out = bed.sh(f"cat /proc/{pid}/task/*/status | awk '/ctxt_switches/ {{ n += $2 }} END {{ print n }}'",
+    """{thread name: voluntary + involuntary context switches} of the agent."""
+    rc, out = bed.sh(f"for t in /proc/{pid}/task/*; do echo \"$(cat $t/comm)\" "
+                     f"$(awk '/ctxt_switches/ {{ n += $2 }} END {{ print n }}' $t/status); done",
                      check=True)
-    return int(out.strip())
+    counts = {}
+    for line in out.splitlines():
+        name, _, n = line.rpartition(" ")
+        counts[name] = counts.get(name, 0) + int(n)
+    return counts
 
 
 def check_idle_ctxt(bed):
     bed.stop_hostd()
-    time.sleep(2)
+    # The disconnect itself is handled first; then no host is connected.
+    time.sleep(10)
     rc, out = bed.sh("systemctl show -p MainPID --value passdesk-agent", check=True)
     pid = int(out.strip())
     before = guest_ctxt(bed, pid)
     time.sleep(60)
     after = guest_ctxt(bed, pid)
-    n = after - before
+    per = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    n = sum(per.values())
+    threads = ", ".join(f"{k} {v}" for k, v in per.items() if v)
+    fig = (f"agent made {n} context switches in 60 s with no host connected (limit 1)"
+           + (f": {threads}" if threads else ""))
     if n > 1:
-        raise CheckFailed(f"agent made {n} context switches in 60 s with no host connected (limit 1)")
-    return f"agent made {n} context switches in 60 s with no host connected (limit 1)"
+        raise CheckFailed(fig)
+    return fig
 
 
 def check_hostd_back(bed):
@@ -480,13 +492,18 @@ def check_agent_restart(bed):
     drops = bed.hostd_since(t0, rf"VM {VMID}: disconnected")
     if e is None:
         raise CheckFailed("after systemctl restart passdesk-agent the new agent did not connect")
-    hs = bed.hostd_since(t0, rf"VM {VMID}: handshake complete")
+    # hostd logs a connection's first handshake only; a resync on the same
+    # connection shows on the guest side (HELLO answered, host info back).
+    time.sleep(2)
+    drops = bed.hostd_since(t0, rf"VM {VMID}: disconnected")
     if drops:
         raise CheckFailed(f"hostd dropped the connection: {drops[0][1]}")
-    if not hs:
-        raise CheckFailed("hostd logged no new handshake after the agent restart")
+    state = hostlink_state(bed)
+    if ": ok:" not in state and ": degraded:" not in state:
+        raise CheckFailed(f"after the resync: {state}")
     dt = e["time_us"] / 1e6 - bed.offset - t0
-    return f"new agent resynced {dt:.1f} s after the restart; hostd kept its connection"
+    return (f"new agent resynced {dt:.1f} s after the restart; hostd kept its connection; "
+            f"{state[:100]}")
 
 
 def check_kmsg(bed):
