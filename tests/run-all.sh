@@ -105,10 +105,10 @@ if [ "${PASSDESK_VM_TESTS:-1}" = 0 ]; then
     echo '{"name": "vm", "result": "SKIP"}' >"$prefix/vm/testlog.json"
     echo "skipped (PASSDESK_VM_TESTS=0)"
 else
-    # The .debs the chroot step built here; without them vm-tests.sh builds its own.
+    # The .debs the chroot step built here in this run; without them
+    # vm-tests.sh builds its own.
     vm_debs=
-    if ls "$prefix/packaging/bookworm"/passdesk_*.deb >/dev/null 2>&1 \
-        && [ "$(. /etc/os-release && echo "$VERSION_CODENAME")" = bookworm ]; then
+    if grep -q '"packaging/build-bookworm", "result": "OK"' "$prefix/packaging/testlog.json" 2>/dev/null; then
         vm_debs=$prefix/packaging/bookworm
     fi
     bash tests/vm/vm-tests.sh "$prefix/vm" $vm_debs || status=1

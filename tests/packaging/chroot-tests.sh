@@ -124,7 +124,6 @@ new_chroot() { # release name
     in_chroot "$root" apt-get update -q >/dev/null || return 1
 }
 
-
 # The project's files (tracked and new), copied into a chroot.
 copy_source() { # root
     mkdir -p "$1/src"
