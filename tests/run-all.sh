@@ -5,13 +5,16 @@
 # then the Debian packages in Debian 12 and 13 chroots
 # (tests/packaging/chroot-tests.sh: root only, skipped otherwise). Prints
 # `tests: N passed, N failed` counted from meson's test logs and the chroot
-# steps' log, and exits non-zero on any failure. Needs the packages of
+# steps' log; then the real-VM test (tests/vm/vm-tests.sh: the whole cold
+# cycle on a Debian 12 guest under QEMU, with the chroot step's .debs; root
+# only). Exits non-zero on any failure. Needs the packages of
 # `sh .ci/install-deps test`.
 #
 #   tests/run-all.sh            from anywhere in the checkout
 #   BUILD_PREFIX=dir tests/...  put the build directories elsewhere
 #                               (default: build-tests/)
 #   PASSDESK_CHROOT_TESTS=0     leave out the chroot steps (counted as skipped)
+#   PASSDESK_VM_TESTS=0         leave out the real-VM test (counted as skipped)
 set -u
 case "${1:-}" in
     -h|--help)
@@ -95,12 +98,32 @@ else
     bash tests/packaging/chroot-tests.sh "$prefix/packaging" || status=1
 fi
 
-python3 - "$prefix/normal" "$prefix/asan" "$prefix/fuzz" "$prefix/packaging" <<'PY'
+echo "== real VM: the cold cycle on a Debian 12 guest under QEMU (tests/vm/)"
+rm -f "$prefix/vm/testlog.json"
+if [ "${PASSDESK_VM_TESTS:-1}" = 0 ]; then
+    mkdir -p "$prefix/vm"
+    echo '{"name": "vm", "result": "SKIP"}' >"$prefix/vm/testlog.json"
+    echo "skipped (PASSDESK_VM_TESTS=0)"
+else
+    # The .debs the chroot step built here in this run; without them
+    # vm-tests.sh builds its own.
+    vm_debs=
+    if grep -q '"packaging/build-bookworm", "result": "OK"' "$prefix/packaging/testlog.json" 2>/dev/null; then
+        vm_debs=$prefix/packaging/bookworm
+    fi
+    bash tests/vm/vm-tests.sh "$prefix/vm" $vm_debs || status=1
+fi
+
+python3 - "$prefix/normal" "$prefix/asan" "$prefix/fuzz" "$prefix/packaging" "$prefix/vm" <<'PY'
 import json, sys, os
 passed = failed = skipped = 0
 for d in sys.argv[1:]:
     for name in ("testlog.json", "benchlog.json"):
+        # meson's builds keep it in meson-logs/; the chroot and VM steps
+        # write theirs into their output directory.
         log = os.path.join(d, "meson-logs", name)
+        if not os.path.exists(log):
+            log = os.path.join(d, name)
         if not os.path.exists(log):
             continue
         for line in open(log):

@@ -81,26 +81,9 @@ trap 'exit 130' INT TERM
 
 # ---- the archive and the base systems ----
 
-# The Debian archive this machine's apt sources use for its own release
-# (one-line and deb822 formats), e.g. http://deb.debian.org/debian.
-host_release=$(. /etc/os-release && echo "$VERSION_CODENAME")
-mirror() {
-    local f
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [ -r "$f" ] || continue
-        sed -e 's/#.*//; s/\[[^]]*\]//' "$f" \
-            | awk -v rel="$host_release" '$1 == "deb" && $3 == rel { print $2; exit }'
-    done
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -r "$f" ] || continue
-        awk -v rel="$host_release" '
-            /^[ \t]*$/ { if (ok && uri != "") { print uri; exit } ok = 0; uri = ""; next }
-            tolower($1) == "uris:" { uri = $2 }
-            tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == rel) ok = 1 }
-            END { if (ok && uri != "") print uri }' "$f"
-    done
-}
-archive=$(mirror | head -n 1)
+. "$src/tests/lib/debian-archive.sh"
+host_release=$(pd_host_release)
+archive=$(pd_archive)
 if [ -z "$archive" ]; then
     echo "chroot-tests: no apt source for $host_release in /etc/apt/sources.list*; add the Debian archive there" >&2
     exit 1
@@ -139,12 +122,6 @@ new_chroot() { # release name
     mount --bind /dev "$root/dev" || return 1
     mount --bind "$cache/apt-$rel" "$root/var/cache/apt/archives" || return 1
     in_chroot "$root" apt-get update -q >/dev/null || return 1
-}
-
-in_chroot() { # root command...
-    local root=$1
-    shift
-    LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive chroot "$root" "$@"
 }
 
 # The project's files (tracked and new), copied into a chroot.
