@@ -438,11 +438,17 @@ on_cold_restart_requested (GObject *source, GAsyncResult *result, gpointer user_
       g_task_return_error (task, map_hostlink_error (error));
       return;
     }
-  /* The guest powers off now (the desktop session ends cleanly, whatever
-   * its power-key policy), but the agent's stop holds the last step until
-   * the host's pre-stop hook has run (agent-shutdown.c). */
+  /* The guest goes down only after the host's pre-stop hook: Proxmox presses
+   * the power button when the hook has run, and the agent powers off then,
+   * whatever the desktop's power-key policy (agent-shutdown.c). Without a
+   * button it powers off now. */
   PdAgentDaemon *self = g_task_get_source_object (task);
-  pd_agent_daemon_arm_hold (self, pd_hostlink_guest_get_shutdown_timeout (self->hostlink));
+  if (pd_agent_daemon_arm_hold (self, pd_hostlink_guest_get_shutdown_timeout (self->hostlink)))
+    {
+      pd_agent_daemon_power_off_on_key (self);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
   GCancellable *cancellable = g_task_get_cancellable (task);
   pd_logind_power_off_async (cancellable, on_power_off_done, g_steal_pointer (&task));
 }

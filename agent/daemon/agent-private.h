@@ -18,6 +18,8 @@
 #include "logscan.h"
 #include "power-button.h"
 
+#include <gio/gunixfdlist.h>
+
 G_BEGIN_DECLS
 
 typedef struct
@@ -96,6 +98,10 @@ struct _PdAgentDaemon
   gint64 hold_deadline;  /* monotonic */
   gint64 hold_started;   /* when the stop began to wait, 0: not yet */
   guint hold_timer;
+  /* a requested cold restart: the guest powers off on the host's key */
+  gboolean power_off_on_key; /* waiting for the key to power off */
+  guint key_timer;           /* powers off anyway at the hold's deadline */
+  GUnixFDList *inhibitor;    /* logind block on the power key and sleep, while waiting */
   guint reboot_timer; /* the host's answer to RESTART kind=reboot */
   gboolean reboot_timed_out;
 };
@@ -128,8 +134,12 @@ void pd_agent_daemon_rescan_display (PdAgentDaemon *self);
 #define PD_AGENT_HOLD_MIN_S 10
 #define PD_AGENT_HOLD_MAX_S 120
 guint pd_agent_hold_seconds (guint shutdown_timeout_s);
-/* A cycle was accepted: opens the power button and watches it. */
-void pd_agent_daemon_arm_hold (PdAgentDaemon *self, guint shutdown_timeout_s);
+/* A cycle was accepted: opens the power button and watches it; FALSE when
+ * there is none (the journal says so). */
+gboolean pd_agent_daemon_arm_hold (PdAgentDaemon *self, guint shutdown_timeout_s);
+/* A requested cycle was accepted: power off when the host presses the power
+ * button (after its pre-stop hook), or at the hold's deadline. */
+void pd_agent_daemon_power_off_on_key (PdAgentDaemon *self);
 /* The cycle failed or was cancelled: no hold (@why goes to the journal). */
 void pd_agent_daemon_disarm_hold (PdAgentDaemon *self, const char *why);
 /* At start: the event saying why the last restart was a plain one. */

@@ -29,6 +29,7 @@
 #include "config.h"
 
 #include "agent-private.h"
+#include "logind-poweroff.h"
 #include "pd-i18n.h"
 
 #include <errno.h>
@@ -62,6 +63,84 @@ pd_agent_hold_seconds (guint shutdown_timeout_s)
 }
 
 static void
+end_key_wait (PdAgentDaemon *self)
+{
+  self->power_off_on_key = FALSE;
+  g_clear_handle_id (&self->key_timer, g_source_remove);
+  g_clear_object (&self->inhibitor); /* closing the fd ends logind's block */
+}
+
+static void
+on_key_power_off_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (PdAgentDaemon) self = user_data;
+  g_autoptr (GError) error = NULL;
+  if (!pd_logind_power_off_finish (result, &error))
+    g_message ("%s", error->message);
+}
+
+/* The host's pre-stop hook has run (or the wait is over): shut down now. */
+static void
+power_off_now (PdAgentDaemon *self)
+{
+  end_key_wait (self);
+  pd_logind_power_off_async (self->cancellable, on_key_power_off_done, g_object_ref (self));
+}
+
+static gboolean
+on_key_deadline (gpointer user_data)
+{
+  PdAgentDaemon *self = user_data;
+  self->key_timer = 0;
+  g_message ("The host did not press the power button in time: powering off now. (A VM with "
+             "`agent: 1` in its Proxmox config is shut down through the QEMU guest agent "
+             "instead of the button.)");
+  power_off_now (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_inhibited (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (PdAgentDaemon) self = user_data;
+  g_autoptr (GError) error = NULL;
+  GUnixFDList *fds = NULL;
+  g_autoptr (GVariant) ret = g_dbus_connection_call_with_unix_fd_list_finish (
+      G_DBUS_CONNECTION (source), &fds, result, &error);
+  if (!ret)
+    {
+      g_message ("Could not keep logind from acting on the power button itself (%s); the "
+                 "agent powers off on it anyway.",
+                 error->message);
+      return;
+    }
+  if (self->power_off_on_key)
+    self->inhibitor = fds; /* its fd is the block */
+  else
+    g_clear_object (&fds);
+}
+
+void
+pd_agent_daemon_power_off_on_key (PdAgentDaemon *self)
+{
+  self->power_off_on_key = TRUE;
+  gint64 left = self->hold_deadline - g_get_monotonic_time ();
+  self->key_timer = g_timeout_add ((guint) CLAMP (left / 1000, 0, G_MAXINT), on_key_deadline, self);
+  g_message ("The guest powers off when the host presses the power button, which Proxmox does "
+             "after the VM's pre-stop hook has run.");
+  /* While waiting, logind must not act on that press itself (HandlePowerKey
+   * may say suspend), nor may the desktop suspend the VM. */
+  if (self->system_bus)
+    g_dbus_connection_call_with_unix_fd_list (
+        self->system_bus, "org.freedesktop.login1", "/org/freedesktop/login1",
+        "org.freedesktop.login1.Manager", "Inhibit",
+        g_variant_new ("(ssss)", "handle-power-key:sleep", "passdesk",
+                       "A cold restart waits for the host", "block"),
+        G_VARIANT_TYPE ("(h)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL, self->cancellable,
+        on_inhibited, g_object_ref (self));
+}
+
+static void
 finish_stop (PdAgentDaemon *self)
 {
   g_clear_handle_id (&self->hold_timer, g_source_remove);
@@ -83,6 +162,13 @@ on_button_pressed (gpointer user_data)
   self->key_seen = TRUE;
   /* Called from the device's own watch, which allows freeing it here. */
   g_clear_pointer (&self->button, pd_power_button_free);
+  if (self->power_off_on_key && !self->stop_task)
+    {
+      g_message ("The host pressed the power button: its pre-stop hook has run; powering off.");
+      power_off_now (self);
+      return;
+    }
+  end_key_wait (self);
   double held = self->hold_started ? (g_get_monotonic_time () - self->hold_started) / 1e6 : 0;
   if (self->stop_task && self->hold_started)
     {
@@ -95,7 +181,7 @@ on_button_pressed (gpointer user_data)
     g_message ("The host pressed the power button: its pre-stop hook has run.");
 }
 
-void
+gboolean
 pd_agent_daemon_arm_hold (PdAgentDaemon *self, guint shutdown_timeout_s)
 {
   guint hold_s = pd_agent_hold_seconds (shutdown_timeout_s);
@@ -103,7 +189,7 @@ pd_agent_daemon_arm_hold (PdAgentDaemon *self, guint shutdown_timeout_s)
   self->key_seen = FALSE;
   self->hold_deadline = g_get_monotonic_time () + (gint64) hold_s * G_USEC_PER_SEC;
   if (self->button)
-    return;
+    return TRUE;
   g_autoptr (GError) error = NULL;
   self->button = pd_power_button_open (&error);
   if (!self->button)
@@ -111,12 +197,13 @@ pd_agent_daemon_arm_hold (PdAgentDaemon *self, guint shutdown_timeout_s)
       g_message ("%s: the guest shuts down without waiting for the host's pre-stop hook, so "
                  "the hook may run after the guest is off.",
                  error->message);
-      return;
+      return FALSE;
     }
   g_message ("Cold restart accepted: watching the power button %s; when systemd stops the agent "
              "it waits for the host's press (after the VM's pre-stop hook) for at most %u s.",
              pd_power_button_get_path (self->button), hold_s);
   pd_power_button_watch (self->button, on_button_pressed, self);
+  return TRUE;
 }
 
 void
@@ -125,6 +212,7 @@ pd_agent_daemon_disarm_hold (PdAgentDaemon *self, const char *why)
   if (!self->hold_armed)
     return;
   g_message ("No longer waiting for the host's power button: %s", why);
+  end_key_wait (self);
   if (self->stop_task)
     finish_stop (self);
   else
@@ -435,6 +523,7 @@ pd_agent_daemon_stop_finish (PdAgentDaemon *self, GAsyncResult *result, GError *
 void
 pd_agent_daemon_clear_shutdown (PdAgentDaemon *self)
 {
+  end_key_wait (self);
   g_clear_handle_id (&self->hold_timer, g_source_remove);
   g_clear_handle_id (&self->reboot_timer, g_source_remove);
   g_clear_pointer (&self->button, pd_power_button_free);

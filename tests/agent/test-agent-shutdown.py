@@ -135,7 +135,9 @@ class ShutdownTest(_cr.ColdRestartTest):
                   f'text={_cr.enc("The host will restart this VM cold.")}')
         self.wait_until(lambda: pending, 'ColdRestart to return')
         self.assertIn('result', pending, pending)
-        self.wait_until(lambda: len(self.logind.GetMethodCalls('PowerOff')) == 1, 'PowerOff')
+
+    def power_offs(self):
+        return len(self.logind.GetMethodCalls('PowerOff'))
 
     def sigterm(self):
         self.agent.send_signal(signal.SIGTERM)
@@ -171,6 +173,25 @@ class ShutdownTest(_cr.ColdRestartTest):
         self.assertIn('Holding this shutdown until the host presses the power button', err)
         self.assertIn('The host pressed the power button after', err)
 
+    def test_power_off_waits_for_the_hosts_power_button(self):
+        # Issue 13, defect 3: the guest's shutdown begins only after the
+        # host's pre-stop hook, i.e. at the press Proxmox sends after it.
+        self.handshake()
+        self.accept_cold_restart(shutdown_timeout=60)
+        self.wait_until(self.agent_has_button_open, 'the agent to open the power button')
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            self.assertEqual(self.power_offs(), 0, 'powered off before the host pressed the button')
+            time.sleep(0.05)
+        # logind must not act on that press itself (HandlePowerKey=suspend).
+        inhibits = [c[1] for c in self.logind.GetMethodCalls('Inhibit')]
+        self.assertTrue(any('handle-power-key' in str(a[0]) and str(a[3]) == 'block'
+                            for a in inhibits), inhibits)
+        pressed = time.monotonic()
+        self.press_power_button()
+        self.wait_until(lambda: self.power_offs() == 1, 'PowerOff after the press')
+        self.assertLess(time.monotonic() - pressed, 3.0)
+
     def test_stop_hold_ends_at_its_deadline(self):
         self.handshake()
         # shutdown-timeout 20 s: the hold lasts half, 10 s, from the ACCEPT.
@@ -188,6 +209,7 @@ class ShutdownTest(_cr.ColdRestartTest):
         self.wait_until(self.agent_has_button_open, 'the agent to open the power button')
         self.press_power_button()
         self.wait_until(lambda: not self.agent_has_button_open(), 'the device to be closed after the key')
+        self.wait_until(lambda: self.power_offs() == 1, 'PowerOff after the press')
         t = self.sigterm()
         self.assertLess(self.wait_exit() - t, 3.0)
 
@@ -197,6 +219,8 @@ class ShutdownTest(_cr.ColdRestartTest):
         subprocess.run(['rm', '-rf', os.path.join(self.root, 'sys/class/input')], check=True)
         self.handshake()
         self.accept_cold_restart()
+        # No button, nothing to wait for: it powers off at once, as before.
+        self.wait_until(lambda: self.power_offs() == 1, 'PowerOff')
         t = self.sigterm()
         self.assertLess(self.wait_exit() - t, 3.0)
         self.assertIn('This VM has no ACPI power button input device', self.agent_stderr())

@@ -446,7 +446,9 @@ def guest_ctxt(bed, pid):
     counts = {}
     for line in out.splitlines():
         name, _, n = line.rpartition(" ")
-        counts[name] = counts.get(name, 0) + int(n)
+        # A thread that ended between the listing and the read has no count.
+        if n.isdigit():
+            counts[name] = counts.get(name, 0) + int(n)
     return counts
 
 
