@@ -102,7 +102,7 @@ struct _PdAgentDaemon
   gboolean power_off_on_key; /* waiting for the key to power off */
   guint key_timer;           /* powers off anyway at the hold's deadline */
   GUnixFDList *inhibitor;    /* logind block on the power key and sleep, while waiting */
-  guint reboot_timer; /* the host's answer to RESTART kind=reboot */
+  guint reboot_timer;        /* the host's answer to RESTART kind=reboot */
   gboolean reboot_timed_out;
 };
 
