@@ -16,7 +16,7 @@
 # stay in OUTDIR. Needs root, qemu-system-x86, debootstrap, zstd.
 #
 #   PASSDESK_VM_ACCEL=tcg|kvm      skip the detection
-#   PASSDESK_VM_REBOOT_CHECKS=1    add issue 14's reboot checks
+#   PASSDESK_VM_REBOOT_CHECKS=0    leave out issue 14's reboot checks
 set -u
 case "${1:-}" in
     -h|--help|"") sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; [ -n "${1:-}" ]; exit $? ;;
