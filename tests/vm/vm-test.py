@@ -14,7 +14,7 @@ OUTDIR/testlog.json (meson's format). On failure the guest's journal, the
 serial console and hostd's log stay in OUTDIR.
 
 PASSDESK_VM_REBOOT_CHECKS=0 leaves out issue 14's checks (reboot -> cold restart),
-which need the reboot conversion of branches shutdown/reboothost.
+(the reboot conversion: passdesk-hostd setup --reboot-as-cold-restart).
 """
 import base64
 import json
