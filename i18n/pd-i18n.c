@@ -182,8 +182,10 @@ capture_args (const char *fmt, va_list ap)
 
 /* Puts @args into @fmt in place of its conversions; NULL when the format
  * asks for an argument that is not there. */
+static char *localize_arg (const char *arg);
+
 static char *
-fill (const char *fmt, const GStrv args, gboolean translate)
+fill (const char *fmt, const GStrv args, PdMsg *const *subs, gboolean translate)
 {
   guint n_args = args ? g_strv_length (args) : 0;
   guint next = 0;
@@ -214,12 +216,26 @@ fill (const char *fmt, const GStrv args, gboolean translate)
        * when the argument was recorded. */
       /* An argument that is itself a marked sentence or word (N_) is worded
        * in the same language; anything else (names, numbers) stays. */
-      if (!g_str_has_suffix (spec, ".0s"))
-        g_string_append (out, translate ? dgettext (GETTEXT_PACKAGE, args[index]) : args[index]);
+      if (g_str_has_suffix (spec, ".0s"))
+        ;
+      else if (!translate)
+        g_string_append (out, args[index]);
+      else if (subs != NULL && subs[index] != NULL)
+        {
+          g_autofree char *sub = pd_msg_localize (subs[index]);
+          g_string_append (out, sub);
+        }
+      else
+        {
+          g_autofree char *word = localize_arg (args[index]);
+          g_string_append (out, word);
+        }
       p = q - 1;
     }
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
+
+static void attach_subs (PdMsg *m);
 
 PdMsg *
 pd_msg_new_valist (const char *fmt, va_list ap)
@@ -228,7 +244,7 @@ pd_msg_new_valist (const char *fmt, va_list ap)
   m->msgid = g_strdup (fmt);
   m->args = capture_args (fmt, ap);
   if (m->args != NULL)
-    m->english = fill (fmt, m->args, FALSE);
+    m->english = fill (fmt, m->args, NULL, FALSE);
   if (m->english == NULL)
     {
       va_list aq;
@@ -236,6 +252,7 @@ pd_msg_new_valist (const char *fmt, va_list ap)
       m->english = g_strdup_vprintf (fmt, aq);
       va_end (aq);
     }
+  attach_subs (m);
   return m;
 }
 
@@ -272,6 +289,13 @@ pd_msg_copy (const PdMsg *m)
   c->n = m->n;
   c->args = g_strdupv (m->args);
   c->english = g_strdup (m->english);
+  if (m->subs != NULL)
+    {
+      guint n = g_strv_length (m->args);
+      c->subs = g_new0 (PdMsg *, n + 1);
+      for (guint i = 0; i < n; i++)
+        c->subs[i] = m->subs[i] ? pd_msg_copy (m->subs[i]) : NULL;
+    }
   return c;
 }
 
@@ -282,6 +306,10 @@ pd_msg_free (PdMsg *m)
     return;
   g_free (m->msgid);
   g_free (m->msgid_plural);
+  if (m->subs != NULL)
+    for (guint i = 0; m->args != NULL && m->args[i] != NULL; i++)
+      pd_msg_free (m->subs[i]);
+  g_free (m->subs);
   g_strfreev (m->args);
   g_free (m->english);
   g_free (m);
@@ -294,8 +322,227 @@ pd_msg_localize (const PdMsg *m)
     return g_strdup (m->english);
   const char *fmt = m->msgid_plural ? dngettext (GETTEXT_PACKAGE, m->msgid, m->msgid_plural, m->n)
                                     : dgettext (GETTEXT_PACKAGE, m->msgid);
-  char *text = fill (fmt, m->args, TRUE);
+  char *text = fill (fmt, m->args, m->subs, TRUE);
   return text ? text : g_strdup (m->english);
+}
+
+/* ---- the sentence book ---- */
+
+/* Two generations of BOOK_SIZE: when the newer fills up, the older goes.
+ * A recipe is looked up right after the sentence was made (to attach it to
+ * an event, a component or a bigger sentence), so a short memory does. */
+#define BOOK_SIZE 256
+/* A sentence inside a sentence inside ...: deeper recipes are not kept. */
+#define MAX_DEPTH 4
+
+static GMutex book_lock;
+static GHashTable *book_new, *book_old;
+
+static guint
+msg_depth (const PdMsg *m)
+{
+  guint d = 0;
+  for (guint i = 0; m->subs != NULL && m->args[i] != NULL; i++)
+    if (m->subs[i] != NULL)
+      d = MAX (d, msg_depth (m->subs[i]));
+  return d + 1;
+}
+
+static PdMsg *
+book_get_locked (const char *english)
+{
+  PdMsg *m = book_new ? g_hash_table_lookup (book_new, english) : NULL;
+  if (m == NULL && book_old != NULL)
+    m = g_hash_table_lookup (book_old, english);
+  return m;
+}
+
+/* Each argument that is a sentence in the book brings its recipe along. */
+static void
+attach_subs (PdMsg *m)
+{
+  if (m->args == NULL || m->args[0] == NULL)
+    return;
+  g_mutex_lock (&book_lock);
+  if (book_new != NULL)
+    for (guint i = 0; m->args[i] != NULL; i++)
+      {
+        PdMsg *sub = book_get_locked (m->args[i]);
+        if (sub == NULL || msg_depth (sub) >= MAX_DEPTH)
+          continue;
+        if (m->subs == NULL)
+          m->subs = g_new0 (PdMsg *, g_strv_length (m->args) + 1);
+        m->subs[i] = pd_msg_copy (sub);
+      }
+  g_mutex_unlock (&book_lock);
+}
+
+void
+pd_i18n_book_add (PdMsg *m)
+{
+  /* A plain msgid needs no recipe: its translation is found by itself. */
+  if (m->args == NULL || m->args[0] == NULL)
+    {
+      pd_msg_free (m);
+      return;
+    }
+  g_mutex_lock (&book_lock);
+  if (book_new == NULL)
+    book_new = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) pd_msg_free);
+  if (g_hash_table_size (book_new) >= BOOK_SIZE)
+    {
+      g_clear_pointer (&book_old, g_hash_table_unref);
+      book_old = book_new;
+      book_new
+          = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) pd_msg_free);
+    }
+  g_hash_table_replace (book_new, m->english, m);
+  g_mutex_unlock (&book_lock);
+}
+
+PdMsg *
+pd_i18n_book_lookup (const char *english)
+{
+  if (english == NULL)
+    return NULL;
+  g_mutex_lock (&book_lock);
+  PdMsg *m = book_get_locked (english);
+  PdMsg *copy = m ? pd_msg_copy (m) : NULL;
+  g_mutex_unlock (&book_lock);
+  return copy;
+}
+
+char *
+pd_i18n_sprintf (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  PdMsg *m = pd_msg_new_valist (fmt, ap);
+  va_end (ap);
+  char *english = g_strdup (m->english);
+  pd_i18n_book_add (m);
+  return english;
+}
+
+char *
+pd_i18n_nprintf (const char *msgid, const char *msgid_plural, gulong n, ...)
+{
+  va_list ap;
+  va_start (ap, n);
+  PdMsg *m = pd_msg_new_valist (n == 1 ? msgid : msgid_plural, ap);
+  va_end (ap);
+  g_free (m->msgid);
+  m->msgid = g_strdup (msgid);
+  m->msgid_plural = g_strdup (msgid_plural);
+  m->n = n;
+  char *english = g_strdup (m->english);
+  pd_i18n_book_add (m);
+  return english;
+}
+
+#define JOIN_MAX 32
+
+struct _PdI18nJoin
+{
+  GPtrArray *pieces; /* English */
+  GString *rest;     /* beyond JOIN_MAX pieces: plain text on the last */
+};
+
+PdI18nJoin *
+pd_i18n_join_new (void)
+{
+  PdI18nJoin *j = g_new0 (PdI18nJoin, 1);
+  j->pieces = g_ptr_array_new_with_free_func (g_free);
+  j->rest = g_string_new (NULL);
+  return j;
+}
+
+static void
+join_take (PdI18nJoin *j, char *piece)
+{
+  if (j->pieces->len < JOIN_MAX)
+    g_ptr_array_add (j->pieces, piece);
+  else
+    {
+      g_string_append (j->rest, piece);
+      g_free (piece);
+    }
+}
+
+void
+pd_i18n_join_printf (PdI18nJoin *j, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  PdMsg *m = pd_msg_new_valist (fmt, ap);
+  va_end (ap);
+  join_take (j, g_strdup (m->english));
+  pd_i18n_book_add (m);
+}
+
+void
+pd_i18n_join_append (PdI18nJoin *j, const char *text)
+{
+  join_take (j, g_strdup (text ? text : ""));
+}
+
+gsize
+pd_i18n_join_length (const PdI18nJoin *j)
+{
+  gsize n = j->rest->len;
+  for (guint i = 0; i < j->pieces->len; i++)
+    n += strlen (j->pieces->pdata[i]);
+  return n;
+}
+
+char *
+pd_i18n_join_finish (PdI18nJoin *j)
+{
+  if (j->rest->len > 0)
+    g_ptr_array_add (j->pieces, g_string_free (g_steal_pointer (&j->rest), FALSE));
+  else
+    g_string_free (j->rest, TRUE);
+  g_ptr_array_add (j->pieces, NULL);
+  PdMsg *m = g_new0 (PdMsg, 1);
+  m->args = (GStrv) g_ptr_array_free (j->pieces, FALSE);
+  g_free (j);
+  /* "%s%s…": a format without words, so no translation; each piece is
+   * worded by its own recipe or as a msgid. */
+  GString *fmt = g_string_new (NULL);
+  for (guint i = 0; m->args[i] != NULL; i++)
+    g_string_append (fmt, "%s");
+  m->msgid = g_string_free (fmt, FALSE);
+  m->english = g_strjoinv ("", m->args);
+  attach_subs (m);
+  char *english = g_strdup (m->english);
+  pd_i18n_book_add (m);
+  return english;
+}
+
+/* An argument without a recipe: a msgid (N_) is translated; so is a msgid
+ * that lost its final full stop to the sentence around it. */
+static char *
+localize_arg (const char *arg)
+{
+  const char *t = dgettext (GETTEXT_PACKAGE, arg);
+  if (t != arg || *arg == '\0' || g_str_has_suffix (arg, "."))
+    return g_strdup (t);
+  g_autofree char *stop = g_strconcat (arg, ".", NULL);
+  const char *ts = dgettext (GETTEXT_PACKAGE, stop);
+  if (ts == stop || !g_str_has_suffix (ts, "."))
+    return g_strdup (arg);
+  return g_strndup (ts, strlen (ts) - 1);
+}
+
+char *
+pd_i18n_localize_text (const char *english)
+{
+  if (english == NULL)
+    return NULL;
+  g_autoptr (PdMsg) m = pd_i18n_book_lookup (english);
+  if (m != NULL)
+    return pd_msg_localize (m);
+  return localize_arg (english);
 }
 
 typedef struct

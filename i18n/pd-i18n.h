@@ -36,13 +36,16 @@ const char *pd_i18n_localedir (void);
 /* A sentence made from a format: the English msgid (and plural msgid with
  * its count, or NULL), and each argument already turned into a string by
  * its own conversion ("%04x" of 2 is "0002"). */
-typedef struct
+typedef struct _PdMsg
 {
   char *msgid;
   char *msgid_plural; /* NULL unless plural */
   gulong n;
   GStrv args;
   char *english; /* the sentence in English, as the msgid formats it */
+  /* NULL, or one entry per argument: the recipe of an argument that is
+   * itself a sentence made from a format (worded along with this one). */
+  struct _PdMsg **subs;
 } PdMsg;
 
 /* Records @fmt (an untranslated msgid) and its arguments. Supported
@@ -59,6 +62,36 @@ void pd_msg_free (PdMsg *m);
 char *pd_msg_localize (const PdMsg *m);
 /* A plain sentence: its translation if @english is a msgid, else itself. */
 const char *pd_i18n_text (const char *english);
+
+/* The sentence book: a program that keeps sentences in English and words
+ * them later (the agent) makes a sentence from a format with
+ * pd_i18n_sprintf() instead of g_strdup_printf (_ (...)); the recipe is
+ * kept in a small, bounded book (the last 2 x 256 sentences), so that code
+ * handing the plain English text on (an event, a summary, an argument of
+ * another sentence) loses nothing: pd_i18n_book_lookup() finds the recipe
+ * again, and a new recipe whose argument is a sentence in the book takes
+ * that argument's recipe along (PdMsg.subs). Thread-safe. */
+char *pd_i18n_sprintf (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+char *pd_i18n_nprintf (const char *msgid, const char *msgid_plural, gulong n, ...);
+/* A text put together from pieces (sentences, parts of sentences made from
+ * formats, names): the book gets one recipe for the whole, each piece
+ * worded by its own recipe. At most 32 pieces carry a recipe. */
+typedef struct _PdI18nJoin PdI18nJoin;
+PdI18nJoin *pd_i18n_join_new (void);
+void pd_i18n_join_printf (PdI18nJoin *j, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+/* A plain piece: a msgid (translated later) or a name (kept). */
+void pd_i18n_join_append (PdI18nJoin *j, const char *text);
+gsize pd_i18n_join_length (const PdI18nJoin *j); /* bytes of English so far */
+/* Frees @j and returns the whole text in English, its recipe in the book. */
+char *pd_i18n_join_finish (PdI18nJoin *j);
+
+/* Adds @m (taken) to the book. */
+void pd_i18n_book_add (PdMsg *m);
+/* A copy of the recipe of @english, or NULL when it is not in the book. */
+PdMsg *pd_i18n_book_lookup (const char *english);
+/* @english in the current thread's language: its recipe (the book's, or
+ * @m when given) worded, else its translation as a msgid, else itself. */
+char *pd_i18n_localize_text (const char *english);
 
 /* Switches this thread's LC_MESSAGES to @locale (e.g. "de_DE.UTF-8") for as
  * long as the returned handle lives; pd_i18n_restore() switches back. A NULL,

@@ -840,11 +840,12 @@ pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, PdTraySe
   if (view->keepable != NULL)
     view->keepable_sink = g_strdup (def->name);
 
-  pd_component_set_detail (c, PD_DETAIL_DEFAULT_OUTPUT, def != NULL ? sink_label (def) : "none");
-  pd_component_set_detail (c, PD_DETAIL_HDMI_SINKS, outputs->len ? outputs->str : "none");
+  pd_component_set_detail (c, PD_DETAIL_DEFAULT_OUTPUT,
+                           def != NULL ? sink_label (def) : N_ ("none"));
+  pd_component_set_detail (c, PD_DETAIL_HDMI_SINKS, outputs->len ? outputs->str : N_ ("none"));
   if (agent_audio == NULL)
     pd_component_set_detail (c, PD_DETAIL_HDA_HARDWARE,
-                             "not checked: the passdesk agent is not running");
+                             N_ ("not checked: the passdesk agent is not running"));
   g_string_free (outputs, TRUE);
   view->component = c;
   return TRUE;

@@ -49,7 +49,19 @@ pd_cli_events (int argc, char **argv)
       return PD_EXIT_PROBLEM;
     }
   g_autoptr (GVariant) events = NULL;
-  if (!pd_dbus_agent1_call_get_events_sync (proxy, &events, NULL, &error))
+  /* People read the history in their language (GetEventList); the JSON
+   * stays English, as GetReport's; an older agent gives English. */
+  const char *locale = pd_i18n_messages_locale ();
+  if (!json && *locale)
+    {
+      GVariantDict opts;
+      g_variant_dict_init (&opts, NULL);
+      g_variant_dict_insert (&opts, "locale", "s", locale);
+      if (!pd_dbus_agent1_call_get_event_list_sync (proxy, g_variant_dict_end (&opts), &events,
+                                                    NULL, NULL))
+        g_clear_pointer (&events, g_variant_unref);
+    }
+  if (events == NULL && !pd_dbus_agent1_call_get_events_sync (proxy, &events, NULL, &error))
     {
       g_dbus_error_strip_remote_error (error);
       fprintf (stderr, _ ("passdesk events: the agent did not answer: %s\n"), error->message);

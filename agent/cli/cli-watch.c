@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent-client.h"
+#include "components-variant.h"
 #include "pd-i18n.h"
 #include "cli-format.h"
 #include "cli.h"
@@ -100,6 +101,36 @@ on_component_changed (PdDbusAgent1 *proxy, const char *id, const char *state, co
   print_component (user_data, id, state, summary);
 }
 
+/* The event's sentence in our language: the agent words its newest few
+ * events again (GetEventList, a short call to a local daemon; this loop only
+ * prints). An older agent, or an English terminal: the plain text. */
+static char *
+worded_event (PdDbusAgent1 *proxy, gint64 time, const char *kind, const char *component,
+              const char *text)
+{
+  const char *locale = pd_i18n_messages_locale ();
+  g_autoptr (GVariant) events = NULL;
+  if (*locale)
+    {
+      GVariantDict opts;
+      g_variant_dict_init (&opts, NULL);
+      g_variant_dict_insert (&opts, "locale", "s", locale);
+      g_variant_dict_insert (&opts, "newest", "u", 8);
+      if (!pd_dbus_agent1_call_get_event_list_sync (proxy, g_variant_dict_end (&opts), &events,
+                                                    NULL, NULL))
+        g_clear_pointer (&events, g_variant_unref);
+    }
+  for (gsize i = events ? g_variant_n_children (events) : 0; i > 0; i--)
+    {
+      g_autoptr (GVariant) v = g_variant_get_child_value (events, i - 1);
+      g_autoptr (PdEventEntry) e = pd_event_entry_from_variant (v);
+      if (e != NULL && e->time == time && g_strcmp0 (e->kind, kind) == 0
+          && g_strcmp0 (e->component, component) == 0)
+        return g_steal_pointer (&e->text);
+    }
+  return g_strdup (pd_i18n_text (text));
+}
+
 static void
 on_event (PdDbusAgent1 *proxy, gint64 time, const char *kind, const char *component,
           const char *text, gpointer user_data)
@@ -114,7 +145,8 @@ on_event (PdDbusAgent1 *proxy, gint64 time, const char *kind, const char *compon
   if (g_str_has_suffix (kind, ".state-changed"))
     return; /* the component's own line says it */
   g_autofree char *when = pd_cli_format_time (time);
-  printf ("%s  %-8s event     %s: %s\n", when, component, kind, pd_i18n_text (text));
+  g_autofree char *worded = worded_event (proxy, time, kind, component, text);
+  printf ("%s  %-8s event     %s: %s\n", when, component, kind, worded);
   fflush (stdout);
 }
 

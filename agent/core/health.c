@@ -111,6 +111,16 @@ remember (PdComponent *c, PdMsg *m)
   g_hash_table_replace (c->msgs, m->english, m);
 }
 
+/* A text made with pd_i18n_sprintf() elsewhere (a probe, the kernel-log
+ * overlay) keeps its recipe with the component that now holds it. */
+static void
+remember_from_book (PdComponent *c, const char *text)
+{
+  PdMsg *m = pd_i18n_book_lookup (text);
+  if (m != NULL)
+    remember (c, m);
+}
+
 static void
 detail_free (gpointer p)
 {
@@ -138,6 +148,7 @@ pd_component_new (PdComponentId id, PdState state, const char *summary)
   c->summary = g_strdup (summary ? summary : "");
   c->details = g_ptr_array_new_with_free_func (detail_free);
   c->advice = g_ptr_array_new_with_free_func (advice_free);
+  remember_from_book (c, c->summary);
   return c;
 }
 
@@ -185,7 +196,7 @@ localize_text (const PdComponent *c, const char *english)
   const PdMsg *m = c->msgs ? g_hash_table_lookup (c->msgs, english) : NULL;
   if (m != NULL)
     return pd_msg_localize (m);
-  return g_strdup (pd_i18n_text (english));
+  return pd_i18n_localize_text (english);
 }
 
 PdComponent *
@@ -255,6 +266,7 @@ pd_component_set_state (PdComponent *c, PdState state, const char *summary)
     {
       g_free (c->summary);
       c->summary = g_strdup (summary);
+      remember_from_book (c, summary);
     }
 }
 
@@ -274,6 +286,7 @@ pd_component_set_summary_printf (PdComponent *c, const char *fmt, ...)
   va_end (ap);
   g_free (c->summary);
   c->summary = g_strdup (m->english);
+  pd_i18n_book_add (pd_msg_copy (m)); /* for a sentence that quotes it */
   remember (c, m);
 }
 
@@ -296,6 +309,7 @@ pd_component_set_state_printf (PdComponent *c, PdState state, const char *fmt, .
   PdMsg *m = pd_msg_new_valist (fmt, ap);
   va_end (ap);
   pd_component_set_state (c, state, m->english);
+  pd_i18n_book_add (pd_msg_copy (m));
   remember (c, m);
 }
 
@@ -316,6 +330,7 @@ pd_component_set_detail (PdComponent *c, const char *key, const char *value)
         {
           g_free (d->value);
           d->value = g_strdup (value ? value : "");
+          remember_from_book (c, value);
           return;
         }
     }
@@ -323,6 +338,7 @@ pd_component_set_detail (PdComponent *c, const char *key, const char *value)
   d->key = g_strdup (key);
   d->value = g_strdup (value ? value : "");
   g_ptr_array_add (c->details, d);
+  remember_from_book (c, value);
 }
 
 void
@@ -330,9 +346,10 @@ pd_component_set_detail_printf (PdComponent *c, const char *key, const char *fmt
 {
   va_list ap;
   va_start (ap, fmt);
-  g_autofree char *value = g_strdup_vprintf (fmt, ap);
+  PdMsg *m = pd_msg_new_valist (fmt, ap);
   va_end (ap);
-  pd_component_set_detail (c, key, value);
+  pd_component_set_detail (c, key, m->english);
+  remember (c, m);
 }
 
 const char *
@@ -361,6 +378,7 @@ pd_component_add_advice (PdComponent *c, const char *text, const char *command)
   a->text = g_strdup (text);
   a->command = (command && *command) ? g_strdup (command) : NULL;
   g_ptr_array_add (c->advice, a);
+  remember_from_book (c, text);
 }
 
 PdReport *

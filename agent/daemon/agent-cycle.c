@@ -100,9 +100,9 @@ on_probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
         }
       if (what != NULL || self->lost_after != NULL)
         {
-          g_autofree char *text = g_strdup_printf (
-              _ ("Video acceleration works again: the VA-API probe passed after the kernel "
-                 "reported GPU trouble (%s)"),
+          g_autofree char *text = pd_i18n_sprintf (
+              "Video acceleration works again: the VA-API probe passed after the kernel "
+              "reported GPU trouble (%s)",
               what ? what : self->lost_after);
           pd_agent_daemon_add_event (self, 0, "vaapi.recovered", PD_COMPONENT_VAAPI, text, FALSE);
         }
@@ -126,9 +126,9 @@ on_probe_done (GObject *source, GAsyncResult *result, gpointer user_data)
               self->lost_after = finding_only (o->summary);
               g_free (self->lost_line);
               self->lost_line = g_strdup (o->line);
-              g_autofree char *text = g_strdup_printf (
-                  _ ("Video acceleration did not survive the GPU trouble (%s): %s"),
-                  self->lost_after, c->summary ? c->summary : "the VA-API probe failed");
+              g_autofree char *text = pd_i18n_sprintf (
+                  "Video acceleration did not survive the GPU trouble (%s): %s", self->lost_after,
+                  c->summary ? c->summary : "the VA-API probe failed");
               pd_agent_daemon_add_event (self, 0, "vaapi.lost", PD_COMPONENT_VAAPI, text, FALSE);
             }
           pd_agent_overlay_clear (o);

@@ -181,8 +181,10 @@ pd_agent_daemon_update (PdAgentDaemon *self)
         {
           g_autofree char *kind
               = g_strdup_printf ("%s.state-changed", pd_component_id_to_string (i));
+          /* TRANSLATORS: a component's title, its new state, its old state,
+           * its summary; the states are the words of `passdesk status`. */
           g_autofree char *text
-              = g_strdup_printf ("%s is now %s (was %s): %s", pd_component_title (i),
+              = pd_i18n_sprintf ("%s is now %s (was %s): %s", pd_component_title (i),
                                  pd_state_to_string (self->current[i]->state),
                                  pd_state_to_string (old_state), self->current[i]->summary);
           pd_agent_daemon_add_event (self, 0, kind, i, text, FALSE);
@@ -418,9 +420,9 @@ on_power_off_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!pd_logind_power_off_finish (result, &error))
     {
       /* The host shuts the VM down through ACPI anyway; say what happened. */
-      g_autofree char *text = g_strdup_printf (
-          _ ("The host accepted the cold restart, but the clean power-off through logind failed: "
-             "%s. The host's `qm shutdown` will ask the guest to shut down instead."),
+      g_autofree char *text = pd_i18n_sprintf (
+          "The host accepted the cold restart, but the clean power-off through logind failed: "
+          "%s. The host's `qm shutdown` will ask the guest to shut down instead.",
           error->message);
       pd_agent_daemon_add_event (self, 0, "hostlink.poweroff-failed", PD_COMPONENT_HOSTLINK, text,
                                  FALSE);

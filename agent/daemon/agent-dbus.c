@@ -217,6 +217,33 @@ handle_get_events (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation, gp
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static gboolean
+handle_get_event_list (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation, GVariant *options,
+                       gpointer user_data)
+{
+  PdAgentDbus *self = user_data;
+  const char *locale = NULL;
+  guint32 newest = PD_AGENT_HISTORY_MAX;
+  if (!g_variant_lookup (options, "locale", "&s", &locale))
+    locale = NULL;
+  if (!g_variant_lookup (options, "newest", "u", &newest) || newest > PD_AGENT_HISTORY_MAX)
+    newest = PD_AGENT_HISTORY_MAX;
+  const PdAgentHistory *h = pd_agent_daemon_get_history (self->daemon);
+  guint len = pd_agent_history_length (h);
+  GVariantBuilder b;
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a" PD_EVENT_VARIANT_TYPE));
+  gpointer use = pd_i18n_use_locale (locale);
+  for (guint i = len > newest ? len - newest : 0; i < len; i++)
+    {
+      const PdAgentEvent *e = pd_agent_history_nth (h, i);
+      g_autofree char *text = pd_agent_event_localize (e);
+      g_variant_builder_add_value (&b, pd_event_to_variant (e->time, e->kind, e->component, text));
+    }
+  pd_i18n_restore (use);
+  pd_dbus_agent1_complete_get_event_list (skeleton, invocation, g_variant_builder_end (&b));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 static void
 on_cold_restart_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -406,6 +433,8 @@ pd_agent_dbus_new (PdAgentDaemon *daemon, gboolean system_bus)
                     self);
   g_signal_connect (self->skeleton, "handle-run-checks", G_CALLBACK (handle_run_checks), self);
   g_signal_connect (self->skeleton, "handle-get-events", G_CALLBACK (handle_get_events), self);
+  g_signal_connect (self->skeleton, "handle-get-event-list", G_CALLBACK (handle_get_event_list),
+                    self);
   g_signal_connect (self->skeleton, "handle-cold-restart", G_CALLBACK (handle_cold_restart), self);
   g_signal_connect (self->skeleton, "handle-cancel-cold-restart",
                     G_CALLBACK (handle_cancel_cold_restart), self);

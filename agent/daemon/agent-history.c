@@ -14,7 +14,14 @@ pd_agent_event_new (gint64 time, const char *kind, PdComponentId component, cons
   e->kind = g_strdup (kind);
   e->component = component;
   e->text = g_strdup (text);
+  e->msg = pd_i18n_book_lookup (text);
   return e;
+}
+
+char *
+pd_agent_event_localize (const PdAgentEvent *e)
+{
+  return e->msg ? pd_msg_localize (e->msg) : pd_i18n_localize_text (e->text);
 }
 
 void
@@ -24,6 +31,7 @@ pd_agent_event_free (PdAgentEvent *e)
     return;
   g_free (e->kind);
   g_free (e->text);
+  pd_msg_free (e->msg);
   g_free (e);
 }
 

@@ -4,6 +4,7 @@
 
 #include <glib.h>
 #include "health.h"
+#include "pd-i18n.h"
 
 G_BEGIN_DECLS
 
@@ -14,13 +15,16 @@ typedef struct
   gint64 time; /* microseconds since the epoch */
   char *kind;  /* stable id: "gpu.hang", "usb.reconnect-storm", ... */
   PdComponentId component;
-  char *text;        /* a sentence for people */
+  char *text;        /* a sentence for people, in English */
+  PdMsg *msg;        /* its recipe (made with pd_i18n_sprintf), or NULL */
   gboolean boot_log; /* found in the kernel log written before the agent started */
 } PdAgentEvent;
 
 PdAgentEvent *pd_agent_event_new (gint64 time, const char *kind, PdComponentId component,
                                   const char *text);
 void pd_agent_event_free (PdAgentEvent *e);
+/* The event's text in the current thread's language. */
+char *pd_agent_event_localize (const PdAgentEvent *e);
 
 typedef struct _PdAgentHistory PdAgentHistory;
 

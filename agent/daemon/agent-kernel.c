@@ -138,10 +138,12 @@ on_log_finding (PdKmsgMonitor *kmsg, const PdLogFinding *f, gboolean boot_log, g
 {
   PdAgentDaemon *self = user_data;
   const PdLogKind *kind = f->kind;
-  /* The kernel's line names the device; the sentence does not repeat it. */
-  g_autoptr (GString) text = g_string_new (kind->summary);
-  if (f->excerpt && *f->excerpt)
-    g_string_append_printf (text, _ (" Kernel log: “%s”"), f->excerpt);
+  /* The kernel's line names the device; the sentence does not repeat it.
+   * Sentences from formats (pd_i18n_sprintf): each client reads them in
+   * its own language. */
+  g_autofree char *text = (f->excerpt && *f->excerpt)
+                              ? pd_i18n_sprintf ("%s Kernel log: “%s”", kind->summary, f->excerpt)
+                              : g_strdup (kind->summary);
 
   if (boot_log)
     {
@@ -155,36 +157,36 @@ on_log_finding (PdKmsgMonitor *kmsg, const PdLogFinding *f, gboolean boot_log, g
           if (age >= 0)
             time = g_get_real_time () - age;
         }
-      g_string_prepend (text, "Earlier in this boot: ");
-      pd_agent_daemon_add_event (self, time, kind->kind, kind->component, text->str, TRUE);
+      g_autofree char *earlier = pd_i18n_sprintf ("Earlier in this boot: %s", text);
+      pd_agent_daemon_add_event (self, time, kind->kind, kind->component, earlier, TRUE);
       return;
     }
 
   g_autofree char *program = hung_program (f->excerpt);
   /* The device is a detail of the component (merge ()); the program that
    * hung reads as a sentence of its own. */
-  g_autoptr (GString) summary = g_string_new (kind->summary);
-  if (program)
-    /* TRANSLATORS: after a GPU hang's sentence; %s is the program whose work hung */
-    g_string_append_printf (summary, _ (" Program: %s."), program);
+  g_autofree char *summary_text
+      = program
+            /* TRANSLATORS: a GPU hang's sentence, then the program whose work hung */
+            ? pd_i18n_sprintf ("%s Program: %s.", kind->summary, program)
+            : g_strdup (kind->summary);
   /* What the finding means is the kind's row (logscan-rules.c), nothing else.
    * Where a probe decides, the agent says it is checking (one question
    * open, no alarm) and asks the probe once the driver has settled. */
   gboolean decide = kind->reprobe && !self->no_vaprobe;
   if (decide && kind->state < PD_STATE_FAILED)
     {
-      g_autofree char *checking = g_strdup_printf (
-          _ ("%s Checking whether video acceleration survived it."), summary->str);
+      g_autofree char *checking
+          = pd_i18n_sprintf ("%s Checking whether video acceleration survived it.", summary_text);
       raise_overlay (self, kind->component, kind, PD_STATE_UNKNOWN, checking, f->device,
                      f->excerpt);
     }
   else
-    raise_overlay (self, kind->component, kind, kind->state, summary->str, f->device,
-                   f->excerpt);
+    raise_overlay (self, kind->component, kind, kind->state, summary_text, f->device, f->excerpt);
   if (kind->also < PD_N_COMPONENTS)
     raise_overlay (self, kind->also, kind, PD_STATE_UNKNOWN,
-                   decide ? "Re-checking after the GPU trouble the kernel reported."
-                          : "Not known since the GPU trouble the kernel reported.",
+                   decide ? N_ ("Re-checking after the GPU trouble the kernel reported.")
+                          : N_ ("Not known since the GPU trouble the kernel reported."),
                    NULL, f->excerpt);
   if (decide)
     {
@@ -204,14 +206,16 @@ on_log_finding (PdKmsgMonitor *kmsg, const PdLogFinding *f, gboolean boot_log, g
     {
       if (self->suppressed > 0)
         {
-          g_autofree char *note = g_strdup_printf (
-              _ ("%u more kernel-log findings came too fast to list one by one; "
-                 "run `passdesk scan-log` on `journalctl -k` output for all of them."),
-              self->suppressed);
+          g_autofree char *note = pd_i18n_nprintf (
+              "%u more kernel-log finding came too fast to list one by one; "
+              "run `passdesk scan-log` on `journalctl -k` output for all of them.",
+              "%u more kernel-log findings came too fast to list one by one; "
+              "run `passdesk scan-log` on `journalctl -k` output for all of them.",
+              self->suppressed, self->suppressed);
           pd_agent_daemon_add_event (self, 0, "kernel.flood", kind->component, note, FALSE);
           self->suppressed = 0;
         }
-      pd_agent_daemon_add_event (self, 0, kind->kind, kind->component, text->str, FALSE);
+      pd_agent_daemon_add_event (self, 0, kind->kind, kind->component, text, FALSE);
     }
   else
     self->suppressed++;

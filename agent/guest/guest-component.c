@@ -22,10 +22,10 @@ word_busy (PdComponent *c, const PdGuestLinkView *v)
   pd_component_set_state (c, PD_STATE_DEGRADED, "The host channel is in use by another program");
   pd_component_set_detail (c, PD_DETAIL_PORT, v->port_path);
   pd_component_set_detail (c, PD_DETAIL_ERROR, v->open_error ? v->open_error : "busy");
-  g_autofree char *advice = g_strdup_printf (
-      _ ("Only one program can hold the channel open. Find it with “fuser -v %s” "
-         "and stop it (the agent retries every minute)."),
-      v->port_path);
+  g_autofree char *advice
+      = pd_i18n_sprintf ("Only one program can hold the channel open. Find it with “fuser -v %s” "
+                         "and stop it (the agent retries every minute).",
+                         v->port_path);
   g_autofree char *cmd = g_strdup_printf ("fuser -v %s", v->port_path);
   pd_component_add_advice (c, advice, cmd);
 }
@@ -130,11 +130,11 @@ word_ready (PdComponent *c, const PdGuestLinkView *v)
   /* Counted down from when the HELLO came, at the moment of asking. */
   guint32 allowed = pd_host_info_allowed_now (h, v->now_us);
   guint32 next_in = pd_host_info_next_allowed_in (h, v->now_us);
-  g_autofree char *now = allowed > 0 ? g_strdup_printf (_ ("%u allowed now"), allowed)
+  g_autofree char *now = allowed > 0 ? pd_i18n_sprintf ("%u allowed now", allowed)
                                      : g_strdup (N_ ("none allowed now"));
   /* Today's budget only from a host that says it apart (day-left). */
   g_autofree char *today
-      = h->has_day_left ? g_strdup_printf (_ (", %u left today"), h->day_left) : g_strdup ("");
+      = h->has_day_left ? pd_i18n_sprintf (", %u left today", h->day_left) : g_strdup ("");
   pd_component_set_detail_printf (c, PD_DETAIL_RATE_LIMIT, "%u per %u s, %u per day; %s%s",
                                   h->rate_max, h->rate_window, h->day_max, now, today);
   /* Facts programs read (detail-keys.h): plain strings, never worded again

@@ -349,7 +349,7 @@ handle_hello (PdGuestConn *conn, const PdHlMessage *m, GString *out)
     return; /* the caller disconnected us from inside changed */
   if (!was_ready)
     {
-      g_autofree char *text = g_strdup_printf (_ ("Connected to the host helper on %s (VM %u)."),
+      g_autofree char *text = pd_i18n_sprintf ("Connected to the host helper on %s (VM %u).",
                                                conn->host->host, conn->host->vmid);
       emit_event (conn, "hostlink.connected", text);
     }
@@ -417,9 +417,8 @@ handle_reply (PdGuestConn *conn, const PdHlMessage *m, GString *out)
     {
       const char *code = pd_hl_message_get (m, "code");
       const char *text = pd_hl_message_get (m, "text");
-      g_autofree char *msg
-          = g_strdup_printf (_ ("The host helper reported a protocol error (%s)%s%s"), code,
-                             text ? ": " : ".", text ? text : "");
+      g_autofree char *msg = pd_i18n_sprintf ("The host helper reported a protocol error (%s)%s%s",
+                                              code, text ? ": " : ".", text ? text : "");
       if (conn->pending_id && m->id == conn->pending_id)
         {
           conn->active_id = 0;
@@ -481,8 +480,8 @@ handle_line (PdGuestConn *conn, const char *line, gsize len, GString *out)
       if (!conn->garbage_reported)
         {
           conn->garbage_reported = TRUE;
-          g_autofree char *text = g_strdup_printf (
-              _ ("The host helper sent a line this agent cannot read: %s"), error->message);
+          g_autofree char *text = pd_i18n_sprintf (
+              "The host helper sent a line this agent cannot read: %s", error->message);
           emit_event (conn, "hostlink.protocol-error", text);
         }
       /* Never answer something that may itself be an ERROR. */

@@ -9,12 +9,6 @@
 
 #include "detail-keys.h"
 
-static const char *
-plural (guint32 n)
-{
-  return n == 1 ? "" : "s";
-}
-
 static void
 word_no_report (PdComponent *c, const PdGuestHostView *v)
 {
@@ -48,33 +42,37 @@ word_no_report (PdComponent *c, const PdGuestHostView *v)
 static char *
 findings_text (const PdHostReport *r)
 {
-  return g_strdup_printf ("%u ok, %u warning%s, %u failed", r->n_ok, r->n_warn, plural (r->n_warn),
-                          r->n_fail);
+  /* TRANSLATORS: the plural follows the number of warnings (the second). */
+  return pd_i18n_nprintf ("%u ok, %u warning, %u failed", "%u ok, %u warnings, %u failed",
+                          r->n_warn, r->n_ok, r->n_warn, r->n_fail);
 }
 
 static void
 set_summary (PdComponent *c, const PdHostReport *r, PdHostReportState worst)
 {
+  /* Counts by ngettext (pd_i18n_nprintf): languages differ in more than
+   * an "s". */
   if (worst == PD_HOST_REPORT_OK)
     {
-      pd_component_set_state (c, PD_STATE_OK, NULL);
-      pd_component_set_summary_printf (c, "The host doctor found nothing wrong (%u check%s passed)",
-                                       r->n_ok, plural (r->n_ok));
+      g_autofree char *text = pd_i18n_nprintf (
+          "The host doctor found nothing wrong (%u check passed)",
+          "The host doctor found nothing wrong (%u checks passed)", r->n_ok, r->n_ok);
+      pd_component_set_state (c, PD_STATE_OK, text);
       return;
     }
-  pd_component_set_state (c, worst == PD_HOST_REPORT_FAIL ? PD_STATE_FAILED : PD_STATE_DEGRADED,
-                          NULL);
+  PdState state = worst == PD_HOST_REPORT_FAIL ? PD_STATE_FAILED : PD_STATE_DEGRADED;
+  g_autofree char *fails
+      = pd_i18n_nprintf ("%u failed check", "%u failed checks", r->n_fail, r->n_fail);
+  g_autofree char *warns = pd_i18n_nprintf ("%u warning", "%u warnings", r->n_warn, r->n_warn);
+  g_autofree char *text = NULL;
   if (r->n_fail > 0 && r->n_warn > 0)
-    pd_component_set_summary_printf (c, "The host doctor found %u failed check%s and %u warning%s",
-                                     r->n_fail, plural (r->n_fail), r->n_warn, plural (r->n_warn));
+    /* TRANSLATORS: "3 failed checks", "1 warning" */
+    text = pd_i18n_sprintf ("The host doctor found %s and %s", fails, warns);
   else if (r->n_fail > 0)
-    pd_component_set_summary_printf (c, "The host doctor found %u failed check%s", r->n_fail,
-                                     plural (r->n_fail));
+    text = pd_i18n_sprintf ("The host doctor found %s", fails);
   else if (r->n_warn > 0)
-    pd_component_set_summary_printf (c, "The host doctor found %u warning%s", r->n_warn,
-                                     plural (r->n_warn));
-  else
-    pd_component_set_summary_printf (c, "The host doctor found problems");
+    text = pd_i18n_sprintf ("The host doctor found %s", warns);
+  pd_component_set_state (c, state, text ? text : N_ ("The host doctor found problems"));
 }
 
 static void
@@ -111,7 +109,7 @@ word_report (PdComponent *c, const PdGuestHostView *v)
 
       if (it->fix)
         {
-          g_autofree char *text = g_strdup_printf (_ ("%s On the Proxmox host:"), it->text);
+          g_autofree char *text = pd_i18n_sprintf ("%s On the Proxmox host:", it->text);
           pd_component_add_advice (c, text, it->fix);
         }
       else
@@ -137,9 +135,9 @@ word_report (PdComponent *c, const PdGuestHostView *v)
     {
       g_autofree char *cmd = vmid ? g_strdup_printf ("passdesk-hostd doctor %u", vmid)
                                   : g_strdup ("passdesk-hostd doctor");
-      g_autofree char *text = g_strdup_printf (
-          _ ("Every check and its fix: run “%s” on the Proxmox host. After fixing, "
-             "“systemctl restart passdesk-hostd” there sends this VM a fresh report."),
+      g_autofree char *text = pd_i18n_sprintf (
+          "Every check and its fix: run “%s” on the Proxmox host. After fixing, "
+          "“systemctl restart passdesk-hostd” there sends this VM a fresh report.",
           cmd);
       pd_component_add_advice (c, text, cmd);
     }

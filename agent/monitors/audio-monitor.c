@@ -37,7 +37,7 @@ describe_change (PdAudioMonitor *self, const PdComponent *old, const PdComponent
     emit_event (self, "audio.device-gone", now->summary);
   else if (old->state == PD_STATE_FAILED && now->state != PD_STATE_FAILED)
     {
-      g_autofree char *text = g_strdup_printf (_ ("HDMI audio device is back: %s"), now->summary);
+      g_autofree char *text = pd_i18n_sprintf ("HDMI audio device is back: %s", now->summary);
       emit_event (self, "audio.device-back", text);
     }
   else if (now->state == PD_STATE_DEGRADED && old->state != PD_STATE_DEGRADED)

@@ -169,8 +169,7 @@ device_label (const PdUsbDevice *d)
   if (d->product_name != NULL)
     return g_strdup_printf ("\"%s\" (%04x:%04x) at port %s", d->product_name, d->vendor, d->product,
                             d->port_path);
-  return g_strdup_printf (_ ("USB device %04x:%04x at port %s"), d->vendor, d->product,
-                          d->port_path);
+  return pd_i18n_sprintf ("USB device %04x:%04x at port %s", d->vendor, d->product, d->port_path);
 }
 
 static gboolean
@@ -356,8 +355,8 @@ build_component (PdUsbMonitor *self)
       if (is_root_hub (d))
         continue;
       pd_component_set_detail_printf (c, d->port_path, "%04x:%04x %s, %s Mbit/s%s", d->vendor,
-                                      d->product, d->product_name ? d->product_name : "(no name)",
-                                      speed_text (d->speed_mbps), d->is_hub ? ", hub" : "");
+                                      d->product, d->product_name ? d->product_name : N_ ("(no name)"),
+                                      speed_text (d->speed_mbps), d->is_hub ? N_ (", hub") : "");
     }
 
   /* Ordered from mild to severe: pd_component_raise keeps the worst. */
@@ -368,7 +367,7 @@ build_component (PdUsbMonitor *self)
         {
           g_autofree char *label = device_label (d);
           g_autofree char *summary
-              = g_strdup_printf (_ ("USB hub %s runs at SuperSpeed (USB 3)"), label);
+              = pd_i18n_sprintf ("USB hub %s runs at SuperSpeed (USB 3)", label);
           pd_component_raise (c, PD_STATE_DEGRADED, summary);
           pd_component_add_advice (c, SUPERSPEED_HUB_ADVICE, NULL);
         }
@@ -381,7 +380,7 @@ build_component (PdUsbMonitor *self)
     {
       const Cascade *cas = value;
       g_autofree char *summary
-          = g_strdup_printf (_ ("USB hub %s disconnected together with the %u device%s behind it"),
+          = pd_i18n_sprintf ("USB hub %s disconnected together with the %u device%s behind it",
                              cas->name, cas->n_children, cas->n_children == 1 ? "" : "s");
       pd_component_raise (c, PD_STATE_DEGRADED, summary);
       pd_component_add_advice (c,
@@ -395,7 +394,7 @@ build_component (PdUsbMonitor *self)
     {
       const Storm *st = value;
       g_autofree char *summary
-          = g_strdup_printf (_ ("%s keeps disconnecting and reconnecting"), st->name);
+          = pd_i18n_sprintf ("%s keeps disconnecting and reconnecting", st->name);
       pd_component_raise (c, PD_STATE_DEGRADED, summary);
       pd_component_add_advice (c,
                                "A device that reconnects again and again has a bad cable, port "
@@ -405,10 +404,10 @@ build_component (PdUsbMonitor *self)
 
   if (self->controller_died != NULL)
     {
-      g_autofree char *summary = *self->controller_died
-                                     ? g_strdup_printf (_ ("The USB controller %s stopped working"),
-                                                        self->controller_died)
-                                     : g_strdup (N_ ("A USB controller stopped working"));
+      g_autofree char *summary
+          = *self->controller_died
+                ? pd_i18n_sprintf ("The USB controller %s stopped working", self->controller_died)
+                : g_strdup (N_ ("A USB controller stopped working"));
       pd_component_raise (c, PD_STATE_FAILED, summary);
       pd_component_add_advice (c,
                                "The USB controller died (the kernel gave it up); unplug the "
@@ -488,8 +487,8 @@ emit_device_event (PdUsbMonitor *self, const char *port_path, const char *kind, 
   self->device_events_in_window++;
   if (self->device_events_suppressed > 0)
     {
-      g_autofree char *more = g_strdup_printf (_ ("%s (and %u earlier USB changes not listed)"),
-                                               text, self->device_events_suppressed);
+      g_autofree char *more = pd_i18n_sprintf ("%s (and %u earlier USB changes not listed)", text,
+                                               self->device_events_suppressed);
       self->device_events_suppressed = 0;
       emit_event (self, kind, more);
     }
@@ -634,7 +633,7 @@ device_arrived (PdUsbMonitor *self, PdUsbDevice *d)
     {
       /* The controller came back (e.g. after a cold restart or rebind). */
       g_clear_pointer (&self->controller_died, g_free);
-      g_autofree char *text = g_strdup_printf (_ ("USB controller for bus %u is back"), d->bus);
+      g_autofree char *text = pd_i18n_sprintf ("USB controller for bus %u is back", d->bus);
       emit_event (self, "usb.controller-back", text);
     }
 
@@ -662,9 +661,9 @@ device_arrived (PdUsbMonitor *self, PdUsbDevice *d)
                   st = g_new0 (Storm, 1);
                   st->name = g_strdup (label);
                   g_hash_table_insert (self->storms, g_strdup (d->port_path), st);
-                  g_autofree char *text = g_strdup_printf (
-                      _ ("%s disconnected and reconnected %u times within %d s"), label,
-                      STORM_RETURNS, (int) (self->storm_window_us / G_USEC_PER_SEC));
+                  g_autofree char *text = pd_i18n_sprintf (
+                      "%s disconnected and reconnected %u times within %d s", label, STORM_RETURNS,
+                      (int) (self->storm_window_us / G_USEC_PER_SEC));
                   if (!ancestor_storming (self, d->port_path))
                     emit_event (self, "usb.reconnect-storm", text);
                 }
@@ -685,7 +684,7 @@ device_arrived (PdUsbMonitor *self, PdUsbDevice *d)
 
   if (is_superspeed_hub (d) && !was_ss_hub)
     {
-      g_autofree char *text = g_strdup_printf (_ ("USB hub %s runs at %u Mbit/s (SuperSpeed). %s"),
+      g_autofree char *text = pd_i18n_sprintf ("USB hub %s runs at %u Mbit/s (SuperSpeed). %s",
                                                label, d->speed_mbps, SUPERSPEED_HUB_ADVICE);
       emit_event (self, "usb.superspeed-hub", text);
     }
@@ -731,8 +730,8 @@ device_left (PdUsbMonitor *self, const char *port_path)
           cas->n_children = n_children;
           cas->until = now + self->cascade_hold_us;
           g_hash_table_replace (self->cascades, g_strdup (d->port_path), cas);
-          g_autofree char *text = g_strdup_printf (
-              _ ("USB hub %s and the %u device%s behind it disconnected within %d s"), label,
+          g_autofree char *text = pd_i18n_sprintf (
+              "USB hub %s and the %u device%s behind it disconnected within %d s", label,
               n_children, n_children == 1 ? "" : "s",
               (int) MAX (1, self->cascade_window_us / G_USEC_PER_SEC));
           /* A hub that keeps dropping off says so once per storm window. */

@@ -491,11 +491,11 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
   if (!any_debian)
     {
       const char *suite = pd_apt_sources_debian_suite (s);
-      *explanation = g_strdup_printf (
-          _ ("No Debian archive entry was found in /etc/apt/sources.list or "
-             "/etc/apt/sources.list.d/; add one with the components %s, for example the line "
-             "“deb http://deb.debian.org/debian %s %s” in /etc/apt/sources.list, then run "
-             "“sudo apt update”."),
+      *explanation = pd_i18n_sprintf (
+          "No Debian archive entry was found in /etc/apt/sources.list or "
+          "/etc/apt/sources.list.d/; add one with the components %s, for example the line "
+          "“deb http://deb.debian.org/debian %s %s” in /etc/apt/sources.list, then run "
+          "“sudo apt update”.",
           wanted_str, suite ? suite : "<your release>", wanted_str);
       return TRUE;
     }
@@ -546,11 +546,12 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
 
   g_ptr_array_add (missing_all, NULL);
   g_autofree char *missing_str = g_strjoinv (" ", (char **) missing_all->pdata);
-  g_autoptr (GString) text = g_string_new (NULL);
-  g_string_append_printf (text, _ ("Enable the Debian components %s in your apt sources"),
-                          missing_str);
+  /* Pieces with their recipes (pd_i18n_join): the agent's clients read
+   * the advice in their own language. */
+  PdI18nJoin *text = pd_i18n_join_new ();
+  pd_i18n_join_printf (text, "Enable the Debian components %s in your apt sources", missing_str);
   if (edits->len == 0)
-    g_string_append (text, _ (" by adding them to each Debian entry's Components: line"));
+    pd_i18n_join_append (text, N_ (" by adding them to each Debian entry's Components: line"));
   if (safe && edits->len > 1)
     {
       /* The command holds every line change; repeating them here made an
@@ -563,23 +564,25 @@ pd_apt_sources_plan_components (const PdAptSources *s, const char *const *wanted
             g_ptr_array_add (files, (gpointer) f);
         }
       g_ptr_array_add (files, NULL);
-      g_autofree char *file_list = g_strjoinv (" and ", (char **) files->pdata);
-      g_string_append_printf (text,
-                              _ (": the command below adds them to the %u Debian lines of %s "
-                                 "and runs “sudo apt update”."),
-                              edits->len, file_list);
+      g_autofree char *file_list = g_strjoinv (", ", (char **) files->pdata);
+      pd_i18n_join_printf (text,
+                           ": the command below adds them to the %u Debian lines of %s "
+                           "and runs “sudo apt update”.",
+                           edits->len, file_list);
     }
   else
     {
       for (guint k = 0; k < edits->len; k++)
         {
           Edit *x = &g_array_index (edits, Edit, k);
-          g_string_append_printf (text, "%s in %s change “%s” to “%s”", k == 0 ? ":" : ";", x->file,
-                                  x->old_line, x->new_line);
+          pd_i18n_join_append (text, k == 0 ? ":" : ";");
+          /* TRANSLATORS: a file, the line as it is, the line as it should be. */
+          pd_i18n_join_printf (text, " in %s change “%s” to “%s”", x->file, x->old_line,
+                               x->new_line);
         }
-      g_string_append (text, _ (", then run “sudo apt update”."));
+      pd_i18n_join_append (text, N_ (", then run “sudo apt update”."));
     }
-  *explanation = g_string_free (g_steal_pointer (&text), FALSE);
+  *explanation = pd_i18n_join_finish (text);
 
   if (!safe || edits->len == 0)
     return TRUE;

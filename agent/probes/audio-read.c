@@ -336,8 +336,8 @@ pd_audio_component_read (void)
       if (p->present)
         {
           pd_component_set_detail_printf (c, p->file, "monitor %s%s",
-                                          p->monitor_name ? p->monitor_name : "(no name)",
-                                          p->eld_valid ? "" : " (ELD not valid)");
+                                          p->monitor_name ? p->monitor_name : N_ ("(no name)"),
+                                          p->eld_valid ? "" : N_ (" (ELD not valid)"));
           if (with_monitor == NULL)
             with_monitor = p;
           if (monitor_name == NULL)

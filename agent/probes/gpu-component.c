@@ -158,19 +158,19 @@ advise_driver_blocks (PdComponent *c, const PdGpuDevice *d)
   if (fix->len)
     {
       g_string_append (fix, "sudo update-initramfs -u");
-      g_autofree char *text = g_strdup_printf (
-          _ ("This guest's modprobe.d keeps i915 off the GPU (%s); vfio-pci and these blacklists "
-             "belong on the Proxmox host only. Comment those lines out (the old file is kept as "
-             ".passdesk-bak), rebuild the initramfs, then stop and start the VM:"),
+      g_autofree char *text = pd_i18n_sprintf (
+          "This guest's modprobe.d keeps i915 off the GPU (%s); vfio-pci and these blacklists "
+          "belong on the Proxmox host only. Comment those lines out (the old file is kept as "
+          ".passdesk-bak), rebuild the initramfs, then stop and start the VM:",
           found->str);
       pd_component_add_advice (c, text, fix->str);
     }
   if (cmdline->len)
     {
-      g_autofree char *text = g_strdup_printf (
-          _ ("The guest's kernel command line has `%s`, which keeps i915 off the GPU: remove it "
-             "from GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, update GRUB and restart the "
-             "VM:"),
+      g_autofree char *text = pd_i18n_sprintf (
+          "The guest's kernel command line has `%s`, which keeps i915 off the GPU: remove it "
+          "from GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, update GRUB and restart the "
+          "VM:",
           cmdline->str);
       pd_component_add_advice (c, text, "sudoedit /etc/default/grub\nsudo update-grub");
     }

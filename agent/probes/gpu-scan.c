@@ -102,7 +102,7 @@ pd_gpu_name_for_ids (guint16 vendor, guint16 device, PdGpuGeneration *generation
             break;
           }
       if (name == NULL)
-        name = g_strdup_printf (_ ("Intel GPU %04x:%04x"), vendor, device);
+        name = pd_i18n_sprintf ("Intel GPU %04x:%04x", vendor, device);
     }
   else
     {
@@ -110,7 +110,7 @@ pd_gpu_name_for_ids (guint16 vendor, guint16 device, PdGpuGeneration *generation
         if (emulated_gpus[i].vendor == vendor && emulated_gpus[i].device == device)
           name = g_strdup (emulated_gpus[i].name);
       if (name == NULL)
-        name = g_strdup_printf (_ ("display device %04x:%04x"), vendor, device);
+        name = pd_i18n_sprintf ("display device %04x:%04x", vendor, device);
     }
   if (generation)
     *generation = gen;

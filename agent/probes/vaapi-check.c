@@ -308,34 +308,40 @@ judge_probe (PdComponent *c, const Facts *f)
     }
 
   /* status "ok": VA-API works; how well? */
-  g_autofree char *dec = join_or (r->decode, "nothing");
-  g_autofree char *enc = join_or (r->encode, "nothing");
+  g_autofree char *dec = join_or (r->decode, N_ ("nothing"));
+  g_autofree char *enc = join_or (r->encode, N_ ("nothing"));
   g_autoptr (GPtrArray) lacks = g_ptr_array_new ();
   if (r->encode[0] == NULL)
-    g_ptr_array_add (lacks, (gpointer) "cannot encode video");
+    g_ptr_array_add (lacks, (gpointer) N_ ("cannot encode video"));
   else if (!list_has (r->encode, "H.264") && !list_has (r->encode, "HEVC"))
-    g_ptr_array_add (lacks, (gpointer) "cannot encode H.264 or HEVC");
+    g_ptr_array_add (lacks, (gpointer) N_ ("cannot encode H.264 or HEVC"));
   if (!r->video_processing)
-    g_ptr_array_add (lacks, (gpointer) "has no video processing (scaling, colour conversion)");
+    g_ptr_array_add (lacks, (gpointer) N_ ("has no video processing (scaling, colour conversion)"));
   if (r->decode[0] == NULL)
-    g_ptr_array_add (lacks, (gpointer) "cannot decode video");
+    g_ptr_array_add (lacks, (gpointer) N_ ("cannot decode video"));
+  /* "A and B": each part and the "and" are words of the clients' language. */
+  PdI18nJoin *join = pd_i18n_join_new ();
+  for (guint i = 0; i < lacks->len; i++)
+    {
+      if (i > 0)
+        /* TRANSLATORS: between the things VA-API lacks ("cannot encode video and ...") */
+        pd_i18n_join_append (join, N_ (" and "));
+      pd_i18n_join_append (join, lacks->pdata[i]);
+    }
+  g_autofree char *what = pd_i18n_join_finish (join);
 
   if (!r->functional_ran)
     {
-      g_ptr_array_add (lacks, NULL);
-      g_autofree char *what = g_strjoinv (" and ", (char **) lacks->pdata);
       pd_component_set_state (c, PD_STATE_DEGRADED, "");
       pd_component_set_summary_printf (c,
                                        "VA-API starts (%s driver) but %s; without video "
                                        "processing or JPEG decoding the GPU could not be given "
                                        "a test job; decodes %s",
-                                       drv, what[0] ? what : "offers no functional test", dec);
+                                       drv, what[0] ? what : N_ ("offers no functional test"), dec);
       return;
     }
   if (lacks->len > 0)
     {
-      g_ptr_array_add (lacks, NULL);
-      g_autofree char *what = g_strjoinv (" and ", (char **) lacks->pdata);
       pd_component_set_state (c, PD_STATE_DEGRADED, "");
       pd_component_set_summary_printf (c,
                                        "%s driver works (test frame correct in %.0f ms) but %s; "

@@ -227,25 +227,25 @@ run_maybe_finish (GTask *task)
     {
       r->kind = PD_VAPROBE_RESULT_TIMEOUT;
       if (run->timeout_ms % 1000 == 0)
-        r->message = g_strdup_printf (
-            _ ("the GPU did not answer within %u s: a GPU hang is likely"), run->timeout_ms / 1000);
+        r->message = pd_i18n_sprintf ("the GPU did not answer within %u s: a GPU hang is likely",
+                                      run->timeout_ms / 1000);
       else
-        r->message = g_strdup_printf (
-            _ ("the GPU did not answer within %u ms: a GPU hang is likely"), run->timeout_ms);
+        r->message = pd_i18n_sprintf ("the GPU did not answer within %u ms: a GPU hang is likely",
+                                      run->timeout_ms);
     }
   else if (run->overflow)
     {
       r->kind = PD_VAPROBE_RESULT_GARBAGE;
-      r->message = g_strdup_printf (_ ("the VA-API probe printed more than %u KiB, which is not a "
-                                       "report; it was stopped"),
+      r->message = pd_i18n_sprintf ("the VA-API probe printed more than %u KiB, which is not a "
+                                    "report; it was stopped",
                                     PD_VAPROBE_STDOUT_MAX / 1024);
     }
   else if (signaled)
     {
       r->kind = PD_VAPROBE_RESULT_CRASHED;
       r->signal_number = g_subprocess_get_term_sig (run->proc);
-      r->message = g_strdup_printf (_ ("the VA-API probe crashed (signal %d, %s): the VA driver or "
-                                       "the GPU failed while it was being used"),
+      r->message = pd_i18n_sprintf ("the VA-API probe crashed (signal %d, %s): the VA driver or "
+                                    "the GPU failed while it was being used",
                                     r->signal_number, signal_name (r->signal_number));
     }
   else
@@ -257,15 +257,15 @@ run_maybe_finish (GTask *task)
       else if (r->exit_status != 0)
         {
           r->kind = PD_VAPROBE_RESULT_FAILED;
-          r->message = g_strdup_printf (_ ("the VA-API probe exited with status %d without a "
-                                           "report (%s)"),
+          r->message = pd_i18n_sprintf ("the VA-API probe exited with status %d without a "
+                                        "report (%s)",
                                         r->exit_status, error->message);
         }
       else
         {
           r->kind = PD_VAPROBE_RESULT_GARBAGE;
-          r->message = g_strdup_printf (_ ("the VA-API probe printed no usable report: %s"),
-                                        error->message);
+          r->message
+              = pd_i18n_sprintf ("the VA-API probe printed no usable report: %s", error->message);
         }
     }
   g_task_return_pointer (task, g_steal_pointer (&r), (GDestroyNotify) pd_vaprobe_result_free);
@@ -426,8 +426,8 @@ pd_vaprobe_run_env_async (const char *device, const char *const *env, guint time
       r->kind = PD_VAPROBE_RESULT_NOT_FOUND;
       r->probe_path = g_strdup (run->probe_path);
       r->timeout_ms = run->timeout_ms;
-      r->message = g_strdup_printf (_ ("the VA-API probe %s could not be started: %s"),
-                                    run->probe_path, error->message);
+      r->message = pd_i18n_sprintf ("the VA-API probe %s could not be started: %s", run->probe_path,
+                                    error->message);
       g_task_return_pointer (task, r, (GDestroyNotify) pd_vaprobe_result_free);
       return;
     }

@@ -95,6 +95,13 @@ _ENGLISH_WORDS = {'the', 'is', 'are', 'to', 'of', 'and', 'not', 'cannot', 'with'
                   'this', 'that', 'has', 'have', 'does', 'could', 'be'}
 
 
+# GTK 3 leaves a dialog's button labels to the program: a line that is
+# nothing but one of these is an English button ("yes" and "no" are values
+# programs read, e.g. hdmi-codec-present).
+_ENGLISH_LABELS = {'cancel', 'close', 'copy', 'quit', 'retry', 'apply', 'save',
+                   'open', 'help', 'settings'}
+
+
 class EnglishChecker:
     def __init__(self):
         self.frags = sorted(english_fragments(), key=len, reverse=True)
@@ -108,6 +115,9 @@ class EnglishChecker:
                     found.append((line, f))
                     break
             else:
+                if line.replace('_', '').strip(' .…').lower() in _ENGLISH_LABELS:
+                    found.append((line, 'English label'))
+                    continue
                 words = set(re.findall(r"[a-z]+", line.lower())) & _ENGLISH_WORDS
                 if len(words) >= 2:
                     found.append((line, 'English words ' + ', '.join(sorted(words))))

@@ -83,22 +83,13 @@ add_event (PdTrayAgent *self, PdEventEntry *e)
   g_ptr_array_add (self->events, e);
 }
 
+static void fetch_events_english (PdTrayAgent *self);
+
 static void
-get_events_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+take_events (PdTrayAgent *self, GVariant *events)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) events = NULL;
-  PdTrayAgent *self;
   GVariantIter iter;
   GVariant *v;
-
-  if (!pd_dbus_agent1_call_get_events_finish (PD_DBUS_AGENT1 (source), &events, res, &error))
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_debug ("GetEvents failed: %s", error->message);
-      return;
-    }
-  self = PD_TRAY_AGENT (user_data);
   g_ptr_array_set_size (self->events, 0);
   g_variant_iter_init (&iter, events);
   while ((v = g_variant_iter_next_value (&iter)) != NULL)
@@ -111,6 +102,49 @@ get_events_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   g_signal_emit (self, signals[SIGNAL_EVENTS_RESET], 0);
 }
 
+static void
+get_events_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) events = NULL;
+  if (!pd_dbus_agent1_call_get_events_finish (PD_DBUS_AGENT1 (source), &events, res, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_debug ("GetEvents failed: %s", error->message);
+      return;
+    }
+  take_events (PD_TRAY_AGENT (user_data), events);
+}
+
+/* The history in our language (GetEventList); an agent without it gives
+ * the English history, its plain sentences looked up here. */
+static void
+get_event_list_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) events = NULL;
+  if (!pd_dbus_agent1_call_get_event_list_finish (PD_DBUS_AGENT1 (source), &events, res, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      g_debug ("GetEventList failed: %s", error->message);
+      fetch_events_english (PD_TRAY_AGENT (user_data));
+      return;
+    }
+  take_events (PD_TRAY_AGENT (user_data), events);
+}
+
+static GVariant *
+event_list_options (guint32 newest)
+{
+  GVariantBuilder b;
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "locale", g_variant_new_string (pd_i18n_messages_locale ()));
+  if (newest > 0)
+    g_variant_builder_add (&b, "{sv}", "newest", g_variant_new_uint32 (newest));
+  return g_variant_builder_end (&b);
+}
+
 /* The generated calls take the proxy's default timeout. */
 static void
 set_timeout (PdTrayAgent *self, int timeout_ms)
@@ -119,10 +153,71 @@ set_timeout (PdTrayAgent *self, int timeout_ms)
 }
 
 static void
-fetch_events (PdTrayAgent *self)
+fetch_events_english (PdTrayAgent *self)
 {
   set_timeout (self, 10000);
   pd_dbus_agent1_call_get_events (self->proxy, self->cancellable, get_events_cb, self);
+}
+
+static void
+fetch_events (PdTrayAgent *self)
+{
+  if (*pd_i18n_messages_locale () == '\0')
+    {
+      fetch_events_english (self);
+      return;
+    }
+  set_timeout (self, 10000);
+  pd_dbus_agent1_call_get_event_list (self->proxy, event_list_options (0), self->cancellable,
+                                      get_event_list_cb, self);
+}
+
+/* A new event in our language: the agent words the newest few again and
+ * the one matching the signal replaces the English text. Replies come in
+ * the order of the calls, so events stay in order. */
+#define EVENT_LOOKBACK 8
+
+typedef struct
+{
+  PdTrayAgent *self; /* a reference */
+  PdEventEntry *e;   /* from the signal, English */
+} EventCall;
+
+static void
+publish_event (PdTrayAgent *self, PdEventEntry *e)
+{
+  add_event (self, e);
+  g_signal_emit (self, signals[SIGNAL_EVENT], 0, e->time, e->kind, e->component, e->text);
+}
+
+static void
+get_new_event_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  EventCall *call = user_data;
+  g_autoptr (PdTrayAgent) self = call->self;
+  PdEventEntry *e = call->e;
+  g_free (call);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) events = NULL;
+  if (!pd_dbus_agent1_call_get_event_list_finish (PD_DBUS_AGENT1 (source), &events, res, &error)
+      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      pd_event_entry_free (e);
+      return;
+    }
+  for (gsize i = events ? g_variant_n_children (events) : 0; i > 0; i--)
+    {
+      g_autoptr (GVariant) v = g_variant_get_child_value (events, i - 1);
+      g_autoptr (PdEventEntry) w = pd_event_entry_from_variant (v);
+      if (w != NULL && w->time == e->time && g_strcmp0 (w->kind, e->kind) == 0
+          && g_strcmp0 (w->component, e->component) == 0)
+        {
+          g_free (e->text);
+          e->text = g_steal_pointer (&w->text);
+          break;
+        }
+    }
+  publish_event (self, e);
 }
 
 typedef struct
@@ -212,8 +307,17 @@ on_signal (GDBusProxy *proxy, const char *sender, const char *name, GVariant *pa
       PdEventEntry *e = pd_event_entry_from_variant (params);
       if (e == NULL)
         return;
-      add_event (self, e);
-      g_signal_emit (self, signals[SIGNAL_EVENT], 0, e->time, e->kind, e->component, e->text);
+      if (*pd_i18n_messages_locale () == '\0')
+        {
+          publish_event (self, e);
+          return;
+        }
+      EventCall *call = g_new0 (EventCall, 1);
+      call->self = g_object_ref (self);
+      call->e = e;
+      set_timeout (self, 10000);
+      pd_dbus_agent1_call_get_event_list (self->proxy, event_list_options (EVENT_LOOKBACK),
+                                          self->cancellable, get_new_event_cb, call);
     }
   else if (g_strcmp0 (name, "ColdRestartProgress") == 0
            && g_variant_is_of_type (params, G_VARIANT_TYPE ("(ss)")))

@@ -137,7 +137,7 @@ pd_tray_menu_model_update (PdTrayMenuModel *self, const PdTrayState *state)
             }
             break;
           case ITEM_QUIT:
-            label = g_strdup ("_Quit");
+            label = g_strdup (_ ("_Quit"));
             break;
           default: /* separators */
             break;
