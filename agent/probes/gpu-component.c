@@ -320,13 +320,21 @@ pd_gpu_component (const PdGpuScan *scan)
 static char *
 describe_connector (const PdConnector *con)
 {
+  /* The kernel's words, as msgids: clients read them in their language
+   * (pd_i18n_join). */
+  static const char *const words[] = { N_ ("connected"), N_ ("disconnected"), N_ ("unknown") };
+  (void) words;
   if (strcmp (con->status, "disconnected") == 0)
     return g_strdup ("disconnected");
-  GString *s = g_string_new (con->status);
-  g_string_append (s, con->enabled ? ", enabled" : ", disabled");
+  PdI18nJoin *j = pd_i18n_join_new ();
+  pd_i18n_join_append (j, con->status);
+  pd_i18n_join_append (j, con->enabled ? N_ (", enabled") : N_ (", disabled"));
   if (con->preferred_mode)
-    g_string_append_printf (s, ", %s", con->preferred_mode);
-  return g_string_free (s, FALSE);
+    {
+      pd_i18n_join_append (j, ", ");
+      pd_i18n_join_append (j, con->preferred_mode);
+    }
+  return pd_i18n_join_finish (j);
 }
 
 PdComponent *
@@ -350,7 +358,7 @@ pd_display_component (const PdGpuScan *scan)
       return g_steal_pointer (&c);
     }
 
-  g_autoptr (GString) connected = g_string_new (NULL);
+  PdI18nJoin *connected = pd_i18n_join_new ();
   g_autoptr (GString) off = g_string_new (NULL);
   g_autoptr (GString) unknown = g_string_new (NULL);
   g_autoptr (GString) all = g_string_new (NULL);
@@ -362,22 +370,28 @@ pd_display_component (const PdGpuScan *scan)
 
       GString *bucket = NULL;
       if (strcmp (con->status, "connected") == 0)
-        bucket = con->enabled ? connected : off;
+        bucket = con->enabled ? NULL : off;
       else if (strcmp (con->status, "unknown") == 0)
         bucket = unknown;
-      if (bucket)
+      if (strcmp (con->status, "connected") == 0 && con->enabled)
+        {
+          if (pd_i18n_join_length (connected) > 0)
+            pd_i18n_join_append (connected, "; ");
+          pd_i18n_join_append (connected, con->name);
+          pd_i18n_join_append (connected, " ");
+          pd_i18n_join_append (connected, desc);
+        }
+      else if (bucket)
         {
           if (bucket->len)
-            g_string_append (bucket, bucket == connected ? "; " : ", ");
-          if (bucket == connected)
-            g_string_append_printf (bucket, "%s %s", con->name, desc);
-          else
-            g_string_append (bucket, con->name);
+            g_string_append (bucket, ", ");
+          g_string_append (bucket, con->name);
         }
       if (all->len)
         g_string_append (all, ", ");
       g_string_append (all, con->name);
     }
+  g_autofree char *connected_text = pd_i18n_join_finish (connected);
   if (d->display_notes->len)
     {
       g_autoptr (GString) s = g_string_new (NULL);
@@ -395,8 +409,8 @@ pd_display_component (const PdGpuScan *scan)
           "0000:00:02,pcie=1,x-vga=1` with the GOP ROM from step 3), then stop and start the VM:",
           HOST_RESTART_CMD);
     }
-  else if (connected->len)
-    pd_component_set_summary_printf (c, "%s", connected->str);
+  else if (*connected_text)
+    pd_component_set_state (c, c->state, connected_text);
   else if (off->len)
     {
       pd_component_set_state (c, PD_STATE_DEGRADED, "");

@@ -16,14 +16,13 @@ passdesk sentence and no line of English words (tests/lib/i18n_check.py):
 
 It also renders the window and the dialog at 1x and at GDK_SCALE=2 with
 ImageMagick's `import` into <builddir>/tests/tray-screenshots/ (names
-de-*.png); with PASSDESK_UPDATE_SCREENSHOTS=1 they are copied to
-docs/screenshots/. Prints TAP.
+de-tray-*.png), to look at; the README's German screenshots come from
+`tests/tray/test-tray-screenshot.py de`. Prints TAP.
 '''
 
 import importlib.util
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -33,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'lib'))
 sys.path.insert(0, os.path.join(HERE, '..', 'tray'))
 import i18n_check  # noqa: E402
-from trayenv import SRCDIR, Tap, TrayEnv, wait_for  # noqa: E402
+from trayenv import Tap, TrayEnv, wait_for  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location(
     'tray_screenshot', os.path.join(HERE, '..', 'tray', 'test-tray-screenshot.py'))
@@ -180,11 +179,6 @@ def main():
         env.close()
         if agent is not None:
             agent.close()
-    if os.environ.get('PASSDESK_UPDATE_SCREENSHOTS'):
-        dest = os.path.join(SRCDIR, 'docs', 'screenshots')
-        os.makedirs(dest, exist_ok=True)
-        for path in shots:
-            shutil.copy(path, dest)
     return tap.done()
 
 
