@@ -352,6 +352,13 @@ make_reboot_power_off (PdAgentDaemon *self, GDBusConnection *bus)
 }
 
 static gboolean
+finish_stop_idle (gpointer user_data)
+{
+  finish_stop (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
 on_reboot_answer_late (gpointer user_data)
 {
   PdAgentDaemon *self = user_data;
@@ -391,7 +398,9 @@ on_reboot_answered (GObject *source, GAsyncResult *res, gpointer user_data)
       else
         reason = g_strdup (error->message);
       write_plain_restart (reason);
-      finish_stop (self);
+      /* A withdrawn request ends here from inside the CANCEL's own call,
+       * before that line is written to the port: stop only after it. */
+      g_idle_add_full (G_PRIORITY_DEFAULT, finish_stop_idle, g_object_ref (self), g_object_unref);
       return;
     }
   GDBusConnection *bus = g_task_get_task_data (self->stop_task);

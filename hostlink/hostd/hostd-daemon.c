@@ -315,7 +315,8 @@ conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *rea
                       "PASSDESK_REASON", reason_escaped, "PASSDESK_KIND", "reboot", "MESSAGE",
                       "VM %u: the guest is rebooting; turning the reboot into a cold restart "
                       "(request %u, cool-off %u s): %s",
-                      vm->vmid, request_id, cool_off, said);
+                      vm->vmid, request_id, cool_off,
+                      *reason_text ? reason_text : "no reason given");
   else
     g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "PASSDESK_VMID", vm->vmid_str,
                       "PASSDESK_REASON", reason_escaped, "PASSDESK_KIND", "request", "MESSAGE",

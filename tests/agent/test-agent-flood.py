@@ -14,9 +14,16 @@ import agent_harness as h  # noqa: E402  (tests/lib, on PYTHONPATH)
 
 RATE = 5000      # findings a second
 FLOOD_S = 4.0
-# Generous: ASan builds and a shared machine. bench-agent-flood.py measures
-# against the real goal (50 ms).
-GET_REPORT_MAX_S = 0.25
+# Generous: a shared machine. bench-agent-flood.py measures against the real
+# goal (50 ms). Under AddressSanitizer every allocation costs several times
+# more (100 to 340 ms seen on an idle machine): there the bound is doubled;
+# that run is for memory errors, the benchmark for speed.
+def _sanitized():
+    with open(h.AGENT, 'rb') as f:
+        return b'__asan_init' in f.read()
+
+
+GET_REPORT_MAX_S = 0.5 if _sanitized() else 0.25
 # Signals per component the agent may send: a burst of 8, then 4 a second
 # (a little slack for timer rounding).
 SIGNALS_BURST = 10
