@@ -10,6 +10,8 @@ dir=$1
 for tool in desktop-file-validate:desktop-file-utils man:man-db groff:groff-base; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || {
         echo "${tool%%:*} is missing: install ${tool#*:} (sh .ci/install-deps test)"
+        # The host-only build chroot has build packages alone: skipped there.
+        [ "${PASSDESK_DATA_FILES_OPTIONAL:-0}" = 1 ] && exit 77
         exit 1
     }
 done
