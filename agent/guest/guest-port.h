@@ -4,7 +4,7 @@
  * client connects or goes, hands the bytes read to its owner and writes what
  * the owner sends without ever blocking. It knows nothing of the protocol
  * (that is guest-conn.h). Costs nothing while idle: no timers while a host
- * is connected, at most one wakeup a minute while none is; a connecting host
+ * is connected, one wakeup in 5 minutes while none is; a connecting host
  * is noticed at once (SIGIO, see guest-port.c).
  *
  * States and what wakes it in each:
@@ -13,7 +13,8 @@
  *   OPEN_ERROR    open failed (not EBUSY): a retry every 60 s.
  *   BUSY          open gave EBUSY (a virtio port opens once): a retry every
  *                 60 s; "hostlink.port-busy" on entering.
- *   DISCONNECTED  open, no host client: SIGIO, plus a 60 s safety net.
+ *   DISCONNECTED  open, no host client (POLLHUP): SIGIO, plus a 5 min
+ *                 safety net.
  *   CONNECTED     a host client is there: the fd in the main loop.
  */
 #pragma once
@@ -23,6 +24,7 @@
 G_BEGIN_DECLS
 
 #define PD_GUEST_PORT_RETRY_S 60
+#define PD_GUEST_PORT_SAFETY_NET_S 300
 #define PD_GUEST_PORT_MAX_OUT (64 * 1024)
 
 typedef enum

@@ -857,17 +857,7 @@ def main():
             return 1
         bed.check("udev-tags-port", check_udev, bed)
         bed.check("handshake", check_handshake, bed, t)
-        # Known open defect (2026-12-06): the idle agent wakes about 3 times a
-        # minute with no host (passdesk-agent 1, gdbus 2), against the
-        # issue's limit of 1, so this check is off by default until that is
-        # found and fixed; PASSDESK_VM_IDLE_CHECK=1 runs it.
-        if os.environ.get("PASSDESK_VM_IDLE_CHECK") == "1":
-            bed.check("idle-context-switches", check_idle_ctxt, bed)
-        else:
-            # The check leaves hostd stopped, which the next check expects.
-            bed.stop_hostd()
-            bed.skip("idle-context-switches", "off until the idle wakeups are fixed "
-                     "(PASSDESK_VM_IDLE_CHECK=1 runs it)")
+        bed.check("idle-context-switches", check_idle_ctxt, bed)
         bed.check("hostd-restart-seen", check_hostd_back, bed)
         bed.check("agent-restart-resync", check_agent_restart, bed)
         bed.check("kmsg-event", check_kmsg, bed)

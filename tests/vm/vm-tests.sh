@@ -17,7 +17,6 @@
 #
 #   PASSDESK_VM_ACCEL=tcg|kvm      skip the detection
 #   PASSDESK_VM_REBOOT_CHECKS=0    leave out issue 14's reboot checks
-#   PASSDESK_VM_IDLE_CHECK=1       run the idle context-switch check (off: a known open defect)
 set -u
 case "${1:-}" in
     -h|--help|"") sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; [ -n "${1:-}" ]; exit $? ;;
