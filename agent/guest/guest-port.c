@@ -180,6 +180,8 @@ flush_out (PdGuestPort *port)
         continue;
       if (n < 0 && errno == EAGAIN)
         {
+          g_debug ("hostlink: the port takes no more now; %" G_GSIZE_FORMAT " bytes wait",
+                   port->out->len);
           if (!port->out_watch)
             port->out_watch = g_unix_fd_add (port->fd, G_IO_OUT, on_writable, port);
           return;
@@ -505,12 +507,39 @@ pd_guest_port_new (const char *path, const PdGuestPortOps *ops, gpointer owner)
   return port;
 }
 
+/* Writes what is still queued, waiting at most PD_GUEST_PORT_DRAIN_MS: the
+ * port is freed when the agent exits, and the last line it queued (a CANCEL
+ * withdrawing a reboot's request, say) must not be lost because the port
+ * was briefly full. Blocking is fine here: the main loop has ended. */
+static void
+drain_out (PdGuestPort *port)
+{
+  gint64 deadline = g_get_monotonic_time () + PD_GUEST_PORT_DRAIN_MS * 1000;
+  while (port->out->len > 0 && port->fd >= 0 && port->state == PD_GUEST_PORT_CONNECTED)
+    {
+      gint64 left_ms = (deadline - g_get_monotonic_time ()) / 1000;
+      if (left_ms <= 0)
+        break;
+      struct pollfd p = { .fd = port->fd, .events = POLLOUT };
+      int r = poll (&p, 1, (int) left_ms);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0 || (p.revents & (POLLERR | POLLHUP | POLLNVAL)) || !(p.revents & POLLOUT))
+        break;
+      flush_out (port);
+    }
+  if (port->out->len > 0)
+    g_message ("hostlink: %" G_GSIZE_FORMAT " bytes for the host were not delivered before exit.",
+               port->out->len);
+}
+
 void
 pd_guest_port_free (PdGuestPort *port)
 {
   if (port == NULL)
     return;
   sigio_ports = g_slist_remove (sigio_ports, port);
+  drain_out (port);
   close_port (port);
   clear_source (&port->inotify_watch);
   if (port->inotify_fd >= 0)

@@ -26,6 +26,8 @@ G_BEGIN_DECLS
 #define PD_GUEST_PORT_RETRY_S 60
 #define PD_GUEST_PORT_SAFETY_NET_S 300
 #define PD_GUEST_PORT_MAX_OUT (64 * 1024)
+/* pd_guest_port_free() waits this long for queued output to go. */
+#define PD_GUEST_PORT_DRAIN_MS 1000
 
 typedef enum
 {
@@ -58,6 +60,7 @@ typedef struct _PdGuestPort PdGuestPort;
 
 /* @owner must be a GObject that outlives the port. */
 PdGuestPort *pd_guest_port_new (const char *path, const PdGuestPortOps *ops, gpointer owner);
+/* Writes what is still queued first (at most PD_GUEST_PORT_DRAIN_MS). */
 void pd_guest_port_free (PdGuestPort *port);
 
 /* Starts watching and opening. Must run in the thread of the default main
