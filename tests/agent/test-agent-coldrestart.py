@@ -42,11 +42,14 @@ class ColdRestartTest(h.AgentTestCase):
         self.port = os.path.join(self.tmp.name, 'org.passdesk.hostlink.0')
         os.symlink('/dev/ptmx', self.port)
         self.host = None
+        self.master = None
         self.inbuf = b''
 
     def tearDown(self):
         if self.host is not None:
             os.close(self.host)
+        if self.master is not None:
+            os.close(self.master)
         for p in (self.polkitd, self.logind_proc):
             p.terminate()
             p.wait()
@@ -70,12 +73,16 @@ class ColdRestartTest(h.AgentTestCase):
                 self.skipTest('pidfd_getfd not permitted here: ' + os.strerror(ctypes.get_errno()))
         finally:
             os.close(pidfd)
-        try:
-            self.assertEqual(libc.unlockpt(master), 0)
-            self.host = libc.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-            self.assertGreaterEqual(self.host, 0)
-        finally:
-            os.close(master)
+        # The copy of the master stays open until tearDown, as QEMU keeps a
+        # virtio port's host end: when the agent exits, closing its master
+        # would hang the pty up and the kernel would discard what the agent
+        # wrote last and this side has not read yet (a CANCEL at exit).
+        if self.master is not None:
+            os.close(self.master)
+        self.master = master
+        self.assertEqual(libc.unlockpt(master), 0)
+        self.host = libc.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        self.assertGreaterEqual(self.host, 0)
         tty.setraw(self.host)
 
     def send(self, line):
