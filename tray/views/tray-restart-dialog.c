@@ -67,6 +67,8 @@ finish_with (PdTrayRestartDialog *self, const char *heading, const char *body, c
   g_clear_handle_id (&self->countdown_id, g_source_remove);
   set_heading (self, heading, body);
   gtk_widget_hide (self->limit);
+  gtk_widget_hide (self->restart_note);
+  gtk_widget_hide (self->hostlink);
   show_progress (self, text, FALSE);
   gtk_widget_hide (self->confirm);
   /* GTK's own words and translations for its standard buttons. */
@@ -136,6 +138,8 @@ start (PdTrayRestartDialog *self)
   self->mode = MODE_RUNNING;
   g_clear_handle_id (&self->countdown_id, g_source_remove);
   gtk_widget_hide (self->limit);
+  gtk_widget_hide (self->restart_note);
+  gtk_widget_hide (self->hostlink);
   set_heading (self, _ ("Cold restart under way"),
                _ ("Applications are closing and the VM powers off cleanly. It stays off for the "
                   "cool-off, so that the host can reset the graphics and audio devices, and then "
@@ -248,7 +252,10 @@ pd_tray_restart_dialog_update (PdTrayRestartDialog *self, const PdTrayState *sta
     gtk_label_set_text (GTK_LABEL (self->restart_note),
                         _ ("Restart from the desktop menu is not the same: it reboots the VM "
                            "in place, and the graphics and audio devices are not reset."));
-  gtk_widget_set_visible (self->restart_note, note != NULL);
+  /* Both belong to the question; once it is answered, the body is followed
+   * by what happened (the host's reason right under "The host's reason:"). */
+  gtk_widget_set_visible (self->restart_note, note != NULL && self->mode == MODE_ASK);
+  gtk_widget_set_visible (self->hostlink, self->mode == MODE_ASK);
   if (self->mode == MODE_ASK)
     refresh_ask (self);
 }
