@@ -2,12 +2,16 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include "agent-client.h"
 #include "pd-i18n.h"
 #include "cli-format.h"
 #include "components-variant.h"
 #include "cli.h"
+
+/* Under the component, after "YYYY-MM-DD HH:MM:SS  ". */
+#define EVENT_TEXT_INDENT 21
 
 int
 pd_cli_events (int argc, char **argv)
@@ -98,11 +102,25 @@ pd_cli_events (int argc, char **argv)
     }
   if (history->len == 0)
     printf (_ ("No events yet.\n"));
+  /* A pipe gets one event per line; a terminal gets the sentence under the
+   * time, wrapped: after the time and the kind too little room is left. */
+  guint width = pd_cli_output_width (STDOUT_FILENO);
   for (guint i = 0; i < history->len; i++)
     {
       const PdEventEntry *e = history->pdata[i];
       g_autofree char *when = pd_cli_format_time (e->time);
-      printf ("%s  %-8s %-28s %s\n", when, e->component, e->kind, pd_i18n_text (e->text));
+      if (width == 0)
+        {
+          printf ("%s  %-8s %-28s %s\n", when, e->component, e->kind, pd_i18n_text (e->text));
+          continue;
+        }
+      g_autoptr (GString) out = g_string_new (NULL);
+      g_string_append_printf (out, "%s  %-8s %s\n%*s", when, e->component, e->kind,
+                              EVENT_TEXT_INDENT, "");
+      pd_cli_append_wrapped (out, pd_i18n_text (e->text), EVENT_TEXT_INDENT, EVENT_TEXT_INDENT,
+                             width);
+      g_string_append_c (out, '\n');
+      fputs (out->str, stdout);
     }
   return PD_EXIT_OK;
 }

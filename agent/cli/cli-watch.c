@@ -5,6 +5,7 @@
 #include <glib-unix.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent-client.h"
 #include "components-variant.h"
@@ -25,6 +26,19 @@ print_json (JsonNode *node)
 {
   g_autofree char *s = json_to_string (node, FALSE);
   printf ("%s\n", s);
+  fflush (stdout);
+}
+
+/* @out (the columns) and @text, wrapped under the text's column on a
+ * terminal (one line per change in a pipe), then flushed: watch is read as it
+ * happens. */
+static void
+print_wrapped (GString *out, const char *text)
+{
+  guint col = pd_cli_text_width (out->str);
+  pd_cli_append_wrapped (out, text, col, col, pd_cli_output_width (STDOUT_FILENO));
+  g_string_append_c (out, '\n');
+  fputs (out->str, stdout);
   fflush (stdout);
 }
 
@@ -55,8 +69,10 @@ print_component (Watch *w, const char *id, const char *state, const char *summar
   /* TRANSLATORS: after a state change in `passdesk watch`; %s is the old state */
   g_autofree char *was_text
       = was && strcmp (was, state) != 0 ? g_strdup_printf (_ (" (was %s)"), was) : g_strdup ("");
-  printf ("%s  %-8s %-9s %s%s\n", when, id, state, pd_i18n_text (summary), was_text);
-  fflush (stdout);
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_string_append_printf (out, "%s  %-8s %-9s ", when, id, state);
+  g_autofree char *text = g_strconcat (pd_i18n_text (summary), was_text, NULL);
+  print_wrapped (out, text);
   g_hash_table_insert (w->states, g_strdup (id), g_strdup (state));
 }
 
@@ -90,8 +106,8 @@ print_note (Watch *w, const char *what, const char *text)
       print_json (root);
       return;
     }
-  printf ("%s\n", text);
-  fflush (stdout);
+  g_autoptr (GString) out = g_string_new (NULL);
+  print_wrapped (out, text);
 }
 
 static void
@@ -146,8 +162,10 @@ on_event (PdDbusAgent1 *proxy, gint64 time, const char *kind, const char *compon
     return; /* the component's own line says it */
   g_autofree char *when = pd_cli_format_time (time);
   g_autofree char *worded = worded_event (proxy, time, kind, component, text);
-  printf ("%s  %-8s event     %s: %s\n", when, component, kind, worded);
-  fflush (stdout);
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_string_append_printf (out, "%s  %-8s event     ", when, component);
+  g_autofree char *line = g_strdup_printf ("%s: %s", kind, worded);
+  print_wrapped (out, line);
 }
 
 static void

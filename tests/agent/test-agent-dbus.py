@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 from gi.repository import GLib
@@ -343,6 +344,65 @@ class DbusTest(h.AgentTestCase):
             watch.send_signal(signal.SIGINT)
             rc = watch.wait(timeout=h.TIMEOUT)
         self.assertEqual(rc, 0)
+
+    def run_on_pty(self, args, cols=80, until=None, timeout=h.TIMEOUT):
+        """passdesk ARGS with its output on a terminal of @cols columns; its
+        output (without \\r) once it exits, or once @until(text) holds (then
+        it is interrupted)."""
+        import fcntl
+        import struct
+        import termios
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', 50, cols, 0, 0))
+        env = dict(os.environ, PASSDESK_BUS='session', PASSDESK_SYSROOT=self.root, LC_ALL='C.UTF-8')
+        env.pop('COLUMNS', None)
+        proc = subprocess.Popen([h.CLI] + args, env=env, stdout=slave, stderr=subprocess.DEVNULL)
+        os.close(slave)
+        out = b''
+        os.set_blocking(master, False)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    chunk = os.read(master, 65536)
+                    if not chunk:
+                        break
+                    out += chunk
+                except BlockingIOError:
+                    if proc.poll() is not None:
+                        break
+                    if until and until(out.decode(errors='replace').replace('\r', '')):
+                        break
+                    time.sleep(0.05)
+                except OSError:  # EIO: the program ended and closed the terminal
+                    break
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=h.TIMEOUT)
+            os.close(master)
+        return out.decode(errors='replace').replace('\r', '')
+
+    def test_events_and_watch_wrap_on_a_terminal(self):
+        # An 80-column terminal: the sentences wrap under their own column
+        # instead of running on for 200+ characters; a pipe keeps one line
+        # per event for grep and scripts.
+        self.start_agent(['--no-vaprobe'])
+        import threading
+        threading.Timer(1.0, lambda: self.write_kmsg(h.GPU_HANG, h.AUDIO_TIMEOUT)).start()
+        watch = self.run_on_pty(['watch'], until=lambda t: 'gpu.hang' in t and 'audio.codec-timeout' in t
+                                and t.endswith('\n'))
+        self.wait_until(lambda: any(e[1] == 'gpu.hang' for e in self.events()), 'the GPU hang event')
+        events = self.run_on_pty(['events'])
+        for name, text in (('events', events), ('watch', watch)):
+            self.assertIn('gpu.hang', text, name)
+            for line in text.splitlines():
+                self.assertLessEqual(len(line), 80, f'{name}: {line!r}\n{text}')
+        # The sentence under the time, in its own column.
+        self.assertRegex(events, r'gpu\.hang\n {21}The GPU hung')
+        self.assertRegex(watch, r'event +gpu\.hang: The GPU hung[^\n]*\n {40}\S')
+        piped = self.run_cli('events')
+        self.assertEqual(len(piped.stdout.splitlines()), len(self.events()), piped.stdout)
 
     def test_events_and_watch_without_agent(self):
         # On the session bus, the way to start a session agent; on the
