@@ -2,6 +2,9 @@
 #include "tray-app.h"
 
 #include "pd-i18n.h"
+#include "pd-terminal.h"
+
+#include <stdlib.h>
 
 #include "detail-keys.h"
 #include "tray-agent-client.h"
@@ -615,21 +618,29 @@ static const GOptionEntry options[] = {
   { NULL, 0, 0, 0, NULL, NULL, NULL },
 };
 
+static const char *
+help_summary (void)
+{
+  return _ ("The passdesk tray icon: the health of this desktop VM (GPU, display, video "
+            "acceleration, HDMI audio, USB, host link), notifications when something breaks, and "
+            "a confirmed “Cold restart VM”.");
+}
+
+static const char *
+help_description (void)
+{
+  return _ ("Only one instance runs per session; launching it again opens the status window.\n"
+            "Needs passdesk-agent on the system bus (org.passdesk.Agent1).\n"
+            "See passdesk-tray(1).");
+}
+
 static void
 pd_tray_app_init (PdTrayApp *self)
 {
   self->agent_bus = G_BUS_TYPE_SYSTEM;
   g_application_add_main_option_entries (G_APPLICATION (self), options);
-  g_application_set_option_context_summary (
-      G_APPLICATION (self),
-      _ ("The passdesk tray icon: the health of this desktop VM (GPU, display, video acceleration, "
-         "HDMI audio, USB, host link), notifications when something breaks, and a confirmed "
-         "“Cold restart VM”."));
-  g_application_set_option_context_description (
-      G_APPLICATION (self),
-      _ ("Only one instance runs per session; launching it again opens the status window.\n"
-         "Needs passdesk-agent on the system bus (org.passdesk.Agent1).\n"
-         "See passdesk-tray(1)."));
+  g_application_set_option_context_summary (G_APPLICATION (self), help_summary ());
+  g_application_set_option_context_description (G_APPLICATION (self), help_description ());
 }
 
 PdTrayApp *
@@ -640,8 +651,7 @@ pd_tray_app_new (void)
 }
 
 /* GApplication reports an unknown option with exit status 1; our CLIs use 2
- * for usage errors, so options are checked here first (help is left to
- * GApplication, which prints it in full). */
+ * for usage errors, so options are checked here first, and help printed. */
 static gboolean
 usage_ok (int argc, char **argv)
 {
@@ -651,9 +661,6 @@ usage_ok (int argc, char **argv)
 
   for (int i = 0; i < argc; i++)
     {
-      if (g_str_has_prefix (argv[i], "--help") || g_strcmp0 (argv[i], "-h") == 0
-          || g_strcmp0 (argv[i], "-?") == 0)
-        return TRUE;
       args[i] = g_strdup (argv[i]);
     }
   /* The same entries, with somewhere to store the values (GApplication's
@@ -667,8 +674,14 @@ usage_ok (int argc, char **argv)
         entries[i].arg_data = &flags[i];
     }
   g_option_context_set_help_enabled (ctx, FALSE);
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_option_context_add_group (ctx, gtk_get_option_group (FALSE));
+  /* Help is printed here, wrapped to the terminal (GApplication does not). */
+  g_option_context_set_summary (ctx, help_summary ());
+  g_option_context_set_description (ctx, help_description ());
+  if (pd_terminal_handle_help (ctx, argc, argv))
+    exit (0);
   if (!g_option_context_parse_strv (ctx, &args, &error))
     {
       g_printerr ("passdesk-tray: %s. Try “passdesk-tray --help”.\n", error->message);

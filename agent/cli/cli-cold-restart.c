@@ -281,6 +281,8 @@ pd_cli_cold_restart (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
   g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
+  if (pd_terminal_handle_help (ctx, argc, argv))
+    return 0;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     return pd_cli_usage_error ("cold-restart", "%s", error->message);
   if (argc > 1)

@@ -32,6 +32,8 @@ pd_cli_events (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
   g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
+  if (pd_terminal_handle_help (ctx, argc, argv))
+    return 0;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
       return pd_cli_usage_error ("events", "%s", error->message);
@@ -104,7 +106,7 @@ pd_cli_events (int argc, char **argv)
     printf (_ ("No events yet.\n"));
   /* A pipe gets one event per line; a terminal gets the sentence under the
    * time, wrapped: after the time and the kind too little room is left. */
-  guint width = pd_cli_output_width (STDOUT_FILENO);
+  guint width = pd_terminal_width (STDOUT_FILENO);
   for (guint i = 0; i < history->len; i++)
     {
       const PdEventEntry *e = history->pdata[i];
@@ -117,7 +119,7 @@ pd_cli_events (int argc, char **argv)
       g_autoptr (GString) out = g_string_new (NULL);
       g_string_append_printf (out, "%s  %-8s %s\n%*s", when, e->component, e->kind,
                               EVENT_TEXT_INDENT, "");
-      pd_cli_append_wrapped (out, pd_i18n_text (e->text), EVENT_TEXT_INDENT, EVENT_TEXT_INDENT,
+      pd_terminal_append_wrapped (out, pd_i18n_text (e->text), EVENT_TEXT_INDENT, EVENT_TEXT_INDENT,
                              width);
       g_string_append_c (out, '\n');
       fputs (out->str, stdout);

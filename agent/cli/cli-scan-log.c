@@ -296,7 +296,7 @@ static void
 append_para (GString *out, guint indent, guint hang, const char *text, guint columns)
 {
   g_string_append_printf (out, "%*s", (int) indent, "");
-  pd_cli_append_wrapped (out, text, indent, hang, columns);
+  pd_terminal_append_wrapped (out, text, indent, hang, columns);
   g_string_append_c (out, '\n');
 }
 
@@ -526,6 +526,8 @@ pd_cli_scan_log (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
   g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
+  if (pd_terminal_handle_help (ctx, argc, argv))
+    return 0;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
       return pd_cli_usage_error ("scan-log", "%s", error->message);
@@ -557,7 +559,7 @@ pd_cli_scan_log (int argc, char **argv)
   Output o = {
     .format = format,
     .show_file = g_strv_length ((char **) inputs) > 1,
-    .columns = pd_cli_output_width (STDOUT_FILENO),
+    .columns = pd_terminal_width (STDOUT_FILENO),
     .gen = gen,
     .incidents = incidents,
   };

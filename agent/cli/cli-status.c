@@ -109,6 +109,8 @@ pd_cli_status (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
   g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
+  if (pd_terminal_handle_help (ctx, argc, argv))
+    return 0;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
       return pd_cli_usage_error ("status", "%s", error->message);
@@ -140,7 +142,7 @@ pd_cli_status (int argc, char **argv)
     }
   else
     {
-      guint columns = pd_cli_output_width (STDOUT_FILENO);
+      guint columns = pd_terminal_width (STDOUT_FILENO);
       g_autoptr (PdReport) localized = pd_report_localize (report);
       g_autofree char *s = pd_report_format_table (localized, isatty (STDOUT_FILENO), columns);
       fputs (s, stdout);
@@ -153,7 +155,7 @@ pd_cli_status (int argc, char **argv)
                  "helper's answer. Start it with “%s”.\n"),
               pd_agent_client_start_command (session));
           g_autoptr (GString) note = g_string_new (NULL);
-          pd_cli_append_wrapped (note, g_strchomp (text), 0, 0, columns);
+          pd_terminal_append_wrapped (note, g_strchomp (text), 0, 0, columns);
           printf ("%s\n", note->str);
         }
     }

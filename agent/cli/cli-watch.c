@@ -35,8 +35,8 @@ print_json (JsonNode *node)
 static void
 print_wrapped (GString *out, const char *text)
 {
-  guint col = pd_cli_text_width (out->str);
-  pd_cli_append_wrapped (out, text, col, col, pd_cli_output_width (STDOUT_FILENO));
+  guint col = pd_terminal_text_width (out->str);
+  pd_terminal_append_wrapped (out, text, col, col, pd_terminal_width (STDOUT_FILENO));
   g_string_append_c (out, '\n');
   fputs (out->str, stdout);
   fflush (stdout);
@@ -217,6 +217,8 @@ pd_cli_watch (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
   g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
+  if (pd_terminal_handle_help (ctx, argc, argv))
+    return 0;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
       return pd_cli_usage_error ("watch", "%s", error->message);

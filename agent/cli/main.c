@@ -30,17 +30,22 @@ static const struct
 static void
 print_usage (FILE *out)
 {
-  fprintf (out, _ ("Usage: passdesk COMMAND [OPTION…]\n"
-                   "       passdesk help COMMAND\n\n"
-                   "Keeps a Proxmox VM with a passed-through iGPU usable as a desktop.\n\n"
-                   "Commands:\n"));
+  g_autoptr (GString) help = g_string_new (NULL);
+  g_string_append (help, _ ("Usage: passdesk COMMAND [OPTION…]\n"
+                            "       passdesk help COMMAND\n\n"
+                            "Keeps a Proxmox VM with a passed-through iGPU usable as a desktop.\n\n"
+                            "Commands:\n"));
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    fprintf (out, "  %-14s %s\n", commands[i].name, _ (commands[i].help));
-  fprintf (out, _ ("\nOptions:\n"
-                   "  -h, --help     Show this help\n"
-                   "  -V, --version  Show the version\n"
-                   "\nRun 'passdesk help COMMAND' for a command's options.\n"
-                   "Exit status: 0 all well, 1 a problem was found, 2 usage error.\n"));
+    g_string_append_printf (help, "  %-14s %s\n", commands[i].name, _ (commands[i].help));
+  g_string_append (help, _ ("\nOptions:\n"
+                            "  -h, --help     Show this help\n"
+                            "  -V, --version  Show the version\n"
+                            "\nRun 'passdesk help COMMAND' for a command's options.\n"
+                            "Exit status: 0 all well, 1 a problem was found, 2 usage error.\n"));
+  /* Wrapped like the commands' own help (pd-terminal.h). */
+  guint width = pd_terminal_width (fileno (out));
+  g_autofree char *wrapped = pd_terminal_wrap_help (help->str, width ? width : 80);
+  fputs (wrapped, out);
 }
 
 static int

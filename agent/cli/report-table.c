@@ -104,7 +104,7 @@ pd_report_format_table (const PdReport *report, gboolean color, guint columns)
       g_string_append (out, "  ");
       /* Wrapped lines of the summary line up under its first word. */
       guint col = width + 2 + MAX (9, state_width ()) + 2;
-      pd_cli_append_wrapped (out, c->summary, col, col, columns);
+      pd_terminal_append_wrapped (out, c->summary, col, col, columns);
       g_string_append_c (out, '\n');
       /* What the user should know before acting (what Restart will do). */
       for (guint j = 0; j < c->details->len; j++)
@@ -113,7 +113,7 @@ pd_report_format_table (const PdReport *report, gboolean color, guint columns)
           if (pd_detail_key_is_status_line (d->key))
             {
               g_string_append_printf (out, "%*s", col, "");
-              pd_cli_append_wrapped (out, d->value, col, col, columns);
+              pd_terminal_append_wrapped (out, d->value, col, col, columns);
               g_string_append_c (out, '\n');
             }
         }
@@ -121,7 +121,7 @@ pd_report_format_table (const PdReport *report, gboolean color, guint columns)
         {
           const PdAdvice *a = g_ptr_array_index (c->advice, j);
           g_string_append_printf (out, "%*s  -> ", width, "");
-          pd_cli_append_wrapped (out, a->text, width + 5, width + 5, columns);
+          pd_terminal_append_wrapped (out, a->text, width + 5, width + 5, columns);
           g_string_append_c (out, '\n');
           if (a->command)
             {

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "pd-i18n.h"
+#include "pd-terminal.h"
 
 #include <glib-unix.h>
 #include <locale.h>
@@ -141,6 +142,8 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
   g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
+  if (pd_terminal_handle_help (ctx, argc, argv))
+    return 0;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
       g_printerr (_ ("passdesk-agent: %s\nRun “passdesk-agent --help” for the options.\n"),

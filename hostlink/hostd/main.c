@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "pd-i18n.h"
+#include "pd-terminal.h"
 
 #include "hostd-config.h"
 #include "hostd-conn.h"
@@ -728,6 +729,8 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
   g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_autoptr (GError) error = NULL;
+  if (pd_terminal_handle_help (ctx, argc, argv))
+    return 0;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
       g_printerr ("passdesk-hostd: %s (see --help)\n", error->message);
