@@ -16,14 +16,16 @@ RATE = 5000      # findings a second
 FLOOD_S = 4.0
 # Generous: a shared machine. bench-agent-flood.py measures against the real
 # goal (50 ms). Under AddressSanitizer every allocation costs several times
-# more (100 to 340 ms seen on an idle machine): there the bound is doubled;
-# that run is for memory errors, the benchmark for speed.
+# more (100 to 340 ms seen on an idle machine, 806 ms in a full CI run while
+# other builds shared the machine): there the bound is 1 s, still far below what a report growing
+# with the flood's 20000 device names would cost; that run is for memory
+# errors, the benchmark for speed.
 def _sanitized():
     with open(h.AGENT, 'rb') as f:
         return b'__asan_init' in f.read()
 
 
-GET_REPORT_MAX_S = 0.5 if _sanitized() else 0.25
+GET_REPORT_MAX_S = 1.0 if _sanitized() else 0.25
 # Signals per component the agent may send: a burst of 8, then 4 a second
 # (a little slack for timer rounding).
 SIGNALS_BURST = 10
