@@ -4,7 +4,9 @@
  *
  * Through the agent (org.passdesk.Agent1.ColdRestart, which also powers off)
  * when one runs; otherwise on the virtio port directly with PdHostlinkGuest
- * and a logind poweroff of our own.
+ * and a logind poweroff of our own, which, as the agent's, waits for the
+ * host's press of the power button: Proxmox presses it after the VM's
+ * pre-stop hook has run (power-key-wait.h).
  */
 #include "config.h"
 
@@ -22,6 +24,8 @@
 #include "detail-keys.h"
 #include "hostlink-guest.h"
 #include "logind-poweroff.h"
+#include "power-button.h"
+#include "power-key-wait.h"
 #include "sysroot.h"
 
 #define PROG "passdesk cold-restart"
@@ -36,6 +40,10 @@ typedef struct
   char *reason;
   char *accepted_text;
   guint connect_timer;
+  /* after the ACCEPT: the host's power button, and the wait for it */
+  PdPowerButton *button;
+  PdPowerKeyWait *key_wait;
+  guint hold_s;
 } Run;
 
 static void
@@ -55,21 +63,39 @@ print_component_problem (PdHostlinkGuest *guest)
 }
 
 static void
+end_key_wait (Run *run)
+{
+  g_clear_pointer (&run->key_wait, pd_power_key_wait_free);
+  g_clear_pointer (&run->button, pd_power_button_free);
+}
+
+static void
 on_progress (PdHostlinkGuest *guest, const char *phase, const char *text, Run *run)
 {
-  if (pd_cold_restart_phase_from_string (phase) == PD_COLD_RESTART_PHASE_ACCEPTED)
+  PdColdRestartPhase p = pd_cold_restart_phase_from_string (phase);
+  if (p == PD_COLD_RESTART_PHASE_ACCEPTED)
     {
       g_free (run->accepted_text);
       run->accepted_text = g_strdup (text);
     }
+  else if ((p == PD_COLD_RESTART_PHASE_FAILED || p == PD_COLD_RESTART_PHASE_CANCELLED)
+           && run->key_wait && !pd_power_key_wait_is_powering_off (run->key_wait))
+    {
+      /* The host gave up before its `qm shutdown` pressed the button: the
+       * VM is not being shut down, so it stays on. */
+      end_key_wait (run);
+      fprintf (stderr, _ ("%s: the host ended the cold restart: %s\nThis VM stays on.\n"), PROG,
+               text && *text ? text : phase);
+      run->status = PD_EXIT_PROBLEM;
+      g_main_loop_quit (run->loop);
+    }
 }
 
+/* logind's answer to PowerOff ends the command. */
 static void
-power_off_done (GObject *source, GAsyncResult *res, gpointer user_data)
+powered_off (Run *run, const GError *error)
 {
-  Run *run = user_data;
-  g_autoptr (GError) error = NULL;
-  if (!pd_logind_power_off_finish (res, &error))
+  if (error)
     {
       fprintf (stderr, "%s: %s\n", PROG, error->message);
       run->status = PD_EXIT_PROBLEM;
@@ -80,6 +106,80 @@ power_off_done (GObject *source, GAsyncResult *res, gpointer user_data)
       run->status = PD_EXIT_OK;
     }
   g_main_loop_quit (run->loop);
+}
+
+static void
+power_off_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  pd_logind_power_off_finish (res, &error);
+  powered_off (user_data, error);
+}
+
+static void
+on_key_wait (PdPowerKeyWaitStage stage, const GError *error, gpointer user_data)
+{
+  Run *run = user_data;
+  switch (stage)
+    {
+    case PD_POWER_KEY_WAIT_NO_INHIBITOR:
+      fprintf (stderr,
+               _ ("%s: systemd-logind did not let passdesk take over the power button (%s); logind "
+                  "also acts on the host's press as its HandlePowerKey setting says.\n"),
+               PROG, error->message);
+      break;
+    case PD_POWER_KEY_WAIT_DEADLINE:
+      printf (_ ("The host did not press the power button within %u s; asking systemd-logind to "
+                 "power this VM off now.\n"),
+              run->hold_s);
+      fflush (stdout);
+      break;
+    case PD_POWER_KEY_WAIT_DONE:
+      end_key_wait (run);
+      powered_off (run, error);
+      break;
+    }
+}
+
+static void
+on_button_pressed (gpointer user_data)
+{
+  Run *run = user_data;
+  /* Called from the device's own watch, which allows freeing it here. */
+  g_clear_pointer (&run->button, pd_power_button_free);
+  printf (_ ("The host pressed the power button: its pre-stop hook has run. Asking "
+             "systemd-logind to power this VM off…\n"));
+  fflush (stdout);
+  pd_power_key_wait_pressed (run->key_wait);
+}
+
+/* Accepted: power off when the host presses the power button (after the
+ * VM's pre-stop hook), or at the deadline; at once when there is no
+ * button to wait for. */
+static void
+power_off_after_key (Run *run)
+{
+  run->hold_s = pd_power_key_hold_seconds (pd_hostlink_guest_get_shutdown_timeout (run->guest));
+  g_autoptr (GError) error = NULL;
+  run->button = pd_power_button_open (&error);
+  if (!run->button)
+    {
+      fprintf (stderr,
+               _ ("%s: %s. This VM powers off now, without waiting for the host's pre-stop hook, "
+                  "which may then run after the VM is off.\n"),
+               PROG, error->message);
+      printf (_ ("Asking systemd-logind to power this VM off…\n"));
+      fflush (stdout);
+      pd_logind_power_off_async (NULL, power_off_done, run);
+      return;
+    }
+  printf (_ ("Waiting for the host to shut this VM down: Proxmox runs the VM's pre-stop hook "
+             "first, then presses the power button, and this VM powers off cleanly at that "
+             "press (after %u s at the latest). Leave this running.\n"),
+          run->hold_s);
+  fflush (stdout);
+  run->key_wait = pd_power_key_wait_new (run->hold_s * 1000, NULL, on_key_wait, run);
+  pd_power_button_watch (run->button, on_button_pressed, run);
 }
 
 static void
@@ -99,9 +199,8 @@ request_done (GObject *source, GAsyncResult *res, gpointer user_data)
     }
   printf (_ ("The host accepted the cold restart%s%s\n"), run->accepted_text ? ": " : ".",
           run->accepted_text ? run->accepted_text : "");
-  printf (_ ("Asking systemd-logind to power this VM off…\n"));
   fflush (stdout);
-  pd_logind_power_off_async (NULL, power_off_done, run);
+  power_off_after_key (run);
 }
 
 static void
@@ -174,6 +273,7 @@ cold_restart_direct (const char *port, const char *reason, guint cool_off, guint
         g_source_remove (run.connect_timer);
     }
 out:
+  end_key_wait (&run);
   g_signal_handlers_disconnect_by_data (run.guest, &run);
   g_object_unref (run.guest);
   g_main_loop_unref (run.loop);

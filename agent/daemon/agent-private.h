@@ -17,6 +17,7 @@
 #include "kmsg-monitor.h"
 #include "logscan.h"
 #include "power-button.h"
+#include "power-key-wait.h"
 
 #include <gio/gunixfdlist.h>
 
@@ -98,10 +99,9 @@ struct _PdAgentDaemon
   gint64 hold_deadline;  /* monotonic */
   gint64 hold_started;   /* when the stop began to wait, 0: not yet */
   guint hold_timer;
-  /* a requested cold restart: the guest powers off on the host's key */
-  gboolean power_off_on_key; /* waiting for the key to power off */
-  guint key_timer;           /* powers off anyway at the hold's deadline */
-  GUnixFDList *inhibitor;    /* logind block on the power key and sleep, while waiting */
+  /* a requested cold restart: the guest powers off on the host's key, or
+   * at the hold's deadline (power-key-wait.h) */
+  PdPowerKeyWait *key_wait;
   guint reboot_timer;        /* the host's answer to RESTART kind=reboot */
   gboolean reboot_timed_out;
 };
@@ -130,10 +130,6 @@ void pd_agent_daemon_rescan_display (PdAgentDaemon *self);
 
 /* ---- agent-shutdown.c ---- */
 
-/* The hold after an ACCEPT lasts half of its shutdown-timeout, within these. */
-#define PD_AGENT_HOLD_MIN_S 10
-#define PD_AGENT_HOLD_MAX_S 120
-guint pd_agent_hold_seconds (guint shutdown_timeout_s);
 /* A cycle was accepted: opens the power button and watches it; FALSE when
  * there is none (the journal says so). */
 gboolean pd_agent_daemon_arm_hold (PdAgentDaemon *self, guint shutdown_timeout_s);

@@ -29,7 +29,6 @@
 #include "config.h"
 
 #include "agent-private.h"
-#include "logind-poweroff.h"
 #include "pd-i18n.h"
 
 #include <errno.h>
@@ -54,90 +53,48 @@
 
 /* ---- the hold ---- */
 
-guint
-pd_agent_hold_seconds (guint shutdown_timeout_s)
-{
-  /* Half of what `qm shutdown --timeout` allows, so a guest that never gets
-   * the key (agent: 1) still has the other half to finish its shutdown. */
-  return CLAMP (shutdown_timeout_s / 2, PD_AGENT_HOLD_MIN_S, PD_AGENT_HOLD_MAX_S);
-}
-
 static void
 end_key_wait (PdAgentDaemon *self)
 {
-  self->power_off_on_key = FALSE;
-  g_clear_handle_id (&self->key_timer, g_source_remove);
-  g_clear_object (&self->inhibitor); /* closing the fd ends logind's block */
+  g_clear_pointer (&self->key_wait, pd_power_key_wait_free);
 }
 
 static void
-on_key_power_off_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (PdAgentDaemon) self = user_data;
-  g_autoptr (GError) error = NULL;
-  if (!pd_logind_power_off_finish (result, &error))
-    g_message ("%s", error->message);
-}
-
-/* The host's pre-stop hook has run (or the wait is over): shut down now. */
-static void
-power_off_now (PdAgentDaemon *self)
-{
-  end_key_wait (self);
-  pd_logind_power_off_async (self->cancellable, on_key_power_off_done, g_object_ref (self));
-}
-
-static gboolean
-on_key_deadline (gpointer user_data)
+on_key_wait (PdPowerKeyWaitStage stage, const GError *error, gpointer user_data)
 {
   PdAgentDaemon *self = user_data;
-  self->key_timer = 0;
-  g_message ("The host did not press the power button in time: powering off now. (A VM with "
-             "`agent: 1` in its Proxmox config is shut down through the QEMU guest agent "
-             "instead of the button.)");
-  power_off_now (self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-on_inhibited (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (PdAgentDaemon) self = user_data;
-  g_autoptr (GError) error = NULL;
-  GUnixFDList *fds = NULL;
-  g_autoptr (GVariant) ret = g_dbus_connection_call_with_unix_fd_list_finish (
-      G_DBUS_CONNECTION (source), &fds, result, &error);
-  if (!ret)
+  switch (stage)
     {
+    case PD_POWER_KEY_WAIT_NO_INHIBITOR:
       g_message ("Could not keep logind from acting on the power button itself (%s); the "
                  "agent powers off on it anyway.",
                  error->message);
-      return;
+      break;
+    case PD_POWER_KEY_WAIT_DEADLINE:
+      g_message ("The host did not press the power button in time: powering off now. (A VM with "
+                 "`agent: 1` in its Proxmox config is shut down through the QEMU guest agent "
+                 "instead of the button.)");
+      break;
+    case PD_POWER_KEY_WAIT_DONE:
+      if (error)
+        g_message ("%s", error->message);
+      end_key_wait (self);
+      break;
     }
-  if (self->power_off_on_key)
-    self->inhibitor = fds; /* its fd is the block */
-  else
-    g_clear_object (&fds);
 }
 
 void
 pd_agent_daemon_power_off_on_key (PdAgentDaemon *self)
 {
-  self->power_off_on_key = TRUE;
+  end_key_wait (self);
   gint64 left = self->hold_deadline - g_get_monotonic_time ();
-  self->key_timer = g_timeout_add ((guint) CLAMP (left / 1000, 0, G_MAXINT), on_key_deadline, self);
+  /* While waiting, logind must not act on that press itself (HandlePowerKey
+   * may say suspend), nor may the desktop suspend the VM: the wait holds
+   * logind's block. */
+  self->key_wait = pd_power_key_wait_new ((guint) CLAMP (left / 1000, 0, G_MAXINT),
+                                          self->cancellable, on_key_wait, self);
   g_message ("The guest powers off when the host presses the power button, which Proxmox does "
              "after the VM's pre-stop hook has run.");
-  /* While waiting, logind must not act on that press itself (HandlePowerKey
-   * may say suspend), nor may the desktop suspend the VM. */
-  if (self->system_bus)
-    g_dbus_connection_call_with_unix_fd_list (
-        self->system_bus, "org.freedesktop.login1", "/org/freedesktop/login1",
-        "org.freedesktop.login1.Manager", "Inhibit",
-        g_variant_new ("(ssss)", "handle-power-key:sleep", "passdesk",
-                       "A cold restart waits for the host", "block"),
-        G_VARIANT_TYPE ("(h)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL, self->cancellable,
-        on_inhibited, g_object_ref (self));
 }
 
 static void
@@ -162,10 +119,11 @@ on_button_pressed (gpointer user_data)
   self->key_seen = TRUE;
   /* Called from the device's own watch, which allows freeing it here. */
   g_clear_pointer (&self->button, pd_power_button_free);
-  if (self->power_off_on_key && !self->stop_task)
+  if (self->key_wait && !self->stop_task)
     {
-      g_message ("The host pressed the power button: its pre-stop hook has run; powering off.");
-      power_off_now (self);
+      if (!pd_power_key_wait_is_powering_off (self->key_wait))
+        g_message ("The host pressed the power button: its pre-stop hook has run; powering off.");
+      pd_power_key_wait_pressed (self->key_wait);
       return;
     }
   end_key_wait (self);
@@ -184,7 +142,7 @@ on_button_pressed (gpointer user_data)
 gboolean
 pd_agent_daemon_arm_hold (PdAgentDaemon *self, guint shutdown_timeout_s)
 {
-  guint hold_s = pd_agent_hold_seconds (shutdown_timeout_s);
+  guint hold_s = pd_power_key_hold_seconds (shutdown_timeout_s);
   self->hold_armed = TRUE;
   self->key_seen = FALSE;
   self->hold_deadline = g_get_monotonic_time () + (gint64) hold_s * G_USEC_PER_SEC;

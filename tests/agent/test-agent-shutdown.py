@@ -21,7 +21,6 @@ org.freedesktop.systemd1 (ListJobs, Reload) on the private system bus."""
 import os
 import re
 import signal
-import struct
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ import dbusmock
 
 sys.path.insert(0, os.path.dirname(__file__))
 import agent_harness as h  # noqa: E402
+import power_button  # noqa: E402
 from importlib import util as _util  # noqa: E402
 
 _spec = _util.spec_from_file_location(
@@ -39,7 +39,6 @@ _spec = _util.spec_from_file_location(
 _cr = _util.module_from_spec(_spec)
 _spec.loader.exec_module(_cr)
 
-EV_KEY, KEY_POWER, EV_SYN = 1, 116, 0
 REBOOT_JOBS = [(812, 'reboot.target', 'start', 'waiting', '/org/freedesktop/systemd1/job/812',
                 '/org/freedesktop/systemd1/unit/reboot_2etarget'),
                (815, 'passdesk-agent.service', 'stop', 'running',
@@ -49,10 +48,6 @@ POWEROFF_JOBS = [(700, 'poweroff.target', 'start', 'waiting', '/org/freedesktop/
                   '/org/freedesktop/systemd1/unit/poweroff_2etarget')]
 DROPIN = 'run/systemd/system/systemd-reboot.service.d/50-passdesk-cold-restart.conf'
 RECORD = 'var/lib/passdesk/plain-restart'
-
-
-def key_event(code, value):
-    return struct.pack('llHHi', 0, 0, EV_KEY, code, value) + struct.pack('llHHi', 0, 0, EV_SYN, 0, 0)
 
 
 class ShutdownTest(_cr.ColdRestartTest):
@@ -83,28 +78,11 @@ class ShutdownTest(_cr.ColdRestartTest):
     # ---- stand-ins ----
 
     def add_power_button(self, phys='LNXPWRBN/button/input0'):
-        """sysfs for the ACPI button as the kernel shows it, and a FIFO as its event node."""
-        dev = os.path.join(self.root, 'sys/class/input/event3/device')
-        os.makedirs(os.path.join(dev, 'capabilities'))
-        for attr, value in (('name', 'Power Button'), ('phys', phys),
-                            ('capabilities/key', '10000000000000 0')):
-            with open(os.path.join(dev, attr), 'w') as f:
-                f.write(value + '\n')
-        # A keyboard that also has KEY_POWER must not be taken for the button.
-        kbd = os.path.join(self.root, 'sys/class/input/event1/device')
-        os.makedirs(os.path.join(kbd, 'capabilities'))
-        for attr, value in (('name', 'AT Translated Set 2 keyboard'), ('phys', 'isa0060/serio0/input0'),
-                            ('capabilities/key', '402000000 3803078f800d001 feffffdfffefffff fffffffffffffffe')):
-            with open(os.path.join(kbd, attr), 'w') as f:
-                f.write(value + '\n')
-        os.makedirs(os.path.join(self.root, 'dev/input'), exist_ok=True)
-        self.button_path = os.path.join(self.root, 'dev/input/event3')
-        os.mkfifo(self.button_path)
-        # O_RDWR keeps a writer, so the agent never sees the FIFO hang up.
-        return os.open(self.button_path, os.O_RDWR | os.O_NONBLOCK)
+        fd, self.button_path = power_button.add(self.root, phys)
+        return fd
 
     def press_power_button(self):
-        os.write(self.button, key_event(KEY_POWER, 1) + key_event(KEY_POWER, 0))
+        power_button.press(self.button)
 
     def set_jobs(self, jobs):
         self.systemd.AddMethod('org.freedesktop.systemd1.Manager', 'ListJobs', '', 'a(usssoo)',

@@ -6,6 +6,12 @@ system bus, nobody owning org.passdesk.Agent1 on the session bus with
 PASSDESK_BUS=session), so the CLI falls back to the host channel itself. The
 channel is the default port under PASSDESK_SYSROOT, a symlink to a pty slave;
 this test plays passdesk-hostd on the pty master.
+
+Issue 13, defect 3 on this path: after ACCEPT the CLI powers off only when the
+host presses the ACPI power button (`qm shutdown` does that after the VM's
+pre-stop hook) or at half the ACCEPT's shutdown-timeout, holding logind's
+power-key block meanwhile. The button is tests/lib/power_button.py's fixture
+(sysfs entries under the sysroot, a FIFO as its event node).
 """
 import os
 import select
@@ -20,6 +26,8 @@ import urllib.parse
 
 import dbus
 import dbusmock
+
+import power_button
 
 BUILDDIR = os.environ.get('PASSDESK_BUILDDIR', os.path.join(os.path.dirname(__file__), '..', '..', 'build'))
 PASSDESK = os.path.join(BUILDDIR, 'agent', 'cli', 'passdesk')
@@ -102,9 +110,36 @@ class ColdRestartCliTest(dbusmock.DBusTestCase):
         os.symlink(self.slave_path, os.path.join(self.sysroot, PORT))
         self.host = FakeHost(self.master)
 
+        self.button = None
+
     def tearDown(self):
+        if self.button is not None:
+            os.close(self.button)
         os.close(self.master)
         shutil.rmtree(self.sysroot)
+
+    def add_power_button(self):
+        self.button, _ = power_button.add(self.sysroot)
+
+    def press_power_button(self):
+        power_button.press(self.button)
+
+    def inhibits(self):
+        return [c[2] for c in self.logind_mock.GetCalls() if c[1] == 'Inhibit']
+
+    def assert_no_power_off_for(self, proc, seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.assertEqual(self.power_off_calls(), [], 'powered off before the host pressed the button')
+            self.assertIsNone(proc.poll(), 'passdesk exited while waiting for the button')
+            time.sleep(0.05)
+
+    def accept(self, proc, shutdown_timeout):
+        self.handshake(proc)
+        req = self.host.expect('RESTART', proc).split(' ')
+        self.host.send(f'ACCEPT {req[1]} cool-off=10 shutdown-timeout={shutdown_timeout} text='
+                       + enc('The host will stop this VM, wait 10 s and start it again.') + '\n')
+        return req[1]
 
     def spawn(self, *args, stdin=subprocess.DEVNULL):
         env = dict(os.environ, PASSDESK_SYSROOT=self.sysroot, PASSDESK_BUS='session')
@@ -118,6 +153,11 @@ class ColdRestartCliTest(dbusmock.DBusTestCase):
     def power_off_calls(self):
         return [c for c in self.logind_mock.GetCalls() if c[1] == 'PowerOff']
 
+    def assert_one_clean_power_off(self):
+        calls = self.power_off_calls()
+        self.assertEqual(len(calls), 1, calls)
+        self.assertEqual([bool(a) for a in calls[0][2]], [False])  # interactive=false
+
     def handshake(self, proc):
         # The CLI asks with RESYNC (it may have missed a HELLO); answer it.
         self.host.expect('RESYNC', proc)
@@ -125,7 +165,61 @@ class ColdRestartCliTest(dbusmock.DBusTestCase):
         ready = self.host.expect('READY', proc)
         self.assertTrue(ready.startswith('READY 1 proto=1'), ready)
 
+    def test_power_off_waits_for_the_hosts_power_button(self):
+        # Issue 13, defect 3: the guest goes down only after the host's
+        # pre-stop hook, i.e. at the press Proxmox sends after it.
+        self.add_power_button()
+        proc = self.spawn('--yes')
+        self.accept(proc, 60)
+        self.assert_no_power_off_for(proc, 2.0)
+        # logind must not act on that press itself (HandlePowerKey=suspend).
+        inhibits = self.inhibits()
+        self.assertTrue(any('handle-power-key' in str(a[0]) and str(a[3]) == 'block'
+                            for a in inhibits), inhibits)
+        pressed = time.monotonic()
+        self.press_power_button()
+        rc, out, err = self.finish(proc)
+        self.assertLess(time.monotonic() - pressed, 3.0)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('Waiting for the host to shut this VM down', out)
+        self.assertIn("pre-stop hook", out)
+        self.assertIn('after 30 s at the latest', out)
+        self.assertIn('The host pressed the power button', out)
+        self.assertIn('powering off now', out)
+        self.assert_one_clean_power_off()
+
+    def test_power_off_at_the_deadline(self):
+        # No press (a VM with `agent: 1` gets none): half of shutdown-timeout
+        # 20 s, the 10 s minimum, after the ACCEPT.
+        self.add_power_button()
+        proc = self.spawn('--yes')
+        self.accept(proc, 20)
+        accepted = time.monotonic()
+        self.assert_no_power_off_for(proc, 8.0)
+        rc, out, err = self.finish(proc)
+        self.assertGreater(time.monotonic() - accepted, 9.0)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('did not press the power button within 10 s', out)
+        self.assertEqual(len(self.power_off_calls()), 1)
+
+    def test_cycle_failed_while_waiting_leaves_the_vm_on(self):
+        self.add_power_button()
+        proc = self.spawn('--yes')
+        rid = self.accept(proc, 60)
+        self.assert_no_power_off_for(proc, 0.5)
+        self.host.send(f'PROGRESS {rid} phase=failed text='
+                       + enc('qm shutdown 101 failed: VM is locked (backup).') + '\n')
+        rc, out, err = self.finish(proc)
+        self.assertEqual(rc, 1, err)
+        self.assertIn('the host ended the cold restart: qm shutdown 101 failed', err)
+        self.assertIn('This VM stays on.', err)
+        self.press_power_button()  # too late to matter
+        time.sleep(0.3)
+        self.assertEqual(self.power_off_calls(), [])
+
     def test_accept_powers_off(self):
+        # No power button device: nothing to wait for, it powers off at
+        # once and says what that means.
         proc = self.spawn('--yes', '--cool-off', '15', '--reason', 'GPU black after reboot')
         self.handshake(proc)
         req = self.host.expect('RESTART', proc).split(' ')
@@ -139,9 +233,9 @@ class ColdRestartCliTest(dbusmock.DBusTestCase):
         self.assertIn('No passdesk agent runs', out)
         self.assertIn('The host accepted the cold restart: The host will stop this VM', out)
         self.assertIn('powering off now', out)
-        calls = self.power_off_calls()
-        self.assertEqual(len(calls), 1, calls)
-        self.assertEqual([bool(a) for a in calls[0][2]], [False])
+        self.assertIn('no ACPI power button input device', err)
+        self.assertIn("without waiting for the host's pre-stop hook", err)
+        self.assert_one_clean_power_off()
 
     def test_poweroff_refused_by_logind(self):
         self.logind_mock.AddMethod(
