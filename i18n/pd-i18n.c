@@ -266,21 +266,30 @@ pd_msg_new_printf (const char *fmt, ...)
   return m;
 }
 
-PdMsg *
-pd_msg_new_plural (const char *msgid, const char *msgid_plural, gulong n, ...)
+/* The plural's recipe: n picks the English form; both msgids are kept for
+ * the translation. */
+static PdMsg *
+msg_new_plural_valist (const char *msgid, const char *msgid_plural, gulong n, va_list ap)
 {
-  va_list ap;
-  va_start (ap, n);
   /* Either form is the caller's format (checked at its call site). */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
   PdMsg *m = pd_msg_new_valist (n == 1 ? msgid : msgid_plural, ap);
 #pragma GCC diagnostic pop
-  va_end (ap);
   g_free (m->msgid);
   m->msgid = g_strdup (msgid);
   m->msgid_plural = g_strdup (msgid_plural);
   m->n = n;
+  return m;
+}
+
+PdMsg *
+pd_msg_new_plural (const char *msgid, const char *msgid_plural, gulong n, ...)
+{
+  va_list ap;
+  va_start (ap, n);
+  PdMsg *m = msg_new_plural_valist (msgid, msgid_plural, n, ap);
+  va_end (ap);
   return m;
 }
 
@@ -416,6 +425,15 @@ pd_i18n_book_lookup (const char *english)
   return copy;
 }
 
+/* Books @m (taken) and returns its English sentence. */
+static char *
+book_english (PdMsg *m)
+{
+  char *english = g_strdup (m->english);
+  pd_i18n_book_add (m);
+  return english;
+}
+
 char *
 pd_i18n_sprintf (const char *fmt, ...)
 {
@@ -423,9 +441,7 @@ pd_i18n_sprintf (const char *fmt, ...)
   va_start (ap, fmt);
   PdMsg *m = pd_msg_new_valist (fmt, ap);
   va_end (ap);
-  char *english = g_strdup (m->english);
-  pd_i18n_book_add (m);
-  return english;
+  return book_english (m);
 }
 
 char *
@@ -433,19 +449,9 @@ pd_i18n_nprintf (const char *msgid, const char *msgid_plural, gulong n, ...)
 {
   va_list ap;
   va_start (ap, n);
-  /* Either form is the caller's format (checked at its call site). */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-  PdMsg *m = pd_msg_new_valist (n == 1 ? msgid : msgid_plural, ap);
-#pragma GCC diagnostic pop
+  PdMsg *m = msg_new_plural_valist (msgid, msgid_plural, n, ap);
   va_end (ap);
-  g_free (m->msgid);
-  m->msgid = g_strdup (msgid);
-  m->msgid_plural = g_strdup (msgid_plural);
-  m->n = n;
-  char *english = g_strdup (m->english);
-  pd_i18n_book_add (m);
-  return english;
+  return book_english (m);
 }
 
 #define JOIN_MAX 32
@@ -522,9 +528,7 @@ pd_i18n_join_finish (PdI18nJoin *j)
   m->msgid = g_string_free (fmt, FALSE);
   m->english = g_strjoinv ("", m->args);
   attach_subs (m);
-  char *english = g_strdup (m->english);
-  pd_i18n_book_add (m);
-  return english;
+  return book_english (m);
 }
 
 /* An argument without a recipe: a msgid (N_) is translated; so is a msgid

@@ -85,6 +85,21 @@ find_args (const char *output, guint vmid, char **args_out, GError **error)
   return TRUE;
 }
 
+/* The VM's args as the shell words QEMU gets; a line we cannot split is
+ * left for the admin to fix. */
+static gboolean
+split_args (const char *args, guint vmid, int *argc, char ***argv, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  if (g_shell_parse_argv (args, argc, argv, &local))
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+               _ ("The args of VM %u cannot be split into arguments (%s). Nothing was changed; "
+                  "fix args by hand."),
+               vmid, local->message);
+  return FALSE;
+}
+
 gboolean
 pd_setup_plan (const char *output, guint vmid, const char *socket_dir, PdSetupPlan *plan,
                char **old_args, char **new_args, GError **error)
@@ -105,15 +120,8 @@ pd_setup_plan (const char *output, guint vmid, const char *socket_dir, PdSetupPl
 
   int argc = 0;
   g_auto (GStrv) argv = NULL;
-  g_autoptr (GError) local = NULL;
-  if (!g_shell_parse_argv (args, &argc, &argv, &local))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   _ ("The args of VM %u cannot be split into arguments (%s). Nothing was changed; "
-                      "fix args by hand."),
-                   vmid, local->message);
-      return FALSE;
-    }
+  if (!split_args (args, vmid, &argc, &argv, error))
+    return FALSE;
   g_auto (GStrv) want = g_strsplit (ours, " ", -1);
   guint found = 0;
   for (int i = 0; i < argc; i++)
@@ -234,15 +242,8 @@ pd_setup_plan_remove (const char *output, guint vmid, PdSetupPlan *plan, char **
     }
   int argc = 0;
   g_auto (GStrv) argv = NULL;
-  g_autoptr (GError) local = NULL;
-  if (!g_shell_parse_argv (args, &argc, &argv, &local))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   _ ("The args of VM %u cannot be split into arguments (%s). Nothing was changed; "
-                      "fix args by hand."),
-                   vmid, local->message);
-      return FALSE;
-    }
+  if (!split_args (args, vmid, &argc, &argv, error))
+    return FALSE;
   g_autoptr (GArray) words = split_words (args);
   /* Copy the text between the options that go; cut each option with the
    * blanks before it, so the words left keep their own spacing. */
