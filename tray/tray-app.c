@@ -81,6 +81,7 @@ recompute (PdTrayApp *self)
   PdTrayAudioView view;
 
   state->agent_connected = pd_tray_agent_is_connected (self->agent);
+  state->agent_start = pd_tray_agent_get_start_command (self->agent);
   for (PdComponentId id = 0; id < PD_N_COMPONENTS; id++)
     if (agent_report->components[id] != NULL)
       pd_report_take (state->report, pd_component_copy (agent_report->components[id]));
@@ -91,7 +92,7 @@ recompute (PdTrayApp *self)
       = state->agent_connected ? agent_report->components[PD_COMPONENT_AUDIO] : NULL;
   g_clear_pointer (&self->keepable_sink, g_free);
   state->audio_repairable = agent_audio != NULL && agent_audio->state == PD_STATE_FAILED;
-  if (pd_tray_audio_merge (self->audio, agent_audio, self->settings, &view))
+  if (pd_tray_audio_merge (self->audio, agent_audio, state->agent_start, self->settings, &view))
     {
       /* The tray's own words are English in the model, like the agent's. */
       pd_report_take (state->report, pd_component_localize (view.component));

@@ -712,8 +712,8 @@ sink_label (const Sink *s)
 }
 
 gboolean
-pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, PdTraySettings *settings,
-                     PdTrayAudioView *view)
+pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, const char *agent_start,
+                     PdTraySettings *settings, PdTrayAudioView *view)
 {
   memset (view, 0, sizeof *view);
 
@@ -791,7 +791,7 @@ pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio, PdTraySe
           lead_with_advice (c,
                             _ ("Start the agent to check the HDMI codec; check that the monitor is "
                                "on and set to this input."),
-                            "sudo systemctl start passdesk-agent");
+                            agent_start);
         }
       else
         {

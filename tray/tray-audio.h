@@ -36,7 +36,8 @@ typedef struct
 } PdTrayAudioView;
 
 /* Merges the session's view with the agent's audio component (NULL: the
- * agent is not running, and the result says so instead of guessing):
+ * agent is not running, and the result says so instead of guessing, with
+ * @agent_start as the command that starts it):
  * Dummy Output is never OK (failed without an HDMI/DP output, degraded with
  * one); a non-HDMI default that @settings lists as chosen is OK; a
  * non-HDMI default the server fell back to, or that was never chosen, is
@@ -44,7 +45,8 @@ typedef struct
  * leaves @view empty) when there is nothing to say: no agent component and
  * no server. */
 gboolean pd_tray_audio_merge (PdTrayAudio *self, const PdComponent *agent_audio,
-                              PdTraySettings *settings, PdTrayAudioView *view);
+                              const char *agent_start, PdTraySettings *settings,
+                              PdTrayAudioView *view);
 
 /* Picks the HDMI/DP output (preferring one whose port or description names
  * @preferred_monitor), activates its card profile when needed, makes its sink

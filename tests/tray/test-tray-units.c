@@ -157,6 +157,25 @@ test_state_words (void)
   g_assert_false (pd_tray_cold_restart_active ("idle"));
 }
 
+/* A tray looking for `passdesk-agent --session` says to start that, not
+ * the system service it does not look for. */
+static void
+test_agent_start_words (void)
+{
+  g_autoptr (PdTrayState) state = pd_tray_state_new ();
+  g_autofree char *system_body = pd_tray_state_tooltip_body (state);
+  g_assert_nonnull (strstr (system_body, "“sudo systemctl start passdesk-agent”"));
+
+  /* Nothing runs on this address: the proxy is never made, the words are. */
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/passdesk-test-bus", TRUE);
+  PdTrayAgent *agent = pd_tray_agent_new (G_BUS_TYPE_SESSION);
+  state->agent_start = pd_tray_agent_get_start_command (agent);
+  g_autofree char *session_body = pd_tray_state_tooltip_body (state);
+  g_object_unref (agent);
+  g_assert_nonnull (strstr (session_body, "“passdesk-agent --session &”"));
+  g_assert_null (strstr (session_body, "systemctl"));
+}
+
 /* Issue 15: the tooltip names each part once: "Audio fell back…", not
  * "Audio: Audio fell back…"; a summary that does not name it keeps its title. */
 static void
@@ -325,6 +344,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tray/menu", test_menu);
   g_test_add_func ("/tray/menu/restart-note", test_menu_restart_note);
   g_test_add_func ("/tray/state", test_state_words);
+  g_test_add_func ("/tray/state/agent-start", test_agent_start_words);
   g_test_add_func ("/tray/tooltip-subject-once", test_tooltip_subject_once);
   g_test_add_func ("/tray/settings", test_settings);
   g_test_add_func ("/tray/words", test_words);

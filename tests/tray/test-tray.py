@@ -395,6 +395,18 @@ def main():
             assert str(props['label']) == 'Cold restart VM (no host link)', props
             assert not bool(props['enabled']), props
         tap.run('with the real passdesk-agent --session: components reach the menu', real_agent)
+
+        def session_agent_gone():
+            # The advice names the agent this tray looks for, not the system service.
+            agent.terminate()
+            agent.wait(10)
+            tip = wait_for(lambda: [t for t in [str(env.item_prop('ToolTip')[3])]
+                                    if 'agent is not running' in t], 10,
+                           'the tray to see the agent gone')[0]
+            assert '“passdesk-agent --session &”' in tip, tip
+            assert 'systemctl' not in tip, tip
+        tap.run('with --session, the agent gone: the tooltip says to start passdesk-agent --session',
+                session_agent_gone)
     finally:
         if tap.failed:
             print('# tray log:\n# ' + env.tray_log_text().replace('\n', '\n# '))

@@ -27,7 +27,8 @@ struct _PdTrayAgent
   char *cold_restart_state;
   GPtrArray *events;
   gboolean connected;
-  guint components_serial; /* drops answers overtaken by a newer change */
+  const char *start_command; /* static: how to start the agent on our bus */
+  guint components_serial;   /* drops answers overtaken by a newer change */
 };
 
 G_DEFINE_TYPE (PdTrayAgent, pd_tray_agent, G_TYPE_OBJECT)
@@ -411,8 +412,15 @@ pd_tray_agent_new (GBusType bus_type)
 {
   PdTrayAgent *self = g_object_new (PD_TYPE_TRAY_AGENT, NULL);
 
+  self->start_command = pd_agent_client_start_command (bus_type == G_BUS_TYPE_SESSION);
   pd_agent_client_new_async (bus_type, self->cancellable, proxy_ready_cb, self);
   return self;
+}
+
+const char *
+pd_tray_agent_get_start_command (PdTrayAgent *self)
+{
+  return self->start_command;
 }
 
 gboolean
@@ -473,8 +481,9 @@ start_call (PdTrayAgent *self, gpointer tag, GCancellable *cancellable,
   if (self->proxy == NULL || !self->connected)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
-                               _ ("The passdesk agent is not running. Start it with "
-                                  "“sudo systemctl start passdesk-agent” and try again."));
+                               _ ("The passdesk agent is not running. Start it with “%s” and "
+                                  "try again."),
+                               self->start_command);
       g_object_unref (task);
       return NULL;
     }

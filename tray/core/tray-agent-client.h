@@ -27,6 +27,9 @@ G_DECLARE_FINAL_TYPE (PdTrayAgent, pd_tray_agent, PD, TRAY_AGENT, GObject)
 PdTrayAgent *pd_tray_agent_new (GBusType bus_type);
 
 gboolean pd_tray_agent_is_connected (PdTrayAgent *self);
+/* The command that starts the agent this tray looks for: the system service,
+ * or `passdesk-agent --session` with --session. */
+const char *pd_tray_agent_get_start_command (PdTrayAgent *self);
 /* The agent's report (never NULL; empty while the agent is away). */
 const PdReport *pd_tray_agent_get_report (PdTrayAgent *self);
 const char *pd_tray_agent_get_cold_restart_state (PdTrayAgent *self);

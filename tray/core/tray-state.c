@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cold-restart-phase.h"
+#include "agent-bus.h"
 #include "detail-keys.h"
 
 PdTrayState *
@@ -13,6 +14,7 @@ pd_tray_state_new (void)
   PdTrayState *state = g_new0 (PdTrayState, 1);
   state->report = pd_report_new ("agent");
   state->overall = PD_STATE_UNKNOWN;
+  state->agent_start = PD_AGENT_START_SYSTEM;
   state->cold_restart_state = g_strdup ("idle");
   return state;
 }
@@ -132,8 +134,8 @@ pd_tray_state_tooltip_body (const PdTrayState *state)
 
   if (!state->agent_connected)
     {
-      g_string_append (s, _ ("The passdesk agent is not running. Start it with "
-                             "“sudo systemctl start passdesk-agent”."));
+      g_string_append_printf (s, _ ("The passdesk agent is not running. Start it with “%s”."),
+                              state->agent_start);
       return g_string_free (s, FALSE);
     }
   for (guint i = 0; i < PD_N_COMPONENTS; i++)

@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   gboolean agent_connected;
+  const char *agent_start;      /* how to start the agent the tray looks for (static) */
   PdReport *report;             /* merged; never NULL (empty while no agent) */
   PdState overall;              /* PD_STATE_UNKNOWN while the agent is away */
   gboolean audio_fallback;      /* output fell back to Dummy Output or non-HDMI */
