@@ -657,6 +657,18 @@ connect_context (PdTrayAudio *self)
   self->ctx = pa_context_new_with_proplist (pa_glib_mainloop_get_api (self->mainloop),
                                             "passdesk tray", props);
   pa_proplist_free (props);
+  if (self->ctx == NULL)
+    {
+      /* libpulse gives no context without memory for its pool, or when
+       * used across a fork: the sound server counts as not reachable (the
+       * agent's view is shown), and the tray tries again later. */
+      schedule_reconnect (self);
+      g_message ("Cannot create a PulseAudio client context (libpulse is out of memory or was "
+                 "used across a fork): the session's sound server counts as not reachable; "
+                 "trying again in %u s.",
+                 self->backoff_s);
+      return;
+    }
   pa_context_set_state_callback (self->ctx, context_state_cb, self);
   if (pa_context_connect (self->ctx, NULL, PA_CONTEXT_NOAUTOSPAWN, NULL) < 0)
     {

@@ -10,7 +10,11 @@ analog: no switch offered, there is nothing to switch to), then every sink
 goes (Dummy Output: failed, still no impossible switch, the cold restart
 offered); HDMI comes back (withdrawn); a USB headset chosen on purpose is
 respected and remembered across a tray restart. Then, with no agent running,
-Dummy Output is not OK and the missing agent is stated.'''
+Dummy Output is not OK and the missing agent is stated. Last (once, with
+pulseaudio), libpulse gives the tray no client context
+(tests/fakes/pa-context-null.c): the tray keeps running and shows the
+agent's audio state with the sound server not reachable.'''
+import os
 
 import subprocess
 import sys
@@ -152,6 +156,30 @@ def main():
         if tap.failed:
             print('# tray log:\n# ' + env.tray_log_text().replace('\n', '\n# '))
         env.close()
+
+    if server == 'pulseaudio':
+        env = TrayEnv(sound=server)
+        try:
+            env.set_all_ok()
+            shim = os.path.join(os.environ['PASSDESK_BUILDDIR'], 'tests', 'fakes',
+                                'libpa-context-null.so')
+            preload = ' '.join(p for p in (os.environ.get('LD_PRELOAD'), shim) if p)
+            tray = env.start_tray(extra_env={'LD_PRELOAD': preload})
+
+            def no_context():
+                wait_for(lambda: env.item_name() in env.registered_items(), 20, 'registration')
+                wait_for(lambda: audio_label(env) == ['Audio: OK'], 10, "the agent's audio state")
+                wait_for(lambda: 'Cannot create a PulseAudio client context' in env.tray_log_text(),
+                         10, 'the reason in the log')
+                time.sleep(1.5)  # a retry has come and gone
+                assert tray.poll() is None, ('the tray exited', tray.returncode)
+                assert audio_label(env) == ['Audio: OK'], audio_label(env)
+            tap.run('libpulse gives no client context: the tray keeps running, the sound server '
+                    'counts as not reachable', no_context)
+        finally:
+            if tap.failed:
+                print('# tray log:\n# ' + env.tray_log_text().replace('\n', '\n# '))
+            env.close()
     return tap.done()
 
 
