@@ -520,6 +520,16 @@ unescape_value (const char *s, gsize len, gsize *out_len)
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
+char *
+pd_hl_unescape_value (const char *value)
+{
+  gsize n = 0;
+  g_autofree char *v = unescape_value (value, strlen (value), &n);
+  if (v == NULL || !text_is_valid (v, n))
+    return NULL;
+  return g_steal_pointer (&v);
+}
+
 PdHlMessage *
 pd_hl_decode (const char *line, gsize len, guint32 *bad_id, GError **error)
 {

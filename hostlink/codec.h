@@ -142,6 +142,9 @@ char *pd_hl_encode (const PdHlMessage *msg, gsize *out_len, GError **error);
 
 /* Percent-encodes @value for the wire (no validation). */
 char *pd_hl_escape_value (const char *value);
+/* The reverse, for a value inside a value (hl-text.h): NULL unless @value
+ * is of the grammar and decodes to text (UTF-8, no control characters). */
+char *pd_hl_unescape_value (const char *value);
 
 /* --- line assembler --- */
 

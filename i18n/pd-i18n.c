@@ -283,6 +283,50 @@ msg_new_plural_valist (const char *msgid, const char *msgid_plural, gulong n, va
   return m;
 }
 
+/* The number of conversions of @fmt, or -1 when one is not ours. */
+static int
+count_conversions (const char *fmt)
+{
+  int n = 0;
+  for (const char *p = fmt; *p; p++)
+    {
+      if (*p != '%')
+        continue;
+      if (p[1] == '%')
+        {
+          p++;
+          continue;
+        }
+      const char *q = p + 1;
+      int position, length;
+      char spec[32];
+      if (parse_spec (&q, &position, spec, sizeof spec, &length) == 0 || position != 0)
+        return -1;
+      n++;
+      p = q - 1;
+    }
+  return n;
+}
+
+PdMsg *
+pd_msg_new_from_strings (const char *fmt, const char *const *args)
+{
+  guint n = args ? g_strv_length ((GStrv) args) : 0;
+  int want = count_conversions (fmt);
+  if (want < 0 || (guint) want != n)
+    return NULL;
+  PdMsg *m = g_new0 (PdMsg, 1);
+  m->msgid = g_strdup (fmt);
+  m->args = n ? g_strdupv ((GStrv) args) : g_new0 (char *, 1);
+  m->english = fill (fmt, m->args, NULL, FALSE);
+  if (m->english == NULL)
+    {
+      pd_msg_free (m);
+      return NULL;
+    }
+  return m;
+}
+
 PdMsg *
 pd_msg_new_plural (const char *msgid, const char *msgid_plural, gulong n, ...)
 {

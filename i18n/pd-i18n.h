@@ -54,6 +54,11 @@ typedef struct _PdMsg
 PdMsg *pd_msg_new_printf (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
 PdMsg *pd_msg_new_valist (const char *fmt, va_list ap) G_GNUC_PRINTF (1, 0);
 PdMsg *pd_msg_new_plural (const char *msgid, const char *msgid_plural, gulong n, ...);
+/* A recipe from its parts as another program recorded them (the host's
+ * sentences, hostlink/hl-text.h): @fmt's conversions are filled with @args
+ * in order. NULL when the counts differ or @fmt has a conversion
+ * pd_msg_new_printf does not take or a positional one. */
+PdMsg *pd_msg_new_from_strings (const char *fmt, const char *const *args);
 PdMsg *pd_msg_copy (const PdMsg *m);
 void pd_msg_free (PdMsg *m);
 /* The sentence in the current thread's language: the translated format with

@@ -189,16 +189,19 @@ request_done (GObject *source, GAsyncResult *res, gpointer user_data)
   g_autoptr (GError) error = NULL;
   if (!pd_hostlink_guest_request_cold_restart_finish (PD_HOSTLINK_GUEST (source), res, &error))
     {
+      /* The host's sentences are English, their recipes in our book. */
+      g_autofree char *why = pd_i18n_localize_text (error->message);
       if (g_error_matches (error, PD_HOSTLINK_ERROR, PD_HOSTLINK_ERROR_REFUSED))
-        fprintf (stderr, _ ("%s: the host refused: %s\nNothing was done.\n"), PROG, error->message);
+        fprintf (stderr, _ ("%s: the host refused: %s\nNothing was done.\n"), PROG, why);
       else
-        fprintf (stderr, "%s: %s\n", PROG, error->message);
+        fprintf (stderr, "%s: %s\n", PROG, why);
       run->status = PD_EXIT_PROBLEM;
       g_main_loop_quit (run->loop);
       return;
     }
-  printf (_ ("The host accepted the cold restart%s%s\n"), run->accepted_text ? ": " : ".",
-          run->accepted_text ? run->accepted_text : "");
+  g_autofree char *accepted = pd_i18n_localize_text (run->accepted_text);
+  printf (_ ("The host accepted the cold restart%s%s\n"), accepted ? ": " : ".",
+          accepted ? accepted : "");
   fflush (stdout);
   power_off_after_key (run);
 }
@@ -298,6 +301,9 @@ cold_restart_via_agent (const char *reason, guint cool_off, guint timeout_s)
     g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string (reason));
   if (cool_off)
     g_variant_builder_add (&b, "{sv}", "cool-off", g_variant_new_uint32 (cool_off));
+  /* The host's refusal comes back in our language. */
+  if (*pd_i18n_messages_locale () != '\0')
+    g_variant_builder_add (&b, "{sv}", "locale", g_variant_new_string (pd_i18n_messages_locale ()));
   printf (_ ("Asking the passdesk agent for a cold restart…\n"));
   fflush (stdout);
   (void) PD_AGENT_ERROR; /* registers the D-Bus error names */

@@ -90,8 +90,11 @@ text_unused (gpointer key, gpointer value, gpointer user_data)
   if (g_strcmp0 (c->summary, key) == 0)
     return FALSE;
   for (guint i = 0; i < c->advice->len; i++)
-    if (g_strcmp0 (((PdAdvice *) g_ptr_array_index (c->advice, i))->text, key) == 0)
-      return FALSE;
+    {
+      const PdAdvice *a = g_ptr_array_index (c->advice, i);
+      if (g_strcmp0 (a->text, key) == 0 || g_strcmp0 (a->command, key) == 0)
+        return FALSE;
+    }
   for (guint i = 0; i < c->details->len; i++)
     if (g_strcmp0 (((PdDetail *) g_ptr_array_index (c->details, i))->value, key) == 0)
       return FALSE;
@@ -214,7 +217,12 @@ pd_component_localize (const PdComponent *c)
     {
       const PdAdvice *a = g_ptr_array_index (c->advice, i);
       g_autofree char *text = localize_text (c, a->text);
-      pd_component_add_advice (copy, text, a->command);
+      /* A command stays as it is, unless it is a sentence with a recipe
+       * (the host doctor's fix: "Add ... to /etc/default/grub, run ..."). */
+      g_autofree char *command = a->command && c->msgs && g_hash_table_contains (c->msgs, a->command)
+                                     ? localize_text (c, a->command)
+                                     : g_strdup (a->command);
+      pd_component_add_advice (copy, text, command);
     }
   return copy;
 }
@@ -379,6 +387,8 @@ pd_component_add_advice (PdComponent *c, const char *text, const char *command)
   a->command = (command && *command) ? g_strdup (command) : NULL;
   g_ptr_array_add (c->advice, a);
   remember_from_book (c, text);
+  if (a->command)
+    remember_from_book (c, a->command);
 }
 
 PdReport *

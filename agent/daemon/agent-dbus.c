@@ -12,9 +12,10 @@
 
 #define REASON_MAX_BYTES 200
 #define COOL_OFF_MAX_S 3600
-/* ColdRestart takes two options; more entries are refused before anything
+/* ColdRestart takes three options; more entries are refused before anything
  * else looks at them. */
-#define OPTIONS_MAX 2
+#define OPTIONS_MAX 3
+#define LOCALE_MAX_BYTES 64
 /* Authorizations waiting for polkit (which waits for a person at an
  * authentication dialog, without a time limit): per caller and overall. */
 #define PENDING_PER_CALLER_MAX 2
@@ -28,6 +29,11 @@ struct _PdAgentDbus
   GCancellable *cancellable;
   GHashTable *pending; /* caller's unique name -> authorizations waiting (GUINT) */
   GPtrArray *waiting;  /* Call, not owned: those counted there */
+  /* The latest ColdRestartProgress, for GetColdRestartProgress: the text's
+   * recipe is taken from the book at once (it keeps only recent ones). */
+  char *progress_phase;
+  char *progress_text;
+  PdMsg *progress_msg;
 };
 
 /* What an async method handler needs after the handler returned. */
@@ -40,6 +46,7 @@ typedef struct
   GDBusMethodInvocation *invocation;
   char *reason;
   guint cool_off;
+  char *locale; /* ColdRestart's "locale": the language of its error */
   gboolean cancel;
 } Call;
 
@@ -62,6 +69,7 @@ call_free (Call *c)
   g_object_unref (c->daemon);
   g_object_unref (c->skeleton);
   g_free (c->reason);
+  g_free (c->locale);
   g_free (c);
 }
 
@@ -102,6 +110,12 @@ on_cold_restart_progress (PdAgentDaemon *daemon, const char *phase, const char *
                           gpointer user_data)
 {
   PdAgentDbus *self = user_data;
+  g_free (self->progress_phase);
+  g_free (self->progress_text);
+  pd_msg_free (self->progress_msg);
+  self->progress_phase = g_strdup (phase);
+  self->progress_text = g_strdup (text ? text : "");
+  self->progress_msg = pd_i18n_book_lookup (self->progress_text);
   pd_dbus_agent1_set_cold_restart_state (self->skeleton, phase);
   g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->skeleton));
   pd_dbus_agent1_emit_cold_restart_progress (self->skeleton, phase, text ? text : "");
@@ -250,7 +264,14 @@ on_cold_restart_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (Call) call = user_data;
   g_autoptr (GError) error = NULL;
   if (!pd_agent_daemon_cold_restart_finish (PD_AGENT_DAEMON (source), result, &error))
-    g_dbus_method_invocation_return_gerror (call->invocation, error);
+    {
+      /* The host's sentence (or ours) in the caller's language. */
+      gpointer use = pd_i18n_use_locale (call->locale);
+      g_autofree char *text = pd_i18n_localize_text (error->message);
+      pd_i18n_restore (use);
+      g_dbus_method_invocation_return_error_literal (call->invocation, error->domain, error->code,
+                                                     text);
+    }
   else
     pd_dbus_agent1_complete_cold_restart (call->skeleton, call->invocation);
 }
@@ -280,7 +301,7 @@ on_authorized (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static gboolean
-parse_options (GVariant *options, char **reason, guint *cool_off, GError **error)
+parse_options (GVariant *options, char **reason, guint *cool_off, char **locale, GError **error)
 {
   GVariantIter iter;
   const char *key;
@@ -291,7 +312,7 @@ parse_options (GVariant *options, char **reason, guint *cool_off, GError **error
     {
       g_set_error (error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
                    "ColdRestart got %" G_GSIZE_FORMAT " options; it takes at most %d: "
-                   "“reason” (s) and “cool-off” (u).",
+                   "“reason” (s), “cool-off” (u) and “locale” (s).",
                    n, OPTIONS_MAX);
       return FALSE;
     }
@@ -349,11 +370,26 @@ parse_options (GVariant *options, char **reason, guint *cool_off, GError **error
             }
           *cool_off = u;
         }
+      else if (g_str_equal (key, "locale"))
+        {
+          /* Checked again by pd_i18n_use_locale(); a bad name is English. */
+          if (!g_variant_is_of_type (v, G_VARIANT_TYPE_STRING)
+              || strlen (g_variant_get_string (v, NULL)) > LOCALE_MAX_BYTES)
+            {
+              g_set_error (error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
+                           _ ("Option “locale” must be a string (s) of at most %d bytes."),
+                           LOCALE_MAX_BYTES);
+              return FALSE;
+            }
+          g_free (*locale);
+          *locale = g_variant_dup_string (v, NULL);
+        }
       else
         {
-          g_set_error (
-              error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
-              _ ("Unknown option “%s”; ColdRestart takes “reason” (s) and “cool-off” (u)."), key);
+          g_set_error (error, PD_AGENT_ERROR, PD_AGENT_ERROR_INVALID_ARGS,
+                       _ ("Unknown option “%s”; ColdRestart takes “reason” (s), “cool-off” (u) and "
+                          "“locale” (s)."),
+                       key);
           return FALSE;
         }
     }
@@ -367,8 +403,9 @@ handle_cold_restart (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation, 
   PdAgentDbus *self = user_data;
   g_autoptr (GError) error = NULL;
   g_autofree char *reason = NULL;
+  g_autofree char *locale = NULL;
   guint cool_off = 0;
-  if (!parse_options (options, &reason, &cool_off, &error))
+  if (!parse_options (options, &reason, &cool_off, &locale, &error))
     {
       g_dbus_method_invocation_return_gerror (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -376,6 +413,7 @@ handle_cold_restart (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation, 
   Call *call = call_new (self, invocation);
   call->reason = g_steal_pointer (&reason);
   call->cool_off = cool_off;
+  call->locale = g_steal_pointer (&locale);
   if (!authorization_start (self, call, &error))
     {
       g_dbus_method_invocation_return_gerror (invocation, error);
@@ -410,6 +448,26 @@ handle_cancel_cold_restart (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invoc
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static gboolean
+handle_get_cold_restart_progress (PdDbusAgent1 *skeleton, GDBusMethodInvocation *invocation,
+                                  GVariant *options, gpointer user_data)
+{
+  PdAgentDbus *self = user_data;
+  const char *locale = NULL;
+  if (!g_variant_lookup (options, "locale", "&s", &locale))
+    locale = NULL;
+  gpointer use = pd_i18n_use_locale (locale);
+  g_autofree char *text = self->progress_msg ? pd_msg_localize (self->progress_msg)
+                                             : pd_i18n_localize_text (self->progress_text);
+  pd_i18n_restore (use);
+  pd_dbus_agent1_complete_get_cold_restart_progress (
+      skeleton, invocation,
+      self->progress_phase ? self->progress_phase
+                           : pd_agent_daemon_get_cold_restart_state (self->daemon),
+      text ? text : "");
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 /* ---- object ---- */
 
 PdAgentDbus *
@@ -436,6 +494,8 @@ pd_agent_dbus_new (PdAgentDaemon *daemon, gboolean system_bus)
   g_signal_connect (self->skeleton, "handle-get-event-list", G_CALLBACK (handle_get_event_list),
                     self);
   g_signal_connect (self->skeleton, "handle-cold-restart", G_CALLBACK (handle_cold_restart), self);
+  g_signal_connect (self->skeleton, "handle-get-cold-restart-progress",
+                    G_CALLBACK (handle_get_cold_restart_progress), self);
   g_signal_connect (self->skeleton, "handle-cancel-cold-restart",
                     G_CALLBACK (handle_cancel_cold_restart), self);
 
@@ -465,6 +525,9 @@ pd_agent_dbus_free (PdAgentDbus *self)
   g_object_unref (self->skeleton);
   g_object_unref (self->daemon);
   g_object_unref (self->cancellable);
+  g_free (self->progress_phase);
+  g_free (self->progress_text);
+  pd_msg_free (self->progress_msg);
   /* Calls still waiting for polkit end after us (cancelled). */
   for (guint i = 0; i < self->waiting->len; i++)
     {

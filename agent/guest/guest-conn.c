@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "guest-conn.h"
+#include "hl-text.h"
 #include "pd-i18n.h"
 
 #include <string.h>
@@ -83,7 +84,9 @@ pd_host_info_new_from_hello (const PdHlMessage *m, gint64 now_us)
   info->last_ok = g_strcmp0 (last, "ok") == 0;
   info->has_last_time = pd_hl_message_get_uint (m, "last-time", &info->last_time);
   info->has_last_duration = pd_hl_message_get_uint (m, "last-duration", &info->last_duration);
-  info->last_text = g_strdup (pd_hl_message_get (m, "last-text"));
+  /* The host's sentences are English; their recipes (hl-text.h) go into
+   * the sentence book, so each client reads them in its own language. */
+  info->last_text = g_strdup (pd_hl_text_book (m, "last-text"));
   return info;
 }
 
@@ -362,7 +365,7 @@ static void
 handle_answer (PdGuestConn *conn, const PdHlMessage *m, GString *out)
 {
   gboolean accept = m->verb == PD_HL_VERB_ACCEPT;
-  const char *text = pd_hl_message_get (m, "text");
+  const char *text = pd_hl_text_book (m, "text");
   if (conn->pending_id && m->id == conn->pending_id)
     {
       if (accept)
@@ -408,7 +411,7 @@ handle_reply (PdGuestConn *conn, const PdHlMessage *m, GString *out)
         return;
       const char *wire = pd_hl_message_get (m, "phase");
       PdColdRestartPhase phase = pd_cold_restart_phase_from_string (wire);
-      emit_progress (conn, phase, wire, pd_hl_message_get (m, "text"));
+      emit_progress (conn, phase, wire, pd_hl_text_book (m, "text"));
       if (pd_cold_restart_phase_is_final (phase))
         conn->active_id = 0;
       return;

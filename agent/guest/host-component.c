@@ -107,6 +107,11 @@ word_report (PdComponent *c, const PdGuestHostView *v)
       if (vmid == 0)
         vmid = it->vmid;
 
+      /* The host's recipes, fresh in the book for the component to take. */
+      if (it->text_msg)
+        pd_i18n_book_add (pd_msg_copy (it->text_msg));
+      if (it->fix_msg)
+        pd_i18n_book_add (pd_msg_copy (it->fix_msg));
       if (it->fix)
         {
           g_autofree char *text = pd_i18n_sprintf ("%s On the Proxmox host:", it->text);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "host-report.h"
+#include "hl-text.h"
 
 /* "ok" only where the host may say it (the report); anything else that is
  * not "fail" is a warning, so an unknown word is shown, not hidden. */
@@ -41,6 +42,8 @@ item_free (PdHostReportItem *item)
   g_free (item->check);
   g_free (item->text);
   g_free (item->fix);
+  pd_msg_free (item->text_msg);
+  pd_msg_free (item->fix_msg);
   g_free (item);
 }
 
@@ -69,6 +72,9 @@ pd_host_report_add_item (PdHostReport *r, const PdHlMessage *msg)
   item->state = state_from_wire (pd_hl_message_get (msg, "state"), FALSE);
   item->text = g_strdup (text ? text : "");
   item->fix = fix && *fix ? g_strdup (fix) : NULL;
+  /* Kept with the item: the report outlives the sentence book's memory. */
+  item->text_msg = pd_hl_text_get_recipe (msg, "text");
+  item->fix_msg = item->fix ? pd_hl_text_get_recipe (msg, "fix") : NULL;
   r->items[n] = item;
   r->n_received++;
   return TRUE;

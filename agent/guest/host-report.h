@@ -12,6 +12,7 @@
 #include <glib.h>
 
 #include "codec.h"
+#include "pd-i18n.h"
 
 G_BEGIN_DECLS
 
@@ -29,6 +30,8 @@ typedef struct
   PdHostReportState state; /* WARN or FAIL (unknown words: WARN) */
   char *text;              /* one or two sentences naming the cause */
   char *fix;               /* the command or edit on the host, or NULL */
+  PdMsg *text_msg;         /* their recipes from the host (hl-text.h), or NULL */
+  PdMsg *fix_msg;
 } PdHostReportItem;
 
 typedef struct

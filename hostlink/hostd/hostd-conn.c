@@ -3,6 +3,7 @@
 #include "pd-i18n.h"
 
 #include "codec.h"
+#include "hl-text.h"
 #include "hostd-doctor.h"
 
 #include <string.h>
@@ -97,6 +98,13 @@ send_msg (PdHostdConn *c, PdHlMessage *msg, GString *out)
           g_string_append_len (out, line, (gssize) len);
           return;
         }
+      /* Recipes go first: the guest then shows the English text. */
+      if (pd_hl_text_drop_recipe (msg, "fix") || pd_hl_text_drop_recipe (msg, "last-text")
+          || pd_hl_text_drop_recipe (msg, "text"))
+        {
+          attempt--;
+          continue;
+        }
       /* Shorten the longest value (texts are the only long ones). */
       PdHlArg *longest = NULL;
       for (guint i = 0; i < msg->args->len; i++)
@@ -137,7 +145,7 @@ send_refuse (PdHostdConn *c, guint32 id, const char *code, const char *text, gui
 {
   g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_REFUSE, id);
   pd_hl_message_set (m, "code", code);
-  pd_hl_message_set (m, "text", text);
+  pd_hl_text_set (m, "text", text, NULL);
   if (retry_in)
     pd_hl_message_set_uint (m, "retry-in", retry_in);
   send_msg (c, m, out);
@@ -168,7 +176,7 @@ set_policy_fields (PdHlMessage *m, const PdHostdView *v)
       pd_hl_message_set_uint (m, "last-duration",
                               (guint32) CLAMP ((r->duration_ms + 500) / 1000, 0, G_MAXUINT32));
       if (r->message && *r->message)
-        pd_hl_message_set (m, "last-text", r->message);
+        pd_hl_text_set (m, "last-text", r->message, r->message_msg);
     }
 }
 
@@ -243,7 +251,7 @@ pd_hostd_conn_progress (PdHostdConn *c, guint32 request_id, const char *phase, c
     return;
   g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_PROGRESS, request_id);
   pd_hl_message_set (m, "phase", phase);
-  pd_hl_message_set (m, "text", text);
+  pd_hl_text_set (m, "text", text, NULL);
   send_msg (c, m, out);
 }
 
@@ -265,6 +273,21 @@ bounded_text (const char *s, gsize max)
   const char *end = g_utf8_find_prev_char (s, s + max - 3 + 1);
   g_autofree char *head = g_strndup (s, end ? (gsize) (end - s) : 0);
   return g_strconcat (head, "...", NULL);
+}
+
+static gboolean
+fits (const PdHlMessage *m)
+{
+  g_autofree char *line = pd_hl_encode (m, NULL, NULL);
+  return line != NULL;
+}
+
+static void
+remove_key (PdHlMessage *m, const char *key)
+{
+  for (guint k = m->args->len; k-- > 0;)
+    if (strcmp (((PdHlArg *) m->args->pdata[k])->key, key) == 0)
+      g_ptr_array_remove_index (m->args, k);
 }
 
 void
@@ -304,16 +327,25 @@ pd_hostd_conn_report (PdHostdConn *c, GPtrArray *findings, gint64 checked_at, GS
       pd_hl_message_set (it, "check", f->check);
       pd_hl_message_set_uint (it, "vmid", f->vmid);
       pd_hl_message_set (it, "state", pd_doctor_state_to_string (f->state));
-      pd_hl_message_set (it, "text", text);
+      pd_hl_text_set (it, "text", text, f->text_msg);
       /* The fix goes along when the line has room for it; the sentence
        * matters more to the guest than the host's command. */
       if (f->fix)
         {
           g_autofree char *fix = bounded_text (f->fix, PD_HL_MAX_REPORT_TEXT);
-          pd_hl_message_set (it, "fix", fix);
-          g_autofree char *line = pd_hl_encode (it, NULL, NULL);
-          if (line == NULL)
-            g_ptr_array_remove_index (it->args, it->args->len - 1);
+          pd_hl_text_set (it, "fix", fix, f->fix_msg);
+          /* What goes when the line is too long, in turn: the fix's
+           * recipe, the text's, then the fix itself (with the text's
+           * recipe back in the room it leaves). */
+          if (!fits (it))
+            pd_hl_text_drop_recipe (it, "fix");
+          if (!fits (it))
+            pd_hl_text_drop_recipe (it, "text");
+          if (!fits (it))
+            {
+              remove_key (it, "fix");
+              pd_hl_text_set (it, "text", text, f->text_msg);
+            }
         }
       send_msg (c, it, out);
     }
@@ -331,7 +363,8 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
   if (has_cool_off && !pd_hl_message_get_uint (msg, "cool-off", &asked))
     {
       send_refuse (c, msg->id, PD_HL_REFUSE_BAD_REQUEST,
-                   "The cool-off value is not a number; this is a bug in the guest agent.", 0, out);
+                   N_ ("The cool-off value is not a number; this is a bug in the guest agent."), 0,
+                   out);
       return;
     }
   /* kind=reboot: the guest is going down for a reboot and converts it only
@@ -341,26 +374,26 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
   if (kind && !reboot && strcmp (kind, "request") != 0)
     {
       send_refuse (c, msg->id, PD_HL_REFUSE_BAD_REQUEST,
-                   "The request is of a kind this host does not know (it knows request and "
-                   "reboot); update passdesk on the host or in the VM so both match.",
+                   N_ ("The request is of a kind this host does not know (it knows request and "
+                       "reboot); update passdesk on the host or in the VM so both match."),
                    0, out);
       return;
     }
   if (reboot && !v.policy.reboot_cold)
     {
-      g_autofree char *t = g_strdup_printf (
-          _ ("The host does not turn VM %u's reboots into cold restarts, so this reboot is a plain "
-             "one. To change that, run passdesk-hostd setup %u --reboot-as-cold-restart on the "
-             "host."),
+      g_autofree char *t = pd_i18n_sprintf (
+          "The host does not turn VM %u's reboots into cold restarts, so this reboot is a plain "
+          "one. To change that, run passdesk-hostd setup %u --reboot-as-cold-restart on the "
+          "host.",
           v.vmid, v.vmid);
       send_refuse (c, msg->id, PD_HL_REFUSE_DISABLED, t, 0, out);
       return;
     }
   if (!v.policy.enabled)
     {
-      g_autofree char *t = g_strdup_printf (
-          _ ("Cold restart is disabled for VM %u on this host. Ask the host's administrator to set "
-             "enabled=true in /etc/passdesk/hostd.conf."),
+      g_autofree char *t = pd_i18n_sprintf (
+          "Cold restart is disabled for VM %u on this host. Ask the host's administrator to set "
+          "enabled=true in /etc/passdesk/hostd.conf.",
           v.vmid);
       send_refuse (c, msg->id, PD_HL_REFUSE_DISABLED, t, 0, out);
       return;
@@ -368,24 +401,25 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
   if (g_strcmp0 (v.cycle, "idle") != 0)
     {
       send_refuse (c, msg->id, PD_HL_REFUSE_BUSY,
-                   "A cold restart of this VM is already running. Wait for it to finish.", 0, out);
+                   N_ ("A cold restart of this VM is already running. Wait for it to finish."), 0,
+                   out);
       return;
     }
   guint cool_off = asked ? asked : v.policy.cool_off;
   if (asked && (asked < v.policy.cool_off_min || asked > v.policy.cool_off_max))
     {
-      g_autofree char *t = g_strdup_printf (
-          _ ("The host allows a cool-off from %u to %u s; %u s was asked. Ask for a value in that "
-             "range or none for the default (%u s)."),
+      g_autofree char *t = pd_i18n_sprintf (
+          "The host allows a cool-off from %u to %u s; %u s was asked. Ask for a value in that "
+          "range or none for the default (%u s).",
           v.policy.cool_off_min, v.policy.cool_off_max, asked, v.policy.cool_off);
       send_refuse (c, msg->id, PD_HL_REFUSE_OUT_OF_RANGE, t, 0, out);
       return;
     }
   if (v.next_allowed_in > 0)
     {
-      g_autofree char *t = g_strdup_printf (
-          _ ("This VM may be cold-restarted at most once per %u s and %u times a day; the next one "
-             "is allowed in %u s. Try again then."),
+      g_autofree char *t = pd_i18n_sprintf (
+          "This VM may be cold-restarted at most once per %u s and %u times a day; the next one "
+          "is allowed in %u s. Try again then.",
           v.policy.min_interval, v.policy.max_per_day, v.next_allowed_in);
       send_refuse (c, msg->id, PD_HL_REFUSE_RATE_LIMITED, t, v.next_allowed_in, out);
       refresh_figures (c, out);
@@ -396,22 +430,21 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
   if (!c->ops.restart (c->user_data, msg->id, cool_off, reason ? reason : "", reboot, &why))
     {
       send_refuse (c, msg->id, PD_HL_REFUSE_HOST_ERROR,
-                   why ? why : "The host could not start the cycle; see its journal.", 0, out);
+                   why ? why : N_ ("The host could not start the cycle; see its journal."), 0, out);
       return;
     }
   g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_ACCEPT, msg->id);
+  g_autofree char *text = NULL;
   pd_hl_message_set_uint (m, "cool-off", cool_off);
   pd_hl_message_set_uint (m, "shutdown-timeout", v.policy.shutdown_timeout);
   if (reboot)
-    pd_hl_message_set_printf (m, "text",
-                              "The host turns this reboot into a cold restart: it will shut this "
-                              "VM down, keep it off for %u s and start it again.",
-                              cool_off);
+    text = pd_i18n_sprintf ("The host turns this reboot into a cold restart: it will shut this VM "
+                            "down, keep it off for %u s and start it again.",
+                            cool_off);
   else
-    pd_hl_message_set_printf (m, "text",
-                              "The host will shut this VM down, keep it off for %u s and start it "
-                              "again.",
-                              cool_off);
+    text = pd_i18n_sprintf (
+        "The host will shut this VM down, keep it off for %u s and start it again.", cool_off);
+  pd_hl_text_set (m, "text", text, NULL);
   send_msg (c, m, out);
   refresh_figures (c, out);
 }
@@ -423,7 +456,7 @@ handle_cancel (PdHostdConn *c, const PdHlMessage *msg, GString *out)
   if (!pd_hl_message_get_uint (msg, "request", &req))
     {
       send_refuse (c, msg->id, PD_HL_REFUSE_BAD_REQUEST,
-                   "CANCEL needs request=ID; this is a bug in the guest agent.", 0, out);
+                   N_ ("CANCEL needs request=ID; this is a bug in the guest agent."), 0, out);
       return;
     }
   switch (req != 0 ? c->ops.cancel (c->user_data, req) : PD_HOSTD_CANCEL_UNKNOWN)
@@ -433,22 +466,23 @@ handle_cancel (PdHostdConn *c, const PdHlMessage *msg, GString *out)
         g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_OK, msg->id);
         send_msg (c, m, out);
         pd_hostd_conn_progress (c, req, PD_HL_PHASE_CANCELLED,
-                                "The cold restart was cancelled before the shutdown started; "
-                                "nothing was done.",
+                                N_ ("The cold restart was cancelled before the shutdown started; "
+                                    "nothing was done."),
                                 out);
         refresh_figures (c, out);
       }
       break;
     case PD_HOSTD_CANCEL_TOO_LATE:
       send_refuse (c, msg->id, PD_HL_REFUSE_TOO_LATE,
-                   "The shutdown has already started; the VM will be started again when it has "
-                   "stopped.",
+                   N_ ("The shutdown has already started; the VM will be started again when it has "
+                       "stopped."),
                    0, out);
       break;
     case PD_HOSTD_CANCEL_UNKNOWN:
     default:
       send_refuse (c, msg->id, PD_HL_REFUSE_UNKNOWN_REQUEST,
-                   "No running cold restart has that request id; nothing was cancelled.", 0, out);
+                   N_ ("No running cold restart has that request id; nothing was cancelled."), 0,
+                   out);
       break;
     }
 }

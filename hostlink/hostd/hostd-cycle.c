@@ -74,6 +74,10 @@ pd_cycle_result_copy (const PdCycleResult *r)
   *c = *r;
   c->step = g_strdup (r->step);
   c->message = g_strdup (r->message);
+  if (r->message_msg)
+    c->message_msg = pd_msg_copy (r->message_msg);
+  else if (r->message)
+    c->message_msg = pd_i18n_book_lookup (r->message);
   return c;
 }
 
@@ -84,6 +88,7 @@ pd_cycle_result_free (PdCycleResult *r)
     return;
   g_free (r->step);
   g_free (r->message);
+  pd_msg_free (r->message_msg);
   g_free (r);
 }
 
@@ -167,13 +172,12 @@ describe_failure (const char *what, PdQmResult *r)
   switch (r->outcome)
     {
     case PD_QM_TIMED_OUT:
-      return g_strdup_printf (_ ("%s did not finish in time and was killed"), what);
+      return pd_i18n_sprintf ("%s did not finish in time and was killed", what);
     case PD_QM_SPAWN_FAILED:
-      return g_strdup_printf (_ ("%s could not be run (%s)"), what, summary);
+      return pd_i18n_sprintf ("%s could not be run (%s)", what, summary);
     case PD_QM_EXITED:
     default:
-      return g_strdup_printf (_ ("%s failed with exit status %d (%s)"), what, r->exit_status,
-                              summary);
+      return pd_i18n_sprintf ("%s failed with exit status %d (%s)", what, r->exit_status, summary);
     }
 }
 
@@ -186,9 +190,9 @@ qm_unrunnable (PdCycle *c, PdQmResult *r)
   if (r->outcome != PD_QM_SPAWN_FAILED)
     return FALSE;
   g_autofree char *summary = pd_qm_output_summary (r->output, 160);
-  g_autofree char *m = g_strdup_printf (
-      _ ("The host could not run qm (%s: %s) during the cycle, so it could not finish. Check qm "
-         "and, if VM %u is off, start it with `qm start %u`."),
+  g_autofree char *m = pd_i18n_sprintf (
+      "The host could not run qm (%s: %s) during the cycle, so it could not finish. Check qm "
+      "and, if VM %u is off, start it with `qm start %u`.",
       c->config->qm, summary, c->vmid, c->vmid);
   finish (c, FALSE, "hostd", m);
   return TRUE;
@@ -213,18 +217,18 @@ wait_status_reached (PdCycle *c)
 {
   if (c->phase == PD_CYCLE_CONFIRMING)
     {
-      emit (c, PD_CYCLE_EVENT_RUNNING, "the VM is running again");
+      emit (c, PD_CYCLE_EVENT_RUNNING, N_ ("The VM is running again."));
       if (c->forced)
         {
           /* Never reported as a clean shutdown: the guest lost what it had not saved. */
-          g_autofree char *m = g_strdup_printf (_ ("The guest did not shut down within %u s, so "
-                                                   "the VM was stopped hard (qm stop) and "
-                                                   "started again."),
+          g_autofree char *m = pd_i18n_sprintf ("The guest did not shut down within %u s, so "
+                                                "the VM was stopped hard (qm stop) and "
+                                                "started again.",
                                                 c->policy.shutdown_timeout);
           finish (c, TRUE, NULL, m);
         }
       else
-        finish (c, TRUE, NULL, "The VM was shut down and started again.");
+        finish (c, TRUE, NULL, N_ ("The VM was shut down and started again."));
     }
   else
     on_stopped (c);
@@ -237,9 +241,9 @@ wait_status_expired (PdCycle *c)
     finish (c, FALSE, "start", c->start_failure);
   else if (c->phase == PD_CYCLE_CONFIRMING)
     {
-      g_autofree char *m = g_strdup_printf (_ ("qm start succeeded but the VM did not report "
-                                               "running within %u s. Check `qm status %u` "
-                                               "and the task log on the host."),
+      g_autofree char *m = pd_i18n_sprintf ("qm start succeeded but the VM did not report "
+                                            "running within %u s. Check `qm status %u` "
+                                            "and the task log on the host.",
                                             c->config->confirm_timeout, c->vmid);
       finish (c, FALSE, "confirm", m);
     }
@@ -347,7 +351,7 @@ enter_shutting_down (PdCycle *c)
 {
   set_phase (c, PD_CYCLE_SHUTTING_DOWN);
   g_autofree char *m
-      = g_strdup_printf (_ ("shutting down (qm shutdown, up to %u s)"), c->policy.shutdown_timeout);
+      = pd_i18n_sprintf ("Shutting down (qm shutdown, up to %u s).", c->policy.shutdown_timeout);
   emit (c, PD_CYCLE_EVENT_SHUTTING_DOWN, m);
   send_shutdown (c, c->policy.shutdown_timeout);
 }
@@ -383,8 +387,8 @@ enter_force_stopping (PdCycle *c)
 {
   c->forced = TRUE; /* before set_phase, so the state file has it */
   set_phase (c, PD_CYCLE_FORCE_STOPPING);
-  g_autofree char *m = g_strdup_printf (
-      _ ("the guest did not stop within %u s; stopping it hard (qm stop, on-timeout=force-stop)"),
+  g_autofree char *m = pd_i18n_sprintf (
+      "The guest did not stop within %u s; stopping it hard (qm stop, on-timeout=force-stop).",
       c->policy.shutdown_timeout);
   emit (c, PD_CYCLE_EVENT_FORCE_STOPPING, m);
   send_stop (c);
@@ -395,9 +399,9 @@ on_stop_wait_expired (PdCycle *c)
 {
   if (c->phase == PD_CYCLE_FORCE_STOPPING)
     {
-      g_autofree char *m = g_strdup_printf (
-          _ ("The VM did not stop even after qm stop (waited %u s). Check `qm status %u` and the "
-             "task log on the host."),
+      g_autofree char *m = pd_i18n_sprintf (
+          "The VM did not stop even after qm stop (waited %u s). Check `qm status %u` and the "
+          "task log on the host.",
           c->config->confirm_timeout, c->vmid);
       finish (c, FALSE, "stop", m);
       return;
@@ -407,9 +411,9 @@ on_stop_wait_expired (PdCycle *c)
       enter_force_stopping (c);
       return;
     }
-  g_autofree char *m = g_strdup_printf (
-      _ ("The guest did not shut down within %u s and was left running (on-timeout=leave-running). "
-         "Close what blocks the shutdown in the guest and try again."),
+  g_autofree char *m = pd_i18n_sprintf (
+      "The guest did not shut down within %u s and was left running (on-timeout=leave-running). "
+      "Close what blocks the shutdown in the guest and try again.",
       c->policy.shutdown_timeout);
   finish (c, FALSE, "shutdown", m);
 }
@@ -417,7 +421,7 @@ on_stop_wait_expired (PdCycle *c)
 static void
 on_stopped (PdCycle *c)
 {
-  emit (c, PD_CYCLE_EVENT_STOPPED, "the VM has stopped");
+  emit (c, PD_CYCLE_EVENT_STOPPED, N_ ("The VM has stopped."));
   enter_cooling_off (c, c->cool_off * 1000);
 }
 
@@ -489,12 +493,12 @@ on_start_result (PdQmResult *r, gpointer data)
   c->deadline_mono = 0; /* one status query only */
   g_autofree char *m = NULL;
   if (pd_qm_output_says_locked (r->output))
-    m = g_strdup_printf (_ ("The VM could not be started: its config stayed locked for %u s (%s). "
-                            "Start it by hand with `qm start %u` once the lock is gone."),
+    m = pd_i18n_sprintf ("The VM could not be started: its config stayed locked for %u s (%s). "
+                         "Start it by hand with `qm start %u` once the lock is gone.",
                          c->config->start_lock_timeout, why, c->vmid);
   else
-    m = g_strdup_printf (_ ("The VM could not be started: %s. Start it by hand with `qm start %u` "
-                            "and read its task log."),
+    m = pd_i18n_sprintf ("The VM could not be started: %s. Start it by hand with `qm start %u` "
+                         "and read its task log.",
                          why, c->vmid);
   /* The failure sentence is kept for when the status is not running. */
   g_free (c->start_failure);
@@ -515,7 +519,7 @@ static void
 enter_starting (PdCycle *c)
 {
   set_phase (c, PD_CYCLE_STARTING);
-  emit (c, PD_CYCLE_EVENT_STARTING, "starting the VM (qm start)");
+  emit (c, PD_CYCLE_EVENT_STARTING, N_ ("Starting the VM (qm start)."));
   c->start_first_try = g_get_monotonic_time ();
   try_start (c);
 }
@@ -587,9 +591,9 @@ on_resume_status (PdQmResult *r, gpointer data)
       enter_starting (c);
       return;
     }
-  g_autofree char *m = g_strdup_printf (
-      _ ("passdesk-hostd was restarted during the cycle (phase %s) and qm status gives no usable "
-         "answer now. Check `qm status %u` and start the VM by hand if it is stopped."),
+  g_autofree char *m = pd_i18n_sprintf (
+      "passdesk-hostd was restarted during the cycle (phase %s) and qm status gives no usable "
+      "answer now. Check `qm status %u` and start the VM by hand if it is stopped.",
       pd_cycle_phase_to_string (c->phase), c->vmid);
   finish (c, FALSE, "hostd", m);
 }

@@ -56,6 +56,10 @@ typedef struct
   guint32 serial; /* the cycle's number for this VM (hostd-state.h); 0: none known */
   gint64 started; /* wall clock, µs since the epoch */
   gint64 duration_ms;
+  /* @message's recipe (pd-i18n.h), kept with it (and in the state file) so
+   * that the guest can word it in its users' languages; NULL: none.
+   * pd_cycle_result_copy() takes it from the sentence book when unset. */
+  struct _PdMsg *message_msg;
 } PdCycleResult;
 
 PdCycleResult *pd_cycle_result_copy (const PdCycleResult *r);

@@ -138,7 +138,7 @@ on_cycle_phase (PdCycle *cycle, gpointer data)
   if (st->phase == PD_CYCLE_COOLING_OFF)
     {
       g_autofree char *t
-          = g_strdup_printf (_ ("Keeping the VM off for %u s."), pd_cycle_get_cool_off (cycle));
+          = pd_i18n_sprintf ("Keeping the VM off for %u s.", pd_cycle_get_cool_off (cycle));
       progress (vm, PD_HL_PHASE_COOLING_OFF, t);
     }
 }
@@ -167,6 +167,13 @@ on_cycle_event (PdCycle *cycle, PdCycleEvent ev, const char *message, gpointer d
     default:
       phase = PD_HL_PHASE_FAILED;
       break;
+    }
+  /* The cycle's messages are sentences in English with their recipes in
+   * the book (the guest words them); anything else is made one. */
+  if (g_ascii_isupper (message[0]) && g_str_has_suffix (message, "."))
+    {
+      progress (vm, phase, message);
+      return;
     }
   g_autofree char *text = g_strdup_printf ("%c%s.", g_ascii_toupper (message[0]), message + 1);
   if (g_str_has_suffix (message, "."))
@@ -264,7 +271,7 @@ conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *rea
   PdHostd *h = vm->hostd;
   if (vm->cycle)
     {
-      *why = g_strdup (_ ("A cold restart of this VM is already running. Wait for it to finish."));
+      *why = g_strdup (N_ ("A cold restart of this VM is already running. Wait for it to finish."));
       return FALSE;
     }
   /* Accept only what the host can do: a missing or non-executable qm would
@@ -273,8 +280,7 @@ conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *rea
   if (!pd_qm_check (h->config->qm, &qm_error))
     {
       g_warning ("VM %u: refusing a cold restart: %s", vm->vmid, qm_error->message);
-      *why = g_strdup_printf (_ ("The host cannot run qm, so nothing was done: %s"),
-                              qm_error->message);
+      *why = pd_i18n_sprintf ("The host cannot run qm, so nothing was done: %s", qm_error->message);
       return FALSE;
     }
   PdVmState *st = pd_hostd_state_vm (h->state, vm->vmid);
@@ -300,7 +306,7 @@ conn_restart (gpointer data, guint32 request_id, guint cool_off, const char *rea
       st->serial--;
       g_array_set_size (st->history, st->history->len - 1);
       g_warning ("VM %u: refusing a cold restart: %s", vm->vmid, error->message);
-      *why = g_strdup_printf (_ ("The host cannot record the cycle (%s); nothing was done."),
+      *why = pd_i18n_sprintf ("The host cannot record the cycle (%s); nothing was done.",
                               error->message);
       return FALSE;
     }

@@ -203,9 +203,16 @@ pd_doctor_format_text (PdDoctorReport *r)
                                   name ? ")" : "");
         }
       static const char *const tag[] = { "ok  ", "WARN", "FAIL" };
-      g_string_append_printf (s, "  %s  %s [%s]\n", tag[f->state], f->text, f->check);
+      /* The findings are English; the user reads them in their language. */
+      g_autofree char *text = f->text_msg ? pd_msg_localize (f->text_msg)
+                                          : pd_i18n_localize_text (f->text);
+      g_string_append_printf (s, "  %s  %s [%s]\n", tag[f->state], text, f->check);
       if (f->fix)
-        g_string_append_printf (s, "        fix: %s\n", f->fix);
+        {
+          g_autofree char *fix = f->fix_msg ? pd_msg_localize (f->fix_msg)
+                                            : pd_i18n_localize_text (f->fix);
+          g_string_append_printf (s, "        fix: %s\n", fix);
+        }
     }
   guint n[3];
   count (r, n);

@@ -29,6 +29,8 @@ pd_doctor_finding_free (PdDoctorFinding *f)
   g_free (f->check);
   g_free (f->text);
   g_free (f->fix);
+  pd_msg_free (f->text_msg);
+  pd_msg_free (f->fix_msg);
   g_free (f);
 }
 
@@ -52,10 +54,16 @@ add (GPtrArray *out, const char *check, guint vmid, PdDoctorState state, char *t
   f->state = state;
   f->text = text;
   f->fix = state == PD_DOCTOR_OK ? (g_free (fix), NULL) : fix;
+  /* Looked up at once: the book keeps only the latest sentences. */
+  f->text_msg = pd_i18n_book_lookup (f->text);
+  f->fix_msg = f->fix ? pd_i18n_book_lookup (f->fix) : NULL;
   g_ptr_array_add (out, f);
 }
 
-#define P(...) g_strdup_printf (__VA_ARGS__)
+/* The findings are English with their recipes in the sentence book
+ * (pd-i18n.h): the CLI words them in its user's language, the daemon sends
+ * them to each guest, whose clients may speak another. */
+#define P(...) pd_i18n_sprintf (__VA_ARGS__)
 
 PdDoctorState
 pd_doctor_worst (GPtrArray *findings, guint vmid)
@@ -122,11 +130,11 @@ static char *
 cmdline_fix (const Boot *b, const char *params)
 {
   if (b->sdboot)
-    return P (_ ("Add %s to the line in /etc/kernel/cmdline, run `proxmox-boot-tool refresh` and "
-                 "reboot."),
+    return P (N_ ("Add %s to the line in /etc/kernel/cmdline, run `proxmox-boot-tool refresh` and "
+                  "reboot."),
               params);
-  return P (_ ("Add %s to GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, run `update-grub` and "
-               "reboot."),
+  return P (N_ ("Add %s to GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, run `update-grub` and "
+                "reboot."),
             params);
 }
 
@@ -221,7 +229,7 @@ describe_list (GPtrArray *devs)
         g_string_append (s, i + 1 == devs->len ? " and " : ", ");
       g_string_append_printf (s, "%s [%04x:%04x]", q->addr + 5, q->vendor, q->device);
       if ((q->class_code >> 16) == 0x02)
-        g_string_append (s, _ (" (a network card)"));
+        g_string_append (s, N_ (" (a network card)"));
     }
   return g_string_free (s, FALSE);
 }
@@ -394,19 +402,19 @@ judge_driver (const PdDoctorPci *p, const char *check, const char *what, GPtrArr
 {
   if (p->driver == NULL)
     add (out, check, 0, PD_DOCTOR_OK,
-         P (_ ("The %s %s has no driver bound; vfio-pci takes it when the VM starts."), what,
+         P (N_ ("The %s %s has no driver bound; vfio-pci takes it when the VM starts."), what,
             p->addr),
          NULL);
   else if (g_str_equal (p->driver, "vfio-pci"))
-    add (out, check, 0, PD_DOCTOR_OK, P (_ ("The %s %s is bound to vfio-pci."), what, p->addr),
+    add (out, check, 0, PD_DOCTOR_OK, P (N_ ("The %s %s is bound to vfio-pci."), what, p->addr),
          NULL);
   else
     add (out, check, 0, PD_DOCTOR_FAIL,
-         P (_ ("The %s %s is bound to %s, so the host holds it and the VM cannot get it."), what,
+         P (N_ ("The %s %s is bound to %s, so the host holds it and the VM cannot get it."), what,
             p->addr, p->driver),
-         P (_ ("Add `blacklist %s` to /etc/modprobe.d/vfio.conf, run `update-initramfs -u -k all` "
-               "and reboot; `lspci -nnk -s %s` must then say “Kernel driver in use: vfio-pci” or "
-               "name no driver in use."),
+         P (N_ ("Add `blacklist %s` to /etc/modprobe.d/vfio.conf, run `update-initramfs -u -k all` "
+                "and reboot; `lspci -nnk -s %s` must then say “Kernel driver in use: vfio-pci” or "
+                "name no driver in use."),
             p->driver, p->addr + 5));
 }
 
@@ -419,16 +427,16 @@ judge_groups (const PdDoctorHost *h, const Boot *b, GPtrArray *vms, const PdDoct
       g_autoptr (GPtrArray) o = group_others (h, gpu);
       if (o->len == 0)
         add (out, "iommu-group-gpu", 0, PD_DOCTOR_OK,
-             P (_ ("The iGPU %s is alone in IOMMU group %d."), gpu->addr, gpu->group), NULL);
+             P (N_ ("The iGPU %s is alone in IOMMU group %d."), gpu->addr, gpu->group), NULL);
       else
         {
           g_autofree char *l = describe_list (o);
           add (out, "iommu-group-gpu", 0, PD_DOCTOR_WARN,
-               P (_ ("The iGPU %s shares IOMMU group %d with %s; a group goes to a VM whole."),
+               P (N_ ("The iGPU %s shares IOMMU group %d with %s; a group goes to a VM whole."),
                   gpu->addr, gpu->group, l),
-               g_strdup (_ ("List the groups with `pvesh get /nodes/$(hostname)/hardware/pci "
-                            "--pci-class-blacklist \"\"` and pass the other devices too, or keep "
-                            "them off the host.")));
+               g_strdup (N_ ("List the groups with `pvesh get /nodes/$(hostname)/hardware/pci "
+                             "--pci-class-blacklist \"\"` and pass the other devices too, or keep "
+                             "them off the host.")));
         }
     }
   if (audio == NULL || audio->group < 0)
@@ -436,10 +444,10 @@ judge_groups (const PdDoctorHost *h, const Boot *b, GPtrArray *vms, const PdDoct
   g_autoptr (GPtrArray) o = group_others (h, audio);
   if (o->len == 0)
     {
-      add (
-          out, "iommu-group-audio", 0, PD_DOCTOR_OK,
-          P (_ ("The HD-Audio function %s is alone in IOMMU group %d."), audio->addr, audio->group),
-          NULL);
+      add (out, "iommu-group-audio", 0, PD_DOCTOR_OK,
+           P (N_ ("The HD-Audio function %s is alone in IOMMU group %d."), audio->addr,
+              audio->group),
+           NULL);
       return;
     }
   g_autofree char *l = describe_list (o);
@@ -447,21 +455,22 @@ judge_groups (const PdDoctorHost *h, const Boot *b, GPtrArray *vms, const PdDoct
   if (job == NULL)
     {
       g_autofree char *script = workaround_script (o, audio->addr);
-      add (out, "iommu-group-audio", 0, PD_DOCTOR_FAIL,
-           P (_ ("The HD-Audio function %s shares IOMMU group %d with %s, and nothing in root's "
+      add (
+          out, "iommu-group-audio", 0, PD_DOCTOR_FAIL,
+          P (N_ ("The HD-Audio function %s shares IOMMU group %d with %s, and nothing in root's "
                  "crontab runs the guide's remove/rescan workaround at boot, so the audio device "
                  "cannot be handed to the VM."),
-              audio->addr, audio->group, l),
-           P (_ ("Run `%s`, add `@reboot /root/passthrough-tweak.sh` with `crontab -e`, and "
+             audio->addr, audio->group, l),
+          P (N_ ("Run `%s`, add `@reboot /root/passthrough-tweak.sh` with `crontab -e`, and "
                  "source the script in the hookscript's pre-stop phase (see vm-hookscript). "
                  "(pcie_acs_override=downstream,multifunction in %s would split the group instead, "
                  "but it gives up the isolation between these devices.)"),
-              script, b->file));
+             script, b->file));
     }
   else
     add (out, "iommu-group-audio", 0, PD_DOCTOR_OK,
-         P (_ ("The HD-Audio function %s shares IOMMU group %d with %s; the guide's remove/rescan "
-               "workaround runs at boot (crontab: @reboot %s)."),
+         P (N_ ("The HD-Audio function %s shares IOMMU group %d with %s; the guide's remove/rescan "
+                "workaround runs at boot (crontab: @reboot %s)."),
             audio->addr, audio->group, l, job),
          NULL);
 
@@ -480,14 +489,15 @@ judge_groups (const PdDoctorHost *h, const Boot *b, GPtrArray *vms, const PdDoct
           removed = ph != NULL;
         }
       if (removed)
-        add (out, "network-reset", 0, PD_DOCTOR_WARN,
-             P (_ ("The workaround also removes %s, the host's network card%s%s%s, so each VM stop "
+        add (
+            out, "network-reset", 0, PD_DOCTOR_WARN,
+            P (N_ ("The workaround also removes %s, the host's network card%s%s%s, so each VM stop "
                    "resets host networking for a moment (connections may drop)."),
-                q->addr, q->driver ? " (" : "", q->driver ? q->driver : "", q->driver ? ")" : ""),
-             P (_ ("Give the host a USB network adapter and leave %s unused (then drop its remove "
+               q->addr, q->driver ? " (" : "", q->driver ? q->driver : "", q->driver ? ")" : ""),
+            P (N_ ("Give the host a USB network adapter and leave %s unused (then drop its remove "
                    "line and `systemctl restart networking` from /root/passthrough-tweak.sh), or "
                    "accept the short reset."),
-                q->addr));
+               q->addr));
     }
 }
 
@@ -498,37 +508,37 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
 
   if (h->is_proxmox)
     add (out, "proxmox", 0, PD_DOCTOR_OK,
-         g_strdup (_ ("This is a Proxmox VE host (/etc/pve exists).")), NULL);
+         g_strdup (N_ ("This is a Proxmox VE host (/etc/pve exists).")), NULL);
   else
-    add (
-        out, "proxmox", 0, PD_DOCTOR_FAIL,
-        g_strdup (_ ("This machine is not a Proxmox VE host (there is no /etc/pve), so no VM could "
-                     "be checked; the host checks below describe this machine only. "
-                     "passdesk-hostd belongs on the Proxmox host that runs your desktop VM.")),
-        g_strdup (_ ("Run `passdesk-hostd doctor` on the Proxmox VE host that runs the desktop "
-                     "VM.")));
+    add (out, "proxmox", 0, PD_DOCTOR_FAIL,
+         g_strdup (
+             N_ ("This machine is not a Proxmox VE host (there is no /etc/pve), so no VM could "
+                 "be checked; the host checks below describe this machine only. "
+                 "passdesk-hostd belongs on the Proxmox host that runs your desktop VM.")),
+         g_strdup (N_ ("Run `passdesk-hostd doctor` on the Proxmox VE host that runs the desktop "
+                       "VM.")));
 
   /* Where the command line is configured. */
   if (b.sdboot)
-    add (
-        out, "boot-config", 0, PD_DOCTOR_OK,
-        g_strdup (_ ("This host boots through proxmox-boot-tool (systemd-boot): its kernel command "
-                     "line is /etc/kernel/cmdline, applied with `proxmox-boot-tool refresh`; "
-                     "/etc/default/grub is not used.")),
-        NULL);
+    add (out, "boot-config", 0, PD_DOCTOR_OK,
+         g_strdup (
+             N_ ("This host boots through proxmox-boot-tool (systemd-boot): its kernel command "
+                 "line is /etc/kernel/cmdline, applied with `proxmox-boot-tool refresh`; "
+                 "/etc/default/grub is not used.")),
+         NULL);
   else if (h->has_grub)
     add (out, "boot-config", 0, PD_DOCTOR_OK,
          g_strdup (
-             _ ("This host boots with GRUB: its kernel command line is "
-                "GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, applied with `update-grub`.")),
+             N_ ("This host boots with GRUB: its kernel command line is "
+                 "GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, applied with `update-grub`.")),
          NULL);
   else
     add (out, "boot-config", 0, PD_DOCTOR_WARN,
-         g_strdup (_ ("Neither /etc/default/grub nor /etc/kernel/cmdline with proxmox-boot-tool "
-                      "exists, so where this host's kernel command line is configured could not "
-                      "be checked.")),
-         g_strdup (_ ("See how the host boots with `proxmox-boot-tool status` and set "
-                      "intel_iommu=on iommu=pt there.")));
+         g_strdup (N_ ("Neither /etc/default/grub nor /etc/kernel/cmdline with proxmox-boot-tool "
+                       "exists, so where this host's kernel command line is configured could not "
+                       "be checked.")),
+         g_strdup (N_ ("See how the host boots with `proxmox-boot-tool status` and set "
+                       "intel_iommu=on iommu=pt there.")));
 
   /* IOMMU on the command line in effect. */
   gboolean on = has_param (h->cmdline, "intel_iommu", "on");
@@ -537,69 +547,70 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
   gboolean kernel_on = h->iommu_units->len > 0 && h->n_groups > 0;
   if (h->cmdline == NULL)
     add (out, "iommu-cmdline", 0, PD_DOCTOR_FAIL,
-         P (_ ("/proc/cmdline could not be read (%s), so the kernel command line in effect is "
-               "unknown."),
+         P (N_ ("/proc/cmdline could not be read (%s), so the kernel command line in effect is "
+                "unknown."),
             h->cmdline_error ? h->cmdline_error : "unknown error"),
-         g_strdup (_ ("Run the doctor on the host itself, with /proc mounted.")));
+         g_strdup (N_ ("Run the doctor on the host itself, with /proc mounted.")));
   else if (has_param (h->cmdline, "intel_iommu", "off"))
-    add (
-        out, "iommu-cmdline", 0, PD_DOCTOR_FAIL,
-        g_strdup (_ ("intel_iommu=off is on the kernel command line in effect, so the IOMMU is off "
-                     "and nothing can be passed through.")),
-        known_config
-            ? P (_ ("Replace intel_iommu=off with intel_iommu=on in %s, run `%s` and reboot."),
-                 b.file, b.apply)
-            : g_strdup (_ ("Replace intel_iommu=off with intel_iommu=on on the kernel "
-                           "command line of the boot loader this host uses and reboot.")));
+    add (out, "iommu-cmdline", 0, PD_DOCTOR_FAIL,
+         g_strdup (
+             N_ ("intel_iommu=off is on the kernel command line in effect, so the IOMMU is off "
+                 "and nothing can be passed through.")),
+         known_config
+             ? P (N_ ("Replace intel_iommu=off with intel_iommu=on in %s, run `%s` and reboot."),
+                  b.file, b.apply)
+             : g_strdup (N_ ("Replace intel_iommu=off with intel_iommu=on on the kernel "
+                             "command line of the boot loader this host uses and reboot.")));
   else if (on && (configured || !known_config))
     add (out, "iommu-cmdline", 0, PD_DOCTOR_OK,
-         P (_ ("The kernel command line in effect has intel_iommu=on%s%s."),
+         P (N_ ("The kernel command line in effect has intel_iommu=on%s%s."),
             known_config ? ", as configured in " : "", known_config ? b.file : ""),
          NULL);
   else if (on)
     add (out, "iommu-cmdline", 0, PD_DOCTOR_WARN,
-         P (_ ("intel_iommu=on is in effect but not in %s, so the next boot loses it."), b.file),
+         P (N_ ("intel_iommu=on is in effect but not in %s, so the next boot loses it."), b.file),
          cmdline_fix (&b, "intel_iommu=on iommu=pt"));
   else if (configured)
-    add (
-        out, "iommu-cmdline", 0, kernel_on ? PD_DOCTOR_WARN : PD_DOCTOR_FAIL,
-        P (_ ("intel_iommu=on is in %s but not in the command line in effect (/proc/cmdline): "
-              "`%s` was not run or the host was not rebooted since."),
-           b.file, b.apply),
-        P (_ ("Run `%s` and reboot; `cat /proc/cmdline` must then show intel_iommu=on."), b.apply));
+    add (out, "iommu-cmdline", 0, kernel_on ? PD_DOCTOR_WARN : PD_DOCTOR_FAIL,
+         P (N_ ("intel_iommu=on is in %s but not in the command line in effect (/proc/cmdline): "
+                "`%s` was not run or the host was not rebooted since."),
+            b.file, b.apply),
+         P (N_ ("Run `%s` and reboot; `cat /proc/cmdline` must then show intel_iommu=on."),
+            b.apply));
   else if (kernel_on)
     add (out, "iommu-cmdline", 0, PD_DOCTOR_OK,
          g_strdup (
-             _ ("The kernel command line in effect lacks intel_iommu=on, but the kernel turned "
-                "the IOMMU on by itself (Proxmox VE kernels do since 6.8), so nothing is "
-                "missing.")),
+             N_ ("The kernel command line in effect lacks intel_iommu=on, but the kernel turned "
+                 "the IOMMU on by itself (Proxmox VE kernels do since 6.8), so nothing is "
+                 "missing.")),
          NULL);
   else
     {
       g_autofree char *fix = cmdline_fix (&b, "intel_iommu=on iommu=pt");
       gboolean grub_has = b.sdboot && has_param (h->grub_cmdline, "intel_iommu", "on");
       add (out, "iommu-cmdline", 0, PD_DOCTOR_FAIL,
-           P (_ ("The kernel command line in effect (/proc/cmdline) lacks intel_iommu=on, so the "
-                 "IOMMU is off and nothing can be passed through%s."),
+           P (N_ ("The kernel command line in effect (/proc/cmdline) lacks intel_iommu=on, so the "
+                  "IOMMU is off and nothing can be passed through%s."),
               grub_has ? " (/etc/default/grub has it, but this host boots through "
                          "proxmox-boot-tool and does not read that file)"
                        : ""),
            known_config ? g_strdup (fix)
-                        : g_strdup (_ ("Add intel_iommu=on iommu=pt to the kernel command line of "
-                                       "the boot loader this host uses and reboot.")));
+                        : g_strdup (N_ ("Add intel_iommu=on iommu=pt to the kernel command line of "
+                                        "the boot loader this host uses and reboot.")));
     }
 
   if (h->cmdline)
     {
       if (has_param (h->cmdline, "iommu", "pt"))
         add (out, "iommu-pt", 0, PD_DOCTOR_OK,
-             g_strdup (_ ("iommu=pt is on the kernel command line in effect.")), NULL);
+             g_strdup (N_ ("iommu=pt is on the kernel command line in effect.")), NULL);
       else
-        add (out, "iommu-pt", 0, PD_DOCTOR_WARN,
-             g_strdup (_ ("iommu=pt is not on the kernel command line in effect, so the host's own "
+        add (
+            out, "iommu-pt", 0, PD_DOCTOR_WARN,
+            g_strdup (N_ ("iommu=pt is not on the kernel command line in effect, so the host's own "
                           "devices go through IOMMU translation too (slower); the guide sets it.")),
-             known_config ? cmdline_fix (&b, "iommu=pt")
-                          : g_strdup (_ ("Add iommu=pt to the kernel command line of the boot "
+            known_config ? cmdline_fix (&b, "iommu=pt")
+                         : g_strdup (N_ ("Add iommu=pt to the kernel command line of the boot "
                                          "loader this host uses and reboot.")));
     }
 
@@ -610,39 +621,40 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
       for (guint i = 0; i < h->iommu_units->len; i++)
         g_string_append_printf (u, "%s%s", i ? ", " : "", (char *) h->iommu_units->pdata[i]);
       add (out, "iommu-kernel", 0, PD_DOCTOR_OK,
-           P (_ ("The kernel reports the IOMMU on: %s in /sys/class/iommu, %u IOMMU groups."),
+           P (N_ ("The kernel reports the IOMMU on: %s in /sys/class/iommu, %u IOMMU groups."),
               u->str, h->n_groups),
            NULL);
       g_string_free (u, TRUE);
     }
   else if (on)
     add (out, "iommu-kernel", 0, PD_DOCTOR_FAIL,
-         g_strdup (_ ("The kernel did not turn the IOMMU on although intel_iommu=on is set "
-                      "(/sys/class/iommu is empty): VT-d is off in the firmware or missing.")),
+         g_strdup (N_ ("The kernel did not turn the IOMMU on although intel_iommu=on is set "
+                       "(/sys/class/iommu is empty): VT-d is off in the firmware or missing.")),
          g_strdup (
-             _ ("Enable VT-d (Intel Virtualization Technology for Directed I/O) in the firmware "
-                "setup (F2 at boot); after the reboot `dmesg | grep -e DMAR -e IOMMU` must show "
-                "“DMAR: IOMMU enabled”.")));
+             N_ ("Enable VT-d (Intel Virtualization Technology for Directed I/O) in the firmware "
+                 "setup (F2 at boot); after the reboot `dmesg | grep -e DMAR -e IOMMU` must show "
+                 "“DMAR: IOMMU enabled”.")));
   else
-    add (
-        out, "iommu-kernel", 0, PD_DOCTOR_FAIL,
-        g_strdup (_ ("The kernel reports no IOMMU (/sys/class/iommu is empty and there are no "
-                     "IOMMU groups), so no device can be passed through and the IOMMU group "
-                     "checks were skipped.")),
-        g_strdup (_ ("Put intel_iommu=on on the kernel command line (see iommu-cmdline); after the "
-                     "reboot `dmesg | grep -e DMAR -e IOMMU` must show “DMAR: IOMMU enabled”.")));
+    add (out, "iommu-kernel", 0, PD_DOCTOR_FAIL,
+         g_strdup (N_ ("The kernel reports no IOMMU (/sys/class/iommu is empty and there are no "
+                       "IOMMU groups), so no device can be passed through and the IOMMU group "
+                       "checks were skipped.")),
+         g_strdup (
+             N_ ("Put intel_iommu=on on the kernel command line (see iommu-cmdline); after the "
+                 "reboot `dmesg | grep -e DMAR -e IOMMU` must show “DMAR: IOMMU enabled”.")));
 
   g_autofree char *acs = param (h->cmdline, "pcie_acs_override");
   if (acs)
     add (
         out, "acs-override", 0, PD_DOCTOR_WARN,
-        P (_ ("pcie_acs_override=%s is on the kernel command line: the kernel splits IOMMU groups "
-              "it cannot prove isolated, so a passed-through device may still reach others (such "
-              "as the host's network card) by DMA."),
+        P (N_ ("pcie_acs_override=%s is on the kernel command line: the kernel splits IOMMU groups "
+               "it cannot prove isolated, so a passed-through device may still reach others (such "
+               "as the host's network card) by DMA."),
            acs),
-        P (_ ("If the remove/rescan workaround keeps the groups usable, remove "
-              "pcie_acs_override=%s from %s, run `%s` and reboot; otherwise keep it knowing the VM "
-              "is not isolated from those devices."),
+        P (N_ ("If the remove/rescan workaround keeps the groups usable, remove "
+               "pcie_acs_override=%s from %s, run `%s` and reboot; otherwise keep it knowing the "
+               "VM "
+               "is not isolated from those devices."),
            acs, b.file, b.apply));
 
   /* The devices. */
@@ -650,29 +662,31 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
   const PdDoctorPci *audio = find_audio (h);
   if (gpu == NULL)
     {
-      add (out, "igpu", 0, PD_DOCTOR_FAIL,
-           h->have_pci ? g_strdup (_ ("There is no Intel iGPU at 0000:00:02.0, so the IOMMU group, "
+      add (
+          out, "igpu", 0, PD_DOCTOR_FAIL,
+          h->have_pci ? g_strdup (N_ ("There is no Intel iGPU at 0000:00:02.0, so the IOMMU group, "
                                       "driver and vfio checks were skipped."))
-                       : g_strdup (_ ("/sys/bus/pci/devices could not be read, so the iGPU, its "
+                      : g_strdup (N_ ("/sys/bus/pci/devices could not be read, so the iGPU, its "
                                       "IOMMU group, driver and vfio checks were skipped.")),
-           h->have_pci ? g_strdup (_ ("Enable the iGPU in the firmware setup (Display: Auto); "
+          h->have_pci ? g_strdup (N_ ("Enable the iGPU in the firmware setup (Display: Auto); "
                                       "`lspci -nn | grep VGA` must list 00:02.0 with vendor 8086."))
-                       : g_strdup (_ ("Run the doctor on the host itself, with /sys mounted.")));
+                      : g_strdup (N_ ("Run the doctor on the host itself, with /sys mounted.")));
     }
   else
     {
       const char *m = pd_doctor_machine (h);
       add (out, "igpu", 0, PD_DOCTOR_OK,
-           P (_ ("The iGPU at %s is [%04x:%04x]: %s."), gpu->addr, gpu->vendor, gpu->device,
+           P (N_ ("The iGPU at %s is [%04x:%04x]: %s."), gpu->addr, gpu->vendor, gpu->device,
               pd_doctor_machine_name (m)),
            NULL);
       if (audio == NULL)
         add (
             out, "audio", 0, PD_DOCTOR_WARN,
-            g_strdup (_ ("There is no HD-Audio function at 0000:00:1f, so HDMI/DP audio cannot be "
-                         "passed through.")),
-            g_strdup (_ ("Enable the onboard audio in the firmware setup; `lspci -nn | grep Audio` "
-                         "must list 00:1f.3.")));
+            g_strdup (N_ ("There is no HD-Audio function at 0000:00:1f, so HDMI/DP audio cannot be "
+                          "passed through.")),
+            g_strdup (
+                N_ ("Enable the onboard audio in the firmware setup; `lspci -nn | grep Audio` "
+                    "must list 00:1f.3.")));
       if (h->iommu_units->len > 0 && h->n_groups > 0)
         judge_groups (h, &b, vms, gpu, audio, out);
       judge_driver (gpu, "driver-igpu", "iGPU", out);
@@ -692,7 +706,7 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
         }
       if (missing->len == 0)
         add (out, "blacklist", 0, PD_DOCTOR_OK,
-             P (_ ("The host drivers of the passed devices are blacklisted (in %s)."), where->str),
+             P (N_ ("The host drivers of the passed devices are blacklisted (in %s)."), where->str),
              NULL);
       else
         {
@@ -706,12 +720,12 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
               names = g_steal_pointer (&both);
             }
           add (out, "blacklist", 0, PD_DOCTOR_FAIL,
-               P (_ ("Neither /etc/modprobe.d nor the kernel command line blacklists %s, so the "
-                     "host "
-                     "driver can take the device at the next boot."),
+               P (N_ ("Neither /etc/modprobe.d nor the kernel command line blacklists %s, so the "
+                      "host "
+                      "driver can take the device at the next boot."),
                   names),
-               P (_ ("Run `printf 'blacklist %%s\\n' %s >> /etc/modprobe.d/vfio.conf` and "
-                     "`update-initramfs -u -k all`, then reboot."),
+               P (N_ ("Run `printf 'blacklist %%s\\n' %s >> /etc/modprobe.d/vfio.conf` and "
+                      "`update-initramfs -u -k all`, then reboot."),
                   missing->str));
         }
       g_string_free (missing, TRUE);
@@ -725,17 +739,18 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
         {
           if (g_strcmp0 (m, "esprimo") == 0)
             add (out, "vfio-ids", 0, PD_DOCTOR_WARN,
-                 g_strdup (_ ("No `options vfio-pci ids=` line in /etc/modprobe.d, so vfio-pci "
-                              "does not claim the devices at boot (the guide's step 2 for the "
-                              "Esprimo).")),
-                 P (_ ("Add `options vfio-pci ids=%s disable_vga=1` to /etc/modprobe.d/vfio.conf, "
-                       "run `update-initramfs -u -k all` and reboot."),
+                 g_strdup (N_ ("No `options vfio-pci ids=` line in /etc/modprobe.d, so vfio-pci "
+                               "does not claim the devices at boot (the guide's step 2 for the "
+                               "Esprimo).")),
+                 P (N_ ("Add `options vfio-pci ids=%s disable_vga=1` to /etc/modprobe.d/vfio.conf, "
+                        "run `update-initramfs -u -k all` and reboot."),
                     ids));
           else
-            add (out, "vfio-ids", 0, PD_DOCTOR_OK,
-                 g_strdup (_ ("No `options vfio-pci ids=` line; Proxmox binds vfio-pci when the VM "
+            add (
+                out, "vfio-ids", 0, PD_DOCTOR_OK,
+                g_strdup (N_ ("No `options vfio-pci ids=` line; Proxmox binds vfio-pci when the VM "
                               "starts, which works while the host drivers are blacklisted.")),
-                 NULL);
+                NULL);
         }
       else
         {
@@ -744,16 +759,16 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
                 && (audio == NULL || ids_contain (h->vfio_ids, audio->vendor, audio->device));
           if (ok)
             add (out, "vfio-ids", 0, PD_DOCTOR_OK,
-                 P (_ ("%s has `options vfio-pci ids=%s`, which names the iGPU%s."),
+                 P (N_ ("%s has `options vfio-pci ids=%s`, which names the iGPU%s."),
                     h->vfio_ids_file, h->vfio_ids, audio ? " and the HD-Audio function" : ""),
                  NULL);
           else
             add (out, "vfio-ids", 0, PD_DOCTOR_WARN,
-                 P (_ ("`options vfio-pci ids=%s` in %s does not name every passed device (this "
-                       "host's are %s), so vfio-pci does not claim them all at boot."),
+                 P (N_ ("`options vfio-pci ids=%s` in %s does not name every passed device (this "
+                        "host's are %s), so vfio-pci does not claim them all at boot."),
                     h->vfio_ids, h->vfio_ids_file, ids),
-                 P (_ ("Change the line in %s to `options vfio-pci ids=%s disable_vga=1`, run "
-                       "`update-initramfs -u -k all` and reboot."),
+                 P (N_ ("Change the line in %s to `options vfio-pci ids=%s disable_vga=1`, run "
+                        "`update-initramfs -u -k all` and reboot."),
                     h->vfio_ids_file, ids));
         }
     }
@@ -773,34 +788,34 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
     }
   if (lack->len == 0)
     add (out, "modules", 0, PD_DOCTOR_OK,
-         g_strdup (_ ("/etc/modules loads vfio, vfio_iommu_type1 and vfio_pci at boot.")), NULL);
+         g_strdup (N_ ("/etc/modules loads vfio, vfio_iommu_type1 and vfio_pci at boot.")), NULL);
   else
     add (out, "modules", 0, PD_DOCTOR_WARN,
-         P (_ ("/etc/modules %s %s, so the vfio modules are not loaded at boot as the guide sets "
-               "up."),
+         P (N_ ("/etc/modules %s %s, so the vfio modules are not loaded at boot as the guide sets "
+                "up."),
             h->has_modules ? "lacks" : "does not exist and so lacks", lack->str),
-         P (_ ("Add one line each for %s to /etc/modules and run `update-initramfs -u -k all` "
-               "(vfio_virqfd is part of vfio since kernel 6.2 and may be left out)."),
+         P (N_ ("Add one line each for %s to /etc/modules and run `update-initramfs -u -k all` "
+                "(vfio_virqfd is part of vfio since kernel 6.2 and may be left out)."),
             lack->str));
   g_string_free (lack, TRUE);
 
   /* The initramfs must be newer than the files it copies. */
   if (h->osrelease == NULL || h->initrd_mtime == 0)
-    add (
-        out, "initramfs", 0, PD_DOCTOR_WARN,
-        P (_ ("No initramfs was found for the running kernel (%s), so whether it holds the current "
-              "blacklist and vfio settings could not be checked."),
-           h->initrd_path ? h->initrd_path : "/proc/sys/kernel/osrelease unreadable"),
-        g_strdup (_ ("Run `update-initramfs -u -k all` and reboot.")));
+    add (out, "initramfs", 0, PD_DOCTOR_WARN,
+         P (N_ ("No initramfs was found for the running kernel (%s), so whether it holds the "
+                "current "
+                "blacklist and vfio settings could not be checked."),
+            h->initrd_path ? h->initrd_path : "/proc/sys/kernel/osrelease unreadable"),
+         g_strdup (N_ ("Run `update-initramfs -u -k all` and reboot.")));
   else if (h->newest_conf_mtime > h->initrd_mtime)
     add (out, "initramfs", 0, PD_DOCTOR_FAIL,
-         P (_ ("%s was changed after %s was built, so the initramfs may still hold the old "
-               "blacklist, vfio and module settings and boot with them."),
+         P (N_ ("%s was changed after %s was built, so the initramfs may still hold the old "
+                "blacklist, vfio and module settings and boot with them."),
             h->newest_conf_path, h->initrd_path),
-         g_strdup (_ ("Run `update-initramfs -u -k all` and reboot.")));
+         g_strdup (N_ ("Run `update-initramfs -u -k all` and reboot.")));
   else
     add (out, "initramfs", 0, PD_DOCTOR_OK,
-         P (_ ("%s is newer than /etc/modprobe.d and /etc/modules."), h->initrd_path), NULL);
+         P (N_ ("%s is newer than /etc/modprobe.d and /etc/modules."), h->initrd_path), NULL);
 }
 
 /* --- VM config --- */
@@ -943,17 +958,17 @@ judge_hookscript (const PdDoctorHost *h, const PdDoctorVm *vm, GHashTable *cfg,
   const char *hook = g_hash_table_lookup (cfg, "hookscript");
   PdDoctorState need = shared ? PD_DOCTOR_FAIL : PD_DOCTOR_WARN;
   g_autofree char *create
-      = P (_ ("Create /var/lib/vz/snippets/vm%u-hooks.sh (the guide's hookscript, with `source "
-              "/root/passthrough-tweak.sh` in its pre-stop) branch), `chmod +x "
-              "/var/lib/vz/snippets/vm%u-hooks.sh` and run `qm set %u --hookscript "
-              "local:snippets/vm%u-hooks.sh`."),
+      = P (N_ ("Create /var/lib/vz/snippets/vm%u-hooks.sh (the guide's hookscript, with `source "
+               "/root/passthrough-tweak.sh` in its pre-stop) branch), `chmod +x "
+               "/var/lib/vz/snippets/vm%u-hooks.sh` and run `qm set %u --hookscript "
+               "local:snippets/vm%u-hooks.sh`."),
            id, id, id, id);
   if (hook == NULL)
     {
       add (out, "vm-hookscript", id, need,
-           P (_ ("VM %u has no hookscript, so the guide's remove/rescan workaround does not run "
-                 "when "
-                 "it stops and a cold restart will not reset the audio device."),
+           P (N_ ("VM %u has no hookscript, so the guide's remove/rescan workaround does not run "
+                  "when "
+                  "it stops and a cold restart will not reset the audio device."),
               id),
            g_strdup (create));
       return;
@@ -961,28 +976,28 @@ judge_hookscript (const PdDoctorHost *h, const PdDoctorVm *vm, GHashTable *cfg,
   if (vm->hook_path == NULL)
     {
       add (out, "vm-hookscript", id, PD_DOCTOR_FAIL,
-           P (_ ("VM %u's hookscript %s cannot be resolved to a file: %s."), id, hook,
+           P (N_ ("VM %u's hookscript %s cannot be resolved to a file: %s."), id, hook,
               vm->hook_error ? vm->hook_error : "unknown storage"),
-           P (_ ("Point it at a directory storage with snippets: `qm set %u --hookscript "
-                 "local:snippets/vm%u-hooks.sh`."),
+           P (N_ ("Point it at a directory storage with snippets: `qm set %u --hookscript "
+                  "local:snippets/vm%u-hooks.sh`."),
               id, id));
       return;
     }
   if (!vm->hook_exists)
     {
       add (out, "vm-hookscript", id, PD_DOCTOR_FAIL,
-           P (_ ("VM %u's hookscript %s (%s) is missing, so Proxmox refuses to start the VM and "
-                 "the audio workaround never runs."),
+           P (N_ ("VM %u's hookscript %s (%s) is missing, so Proxmox refuses to start the VM and "
+                  "the audio workaround never runs."),
               id, hook, vm->hook_path),
-           P (_ ("Create %s (the guide's hookscript, with `source /root/passthrough-tweak.sh` in "
-                 "its pre-stop) branch) and `chmod +x %s`."),
+           P (N_ ("Create %s (the guide's hookscript, with `source /root/passthrough-tweak.sh` in "
+                  "its pre-stop) branch) and `chmod +x %s`."),
               vm->hook_path, vm->hook_path));
       return;
     }
   if (!vm->hook_executable)
     {
       add (out, "vm-hookscript", id, PD_DOCTOR_FAIL,
-           P (_ ("VM %u's hookscript %s is not executable, so Proxmox refuses to start the VM."),
+           P (N_ ("VM %u's hookscript %s is not executable, so Proxmox refuses to start the VM."),
               id, vm->hook_path),
            P ("Run `chmod +x %s`.", vm->hook_path));
       return;
@@ -991,29 +1006,30 @@ judge_hookscript (const PdDoctorHost *h, const PdDoctorVm *vm, GHashTable *cfg,
                                ? hook_workaround_phase (vm->hook_text, h->scripts, audio->addr)
                                : NULL;
   if (phase && g_str_equal (phase, "pre-stop"))
-    add (out, "vm-hookscript", id, PD_DOCTOR_OK,
-         P (_ ("VM %u's hookscript %s runs the remove/rescan workaround for %s in pre-stop, as the "
+    add (
+        out, "vm-hookscript", id, PD_DOCTOR_OK,
+        P (N_ ("VM %u's hookscript %s runs the remove/rescan workaround for %s in pre-stop, as the "
                "guide does."),
-            id, vm->hook_path, audio->addr),
-         NULL);
+           id, vm->hook_path, audio->addr),
+        NULL);
   else if (phase)
     add (out, "vm-hookscript", id, PD_DOCTOR_WARN,
-         P (_ ("VM %u's hookscript %s runs the remove/rescan workaround in %s, not in pre-stop "
-               "where the guide runs it."),
+         P (N_ ("VM %u's hookscript %s runs the remove/rescan workaround in %s, not in pre-stop "
+                "where the guide runs it."),
             id, vm->hook_path, phase),
-         P (_ ("Move `source /root/passthrough-tweak.sh` into the pre-stop) branch of %s."),
+         P (N_ ("Move `source /root/passthrough-tweak.sh` into the pre-stop) branch of %s."),
             vm->hook_path));
   else if (shared)
-    add (
-        out, "vm-hookscript", id, PD_DOCTOR_FAIL,
-        P (_ ("VM %u's hookscript %s does not run the remove/rescan workaround, so stopping the VM "
-              "leaves the audio device's shared IOMMU group as it was."),
-           id, vm->hook_path),
-        P (_ ("Add `source /root/passthrough-tweak.sh` to the pre-stop) branch of %s."),
-           vm->hook_path));
+    add (out, "vm-hookscript", id, PD_DOCTOR_FAIL,
+         P (N_ ("VM %u's hookscript %s does not run the remove/rescan workaround, so stopping the "
+                "VM "
+                "leaves the audio device's shared IOMMU group as it was."),
+            id, vm->hook_path),
+         P (N_ ("Add `source /root/passthrough-tweak.sh` to the pre-stop) branch of %s."),
+            vm->hook_path));
   else
     add (out, "vm-hookscript", id, PD_DOCTOR_OK,
-         P (_ ("VM %u's hookscript %s exists and is executable."), id, vm->hook_path), NULL);
+         P (N_ ("VM %u's hookscript %s exists and is executable."), id, vm->hook_path), NULL);
 }
 
 static void
@@ -1066,23 +1082,24 @@ judge_usb (const PdDoctorHost *h, const PdDoctorVm *vm, GHashTable *cfg, GPtrArr
               any_hub = TRUE;
               g_autofree char *port = g_strndup (u->name, strcspn (u->name, "."));
               if (u->port_usb3)
-                add (out, "vm-usb-hub", id, PD_DOCTOR_WARN,
-                     P (_ ("The USB hub [%04x:%04x] at %s (%s of VM %u%s) hangs on host port %s, a "
+                add (
+                    out, "vm-usb-hub", id, PD_DOCTOR_WARN,
+                    P (N_ ("The USB hub [%04x:%04x] at %s (%s of VM %u%s) hangs on host port %s, a "
                            "USB 3 port; the guide warns that a monitor's USB hub on a USB 3.0 port "
                            "can crash the system."),
-                        u->vendor, u->product, u->name, k, id,
-                        u == dev ? "" : ", in front of the passed device", port),
-                     by_id ? g_strdup (_ ("Plug the hub (the monitor's USB cable) into a USB 2.0 "
+                       u->vendor, u->product, u->name, k, id,
+                       u == dev ? "" : ", in front of the passed device", port),
+                    by_id ? g_strdup (N_ ("Plug the hub (the monitor's USB cable) into a USB 2.0 "
                                           "port of the host."))
-                           : P (_ ("Plug the hub (the monitor's USB cable) into a USB 2.0 port of "
+                          : P (N_ ("Plug the hub (the monitor's USB cable) into a USB 2.0 port of "
                                    "the host, then point %s at the new port: `qm set %u --%s "
                                    "host=BUS-PORT` (see `lsusb -t`)."),
-                                k, id, k));
+                               k, id, k));
               else
                 add (out, "vm-usb-hub", id, PD_DOCTOR_OK,
-                     P (_ ("The USB hub [%04x:%04x] at %s (%s of VM %u) hangs on host port %s, a "
-                           "USB "
-                           "2 port (%u Mbit/s), as the guide advises."),
+                     P (N_ ("The USB hub [%04x:%04x] at %s (%s of VM %u) hangs on host port %s, a "
+                            "USB "
+                            "2 port (%u Mbit/s), as the guide advises."),
                         u->vendor, u->product, u->name, k, id, port, u->root_speed),
                      NULL);
             }
@@ -1093,19 +1110,19 @@ judge_usb (const PdDoctorHost *h, const PdDoctorVm *vm, GHashTable *cfg, GPtrArr
         }
     }
   if (absent->len)
-    add (
-        out, "vm-usb", id, PD_DOCTOR_WARN,
-        P (_ ("VM %u passes through USB devices that are not plugged into the host: %s."), id,
-           absent->str),
-        P (_ ("Plug them in, or remove them with `qm set %u --delete %s`."), id, absent_keys->str));
+    add (out, "vm-usb", id, PD_DOCTOR_WARN,
+         P (N_ ("VM %u passes through USB devices that are not plugged into the host: %s."), id,
+            absent->str),
+         P (N_ ("Plug them in, or remove them with `qm set %u --delete %s`."), id,
+            absent_keys->str));
   else if (passed > 0 && !any_hub)
     add (out, "vm-usb", id, PD_DOCTOR_OK,
-         P (_ ("VM %u passes through %u USB device(s), all plugged in, none behind a hub."), id,
+         P (N_ ("VM %u passes through %u USB device(s), all plugged in, none behind a hub."), id,
             passed),
          NULL);
   else if (passed > 0)
     add (out, "vm-usb", id, PD_DOCTOR_OK,
-         P (_ ("VM %u passes through %u USB device(s), all plugged in."), id, passed), NULL);
+         P (N_ ("VM %u passes through %u USB device(s), all plugged in."), id, passed), NULL);
   g_string_free (absent, TRUE);
   g_string_free (absent_keys, TRUE);
 }
@@ -1118,9 +1135,9 @@ pd_doctor_judge_vm (const PdDoctorHost *h, const PdDoctorVm *vm, const char *soc
   if (vm->config == NULL)
     {
       add (out, "vm-config", id, PD_DOCTOR_FAIL,
-           P (_ ("`qm config %u` did not work: %s."), id,
+           P (N_ ("`qm config %u` did not work: %s."), id,
               vm->config_error ? vm->config_error : "unknown error"),
-           P (_ ("Check that VM %u exists with `qm list`."), id));
+           P (N_ ("Check that VM %u exists with `qm list`."), id));
       return;
     }
   g_autoptr (GHashTable) cfg = pd_doctor_parse_config (vm->config);
@@ -1130,33 +1147,33 @@ pd_doctor_judge_vm (const PdDoctorHost *h, const PdDoctorVm *vm, const char *soc
 
   const char *bios = g_hash_table_lookup (cfg, "bios");
   if (g_strcmp0 (bios, "ovmf") == 0)
-    add (out, "vm-bios", id, PD_DOCTOR_OK, P (_ ("VM %u boots with OVMF (UEFI)."), id), NULL);
+    add (out, "vm-bios", id, PD_DOCTOR_OK, P (N_ ("VM %u boots with OVMF (UEFI)."), id), NULL);
   else
     add (out, "vm-bios", id, PD_DOCTOR_FAIL,
-         P (_ ("VM %u boots with SeaBIOS; the guide's passthrough needs OVMF (UEFI) with an EFI "
-               "disk."),
+         P (N_ ("VM %u boots with SeaBIOS; the guide's passthrough needs OVMF (UEFI) with an EFI "
+                "disk."),
             id),
-         P (_ ("With the VM stopped: `qm set %u --bios ovmf --efidisk0 "
-               "local-lvm:1,efitype=4m,pre-enrolled-keys=1` (the guest must be installed for UEFI "
-               "boot)."),
+         P (N_ ("With the VM stopped: `qm set %u --bios ovmf --efidisk0 "
+                "local-lvm:1,efitype=4m,pre-enrolled-keys=1` (the guest must be installed for UEFI "
+                "boot)."),
             id));
 
   const char *machine = g_hash_table_lookup (cfg, "machine");
   gboolean q35 = machine && (g_str_has_prefix (machine, "q35") || strstr (machine, "-q35"));
   if (n100 && !q35)
     add (out, "vm-machine", id, PD_DOCTOR_FAIL,
-         P (_ ("VM %u uses machine %s; on the N100 the guide needs q35, so the iGPU goes in as a "
-               "PCI Express device with x-vga."),
+         P (N_ ("VM %u uses machine %s; on the N100 the guide needs q35, so the iGPU goes in as a "
+                "PCI Express device with x-vga."),
             id, machine ? machine : "pc (the default)"),
          P ("`qm set %u --machine q35`.", id));
   else if (esprimo && q35)
     add (out, "vm-machine", id, PD_DOCTOR_WARN,
-         P (_ ("VM %u uses machine %s; the guide's working Esprimo config uses machine pc."), id,
+         P (N_ ("VM %u uses machine %s; the guide's working Esprimo config uses machine pc."), id,
             machine),
-         P (_ ("`qm set %u --machine pc` (and drop pcie=1 from its hostpci lines)."), id));
+         P (N_ ("`qm set %u --machine pc` (and drop pcie=1 from its hostpci lines)."), id));
   else if (n100 || esprimo)
     add (out, "vm-machine", id, PD_DOCTOR_OK,
-         P (_ ("VM %u uses machine %s, as the guide does on this machine."), id,
+         P (N_ ("VM %u uses machine %s, as the guide does on this machine."), id,
             machine ? machine : "pc"),
          NULL);
 
@@ -1167,32 +1184,32 @@ pd_doctor_judge_vm (const PdDoctorHost *h, const PdDoctorVm *vm, const char *soc
   guint free_idx = free_hostpci (cfg);
   if (gk == NULL)
     add (out, "vm-gpu", id, PD_DOCTOR_FAIL,
-         P (_ ("VM %u has no hostpci line for the iGPU 0000:00:02.0."), id),
+         P (N_ ("VM %u has no hostpci line for the iGPU 0000:00:02.0."), id),
          n100 ? P ("`qm set %u --hostpci%u 0000:00:02,pcie=1,x-vga=1`.", id, free_idx)
-              : P (_ ("`qm set %u --hostpci%u 0000:00:02.0` and `qm set %u --vga none`."), id,
+              : P (N_ ("`qm set %u --hostpci%u 0000:00:02.0` and `qm set %u --vga none`."), id,
                    free_idx, id));
   else if (n100)
     {
       gboolean pcie = hostpci_has (gv, "pcie=1"), xvga = hostpci_has (gv, "x-vga=1");
       if (gall && pcie && xvga)
         add (out, "vm-gpu", id, PD_DOCTOR_OK,
-             P (_ ("VM %u gets the iGPU as the guide's N100 config has it (%s: %s)."), id, gk, gv),
+             P (N_ ("VM %u gets the iGPU as the guide's N100 config has it (%s: %s)."), id, gk, gv),
              NULL);
       else
         add (out, "vm-gpu", id, PD_DOCTOR_FAIL,
-             P (_ ("VM %u's %s is “%s”; the N100 needs all functions of 00:02, pcie=1 and x-vga=1 "
-                   "(%s%s%s missing)."),
+             P (N_ ("VM %u's %s is “%s”; the N100 needs all functions of 00:02, pcie=1 and x-vga=1 "
+                    "(%s%s%s missing)."),
                 id, gk, gv, gall ? "" : "all functions ", pcie ? "" : "pcie=1 ",
                 xvga ? "" : "x-vga=1 "),
              P ("`qm set %u --%s 0000:00:02,pcie=1,x-vga=1`.", id, gk));
     }
   else if (esprimo && hostpci_has (gv, "pcie=1") && !q35)
     add (out, "vm-gpu", id, PD_DOCTOR_FAIL,
-         P (_ ("VM %u's %s has pcie=1, which machine pc cannot take, so the VM will not start."),
+         P (N_ ("VM %u's %s has pcie=1, which machine pc cannot take, so the VM will not start."),
             id, gk),
          P ("`qm set %u --%s 0000:00:02.0`.", id, gk));
   else
-    add (out, "vm-gpu", id, PD_DOCTOR_OK, P (_ ("VM %u gets the iGPU (%s: %s)."), id, gk, gv),
+    add (out, "vm-gpu", id, PD_DOCTOR_OK, P (N_ ("VM %u gets the iGPU (%s: %s)."), id, gk, gv),
          NULL);
 
   if (esprimo)
@@ -1200,15 +1217,16 @@ pd_doctor_judge_vm (const PdDoctorHost *h, const PdDoctorVm *vm, const char *soc
       const char *vga = g_hash_table_lookup (cfg, "vga");
       if (g_strcmp0 (vga, "none") == 0)
         add (out, "vm-vga", id, PD_DOCTOR_OK,
-             P (_ ("VM %u has no emulated display (vga: none), so the iGPU is its only display."),
+             P (N_ ("VM %u has no emulated display (vga: none), so the iGPU is its only display."),
                 id),
              NULL);
       else
-        add (out, "vm-vga", id, PD_DOCTOR_FAIL,
-             P (_ ("VM %u has an emulated display (vga: %s); on the Esprimo the guide sets Display "
+        add (
+            out, "vm-vga", id, PD_DOCTOR_FAIL,
+            P (N_ ("VM %u has an emulated display (vga: %s); on the Esprimo the guide sets Display "
                    "to none so the iGPU is the VM's primary display."),
-                id, vga ? vga : "default"),
-             P (_ ("`qm set %u --vga none`."), id));
+               id, vga ? vga : "default"),
+            P (N_ ("`qm set %u --vga none`."), id));
     }
 
   /* The HD-Audio function. */
@@ -1219,36 +1237,37 @@ pd_doctor_judge_vm (const PdDoctorHost *h, const PdDoctorVm *vm, const char *soc
       const char *ak = find_hostpci (cfg, "00:1f", audio->addr + 5, &av, &aall);
       if (ak == NULL)
         add (out, "vm-audio", id, PD_DOCTOR_FAIL,
-             P (_ ("VM %u does not get the HD-Audio function %s, so HDMI/DP audio stays on the "
-                   "host."),
+             P (N_ ("VM %u does not get the HD-Audio function %s, so HDMI/DP audio stays on the "
+                    "host."),
                 id, audio->addr),
              n100 ? P ("`qm set %u --hostpci%u 0000:00:1f,pcie=1`.", id, free_idx + (gk == NULL))
                   : P ("`qm set %u --hostpci%u %s,rombar=0`.", id, free_idx + (gk == NULL),
                        audio->addr));
       else if (n100 && !(aall && hostpci_has (av, "pcie=1")))
-        add (out, "vm-audio", id, PD_DOCTOR_WARN,
-             P (_ ("VM %u's %s is “%s”; the guide's N100 config passes all functions of 00:1f with "
-                   "pcie=1."),
-                id, ak, av),
-             P ("`qm set %u --%s 0000:00:1f,pcie=1`.", id, ak));
-      else if (esprimo && !hostpci_has (av, "rombar=0"))
         add (
             out, "vm-audio", id, PD_DOCTOR_WARN,
-            P (_ ("VM %u's %s is “%s” without rombar=0; the guide's Esprimo config sets it for the "
-                  "audio function, which has no option ROM."),
+            P (N_ ("VM %u's %s is “%s”; the guide's N100 config passes all functions of 00:1f with "
+                   "pcie=1."),
                id, ak, av),
-            P ("`qm set %u --%s %s,rombar=0`.", id, ak, audio->addr));
+            P ("`qm set %u --%s 0000:00:1f,pcie=1`.", id, ak));
+      else if (esprimo && !hostpci_has (av, "rombar=0"))
+        add (out, "vm-audio", id, PD_DOCTOR_WARN,
+             P (N_ ("VM %u's %s is “%s” without rombar=0; the guide's Esprimo config sets it for "
+                    "the "
+                    "audio function, which has no option ROM."),
+                id, ak, av),
+             P ("`qm set %u --%s %s,rombar=0`.", id, ak, audio->addr));
       else
         add (out, "vm-audio", id, PD_DOCTOR_OK,
-             P (_ ("VM %u gets the HD-Audio function (%s: %s)."), id, ak, av), NULL);
+             P (N_ ("VM %u gets the HD-Audio function (%s: %s)."), id, ak, av), NULL);
     }
 
   for (guint i = 0; i < vm->missing_roms->len; i++)
     add (out, "vm-romfile", id, PD_DOCTOR_FAIL,
-         P (_ ("VM %u names the ROM file %s, which does not exist, so the VM will not start."), id,
+         P (N_ ("VM %u names the ROM file %s, which does not exist, so the VM will not start."), id,
             (char *) vm->missing_roms->pdata[i]),
-         P (_ ("Put the ROM file at %s (the guide's step 3) or remove romfile= from the hostpci "
-               "line."),
+         P (N_ ("Put the ROM file at %s (the guide's step 3) or remove romfile= from the hostpci "
+                "line."),
             (char *) vm->missing_roms->pdata[i]));
 
   gboolean shared = FALSE;
@@ -1268,20 +1287,20 @@ pd_doctor_judge_vm (const PdDoctorHost *h, const PdDoctorVm *vm, const char *soc
       /* setup's message quotes config text cut at a byte count. */
       g_autofree char *why = pd_doctor_clean_text (error->message);
       add (out, "vm-channel", id, PD_DOCTOR_FAIL,
-           P (_ ("VM %u's args cannot take the passdesk channel: %s"), id, why),
-           P (_ ("Fix the args line (`qm config %u`), then run `passdesk-hostd setup %u`."), id,
+           P (N_ ("VM %u's args cannot take the passdesk channel: %s"), id, why),
+           P (N_ ("Fix the args line (`qm config %u`), then run `passdesk-hostd setup %u`."), id,
               id));
     }
   else if (plan == PD_SETUP_ALREADY_DONE)
     add (out, "vm-channel", id, PD_DOCTOR_OK,
-         P (_ ("VM %u's args have the passdesk channel (org.passdesk.hostlink.0)."), id), NULL);
+         P (N_ ("VM %u's args have the passdesk channel (org.passdesk.hostlink.0)."), id), NULL);
   else
     add (out, "vm-channel", id, PD_DOCTOR_FAIL,
-         P (_ ("VM %u's args lack the passdesk channel, so the guest cannot reach passdesk-hostd "
-               "(no "
-               "cold restart from the desktop, no host report)."),
+         P (N_ ("VM %u's args lack the passdesk channel, so the guest cannot reach passdesk-hostd "
+                "(no "
+                "cold restart from the desktop, no host report)."),
             id),
-         P (_ ("`passdesk-hostd setup %u`, then `qm shutdown %u && qm start %u`."), id, id, id));
+         P (N_ ("`passdesk-hostd setup %u`, then `qm shutdown %u && qm start %u`."), id, id, id));
 
   judge_usb (h, vm, cfg, out);
 }
@@ -1292,10 +1311,10 @@ pd_doctor_judge_no_vms (const PdDoctorHost *h, guint n_configs, GPtrArray *out)
   if (!h->is_proxmox)
     return; /* "proxmox" already says no VM could be checked */
   add (out, "vms", 0, PD_DOCTOR_WARN,
-       P (_ ("None of the %u VM configs in /etc/pve/qemu-server has the passdesk channel or a "
-             "hostpci line for the iGPU 00:02, so no VM was checked."),
+       P (N_ ("None of the %u VM configs in /etc/pve/qemu-server has the passdesk channel or a "
+              "hostpci line for the iGPU 00:02, so no VM was checked."),
           n_configs),
-       g_strdup (_ ("Name the desktop VM: `passdesk-hostd doctor VMID`.")));
+       g_strdup (N_ ("Name the desktop VM: `passdesk-hostd doctor VMID`.")));
 }
 
 /* --- facts --- */

@@ -38,6 +38,11 @@ typedef struct
   PdDoctorState state;
   char *text; /* one sentence (or two) naming the cause */
   char *fix;  /* the command or edit that fixes it; NULL when ok */
+  /* English above; their recipes (pd-i18n.h), NULL for a plain msgid or a
+   * text put together from pieces: the CLI words them with
+   * pd_i18n_localize_text, the daemon sends them to the guest (hl-text.h). */
+  struct _PdMsg *text_msg;
+  struct _PdMsg *fix_msg;
 } PdDoctorFinding;
 
 void pd_doctor_finding_free (PdDoctorFinding *f);

@@ -213,6 +213,13 @@ parse_into (PdHostdState *s, const char *data, gsize len, GError **error)
           r.message = msg ? msg : (char *) "";
           r.started = g_key_file_get_int64 (kf, g, "last-started", NULL);
           r.duration_ms = g_key_file_get_int64 (kf, g, "last-duration-ms", NULL);
+          /* The message's recipe, when it still makes the message. */
+          g_autofree char *fmt = g_key_file_get_string (kf, g, "last-message-format", NULL);
+          g_auto (GStrv) args = g_key_file_get_string_list (kf, g, "last-message-args", NULL, NULL);
+          g_autoptr (PdMsg) m
+              = fmt && args ? pd_msg_new_from_strings (fmt, (const char *const *) args) : NULL;
+          if (m && g_strcmp0 (m->english, r.message) == 0)
+            r.message_msg = m;
           pd_vm_state_set_result (vm, &r);
         }
       vm->serial = (guint32) CLAMP (g_key_file_get_int64 (kf, g, "serial", NULL), 0, G_MAXUINT32);
@@ -353,6 +360,13 @@ pd_hostd_state_save (PdHostdState *s, GError **error)
           if (vm->last->step)
             g_key_file_set_string (kf, g, "last-step", vm->last->step);
           g_key_file_set_string (kf, g, "last-message", vm->last->message);
+          const PdMsg *m = vm->last->message_msg;
+          if (m && m->args && m->args[0] && !m->msgid_plural)
+            {
+              g_key_file_set_string (kf, g, "last-message-format", m->msgid);
+              g_key_file_set_string_list (kf, g, "last-message-args", (const char *const *) m->args,
+                                          g_strv_length (m->args));
+            }
           g_key_file_set_int64 (kf, g, "last-started", vm->last->started);
           g_key_file_set_int64 (kf, g, "last-duration-ms", vm->last->duration_ms);
         }

@@ -217,12 +217,12 @@ class DbusTest(h.AgentTestCase):
         # Duplicate keys are distinct dictionary entries on the wire.
         dup = GLib.Variant.new_tuple(GLib.Variant.new_array(None, [
             GLib.Variant.new_dict_entry(GLib.Variant('s', 'reason'),
-                                        GLib.Variant('v', GLib.Variant('s', 'x')))] * 3))
+                                        GLib.Variant('v', GLib.Variant('s', 'x')))] * 4))
         for v in (big, dup):
             msg = self.assert_dbus_error(ERR + 'InvalidArgs', self.call, 'ColdRestart', v)
-            self.assertIn('at most 2', msg)
+            self.assertIn('at most 3', msg)
         self.assertEqual(polkit.GetMethodCalls('CheckAuthorization'), [])
-        # Two options still get to polkit (which refuses this caller).
+        # Up to three options still get to polkit (which refuses this caller).
         self.assert_dbus_error(ERR + 'NotAuthorized', self.call, 'ColdRestart', many)
 
     def test_pending_authorizations_are_bounded(self):

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "hl-text.h"
 
 static PdHlMessage *
 decode_str (const char *line, GError **error)
@@ -388,6 +389,95 @@ test_host_report (void)
   g_assert_error (error, PD_HL_CODEC_ERROR, PD_HL_CODEC_ERROR_INVALID);
 }
 
+/* PROTOCOL.md section 1a: the host's recipe travels as spans of the text
+ * and comes back as the same msgid and arguments. */
+static void
+test_text_spans (void)
+{
+  g_autoptr (PdMsg) m
+      = pd_msg_new_printf ("VM %u's hookscript %s (%s) is missing; 100%% sure, "
+                           "group %d, id %04x.",
+                           100u, "local:snippets/x.sh", "/var/lib/vz/x.sh", -3, 0x46d1u);
+  g_autoptr (PdHlMessage) msg = pd_hl_message_new (PD_HL_VERB_HOST_ITEM, 3);
+  pd_hl_text_set (msg, "text", m->english, m);
+  g_assert_cmpstr (pd_hl_message_get (msg, "text"), ==, m->english);
+  g_assert_cmpstr (pd_hl_message_get (msg, "text-spans"), ==,
+                   "3+3:u,20+19:s,41+16:s,88+2:d,95+4:04x");
+  /* Through the wire and back. */
+  pd_hl_message_set (msg, "n", "0");
+  pd_hl_message_set (msg, "check", "vm-hookscript");
+  pd_hl_message_set (msg, "vmid", "100");
+  pd_hl_message_set (msg, "state", "fail");
+  gsize len;
+  g_autofree char *line = pd_hl_encode (msg, &len, NULL);
+  g_assert_nonnull (line);
+  g_autoptr (PdHlMessage) back = pd_hl_decode (line, len - 1, NULL, NULL);
+  g_assert_nonnull (back);
+  g_autoptr (PdMsg) r = pd_hl_text_get_recipe (back, "text");
+  g_assert_nonnull (r);
+  g_assert_cmpstr (r->msgid, ==, m->msgid);
+  g_assert_cmpstr (r->english, ==, m->english);
+  g_assert_cmpuint (g_strv_length (r->args), ==, 5);
+  g_assert_cmpstr (r->args[4], ==, "46d1");
+  g_assert_true (pd_hl_text_drop_recipe (msg, "text"));
+  g_assert_null (pd_hl_message_get (msg, "text-spans"));
+  g_assert_false (pd_hl_text_drop_recipe (msg, "text"));
+
+  /* A text that is not what the recipe makes, a plain msgid, a plural:
+   * no spans. */
+  g_autoptr (PdHlMessage) other = pd_hl_message_new (PD_HL_VERB_REFUSE, 1);
+  pd_hl_text_set (other, "text", "VM 100's hookscript ... (shortened)", m);
+  g_assert_null (pd_hl_message_get (other, "text-spans"));
+  g_autoptr (PdMsg) plain = pd_msg_new_printf ("The VM has stopped.");
+  pd_hl_text_set (other, "text", plain->english, plain);
+  g_assert_null (pd_hl_message_get (other, "text-spans"));
+  g_autoptr (PdMsg) plural = pd_msg_new_plural ("%lu day", "%lu days", 2, 2ul);
+  pd_hl_text_set (other, "text", plural->english, plural);
+  g_assert_null (pd_hl_message_get (other, "text-spans"));
+}
+
+/* What the guest refuses: every bad recipe leaves the plain text. */
+static void
+test_text_spans_rejected (void)
+{
+  static const char *const bad[] = {
+    "",                                                      /* empty */
+    "0+2",                                                   /* no spec */
+    "0+2:",                                                  /* empty spec */
+    "0+2:f",                                                 /* not a conversion we take */
+    "0+2:1$s",                                               /* positional */
+    "0+2:*d",                                                /* '*' */
+    "0+2:-+ #0123456u",                                      /* spec too long */
+    "3+2:u,0+2:u",                                           /* out of order */
+    "0+3:u,2+2:u",                                           /* overlapping */
+    "30+2:u",                                                /* outside the text */
+    "0+99:s",                                                /* longer than the text */
+    "0+2:u",                                                 /* "ab" is not a number */
+    "0+2:x,4+1:s,",                                          /* trailing comma */
+    "0+2:sX",                                                /* garbage after the spec */
+    "0+1:s,1+1:s,2+1:s,3+1:s,4+1:s,5+1:s,6+1:s,7+1:s,8+1:s", /* more than 8 */
+    "000001+1:s",                                            /* more than 5 digits */
+    "13+1:s",                                                /* splits "ü" */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (PdHlMessage) msg = pd_hl_message_new (PD_HL_VERB_REFUSE, 1);
+      pd_hl_message_set (msg, "text", "ab 12 cdefgh ü ijk.");
+      pd_hl_message_set (msg, "text-spans", bad[i]);
+      g_autoptr (PdMsg) r = pd_hl_text_get_recipe (msg, "text");
+      if (r != NULL)
+        g_error ("spans \"%s\" were taken: msgid \"%s\"", bad[i], r->msgid);
+      g_assert_cmpstr (pd_hl_text_book (msg, "text"), ==, "ab 12 cdefgh ü ijk.");
+    }
+  /* And a good one on the same text: '%' in the text is doubled. */
+  g_autoptr (PdHlMessage) ok = pd_hl_message_new (PD_HL_VERB_REFUSE, 1);
+  pd_hl_message_set (ok, "text", "ab 12 cd 5% left");
+  pd_hl_message_set (ok, "text-spans", "3+2:u,9+1:u");
+  g_autoptr (PdMsg) r = pd_hl_text_get_recipe (ok, "text");
+  g_assert_nonnull (r);
+  g_assert_cmpstr (r->msgid, ==, "ab %u cd %u%% left");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -405,5 +495,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hostlink/codec/line-buf-huge", test_line_buf_huge);
   g_test_add_func ("/hostlink/codec/verbs", test_verbs);
   g_test_add_func ("/hostlink/codec/host-report", test_host_report);
+  g_test_add_func ("/hostlink/codec/text-spans", test_text_spans);
+  g_test_add_func ("/hostlink/codec/text-spans-rejected", test_text_spans_rejected);
   return g_test_run ();
 }

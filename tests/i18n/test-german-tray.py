@@ -55,6 +55,20 @@ def german(texts, what):
         f'  {f!r} in {line!r}' for line, f in bad)
 
 
+def hostd_text(msgid, *args):
+    """(text, spans) as passdesk-hostd sends a sentence made from @msgid."""
+    text, spans = '', []
+    parts = re.split(r'(%[-+ #0]*\d*(?:\.\d+)?[hlzjt]*[sdiuxX])', msgid)
+    for i, part in enumerate(parts):
+        if i % 2:
+            arg = str(args[i // 2])
+            spans.append(f'{len(text.encode())}+{len(arg.encode())}:{part[1:]}')
+            text += arg
+        else:
+            text += part.replace('%%', '%')
+    return text, ','.join(spans)
+
+
 def start_atspi(env):
     '''The AT-SPI bus, so that the tray's GTK windows can be read.'''
     env.env.pop('NO_AT_BRIDGE', None)
@@ -146,11 +160,14 @@ def main():
             env.app_action('confirm-cold-restart')
             restart = agent.read_line('RESTART')
             rid = re.match(r'RESTART (\S+)', restart).group(1)
-            # hostd's own sentence travels in English; the code and retry-in
-            # are what a client words.
-            text = 'VM 101 was cold-restarted 2 minutes ago; the host allows one every 10 minutes.'
+            # passdesk-hostd's sentence as it sends it: English, with the
+            # recipe (hostlink/PROTOCOL.md section 1a) the agent words it by.
+            text, spans = hostd_text('This VM may be cold-restarted at most once per %u s and '
+                                     '%u times a day; the next one is allowed in %u s. Try '
+                                     'again then.', 600, 6, 480)
             agent.send(f'REFUSE {rid} code=rate-limited '
-                       f'text={urllib.parse.quote(text, safe="")} retry-in=480')
+                       f'text={urllib.parse.quote(text, safe="")} text-spans={spans} '
+                       'retry-in=480')
             time.sleep(1.0)
             got = window_texts(env, DIALOG)
             german(got, 'cold-restart dialog after the refusal (AT-SPI)')

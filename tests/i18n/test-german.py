@@ -3,8 +3,19 @@
 status` on fixture trees, in-process and through the agent), the agent's
 GetComponents in the caller's language, and passdesk-hostd's help and
 errors hold no English passdesk sentence and no mixed-language line; the
-German catalogue is complete (msgfmt --check --statistics)."""
+German catalogue is complete (msgfmt --check --statistics).
+
+Host: the sentences passdesk-hostd sends (in English, with their recipes,
+hostlink/PROTOCOL.md section 1a) reach a German CLI in German: the real
+passdesk-hostd (C locale, fake qm and fake QEMU as in
+tests/hostlink/test-hostd-e2e.py) runs its doctor on the Esprimo host tree
+whose hookscript is missing and talks to the real passdesk-agent (C locale)
+on the fake QEMU's pty; `passdesk status` shows the host doctor's findings,
+and `passdesk cold-restart` the host's rate-limit refusal."""
+import importlib.util
+import json
 import os
+import time
 import subprocess
 import sys
 import unittest
@@ -87,7 +98,109 @@ class Cli(unittest.TestCase):
         self.assert_german(run([HOSTD, 'setup', 'abc']), 'passdesk-hostd setup abc')
 
 
-class Agent(AgentTestCase):
+class Checker(unittest.TestCase):
+    """The check itself: whole English sentences are caught even when no
+    msgid knows them (the host's, put together from pieces)."""
+
+    def test_english_sentences(self):
+        # None of these is (a piece of) a msgid, and none has two of the
+        # words the older check looked for.
+        for line in ('Running qm start for VM 100 now, please wait.',
+                     'Keeping it off for 15 s, then starting it again.',
+                     'Shutting down (qm shutdown, up to 180 s).'):
+            self.assertTrue(CHECK.english_in(line), line)
+
+    def test_german_sentences(self):
+        for line in ('Die VM wurde heruntergefahren und wieder gestartet.',
+                     'passdesk: Der Host hat abgelehnt: Diese VM darf höchstens einmal je 300 s '
+                     'und 6-mal am Tag kalt neu gestartet werden',
+                     'Proxmox-Host   Fehler   Der Host-Doktor hat 1 fehlgeschlagene Prüfung '
+                     'gefunden',
+                     'intel_iommu=on iommu=pt in /etc/default/grub eintragen, update-grub '
+                     'ausführen und neu starten.'):
+            self.assertEqual(CHECK.english_in(line), [], line)
+
+
+def load_hostd_e2e():
+    """The hostd test environment (fake qm, fake QEMU, hostd.conf) of
+    tests/hostlink/test-hostd-e2e.py, as tests/tray/test-tray-host-e2e.py
+    uses it."""
+    path = os.path.join(SRCDIR, 'tests', 'hostlink', 'test-hostd-e2e.py')
+    spec = importlib.util.spec_from_file_location('hostd_e2e', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class HostSentences:
+    """passdesk-hostd's sentences in a German CLI (part of the Agent class:
+    one dbusmock test class per process, whose buses the GDBus singletons
+    keep)."""
+
+    HOOK = '/var/lib/vz/snippets/vm100-hooks.sh'
+
+    def start_host(self):
+        polkitd, polkit = self.spawn_server_template('polkitd', {}, stdout=subprocess.DEVNULL)
+        self.addCleanup(polkitd.wait)
+        self.addCleanup(polkitd.terminate)
+        polkit.SetAllowed(['org.passdesk.cold-restart'])
+        e2e = load_hostd_e2e()
+        # One cycle per 300 s; the state says one started a minute ago, so
+        # the next request is refused for the rate limit.
+        self.host = e2e.Env(vmids=(100,), pty=True, conf='[vm 100]\nmin-interval=300\n')
+        self.addCleanup(self.host.close)
+        self.host.env['LANG'] = 'C.UTF-8'  # an English host
+        os.makedirs(self.host.state, exist_ok=True)
+        with open(os.path.join(self.host.state, 'hostd-state'), 'w') as f:
+            f.write(f'[vm 100]\nhistory={int(time.time() * 1e6) - 60 * 10**6};\nserial=1\n')
+        trees = os.path.join(self.host.tmp, 'host')
+        subprocess.run([os.path.join(SRCDIR, 'tests', 'fixtures', 'hosts', 'make-host-trees.py'),
+                        trees, 'esprimo-hookscript-missing'], check=True)
+        root = os.path.join(trees, 'esprimo-hookscript-missing')
+        with open(os.path.join(root, 'etc/pve/qemu-server/100.conf')) as f:
+            conf = f.read()
+        self.host.write('100.conf', conf.replace('/run/qemu-server/', self.host.run + '/'))
+        self.host.env['PASSDESK_HOST_ROOT'] = root
+        port = os.path.join(self.host.guestdir, '100.port')
+        self.wait_until(lambda: os.path.exists(port), 'the pty port')
+        self.host.start_hostd()
+        self.start_agent(['--no-vaprobe', '--hostlink-port', port], env={'LANG': 'C.UTF-8'})
+        self.wait_until(lambda: self.english_components().get('host', {}).get('state') == 'failed',
+                        'the host component failed (the doctor\'s report arrived)', timeout=60)
+
+    def english_components(self):
+        r = self.run_cli('status', '--json', env={'LANG': 'C.UTF-8'})
+        try:
+            return {c['id']: c for c in json.loads(r.stdout).get('components', [])}
+        except ValueError:
+            return {}
+
+    def assert_german(self, out, what):
+        bad = CHECK.english_in(out)
+        self.assertEqual(bad, [], f'{what}: English in German output:\n' +
+                         '\n'.join(f'  {f!r} in {line!r}' for line, f in bad) + '\n' + out)
+
+    def test_status_shows_the_host_doctor_in_german(self):
+        self.start_host()
+        english = self.english_components()['host']
+        self.assertTrue(any(f'({self.HOOK}) is missing' in a['text'] for a in english['advice']),
+                        english['advice'])
+        r = self.run_cli('status', env=GERMAN)
+        out = r.stdout + r.stderr
+        self.assertIn(self.HOOK, out)  # the finding is shown, with its path
+        self.assert_german(out, 'passdesk status with the host doctor\'s findings')
+
+    def test_rate_limit_refusal_in_german(self):
+        self.start_host()
+        r = self.run_cli('cold-restart', '--yes', env=GERMAN)
+        out = r.stdout + r.stderr
+        self.assertNotEqual(r.returncode, 0, out)
+        # The host's sentence, with its figures: at most once per 300 s.
+        self.assertIn('300 s', out)
+        self.assert_german(out, 'passdesk cold-restart refused for the rate limit')
+
+
+class Agent(HostSentences, AgentTestCase):
     """The agent runs in the C locale; each client gets its own language."""
 
     def components(self, locale):

@@ -95,6 +95,39 @@ _ENGLISH_WORDS = {'the', 'is', 'are', 'to', 'of', 'and', 'not', 'cannot', 'with'
                   'this', 'that', 'has', 'have', 'does', 'could', 'be'}
 
 
+# Common English words that are not also German words ("in", "an", "so",
+# "was", "will", "die", "also", "fast", "still", "start", "stop", "status",
+# "host" are left out): a line of prose whose words are mostly these is an
+# English sentence, whichever program made it (the host's sentences come
+# from passdesk-hostd, which the msgid fragments above only cover when they
+# were marked and not put together from pieces).
+_COMMON_ENGLISH = set("""
+a about after again against all allowed already although am and another any are as asked at
+available be because been before being below between both but by can cannot changed check
+checks could did do does doing done down during each either enough every failed few find first
+for found from further get gets gives go going had has have having he her here his how however
+if into is it its itself just keep keeps last later least left less like look made make makes
+many may me might more most must my need needs never new next no none nor now of off often on
+once one only or other our out over own per please rather read ready really reason right run
+running same see seems shall she should shut shutting since some started starting stopped such
+than that the their them then there these they this those though through times to too try
+turned under until up upon us use used using very wait waited want was were what when where
+which while who why with within without would yet you your
+after day days hour hours minute minutes second seconds again anyway already
+""".split())
+_WORD = re.compile(r"(?<![\w/=.`'-])[A-Za-zÄÖÜäöüß]+(?![\w/=`-])")
+
+
+def mostly_english(line):
+    """The English words of @line when at least three of its words, and half
+    of them or more, are common English words; else []."""
+    words = [w.lower() for w in _WORD.findall(line)]
+    english = [w for w in words if w in _COMMON_ENGLISH]
+    if len(words) >= 4 and len(english) >= 3 and 2 * len(english) >= len(words):
+        return english
+    return []
+
+
 # GTK 3 leaves a dialog's button labels to the program: a line that is
 # nothing but one of these is an English button ("yes" and "no" are values
 # programs read, e.g. hdmi-codec-present).
@@ -121,4 +154,8 @@ class EnglishChecker:
                 words = set(re.findall(r"[a-z]+", line.lower())) & _ENGLISH_WORDS
                 if len(words) >= 2:
                     found.append((line, 'English words ' + ', '.join(sorted(words))))
+                    continue
+                common = mostly_english(line)
+                if common:
+                    found.append((line, 'mostly English words ' + ', '.join(common)))
         return found

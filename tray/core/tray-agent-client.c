@@ -221,6 +221,43 @@ get_new_event_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   publish_event (self, e);
 }
 
+/* Takes @p. */
+static void
+publish_progress (PdTrayAgent *self, PdEventEntry *p)
+{
+  localize_text (&p->text);
+  g_signal_emit (self, signals[SIGNAL_COLD_RESTART_PROGRESS], 0, p->kind, p->text);
+  pd_event_entry_free (p);
+}
+
+static void
+get_progress_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  EventCall *call = user_data;
+  g_autoptr (PdTrayAgent) self = call->self;
+  PdEventEntry *p = call->e;
+  g_free (call);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *phase = NULL, *text = NULL;
+  if (!pd_dbus_agent1_call_get_cold_restart_progress_finish (PD_DBUS_AGENT1 (source), &phase, &text,
+                                                             res, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          pd_event_entry_free (p);
+          return;
+        }
+      g_debug ("GetColdRestartProgress failed: %s", error->message);
+    }
+  /* A newer phase may have come meanwhile: its own call words it. */
+  else if (g_strcmp0 (phase, p->kind) == 0)
+    {
+      g_free (p->text);
+      p->text = g_steal_pointer (&text);
+    }
+  publish_progress (self, p);
+}
+
 typedef struct
 {
   PdTrayAgent *self; /* a reference */
@@ -325,9 +362,23 @@ on_signal (GDBusProxy *proxy, const char *sender, const char *name, GVariant *pa
     {
       const char *phase, *text;
       g_variant_get (params, "(&s&s)", &phase, &text);
-      g_autoptr (PdEventEntry) p = pd_event_entry_new (0, phase, "", text);
-      localize_text (&p->text);
-      g_signal_emit (self, signals[SIGNAL_COLD_RESTART_PROGRESS], 0, p->kind, p->text);
+      PdEventEntry *p = pd_event_entry_new (0, phase, "", text);
+      if (*pd_i18n_messages_locale () == '\0')
+        {
+          publish_progress (self, p);
+          return;
+        }
+      /* The host's sentences have arguments: the agent words them. */
+      EventCall *call = g_new0 (EventCall, 1);
+      call->self = g_object_ref (self);
+      call->e = p;
+      GVariantBuilder b;
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "locale",
+                             g_variant_new_string (pd_i18n_messages_locale ()));
+      set_timeout (self, 10000);
+      pd_dbus_agent1_call_get_cold_restart_progress (self->proxy, g_variant_builder_end (&b),
+                                                     self->cancellable, get_progress_cb, call);
     }
   /* ComponentChanged needs no handling: PropertiesChanged carries the data. */
 }
@@ -520,6 +571,9 @@ pd_tray_agent_cold_restart (PdTrayAgent *self, const char *reason, GCancellable 
   g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
   if (reason != NULL)
     g_variant_builder_add (&b, "{sv}", "reason", g_variant_new_string (reason));
+  /* The host's refusal comes back in our language. */
+  if (*pd_i18n_messages_locale () != '\0')
+    g_variant_builder_add (&b, "{sv}", "locale", g_variant_new_string (pd_i18n_messages_locale ()));
   /* The host answers once it accepted; polkit may ask first. */
   set_timeout (self, 120000);
   pd_dbus_agent1_call_cold_restart (self->proxy, g_variant_builder_end (&b), cancellable, call_cb,
