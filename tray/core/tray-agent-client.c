@@ -51,8 +51,17 @@ reload_properties (PdTrayAgent *self)
   g_autoptr (GVariant) crs = g_dbus_proxy_get_cached_property (proxy, "ColdRestartState");
   g_autofree char *owner = g_dbus_proxy_get_name_owner (proxy);
 
-  pd_report_free (self->report);
-  self->report = pd_report_from_components_variant (comps, "agent");
+  /* In another language the agent words the components for us (changed());
+   * until it has, the tray keeps what it had: the English property would
+   * reach a notification or the window whenever something else (an event)
+   * makes the tray look before the worded ones arrive. */
+  if (*pd_i18n_messages_locale () == '\0' || owner == NULL || self->report == NULL)
+    {
+      pd_report_free (self->report);
+      self->report = *pd_i18n_messages_locale () == '\0' || owner == NULL
+                         ? pd_report_from_components_variant (comps, "agent")
+                         : pd_report_from_components_variant (NULL, "agent");
+    }
   g_free (self->cold_restart_state);
   self->cold_restart_state
       = g_strdup (crs != NULL && g_variant_is_of_type (crs, G_VARIANT_TYPE_STRING)
@@ -288,9 +297,11 @@ get_components_cb (GObject *source, GAsyncResult *res, gpointer user_data)
     {
       /* An older agent: its plain sentences are msgids we can look up. */
       g_debug ("GetComponents failed: %s", error->message);
-      PdReport *localized = pd_report_localize (self->report);
+      g_autoptr (GVariant) property
+          = g_dbus_proxy_get_cached_property (G_DBUS_PROXY (self->proxy), "Components");
+      g_autoptr (PdReport) english = pd_report_from_components_variant (property, "agent");
       pd_report_free (self->report);
-      self->report = localized;
+      self->report = pd_report_localize (english);
     }
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
 }
