@@ -139,7 +139,7 @@ class HostSentences:
 
     HOOK = '/var/lib/vz/snippets/vm100-hooks.sh'
 
-    def start_host(self):
+    def start_host(self, rate_limited=True):
         polkitd, polkit = self.spawn_server_template('polkitd', {}, stdout=subprocess.DEVNULL)
         self.addCleanup(polkitd.wait)
         self.addCleanup(polkitd.terminate)
@@ -147,12 +147,15 @@ class HostSentences:
         e2e = load_hostd_e2e()
         # One cycle per 300 s; the state says one started a minute ago, so
         # the next request is refused for the rate limit.
-        self.host = e2e.Env(vmids=(100,), pty=True, conf='[vm 100]\nmin-interval=300\n')
+        self.host = e2e.Env(vmids=(100,), pty=True,
+                            conf='[vm 100]\nmin-interval=300\n' if rate_limited else '')
         self.addCleanup(self.host.close)
         self.host.env['LANG'] = 'C.UTF-8'  # an English host
-        os.makedirs(self.host.state, exist_ok=True)
-        with open(os.path.join(self.host.state, 'hostd-state'), 'w') as f:
-            f.write(f'[vm 100]\nhistory={int(time.time() * 1e6) - 60 * 10**6};\nserial=1\n')
+        if rate_limited:
+            os.makedirs(self.host.state, exist_ok=True)
+            with open(os.path.join(self.host.state, 'hostd-state'), 'w') as f:
+                f.write(f'[vm 100]\nhistory={int(time.time() * 1e6) - 60 * 10**6};\n'
+                        'serial=1\n')
         trees = os.path.join(self.host.tmp, 'host')
         subprocess.run([os.path.join(SRCDIR, 'tests', 'fixtures', 'hosts', 'make-host-trees.py'),
                         trees, 'esprimo-hookscript-missing'], check=True)
@@ -189,6 +192,29 @@ class HostSentences:
         out = r.stdout + r.stderr
         self.assertIn(self.HOOK, out)  # the finding is shown, with its path
         self.assert_german(out, 'passdesk status with the host doctor\'s findings')
+
+    def test_progress_in_german(self):
+        # An accepted cycle: passdesk-hostd's PROGRESS sentences ("Shutting
+        # down (qm shutdown, up to 2 s)." ...) worded per caller by
+        # GetColdRestartProgress; the signal stays English.
+        logind_proc, _ = self.spawn_server_template('logind', {}, stdout=subprocess.DEVNULL)
+        self.addCleanup(logind_proc.wait)
+        self.addCleanup(logind_proc.terminate)
+        self.start_host(rate_limited=False)
+        start = len(self.signals)
+        self.call('ColdRestart', GLib.Variant('(a{sv})', ({
+            'locale': GLib.Variant('s', 'de_DE.UTF-8')},)))
+        phase, english = self.wait_signal('ColdRestartProgress',
+                                          lambda a: a[0] == 'shutting-down', start)
+        self.assertIn('qm shutdown', english)
+        self.assertTrue(CHECK.english_in(english), english)
+        opts = GLib.Variant('(a{sv})', ({'locale': GLib.Variant('s', 'de_DE.UTF-8')},))
+        phase, text = self.call('GetColdRestartProgress', opts)
+        latest = [a for n, a in self.signals if n == 'ColdRestartProgress'][-1]
+        self.assertEqual(phase, latest[0])
+        self.assertTrue(text, (phase, text))
+        self.assertEqual(CHECK.english_in(text), [], (phase, text, latest[1]))
+        self.assertNotEqual(text, latest[1])
 
     def test_rate_limit_refusal_in_german(self):
         self.start_host()
