@@ -28,6 +28,11 @@ struct _PdHostdConn
   gint64 error_refill_at;
   guint sent_rate_left; /* the figures of the latest HELLO */
   guint sent_day_left;
+  /* The latest refusal made from a format and its KEY-spans: a guest that
+   * repeats a refused request gets the same sentence, whose recipe is then
+   * not worked out again (cheap refusals keep a flood cheap). */
+  char *refusal_text;
+  char *refusal_spans;
 };
 
 PdHostdConn *
@@ -49,6 +54,8 @@ pd_hostd_conn_free (PdHostdConn *c)
     return;
   pd_hl_line_buf_free (c->lines);
   g_free (c->agent);
+  g_free (c->refusal_text);
+  g_free (c->refusal_spans);
   g_free (c);
 }
 
@@ -146,6 +153,40 @@ send_refuse (PdHostdConn *c, guint32 id, const char *code, const char *text, gui
   g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_REFUSE, id);
   pd_hl_message_set (m, "code", code);
   pd_hl_text_set (m, "text", text, NULL);
+  if (retry_in)
+    pd_hl_message_set_uint (m, "retry-in", retry_in);
+  send_msg (c, m, out);
+}
+
+static void send_refuse_printf (PdHostdConn *c, guint32 id, const char *code, guint retry_in,
+                                GString *out, const char *fmt, ...) G_GNUC_PRINTF (6, 7);
+
+/* A refusal made from @fmt (an English msgid), with its recipe. */
+static void
+send_refuse_printf (PdHostdConn *c, guint32 id, const char *code, guint retry_in, GString *out,
+                    const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *text = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  if (g_strcmp0 (text, c->refusal_text) != 0)
+    {
+      va_start (ap, fmt);
+      g_autoptr (PdMsg) m = pd_msg_new_valist (fmt, ap);
+      va_end (ap);
+      g_autoptr (PdHlMessage) tmp = pd_hl_message_new (PD_HL_VERB_REFUSE, id);
+      pd_hl_text_set (tmp, "text", m->english, m);
+      g_free (c->refusal_text);
+      g_free (c->refusal_spans);
+      c->refusal_text = g_strdup (text);
+      c->refusal_spans = g_strdup (pd_hl_message_get (tmp, "text-spans"));
+    }
+  g_autoptr (PdHlMessage) m = pd_hl_message_new (PD_HL_VERB_REFUSE, id);
+  pd_hl_message_set (m, "code", code);
+  pd_hl_message_set (m, "text", text);
+  if (c->refusal_spans)
+    pd_hl_message_set (m, "text-spans", c->refusal_spans);
   if (retry_in)
     pd_hl_message_set_uint (m, "retry-in", retry_in);
   send_msg (c, m, out);
@@ -381,21 +422,21 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
     }
   if (reboot && !v.policy.reboot_cold)
     {
-      g_autofree char *t = pd_i18n_sprintf (
+      send_refuse_printf (
+          c, msg->id, PD_HL_REFUSE_DISABLED, 0, out,
           "The host does not turn VM %u's reboots into cold restarts, so this reboot is a plain "
           "one. To change that, run passdesk-hostd setup %u --reboot-as-cold-restart on the "
           "host.",
           v.vmid, v.vmid);
-      send_refuse (c, msg->id, PD_HL_REFUSE_DISABLED, t, 0, out);
       return;
     }
   if (!v.policy.enabled)
     {
-      g_autofree char *t = pd_i18n_sprintf (
+      send_refuse_printf (
+          c, msg->id, PD_HL_REFUSE_DISABLED, 0, out,
           "Cold restart is disabled for VM %u on this host. Ask the host's administrator to set "
           "enabled=true in /etc/passdesk/hostd.conf.",
           v.vmid);
-      send_refuse (c, msg->id, PD_HL_REFUSE_DISABLED, t, 0, out);
       return;
     }
   if (g_strcmp0 (v.cycle, "idle") != 0)
@@ -408,20 +449,20 @@ handle_restart (PdHostdConn *c, const PdHlMessage *msg, GString *out)
   guint cool_off = asked ? asked : v.policy.cool_off;
   if (asked && (asked < v.policy.cool_off_min || asked > v.policy.cool_off_max))
     {
-      g_autofree char *t = pd_i18n_sprintf (
+      send_refuse_printf (
+          c, msg->id, PD_HL_REFUSE_OUT_OF_RANGE, 0, out,
           "The host allows a cool-off from %u to %u s; %u s was asked. Ask for a value in that "
           "range or none for the default (%u s).",
           v.policy.cool_off_min, v.policy.cool_off_max, asked, v.policy.cool_off);
-      send_refuse (c, msg->id, PD_HL_REFUSE_OUT_OF_RANGE, t, 0, out);
       return;
     }
   if (v.next_allowed_in > 0)
     {
-      g_autofree char *t = pd_i18n_sprintf (
+      send_refuse_printf (
+          c, msg->id, PD_HL_REFUSE_RATE_LIMITED, v.next_allowed_in, out,
           "This VM may be cold-restarted at most once per %u s and %u times a day; the next one "
           "is allowed in %u s. Try again then.",
           v.policy.min_interval, v.policy.max_per_day, v.next_allowed_in);
-      send_refuse (c, msg->id, PD_HL_REFUSE_RATE_LIMITED, t, v.next_allowed_in, out);
       refresh_figures (c, out);
       return;
     }
