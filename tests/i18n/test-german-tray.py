@@ -32,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'lib'))
 sys.path.insert(0, os.path.join(HERE, '..', 'tray'))
 import i18n_check  # noqa: E402
-from trayenv import Tap, TrayEnv, wait_for  # noqa: E402
+from trayenv import Tap, TrayEnv, hostd_text, wait_for  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location(
     'tray_screenshot', os.path.join(HERE, '..', 'tray', 'test-tray-screenshot.py'))
@@ -53,20 +53,6 @@ def german(texts, what):
     bad = CHECK.english_in(text)
     assert not bad, f'{what}: English in German output:\n' + '\n'.join(
         f'  {f!r} in {line!r}' for line, f in bad)
-
-
-def hostd_text(msgid, *args):
-    """(text, spans) as passdesk-hostd sends a sentence made from @msgid."""
-    text, spans = '', []
-    parts = re.split(r'(%[-+ #0]*\d*(?:\.\d+)?[hlzjt]*[sdiuxX])', msgid)
-    for i, part in enumerate(parts):
-        if i % 2:
-            arg = str(args[i // 2])
-            spans.append(f'{len(text.encode())}+{len(arg.encode())}:{part[1:]}')
-            text += arg
-        else:
-            text += part.replace('%%', '%')
-    return text, ','.join(spans)
 
 
 def start_atspi(env):

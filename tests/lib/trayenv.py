@@ -11,6 +11,7 @@ D-Bus state, so a loaded machine only makes tests slower, not flaky.
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -546,3 +547,17 @@ class Tap:
     def done(self):
         print(f'1..{self.n}', flush=True)
         return 1 if self.failed else 0
+
+
+def hostd_text(msgid, *args):
+    """(text, spans) as passdesk-hostd sends a sentence made from @msgid."""
+    text, spans = '', []
+    parts = re.split(r'(%[-+ #0]*\d*(?:\.\d+)?[hlzjt]*[sdiuxX])', msgid)
+    for i, part in enumerate(parts):
+        if i % 2:
+            arg = str(args[i // 2])
+            spans.append(f'{len(text.encode())}+{len(arg.encode())}:{part[1:]}')
+            text += arg
+        else:
+            text += part.replace('%%', '%')
+    return text, ','.join(spans)

@@ -30,7 +30,7 @@ import time
 import tty
 import urllib.parse
 
-from trayenv import SRCDIR, Tap, TrayEnv, wait_for  # noqa: E402
+from trayenv import SRCDIR, Tap, TrayEnv, hostd_text, wait_for  # noqa: E402
 import gettext  # noqa: E402
 import i18n_check  # noqa: E402
 
@@ -330,10 +330,14 @@ def main():
             env.app_action('confirm-cold-restart')
             restart = agent.read_line('RESTART')
             rid = re.match(r'RESTART (\S+)', restart).group(1)
-            text = ('VM 101 was cold-restarted 2 minutes ago; the host allows one every '
-                    '10 minutes.')
+            # passdesk-hostd's sentence as it sends it: English with its
+            # recipe, which the agent words in the tray's language.
+            text, spans = hostd_text('This VM may be cold-restarted at most once per %u s and '
+                                     '%u times a day; the next one is allowed in %u s. Try '
+                                     'again then.', 600, 6, 480)
             agent.send(f'REFUSE {rid} code=rate-limited '
-                       f'text={urllib.parse.quote(text, safe="")} retry-in=480')
+                       f'text={urllib.parse.quote(text, safe="")} text-spans={spans} '
+                       'retry-in=480')
             shots['dialog-refused'] = capture(env, 'tray-cold-restart-refused' + SUFFIX,
                                               DIALOG_TITLE)
             check(analyse(shots['dialog-refused']), expect['dialog-refused'])
