@@ -204,21 +204,29 @@ pd_doctor_format_text (PdDoctorReport *r)
         }
       static const char *const tag[] = { "ok  ", "WARN", "FAIL" };
       /* The findings are English; the user reads them in their language. */
-      g_autofree char *text = f->text_msg ? pd_msg_localize (f->text_msg)
-                                          : pd_i18n_localize_text (f->text);
+      g_autofree char *text
+          = f->text_msg ? pd_msg_localize (f->text_msg) : pd_i18n_localize_text (f->text);
       g_string_append_printf (s, "  %s  %s [%s]\n", tag[f->state], text, f->check);
       if (f->fix)
         {
-          g_autofree char *fix = f->fix_msg ? pd_msg_localize (f->fix_msg)
-                                            : pd_i18n_localize_text (f->fix);
-          g_string_append_printf (s, "        fix: %s\n", fix);
+          g_autofree char *fix
+              = f->fix_msg ? pd_msg_localize (f->fix_msg) : pd_i18n_localize_text (f->fix);
+          /* TRANSLATORS: the label before a doctor finding's fix */
+          g_string_append_printf (s, "        %s %s\n", _ ("fix:"), fix);
         }
     }
   guint n[3];
   count (r, n);
-  g_string_append_printf (s, "\n%u failed, %u warning%s, %u ok.%s\n", n[2], n[1],
-                          n[1] == 1 ? "" : "s", n[0],
-                          n[2] ? " Fix the failed checks first, then run the doctor again." : "");
+  g_string_append_c (s, '\n');
+  /* English with its recipe (the sentence book), then worded for the reader. */
+  g_autofree char *english = pd_i18n_nprintf (
+      "%u failed, %u warning, %u ok.", "%u failed, %u warnings, %u ok.", n[1], n[2], n[1], n[0]);
+  g_autofree char *counts = pd_i18n_localize_text (english);
+  g_string_append (s, counts);
+  if (n[2])
+    g_string_append_printf (s, " %s",
+                            _ ("Fix the failed checks first, then run the doctor again."));
+  g_string_append_c (s, '\n');
   return g_string_free (s, FALSE);
 }
 

@@ -225,11 +225,13 @@ describe_list (GPtrArray *devs)
   for (guint i = 0; i < devs->len; i++)
     {
       const PdDoctorPci *q = devs->pdata[i];
+      /* Words of no language: the list goes into sentences of any. A
+       * network controller (class 02) says so, the network-reset check
+       * explains what that costs. */
       if (i)
-        g_string_append (s, i + 1 == devs->len ? " and " : ", ");
-      g_string_append_printf (s, "%s [%04x:%04x]", q->addr + 5, q->vendor, q->device);
-      if ((q->class_code >> 16) == 0x02)
-        g_string_append (s, N_ (" (a network card)"));
+        g_string_append (s, ", ");
+      g_string_append_printf (s, "%s [%04x:%04x%s]", q->addr + 5, q->vendor, q->device,
+                              (q->class_code >> 16) == 0x02 ? ", Ethernet" : "");
     }
   return g_string_free (s, FALSE);
 }
@@ -378,7 +380,7 @@ blacklisted_in (const PdDoctorHost *h, const char *module)
     {
       g_auto (GStrv) mods = g_strsplit (list, ",", -1);
       if (g_strv_contains ((const char *const *) mods, module))
-        return "modprobe.blacklist= on the kernel command line";
+        return "modprobe.blacklist="; /* the same word in every language */
     }
   return NULL;
 }
@@ -397,21 +399,32 @@ ids_contain (const char *ids, guint vendor, guint device)
 
 /* --- host --- */
 
+/* Whole sentences per device, not "The %s %s": the device's name is part of
+ * the sentence in other languages (gender, case). */
 static void
-judge_driver (const PdDoctorPci *p, const char *check, const char *what, GPtrArray *out)
+judge_driver (const PdDoctorPci *p, const char *check, gboolean audio, GPtrArray *out)
 {
   if (p->driver == NULL)
     add (out, check, 0, PD_DOCTOR_OK,
-         P (N_ ("The %s %s has no driver bound; vfio-pci takes it when the VM starts."), what,
-            p->addr),
+         audio ? P (N_ ("The HD-Audio function %s has no driver bound; vfio-pci takes it when the "
+                        "VM starts."),
+                    p->addr)
+               : P (N_ ("The iGPU %s has no driver bound; vfio-pci takes it when the VM starts."),
+                    p->addr),
          NULL);
   else if (g_str_equal (p->driver, "vfio-pci"))
-    add (out, check, 0, PD_DOCTOR_OK, P (N_ ("The %s %s is bound to vfio-pci."), what, p->addr),
+    add (out, check, 0, PD_DOCTOR_OK,
+         audio ? P (N_ ("The HD-Audio function %s is bound to vfio-pci."), p->addr)
+               : P (N_ ("The iGPU %s is bound to vfio-pci."), p->addr),
          NULL);
   else
     add (out, check, 0, PD_DOCTOR_FAIL,
-         P (N_ ("The %s %s is bound to %s, so the host holds it and the VM cannot get it."), what,
-            p->addr, p->driver),
+         audio ? P (N_ ("The HD-Audio function %s is bound to %s, so the host holds it and the VM "
+                        "cannot get it."),
+                    p->addr, p->driver)
+               : P (N_ ("The iGPU %s is bound to %s, so the host holds it and the VM cannot get "
+                        "it."),
+                    p->addr, p->driver),
          P (N_ ("Add `blacklist %s` to /etc/modprobe.d/vfio.conf, run `update-initramfs -u -k all` "
                 "and reboot; `lspci -nnk -s %s` must then say “Kernel driver in use: vfio-pci” or "
                 "name no driver in use."),
@@ -563,8 +576,11 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
                              "command line of the boot loader this host uses and reboot.")));
   else if (on && (configured || !known_config))
     add (out, "iommu-cmdline", 0, PD_DOCTOR_OK,
-         P (N_ ("The kernel command line in effect has intel_iommu=on%s%s."),
-            known_config ? ", as configured in " : "", known_config ? b.file : ""),
+         known_config
+             ? P (N_ ("The kernel command line in effect has intel_iommu=on, as configured in "
+                      "%s."),
+                  b.file)
+             : g_strdup (N_ ("The kernel command line in effect has intel_iommu=on.")),
          NULL);
   else if (on)
     add (out, "iommu-cmdline", 0, PD_DOCTOR_WARN,
@@ -689,9 +705,9 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
                     "must list 00:1f.3.")));
       if (h->iommu_units->len > 0 && h->n_groups > 0)
         judge_groups (h, &b, vms, gpu, audio, out);
-      judge_driver (gpu, "driver-igpu", "iGPU", out);
+      judge_driver (gpu, "driver-igpu", FALSE, out);
       if (audio)
-        judge_driver (audio, "driver-audio", "HD-Audio function", out);
+        judge_driver (audio, "driver-audio", TRUE, out);
 
       /* Blacklist: the guide's modprobe.d file or modprobe.blacklist=. */
       const char *need[] = { "i915", audio ? "snd_hda_intel" : NULL };
@@ -759,8 +775,11 @@ pd_doctor_judge_host (const PdDoctorHost *h, GPtrArray *vms, GPtrArray *out)
                 && (audio == NULL || ids_contain (h->vfio_ids, audio->vendor, audio->device));
           if (ok)
             add (out, "vfio-ids", 0, PD_DOCTOR_OK,
-                 P (N_ ("%s has `options vfio-pci ids=%s`, which names the iGPU%s."),
-                    h->vfio_ids_file, h->vfio_ids, audio ? " and the HD-Audio function" : ""),
+                 audio ? P (N_ ("%s has `options vfio-pci ids=%s`, which names the iGPU and "
+                                "the HD-Audio function."),
+                            h->vfio_ids_file, h->vfio_ids)
+                       : P (N_ ("%s has `options vfio-pci ids=%s`, which names the iGPU."),
+                            h->vfio_ids_file, h->vfio_ids),
                  NULL);
           else
             add (out, "vfio-ids", 0, PD_DOCTOR_WARN,

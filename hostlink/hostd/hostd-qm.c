@@ -285,9 +285,18 @@ pd_qm_output_summary (const char *output, gsize max)
   const char *start = end;
   while (start > output && start[-1] != '\n')
     start--;
+  /* qm's and GLib's words may be translated (“Kindprozess … ausgeführt”):
+   * valid UTF-8 is kept, only control characters become '?'. */
+  g_autofree char *line = g_utf8_make_valid (start, end - start);
   GString *s = g_string_new (NULL);
-  for (const char *p = start; p < end && s->len < max; p++)
-    g_string_append_c (s, (*p >= 0x20 && *p < 0x7f) ? *p : '?');
+  for (const char *p = line; *p && s->len < max; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      if (g_unichar_iscntrl (c))
+        g_string_append_c (s, '?');
+      else
+        g_string_append_unichar (s, c);
+    }
   if (s->len == 0)
     g_string_append (s, "(no output)");
   return g_string_free (s, FALSE);

@@ -280,7 +280,7 @@ test_variant (gconstpointer data)
         expect (&r, "initramfs", PD_DOCTOR_FAIL,
                 g_str_equal (machine, "n100") ? "/etc/modules" : "/etc/modprobe.d/vfio.conf", NULL);
       if (g_str_equal (c->variant, "shared-group") && g_str_equal (machine, "esprimo"))
-        expect (&r, "iommu-group-audio", PD_DOCTOR_FAIL, "00:1f.6 [8086:15b7] (a network card)",
+        expect (&r, "iommu-group-audio", PD_DOCTOR_FAIL, "00:1f.6 [8086:15b7, Ethernet]",
                 "'echo 1 > /sys/bus/pci/devices/0000\\:00\\:1f.6/remove' 'echo 1 > "
                 "/sys/bus/pci/rescan' 'systemctl restart networking'");
       if (c->state == PD_DOCTOR_FAIL)

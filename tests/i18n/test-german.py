@@ -97,6 +97,37 @@ class Cli(unittest.TestCase):
         self.assert_german(run([HOSTD, 'frobnicate']), 'passdesk-hostd unknown command')
         self.assert_german(run([HOSTD, 'setup', 'abc']), 'passdesk-hostd setup abc')
 
+    def test_hostd_doctor_words(self):
+        # The doctor's own words on the guide's Esprimo host, where qm cannot
+        # run here: the labels and the summary in German, whole sentences
+        # where pieces used to be put together in English, and GLib's
+        # translated error with its quotes and umlauts intact (it was
+        # "Kindprozess ??/usr/sbin/qm?? konnte nicht ausgef??hrt werden", and
+        # "child process ???/usr/sbin/qm???" in English).
+        import tempfile
+        with tempfile.TemporaryDirectory() as trees:
+            # Every tree the fixtures make: the guide's two hosts and their
+            # broken variants, each in German without an English word.
+            subprocess.run([os.path.join(FIXTURES, 'hosts', 'make-host-trees.py'), trees],
+                           check=True, capture_output=True)
+            for tree in sorted(os.listdir(trees)):
+                self.assert_german(run([HOSTD, 'doctor', '--root', os.path.join(trees, tree)]),
+                                   f'passdesk-hostd doctor on {tree}')
+            argv = [HOSTD, 'doctor', '--root', os.path.join(trees, 'esprimo')]
+            de = run(argv)
+            en = subprocess.run(argv, capture_output=True, text=True, timeout=120,
+                                env=dict(os.environ, LC_ALL='C.UTF-8')).stdout
+        self.assertNotIn('??', de)
+        self.assertNotIn('??', en)
+        self.assertIn('child process “/usr/sbin/qm”', en)
+        self.assertIn('Abhilfe: ', de)
+        self.assertNotIn('fix: ', de)
+        self.assertIn('1 fehlgeschlagen, 1 Warnung, ', de)
+        self.assertIn('Zuerst die fehlgeschlagenen Prüfungen beheben', de)
+        self.assertIn('intel_iommu=on, wie in /etc/default/grub eingestellt.', de)
+        self.assertIn('was die iGPU und die HD-Audio-Funktion nennt.', de)
+        self.assertNotIn('as configured in', de)
+
 
 class Checker(unittest.TestCase):
     """The check itself: whole English sentences are caught even when no
